@@ -1,0 +1,234 @@
+//! The command line (clap derive). Cargo runs `cargo-coldbench coldbench ...`, so the top level is
+//! `cargo` with a `coldbench` subcommand; `cargo-coldbench coldbench ...` works the same way.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::ColorChoice;
+use crate::units::UserDuration;
+use crate::workspace::CargoOptions;
+
+/// `cargo` as seen by a cargo subcommand.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
+pub enum Cli {
+    /// Time the cold start of every binary in a workspace.
+    #[command(name = "coldbench", version, about, long_about = None)]
+    Coldbench(ColdbenchArgs),
+}
+
+/// `cargo coldbench [OPTIONS] [COMMAND]`.
+#[derive(Debug, Args)]
+pub struct ColdbenchArgs {
+    /// What to run; without a command every benchmark kind runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options; they may stand before or after the subcommand.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run only the start benchmarks (binaries and commands).
+    Start,
+    /// Show what this machine offers: the facts recorded with every result.
+    Env,
+}
+
+/// `--fail-on`: what makes the exit status 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailOn {
+    /// A benchmark over its budget.
+    Budget,
+    /// Nothing: exit 0 even when a budget is exceeded.
+    Never,
+}
+
+/// `--format`: how results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Human,
+    /// The result document (the same JSON as `latest.json`), and nothing else.
+    Json,
+}
+
+/// Options of a benchmark run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Measured runs per benchmark [default: at least 10 runs and at least 3 s]
+    #[arg(global = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..), help_heading = "Measuring")]
+    pub runs: Option<u32>,
+    /// Warmup runs per benchmark, excluded from statistics [default: 1]
+    #[arg(global = true, long, value_name = "N", help_heading = "Measuring")]
+    pub warmup: Option<u32>,
+    /// Per-run timeout; a run past it is killed and fails its benchmark [default: 10s]
+    #[arg(global = true, long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Measuring")]
+    pub timeout: Option<Duration>,
+    /// What makes the exit status 3
+    #[arg(global = true, long, value_enum, value_name = "WHEN", default_value = "budget", help_heading = "Measuring")]
+    pub fail_on: FailOn,
+    /// Use the executables already built instead of running cargo build
+    #[arg(global = true, long, help_heading = "Measuring")]
+    pub no_build: bool,
+    /// Benchmark only this binary (may repeat)
+    #[arg(global = true, long = "bin", value_name = "NAME", help_heading = "Target selection")]
+    pub bins: Vec<String>,
+    /// Output format on stdout
+    #[arg(global = true, long, value_enum, default_value = "human", help_heading = "Output")]
+    pub format: Format,
+    /// Folder for result files [default: <target-dir>/coldbench]
+    #[arg(global = true, long, value_name = "DIR", help_heading = "Output")]
+    pub output_dir: Option<PathBuf>,
+    /// Cargo's options.
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Verbosity and colour.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+}
+
+/// Options forwarded to cargo.
+#[derive(Debug, Args)]
+pub struct CargoArgs {
+    /// Path to Cargo.toml
+    #[arg(global = true, long, value_name = "PATH", help_heading = "Manifest options")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package to benchmark (may repeat)
+    #[arg(global = true, short = 'p', long = "package", value_name = "SPEC", help_heading = "Package selection")]
+    pub packages: Vec<String>,
+    /// Benchmark every package in the workspace
+    #[arg(global = true, long, help_heading = "Package selection")]
+    pub workspace: bool,
+    /// Exclude a package (with --workspace)
+    #[arg(global = true, long, value_name = "SPEC", help_heading = "Package selection")]
+    pub exclude: Vec<String>,
+    /// Space or comma separated list of features to activate
+    #[arg(global = true, short = 'F', long, value_name = "FEATURES", help_heading = "Feature selection")]
+    pub features: Vec<String>,
+    /// Activate all available features
+    #[arg(global = true, long, help_heading = "Feature selection")]
+    pub all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(global = true, long, help_heading = "Feature selection")]
+    pub no_default_features: bool,
+    /// Build with this profile
+    #[arg(
+        global = true,
+        long,
+        value_name = "PROFILE-NAME",
+        default_value = "release",
+        help_heading = "Compilation options"
+    )]
+    pub profile: String,
+    /// Directory for all generated artifacts
+    #[arg(global = true, long, value_name = "DIRECTORY", help_heading = "Compilation options")]
+    pub target_dir: Option<PathBuf>,
+    /// Assert that `Cargo.lock` will remain unchanged
+    #[arg(global = true, long, help_heading = "Manifest options")]
+    pub locked: bool,
+    /// Run without accessing the network
+    #[arg(global = true, long, help_heading = "Manifest options")]
+    pub offline: bool,
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(global = true, long, help_heading = "Manifest options")]
+    pub frozen: bool,
+}
+
+impl CargoArgs {
+    /// The options in the form the workspace module takes.
+    pub fn to_options(&self) -> CargoOptions {
+        let CargoArgs {
+            manifest_path,
+            packages,
+            workspace,
+            exclude,
+            features,
+            all_features,
+            no_default_features,
+            profile,
+            target_dir,
+            locked,
+            offline,
+            frozen,
+        } = self;
+        CargoOptions {
+            manifest_path: manifest_path.clone(),
+            packages: packages.clone(),
+            workspace: *workspace,
+            exclude: exclude.clone(),
+            features: features.clone(),
+            all_features: *all_features,
+            no_default_features: *no_default_features,
+            profile: profile.clone(),
+            target_dir: target_dir.clone(),
+            locked: *locked,
+            offline: *offline,
+            frozen: *frozen,
+        }
+    }
+}
+
+/// `-v`, `-q`, `--color`.
+#[derive(Debug, Args)]
+pub struct DisplayArgs {
+    /// Show cargo's output and more detail
+    #[arg(global = true, short, long, conflicts_with = "quiet", help_heading = "Display options")]
+    pub verbose: bool,
+    /// Print only results and errors
+    #[arg(global = true, short, long, help_heading = "Display options")]
+    pub quiet: bool,
+    /// Coloring [default: auto; also CARGO_TERM_COLOR and NO_COLOR]
+    #[arg(global = true, long, value_enum, value_name = "WHEN", help_heading = "Display options")]
+    pub color: Option<ColorChoice>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d: UserDuration = s.parse()?;
+    if d.0.is_zero() {
+        return Err("the timeout must be above zero".into());
+    }
+    Ok(d.0)
+}
+
+fn clap_cargo_styles() -> clap::builder::Styles {
+    use clap::builder::styling::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default().effects(Effects::BOLD))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_as_a_cargo_subcommand() {
+        let Cli::Coldbench(args) =
+            Cli::try_parse_from(["cargo-coldbench", "coldbench", "--runs", "5", "start", "--bin", "a"]).unwrap();
+        assert!(matches!(args.command, Some(Command::Start)));
+        assert_eq!(args.run.bins, ["a"]);
+        assert_eq!(args.run.runs, Some(5));
+        assert_eq!(args.run.cargo.profile, "release");
+    }
+
+    #[test]
+    fn rejects_too_few_runs_and_bad_durations() {
+        assert!(Cli::try_parse_from(["cargo", "coldbench", "--runs", "1"]).is_err());
+        assert!(Cli::try_parse_from(["cargo", "coldbench", "--timeout", "soon"]).is_err());
+    }
+}

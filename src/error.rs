@@ -1,0 +1,74 @@
+//! Errors that users act on: each carries the problem and, where there is one, the fix.
+
+use std::path::PathBuf;
+
+/// An error caused by the user's input or environment, shown as `error: ...` plus a `help:` line.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// No `Cargo.toml` where one was looked for.
+    #[error("could not find a cargo project: {detail}")]
+    NotACargoProject { detail: String },
+
+    /// The `[package.metadata.bench]` (or workspace) table is malformed.
+    #[error("invalid `{key}` in {}: {message}", manifest.display())]
+    Config { key: String, manifest: PathBuf, message: String },
+
+    /// `--bin NAME` named no binary of the selected packages.
+    #[error("no binary named `{name}` in the selected packages")]
+    UnknownBin { name: String, available: Vec<String> },
+
+    /// `-p NAME` named no workspace member.
+    #[error("package `{name}` is not a member of the workspace")]
+    UnknownPackage { name: String, available: Vec<String> },
+
+    /// A `command` entry names a program that cannot be found.
+    #[error("program `{program}` of `{key}` in {} was not found", manifest.display())]
+    ProgramNotFound { program: String, key: String, manifest: PathBuf },
+
+    /// The workspace failed to build; cargo's own output has been shown already.
+    #[error("could not build the benchmarked targets (cargo exited with {status})")]
+    BuildFailed { status: String },
+
+    /// `--no-build` was given but some executables are not built.
+    #[error("--no-build: these executables are not built: {}", missing.join(", "))]
+    NotBuilt { missing: Vec<String>, profile: String },
+
+    /// Nothing to benchmark.
+    #[error("nothing to benchmark: {detail}")]
+    NothingToRun { detail: String },
+
+    /// A command-line value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl UserError {
+    /// The `help:` line that tells the user how to fix the problem.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            UserError::NotACargoProject { .. } => {
+                Some("run inside a cargo project or pass --manifest-path path/to/Cargo.toml".into())
+            }
+            UserError::Config { .. } => {
+                Some("see the configuration reference in cargo-coldbench's README (`[package.metadata.bench]`)".into())
+            }
+            UserError::UnknownBin { available, .. } => Some(if available.is_empty() {
+                "the selected packages have no binaries".into()
+            } else {
+                format!("available binaries: {}", available.join(", "))
+            }),
+            UserError::UnknownPackage { available, .. } => Some(format!("workspace members: {}", available.join(", "))),
+            UserError::ProgramNotFound { .. } => {
+                Some("install the program, put it on PATH, or give its path relative to the package".into())
+            }
+            UserError::BuildFailed { .. } => Some("fix the errors above and run again".into()),
+            UserError::NotBuilt { profile, .. } => {
+                Some(format!("build them first (cargo build --profile {profile}) or run without --no-build"))
+            }
+            UserError::NothingToRun { .. } => {
+                Some("add binaries to the selected packages or `[[package.metadata.bench.start]]` entries".into())
+            }
+            UserError::Invalid(_) => None,
+        }
+    }
+}

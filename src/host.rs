@@ -1,0 +1,73 @@
+//! Facts about the machine that go into every result and into `cargo coldbench env`.
+
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+/// What this machine offers (DESIGN §9 `host`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Operating system and architecture (`linux x86_64`).
+    pub os: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical CPUs available to this process.
+    pub cores: usize,
+    /// CPU frequency governor of cpu0, when readable.
+    pub governor: Option<String>,
+    /// `rustc --version`, when rustc can be run.
+    pub rustc: Option<String>,
+    /// Version of the libzmq linked into this build.
+    pub libzmq: String,
+    /// Whether that libzmq supports CURVE security.
+    pub curve: bool,
+    /// GPUs seen through NVML (none are looked for yet).
+    pub gpus: Vec<serde_json::Value>,
+}
+
+/// Collects the host facts (about 20 ms: most of it is `rustc --version`).
+pub fn collect() -> HostFacts {
+    let (major, minor, patch) = zmq::version();
+    HostFacts {
+        kernel: read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".into()),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        cpu: cpu_model().unwrap_or_else(|| "unknown".into()),
+        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        governor: read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        rustc: rustc_version(),
+        libzmq: format!("{major}.{minor}.{patch}"),
+        curve: zmq::has("curve").unwrap_or(false),
+        gpus: Vec::new(),
+    }
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+fn rustc_version() -> Option<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn facts_are_filled_in_on_linux() {
+        let facts = super::collect();
+        assert!(facts.cores >= 1);
+        assert_ne!(facts.kernel, "unknown");
+        assert!(facts.libzmq.split('.').count() == 3, "{}", facts.libzmq);
+    }
+}

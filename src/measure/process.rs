@@ -1,0 +1,561 @@
+//! One timed process start: spawn without a shell, wait for the end event, reap with `wait4`.
+//!
+//! The child's resource usage comes from `wait4` on its own pid, never from
+//! `getrusage(RUSAGE_CHILDREN)`, whose `ru_maxrss` is the maximum over every child so far.
+//! Every child gets its own process group, so a run that times out or has reached readiness is
+//! ended together with anything it started.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// How often readiness by TCP connect or by file is checked.
+const READY_POLL_INTERVAL: Duration = Duration::from_micros(500);
+/// Time a process gets to exit after SIGTERM before it is killed.
+pub const TERMINATION_GRACE: Duration = Duration::from_millis(500);
+/// How much of the child's stderr is kept to explain a failure.
+const STDERR_TAIL_BYTES: u64 = 4096;
+
+/// The end event of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Readiness {
+    /// The process exits (successfully).
+    Exit,
+    /// A line on stdout matches the regular expression.
+    Stdout { pattern: String },
+    /// A TCP connection to the address succeeds.
+    Tcp { addr: SocketAddr },
+    /// The file appears (it is removed before each run).
+    File { path: PathBuf },
+}
+
+impl Readiness {
+    /// A short description for messages ("stdout matching `ready`").
+    pub fn describe(&self) -> String {
+        match self {
+            Readiness::Exit => "exit".into(),
+            Readiness::Stdout { pattern } => format!("a stdout line matching `{pattern}`"),
+            Readiness::Tcp { addr } => format!("a TCP connection to {addr}"),
+            Readiness::File { path } => format!("the file {}", path.display()),
+        }
+    }
+}
+
+/// Everything needed to start one process the same way every time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSpec {
+    /// Path of the executable (no shell, no PATH lookup at run time).
+    pub program: PathBuf,
+    /// Arguments after the program name.
+    pub args: Vec<String>,
+    /// Variables added to the inherited environment.
+    pub env: BTreeMap<String, String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// The end event.
+    pub readiness: Readiness,
+    /// A run that has not reached its end event by then is killed and fails.
+    pub timeout: Duration,
+}
+
+/// The child's own resource usage, from `wait4`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// User CPU time.
+    pub user: Duration,
+    /// System CPU time.
+    pub sys: Duration,
+    /// Peak resident set size in bytes.
+    pub max_rss: u64,
+    /// Page faults served without I/O.
+    pub minor_faults: u64,
+    /// Page faults that needed I/O.
+    pub major_faults: u64,
+    /// Voluntary context switches.
+    pub vcsw: u64,
+    /// Involuntary context switches.
+    pub ivcsw: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ending {
+    /// The process exited by itself with this status (end event: exit, or exited before ready).
+    Exited { code: i32 },
+    /// The process was killed by a signal it did not ask for.
+    Signaled { signal: i32 },
+    /// The readiness event happened; the process was then terminated.
+    Ready,
+    /// The end event did not happen before the timeout; the process was killed.
+    TimedOut,
+    /// Readiness could not even be attempted.
+    Blocked { reason: String },
+}
+
+/// The record of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Time from just before spawn to the end event.
+    pub wall: Duration,
+    /// The child's own rusage (covers its whole life, termination after readiness included).
+    pub usage: Usage,
+    /// How it ended.
+    pub ending: Ending,
+    /// The last lines of stderr, kept when the run failed.
+    pub stderr_tail: Option<String>,
+}
+
+impl RunRecord {
+    /// Why this run counts as failed, or `None` when it succeeded.
+    pub fn failure(&self, readiness: &Readiness, timeout: Duration) -> Option<String> {
+        let waiting_for_ready = *readiness != Readiness::Exit;
+        let before_ready = if waiting_for_ready { " before it was ready" } else { "" };
+        match &self.ending {
+            Ending::Ready => None,
+            Ending::Exited { code: 0 } if !waiting_for_ready => None,
+            Ending::Exited { code } => Some(format!("exited with status {code}{before_ready}")),
+            Ending::Signaled { signal } => {
+                Some(format!("killed by signal {signal} ({}){before_ready}", signal_name(*signal)))
+            }
+            Ending::TimedOut if waiting_for_ready => Some(format!(
+                "not ready after {} (waited for {})",
+                humantime::format_duration(timeout),
+                readiness.describe()
+            )),
+            Ending::TimedOut => Some(format!("timed out after {}", humantime::format_duration(timeout))),
+            Ending::Blocked { reason } => Some(reason.clone()),
+        }
+    }
+}
+
+/// The conventional name of a signal number (`SIGABRT`).
+pub fn signal_name(signal: i32) -> &'static str {
+    nix::sys::signal::Signal::try_from(signal).map(|s| s.as_str()).unwrap_or("unknown signal")
+}
+
+/// Starts the process of a [`ProcessSpec`] once per call to [`Launcher::run`].
+pub struct Launcher {
+    spec: ProcessSpec,
+    pattern: Option<Regex>,
+    stderr: File,
+}
+
+impl Launcher {
+    /// Prepares a spec: compiles the readiness pattern and creates the in-memory stderr file.
+    pub fn new(spec: ProcessSpec) -> io::Result<Self> {
+        let pattern = match &spec.readiness {
+            Readiness::Stdout { pattern } => {
+                Some(Regex::new(pattern).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?)
+            }
+            _ => None,
+        };
+        Ok(Launcher { spec, pattern, stderr: memfd("coldbench-stderr")? })
+    }
+
+    /// The spec this launcher runs.
+    pub fn spec(&self) -> &ProcessSpec {
+        &self.spec
+    }
+
+    /// Runs the process once and records it. An `Err` means the process could not be started.
+    pub fn run(&mut self) -> io::Result<RunRecord> {
+        self.stderr.set_len(0)?;
+        self.stderr.seek(SeekFrom::Start(0))?;
+        if let Some(blocked) = self.prepare_readiness()? {
+            return Ok(RunRecord {
+                wall: Duration::ZERO,
+                usage: Usage::default(),
+                ending: Ending::Blocked { reason: blocked },
+                stderr_tail: None,
+            });
+        }
+        let mut cmd = Command::new(&self.spec.program);
+        cmd.args(&self.spec.args)
+            .envs(&self.spec.env)
+            .current_dir(&self.spec.cwd)
+            .stdin(Stdio::null())
+            .stdout(if self.pattern.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stderr(Stdio::from(self.stderr.try_clone()?))
+            .process_group(0);
+
+        let start = Instant::now();
+        let mut child = cmd.spawn()?;
+        let pid = child.id() as libc::pid_t;
+        let stdout = child.stdout.take();
+        let watcher = ExitWatcher::new(pid);
+        let deadline = start + self.spec.timeout;
+
+        let (event, end) = match &self.spec.readiness {
+            Readiness::Exit => {
+                let event = watcher.wait(None, deadline)?;
+                (event, Instant::now())
+            }
+            Readiness::Stdout { .. } => {
+                let pattern = self.pattern.as_ref().expect("compiled in new()");
+                wait_for_line(&watcher, stdout.map(OwnedFd::from), pattern, deadline)?
+            }
+            Readiness::Tcp { addr } => wait_polling(&watcher, deadline, || tcp_accepts(addr))?,
+            Readiness::File { path } => wait_polling(&watcher, deadline, || path.exists())?,
+        };
+        let wall = end - start;
+
+        let ending_hint = match event {
+            Event::Exited => None,
+            Event::Ready => {
+                terminate_group(pid, &watcher)?;
+                Some(Ending::Ready)
+            }
+            Event::Deadline => {
+                kill_group(pid, libc::SIGKILL);
+                Some(Ending::TimedOut)
+            }
+        };
+        // The leader has exited (a zombie still holds its pid, so the group id cannot be reused):
+        // end whatever it left behind in its group before reaping it.
+        watcher.wait(None, far_future())?;
+        kill_group(pid, libc::SIGKILL);
+        let (status, usage) = reap(pid)?;
+        let ending = ending_hint.unwrap_or_else(|| status_ending(status));
+        let failed = RunRecord { wall, usage, ending: ending.clone(), stderr_tail: None }
+            .failure(&self.spec.readiness, self.spec.timeout)
+            .is_some();
+        let stderr_tail = if failed { self.stderr_tail() } else { None };
+        Ok(RunRecord { wall, usage, ending, stderr_tail })
+    }
+
+    /// Checks and resets what readiness depends on before a run; `Some(reason)` blocks the run.
+    fn prepare_readiness(&self) -> io::Result<Option<String>> {
+        match &self.spec.readiness {
+            Readiness::File { path } => match std::fs::remove_file(path) {
+                Ok(()) => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Ok(Some(format!("could not remove the old ready file {}: {e}", path.display()))),
+            },
+            Readiness::Tcp { addr } if tcp_accepts(addr) => Ok(Some(format!(
+                "something already accepts connections on {addr} before the program starts; stop it first"
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    fn stderr_tail(&mut self) -> Option<String> {
+        let len = self.stderr.metadata().ok()?.len();
+        self.stderr.seek(SeekFrom::Start(len.saturating_sub(STDERR_TAIL_BYTES))).ok()?;
+        let mut buf = Vec::new();
+        self.stderr.read_to_end(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+        (!tail.is_empty()).then_some(tail)
+    }
+}
+
+/// What ended a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Exited,
+    Ready,
+    Deadline,
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+fn wait_for_line(
+    watcher: &ExitWatcher,
+    stdout: Option<OwnedFd>,
+    pattern: &Regex,
+    deadline: Instant,
+) -> io::Result<(Event, Instant)> {
+    let mut stdout = stdout.map(File::from);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let fd = stdout.as_ref().map(|f| f.as_raw_fd());
+        match watcher.wait(fd, deadline)? {
+            Event::Ready => {
+                let Some(reader) = stdout.as_mut() else { continue };
+                let n = match reader.read(&mut chunk) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if n == 0 {
+                    // stdout closed while the process runs on: only exit or the deadline are left.
+                    stdout = None;
+                    continue;
+                }
+                pending.extend_from_slice(&chunk[..n]);
+                while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=pos).collect();
+                    if pattern.is_match(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).as_ref()) {
+                        return Ok((Event::Ready, Instant::now()));
+                    }
+                }
+            }
+            other => return Ok((other, Instant::now())),
+        }
+    }
+}
+
+fn wait_polling(
+    watcher: &ExitWatcher,
+    deadline: Instant,
+    mut is_ready: impl FnMut() -> bool,
+) -> io::Result<(Event, Instant)> {
+    loop {
+        if is_ready() {
+            return Ok((Event::Ready, Instant::now()));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok((Event::Deadline, now));
+        }
+        let tick = (now + READY_POLL_INTERVAL).min(deadline);
+        if watcher.wait(None, tick)? == Event::Exited {
+            return Ok((Event::Exited, Instant::now()));
+        }
+    }
+}
+
+fn tcp_accepts(addr: &SocketAddr) -> bool {
+    TcpStream::connect_timeout(addr, Duration::from_millis(100)).is_ok()
+}
+
+/// Sends SIGTERM to the group, then SIGKILL if the leader is still there after the grace period.
+fn terminate_group(pid: libc::pid_t, watcher: &ExitWatcher) -> io::Result<()> {
+    kill_group(pid, libc::SIGTERM);
+    if watcher.wait(None, Instant::now() + TERMINATION_GRACE)? != Event::Exited {
+        kill_group(pid, libc::SIGKILL);
+    }
+    Ok(())
+}
+
+fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
+    // ESRCH (the group is already empty) is the common, harmless case.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+fn reap(pid: libc::pid_t) -> io::Result<(libc::c_int, Usage)> {
+    let mut status: libc::c_int = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    let usage = Usage {
+        user: tv(ru.ru_utime),
+        sys: tv(ru.ru_stime),
+        // Linux reports ru_maxrss in KiB.
+        max_rss: (ru.ru_maxrss as u64) * 1024,
+        minor_faults: ru.ru_minflt as u64,
+        major_faults: ru.ru_majflt as u64,
+        vcsw: ru.ru_nvcsw as u64,
+        ivcsw: ru.ru_nivcsw as u64,
+    };
+    Ok((status, usage))
+}
+
+fn status_ending(status: libc::c_int) -> Ending {
+    if libc::WIFSIGNALED(status) {
+        Ending::Signaled { signal: libc::WTERMSIG(status) }
+    } else {
+        Ending::Exited { code: libc::WEXITSTATUS(status) }
+    }
+}
+
+fn memfd(name: &str) -> io::Result<File> {
+    let cname = std::ffi::CString::new(name).expect("no NUL in name");
+    let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        // Kernels without memfd: an unlinked temporary file serves the same purpose.
+        return tempfile::tempfile();
+    }
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Waits for a child's exit without reaping it, optionally together with a readable fd.
+///
+/// Uses a pidfd where the kernel has one (Linux 5.3+), which wakes exactly at exit; otherwise
+/// it falls back to checking `waitid(WNOWAIT)` every 200 µs.
+struct ExitWatcher {
+    pid: libc::pid_t,
+    pidfd: Option<OwnedFd>,
+}
+
+impl ExitWatcher {
+    fn new(pid: libc::pid_t) -> Self {
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        ExitWatcher { pid, pidfd }
+    }
+
+    /// Returns `Exited` when the child has exited, `Ready` when `extra` is readable (or hung up),
+    /// and `Deadline` once `until` has passed.
+    fn wait(&self, extra: Option<RawFd>, until: Instant) -> io::Result<Event> {
+        loop {
+            let now = Instant::now();
+            let remaining = until.saturating_duration_since(now);
+            let mut fds = Vec::with_capacity(2);
+            if let Some(pidfd) = &self.pidfd {
+                fds.push(libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            }
+            if let Some(fd) = extra {
+                fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+            }
+            let slice = if self.pidfd.is_some() { remaining } else { remaining.min(Duration::from_micros(200)) };
+            let ts = libc::timespec { tv_sec: slice.as_secs() as libc::time_t, tv_nsec: slice.subsec_nanos() as _ };
+            let r = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
+            if r < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            let mut idx = 0;
+            if self.pidfd.is_some() {
+                if fds[0].revents != 0 {
+                    return Ok(Event::Exited);
+                }
+                idx = 1;
+            } else if self.exited_nowait() {
+                return Ok(Event::Exited);
+            }
+            if extra.is_some() && fds[idx].revents != 0 {
+                return Ok(Event::Ready);
+            }
+            if Instant::now() >= until {
+                return Ok(Event::Deadline);
+            }
+        }
+    }
+
+    fn exited_nowait(&self) -> bool {
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let r = unsafe {
+            libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+        };
+        r == 0 && unsafe { info.si_pid() } != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(program: &str, args: &[&str], readiness: Readiness, timeout_ms: u64) -> ProcessSpec {
+        ProcessSpec {
+            program: which::which(program).unwrap(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: BTreeMap::new(),
+            cwd: std::env::temp_dir(),
+            readiness,
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    #[test]
+    fn successful_exit_is_not_a_failure() {
+        let mut l = Launcher::new(spec("true", &[], Readiness::Exit, 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::Exited { code: 0 });
+        assert_eq!(rec.failure(&Readiness::Exit, Duration::from_secs(5)), None);
+        assert!(rec.usage.max_rss > 0);
+    }
+
+    #[test]
+    fn exit_codes_signals_and_stderr_are_reported() {
+        let mut l = Launcher::new(spec("sh", &["-c", "echo oops >&2; exit 3"], Readiness::Exit, 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.failure(&Readiness::Exit, Duration::from_secs(5)).unwrap(), "exited with status 3");
+        assert_eq!(rec.stderr_tail.as_deref(), Some("oops"));
+
+        let mut l = Launcher::new(spec("sh", &["-c", "kill -SEGV $$"], Readiness::Exit, 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.failure(&Readiness::Exit, Duration::from_secs(5)).unwrap(), "killed by signal 11 (SIGSEGV)");
+    }
+
+    #[test]
+    fn a_hanging_process_is_killed_at_the_timeout_with_its_group() {
+        let mut l = Launcher::new(spec("sh", &["-c", "sleep 30 & sleep 30"], Readiness::Exit, 300)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::TimedOut);
+        assert!(rec.wall >= Duration::from_millis(300));
+        assert_eq!(rec.failure(&Readiness::Exit, Duration::from_millis(300)).unwrap(), "timed out after 300ms");
+    }
+
+    #[test]
+    fn stdout_readiness_ends_the_run_at_the_matching_line() {
+        let ready = Readiness::Stdout { pattern: "^listening".into() };
+        let mut l = Launcher::new(spec(
+            "sh",
+            &["-c", "echo starting; sleep 0.1; echo listening on 1; sleep 30"],
+            ready.clone(),
+            5000,
+        ))
+        .unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::Ready);
+        assert!(rec.wall >= Duration::from_millis(100), "{:?}", rec.wall);
+        assert!(rec.wall < Duration::from_secs(5), "{:?}", rec.wall);
+    }
+
+    #[test]
+    fn exiting_before_ready_is_a_failure() {
+        let ready = Readiness::Stdout { pattern: "never".into() };
+        let mut l = Launcher::new(spec("sh", &["-c", "echo hi"], ready.clone(), 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.failure(&ready, Duration::from_secs(5)).unwrap(), "exited with status 0 before it was ready");
+    }
+
+    #[test]
+    fn file_readiness_waits_for_the_file_and_removes_stale_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ready.flag");
+        std::fs::write(&marker, "stale").unwrap();
+        let ready = Readiness::File { path: marker.clone() };
+        let script = format!("sleep 0.05; touch {}; sleep 30", marker.display());
+        let mut l = Launcher::new(spec("sh", &["-c", &script], ready, 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::Ready);
+        assert!(rec.wall >= Duration::from_millis(50), "stale file counted as ready: {:?}", rec.wall);
+    }
+
+    #[test]
+    fn tcp_readiness_connects_to_the_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let ready = Readiness::Tcp { addr };
+        let script = format!(
+            "sleep 0.05; exec python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\",{})); s.listen(); time.sleep(30)'",
+            addr.port()
+        );
+        let mut l = Launcher::new(spec("sh", &["-c", &script], ready, 10_000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::Ready, "{rec:?}");
+        assert!(rec.wall >= Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,3 @@
+//! Presenting results: the console table (more formats come with the report command).
+
+pub mod console;

@@ -1,0 +1,370 @@
+//! The result schema (`coldbench/1`, DESIGN §9) and its storage under `target/coldbench/`.
+//!
+//! Writes are atomic (a temporary file renamed into place) and a lock file keeps two runs from
+//! measuring and writing at the same time.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::budget::BudgetCheck;
+use crate::git::GitFacts;
+use crate::host::HostFacts;
+use crate::stats::Summary;
+
+/// The schema id written into, and required of, every result file.
+pub const SCHEMA: &str = "coldbench/1";
+
+/// One run of `cargo coldbench`: the whole result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDocument {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Version of cargo-coldbench that wrote it.
+    pub tool_version: String,
+    /// UTC time of the run, RFC 3339.
+    pub timestamp: String,
+    /// Repository state; `null` outside git.
+    pub git: Option<GitFacts>,
+    /// Machine facts.
+    pub host: HostFacts,
+    /// Options the run was made with.
+    pub config: RunConfig,
+    /// Every benchmark, in run order.
+    pub benchmarks: Vec<BenchmarkResult>,
+}
+
+/// The run-wide effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Cargo profile the binaries were built with.
+    pub profile: String,
+    /// `--features` as given.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// Whether the build was skipped (`--no-build`).
+    pub no_build: bool,
+}
+
+/// The kind of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Process start.
+    Start,
+}
+
+/// Outcome of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every run completed.
+    Ok,
+    /// A run crashed, exited non-zero or timed out.
+    Failed,
+    /// Not run (the reason says why).
+    Skipped,
+}
+
+/// The values of one metric over the runs: integers for bytes and counts, floats for seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Series {
+    /// Bytes or counts.
+    Int(Vec<u64>),
+    /// Seconds.
+    Float(Vec<f64>),
+}
+
+impl Series {
+    /// The values as floats, for statistics.
+    pub fn as_f64(&self) -> Vec<f64> {
+        match self {
+            Series::Int(v) => v.iter().map(|&x| x as f64).collect(),
+            Series::Float(v) => v.clone(),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Series::Int(v) => v.len(),
+            Series::Float(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Facts about what was measured, outside the timed runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The executable that was started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// Size of the executable in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binary_bytes: Option<u64>,
+}
+
+/// The per-benchmark effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Arguments passed.
+    pub args: Vec<String>,
+    /// Environment variables added.
+    pub env: BTreeMap<String, String>,
+    /// The end event (`exit`, `stdout`, `tcp`, `file`).
+    pub ready: crate::measure::process::Readiness,
+    /// Warmup runs.
+    pub warmup: u32,
+    /// Measured runs: a number, or `"adaptive"` (at least 10 runs and 3 s).
+    pub runs: serde_json::Value,
+    /// Per-run timeout in seconds.
+    pub timeout: f64,
+}
+
+/// One benchmark's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkResult {
+    /// `kind/package/name`.
+    pub id: String,
+    /// What was measured.
+    pub kind: Kind,
+    /// ok, failed or skipped.
+    pub status: Status,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// More about a failure (the last lines of stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Raw values of the measured runs, per metric.
+    pub samples: BTreeMap<String, Series>,
+    /// Raw values of the warmup runs (not part of the statistics).
+    #[serde(default)]
+    pub warmup_samples: BTreeMap<String, Series>,
+    /// Statistics per metric.
+    pub summary: BTreeMap<String, Summary>,
+    /// Facts about the target.
+    pub facts: Facts,
+    /// Budget checks.
+    pub budget: Vec<BudgetCheck>,
+    /// Warnings about the quality of the samples.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The configuration it ran with.
+    pub config: BenchConfig,
+}
+
+impl BenchmarkResult {
+    /// Whether a budget was exceeded.
+    pub fn over_budget(&self) -> bool {
+        self.budget.iter().any(|b| !b.ok)
+    }
+}
+
+/// Reads a result file, refusing other schemas with a message that says what to do.
+pub fn read(path: &Path) -> Result<RunDocument> {
+    let text = fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a coldbench result (not JSON)", path.display()))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(SCHEMA) => {}
+        Some(other) => bail!(
+            "{} has schema `{other}`, but this cargo-coldbench ({}) reads only `{SCHEMA}`; \
+             use the cargo-coldbench version that wrote it",
+            path.display(),
+            env!("CARGO_PKG_VERSION")
+        ),
+        None => bail!("{} is not a coldbench result (no \"schema\" field)", path.display()),
+    }
+    serde_json::from_value(value).with_context(|| format!("{} is a damaged coldbench result", path.display()))
+}
+
+/// The results folder: `target/coldbench/` unless `--output-dir` says otherwise.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+/// Held while a run measures and writes; released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+}
+
+impl Store {
+    /// A store rooted at `dir` (created on first lock).
+    pub fn new(dir: PathBuf) -> Store {
+        Store { dir }
+    }
+
+    /// The store's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `latest.json`.
+    pub fn latest(&self) -> PathBuf {
+        self.dir.join("latest.json")
+    }
+
+    /// Takes the lock, waiting (and saying so) while another run holds it.
+    pub fn lock(&self, on_wait: impl FnOnce(&Path)) -> Result<StoreLock> {
+        fs::create_dir_all(&self.dir).with_context(|| format!("could not create {}", self.dir.display()))?;
+        let path = self.dir.join(".lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("could not open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                on_wait(&path);
+                file.lock().with_context(|| format!("could not lock {}", path.display()))?;
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("could not lock {}", path.display()));
+            }
+        }
+        Ok(StoreLock { _file: file })
+    }
+
+    /// Saves a run under `runs/` (never overwriting) and as `latest.json`; returns the `runs/` path.
+    pub fn save_run(&self, doc: &RunDocument, _lock: &StoreLock) -> Result<PathBuf> {
+        let runs = self.dir.join("runs");
+        fs::create_dir_all(&runs).with_context(|| format!("could not create {}", runs.display()))?;
+        let json = serde_json::to_vec_pretty(doc).context("serialising the result")?;
+        let stem = run_file_stem(doc);
+        let mut attempt = 1;
+        let path = loop {
+            let name = if attempt == 1 { format!("{stem}.json") } else { format!("{stem}-{attempt}.json") };
+            let path = runs.join(name);
+            match write_new(&runs, &path, &json) {
+                Ok(()) => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+                Err(e) => return Err(e).with_context(|| format!("could not write {}", path.display())),
+            }
+        };
+        write_atomic(&self.latest(), &json)?;
+        Ok(path)
+    }
+}
+
+/// `20261122T100000Z-abc1234-dirty`.
+fn run_file_stem(doc: &RunDocument) -> String {
+    let ts: String = doc.timestamp.chars().filter(|c| *c != '-' && *c != ':').collect();
+    match &doc.git {
+        Some(g) if g.dirty => format!("{ts}-{}-dirty", g.short_sha()),
+        Some(g) => format!("{ts}-{}", g.short_sha()),
+        None => ts,
+    }
+}
+
+fn write_new(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map(|_| ()).map_err(|e| e.error)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, renamed into place.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("could not write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).with_context(|| format!("could not write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(dirty: bool) -> RunDocument {
+        RunDocument {
+            schema: SCHEMA.into(),
+            tool_version: "0.1.0".into(),
+            timestamp: "2026-11-22T10:00:00Z".into(),
+            git: Some(GitFacts { sha: "0123456789abcdef".into(), branch: Some("main".into()), dirty }),
+            host: crate::host::HostFacts {
+                kernel: "6".into(),
+                os: "linux x86_64".into(),
+                cpu: "cpu".into(),
+                cores: 2,
+                governor: None,
+                rustc: None,
+                libzmq: "4.3.5".into(),
+                curve: false,
+                gpus: vec![],
+            },
+            config: RunConfig {
+                profile: "release".into(),
+                features: vec![],
+                all_features: false,
+                no_default_features: false,
+                no_build: false,
+            },
+            benchmarks: vec![],
+        }
+    }
+
+    #[test]
+    fn run_files_are_named_by_time_and_sha_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("coldbench"));
+        let lock = store.lock(|_| {}).unwrap();
+        let first = store.save_run(&doc(true), &lock).unwrap();
+        let second = store.save_run(&doc(true), &lock).unwrap();
+        assert_eq!(first.file_name().unwrap(), "20261122T100000Z-0123456-dirty.json");
+        assert_eq!(second.file_name().unwrap(), "20261122T100000Z-0123456-dirty-2.json");
+        assert_eq!(read(&store.latest()).unwrap(), doc(true));
+    }
+
+    #[test]
+    fn other_schemas_and_non_json_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        fs::write(&path, r#"{"schema":"coldbench/2"}"#).unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("has schema `coldbench/2`"));
+        fs::write(&path, "not json").unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains("not JSON"));
+    }
+
+    #[test]
+    fn integer_series_stay_integers() {
+        let json = serde_json::to_string(&Series::Int(vec![1, 2])).unwrap();
+        assert_eq!(json, "[1,2]");
+        let back: Series = serde_json::from_str("[0.5,1.0]").unwrap();
+        assert_eq!(back, Series::Float(vec![0.5, 1.0]));
+    }
+
+    #[test]
+    fn a_second_lock_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        let held = store.lock(|_| {}).unwrap();
+        let store2 = store.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            let _lock = store2.lock(|_| tx.send("waiting").unwrap()).unwrap();
+        });
+        assert_eq!(rx.recv().unwrap(), "waiting");
+        drop(held);
+        t.join().unwrap();
+    }
+}

@@ -1,0 +1,283 @@
+//! Warmups, run counts and the order of runs, generic over [`Bench`].
+//!
+//! Every benchmark kind implements [`Bench`]; the scheduler knows nothing about processes. Several
+//! sides (the two refs of a comparison) are run interleaved, A B A B ..., so that drift hits each
+//! side alike.
+
+use std::time::Duration;
+
+/// How a metric's values are to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Seconds (f64).
+    Seconds,
+    /// Bytes (an integer).
+    Bytes,
+    /// A count (an integer).
+    Count,
+}
+
+/// A named quantity measured on every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Metric {
+    /// The name used in result files (`wall`, `max_rss`).
+    pub name: &'static str,
+    /// Its unit.
+    pub unit: Unit,
+}
+
+/// The metrics of a process start, in report order.
+pub mod metrics {
+    use super::{Metric, Unit};
+
+    /// Time to the end event.
+    pub const WALL: Metric = Metric { name: "wall", unit: Unit::Seconds };
+    /// User CPU time.
+    pub const USER: Metric = Metric { name: "user", unit: Unit::Seconds };
+    /// System CPU time.
+    pub const SYS: Metric = Metric { name: "sys", unit: Unit::Seconds };
+    /// Peak RSS.
+    pub const MAX_RSS: Metric = Metric { name: "max_rss", unit: Unit::Bytes };
+    /// Minor page faults.
+    pub const MINOR_FAULTS: Metric = Metric { name: "minor_faults", unit: Unit::Count };
+    /// Major page faults.
+    pub const MAJOR_FAULTS: Metric = Metric { name: "major_faults", unit: Unit::Count };
+    /// Voluntary context switches.
+    pub const VCSW: Metric = Metric { name: "vcsw", unit: Unit::Count };
+    /// Involuntary context switches.
+    pub const IVCSW: Metric = Metric { name: "ivcsw", unit: Unit::Count };
+}
+
+/// What one run measured: its wall time (which drives the run count) and every metric's value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Wall time of the run; also reported as the `wall` metric.
+    pub wall: Duration,
+    /// Other metrics, in report order.
+    pub values: Vec<(Metric, f64)>,
+}
+
+/// Why a run failed; a failed run ends its benchmark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFailure {
+    /// One line: "killed by signal 6 (SIGABRT)", "timed out after 3s".
+    pub reason: String,
+    /// More context, such as the last lines of stderr.
+    pub detail: Option<String>,
+}
+
+/// One benchmark that can be run repeatedly.
+pub trait Bench {
+    /// Runs once.
+    fn run(&mut self) -> Result<Observation, RunFailure>;
+}
+
+/// How many measured runs to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunCount {
+    /// Exactly this many.
+    Exactly(u32),
+    /// hyperfine's rule: at least `min_runs` and at least `min_time` of measured wall time,
+    /// never more than `max_runs`.
+    Adaptive { min_runs: u32, min_time: Duration, max_runs: u32 },
+}
+
+impl RunCount {
+    /// The default: at least 10 runs and at least 3 s.
+    pub const DEFAULT: RunCount =
+        RunCount::Adaptive { min_runs: 10, min_time: Duration::from_secs(3), max_runs: 10_000 };
+
+    fn satisfied(&self, runs: &[Observation]) -> bool {
+        let n = runs.len() as u32;
+        match *self {
+            RunCount::Exactly(want) => n >= want,
+            RunCount::Adaptive { min_runs, min_time, max_runs } => {
+                n >= max_runs || (n >= min_runs && runs.iter().map(|o| o.wall).sum::<Duration>() >= min_time)
+            }
+        }
+    }
+
+    /// The expected total, estimated from the runs so far (for progress bars).
+    pub fn planned(&self, runs: &[Observation]) -> u32 {
+        match *self {
+            RunCount::Exactly(want) => want,
+            RunCount::Adaptive { min_runs, min_time, max_runs } => {
+                if runs.is_empty() {
+                    return min_runs;
+                }
+                let mean = runs.iter().map(|o| o.wall).sum::<Duration>().as_secs_f64() / runs.len() as f64;
+                let by_time = if mean > 0.0 { (min_time.as_secs_f64() / mean).ceil() as u32 } else { max_runs };
+                by_time.clamp(min_runs, max_runs).max(runs.len() as u32)
+            }
+        }
+    }
+}
+
+/// Warmups and run count of one benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPolicy {
+    /// Runs made first and excluded from statistics.
+    pub warmup: u32,
+    /// Measured runs.
+    pub runs: RunCount,
+}
+
+/// Everything one side of a benchmark produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measured {
+    /// Warmup runs (kept, but not part of the statistics).
+    pub warmups: Vec<Observation>,
+    /// Measured runs.
+    pub runs: Vec<Observation>,
+    /// The failure that ended the benchmark, if any.
+    pub failure: Option<RunFailure>,
+}
+
+/// Told about every finished run, to draw progress.
+pub trait Progress {
+    /// A run of `side` finished; `done` of an estimated `planned` measured runs are done.
+    fn run_finished(&mut self, side: usize, warmup: bool, done: u32, planned: u32);
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn run_finished(&mut self, _: usize, _: bool, _: u32, _: u32) {}
+}
+
+/// Runs every side's warmups and then its measured runs, interleaved side by side.
+///
+/// The first failure on any side ends the benchmark on every side: one hanging binary costs
+/// one timeout, and a comparison with a broken side means nothing.
+pub fn run_interleaved(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress: &mut dyn Progress) -> Vec<Measured> {
+    let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
+    for _ in 0..policy.warmup {
+        for (i, side) in sides.iter_mut().enumerate() {
+            match side.run() {
+                Ok(obs) => out[i].warmups.push(obs),
+                Err(failure) => {
+                    out[i].failure = Some(failure);
+                    return out;
+                }
+            }
+            let planned = policy.runs.planned(&out[i].runs);
+            progress.run_finished(i, true, 0, planned);
+        }
+    }
+    while !out.iter().all(|m| policy.runs.satisfied(&m.runs)) {
+        for (i, side) in sides.iter_mut().enumerate() {
+            if policy.runs.satisfied(&out[i].runs) {
+                continue;
+            }
+            match side.run() {
+                Ok(obs) => out[i].runs.push(obs),
+                Err(failure) => {
+                    out[i].failure = Some(failure);
+                    return out;
+                }
+            }
+            let planned = policy.runs.planned(&out[i].runs);
+            progress.run_finished(i, false, out[i].runs.len() as u32, planned);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bench whose runs take scripted times, with an optional failure at a given run.
+    struct Scripted {
+        wall: Duration,
+        fail_at: Option<usize>,
+        calls: usize,
+        log: std::rc::Rc<std::cell::RefCell<Vec<char>>>,
+        tag: char,
+    }
+
+    impl Bench for Scripted {
+        fn run(&mut self) -> Result<Observation, RunFailure> {
+            self.calls += 1;
+            self.log.borrow_mut().push(self.tag);
+            if Some(self.calls) == self.fail_at {
+                return Err(RunFailure { reason: "boom".into(), detail: None });
+            }
+            Ok(Observation { wall: self.wall, values: vec![] })
+        }
+    }
+
+    fn scripted(
+        ms: u64,
+        fail_at: Option<usize>,
+        tag: char,
+        log: &std::rc::Rc<std::cell::RefCell<Vec<char>>>,
+    ) -> Scripted {
+        Scripted { wall: Duration::from_millis(ms), fail_at, calls: 0, log: log.clone(), tag }
+    }
+
+    #[test]
+    fn fixed_count_runs_warmups_then_exactly_n() {
+        let log = Default::default();
+        let mut b = scripted(1, None, 'a', &log);
+        let out = run_interleaved(&mut [&mut b], RunPolicy { warmup: 2, runs: RunCount::Exactly(5) }, &mut NoProgress);
+        assert_eq!(out[0].warmups.len(), 2);
+        assert_eq!(out[0].runs.len(), 5);
+        assert_eq!(b.calls, 7);
+    }
+
+    #[test]
+    fn adaptive_count_needs_ten_runs_and_three_seconds() {
+        let log = Default::default();
+        // 100 ms runs: 3 s needs 30 runs.
+        let mut slowish = scripted(100, None, 'a', &log);
+        let out =
+            run_interleaved(&mut [&mut slowish], RunPolicy { warmup: 0, runs: RunCount::DEFAULT }, &mut NoProgress);
+        assert_eq!(out[0].runs.len(), 30);
+        // 1 s runs: the 10-run minimum rules.
+        let mut slow = scripted(1000, None, 'a', &log);
+        let out = run_interleaved(&mut [&mut slow], RunPolicy { warmup: 0, runs: RunCount::DEFAULT }, &mut NoProgress);
+        assert_eq!(out[0].runs.len(), 10);
+    }
+
+    #[test]
+    fn adaptive_count_is_capped() {
+        let log = Default::default();
+        let mut instant = scripted(0, None, 'a', &log);
+        let policy = RunPolicy {
+            warmup: 0,
+            runs: RunCount::Adaptive { min_runs: 10, min_time: Duration::from_secs(3), max_runs: 50 },
+        };
+        let out = run_interleaved(&mut [&mut instant], policy, &mut NoProgress);
+        assert_eq!(out[0].runs.len(), 50);
+    }
+
+    #[test]
+    fn the_first_failure_ends_the_benchmark() {
+        let log = Default::default();
+        let mut b = scripted(1, Some(3), 'a', &log);
+        let out = run_interleaved(&mut [&mut b], RunPolicy { warmup: 1, runs: RunCount::Exactly(10) }, &mut NoProgress);
+        assert_eq!(b.calls, 3);
+        assert_eq!(out[0].runs.len(), 1);
+        assert_eq!(out[0].failure.as_ref().unwrap().reason, "boom");
+    }
+
+    #[test]
+    fn two_sides_alternate() {
+        let log: std::rc::Rc<std::cell::RefCell<Vec<char>>> = Default::default();
+        let mut a = scripted(1, None, 'a', &log);
+        let mut b = scripted(1, None, 'b', &log);
+        run_interleaved(&mut [&mut a, &mut b], RunPolicy { warmup: 1, runs: RunCount::Exactly(3) }, &mut NoProgress);
+        assert_eq!(log.borrow().iter().collect::<String>(), "abababab");
+    }
+
+    #[test]
+    fn planned_estimates_from_mean_wall() {
+        let runs = vec![Observation { wall: Duration::from_millis(200), values: vec![] }];
+        assert_eq!(RunCount::DEFAULT.planned(&runs), 15);
+        assert_eq!(RunCount::Exactly(7).planned(&runs), 7);
+    }
+}

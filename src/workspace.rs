@@ -1,0 +1,307 @@
+//! The cargo side: workspace discovery with `cargo metadata`, package selection, and building
+//! with `--message-format=json-render-diagnostics` so artifact paths come from cargo itself.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use cargo_metadata::{Message, Metadata, MetadataCommand, Package, TargetKind};
+
+use crate::error::UserError;
+use crate::ui::Ui;
+
+/// Cargo's own options, forwarded to `cargo metadata` and `cargo build`.
+#[derive(Debug, Clone, Default)]
+pub struct CargoOptions {
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `-p/--package`.
+    pub packages: Vec<String>,
+    /// `--workspace`.
+    pub workspace: bool,
+    /// `--exclude`.
+    pub exclude: Vec<String>,
+    /// `--features`.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// `--profile` (`release` unless given).
+    pub profile: String,
+    /// `--target-dir`.
+    pub target_dir: Option<PathBuf>,
+    /// `--locked`.
+    pub locked: bool,
+    /// `--offline`.
+    pub offline: bool,
+    /// `--frozen`.
+    pub frozen: bool,
+}
+
+impl CargoOptions {
+    fn lock_flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.locked {
+            flags.push("--locked");
+        }
+        if self.offline {
+            flags.push("--offline");
+        }
+        if self.frozen {
+            flags.push("--frozen");
+        }
+        flags
+    }
+
+    /// The folder under the target directory that holds this profile's output.
+    pub fn profile_dir(&self) -> &str {
+        match self.profile.as_str() {
+            "dev" | "test" => "debug",
+            "release" | "bench" => "release",
+            other => other,
+        }
+    }
+}
+
+/// A selected workspace member and what coldbench needs of it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Cargo's id of the package (matches the ids in build messages).
+    pub id: cargo_metadata::PackageId,
+    /// Package name.
+    pub name: String,
+    /// Its `Cargo.toml`.
+    pub manifest: PathBuf,
+    /// Names of its binary targets, in manifest order.
+    pub bins: Vec<String>,
+    /// Its `package.metadata` value.
+    pub metadata: serde_json::Value,
+}
+
+impl Member {
+    /// The package's folder (where commands run).
+    pub fn dir(&self) -> &Path {
+        self.manifest.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// The workspace as `cargo metadata` describes it, with the selected members.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// Workspace root folder.
+    pub root: PathBuf,
+    /// The root `Cargo.toml`.
+    pub root_manifest: PathBuf,
+    /// The effective target directory (`--target-dir`, `CARGO_TARGET_DIR`, or cargo's default).
+    pub target_dir: PathBuf,
+    /// `[workspace.metadata]`.
+    pub metadata: serde_json::Value,
+    /// Selected members, in workspace order.
+    pub members: Vec<Member>,
+}
+
+/// Runs `cargo metadata` and selects packages the way cargo does.
+pub fn load(opts: &CargoOptions) -> Result<Workspace> {
+    let mut cmd = MetadataCommand::new();
+    cmd.no_deps();
+    if let Some(path) = &opts.manifest_path {
+        cmd.manifest_path(path);
+    }
+    cmd.other_options(opts.lock_flags().iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let metadata = cmd.exec().map_err(metadata_error)?;
+    let members = select(&metadata, opts)?;
+    let target_dir = match &opts.target_dir {
+        Some(dir) => std::path::absolute(dir).context("resolving --target-dir")?,
+        None => metadata.target_directory.clone().into_std_path_buf(),
+    };
+    let root = metadata.workspace_root.clone().into_std_path_buf();
+    Ok(Workspace {
+        root_manifest: root.join("Cargo.toml"),
+        root,
+        target_dir,
+        metadata: metadata.workspace_metadata.clone(),
+        members,
+    })
+}
+
+fn metadata_error(err: cargo_metadata::Error) -> anyhow::Error {
+    match err {
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            let message = stderr
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .map(|l| l.trim_start_matches("error:").trim().to_string())
+                .unwrap_or_else(|| stderr.trim().to_string());
+            if message.contains("could not find `Cargo.toml`") || message.contains("does not exist") {
+                UserError::NotACargoProject { detail: message }.into()
+            } else {
+                anyhow::anyhow!("`cargo metadata` failed:\n{}", stderr.trim_end())
+            }
+        }
+        other => anyhow::Error::new(other).context("running `cargo metadata`"),
+    }
+}
+
+fn select(metadata: &Metadata, opts: &CargoOptions) -> Result<Vec<Member>> {
+    let members: Vec<&Package> = metadata.workspace_packages();
+    let names: Vec<String> = members.iter().map(|p| p.name.to_string()).collect();
+    if !opts.exclude.is_empty() && !opts.workspace {
+        return Err(UserError::Invalid("--exclude can only be used together with --workspace".into()).into());
+    }
+    for name in opts.packages.iter().chain(&opts.exclude) {
+        if !names.contains(name) {
+            return Err(UserError::UnknownPackage { name: name.clone(), available: names.clone() }.into());
+        }
+    }
+    let chosen: Vec<&Package> = if opts.workspace {
+        members.into_iter().filter(|p| !opts.exclude.iter().any(|e| e == p.name.as_str())).collect()
+    } else if !opts.packages.is_empty() {
+        members.into_iter().filter(|p| opts.packages.iter().any(|n| n == p.name.as_str())).collect()
+    } else if let Some(root) = metadata.root_package() {
+        vec![root]
+    } else if metadata.workspace_default_members.is_available() {
+        let defaults = &metadata.workspace_default_members;
+        members.into_iter().filter(|p| defaults.contains(&p.id)).collect()
+    } else {
+        members
+    };
+    Ok(chosen.into_iter().map(member).collect())
+}
+
+fn member(p: &Package) -> Member {
+    Member {
+        id: p.id.clone(),
+        name: p.name.to_string(),
+        manifest: p.manifest_path.clone().into_std_path_buf(),
+        bins: p.targets.iter().filter(|t| t.kind.contains(&TargetKind::Bin)).map(|t| t.name.clone()).collect(),
+        metadata: p.metadata.clone(),
+    }
+}
+
+/// A binary to build: package and target name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BinRef {
+    /// Package name.
+    pub package: String,
+    /// `[[bin]]` name.
+    pub bin: String,
+}
+
+/// Built executables by package and binary name.
+pub type Executables = BTreeMap<BinRef, PathBuf>;
+
+/// Builds the binaries with cargo and returns their paths from cargo's artifact messages.
+///
+/// A spinner shows what cargo is compiling; cargo's diagnostics are shown as cargo rendered them
+/// when the build fails (and always with `-v`).
+pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> Result<Executables> {
+    if bins.is_empty() {
+        return Ok(Executables::new());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .args(["--profile", &opts.profile])
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(&ws.root_manifest)
+        .args(["--color", if ui.stderr_colored() { "always" } else { "never" }]);
+    let mut packages: Vec<&str> = bins.iter().map(|b| b.package.as_str()).collect();
+    packages.dedup();
+    for p in &packages {
+        cmd.args(["-p", p]);
+    }
+    let mut bin_names: Vec<&str> = bins.iter().map(|b| b.bin.as_str()).collect();
+    bin_names.sort();
+    bin_names.dedup();
+    for b in &bin_names {
+        cmd.args(["--bin", b]);
+    }
+    for f in &opts.features {
+        cmd.args(["--features", f]);
+    }
+    if opts.all_features {
+        cmd.arg("--all-features");
+    }
+    if opts.no_default_features {
+        cmd.arg("--no-default-features");
+    }
+    if let Some(dir) = &opts.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    cmd.args(opts.lock_flags());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    ui.note(format!("running {cmd:?}"));
+
+    let mut child = cmd.spawn().context("could not run cargo")?;
+    let spinner = ui.spinner("Building");
+    let stderr = child.stderr.take().expect("piped");
+    let verbose = ui.verbose && !ui.quiet;
+    let stderr_spinner = spinner.clone();
+    let stderr_thread = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let plain = console::strip_ansi_codes(&line).trim_start().to_string();
+            if verbose {
+                stderr_spinner.suspend(|| eprintln!("{line}"));
+            } else if let Some(rest) = plain.strip_prefix("Compiling ") {
+                stderr_spinner.set_message(format!("Compiling {rest}"));
+            } else {
+                kept.push(line);
+            }
+        }
+        kept
+    });
+
+    let mut found = Executables::new();
+    let stdout = BufReader::new(child.stdout.take().expect("piped"));
+    for message in Message::parse_stream(stdout) {
+        if let Message::CompilerArtifact(artifact) = message.context("reading cargo's JSON messages")? {
+            if let Some(exe) = artifact.executable {
+                if artifact.target.kind.contains(&TargetKind::Bin) {
+                    if let Some(member) = ws.members.iter().find(|m| m.id == artifact.package_id) {
+                        let key = BinRef { package: member.name.clone(), bin: artifact.target.name.clone() };
+                        found.insert(key, exe.into_std_path_buf());
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    spinner.finish_and_clear();
+    let kept = stderr_thread.join().unwrap_or_default();
+    if !status.success() {
+        for line in &kept {
+            eprintln!("{line}");
+        }
+        return Err(UserError::BuildFailed { status: status.to_string() }.into());
+    }
+    let missing: Vec<String> =
+        bins.iter().filter(|b| !found.contains_key(b)).map(|b| format!("{}/{}", b.package, b.bin)).collect();
+    if !missing.is_empty() {
+        anyhow::bail!("cargo built successfully but reported no executable for {}", missing.join(", "));
+    }
+    Ok(found)
+}
+
+/// With `--no-build`: finds the already-built executables, naming every one that is missing.
+pub fn find_built(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef]) -> Result<Executables> {
+    let dir = ws.target_dir.join(opts.profile_dir());
+    let mut found = Executables::new();
+    let mut missing = Vec::new();
+    for b in bins {
+        let path = dir.join(&b.bin);
+        if path.is_file() {
+            found.insert(b.clone(), path);
+        } else {
+            missing.push(format!("{}/{} ({})", b.package, b.bin, path.display()));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(UserError::NotBuilt { missing, profile: opts.profile.clone() }.into());
+    }
+    Ok(found)
+}

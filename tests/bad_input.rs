@@ -1,0 +1,121 @@
+//! Bad input: each case gets one clear `error:` line naming the problem, exit 1, nothing written.
+
+mod common;
+
+use common::*;
+
+/// Runs coldbench in `dir` and checks the error contract; returns stderr.
+fn fails_cleanly(dir: &std::path::Path, args: &[&str]) -> String {
+    let res = coldbench().current_dir(dir).args(args).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    assert!(res.stdout.is_empty(), "nothing on stdout: {}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr).to_string();
+    assert!(stderr.starts_with("error: ") || stderr.contains("\nerror: "), "{stderr}");
+    assert!(!dir.join("target/coldbench").exists(), "nothing may be written on bad input");
+    stderr
+}
+
+const HELLO: &str = "fn main() {}\n";
+
+#[test]
+fn not_a_cargo_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("error: could not find a cargo project"), "{stderr}");
+    assert!(stderr.contains("help: run inside a cargo project or pass --manifest-path"), "{stderr}");
+}
+
+#[test]
+fn unknown_key_names_its_path_and_manifest() {
+    let dir = temp_project("[[package.metadata.bench.start]]\nbin = \"demo\"\nreadyy = { stdout = \"x\" }\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    let manifest = dir.path().join("Cargo.toml");
+    assert!(
+        stderr.contains(&format!("error: invalid `package.metadata.bench.start[0].readyy` in {}", manifest.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown field `readyy`"), "{stderr}");
+}
+
+#[test]
+fn wrong_type_names_its_path() {
+    let dir = temp_project("[[package.metadata.bench.start]]\nbin = \"demo\"\nready = \"yes\"\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("invalid `package.metadata.bench.start[0].ready`"), "{stderr}");
+    assert!(stderr.contains("invalid type"), "{stderr}");
+}
+
+#[test]
+fn unknown_bin_lists_the_binaries() {
+    let dir = temp_project("", HELLO);
+    let stderr = fails_cleanly(dir.path(), &["--bin", "nope"]);
+    assert!(stderr.contains("error: no binary named `nope` in the selected packages"), "{stderr}");
+    assert!(stderr.contains("help: available binaries: demo"), "{stderr}");
+}
+
+#[test]
+fn bad_ready_regex() {
+    let dir =
+        temp_project("[[package.metadata.bench.start]]\nbin = \"demo\"\nready = { stdout = \"(unclosed\" }\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("invalid `package.metadata.bench.start[0].ready.stdout`"), "{stderr}");
+    assert!(stderr.contains("invalid regular expression"), "{stderr}");
+}
+
+#[test]
+fn bad_duration_string() {
+    let dir = temp_project("[package.metadata.bench]\ntimeout = \"10 parsecs\"\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("invalid `package.metadata.bench.timeout`"), "{stderr}");
+    assert!(stderr.contains("invalid duration `10 parsecs`"), "{stderr}");
+}
+
+#[test]
+fn bad_size_string() {
+    let dir =
+        temp_project("[[package.metadata.bench.start]]\nbin = \"demo\"\nbudget = { max-rss = \"lots\" }\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("invalid `package.metadata.bench.start[0].budget.max-rss`"), "{stderr}");
+    assert!(stderr.contains("invalid size `lots`"), "{stderr}");
+}
+
+#[test]
+fn command_whose_program_does_not_exist() {
+    let dir = temp_project(
+        "[[package.metadata.bench.start]]\ncommand = [\"no-such-program-xyz\", \"--flag\"]\nname = \"x\"\n",
+        HELLO,
+    );
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(
+        stderr.contains("error: program `no-such-program-xyz` of `package.metadata.bench.start[0].command`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("was not found"), "{stderr}");
+}
+
+#[test]
+fn unknown_package_lists_members() {
+    let dir = temp_project("", HELLO);
+    let stderr = fails_cleanly(dir.path(), &["-p", "other"]);
+    assert!(stderr.contains("error: package `other` is not a member of the workspace"), "{stderr}");
+    assert!(stderr.contains("help: workspace members: demo"), "{stderr}");
+}
+
+#[test]
+fn build_errors_are_shown_as_cargo_printed_them() {
+    let dir = temp_project("", "fn main() { let x: u32 = \"not a number\"; }\n");
+    let res = coldbench().current_dir(dir.path()).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("mismatched types"), "cargo's diagnostic is shown: {stderr}");
+    assert!(stderr.contains("error: could not build the benchmarked targets"), "{stderr}");
+    assert!(!dir.path().join("target/coldbench/latest.json").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let res = coldbench().args(["--runs", "1"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(2), "{}", describe(&res));
+    let res = coldbench().args(["--no-such-flag"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(2), "{}", describe(&res));
+}

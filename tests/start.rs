@@ -1,0 +1,217 @@
+//! The start benchmarks, driven through the real binary against the fixture workspace.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn measures_every_binary_and_writes_latest_json() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "apps"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("start/apps/hello") && stdout.contains("start/apps/greet"), "{stdout}");
+    assert!(stdout.lines().next().unwrap().contains("median"), "{stdout}");
+
+    let doc = latest(out.path());
+    assert_eq!(doc["schema"], "coldbench/1");
+    assert_eq!(doc["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(doc["benchmarks"].as_array().unwrap().len(), 2);
+    for id in ["start/apps/hello", "start/apps/greet"] {
+        let b = bench(&doc, id);
+        assert_eq!(b["status"], "ok");
+        assert_eq!(b["kind"], "start");
+        // The package configures runs = 5; one warmup is kept apart.
+        assert_eq!(samples(b, "wall").len(), 5, "{b:#}");
+        assert_eq!(b["warmup_samples"]["wall"].as_array().unwrap().len(), 1);
+        for metric in ["user", "sys", "max_rss", "minor_faults", "major_faults", "vcsw", "ivcsw"] {
+            assert_eq!(samples(b, metric).len(), 5, "{metric}");
+        }
+        assert!(b["samples"]["max_rss"][0].is_u64(), "bytes are integers");
+        let s = &b["summary"]["wall"];
+        assert_eq!(s["n"], 5);
+        for key in ["mean", "median", "stddev", "min", "max", "p5", "p95", "mad", "outliers"] {
+            assert!(s[key].is_number(), "summary.{key} missing: {s}");
+        }
+        assert_eq!(s["ci95"].as_array().unwrap().len(), 2);
+        assert!(b["facts"]["binary_bytes"].as_u64().unwrap() > 0);
+    }
+    // The run is also kept under runs/.
+    assert_eq!(std::fs::read_dir(out.path().join("runs")).unwrap().count(), 1);
+}
+
+#[test]
+fn crashing_failing_and_hanging_binaries_are_failed_rows_and_exit_4() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "failing"]);
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
+    let doc = latest(out.path());
+    let reason = |id: &str| bench(&doc, id)["reason"].as_str().unwrap_or_default().to_string();
+    assert_eq!(bench(&doc, "start/failing/crash")["status"], "failed");
+    assert_eq!(reason("start/failing/crash"), "killed by signal 6 (SIGABRT)");
+    assert_eq!(reason("start/failing/exit1"), "exited with status 1");
+    assert_eq!(reason("start/failing/hang"), "timed out after 2s");
+    assert!(bench(&doc, "start/failing/crash")["detail"].as_str().unwrap().contains("about to abort"));
+    // A hanging binary costs one timeout: the first failed run ends its benchmark.
+    assert!(samples(bench(&doc, "start/failing/hang"), "wall").is_empty());
+    // The others are measured.
+    let fine = bench(&doc, "start/failing/fine");
+    assert_eq!(fine["status"], "ok");
+    assert_eq!(samples(fine, "wall").len(), 4);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("failed: timed out after 2s"), "{stdout}");
+
+    // Nothing the fixtures started is still running: not the hanging binary, nor its child.
+    let hang = fixture_target_dir().join("release/hang");
+    assert_eq!(live_processes(Some(&hang), Some(&["sleep", "300"])), Vec::<u32>::new());
+}
+
+#[test]
+fn readiness_on_stdout_ends_the_run_at_the_ready_line() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "server"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(out.path());
+    let b = bench(&doc, "start/server/ready-stdout");
+    assert_eq!(b["status"], "ok");
+    let median = b["summary"]["wall"]["median"].as_f64().unwrap();
+    let timeout = b["config"]["timeout"].as_f64().unwrap();
+    assert!(median >= 0.040, "the fixture sleeps 40 ms before its ready line; median {median}");
+    assert!(median < timeout / 2.0, "median {median} is not well below the {timeout} s timeout");
+    let ready = fixture_target_dir().join("release/ready");
+    assert_eq!(live_processes(Some(&ready), None), Vec::<u32>::new(), "the server was not terminated");
+}
+
+#[test]
+fn max_rss_is_the_childs_own() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "memory"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(out.path());
+    let big = samples(bench(&doc, "start/memory/alloc64"), "max_rss");
+    let small = samples(bench(&doc, "start/memory/small"), "max_rss");
+    const MIB: f64 = 1024.0 * 1024.0;
+    assert!(big.iter().all(|&v| v >= 64.0 * MIB), "alloc64 touched 64 MiB: {big:?}");
+    assert!(small.iter().all(|&v| v < 16.0 * MIB), "small measured after alloc64: {small:?}");
+}
+
+#[test]
+fn an_exceeded_budget_fails_the_gate_unless_fail_on_never() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "budgeted"]);
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("over budget"), "{stdout}");
+    assert!(stdout.contains("budget exceeded: median wall time"), "{stdout}");
+    let doc = latest(out.path());
+    let checks = bench(&doc, "start/budgeted/budgeted")["budget"].as_array().unwrap().clone();
+    assert_eq!(checks.len(), 2);
+    assert!(checks.iter().all(|c| c["ok"] == false), "{checks:?}");
+    assert_eq!(checks[0]["metric"], "wall");
+    assert_eq!(checks[0]["limit"], 1e-6);
+
+    let res = run_fixture(out.path(), &["-p", "budgeted", "--fail-on", "never"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+}
+
+#[test]
+fn json_format_prints_the_result_document_and_nothing_else() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["start", "-p", "apps", "--bin", "hello", "--runs", "3", "--format", "json"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let printed: serde_json::Value = serde_json::from_slice(&res.stdout).expect("stdout is only JSON");
+    assert_eq!(printed, latest(out.path()));
+    let ids: Vec<&str> = printed["benchmarks"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["start/apps/hello"], "--bin selects one binary");
+    assert_eq!(samples(&printed["benchmarks"][0], "wall").len(), 3, "--runs overrides the configuration");
+}
+
+#[test]
+fn results_go_under_the_target_dir_that_cargo_reports() {
+    let target = tempfile::tempdir().unwrap();
+    let res = coldbench()
+        .arg("--manifest-path")
+        .arg(fixture_manifest())
+        .args(["-p", "apps", "--bin", "greet", "--runs", "2", "--warmup", "0"])
+        .env("CARGO_TARGET_DIR", target.path())
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(&target.path().join("coldbench"));
+    assert_eq!(
+        bench(&doc, "start/apps/greet")["facts"]["program"],
+        target.path().join("release/greet").display().to_string()
+    );
+}
+
+#[test]
+fn no_build_uses_built_executables_and_names_missing_ones() {
+    let out = tempfile::tempdir().unwrap();
+    // Build once, then measure without cargo.
+    let res = run_fixture(out.path(), &["-p", "apps", "--bin", "hello", "--runs", "2"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let res = run_fixture(out.path(), &["-p", "apps", "--bin", "hello", "--runs", "2", "--no-build"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+
+    let empty = tempfile::tempdir().unwrap();
+    let res = coldbench()
+        .arg("--manifest-path")
+        .arg(fixture_manifest())
+        .args(["-p", "apps", "--no-build", "--target-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("error: --no-build: these executables are not built: apps/greet"), "{stderr}");
+    assert!(stderr.contains("run without --no-build"), "{stderr}");
+}
+
+#[test]
+fn env_reports_the_host_facts() {
+    let res = coldbench().args(["env", "--format", "json"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let facts: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    for key in ["kernel", "cpu", "cores", "governor", "rustc", "libzmq", "curve", "gpus"] {
+        assert!(facts.get(key).is_some(), "missing {key}: {facts}");
+    }
+    assert_eq!(facts["curve"].as_bool(), Some(false).or(facts["curve"].as_bool()));
+    let human = coldbench().arg("env").output().unwrap();
+    assert!(String::from_utf8_lossy(&human.stdout).contains("libzmq:"));
+}
+
+#[test]
+fn runs_as_a_cargo_subcommand_and_directly() {
+    let res = coldbench().arg("--version").output().unwrap();
+    assert_eq!(res.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&res.stdout).contains(env!("CARGO_PKG_VERSION")));
+    let help = coldbench().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for option in [
+        "--runs",
+        "--warmup",
+        "--timeout",
+        "--fail-on",
+        "--no-build",
+        "--bin",
+        "--format",
+        "--output-dir",
+        "--manifest-path",
+        "--package",
+        "--workspace",
+        "--exclude",
+        "--features",
+        "--all-features",
+        "--no-default-features",
+        "--profile",
+        "--target-dir",
+        "--locked",
+        "--offline",
+        "--frozen",
+        "--verbose",
+        "--quiet",
+        "--color",
+    ] {
+        assert!(text.contains(option), "--help lacks {option}");
+    }
+}
