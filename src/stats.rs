@@ -143,7 +143,7 @@ pub fn warnings(samples: &Samples, summary: &Summary) -> Vec<Warning> {
     if summary.n >= MIN_RUNS_FOR_WARNINGS && summary.outliers * 10 > summary.n {
         out.push(Warning::Outliers { count: summary.outliers, runs: summary.n });
     }
-    if z.first().is_some_and(|&z0| z0 > OUTLIER_Z) {
+    if summary.n >= MIN_RUNS_FOR_WARNINGS && z.first().is_some_and(|&z0| z0 > OUTLIER_Z) {
         out.push(Warning::SlowFirstRun);
     }
     let cv = summary.cv();

@@ -42,7 +42,30 @@ pub fn render(doc: &RunDocument) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&tally(doc));
+    out.push('\n');
     out
+}
+
+/// `5 benchmarks: 3 ok, 1 over budget, 1 failed`.
+fn tally(doc: &RunDocument) -> String {
+    let count = |f: &dyn Fn(&BenchmarkResult) -> bool| doc.benchmarks.iter().filter(|b| f(b)).count();
+    let ok = count(&|b| b.status == Status::Ok && !b.over_budget());
+    let over = count(&|b| b.status == Status::Ok && b.over_budget());
+    let failed = count(&|b| b.status == Status::Failed);
+    let skipped = count(&|b| b.status == Status::Skipped);
+    let mut parts = vec![style(format!("{ok} ok")).green().to_string()];
+    if over > 0 {
+        parts.push(style(format!("{over} over budget")).red().bold().to_string());
+    }
+    if failed > 0 {
+        parts.push(style(format!("{failed} failed")).red().bold().to_string());
+    }
+    if skipped > 0 {
+        parts.push(style(format!("{skipped} skipped")).yellow().to_string());
+    }
+    let n = doc.benchmarks.len();
+    format!("{n} benchmark{}: {}", if n == 1 { "" } else { "s" }, parts.join(", "))
 }
 
 fn align(column: usize) -> Alignment {
