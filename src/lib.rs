@@ -38,6 +38,11 @@ pub const EXIT_ERROR: u8 = 1;
 pub fn main_entry() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == measure::runner::RUNNER_ARG) {
+        measure::process::kill_active_group_on_interrupt();
+        // If coldbench itself dies, the runner must not go on (nor leave its child behind).
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+        }
         let stdin = std::io::stdin().lock();
         let stdout = std::io::stdout().lock();
         return match measure::runner::serve(stdin, stdout) {

@@ -215,3 +215,48 @@ fn runs_as_a_cargo_subcommand_and_directly() {
         assert!(text.contains(option), "--help lacks {option}");
     }
 }
+
+#[test]
+fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
+    use std::os::unix::process::CommandExt;
+    let out = tempfile::tempdir().unwrap();
+    // Build first so that the hang fixture starts quickly below.
+    let res = run_fixture(out.path(), &["-p", "failing", "--bin", "fine", "--runs", "2"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    std::fs::remove_file(out.path().join("latest.json")).unwrap();
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-coldbench"))
+        .arg("coldbench")
+        .arg("--manifest-path")
+        .arg(fixture_manifest())
+        .arg("--target-dir")
+        .arg(fixture_target_dir())
+        .arg("--output-dir")
+        .arg(out.path())
+        .args(["-p", "failing", "--bin", "hang", "--timeout", "60s", "--no-build", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        // Its own group, like a shell job, so that the "Ctrl-C" below reaches coldbench and its
+        // runner but not this test.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let hang = fixture_target_dir().join("release/hang");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while live_processes(Some(&hang), None).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the hang fixture never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe {
+        libc::killpg(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // The kill is asynchronous; give the kernel a moment to finish it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !live_processes(Some(&hang), Some(&["sleep", "300"])).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the hang fixture survived the interrupt");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!out.path().join("latest.json").exists(), "no half result is written");
+}

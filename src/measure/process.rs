@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -24,6 +25,33 @@ const READY_POLL_INTERVAL: Duration = Duration::from_micros(500);
 pub const TERMINATION_GRACE: Duration = Duration::from_millis(500);
 /// How much of the child's stderr is kept to explain a failure.
 const STDERR_TAIL_BYTES: u64 = 4096;
+
+/// Process group of the run in progress (0 when none), for the interrupt handler.
+static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Makes SIGINT, SIGTERM and SIGHUP kill the process group of the run in progress before this
+/// process exits, so that an interrupted benchmark leaves nothing running. Measured processes
+/// have their own process groups, so the terminal's Ctrl-C does not reach them by itself.
+pub fn kill_active_group_on_interrupt() {
+    extern "C" fn handler(signal: libc::c_int) {
+        let group = ACTIVE_GROUP.load(Ordering::SeqCst);
+        // Only async-signal-safe calls here: killpg and _exit.
+        unsafe {
+            if group > 0 {
+                libc::killpg(group, libc::SIGKILL);
+            }
+            libc::_exit(128 + signal);
+        }
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
 
 /// The end event of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +220,7 @@ impl Launcher {
         let start = Instant::now();
         let mut child = cmd.spawn()?;
         let pid = child.id() as libc::pid_t;
+        ACTIVE_GROUP.store(pid, Ordering::SeqCst);
         let stdout = child.stdout.take();
         let watcher = ExitWatcher::new(pid);
         let deadline = start + self.spec.timeout;
@@ -226,6 +255,7 @@ impl Launcher {
         watcher.wait(None, far_future())?;
         kill_group(pid, libc::SIGKILL);
         let (status, usage) = reap(pid)?;
+        ACTIVE_GROUP.store(0, Ordering::SeqCst);
         let ending = ending_hint.unwrap_or_else(|| status_ending(status));
         let failed = RunRecord { wall, usage, ending: ending.clone(), stderr_tail: None }
             .failure(&self.spec.readiness, self.spec.timeout)
