@@ -65,6 +65,7 @@ pub fn start_result(plan: &StartPlan, measured: &Measured, facts: Facts) -> Benc
                 RunCount::Adaptive { .. } => "adaptive".into(),
             },
             timeout: plan.timeout.as_secs_f64(),
+            thresholds: plan.thresholds,
         },
     }
 }
@@ -90,6 +91,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             policy: RunPolicy { warmup: 1, runs: RunCount::Exactly(3) },
             budget: Budget { median: Some(UserDuration(Duration::from_millis(15))), max_rss: None },
+            thresholds: crate::compare::Thresholds::DEFAULT,
         }
     }
 

@@ -35,17 +35,70 @@ pub struct ColdbenchArgs {
 pub enum Command {
     /// Run only the start benchmarks (binaries and commands).
     Start,
+    /// Compare two saved result files (not interleaved: they were measured at different times).
+    Diff {
+        /// The baseline result file.
+        base: PathBuf,
+        /// The candidate result file.
+        new: PathBuf,
+    },
+    /// Manage saved baselines (target/coldbench/baselines/).
+    Baseline {
+        /// What to do.
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
+    /// Install or remove the git pre-push hook that blocks pushes that regress.
+    Hook {
+        /// What to do.
+        #[command(subcommand)]
+        action: HookAction,
+    },
     /// Show what this machine offers: the facts recorded with every result.
     Env,
+}
+
+/// `cargo coldbench baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Save the newest result (latest.json) as a baseline.
+    Save {
+        /// Baseline name (letters, digits, `-`, `_`, `.`).
+        name: String,
+    },
+    /// List the saved baselines.
+    List,
+    /// Remove a saved baseline.
+    Remove {
+        /// Baseline name.
+        name: String,
+    },
+}
+
+/// `cargo coldbench hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Write .git/hooks/pre-push (refuses to replace a hook it did not write, unless --force).
+    Install {
+        /// Replace an existing hook, keeping it as pre-push.coldbench-backup.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the pre-push hook if cargo-coldbench wrote it (and restore a backup).
+    Uninstall,
 }
 
 /// `--fail-on`: what makes the exit status 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailOn {
-    /// A benchmark over its budget.
+    /// A benchmark over its budget (comparisons are shown, not gated).
     Budget,
-    /// Nothing: exit 0 even when a budget is exceeded.
+    /// A budget, or a comparison verdict of `failure` (a significant slowdown past `fail`).
+    Regression,
+    /// A budget, or a verdict of `warning` or `failure` (a significant slowdown past `warn`).
+    Warning,
+    /// Nothing: exit 0 even when a budget is exceeded or a comparison fails.
     Never,
 }
 
@@ -73,6 +126,24 @@ pub struct RunArgs {
     /// What makes the exit status 3
     #[arg(global = true, long, value_enum, value_name = "WHEN", default_value = "budget", help_heading = "Measuring")]
     pub fail_on: FailOn,
+    /// Compare with this git ref (branch, tag, sha, HEAD~3, origin/main), built in a checkout of its own
+    #[arg(global = true, long, value_name = "REF", help_heading = "Comparing", conflicts_with = "baseline")]
+    pub compare: Option<String>,
+    /// With --compare: measure this ref as the candidate instead of the working tree
+    #[arg(global = true, long, value_name = "REF", requires = "compare", help_heading = "Comparing")]
+    pub against: Option<String>,
+    /// Compare with a saved baseline (not interleaved)
+    #[arg(global = true, long, value_name = "NAME", help_heading = "Comparing")]
+    pub baseline: Option<String>,
+    /// Save this run as a baseline
+    #[arg(global = true, long, value_name = "NAME", help_heading = "Comparing")]
+    pub save_baseline: Option<String>,
+    /// Changes within ±PCT count as no change even when significant [default: 2%]
+    #[arg(global = true, long, value_name = "PCT", value_parser = parse_percent, help_heading = "Comparing")]
+    pub noise: Option<f64>,
+    /// Fewer runs, for git hooks: 10 measured runs and 1 warmup (unless --runs/--warmup say otherwise)
+    #[arg(global = true, long, help_heading = "Measuring")]
+    pub quick: bool,
     /// Use the executables already built instead of running cargo build
     #[arg(global = true, long, help_heading = "Measuring")]
     pub no_build: bool,
@@ -170,6 +241,7 @@ impl CargoArgs {
             locked: *locked,
             offline: *offline,
             frozen: *frozen,
+            lenient: false,
         }
     }
 }
@@ -194,6 +266,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("the timeout must be above zero".into());
     }
     Ok(d.0)
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let text = if s.trim_end().ends_with('%') { s.to_string() } else { format!("{s}%") };
+    text.parse::<crate::units::Percent>().map(|p| p.0)
 }
 
 fn clap_cargo_styles() -> clap::builder::Styles {

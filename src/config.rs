@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::UserError;
 use crate::measure::process::Readiness;
-use crate::units::{Bytes, UserDuration};
+use crate::units::{Bytes, Percent, UserDuration};
 
 /// Keys allowed in `[workspace.metadata.bench]`: defaults for every package.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -22,6 +22,9 @@ struct RawDefaults {
     runs: Option<u32>,
     warmup: Option<u32>,
     timeout: Option<UserDuration>,
+    noise: Option<Percent>,
+    warn: Option<Percent>,
+    fail: Option<Percent>,
 }
 
 /// Keys allowed in `[package.metadata.bench]`.
@@ -31,6 +34,9 @@ struct RawPackage {
     runs: Option<u32>,
     warmup: Option<u32>,
     timeout: Option<UserDuration>,
+    noise: Option<Percent>,
+    warn: Option<Percent>,
+    fail: Option<Percent>,
     start: Option<Vec<RawStart>>,
 }
 
@@ -75,6 +81,12 @@ pub struct Settings {
     pub warmup: Option<u32>,
     /// Per-run timeout.
     pub timeout: Option<Duration>,
+    /// Changes inside ±noise are "within noise" even when significant.
+    pub noise: Option<f64>,
+    /// A significant slowdown beyond this is a warning.
+    pub warn: Option<f64>,
+    /// A significant slowdown beyond this is a failure.
+    pub fail: Option<f64>,
 }
 
 /// What a start benchmark executes.
@@ -122,7 +134,14 @@ const WORKSPACE_PREFIX: &str = "workspace.metadata.bench";
 /// Reads `[workspace.metadata.bench]` from the workspace metadata value.
 pub fn workspace_defaults(metadata: &serde_json::Value, manifest: &Path) -> Result<Settings, UserError> {
     let raw: RawDefaults = parse_table(metadata, WORKSPACE_PREFIX, manifest)?;
-    let settings = Settings { runs: raw.runs, warmup: raw.warmup, timeout: raw.timeout.map(|d| d.0) };
+    let settings = Settings {
+        runs: raw.runs,
+        warmup: raw.warmup,
+        timeout: raw.timeout.map(|d| d.0),
+        noise: raw.noise.map(|p| p.0),
+        warn: raw.warn.map(|p| p.0),
+        fail: raw.fail.map(|p| p.0),
+    };
     check_settings(&settings, WORKSPACE_PREFIX, manifest)?;
     Ok(settings)
 }
@@ -141,6 +160,9 @@ pub fn package_config(
         runs: raw.runs.or(defaults.runs),
         warmup: raw.warmup.or(defaults.warmup),
         timeout: raw.timeout.map(|d| d.0).or(defaults.timeout),
+        noise: raw.noise.map(|p| p.0).or(defaults.noise),
+        warn: raw.warn.map(|p| p.0).or(defaults.warn),
+        fail: raw.fail.map(|p| p.0).or(defaults.fail),
     };
     check_settings(&settings, PACKAGE_PREFIX, manifest)?;
     let package_dir = manifest.parent().unwrap_or(Path::new("."));
@@ -190,6 +212,19 @@ fn check_settings(settings: &Settings, prefix: &str, manifest: &Path) -> Result<
     }
     if settings.timeout == Some(Duration::ZERO) {
         return Err(config_error(format!("{prefix}.timeout"), manifest, "the timeout must be above zero"));
+    }
+    if let (Some(warn), Some(fail)) = (settings.warn, settings.fail) {
+        if warn > fail {
+            return Err(config_error(
+                format!("{prefix}.warn"),
+                manifest,
+                format!(
+                    "`warn` ({}%) is above `fail` ({}%); a warning must come before a failure",
+                    warn * 100.0,
+                    fail * 100.0
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -372,12 +407,33 @@ mod tests {
 
     #[test]
     fn package_overrides_workspace_key_by_key() {
-        let defaults = Settings { runs: Some(7), warmup: Some(2), timeout: Some(Duration::from_secs(4)) };
-        let cfg = package_config(&json!({ "bench": { "warmup": 0 } }), Path::new("/ws/a/Cargo.toml"), &[], &defaults)
-            .unwrap();
+        let defaults = Settings {
+            runs: Some(7),
+            warmup: Some(2),
+            timeout: Some(Duration::from_secs(4)),
+            noise: Some(0.05),
+            ..Settings::default()
+        };
+        let cfg = package_config(
+            &json!({ "bench": { "warmup": 0, "fail": "30%" } }),
+            Path::new("/ws/a/Cargo.toml"),
+            &[],
+            &defaults,
+        )
+        .unwrap();
         assert_eq!(cfg.settings.runs, Some(7));
         assert_eq!(cfg.settings.warmup, Some(0));
         assert_eq!(cfg.settings.timeout, Some(Duration::from_secs(4)));
+        assert_eq!(cfg.settings.noise, Some(0.05));
+        assert_eq!(cfg.settings.fail, Some(0.3));
+    }
+
+    #[test]
+    fn thresholds_are_percentages_in_order() {
+        let err = parse(json!({ "noise": 2 })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.noise");
+        let err = parse(json!({ "warn": "30%", "fail": "20%" })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.warn");
     }
 
     #[test]

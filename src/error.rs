@@ -37,6 +37,14 @@ pub enum UserError {
     #[error("nothing to benchmark: {detail}")]
     NothingToRun { detail: String },
 
+    /// A git ref or repository problem.
+    #[error(transparent)]
+    Git(#[from] crate::git::RefError),
+
+    /// A saved baseline that does not exist.
+    #[error("no saved baseline named `{name}`")]
+    UnknownBaseline { name: String, available: Vec<String> },
+
     /// A command-line value is out of range.
     #[error("{0}")]
     Invalid(String),
@@ -68,6 +76,12 @@ impl UserError {
             UserError::NothingToRun { .. } => {
                 Some("add binaries to the selected packages or `[[package.metadata.bench.start]]` entries".into())
             }
+            UserError::Git(e) => Some(e.help()),
+            UserError::UnknownBaseline { available, .. } => Some(if available.is_empty() {
+                "no baselines are saved yet: save one with --save-baseline NAME".into()
+            } else {
+                format!("saved baselines: {}", available.join(", "))
+            }),
             UserError::Invalid(_) => None,
         }
     }

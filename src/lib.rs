@@ -1,12 +1,15 @@
 //! cargo-coldbench: how fast Rust programs start, and whether a change made it better or worse.
 //!
 //! The binary is a thin shell over [`main_entry`]; the stages (configuration, planning, building,
-//! measuring, statistics, results) are modules that tests can drive without a process.
+//! measuring, statistics, comparison, results) are modules that tests can drive without a process.
 
+pub mod artifacts;
 pub mod assemble;
 pub mod budget;
 pub mod cli;
 pub mod commands;
+pub mod compare;
+pub mod comparison;
 pub mod config;
 pub mod error;
 pub mod git;
@@ -27,8 +30,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Format, RunArgs};
-use crate::commands::run::{RunOptions, RunOutcome};
+use crate::cli::{BaselineAction, Cli, Command, Format, HookAction, RunArgs};
+use crate::commands::run::RunOptions;
+use crate::results::{RunDocument, Store};
 use crate::ui::Ui;
 
 /// Exit status for an error (bad configuration, build failure, I/O).
@@ -55,8 +59,11 @@ pub fn main_entry() -> ExitCode {
     let run = &args.run;
     // Ui::new sets the colour choice, which error messages follow too.
     let ui = Ui::new(run.display.color, run.display.quiet, run.display.verbose);
-    let result = match args.command {
+    let result = match &args.command {
         Some(Command::Env) => env_command(run.format),
+        Some(Command::Diff { base, new }) => diff_command(base, new, run, &ui),
+        Some(Command::Baseline { action }) => baseline_command(action, run, &ui),
+        Some(Command::Hook { action }) => hook_command(action, run, &ui),
         // Only start benchmarks exist so far, so the default run and `start` are the same.
         Some(Command::Start) | None => run_command(run, &ui),
     };
@@ -69,36 +76,115 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-fn run_command(args: &RunArgs, ui: &Ui) -> Result<u8> {
-    let opts = RunOptions {
+fn run_options(args: &RunArgs) -> Result<RunOptions> {
+    Ok(RunOptions {
         cargo: args.cargo.to_options(),
         overrides: plan::Overrides {
             runs: args.runs,
             warmup: args.warmup,
             timeout: args.timeout,
             bins: args.bins.clone(),
+            noise: args.noise,
+            quick: args.quick,
+            lenient: false,
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),
         runner_exe: std::env::current_exe().context("could not find this executable (needed as the runner)")?,
-    };
-    let outcome = commands::run::run(&opts, ui)?;
-    print_outcome(&outcome, args.format, ui)?;
-    Ok(outcome.exit_code(args.fail_on))
+        baseline: args.baseline.clone(),
+    })
 }
 
-fn print_outcome(outcome: &RunOutcome, format: Format, ui: &Ui) -> Result<()> {
+fn run_command(args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let opts = run_options(args)?;
+    let outcome = match &args.compare {
+        Some(reference) => commands::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
+        None => commands::run::run(&opts, ui)?,
+    };
+    print_document(&outcome.document, args.format, ui)?;
+    ui.status("Saved", outcome.saved.display());
+    if let Some(name) = &args.save_baseline {
+        let path = outcome.store.save_baseline(name, &outcome.document)?;
+        ui.status("Saved", format!("baseline `{name}` ({})", path.display()));
+    }
+    Ok(commands::run::exit_code(&outcome.document, args.fail_on))
+}
+
+fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &outcome.document)?;
+            serde_json::to_writer_pretty(&mut stdout, doc)?;
             writeln!(stdout)?;
         }
-        Format::Human => write!(stdout, "{}", report::console::render(&outcome.document))?,
+        Format::Human => {
+            write!(stdout, "{}", report::console::render(doc))?;
+            if let Some(cmp) = &doc.comparison {
+                write!(stdout, "\n{}", report::console::render_comparison(cmp, ui.verbose))?;
+            }
+        }
     }
     stdout.flush()?;
-    ui.status("Saved", outcome.saved.display());
     Ok(())
+}
+
+fn diff_command(base: &std::path::Path, new: &std::path::Path, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let doc = commands::diff::diff(base, new, args.noise)?;
+    print_document(&doc, args.format, ui)?;
+    Ok(commands::run::exit_code(&doc, args.fail_on))
+}
+
+/// The results folder of the workspace selected by the cargo options.
+fn store_for(args: &RunArgs) -> Result<Store> {
+    let ws = workspace::load(&args.cargo.to_options())?;
+    Ok(Store::new(args.output_dir.clone().unwrap_or_else(|| ws.target_dir.join("coldbench"))))
+}
+
+fn baseline_command(action: &BaselineAction, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let store = store_for(args)?;
+    match action {
+        BaselineAction::Save { name } => {
+            let doc =
+                results::read(&store.latest()).context("reading the newest result (run `cargo coldbench` first)")?;
+            let path = store.save_baseline(name, &doc)?;
+            ui.status("Saved", format!("baseline `{name}` ({})", path.display()));
+        }
+        BaselineAction::List => {
+            let mut stdout = std::io::stdout().lock();
+            for name in store.list_baselines()? {
+                writeln!(stdout, "{name}")?;
+            }
+        }
+        BaselineAction::Remove { name } => {
+            store.remove_baseline(name)?;
+            ui.status("Removed", format!("baseline `{name}`"));
+        }
+    }
+    Ok(0)
+}
+
+fn hook_command(action: &HookAction, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let ws = workspace::load(&args.cargo.to_options())?;
+    match action {
+        HookAction::Install { force } => {
+            let exe = std::env::current_exe().context("could not find this executable")?;
+            match commands::hook::install(&ws.root_manifest, &exe, *force)? {
+                commands::hook::Installed::Fresh(p) => ui.status("Installed", p.display()),
+                commands::hook::Installed::Updated(p) => ui.status("Updated", p.display()),
+                commands::hook::Installed::ReplacedWithBackup { hook, backup } => {
+                    ui.status("Installed", format!("{} (the old hook is kept as {})", hook.display(), backup.display()))
+                }
+            }
+        }
+        HookAction::Uninstall => match commands::hook::uninstall(&ws.root_manifest)? {
+            commands::hook::Uninstalled::NotInstalled => ui.status("Skipped", "no pre-push hook is installed"),
+            commands::hook::Uninstalled::Removed(p) => ui.status("Removed", p.display()),
+            commands::hook::Uninstalled::Restored(p) => {
+                ui.status("Removed", format!("the coldbench hook; restored the earlier {}", p.display()))
+            }
+        },
+    }
+    Ok(0)
 }
 
 fn env_command(format: Format) -> Result<u8> {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::config::{self, Budget, StartEntry, StartTarget};
+use crate::compare::Thresholds;
+use crate::config::{self, Budget, Settings, StartEntry, StartTarget};
 use crate::error::UserError;
 use crate::measure::process::Readiness;
 use crate::scheduler::{RunCount, RunPolicy};
@@ -28,6 +29,37 @@ pub struct Overrides {
     pub timeout: Option<Duration>,
     /// `--bin` (may repeat).
     pub bins: Vec<String>,
+    /// `--noise`, as a fraction.
+    pub noise: Option<f64>,
+    /// `--quick`: [`QUICK_RUNS`] measured runs and one warmup, unless `--runs`/`--warmup` say otherwise.
+    pub quick: bool,
+    /// Skip `--bin` names and packages this side does not have instead of failing (the baseline
+    /// side of a comparison may predate them).
+    pub lenient: bool,
+}
+
+/// Measured runs with `--quick`.
+pub const QUICK_RUNS: u32 = 10;
+
+impl Overrides {
+    fn policy(&self, settings: &Settings) -> RunPolicy {
+        let quick_runs = self.quick.then_some(QUICK_RUNS);
+        let quick_warmup = self.quick.then_some(1);
+        RunPolicy {
+            warmup: self.warmup.or(quick_warmup).or(settings.warmup).unwrap_or(DEFAULT_WARMUP),
+            runs: self.runs.or(quick_runs).or(settings.runs).map(RunCount::Exactly).unwrap_or(RunCount::DEFAULT),
+        }
+    }
+
+    fn thresholds(&self, settings: &Settings) -> Thresholds {
+        let d = Thresholds::DEFAULT;
+        Thresholds {
+            noise: self.noise.or(settings.noise).unwrap_or(d.noise),
+            warn: settings.warn.unwrap_or(d.warn),
+            fail: settings.fail.unwrap_or(d.fail),
+            significance: d.significance,
+        }
+    }
 }
 
 /// What a start benchmark executes.
@@ -60,6 +92,8 @@ pub struct StartPlan {
     pub policy: RunPolicy,
     /// Limits.
     pub budget: Budget,
+    /// Thresholds for comparisons.
+    pub thresholds: Thresholds,
 }
 
 /// Everything a run will do.
@@ -90,7 +124,7 @@ impl Plan {
 pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
     let all_bins: Vec<&String> = ws.members.iter().flat_map(|m| &m.bins).collect();
     for wanted in &overrides.bins {
-        if !all_bins.contains(&wanted) {
+        if !all_bins.contains(&wanted) && !overrides.lenient {
             let mut available: Vec<String> = all_bins.iter().map(|s| s.to_string()).collect();
             available.sort();
             available.dedup();
@@ -114,10 +148,8 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             }
         }
         let timeout = overrides.timeout.or(cfg.settings.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let policy = RunPolicy {
-            warmup: overrides.warmup.or(cfg.settings.warmup).unwrap_or(DEFAULT_WARMUP),
-            runs: overrides.runs.or(cfg.settings.runs).map(RunCount::Exactly).unwrap_or(RunCount::DEFAULT),
-        };
+        let policy = overrides.policy(&cfg.settings);
+        let thresholds = overrides.thresholds(&cfg.settings);
         for entry in entries {
             let (program, mut args) = match entry.target {
                 StartTarget::Bin(bin) => (Program::Bin(BinRef { package: member.name.clone(), bin }), vec![]),
@@ -134,10 +166,11 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
                 timeout,
                 policy,
                 budget: entry.budget,
+                thresholds,
             });
         }
     }
-    if plan.start.is_empty() {
+    if plan.start.is_empty() && !overrides.lenient {
         let names: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
         return Err(UserError::NothingToRun {
             detail: format!("the selected packages ({}) have no binaries and no start entries", names.join(", ")),

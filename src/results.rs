@@ -36,6 +36,78 @@ pub struct RunDocument {
     pub config: RunConfig,
     /// Every benchmark, in run order.
     pub benchmarks: Vec<BenchmarkResult>,
+    /// The comparison with a baseline, when the run made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// What the user named (`main`, `working tree`, `baseline nightly`, a file).
+    pub label: String,
+    /// The commit, when known.
+    pub sha: Option<String>,
+    /// Whether it had uncommitted changes.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+/// A comparison of two sides, per benchmark and metric (DESIGN §5, §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The side compared against.
+    pub baseline: Side,
+    /// The side being judged (the benchmarks of this document).
+    pub candidate: Side,
+    /// Whether the two sides ran interleaved in one session (false for `diff` and saved baselines).
+    pub interleaved: bool,
+    /// One row per benchmark and metric.
+    pub rows: Vec<ComparisonRow>,
+    /// Benchmarks only the candidate has.
+    #[serde(default)]
+    pub added: Vec<String>,
+    /// Benchmarks only the baseline has.
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// The baseline side's own results.
+    #[serde(default)]
+    pub baseline_benchmarks: Vec<BenchmarkResult>,
+}
+
+/// The comparison of one metric (or of the status) of one benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRow {
+    /// Benchmark id.
+    pub id: String,
+    /// Metric name, or `status` for a benchmark that failed on one side.
+    pub metric: String,
+    /// Baseline median.
+    pub baseline: Option<f64>,
+    /// Candidate median.
+    pub candidate: Option<f64>,
+    /// Candidate median / baseline median.
+    pub ratio: Option<f64>,
+    /// Bootstrap 95% CI of the ratio of medians.
+    pub ci95: Option<[f64; 2]>,
+    /// Candidate mean / baseline mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_of_means: Option<f64>,
+    /// Bootstrap 95% CI of the ratio of means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_of_means_ci95: Option<[f64; 2]>,
+    /// Welch's t-test p-value.
+    pub p_value: Option<f64>,
+    /// Mann-Whitney U p-value (a rank check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mann_whitney_p: Option<f64>,
+    /// The verdict.
+    pub verdict: crate::compare::Verdict,
+    /// Whether this row can fail the gate (`wall` and `status`; the others explain).
+    pub gating: bool,
+    /// Explanation for rows without statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The run-wide effective configuration.
@@ -132,6 +204,13 @@ pub struct BenchConfig {
     pub runs: serde_json::Value,
     /// Per-run timeout in seconds.
     pub timeout: f64,
+    /// Thresholds for comparisons (so that `diff` judges with the configuration of the run).
+    #[serde(default = "default_thresholds")]
+    pub thresholds: crate::compare::Thresholds,
+}
+
+fn default_thresholds() -> crate::compare::Thresholds {
+    crate::compare::Thresholds::DEFAULT
 }
 
 /// One benchmark's result.
@@ -263,6 +342,76 @@ impl Store {
     }
 }
 
+impl Store {
+    fn baselines_dir(&self) -> PathBuf {
+        self.dir.join("baselines")
+    }
+
+    /// Saves a document as the baseline `name`, replacing an older one of that name.
+    pub fn save_baseline(&self, name: &str, doc: &RunDocument) -> Result<PathBuf> {
+        check_baseline_name(name)?;
+        let dir = self.baselines_dir();
+        fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+        let path = dir.join(format!("{name}.json"));
+        write_atomic(&path, &serde_json::to_vec_pretty(doc)?)?;
+        Ok(path)
+    }
+
+    /// Reads the baseline `name`.
+    pub fn load_baseline(&self, name: &str) -> Result<RunDocument> {
+        check_baseline_name(name)?;
+        let path = self.baselines_dir().join(format!("{name}.json"));
+        if !path.exists() {
+            return Err(crate::error::UserError::UnknownBaseline {
+                name: name.to_string(),
+                available: self.list_baselines()?,
+            }
+            .into());
+        }
+        read(&path)
+    }
+
+    /// Names of the saved baselines, sorted.
+    pub fn list_baselines(&self) -> Result<Vec<String>> {
+        let dir = self.baselines_dir();
+        let Ok(entries) = fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).map(str::to_string))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Removes the baseline `name`.
+    pub fn remove_baseline(&self, name: &str) -> Result<()> {
+        check_baseline_name(name)?;
+        let path = self.baselines_dir().join(format!("{name}.json"));
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(crate::error::UserError::UnknownBaseline {
+                name: name.to_string(),
+                available: self.list_baselines()?,
+            }
+            .into()),
+            Err(e) => Err(e).with_context(|| format!("could not remove {}", path.display())),
+        }
+    }
+}
+
+fn check_baseline_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(crate::error::UserError::Invalid(format!(
+            "`{name}` is not a usable baseline name: use letters, digits, `-`, `_` and `.`"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// `20261122T100000Z-abc1234-dirty`.
 fn run_file_stem(doc: &RunDocument) -> String {
     let ts: String = doc.timestamp.chars().filter(|c| *c != '-' && *c != ':').collect();
@@ -320,6 +469,7 @@ mod tests {
                 no_build: false,
             },
             benchmarks: vec![],
+            comparison: None,
         }
     }
 
@@ -351,6 +501,20 @@ mod tests {
         assert_eq!(json, "[1,2]");
         let back: Series = serde_json::from_str("[0.5,1.0]").unwrap();
         assert_eq!(back, Series::Float(vec![0.5, 1.0]));
+    }
+
+    #[test]
+    fn baselines_are_saved_listed_and_removed_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        store.save_baseline("main", &doc(false)).unwrap();
+        store.save_baseline("v1.2", &doc(true)).unwrap();
+        assert_eq!(store.list_baselines().unwrap(), ["main", "v1.2"]);
+        assert_eq!(store.load_baseline("v1.2").unwrap(), doc(true));
+        store.remove_baseline("main").unwrap();
+        let err = store.load_baseline("main").unwrap_err();
+        assert!(err.to_string().contains("no saved baseline named `main`"), "{err}");
+        assert!(store.save_baseline("../escape", &doc(false)).is_err());
     }
 
     #[test]

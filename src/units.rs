@@ -79,6 +79,38 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// A percentage written as `"2%"` (a string, so that 2 and 0.02 cannot be confused); held as a fraction.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Percent(pub f64);
+
+impl FromStr for Percent {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid percentage `{s}`; write it like \"2%\" or \"0.5%\"");
+        let number = s.trim().strip_suffix('%').ok_or_else(bad)?;
+        let value: f64 = number.trim().parse().map_err(|_| bad())?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!("invalid percentage `{s}`: it must be zero or more"));
+        }
+        Ok(Percent(value / 100.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a percentage string such as \"2%\""))?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}%", self.0 * 100.0))
+    }
+}
+
 /// Formats seconds with a unit chosen so that 3–4 significant digits show (`812.3 µs`, `40.12 ms`).
 pub fn format_seconds(secs: f64) -> String {
     if !secs.is_finite() {
@@ -147,6 +179,14 @@ mod tests {
         assert!("lots".parse::<Bytes>().unwrap_err().contains("invalid size `lots`"));
         let from_int: Bytes = serde_json::from_str("4096").unwrap();
         assert_eq!(from_int.0, 4096);
+    }
+
+    #[test]
+    fn parses_percentages_as_fractions() {
+        assert_eq!("2%".parse::<Percent>().unwrap().0, 0.02);
+        assert_eq!("0.5 %".parse::<Percent>().unwrap().0, 0.005);
+        assert!("2".parse::<Percent>().unwrap_err().contains("invalid percentage `2`"));
+        assert!("-1%".parse::<Percent>().is_err());
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct CargoOptions {
     pub offline: bool,
     /// `--frozen`.
     pub frozen: bool,
+    /// Skip `-p`/`--exclude` names this workspace lacks instead of failing (a comparison's other side).
+    pub lenient: bool,
 }
 
 impl CargoOptions {
@@ -152,7 +154,7 @@ fn select(metadata: &Metadata, opts: &CargoOptions) -> Result<Vec<Member>> {
         return Err(UserError::Invalid("--exclude can only be used together with --workspace".into()).into());
     }
     for name in opts.packages.iter().chain(&opts.exclude) {
-        if !names.contains(name) {
+        if !names.contains(name) && !opts.lenient {
             return Err(UserError::UnknownPackage { name: name.clone(), available: names.clone() }.into());
         }
     }
@@ -182,7 +184,7 @@ fn member(p: &Package) -> Member {
 }
 
 /// A binary to build: package and target name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct BinRef {
     /// Package name.
     pub package: String,
@@ -285,6 +287,34 @@ pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> R
         anyhow::bail!("cargo built successfully but reported no executable for {}", missing.join(", "));
     }
     Ok(found)
+}
+
+/// Removes the build outputs of the given workspace members from the target directory, so that
+/// the next build compiles them from this checkout's sources.
+///
+/// The sides of a comparison share one target directory so that dependencies compile once, but
+/// cargo hashes a path package relative to its workspace root: the same member in two checkouts
+/// gets the same fingerprint, and cargo would take one side's binary as fresh for the other.
+pub fn clean_members(ws: &Workspace, opts: &CargoOptions, packages: &[&str], ui: &Ui) -> Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("clean").args(["--profile", &opts.profile]).arg("--manifest-path").arg(&ws.root_manifest);
+    if let Some(dir) = &opts.target_dir {
+        cmd.arg("--target-dir").arg(dir);
+    }
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(opts.lock_flags()).arg("--quiet").stdin(Stdio::null());
+    ui.note(format!("running {cmd:?}"));
+    let out = cmd.output().context("could not run cargo clean")?;
+    if !out.status.success() {
+        anyhow::bail!("`cargo clean -p` failed:\n{}", String::from_utf8_lossy(&out.stderr).trim_end());
+    }
+    Ok(())
 }
 
 /// With `--no-build`: finds the already-built executables, naming every one that is missing.

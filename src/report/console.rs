@@ -2,7 +2,8 @@
 
 use console::{pad_str, style, Alignment, StyledObject};
 
-use crate::results::{BenchmarkResult, RunDocument, Status};
+use crate::compare::Verdict;
+use crate::results::{BenchmarkResult, Comparison, ComparisonRow, RunDocument, Side, Status};
 use crate::units::{format_bytes, format_seconds};
 
 const HEADERS: [&str; 10] =
@@ -141,4 +142,171 @@ fn paint(text: String, on: bool, f: impl FnOnce(StyledObject<String>) -> StyledO
     } else {
         text
     }
+}
+
+/// Renders a comparison: a table per benchmark and a summary line per benchmark.
+///
+/// Without `detail`, only the wall time, status rows and metrics that changed are listed.
+pub fn render_comparison(cmp: &Comparison, detail: bool) -> String {
+    let mut out = String::new();
+    let describe = |side: &Side| {
+        let sha = side.sha.as_deref().map(|s| &s[..7.min(s.len())]);
+        match (sha, side.dirty) {
+            (Some(sha), true) => format!("{} ({sha}, dirty)", side.label),
+            (Some(sha), false) => format!("{} ({sha})", side.label),
+            (None, _) => side.label.clone(),
+        }
+    };
+    out.push_str(&format!(
+        "{} {} → {}\n",
+        style("Comparison:").bold(),
+        describe(&cmp.baseline),
+        describe(&cmp.candidate)
+    ));
+    if cmp.interleaved {
+        out.push_str(
+            &style("the two sides ran interleaved, so drift on the machine hit both alike\n").dim().to_string(),
+        );
+    } else {
+        out.push_str(
+            &style(
+                "not interleaved: the two sides were measured at different times, so a change of the machine's \
+                 state between them shows up as a change\n",
+            )
+            .yellow()
+            .to_string(),
+        );
+    }
+    let mut ids: Vec<&str> = Vec::new();
+    for row in &cmp.rows {
+        if !ids.contains(&row.id.as_str()) {
+            ids.push(&row.id);
+        }
+    }
+    const HEAD: [&str; 6] = ["metric", "baseline", "candidate", "Δ", "Δ%", "verdict"];
+    for id in &ids {
+        let rows: Vec<&ComparisonRow> = cmp
+            .rows
+            .iter()
+            .filter(|r| r.id == *id)
+            .filter(|r| detail || r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise))
+            .collect();
+        out.push('\n');
+        out.push_str(&style(id).bold().to_string());
+        out.push('\n');
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| comparison_cells(r)).collect();
+        let mut widths: Vec<usize> = HEAD.iter().map(|h| console::measure_text_width(h)).collect();
+        for c in &cells {
+            for (w, cell) in widths.iter_mut().zip(c) {
+                *w = (*w).max(console::measure_text_width(cell));
+            }
+        }
+        let line = |cells: &[String]| {
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    let a = if i == 0 || i == 5 { Alignment::Left } else { Alignment::Right };
+                    pad_str(c, *w, a, None).into_owned()
+                })
+                .collect();
+            format!("  {}\n", padded.join("  ").trim_end())
+        };
+        let head: Vec<String> = HEAD.iter().map(|h| style(h).dim().to_string()).collect();
+        out.push_str(&line(&head));
+        for (row, c) in rows.iter().zip(&cells) {
+            out.push_str(&line(c));
+            if let Some(note) = &row.note {
+                out.push_str(&format!("    {}\n", style(note).dim()));
+            }
+        }
+    }
+    if !cmp.added.is_empty() {
+        out.push_str(&format!("\n{} {}\n", style("added (not compared):").cyan(), cmp.added.join(", ")));
+    }
+    if !cmp.removed.is_empty() {
+        out.push_str(&format!("{} {}\n", style("removed (not compared):").cyan(), cmp.removed.join(", ")));
+    }
+    let summaries: Vec<String> = cmp.rows.iter().filter(|r| r.gating).map(summary_line).collect();
+    if !summaries.is_empty() {
+        out.push('\n');
+        for s in summaries {
+            out.push_str(&s);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn format_metric(metric: &str, value: f64) -> String {
+    match metric {
+        "wall" | "user" | "sys" => format_seconds(value),
+        "max_rss" => format_bytes(value),
+        _ => format!("{value:.0}"),
+    }
+}
+
+fn format_delta(metric: &str, delta: f64) -> String {
+    let sign = if delta > 0.0 {
+        "+"
+    } else if delta < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    format!("{sign}{}", format_metric(metric, delta.abs()))
+}
+
+fn percent(ratio: f64) -> String {
+    let p = (ratio - 1.0) * 100.0;
+    let sign = if p > 0.0 {
+        "+"
+    } else if p < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    format!("{sign}{:.1}%", p.abs())
+}
+
+fn verdict_label(v: Verdict) -> String {
+    match v {
+        Verdict::Improved => style("▼ improved").green().bold().to_string(),
+        Verdict::NoChange => style("= no change").dim().to_string(),
+        Verdict::WithinNoise => style("≈ within noise").dim().to_string(),
+        Verdict::Regressed => style("▲ regressed").red().to_string(),
+        Verdict::Warning => style("▲ warning").yellow().bold().to_string(),
+        Verdict::Failure => style("▲ failure").red().bold().to_string(),
+    }
+}
+
+fn comparison_cells(r: &ComparisonRow) -> Vec<String> {
+    let dash = || "-".to_string();
+    match (r.baseline, r.candidate, r.ratio) {
+        (Some(b), Some(c), Some(ratio)) => vec![
+            r.metric.clone(),
+            format_metric(&r.metric, b),
+            format_metric(&r.metric, c),
+            format_delta(&r.metric, c - b),
+            percent(ratio),
+            verdict_label(r.verdict),
+        ],
+        _ => vec![r.metric.clone(), dash(), dash(), dash(), dash(), verdict_label(r.verdict)],
+    }
+}
+
+fn summary_line(r: &ComparisonRow) -> String {
+    let what = match (r.ratio, r.ci95, r.p_value) {
+        (Some(ratio), Some([lo, hi]), Some(p)) => {
+            let p_text = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
+            let change = (ratio - 1.0) * 100.0;
+            let direction = if change >= 0.0 { "slower" } else { "faster" };
+            let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
+            let label = if r.metric == "wall" { String::new() } else { format!(" ({})", r.metric) };
+            format!("{:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p_text})", change.abs())
+        }
+        _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
+    };
+    format!("{}: {what} — {}", r.id, verdict_label(r.verdict))
 }

@@ -103,3 +103,86 @@ pub fn temp_project(extra: &str, main_rs: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("src/main.rs"), main_rs).unwrap();
     dir
 }
+
+/// A git repository holding a one-binary cargo project whose binary spins for a chosen number
+/// of iterations, for comparison tests.
+pub struct GitProject {
+    /// The temporary folder (the repository's working tree).
+    pub dir: tempfile::TempDir,
+}
+
+impl GitProject {
+    /// A repository on branch `main` with one commit ("A") of a binary doing `iterations` of work.
+    pub fn new(iterations: u64) -> GitProject {
+        let dir = tempfile::tempdir().unwrap();
+        let p = GitProject { dir };
+        std::fs::write(
+            p.path().join("Cargo.toml"),
+            "[package]\nname = \"work\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        )
+        .unwrap();
+        std::fs::write(p.path().join(".gitignore"), "/target\n").unwrap();
+        std::fs::write(p.path().join("README.md"), "a fixture\n").unwrap();
+        std::fs::create_dir(p.path().join("src")).unwrap();
+        p.set_work(iterations);
+        // Binary crates commit their lock file; building must then leave the tree as it was.
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let lock = std::process::Command::new(cargo)
+            .args(["generate-lockfile", "--offline", "--quiet"])
+            .current_dir(p.path())
+            .status()
+            .unwrap();
+        assert!(lock.success());
+        p.git(&["init", "-q", "-b", "main"]);
+        p.commit_all("A");
+        p
+    }
+
+    /// The working tree.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Rewrites the binary to spin for `iterations`.
+    pub fn set_work(&self, iterations: u64) {
+        std::fs::write(
+            self.path().join("src/main.rs"),
+            format!(
+                "fn main() {{\n    let mut x: u64 = 1;\n    for i in 0..{iterations}u64 {{\n        \
+                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));\n    }}\n    \
+                 if x == 42 {{\n        println!(\"unlikely\");\n    }}\n}}\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    /// Runs git in the repository and returns its stdout; panics when git fails.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    /// Commits everything and returns the new sha.
+    pub fn commit_all(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
+
+/// Runs git in `dir` with a fixed identity and returns stdout; panics when git fails.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "coldbench test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "coldbench test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Iterations of the spin loop that take a few milliseconds in a release build.
+pub const BASE_WORK: u64 = 3_000_000;

@@ -1,0 +1,286 @@
+//! Pairs the benchmarks of two sides by id and compares them metric by metric.
+
+use std::collections::BTreeMap;
+
+use crate::compare::{self, Thresholds, Verdict};
+use crate::results::{BenchmarkResult, ComparisonRow, Status};
+use crate::stats::Samples;
+
+/// Metrics whose verdicts can fail the gate; the others are shown to explain a change.
+pub const GATING_METRICS: [&str; 2] = ["wall", "status"];
+
+/// Metrics compared by their means rather than medians: CPU times are sampled in scheduler ticks
+/// and counts are small integers, so a median flips between a few values while the mean is
+/// unbiased.
+pub const MEAN_METRICS: [&str; 6] = ["user", "sys", "minor_faults", "major_faults", "vcsw", "ivcsw"];
+
+/// Rows for every benchmark present on both sides, and the ids present on one side only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Comparison rows, in the candidate's order.
+    pub rows: Vec<ComparisonRow>,
+    /// Only in the candidate.
+    pub added: Vec<String>,
+    /// Only in the baseline.
+    pub removed: Vec<String>,
+}
+
+/// Compares each candidate benchmark with the baseline benchmark of the same id.
+///
+/// `thresholds` gives the thresholds of a benchmark id (from its package's configuration).
+pub fn compare_results(
+    baseline: &[BenchmarkResult],
+    candidate: &[BenchmarkResult],
+    thresholds: &dyn Fn(&str) -> Thresholds,
+) -> Rows {
+    let base_by_id: BTreeMap<&str, &BenchmarkResult> = baseline.iter().map(|b| (b.id.as_str(), b)).collect();
+    let mut out = Rows::default();
+    for cand in candidate {
+        let Some(base) = base_by_id.get(cand.id.as_str()) else {
+            out.added.push(cand.id.clone());
+            continue;
+        };
+        out.rows.extend(compare_one(base, cand, &thresholds(&cand.id)));
+    }
+    let cand_ids: Vec<&str> = candidate.iter().map(|c| c.id.as_str()).collect();
+    out.removed = baseline.iter().filter(|b| !cand_ids.contains(&b.id.as_str())).map(|b| b.id.clone()).collect();
+    out
+}
+
+fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
+    if base.status != Status::Ok || cand.status != Status::Ok {
+        return vec![status_row(base, cand)];
+    }
+    let mut rows = Vec::new();
+    for (metric, cand_series) in &cand.samples {
+        let Some(base_series) = base.samples.get(metric) else { continue };
+        let (Some(b), Some(c)) = (Samples::new(base_series.as_f64()), Samples::new(cand_series.as_f64())) else {
+            continue;
+        };
+        let seed = seed_for(&cand.id, metric);
+        let m = compare::compare(&b, &c, thresholds, seed);
+        let by_mean = MEAN_METRICS.contains(&metric.as_str());
+        let (base_value, cand_value, ratio, ci95, verdict) = if by_mean {
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let verdict = compare::verdict(m.p_value, m.ratio_of_means_ci95, m.ratio_of_means, thresholds);
+            (mean(b.values()), mean(c.values()), m.ratio_of_means, m.ratio_of_means_ci95, verdict)
+        } else {
+            (m.baseline_median, m.candidate_median, m.ratio, m.ci95, m.verdict)
+        };
+        // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
+        let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
+        rows.push(ComparisonRow {
+            id: cand.id.clone(),
+            metric: metric.clone(),
+            baseline: Some(base_value),
+            candidate: Some(cand_value),
+            ratio: finite.then_some(ratio),
+            ci95: finite.then_some(ci95),
+            ratio_of_means: m.ratio_of_means.is_finite().then_some(m.ratio_of_means),
+            ratio_of_means_ci95: m.ratio_of_means_ci95.iter().all(|x| x.is_finite()).then_some(m.ratio_of_means_ci95),
+            p_value: Some(m.p_value),
+            mann_whitney_p: Some(m.mann_whitney_p),
+            verdict,
+            gating: GATING_METRICS.contains(&metric.as_str()),
+            note: (!finite).then(|| {
+                format!("the baseline's {} is 0, so there is no ratio", if by_mean { "mean" } else { "median" })
+            }),
+        });
+    }
+    // Wall first: it is the headline.
+    rows.sort_by_key(|r| (r.metric != "wall", metric_rank(&r.metric)));
+    rows
+}
+
+fn metric_rank(metric: &str) -> usize {
+    const ORDER: [&str; 8] = ["wall", "user", "sys", "max_rss", "minor_faults", "major_faults", "vcsw", "ivcsw"];
+    ORDER.iter().position(|m| *m == metric).unwrap_or(ORDER.len())
+}
+
+/// A benchmark that failed on either side compares exactly, by status.
+fn status_row(base: &BenchmarkResult, cand: &BenchmarkResult) -> ComparisonRow {
+    let describe = |b: &BenchmarkResult| match b.status {
+        Status::Ok => "ok".to_string(),
+        Status::Failed => format!("failed ({})", b.reason.as_deref().unwrap_or("unknown")),
+        Status::Skipped => format!("skipped ({})", b.reason.as_deref().unwrap_or("unknown")),
+    };
+    let verdict = match (base.status, cand.status) {
+        (Status::Ok, Status::Failed) => Verdict::Failure,
+        (Status::Failed, Status::Ok) => Verdict::Improved,
+        _ => Verdict::NoChange,
+    };
+    ComparisonRow {
+        id: cand.id.clone(),
+        metric: "status".into(),
+        baseline: None,
+        candidate: None,
+        ratio: None,
+        ci95: None,
+        ratio_of_means: None,
+        ratio_of_means_ci95: None,
+        p_value: None,
+        mann_whitney_p: None,
+        verdict,
+        gating: true,
+        note: Some(format!("baseline {}, candidate {}", describe(base), describe(cand))),
+    }
+}
+
+/// A fixed seed per benchmark and metric: the same samples always give the same verdict.
+fn seed_for(id: &str, metric: &str) -> u64 {
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes().chain([0]).chain(metric.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// The most severe verdict among the gating rows, if any row gates.
+pub fn worst_gating_verdict(rows: &[ComparisonRow]) -> Option<Verdict> {
+    rows.iter().filter(|r| r.gating).map(|r| r.verdict).max_by_key(|v| severity(*v))
+}
+
+/// Orders verdicts from good to bad: improved < no change < within noise < regressed < warning < failure.
+pub fn severity(v: Verdict) -> u8 {
+    match v {
+        Verdict::Improved => 0,
+        Verdict::NoChange => 1,
+        Verdict::WithinNoise => 2,
+        Verdict::Regressed => 3,
+        Verdict::Warning => 4,
+        Verdict::Failure => 5,
+    }
+}
+
+/// A comparison of `candidate` with a saved result document (`--baseline`, `diff`): not interleaved.
+///
+/// Thresholds come from each candidate benchmark's recorded configuration; `noise` overrides theirs.
+pub fn against_document(
+    base: &crate::results::RunDocument,
+    base_label: String,
+    candidate: &[BenchmarkResult],
+    candidate_side: crate::results::Side,
+    noise: Option<f64>,
+) -> crate::results::Comparison {
+    let thresholds: BTreeMap<&str, Thresholds> =
+        candidate.iter().map(|b| (b.id.as_str(), b.config.thresholds)).collect();
+    let rows = compare_results(&base.benchmarks, candidate, &|id| {
+        let mut t = thresholds.get(id).copied().unwrap_or(Thresholds::DEFAULT);
+        if let Some(noise) = noise {
+            t.noise = noise;
+        }
+        t
+    });
+    crate::results::Comparison {
+        baseline: crate::results::Side {
+            label: base_label,
+            sha: base.git.as_ref().map(|g| g.sha.clone()),
+            dirty: base.git.as_ref().is_some_and(|g| g.dirty),
+        },
+        candidate: candidate_side,
+        interleaved: false,
+        rows: rows.rows,
+        added: rows.added,
+        removed: rows.removed,
+        baseline_benchmarks: base.benchmarks.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assemble;
+    use crate::config::Budget;
+    use crate::measure::process::Readiness;
+    use crate::plan::{Program, StartPlan};
+    use crate::results::Facts;
+    use crate::scheduler::{metrics, Measured, Observation, RunCount, RunFailure, RunPolicy};
+    use std::time::Duration;
+
+    fn result(id: &str, walls_ms: &[f64], user: f64, failure: Option<&str>) -> BenchmarkResult {
+        let plan = StartPlan {
+            id: id.into(),
+            program: Program::Path("/bin/true".into()),
+            args: vec![],
+            env: Default::default(),
+            cwd: "/".into(),
+            readiness: Readiness::Exit,
+            timeout: Duration::from_secs(1),
+            policy: RunPolicy { warmup: 0, runs: RunCount::Exactly(walls_ms.len() as u32) },
+            budget: Budget::default(),
+            thresholds: Thresholds::DEFAULT,
+        };
+        let runs = walls_ms
+            .iter()
+            .enumerate()
+            .map(|(i, ms)| Observation {
+                wall: Duration::from_secs_f64(ms / 1e3),
+                // Tick-like CPU time: mostly 0, sometimes one tick.
+                values: vec![(metrics::USER, if i % 4 == 0 { user } else { 0.0 })],
+            })
+            .collect();
+        let failure = failure.map(|r| RunFailure { reason: r.into(), detail: None });
+        assemble::start_result(&plan, &Measured { warmups: vec![], runs, failure }, Facts::default())
+    }
+
+    fn spread(center: f64, n: usize) -> Vec<f64> {
+        (0..n).map(|i| center * (1.0 + 0.01 * ((i % 7) as f64 - 3.0))).collect()
+    }
+
+    #[test]
+    fn pairs_by_id_and_lists_one_sided_benchmarks() {
+        let base = vec![
+            result("start/p/a", &spread(10.0, 20), 0.004, None),
+            result("start/p/gone", &spread(1.0, 20), 0.0, None),
+        ];
+        let cand = vec![
+            result("start/p/a", &spread(30.0, 20), 0.004, None),
+            result("start/p/new", &spread(1.0, 20), 0.0, None),
+        ];
+        let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT);
+        assert_eq!(rows.added, ["start/p/new"]);
+        assert_eq!(rows.removed, ["start/p/gone"]);
+        let wall = rows.rows.iter().find(|r| r.metric == "wall").unwrap();
+        assert_eq!(rows.rows[0].metric, "wall", "wall comes first");
+        assert_eq!(wall.verdict, Verdict::Failure);
+        assert!(wall.gating);
+        assert_eq!(worst_gating_verdict(&rows.rows), Some(Verdict::Failure));
+    }
+
+    #[test]
+    fn tick_sampled_metrics_are_compared_by_their_means_and_do_not_gate() {
+        let base = vec![result("start/p/a", &spread(10.0, 40), 0.004, None)];
+        let cand = vec![result("start/p/a", &spread(10.0, 40), 0.004, None)];
+        let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT);
+        let user = rows.rows.iter().find(|r| r.metric == "user").unwrap();
+        // Medians are 0 on both sides; the means are one tick in four.
+        assert!((user.baseline.unwrap() - 0.001).abs() < 1e-12, "{user:?}");
+        assert_eq!(user.ratio, Some(1.0));
+        assert!(!user.gating);
+        assert_eq!(user.verdict, Verdict::NoChange);
+    }
+
+    #[test]
+    fn a_zero_baseline_has_no_ratio_rather_than_an_infinite_one() {
+        let base = vec![result("start/p/a", &spread(10.0, 20), 0.0, None)];
+        let cand = vec![result("start/p/a", &spread(10.0, 20), 0.004, None)];
+        let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT);
+        let user = rows.rows.iter().find(|r| r.metric == "user").unwrap();
+        assert_eq!(user.ratio, None);
+        assert!(user.note.as_deref().unwrap().contains("is 0"));
+        serde_json::to_string(&rows.rows).unwrap();
+    }
+
+    #[test]
+    fn a_side_that_failed_compares_by_status() {
+        let base = vec![result("start/p/a", &spread(10.0, 5), 0.0, None)];
+        let cand = vec![result("start/p/a", &[], 0.0, Some("timed out after 1s"))];
+        let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT);
+        assert_eq!(rows.rows.len(), 1);
+        assert_eq!(rows.rows[0].metric, "status");
+        assert_eq!(rows.rows[0].verdict, Verdict::Failure);
+        assert_eq!(rows.rows[0].note.as_deref(), Some("baseline ok, candidate failed (timed out after 1s)"));
+    }
+}

@@ -1,0 +1,190 @@
+//! `--compare`: two refs built side by side, run interleaved, judged; the user's repository untouched.
+
+mod common;
+
+use common::*;
+
+/// Everything about a repository that a comparison must leave as it was.
+fn repo_state(p: &GitProject) -> Vec<String> {
+    let hooks = p.path().join(".git/hooks");
+    let mut hook_files: Vec<String> = std::fs::read_dir(&hooks)
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    format!("{}:{}", e.file_name().to_string_lossy(), std::fs::read(e.path()).unwrap_or_default().len())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    hook_files.sort();
+    vec![
+        p.git(&["status", "--porcelain", "--untracked-files=all"]),
+        p.git(&["stash", "list"]),
+        p.git(&["rev-parse", "HEAD"]),
+        p.git(&["symbolic-ref", "HEAD"]),
+        p.git(&["branch", "-a", "--format=%(refname) %(objectname)"]),
+        p.git(&["worktree", "list", "--porcelain"]),
+        std::fs::read(p.path().join(".git/index")).map(|b| format!("index {} bytes", b.len())).unwrap(),
+        hook_files.join(","),
+    ]
+}
+
+fn wall_rows(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    doc["comparison"]["rows"].as_array().unwrap().iter().filter(|r| r["metric"] == "wall").cloned().collect()
+}
+
+#[test]
+fn a_three_times_slower_binary_fails_and_an_unchanged_one_passes_without_touching_the_repo() {
+    let p = GitProject::new(BASE_WORK);
+    let a = p.git(&["rev-parse", "HEAD"]).trim().to_string();
+    p.set_work(BASE_WORK * 3);
+    p.commit_all("B: three times the work");
+    // Work in progress that the comparison must not disturb.
+    std::fs::write(p.path().join("README.md"), "edited, not committed\n").unwrap();
+    std::fs::write(p.path().join("notes.txt"), "untracked\n").unwrap();
+    let before = repo_state(&p);
+
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", &a, "--fail-on", "regression", "--runs", "15"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    let rows = wall_rows(&doc);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["id"], "start/work/work");
+    assert_eq!(rows[0]["verdict"], "failure", "{:#}", rows[0]);
+    assert!(rows[0]["ratio"].as_f64().unwrap() > 2.0, "{:#}", rows[0]);
+    assert_eq!(doc["comparison"]["interleaved"], true);
+    assert_eq!(doc["comparison"]["baseline"]["sha"], a.as_str());
+    assert_eq!(doc["comparison"]["candidate"]["label"], "working tree");
+    assert_eq!(doc["comparison"]["candidate"]["dirty"], true);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("start/work/work: ") && stdout.contains("slower"), "{stdout}");
+    assert_eq!(repo_state(&p), before, "the comparison changed the user's repository");
+
+    // The same code on both sides: no regression of any degree on the gating rows.
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", "HEAD", "--fail-on", "regression", "--runs", "15"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    for row in doc["comparison"]["rows"].as_array().unwrap().iter().filter(|r| r["gating"] == true) {
+        let verdict = row["verdict"].as_str().unwrap();
+        assert!(!["regressed", "warning", "failure"].contains(&verdict), "A/A compare gave {row:#}");
+    }
+    assert_eq!(repo_state(&p), before, "the comparison changed the user's repository");
+}
+
+#[test]
+fn a_second_compare_against_the_same_commit_builds_no_baseline() {
+    let p = GitProject::new(BASE_WORK / 10);
+    let a = p.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let args = ["--compare", "main", "--runs", "3", "--warmup", "0", "-v"];
+    let first = coldbench().current_dir(p.path()).args(args).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", describe(&first));
+    let first_err = String::from_utf8_lossy(&first.stderr);
+    assert!(first_err.contains("Building the baseline side (main"), "{first_err}");
+    let cached = p.path().join("target/coldbench/artifacts").join(&a).join("work/work");
+    let mtime = std::fs::metadata(&cached).unwrap().modified().unwrap();
+
+    let second = coldbench().current_dir(p.path()).args(args).output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", describe(&second));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!err.contains("Building the baseline side"), "the baseline was built again:\n{err}");
+    assert!(err.contains(&format!("baseline: reusing the executables built for {}", &a[..7])), "{err}");
+    assert_eq!(std::fs::metadata(&cached).unwrap().modified().unwrap(), mtime);
+}
+
+#[test]
+fn against_compares_two_refs_and_an_interrupted_checkout_is_made_again() {
+    let p = GitProject::new(BASE_WORK / 10);
+    let a = p.git(&["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(p.path().join("README.md"), "second commit\n").unwrap();
+    let b = p.commit_all("B");
+    // A checkout left half-written by an interrupted run: a folder without its completion marker.
+    let broken = p.path().join("target/coldbench/worktrees").join(&a);
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("Cargo.toml"), "garbage").unwrap();
+
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", &a, "--against", "main", "--runs", "3", "--warmup", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("was incomplete"), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    assert_eq!(doc["comparison"]["baseline"]["sha"], a.as_str());
+    assert_eq!(doc["comparison"]["candidate"]["sha"], b.as_str());
+    assert_eq!(doc["git"]["sha"], b.as_str());
+    assert_eq!(wall_rows(&doc).len(), 1);
+}
+
+#[test]
+fn benchmarks_on_one_side_only_are_added_or_removed() {
+    let p = GitProject::new(BASE_WORK / 10);
+    // The candidate gains a second binary.
+    std::fs::create_dir_all(p.path().join("src/bin")).unwrap();
+    std::fs::write(p.path().join("src/bin/extra.rs"), "fn main() {}\n").unwrap();
+    let res =
+        coldbench().current_dir(p.path()).args(["--compare", "main", "--runs", "3", "--warmup", "0"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    assert_eq!(doc["comparison"]["added"], serde_json::json!(["start/work/extra"]));
+    assert!(String::from_utf8_lossy(&res.stdout).contains("added (not compared): start/work/extra"));
+}
+
+#[test]
+fn unknown_refs_suggest_close_branch_names() {
+    let p = GitProject::new(10);
+    p.git(&["branch", "feature-login"]);
+    let res = coldbench().current_dir(p.path()).args(["--compare", "feature-logn"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("error: unknown git ref `feature-logn`"), "{stderr}");
+    assert!(stderr.contains("did you mean `feature-login`"), "{stderr}");
+    assert!(!p.path().join("target/coldbench").exists(), "nothing is written on bad input");
+}
+
+#[test]
+fn not_a_git_repository() {
+    let dir = temp_project("", "fn main() {}\n");
+    let res = coldbench().current_dir(dir.path()).args(["--compare", "main"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("is not in a git repository"), "{stderr}");
+}
+
+#[test]
+fn a_commit_missing_from_a_shallow_clone_is_explained() {
+    let p = GitProject::new(10);
+    let a = p.git(&["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(p.path().join("README.md"), "two\n").unwrap();
+    p.commit_all("B");
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", p.path().display());
+    git_in(clone.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    let res = coldbench().current_dir(clone.path().join("shallow")).args(["--compare", &a]).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("shallow"), "{stderr}");
+    assert!(stderr.contains("git fetch --unshallow"), "{stderr}");
+}
+
+#[test]
+fn a_baseline_that_fails_to_build_is_named() {
+    let p = GitProject::new(10);
+    std::fs::write(p.path().join("src/main.rs"), "fn main() { let x: u32 = \"text\"; }\n").unwrap();
+    let broken = p.commit_all("broken");
+    p.set_work(10);
+    p.commit_all("fixed");
+    let res = coldbench().current_dir(p.path()).args(["--compare", &broken]).output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("mismatched types"), "cargo's errors are shown: {stderr}");
+    assert!(stderr.contains(&format!("the baseline side ({} {}) failed to build", broken, &broken[..7])), "{stderr}");
+}
