@@ -211,6 +211,12 @@ fn runs_as_a_cargo_subcommand_and_directly() {
         "--verbose",
         "--quiet",
         "--color",
+        "--compare",
+        "--against",
+        "--baseline",
+        "--save-baseline",
+        "--noise",
+        "--quick",
     ] {
         assert!(text.contains(option), "--help lacks {option}");
     }

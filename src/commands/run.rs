@@ -166,28 +166,19 @@ pub(crate) fn measure_sides(sides: &[(&StartPlan, &Executables)], runner_exe: &P
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &first.id);
     }
-    let mut benches = Vec::with_capacity(sides.len());
-    let mut startup_failure = None;
-    for (spec, _) in &specs {
-        match StartBench::new(runner_exe, spec.clone()) {
-            Ok(bench) => benches.push(bench),
+    let measured: Vec<Measured> =
+        match StartBench::for_sides(runner_exe, specs.iter().map(|(s, _)| s.clone()).collect()) {
             Err(e) => {
-                startup_failure = Some(RunFailure { reason: format!("could not start the runner: {e}"), detail: None });
-                break;
+                let failure = RunFailure { reason: format!("could not start the runner: {e}"), detail: None };
+                sides.iter().map(|_| Measured { failure: Some(failure.clone()), ..Measured::default() }).collect()
             }
-        }
-    }
-    let measured: Vec<Measured> = match startup_failure {
-        Some(failure) => {
-            sides.iter().map(|_| Measured { failure: Some(failure.clone()), ..Measured::default() }).collect()
-        }
-        None => {
-            let mut refs: Vec<&mut dyn Bench> = benches.iter_mut().map(|b| b as &mut dyn Bench).collect();
-            let n = refs.len();
-            let mut progress = BarProgress { bar: &bar, sides: n };
-            scheduler::run_interleaved(&mut refs, first.policy, &mut progress)
-        }
-    };
+            Ok(mut benches) => {
+                let mut refs: Vec<&mut dyn Bench> = benches.iter_mut().map(|b| b as &mut dyn Bench).collect();
+                let n = refs.len();
+                let mut progress = BarProgress { bar: &bar, sides: n };
+                scheduler::run_interleaved(&mut refs, first.policy, &mut progress)
+            }
+        };
     bar.finish_and_clear();
     sides
         .iter()

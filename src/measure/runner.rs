@@ -4,8 +4,9 @@
 //! Linux folds the peak RSS of the address space that `exec` replaces into the child's
 //! `ru_maxrss`. With `posix_spawn` (vfork) that is the *parent's* peak RSS, so a child spawned
 //! straight from a large coldbench process would report coldbench's memory as its own. Spawning
-//! from a fresh, small runner keeps that floor at the runner's few MiB. The runner speaks JSON
-//! lines: one [`ProcessSpec`], then one line per requested run.
+//! from a fresh, small runner keeps that floor at the runner's few MiB. The two sides of a
+//! comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
+//! array of [`ProcessSpec`]s, then one line per requested run naming the spec by index.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
@@ -25,7 +26,7 @@ enum Reply {
     Error(String),
 }
 
-/// The parent's handle on a runner process for one [`ProcessSpec`].
+/// The parent's handle on a runner process for some [`ProcessSpec`]s.
 pub struct Runner {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -34,8 +35,8 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts `exe __coldbench-runner` and hands it the spec.
-    pub fn start(exe: &Path, spec: &ProcessSpec) -> io::Result<Self> {
+    /// Starts `exe __coldbench-runner` and hands it the specs.
+    pub fn start(exe: &Path, specs: &[ProcessSpec]) -> io::Result<Self> {
         let mut child = Command::new(exe)
             .arg(RUNNER_ARG)
             .stdin(Stdio::piped())
@@ -45,7 +46,7 @@ impl Runner {
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new() };
-        runner.send(&serde_json::to_string(spec).map_err(io::Error::other)?)?;
+        runner.send(&serde_json::to_string(specs).map_err(io::Error::other)?)?;
         match runner.receive()? {
             Reply::Ready => Ok(runner),
             Reply::Error(e) => Err(io::Error::other(e)),
@@ -53,9 +54,9 @@ impl Runner {
         }
     }
 
-    /// Asks for one run and returns its record.
-    pub fn run(&mut self) -> io::Result<RunRecord> {
-        self.send("run")?;
+    /// Asks for one run of spec `index` and returns its record.
+    pub fn run(&mut self, index: usize) -> io::Result<RunRecord> {
+        self.send(&format!("run {index}"))?;
         match self.receive()? {
             Reply::Record(record) => Ok(record),
             Reply::Error(e) => Err(io::Error::other(e)),
@@ -87,14 +88,14 @@ impl Drop for Runner {
     }
 }
 
-/// The runner's side: reads a spec, then serves one run per request line until stdin closes.
+/// The runner's side: reads the specs, then serves one run per request line until stdin closes.
 pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     let mut lines = input.lines();
     let Some(first) = lines.next() else { return Ok(()) };
-    let launcher = serde_json::from_str::<ProcessSpec>(&first?)
-        .map_err(|e| e.to_string())
-        .and_then(|spec| Launcher::new(spec).map_err(|e| e.to_string()));
-    let mut launcher = match launcher {
+    let launchers = serde_json::from_str::<Vec<ProcessSpec>>(&first?).map_err(|e| e.to_string()).and_then(|specs| {
+        specs.into_iter().map(|spec| Launcher::new(spec).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
+    });
+    let mut launchers = match launchers {
         Ok(l) => {
             reply(&mut output, &Reply::Ready)?;
             l
@@ -102,9 +103,11 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
         Err(e) => return reply(&mut output, &Reply::Error(e)),
     };
     for line in lines {
-        if line?.trim() != "run" {
-            return reply(&mut output, &Reply::Error("runner protocol error: expected `run`".into()));
-        }
+        let line = line?;
+        let index = line.trim().strip_prefix("run ").and_then(|n| n.parse::<usize>().ok());
+        let Some(launcher) = index.and_then(|i| launchers.get_mut(i)) else {
+            return reply(&mut output, &Reply::Error(format!("runner protocol error: unexpected `{line}`")));
+        };
         let answer = match launcher.run() {
             Ok(record) => Reply::Record(record),
             Err(e) => Reply::Error(format!("could not start {}: {e}", launcher.spec().program.display())),
@@ -138,7 +141,7 @@ mod tests {
             readiness: Readiness::Exit,
             timeout: Duration::from_secs(5),
         };
-        let input = format!("{}\nrun\nrun\n", serde_json::to_string(&spec).unwrap());
+        let input = format!("{}\nrun 0\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();
         serve(input.as_bytes(), &mut out).unwrap();
         let replies: Vec<Reply> =
@@ -160,7 +163,7 @@ mod tests {
             readiness: Readiness::Exit,
             timeout: Duration::from_secs(5),
         };
-        let input = format!("{}\nrun\n", serde_json::to_string(&spec).unwrap());
+        let input = format!("{}\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();
         serve(input.as_bytes(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -1,27 +1,37 @@
 //! The process-start benchmark: a [`Bench`] whose runs are made by a [`Runner`] process.
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 
 use super::process::{ProcessSpec, RunRecord};
 use super::runner::Runner;
 use crate::scheduler::{metrics, Bench, Observation, RunFailure};
 
-/// Times the start of one process spec.
+/// Times the start of one process spec; the sides of a comparison share one runner.
 pub struct StartBench {
-    runner: Runner,
+    runner: Rc<RefCell<Runner>>,
+    index: usize,
     spec: ProcessSpec,
 }
 
 impl StartBench {
-    /// Starts a runner (`runner_exe`, normally this very binary) for the spec.
-    pub fn new(runner_exe: &Path, spec: ProcessSpec) -> std::io::Result<Self> {
-        Ok(StartBench { runner: Runner::start(runner_exe, &spec)?, spec })
+    /// Starts one runner (`runner_exe`, normally this very binary) for all the specs and returns
+    /// a bench per spec, in order.
+    pub fn for_sides(runner_exe: &Path, specs: Vec<ProcessSpec>) -> std::io::Result<Vec<StartBench>> {
+        let runner = Rc::new(RefCell::new(Runner::start(runner_exe, &specs)?));
+        Ok(specs
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| StartBench { runner: runner.clone(), index, spec })
+            .collect())
     }
 }
 
 impl Bench for StartBench {
     fn run(&mut self) -> Result<Observation, RunFailure> {
-        let record = self.runner.run().map_err(|e| RunFailure { reason: e.to_string(), detail: None })?;
+        let record =
+            self.runner.borrow_mut().run(self.index).map_err(|e| RunFailure { reason: e.to_string(), detail: None })?;
         observe(&record, &self.spec)
     }
 }
