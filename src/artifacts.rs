@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::workspace::{BinRef, CargoOptions, Executables};
+use crate::workspace::{ArtifactRef, CargoOptions, Executables};
 
 /// Everything that makes two builds of the same commit interchangeable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ impl BuildKey {
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
     key: BuildKey,
-    executables: Vec<(BinRef, PathBuf)>,
+    executables: Vec<(ArtifactRef, PathBuf)>,
 }
 
 const MANIFEST: &str = "coldbench-artifacts.json";
@@ -60,7 +60,7 @@ impl ArtifactCache {
     }
 
     /// The cached executables for `key`, if every one of `wanted` is there.
-    pub fn lookup(&self, key: &BuildKey, wanted: &[BinRef]) -> Option<Executables> {
+    pub fn lookup(&self, key: &BuildKey, wanted: &[ArtifactRef]) -> Option<Executables> {
         let folder = self.dir.join(&key.sha);
         let text = std::fs::read_to_string(folder.join(MANIFEST)).ok()?;
         let manifest: Manifest = serde_json::from_str(&text).ok()?;
@@ -83,7 +83,7 @@ impl ArtifactCache {
             .with_context(|| format!("could not create a folder in {}", self.dir.display()))?;
         let mut entries = Vec::new();
         for (bin, path) in built {
-            let rel = Path::new(&bin.package).join(&bin.bin);
+            let rel = Path::new(&bin.package).join(bin.file_name());
             let dest = staging.path().join(&rel);
             std::fs::create_dir_all(dest.parent().expect("has a parent"))?;
             std::fs::copy(path, &dest).with_context(|| format!("could not copy {} to the cache", path.display()))?;
@@ -98,7 +98,7 @@ impl ArtifactCache {
         let staged = staging.keep();
         std::fs::rename(&staged, &folder)
             .with_context(|| format!("could not move the cache into {}", folder.display()))?;
-        Ok(built.keys().map(|b| (b.clone(), folder.join(&b.package).join(&b.bin))).collect())
+        Ok(built.keys().map(|b| (b.clone(), folder.join(&b.package).join(b.file_name()))).collect())
     }
 }
 
@@ -122,7 +122,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let exe = dir.path().join("built-app");
         std::fs::write(&exe, b"\x7fELF fake").unwrap();
-        let bin = BinRef { package: "pkg".into(), bin: "app".into() };
+        let bin = ArtifactRef::bin("pkg", "app");
         let built: Executables = [(bin.clone(), exe)].into();
         let cache = ArtifactCache::new(dir.path().join("artifacts"));
         let stored = cache.store(&key("abc", "release"), &built).unwrap();
@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(cache.lookup(&key("abc", "release"), std::slice::from_ref(&bin)), Some(stored));
         assert_eq!(cache.lookup(&key("abc", "dev"), std::slice::from_ref(&bin)), None, "another profile");
         assert_eq!(cache.lookup(&key("def", "release"), std::slice::from_ref(&bin)), None, "another commit");
-        let other = BinRef { package: "pkg".into(), bin: "other".into() };
+        let other = ArtifactRef::bin("pkg", "other");
         assert_eq!(cache.lookup(&key("abc", "release"), &[other]), None, "a binary that was not built");
     }
 }

@@ -3,7 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::budget;
-use crate::plan::StartPlan;
+use crate::measure::facts::ProcessFacts;
+use crate::measure::load_helper::LoadReport;
+use crate::measure::process::RunRecord;
+use crate::measure::python;
+use crate::plan::BenchPlan;
+use crate::plan::Probe;
 use crate::results::{BenchConfig, BenchmarkResult, Facts, Kind, Series, Status};
 use crate::scheduler::{metrics, Measured, Observation, RunCount, Unit};
 use crate::stats::{self, Samples, Summary};
@@ -26,8 +31,72 @@ pub fn series(observations: &[Observation]) -> BTreeMap<String, Series> {
     out
 }
 
-/// Builds the result of a start benchmark from what the scheduler measured.
-pub fn start_result(plan: &StartPlan, measured: &Measured, facts: Facts) -> BenchmarkResult {
+/// Adds what the untimed facts run saw to the facts known beforehand.
+fn merge_facts(plan: &BenchPlan, facts: &mut Facts, facts_run: Option<Result<(ProcessFacts, RunRecord), String>>) {
+    let (seen, record) = match facts_run {
+        None => return,
+        Some(Err(e)) => {
+            facts.problems.push(format!("the facts run failed: {e}"));
+            return;
+        }
+        Some(Ok(run)) => run,
+    };
+    if plan.kind == Kind::Load {
+        // The helper's own libraries are not the library's: it reports what loading added.
+        let report: Option<LoadReport> = record.stdout.as_deref().and_then(|s| serde_json::from_str(s.trim()).ok());
+        if let Some(mapped) = report.and_then(|r| r.mapped) {
+            facts.mapped_libs = Some(mapped.len() as u64);
+            facts.mapped_objects = Some(mapped);
+        }
+        return;
+    }
+    if let Some(problem) = &seen.problem {
+        facts.problems.push(format!("the facts run saw no end event: {problem}"));
+    } else {
+        facts.mapped_libs = Some(seen.mapped_objects.len() as u64);
+        if let Probe::Start { forbid_loaded } = &plan.probe {
+            if !forbid_loaded.is_empty() {
+                facts.forbidden_loaded = Some(forbidden_objects(&seen.mapped_objects, forbid_loaded));
+            }
+        }
+        facts.mapped_objects = Some(seen.mapped_objects);
+        facts.threads = seen.threads;
+    }
+    facts.loader = seen.loader;
+    if let Probe::Python { module, forbid_imported, .. } = &plan.probe {
+        match python::parse_importtime(record.stderr.as_deref().unwrap_or(""), module) {
+            Ok(times) => {
+                facts.imported_modules = Some(times.modules.len() as u64);
+                if !forbid_imported.is_empty() {
+                    facts.forbidden_imported = Some(python::forbidden_imports(&times.modules, forbid_imported));
+                }
+            }
+            Err(e) => facts.problems.push(format!("the facts run's import times: {e}")),
+        }
+    }
+}
+
+/// Mapped objects whose file name starts with one of the forbidden names (`libssl` matches
+/// `/usr/lib/x86_64-linux-gnu/libssl.so.3`).
+pub fn forbidden_objects(mapped: &[String], forbidden: &[String]) -> Vec<String> {
+    mapped
+        .iter()
+        .filter(|path| {
+            let name = std::path::Path::new(path).file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            forbidden.iter().any(|f| name.starts_with(f.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Builds the result of a benchmark from what the scheduler measured and the facts run saw.
+pub fn result(
+    plan: &BenchPlan,
+    measured: &Measured,
+    mut facts: Facts,
+    facts_run: Option<Result<(ProcessFacts, RunRecord), String>>,
+) -> BenchmarkResult {
+    merge_facts(plan, &mut facts, facts_run);
     let samples = series(&measured.runs);
     let summary: BTreeMap<String, Summary> = samples
         .iter()
@@ -42,10 +111,10 @@ pub fn start_result(plan: &StartPlan, measured: &Measured, facts: Facts) -> Benc
         (true, Some(wall), Some(sum)) => stats::warnings(&wall, sum).iter().map(|w| w.to_string()).collect(),
         _ => Vec::new(),
     };
-    let budget = if ok { budget::check(&plan.budget, &summary) } else { Vec::new() };
+    let budget = if ok { budget::check(&plan.budget, &summary, &facts) } else { Vec::new() };
     BenchmarkResult {
         id: plan.id.clone(),
-        kind: Kind::Start,
+        kind: plan.kind,
         status,
         reason,
         detail,
@@ -80,8 +149,8 @@ mod tests {
     use crate::units::UserDuration;
     use std::time::Duration;
 
-    fn plan() -> StartPlan {
-        StartPlan {
+    fn plan() -> BenchPlan {
+        BenchPlan {
             id: "start/app/hello".into(),
             program: Program::Path("/bin/true".into()),
             args: vec![],
@@ -90,8 +159,11 @@ mod tests {
             readiness: Readiness::Exit,
             timeout: Duration::from_secs(1),
             policy: RunPolicy { warmup: 1, runs: RunCount::Exactly(3) },
-            budget: Budget { median: Some(UserDuration(Duration::from_millis(15))), max_rss: None },
+            budget: Budget { median: Some(UserDuration(Duration::from_millis(15))), ..Budget::default() },
             thresholds: crate::compare::Thresholds::DEFAULT,
+            kind: crate::results::Kind::Start,
+            probe: Probe::Start { forbid_loaded: vec![] },
+            cache: Default::default(),
         }
     }
 
@@ -106,7 +178,7 @@ mod tests {
             runs: vec![obs(10, 4096.0), obs(20, 8192.0), obs(30, 4096.0)],
             failure: None,
         };
-        let r = start_result(&plan(), &measured, Facts::default());
+        let r = result(&plan(), &measured, Facts::default(), None);
         assert_eq!(r.status, Status::Ok);
         assert_eq!(r.samples["wall"], Series::Float(vec![0.01, 0.02, 0.03]));
         assert_eq!(r.samples["max_rss"], Series::Int(vec![4096, 8192, 4096]));
@@ -116,13 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn forbidden_objects_match_by_file_name_prefix() {
+        let mapped = vec!["/usr/lib/libssl.so.3".to_string(), "/opt/notlibssl/libc.so.6".to_string()];
+        assert_eq!(forbidden_objects(&mapped, &["libssl".into()]), ["/usr/lib/libssl.so.3"]);
+        assert!(forbidden_objects(&mapped, &["libz".into()]).is_empty());
+    }
+
+    #[test]
     fn a_failure_marks_the_result_and_skips_the_budget() {
         let measured = Measured {
             warmups: vec![],
             runs: vec![obs(10, 1.0)],
             failure: Some(RunFailure { reason: "timed out after 1s".into(), detail: Some("last words".into()) }),
         };
-        let r = start_result(&plan(), &measured, Facts::default());
+        let r = result(&plan(), &measured, Facts::default(), None);
         assert_eq!(r.status, Status::Failed);
         assert_eq!(r.reason.as_deref(), Some("timed out after 1s"));
         assert_eq!(r.detail.as_deref(), Some("last words"));

@@ -35,6 +35,8 @@ pub struct ColdbenchArgs {
 pub enum Command {
     /// Run only the start benchmarks (binaries and commands).
     Start,
+    /// Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries).
+    Load,
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {
         /// The baseline result file.
@@ -150,6 +152,12 @@ pub struct RunArgs {
     /// Benchmark only this binary (may repeat)
     #[arg(global = true, long = "bin", value_name = "NAME", help_heading = "Target selection")]
     pub bins: Vec<String>,
+    /// Benchmark only the load of this cdylib/dylib target (may repeat)
+    #[arg(global = true, long = "lib", value_name = "NAME", help_heading = "Target selection")]
+    pub libs: Vec<String>,
+    /// Page cache before each run: warm, cold (evict the executable and its libraries), drop (all; root) [default: warm]
+    #[arg(global = true, long, value_enum, value_name = "MODE", help_heading = "Measuring")]
+    pub cache: Option<crate::measure::cache::CacheMode>,
     /// Output format on stdout
     #[arg(global = true, long, value_enum, default_value = "human", help_heading = "Output")]
     pub format: Format,

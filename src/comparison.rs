@@ -194,13 +194,13 @@ mod tests {
     use crate::assemble;
     use crate::config::Budget;
     use crate::measure::process::Readiness;
-    use crate::plan::{Program, StartPlan};
+    use crate::plan::{BenchPlan, Program};
     use crate::results::Facts;
     use crate::scheduler::{metrics, Measured, Observation, RunCount, RunFailure, RunPolicy};
     use std::time::Duration;
 
     fn result(id: &str, walls_ms: &[f64], user: f64, failure: Option<&str>) -> BenchmarkResult {
-        let plan = StartPlan {
+        let plan = BenchPlan {
             id: id.into(),
             program: Program::Path("/bin/true".into()),
             args: vec![],
@@ -211,6 +211,9 @@ mod tests {
             policy: RunPolicy { warmup: 0, runs: RunCount::Exactly(walls_ms.len() as u32) },
             budget: Budget::default(),
             thresholds: Thresholds::DEFAULT,
+            kind: crate::results::Kind::Start,
+            probe: crate::plan::Probe::Start { forbid_loaded: vec![] },
+            cache: Default::default(),
         };
         let runs = walls_ms
             .iter()
@@ -222,7 +225,7 @@ mod tests {
             })
             .collect();
         let failure = failure.map(|r| RunFailure { reason: r.into(), detail: None });
-        assemble::start_result(&plan, &Measured { warmups: vec![], runs, failure }, Facts::default())
+        assemble::result(&plan, &Measured { warmups: vec![], runs, failure }, Facts::default(), None)
     }
 
     fn spread(center: f64, n: usize) -> Vec<f64> {

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::UserError;
+use crate::measure::cache::CacheMode;
 use crate::measure::process::Readiness;
 use crate::units::{Bytes, Percent, UserDuration};
 
@@ -25,6 +26,7 @@ struct RawDefaults {
     noise: Option<Percent>,
     warn: Option<Percent>,
     fail: Option<Percent>,
+    cache: Option<CacheMode>,
 }
 
 /// Keys allowed in `[package.metadata.bench]`.
@@ -37,7 +39,35 @@ struct RawPackage {
     noise: Option<Percent>,
     warn: Option<Percent>,
     fail: Option<Percent>,
+    cache: Option<CacheMode>,
     start: Option<Vec<RawStart>>,
+    load: Option<Vec<RawLoad>>,
+    python: Option<Vec<RawPython>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLoad {
+    lib: String,
+    symbol: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    budget: Option<Budget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPython {
+    module: String,
+    python: Option<String>,
+    lib: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    forbid_imported: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    budget: Option<Budget>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +81,8 @@ struct RawStart {
     #[serde(default)]
     env: BTreeMap<String, String>,
     ready: Option<RawReady>,
+    #[serde(default)]
+    forbid_loaded: Vec<String>,
     budget: Option<Budget>,
 }
 
@@ -62,7 +94,7 @@ struct RawReady {
     file: Option<String>,
 }
 
-/// Absolute limits on a start benchmark; exceeding one fails the gate.
+/// Absolute limits on a benchmark; exceeding one fails the gate.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Budget {
@@ -70,6 +102,36 @@ pub struct Budget {
     pub median: Option<UserDuration>,
     /// Limit on the largest max RSS of any run.
     pub max_rss: Option<Bytes>,
+    /// Limit on the number of shared objects mapped at the end event (start entries).
+    pub mapped_libs: Option<u64>,
+    /// Limit on the median `dlopen` time (load entries).
+    pub load: Option<UserDuration>,
+    /// Limit on the number of modules imported (python entries).
+    pub modules: Option<u64>,
+}
+
+impl Budget {
+    /// Fails when the budget uses a key that does not apply to this kind of entry.
+    fn check_keys(&self, kind: &str, key: &str, manifest: &Path) -> Result<(), UserError> {
+        let misplaced = match kind {
+            "start" => [("load", self.load.is_some()), ("modules", self.modules.is_some())],
+            "load" => [("mapped-libs", self.mapped_libs.is_some()), ("modules", self.modules.is_some())],
+            _ => [("mapped-libs", self.mapped_libs.is_some()), ("load", self.load.is_some())],
+        };
+        if let Some((name, _)) = misplaced.iter().find(|(_, set)| *set) {
+            let allowed = match kind {
+                "start" => "median, max-rss, mapped-libs",
+                "load" => "median, max-rss, load",
+                _ => "median, max-rss, modules",
+            };
+            return Err(config_error(
+                format!("{key}.budget.{name}"),
+                manifest,
+                format!("`{name}` is not a budget of [[{kind}]] entries; they take {allowed}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Settings shared by every benchmark of a package (after merging workspace defaults).
@@ -87,6 +149,8 @@ pub struct Settings {
     pub warn: Option<f64>,
     /// A significant slowdown beyond this is a failure.
     pub fail: Option<f64>,
+    /// The page cache before each run.
+    pub cache: Option<CacheMode>,
 }
 
 /// What a start benchmark executes.
@@ -113,6 +177,46 @@ pub struct StartEntry {
     pub env: BTreeMap<String, String>,
     /// The end event of a run.
     pub readiness: Readiness,
+    /// Shared objects (matched by file name) that must not be mapped at the end event.
+    pub forbid_loaded: Vec<String>,
+    /// Absolute limits.
+    pub budget: Budget,
+}
+
+/// One validated `[[package.metadata.bench.load]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadEntry {
+    /// Key path for messages.
+    pub key: String,
+    /// The `cdylib`/`dylib` target.
+    pub lib: String,
+    /// An `extern "C" fn()` called after `dlopen`, timed separately.
+    pub symbol: Option<String>,
+    /// Name used in the benchmark id.
+    pub name: String,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Absolute limits.
+    pub budget: Budget,
+}
+
+/// One validated `[[package.metadata.bench.python]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonEntry {
+    /// Key path for messages.
+    pub key: String,
+    /// The module to import.
+    pub module: String,
+    /// The interpreter, resolved to a path.
+    pub python: PathBuf,
+    /// A `cdylib` of the package to place on `PYTHONPATH` as the module (a PyO3 extension).
+    pub lib: Option<String>,
+    /// Name used in the benchmark id.
+    pub name: String,
+    /// Modules that must not be imported.
+    pub forbid_imported: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
     /// Absolute limits.
     pub budget: Budget,
 }
@@ -126,6 +230,10 @@ pub struct PackageConfig {
     pub settings: Settings,
     /// Explicit start entries; `None` when the package has no `start` key.
     pub start: Option<Vec<StartEntry>>,
+    /// Explicit load entries; `None` when the package has no `load` key.
+    pub load: Option<Vec<LoadEntry>>,
+    /// Python import entries.
+    pub python: Vec<PythonEntry>,
 }
 
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
@@ -141,6 +249,7 @@ pub fn workspace_defaults(metadata: &serde_json::Value, manifest: &Path) -> Resu
         noise: raw.noise.map(|p| p.0),
         warn: raw.warn.map(|p| p.0),
         fail: raw.fail.map(|p| p.0),
+        cache: raw.cache,
     };
     check_settings(&settings, WORKSPACE_PREFIX, manifest)?;
     Ok(settings)
@@ -153,6 +262,7 @@ pub fn package_config(
     metadata: &serde_json::Value,
     manifest: &Path,
     bins: &[String],
+    libs: &[String],
     defaults: &Settings,
 ) -> Result<PackageConfig, UserError> {
     let raw: RawPackage = parse_table(metadata, PACKAGE_PREFIX, manifest)?;
@@ -163,6 +273,7 @@ pub fn package_config(
         noise: raw.noise.map(|p| p.0).or(defaults.noise),
         warn: raw.warn.map(|p| p.0).or(defaults.warn),
         fail: raw.fail.map(|p| p.0).or(defaults.fail),
+        cache: raw.cache.or(defaults.cache),
     };
     check_settings(&settings, PACKAGE_PREFIX, manifest)?;
     let package_dir = manifest.parent().unwrap_or(Path::new("."));
@@ -174,11 +285,121 @@ pub fn package_config(
                 let key = format!("{PACKAGE_PREFIX}.start[{i}]");
                 out.push(validate_start(entry, key, manifest, package_dir, bins)?);
             }
-            check_unique_names(&out, manifest)?;
+            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
             Some(out)
         }
     };
-    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start })
+    let load = match raw.load {
+        None => None,
+        Some(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (i, entry) in entries.into_iter().enumerate() {
+                out.push(validate_load(entry, format!("{PACKAGE_PREFIX}.load[{i}]"), manifest, libs)?);
+            }
+            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
+            Some(out)
+        }
+    };
+    let mut python = Vec::new();
+    for (i, entry) in raw.python.unwrap_or_default().into_iter().enumerate() {
+        python.push(validate_python(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, package_dir, libs)?);
+    }
+    check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
+    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python })
+}
+
+/// Cargo names library targets with `_` where the package has `-`; accept either spelling.
+fn find_lib<'a>(libs: &'a [String], wanted: &str) -> Option<&'a String> {
+    let normal = wanted.replace('-', "_");
+    libs.iter().find(|l| l.replace('-', "_") == normal)
+}
+
+fn check_name(name: &str, key: &str, manifest: &Path) -> Result<(), UserError> {
+    if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
+        return Err(config_error(
+            format!("{key}.name"),
+            manifest,
+            format!("`{name}` is not a usable name: use letters, digits, `-`, `_` or `.`"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_load(raw: RawLoad, key: String, manifest: &Path, libs: &[String]) -> Result<LoadEntry, UserError> {
+    let Some(lib) = find_lib(libs, &raw.lib) else {
+        let available = if libs.is_empty() { "none".to_string() } else { libs.join(", ") };
+        return Err(config_error(
+            format!("{key}.lib"),
+            manifest,
+            format!("the package has no cdylib or dylib target named `{}` (its libraries: {available})", raw.lib),
+        ));
+    };
+    let name = raw.name.unwrap_or_else(|| lib.clone());
+    check_name(&name, &key, manifest)?;
+    if raw.symbol.as_deref() == Some("") {
+        return Err(config_error(format!("{key}.symbol"), manifest, "the symbol name is empty"));
+    }
+    let budget = raw.budget.unwrap_or_default();
+    budget.check_keys("load", &key, manifest)?;
+    Ok(LoadEntry { key, lib: lib.clone(), symbol: raw.symbol, name, env: raw.env, budget })
+}
+
+fn validate_python(
+    raw: RawPython,
+    key: String,
+    manifest: &Path,
+    package_dir: &Path,
+    libs: &[String],
+) -> Result<PythonEntry, UserError> {
+    let valid_module = !raw.module.is_empty()
+        && raw.module.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+    if !valid_module {
+        return Err(config_error(
+            format!("{key}.module"),
+            manifest,
+            format!("`{}` is not a Python module name", raw.module),
+        ));
+    }
+    let program = raw.python.unwrap_or_else(|| "python3".to_string());
+    let found =
+        which::which_in(&program, std::env::var_os("PATH"), package_dir).map_err(|_| UserError::ProgramNotFound {
+            program: program.clone(),
+            key: format!("{key}.python"),
+            manifest: manifest.to_path_buf(),
+        })?;
+    let python = real_interpreter(&found).map_err(|e| config_error(format!("{key}.python"), manifest, e))?;
+    let lib = match raw.lib {
+        None => None,
+        Some(wanted) => Some(
+            find_lib(libs, &wanted)
+                .ok_or_else(|| {
+                    config_error(
+                        format!("{key}.lib"),
+                        manifest,
+                        format!("the package has no cdylib target named `{wanted}` to import as `{}`", raw.module),
+                    )
+                })?
+                .clone(),
+        ),
+    };
+    let name = raw.name.unwrap_or_else(|| raw.module.clone());
+    check_name(&name, &key, manifest)?;
+    let budget = raw.budget.unwrap_or_default();
+    budget.check_keys("python", &key, manifest)?;
+    Ok(PythonEntry {
+        key,
+        module: raw.module,
+        python,
+        lib,
+        name,
+        forbid_imported: raw.forbid_imported,
+        env: raw.env,
+        budget,
+    })
 }
 
 fn parse_table<T: DeserializeOwned + Default>(
@@ -292,6 +513,8 @@ fn validate_start(
         None => Readiness::Exit,
         Some(ready) => validate_ready(ready, &format!("{key}.ready"), manifest, package_dir)?,
     };
+    let budget = raw.budget.unwrap_or_default();
+    budget.check_keys("start", &key, manifest)?;
     Ok(StartEntry {
         key,
         target,
@@ -299,7 +522,8 @@ fn validate_start(
         args: raw.args,
         env: raw.env,
         readiness,
-        budget: raw.budget.unwrap_or_default(),
+        forbid_loaded: raw.forbid_loaded,
+        budget,
     })
 }
 
@@ -331,6 +555,25 @@ fn validate_ready(raw: RawReady, key: &str, manifest: &Path, package_dir: &Path)
     }
 }
 
+/// The interpreter behind `python`: version managers (pyenv, asdf) put shell-script shims on
+/// PATH whose own start-up would be measured with every import.
+fn real_interpreter(python: &Path) -> Result<PathBuf, String> {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || text.is_empty() {
+        return Err(format!(
+            "{} did not run as a Python interpreter: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(PathBuf::from(text))
+}
+
 fn resolve_addr(addr: &str) -> Option<SocketAddr> {
     if let Ok(parsed) = addr.parse() {
         return Some(parsed);
@@ -338,14 +581,14 @@ fn resolve_addr(addr: &str) -> Option<SocketAddr> {
     addr.to_socket_addrs().ok()?.next()
 }
 
-fn check_unique_names(entries: &[StartEntry], manifest: &Path) -> Result<(), UserError> {
+fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, manifest: &Path) -> Result<(), UserError> {
     let mut seen = BTreeMap::new();
-    for entry in entries {
-        if let Some(first) = seen.insert(entry.name.as_str(), entry.key.as_str()) {
+    for (name, key) in entries {
+        if let Some(first) = seen.insert(name, key) {
             return Err(config_error(
-                entry.key.clone(),
+                key,
                 manifest,
-                format!("the name `{}` is already used by {first}; give one of them another `name`", entry.name),
+                format!("the name `{name}` is already used by {first}; give one of them another `name`"),
             ));
         }
     }
@@ -362,6 +605,7 @@ mod tests {
             &json!({ "bench": value }),
             Path::new("/ws/app/Cargo.toml"),
             &["server".to_string(), "cli".to_string()],
+            &["fastlib".to_string()],
             &Settings::default(),
         )
     }
@@ -375,8 +619,8 @@ mod tests {
 
     #[test]
     fn absent_table_means_defaults() {
-        let cfg =
-            package_config(&serde_json::Value::Null, Path::new("/x/Cargo.toml"), &[], &Settings::default()).unwrap();
+        let cfg = package_config(&serde_json::Value::Null, Path::new("/x/Cargo.toml"), &[], &[], &Settings::default())
+            .unwrap();
         assert!(cfg.start.is_none());
         assert_eq!(cfg.settings, Settings::default());
     }
@@ -417,6 +661,7 @@ mod tests {
         let cfg = package_config(
             &json!({ "bench": { "warmup": 0, "fail": "30%" } }),
             Path::new("/ws/a/Cargo.toml"),
+            &[],
             &[],
             &defaults,
         )
@@ -460,6 +705,30 @@ mod tests {
         let err = parse(json!({ "start": [{ "bin": "server", "ready": { "tcp": "127.0.0.1:1", "file": "x" } }] }))
             .unwrap_err();
         assert_eq!(key_of(err), "package.metadata.bench.start[0].ready");
+    }
+
+    #[test]
+    fn load_and_python_entries_are_validated() {
+        let cfg =
+            parse(json!({ "load": [{ "lib": "fastlib", "symbol": "init" }], "python": [{ "module": "pkg.sub" }] }))
+                .unwrap();
+        assert_eq!(cfg.load.unwrap()[0].name, "fastlib");
+        assert_eq!(cfg.python[0].module, "pkg.sub");
+        assert!(cfg.python[0].python.is_absolute());
+        let err = parse(json!({ "load": [{ "lib": "nolib" }] })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.load[0].lib");
+        let err = parse(json!({ "python": [{ "module": "x", "python": "no-such-python-xyz" }] })).unwrap_err();
+        assert!(matches!(err, UserError::ProgramNotFound { .. }), "{err:?}");
+        let err = parse(json!({ "python": [{ "module": "1bad" }] })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.python[0].module");
+    }
+
+    #[test]
+    fn budgets_only_take_keys_of_their_kind() {
+        let err = parse(json!({ "start": [{ "bin": "cli", "budget": { "modules": 3 } }] })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.start[0].budget.modules");
+        parse(json!({ "start": [{ "bin": "cli", "budget": { "mapped-libs": 3 }, "forbid-loaded": ["libssl"] }] }))
+            .unwrap();
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub enum UserError {
     #[error("no binary named `{name}` in the selected packages")]
     UnknownBin { name: String, available: Vec<String> },
 
+    /// `--lib NAME` named no library of the selected packages.
+    #[error("no cdylib or dylib named `{name}` in the selected packages")]
+    UnknownLib { name: String, available: Vec<String> },
+
     /// `-p NAME` named no workspace member.
     #[error("package `{name}` is not a member of the workspace")]
     UnknownPackage { name: String, available: Vec<String> },
@@ -66,6 +70,11 @@ impl UserError {
                 format!("available binaries: {}", available.join(", "))
             }),
             UserError::UnknownPackage { available, .. } => Some(format!("workspace members: {}", available.join(", "))),
+            UserError::UnknownLib { available, .. } => Some(if available.is_empty() {
+                "the selected packages have no cdylib or dylib targets".into()
+            } else {
+                format!("available libraries: {}", available.join(", "))
+            }),
             UserError::ProgramNotFound { .. } => {
                 Some("install the program, put it on PATH, or give its path relative to the package".into())
             }

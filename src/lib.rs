@@ -54,6 +54,9 @@ pub fn main_entry() -> ExitCode {
             Err(_) => ExitCode::from(EXIT_ERROR),
         };
     }
+    if args.get(1).is_some_and(|a| a == measure::load_helper::LOAD_HELPER_ARG) {
+        return ExitCode::from(measure::load_helper::helper_main(&args[2..]));
+    }
     // clap exits with 2 on usage errors and 0 for --help and --version.
     let Cli::Coldbench(args) = Cli::parse_from(args);
     let run = &args.run;
@@ -64,8 +67,9 @@ pub fn main_entry() -> ExitCode {
         Some(Command::Diff { base, new }) => diff_command(base, new, run, &ui),
         Some(Command::Baseline { action }) => baseline_command(action, run, &ui),
         Some(Command::Hook { action }) => hook_command(action, run, &ui),
-        // Only start benchmarks exist so far, so the default run and `start` are the same.
-        Some(Command::Start) | None => run_command(run, &ui),
+        Some(Command::Start) => run_command(run, &[results::Kind::Start], &ui),
+        Some(Command::Load) => run_command(run, &[results::Kind::Load], &ui),
+        None => run_command(run, &[], &ui),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -76,7 +80,10 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-fn run_options(args: &RunArgs) -> Result<RunOptions> {
+fn run_options(args: &RunArgs, kinds: &[results::Kind]) -> Result<RunOptions> {
+    if args.cache == Some(measure::cache::CacheMode::Drop) {
+        measure::cache::check_drop_allowed().map_err(error::UserError::Invalid)?;
+    }
     Ok(RunOptions {
         cargo: args.cargo.to_options(),
         overrides: plan::Overrides {
@@ -87,6 +94,9 @@ fn run_options(args: &RunArgs) -> Result<RunOptions> {
             noise: args.noise,
             quick: args.quick,
             lenient: false,
+            libs: args.libs.clone(),
+            kinds: kinds.to_vec(),
+            cache: args.cache,
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),
@@ -95,8 +105,8 @@ fn run_options(args: &RunArgs) -> Result<RunOptions> {
     })
 }
 
-fn run_command(args: &RunArgs, ui: &Ui) -> Result<u8> {
-    let opts = run_options(args)?;
+fn run_command(args: &RunArgs, kinds: &[results::Kind], ui: &Ui) -> Result<u8> {
+    let opts = run_options(args, kinds)?;
     let outcome = match &args.compare {
         Some(reference) => commands::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
         None => commands::run::run(&opts, ui)?,
@@ -118,7 +128,7 @@ fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
             writeln!(stdout)?;
         }
         Format::Human => {
-            write!(stdout, "{}", report::console::render(doc))?;
+            write!(stdout, "{}", report::console::render(doc, ui.verbose))?;
             if let Some(cmp) = &doc.comparison {
                 write!(stdout, "\n{}", report::console::render_comparison(cmp, ui.verbose))?;
             }

@@ -7,11 +7,13 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::compare::Thresholds;
-use crate::config::{self, Budget, Settings, StartEntry, StartTarget};
+use crate::config::{self, Budget, LoadEntry, PackageConfig, PythonEntry, Settings, StartEntry, StartTarget};
 use crate::error::UserError;
+use crate::measure::cache::CacheMode;
 use crate::measure::process::Readiness;
+use crate::results::Kind;
 use crate::scheduler::{RunCount, RunPolicy};
-use crate::workspace::{BinRef, Workspace};
+use crate::workspace::{ArtifactRef, Member, Workspace};
 
 /// Warmup runs when neither the command line nor the configuration says.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -36,6 +38,12 @@ pub struct Overrides {
     /// Skip `--bin` names and packages this side does not have instead of failing (the baseline
     /// side of a comparison may predate them).
     pub lenient: bool,
+    /// `--lib` (may repeat).
+    pub libs: Vec<String>,
+    /// Only these kinds (`start`, `load` subcommands); empty means every kind.
+    pub kinds: Vec<Kind>,
+    /// `--cache`.
+    pub cache: Option<CacheMode>,
 }
 
 /// Measured runs with `--quick`.
@@ -62,20 +70,48 @@ impl Overrides {
     }
 }
 
-/// What a start benchmark executes.
+/// What a benchmark executes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Program {
     /// A binary that cargo builds.
-    Bin(BinRef),
+    Bin(ArtifactRef),
     /// An executable at a known path.
     Path(PathBuf),
+    /// This executable's hidden load helper, which `dlopen`s a built library.
+    LoadHelper(ArtifactRef),
 }
 
-/// One start benchmark, fully resolved but for the built executable's path.
+/// How a run's record is read into metrics, per kind of benchmark.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StartPlan {
-    /// `start/<package>/<name>`.
+pub enum Probe {
+    /// Process start: timing and rusage.
+    Start {
+        /// Shared objects that must not be mapped at the end event.
+        forbid_loaded: Vec<String>,
+    },
+    /// `dlopen` of a library, timed inside the helper process, with an optional init symbol.
+    Load {
+        /// The `extern "C" fn()` to call after loading.
+        symbol: Option<String>,
+    },
+    /// `python -X importtime -c "import MODULE"`.
+    Python {
+        /// The module.
+        module: String,
+        /// A built `cdylib` placed on `PYTHONPATH` as the module.
+        lib: Option<ArtifactRef>,
+        /// Modules that must not be imported.
+        forbid_imported: Vec<String>,
+    },
+}
+
+/// One benchmark, fully resolved but for the paths of built targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchPlan {
+    /// `<kind>/<package>/<name>`.
     pub id: String,
+    /// The kind of benchmark.
+    pub kind: Kind,
     /// What to execute.
     pub program: Program,
     /// Arguments.
@@ -94,29 +130,35 @@ pub struct StartPlan {
     pub budget: Budget,
     /// Thresholds for comparisons.
     pub thresholds: Thresholds,
+    /// How runs are read.
+    pub probe: Probe,
+    /// The page cache before each run.
+    pub cache: CacheMode,
 }
 
 /// Everything a run will do.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// Start benchmarks, in workspace and configuration order.
-    pub start: Vec<StartPlan>,
+    /// Benchmarks in workspace order: per package its start, load and python entries.
+    pub benches: Vec<BenchPlan>,
 }
 
 impl Plan {
-    /// The binaries cargo must build for this plan, without repeats.
-    pub fn bins_to_build(&self) -> Vec<BinRef> {
-        let mut bins: Vec<BinRef> = self
-            .start
-            .iter()
-            .filter_map(|s| match &s.program {
-                Program::Bin(b) => Some(b.clone()),
-                Program::Path(_) => None,
-            })
-            .collect();
-        bins.sort();
-        bins.dedup();
-        bins
+    /// The targets cargo must build for this plan, without repeats.
+    pub fn to_build(&self) -> Vec<ArtifactRef> {
+        let mut out: Vec<ArtifactRef> = Vec::new();
+        for b in &self.benches {
+            match &b.program {
+                Program::Bin(a) | Program::LoadHelper(a) => out.push(a.clone()),
+                Program::Path(_) => {}
+            }
+            if let Probe::Python { lib: Some(a), .. } = &b.probe {
+                out.push(a.clone());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -131,63 +173,182 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             return Err(UserError::UnknownBin { name: wanted.clone(), available }.into());
         }
     }
-    let defaults = config::workspace_defaults(&ws.metadata, &ws.root_manifest)?;
-    let mut plan = Plan::default();
-    for member in &ws.members {
-        let cfg = config::package_config(&member.metadata, &member.manifest, &member.bins, &defaults)?;
-        let mut entries: Vec<StartEntry> = cfg.start.clone().unwrap_or_else(|| {
-            member.bins.iter().map(|b| default_entry(b, cfg.start.as_ref().map_or(0, Vec::len))).collect()
-        });
-        if !overrides.bins.is_empty() {
-            entries.retain(|e| matches!(&e.target, StartTarget::Bin(b) if overrides.bins.contains(b)));
-            // An explicitly requested bin without an entry of its own is run the default way.
-            for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
-                if !entries.iter().any(|e| e.target == StartTarget::Bin(wanted.clone())) {
-                    entries.push(default_entry(wanted, 0));
-                }
-            }
-        }
-        let timeout = overrides.timeout.or(cfg.settings.timeout).unwrap_or(DEFAULT_TIMEOUT);
-        let policy = overrides.policy(&cfg.settings);
-        let thresholds = overrides.thresholds(&cfg.settings);
-        for entry in entries {
-            let (program, mut args) = match entry.target {
-                StartTarget::Bin(bin) => (Program::Bin(BinRef { package: member.name.clone(), bin }), vec![]),
-                StartTarget::Command { program, args } => (Program::Path(program), args),
-            };
-            args.extend(entry.args);
-            plan.start.push(StartPlan {
-                id: format!("start/{}/{}", member.name, entry.name),
-                program,
-                args,
-                env: entry.env,
-                cwd: member.dir().to_path_buf(),
-                readiness: entry.readiness,
-                timeout,
-                policy,
-                budget: entry.budget,
-                thresholds,
-            });
+    let all_libs: Vec<String> = ws.members.iter().flat_map(|m| &m.libs).map(|l| l.replace('-', "_")).collect();
+    for wanted in &overrides.libs {
+        if !all_libs.contains(&wanted.replace('-', "_")) && !overrides.lenient {
+            let mut available = all_libs.clone();
+            available.sort();
+            available.dedup();
+            return Err(UserError::UnknownLib { name: wanted.clone(), available }.into());
         }
     }
-    if plan.start.is_empty() && !overrides.lenient {
+    let defaults = config::workspace_defaults(&ws.metadata, &ws.root_manifest)?;
+    let wants = |kind: Kind| overrides.kinds.is_empty() || overrides.kinds.contains(&kind);
+    let mut plan = Plan::default();
+    for member in &ws.members {
+        let cfg = config::package_config(&member.metadata, &member.manifest, &member.bins, &member.libs, &defaults)?;
+        let common = Common {
+            cwd: member.dir().to_path_buf(),
+            timeout: overrides.timeout.or(cfg.settings.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            policy: overrides.policy(&cfg.settings),
+            thresholds: overrides.thresholds(&cfg.settings),
+            cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
+        };
+        if wants(Kind::Start) && overrides.libs.is_empty() {
+            for entry in start_entries(member, &cfg, overrides) {
+                plan.benches.push(common.start(member, entry));
+            }
+        }
+        if wants(Kind::Load) && overrides.bins.is_empty() {
+            for entry in load_entries(member, &cfg, overrides) {
+                plan.benches.push(common.load(member, entry));
+            }
+        }
+        if overrides.kinds.is_empty() && overrides.bins.is_empty() && overrides.libs.is_empty() {
+            for entry in &cfg.python {
+                plan.benches.push(common.python(member, entry));
+            }
+        }
+    }
+    if plan.benches.iter().any(|b| b.cache == CacheMode::Drop) {
+        crate::measure::cache::check_drop_allowed().map_err(UserError::Invalid)?;
+    }
+    if plan.benches.is_empty() && !overrides.lenient {
         let names: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
         return Err(UserError::NothingToRun {
-            detail: format!("the selected packages ({}) have no binaries and no start entries", names.join(", ")),
+            detail: format!("the selected packages ({}) have nothing of the kind asked for", names.join(", ")),
         }
         .into());
     }
     Ok(plan)
 }
 
-fn default_entry(bin: &str, index: usize) -> StartEntry {
+fn start_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) -> Vec<StartEntry> {
+    let mut entries: Vec<StartEntry> =
+        cfg.start.clone().unwrap_or_else(|| member.bins.iter().map(|b| default_start(b)).collect());
+    if !overrides.bins.is_empty() {
+        entries.retain(|e| matches!(&e.target, StartTarget::Bin(b) if overrides.bins.contains(b)));
+        // An explicitly requested bin without an entry of its own is run the default way.
+        for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
+            if !entries.iter().any(|e| e.target == StartTarget::Bin(wanted.clone())) {
+                entries.push(default_start(wanted));
+            }
+        }
+    }
+    entries
+}
+
+fn load_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) -> Vec<LoadEntry> {
+    let mut entries: Vec<LoadEntry> = cfg.load.clone().unwrap_or_else(|| {
+        // A Python extension only loads inside Python: measure it with [[python]] instead.
+        if member.python_extension {
+            Vec::new()
+        } else {
+            member.libs.iter().map(|l| default_load(l)).collect()
+        }
+    });
+    if !overrides.libs.is_empty() {
+        let wanted: Vec<String> = overrides.libs.iter().map(|l| l.replace('-', "_")).collect();
+        entries.retain(|e| wanted.contains(&e.lib.replace('-', "_")));
+        for lib in member.libs.iter().filter(|l| wanted.contains(&l.replace('-', "_"))) {
+            if !entries.iter().any(|e| &e.lib == lib) {
+                entries.push(default_load(lib));
+            }
+        }
+    }
+    entries
+}
+
+struct Common {
+    cwd: PathBuf,
+    timeout: Duration,
+    policy: RunPolicy,
+    thresholds: Thresholds,
+    cache: CacheMode,
+}
+
+impl Common {
+    fn plan(&self, id: String, kind: Kind, program: Program, args: Vec<String>) -> BenchPlan {
+        BenchPlan {
+            id,
+            kind,
+            program,
+            args,
+            env: BTreeMap::new(),
+            cwd: self.cwd.clone(),
+            readiness: Readiness::Exit,
+            timeout: self.timeout,
+            policy: self.policy,
+            budget: Budget::default(),
+            thresholds: self.thresholds,
+            probe: Probe::Start { forbid_loaded: Vec::new() },
+            cache: self.cache,
+        }
+    }
+
+    fn start(&self, member: &Member, entry: StartEntry) -> BenchPlan {
+        let (program, mut args) = match entry.target {
+            StartTarget::Bin(bin) => (Program::Bin(ArtifactRef::bin(&member.name, &bin)), vec![]),
+            StartTarget::Command { program, args } => (Program::Path(program), args),
+        };
+        args.extend(entry.args);
+        let mut plan = self.plan(format!("start/{}/{}", member.name, entry.name), Kind::Start, program, args);
+        plan.env = entry.env;
+        plan.readiness = entry.readiness;
+        plan.budget = entry.budget;
+        plan.probe = Probe::Start { forbid_loaded: entry.forbid_loaded };
+        plan
+    }
+
+    fn load(&self, member: &Member, entry: LoadEntry) -> BenchPlan {
+        let lib = ArtifactRef::lib(&member.name, &entry.lib);
+        let mut plan =
+            self.plan(format!("load/{}/{}", member.name, entry.name), Kind::Load, Program::LoadHelper(lib), vec![]);
+        plan.env = entry.env;
+        plan.budget = entry.budget;
+        plan.probe = Probe::Load { symbol: entry.symbol };
+        plan
+    }
+
+    fn python(&self, member: &Member, entry: &PythonEntry) -> BenchPlan {
+        let args = vec!["-X".into(), "importtime".into(), "-c".into(), format!("import {}", entry.module)];
+        let mut plan = self.plan(
+            format!("python/{}/{}", member.name, entry.name),
+            Kind::Python,
+            Program::Path(entry.python.clone()),
+            args,
+        );
+        plan.env = entry.env.clone();
+        plan.budget = entry.budget.clone();
+        plan.probe = Probe::Python {
+            module: entry.module.clone(),
+            lib: entry.lib.as_ref().map(|l| ArtifactRef::lib(&member.name, l)),
+            forbid_imported: entry.forbid_imported.clone(),
+        };
+        plan
+    }
+}
+
+fn default_start(bin: &str) -> StartEntry {
     StartEntry {
-        key: format!("package.metadata.bench.start[{index}]"),
+        key: String::new(),
         target: StartTarget::Bin(bin.to_string()),
         name: bin.to_string(),
         args: vec!["--help".to_string()],
         env: BTreeMap::new(),
         readiness: Readiness::Exit,
+        forbid_loaded: Vec::new(),
+        budget: Budget::default(),
+    }
+}
+
+fn default_load(lib: &str) -> LoadEntry {
+    LoadEntry {
+        key: String::new(),
+        lib: lib.to_string(),
+        symbol: None,
+        name: lib.to_string(),
+        env: BTreeMap::new(),
         budget: Budget::default(),
     }
 }

@@ -131,6 +131,10 @@ pub struct RunConfig {
 pub enum Kind {
     /// Process start.
     Start,
+    /// Library load.
+    Load,
+    /// Python import.
+    Python,
 }
 
 /// Outcome of a benchmark.
@@ -182,11 +186,61 @@ impl Series {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
     /// The executable that was started.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
-    /// Size of the executable in bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The library that was loaded (load benchmarks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// Size of the executable (or library) in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_bytes: Option<u64>,
+    /// Shared objects mapped at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_objects: Option<Vec<String>>,
+    /// How many shared objects were mapped at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_libs: Option<u64>,
+    /// Mapped shared objects that `forbid-loaded` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbidden_loaded: Option<Vec<String>>,
+    /// Threads alive at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
+    /// `DT_NEEDED` entries of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed: Option<Vec<String>>,
+    /// Dynamic relocation counts of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocations: Option<Relocations>,
+    /// Whether the file has no symbol table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripped: Option<bool>,
+    /// glibc's loader statistics of one start under `LD_DEBUG=statistics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loader: Option<crate::measure::facts::LoaderStats>,
+    /// Modules a Python import pulled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_modules: Option<u64>,
+    /// Imported modules that `forbid-imported` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbidden_imported: Option<Vec<String>>,
+    /// With a cold cache: per file, the largest resident fraction seen right after eviction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Vec<crate::measure::cache::Residency>>,
+    /// Facts that could not be collected, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// Dynamic relocations of an ELF file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Relocations {
+    /// Relative relocations (no symbol lookup).
+    pub relative: u64,
+    /// Relocations that need a symbol lookup.
+    pub symbolic: u64,
+    /// PLT relocations.
+    pub plt: u64,
 }
 
 /// The per-benchmark effective configuration.

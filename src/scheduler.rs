@@ -47,6 +47,22 @@ pub mod metrics {
     pub const VCSW: Metric = Metric { name: "vcsw", unit: Unit::Count };
     /// Involuntary context switches.
     pub const IVCSW: Metric = Metric { name: "ivcsw", unit: Unit::Count };
+    /// Time inside `dlopen`, measured by the load helper.
+    pub const LOAD: Metric = Metric { name: "load", unit: Unit::Seconds };
+    /// Time inside the init symbol, measured by the load helper.
+    pub const INIT: Metric = Metric { name: "init", unit: Unit::Seconds };
+    /// Wall time of the whole load helper process.
+    pub const PROCESS: Metric = Metric { name: "process", unit: Unit::Seconds };
+    /// Wall time of the load helper minus that of an empty helper run next to it.
+    pub const PROCESS_MINUS_EMPTY: Metric = Metric { name: "process_minus_empty", unit: Unit::Seconds };
+    /// Cumulative import time of the module.
+    pub const IMPORT: Metric = Metric { name: "import", unit: Unit::Seconds };
+    /// The module's own import time.
+    pub const IMPORT_SELF: Metric = Metric { name: "import_self", unit: Unit::Seconds };
+    /// Sum of every module's own import time.
+    pub const IMPORT_TOTAL: Metric = Metric { name: "import_total", unit: Unit::Seconds };
+    /// Modules imported.
+    pub const MODULES: Metric = Metric { name: "modules", unit: Unit::Count };
 }
 
 /// What one run measured: its wall time (which drives the run count) and every metric's value.

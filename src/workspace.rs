@@ -79,6 +79,10 @@ pub struct Member {
     pub manifest: PathBuf,
     /// Names of its binary targets, in manifest order.
     pub bins: Vec<String>,
+    /// Names of its `cdylib`/`dylib` targets.
+    pub libs: Vec<String>,
+    /// Whether it depends on PyO3 (its libraries are Python extensions that load only in Python).
+    pub python_extension: bool,
     /// Its `package.metadata` value.
     pub metadata: serde_json::Value,
 }
@@ -179,30 +183,93 @@ fn member(p: &Package) -> Member {
         name: p.name.to_string(),
         manifest: p.manifest_path.clone().into_std_path_buf(),
         bins: p.targets.iter().filter(|t| t.kind.contains(&TargetKind::Bin)).map(|t| t.name.clone()).collect(),
+        libs: p.targets.iter().filter(|t| is_shared_lib(&t.kind)).map(|t| t.name.clone()).collect(),
+        python_extension: p.dependencies.iter().any(|d| d.name == "pyo3"),
         metadata: p.metadata.clone(),
     }
 }
 
-/// A binary to build: package and target name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct BinRef {
-    /// Package name.
-    pub package: String,
-    /// `[[bin]]` name.
-    pub bin: String,
+fn is_shared_lib(kinds: &[TargetKind]) -> bool {
+    kinds.iter().any(|k| matches!(k, TargetKind::CDyLib | TargetKind::DyLib))
 }
 
-/// Built executables by package and binary name.
-pub type Executables = BTreeMap<BinRef, PathBuf>;
+/// What kind of file a built target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    /// An executable (`[[bin]]`).
+    Bin,
+    /// A shared library (`cdylib` or `dylib`).
+    SharedLib,
+}
 
-/// Builds the binaries with cargo and returns their paths from cargo's artifact messages.
+/// A target to build: package, target name and kind.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct ArtifactRef {
+    /// Package name.
+    pub package: String,
+    /// Target name.
+    pub target: String,
+    /// Executable or shared library.
+    pub kind: ArtifactKind,
+}
+
+impl ArtifactRef {
+    /// A `[[bin]]` target.
+    pub fn bin(package: &str, target: &str) -> Self {
+        ArtifactRef { package: package.into(), target: target.into(), kind: ArtifactKind::Bin }
+    }
+
+    /// A `cdylib`/`dylib` target.
+    pub fn lib(package: &str, target: &str) -> Self {
+        ArtifactRef { package: package.into(), target: target.into(), kind: ArtifactKind::SharedLib }
+    }
+
+    /// The file name cargo gives the output (`app`, `libapp.so`).
+    pub fn file_name(&self) -> String {
+        match self.kind {
+            ArtifactKind::Bin => self.target.clone(),
+            ArtifactKind::SharedLib => format!("lib{}.so", self.target),
+        }
+    }
+}
+
+impl std::fmt::Display for ArtifactRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.package, self.target)
+    }
+}
+
+/// Built executables and libraries by package and target.
+pub type Executables = BTreeMap<ArtifactRef, PathBuf>;
+
+/// Builds the targets with cargo and returns their paths from cargo's artifact messages.
 ///
 /// A spinner shows what cargo is compiling; cargo's diagnostics are shown as cargo rendered them
-/// when the build fails (and always with `-v`).
-pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> Result<Executables> {
-    if bins.is_empty() {
-        return Ok(Executables::new());
+/// when the build fails (and always with `-v`). Binaries and libraries are built by separate cargo
+/// invocations, since `--lib` fails for a selected package that has no library.
+pub fn build(ws: &Workspace, opts: &CargoOptions, wanted: &[ArtifactRef], ui: &Ui) -> Result<Executables> {
+    let mut found = Executables::new();
+    for kind in [ArtifactKind::Bin, ArtifactKind::SharedLib] {
+        let group: Vec<&ArtifactRef> = wanted.iter().filter(|a| a.kind == kind).collect();
+        if !group.is_empty() {
+            build_group(ws, opts, &group, ui, &mut found)?;
+        }
     }
+    let missing: Vec<String> = wanted.iter().filter(|a| !found.contains_key(a)).map(|a| a.to_string()).collect();
+    if !missing.is_empty() {
+        anyhow::bail!("cargo built successfully but reported no output for {}", missing.join(", "));
+    }
+    Ok(found)
+}
+
+fn build_group(
+    ws: &Workspace,
+    opts: &CargoOptions,
+    group: &[&ArtifactRef],
+    ui: &Ui,
+    found: &mut Executables,
+) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -211,16 +278,21 @@ pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> R
         .arg("--manifest-path")
         .arg(&ws.root_manifest)
         .args(["--color", if ui.stderr_colored() { "always" } else { "never" }]);
-    let mut packages: Vec<&str> = bins.iter().map(|b| b.package.as_str()).collect();
+    let mut packages: Vec<&str> = group.iter().map(|a| a.package.as_str()).collect();
+    packages.sort();
     packages.dedup();
     for p in &packages {
         cmd.args(["-p", p]);
     }
-    let mut bin_names: Vec<&str> = bins.iter().map(|b| b.bin.as_str()).collect();
-    bin_names.sort();
-    bin_names.dedup();
-    for b in &bin_names {
-        cmd.args(["--bin", b]);
+    if group[0].kind == ArtifactKind::SharedLib {
+        cmd.arg("--lib");
+    } else {
+        let mut names: Vec<&str> = group.iter().map(|a| a.target.as_str()).collect();
+        names.sort();
+        names.dedup();
+        for b in &names {
+            cmd.args(["--bin", b]);
+        }
     }
     for f in &opts.features {
         cmd.args(["--features", f]);
@@ -258,17 +330,18 @@ pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> R
         kept
     });
 
-    let mut found = Executables::new();
     let stdout = BufReader::new(child.stdout.take().expect("piped"));
     for message in Message::parse_stream(stdout) {
-        if let Message::CompilerArtifact(artifact) = message.context("reading cargo's JSON messages")? {
+        let Message::CompilerArtifact(artifact) = message.context("reading cargo's JSON messages")? else { continue };
+        let Some(member) = ws.members.iter().find(|m| m.id == artifact.package_id) else { continue };
+        let kind = &artifact.target.kind;
+        if kind.contains(&TargetKind::Bin) {
             if let Some(exe) = artifact.executable {
-                if artifact.target.kind.contains(&TargetKind::Bin) {
-                    if let Some(member) = ws.members.iter().find(|m| m.id == artifact.package_id) {
-                        let key = BinRef { package: member.name.clone(), bin: artifact.target.name.clone() };
-                        found.insert(key, exe.into_std_path_buf());
-                    }
-                }
+                found.insert(ArtifactRef::bin(&member.name, &artifact.target.name), exe.into_std_path_buf());
+            }
+        } else if is_shared_lib(kind) {
+            if let Some(so) = artifact.filenames.iter().find(|f| f.as_str().ends_with(".so")) {
+                found.insert(ArtifactRef::lib(&member.name, &artifact.target.name), so.clone().into_std_path_buf());
             }
         }
     }
@@ -281,12 +354,7 @@ pub fn build(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef], ui: &Ui) -> R
         }
         return Err(UserError::BuildFailed { status: status.to_string() }.into());
     }
-    let missing: Vec<String> =
-        bins.iter().filter(|b| !found.contains_key(b)).map(|b| format!("{}/{}", b.package, b.bin)).collect();
-    if !missing.is_empty() {
-        anyhow::bail!("cargo built successfully but reported no executable for {}", missing.join(", "));
-    }
-    Ok(found)
+    Ok(())
 }
 
 /// Removes the build outputs of the given workspace members from the target directory, so that
@@ -318,16 +386,16 @@ pub fn clean_members(ws: &Workspace, opts: &CargoOptions, packages: &[&str], ui:
 }
 
 /// With `--no-build`: finds the already-built executables, naming every one that is missing.
-pub fn find_built(ws: &Workspace, opts: &CargoOptions, bins: &[BinRef]) -> Result<Executables> {
+pub fn find_built(ws: &Workspace, opts: &CargoOptions, bins: &[ArtifactRef]) -> Result<Executables> {
     let dir = ws.target_dir.join(opts.profile_dir());
     let mut found = Executables::new();
     let mut missing = Vec::new();
     for b in bins {
-        let path = dir.join(&b.bin);
+        let path = dir.join(b.file_name());
         if path.is_file() {
             found.insert(b.clone(), path);
         } else {
-            missing.push(format!("{}/{} ({})", b.package, b.bin, path.display()));
+            missing.push(format!("{b} ({})", path.display()));
         }
     }
     if !missing.is_empty() {

@@ -119,3 +119,25 @@ fn usage_errors_exit_2() {
     let res = coldbench().args(["--no-such-flag"]).output().unwrap();
     assert_eq!(res.status.code(), Some(2), "{}", describe(&res));
 }
+
+#[test]
+fn a_load_entry_naming_no_library() {
+    let dir = temp_project("[[package.metadata.bench.load]]\nlib = \"nolib\"\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("invalid `package.metadata.bench.load[0].lib`"), "{stderr}");
+    assert!(stderr.contains("no cdylib or dylib target named `nolib`"), "{stderr}");
+}
+
+#[test]
+fn a_python_that_is_not_installed() {
+    let dir = temp_project("[[package.metadata.bench.python]]\nmodule = \"json\"\npython = \"python9.9\"\n", HELLO);
+    let stderr = fails_cleanly(dir.path(), &[]);
+    assert!(stderr.contains("error: program `python9.9` of `package.metadata.bench.python[0].python`"), "{stderr}");
+}
+
+#[test]
+fn unknown_lib_lists_the_libraries() {
+    let dir = temp_project("", HELLO);
+    let stderr = fails_cleanly(dir.path(), &["load", "--lib", "nope"]);
+    assert!(stderr.contains("error: no cdylib or dylib named `nope`"), "{stderr}");
+}

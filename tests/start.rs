@@ -43,7 +43,10 @@ fn measures_every_binary_and_writes_latest_json() {
 #[test]
 fn crashing_failing_and_hanging_binaries_are_failed_rows_and_exit_4() {
     let out = tempfile::tempdir().unwrap();
-    let res = run_fixture(out.path(), &["-p", "failing"]);
+    let res = run_fixture(
+        out.path(),
+        &["-p", "failing", "--bin", "crash", "--bin", "exit1", "--bin", "hang", "--bin", "fine"],
+    );
     assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
     let doc = latest(out.path());
     let reason = |id: &str| bench(&doc, id)["reason"].as_str().unwrap_or_default().to_string();
@@ -227,8 +230,11 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
     use std::os::unix::process::CommandExt;
     let out = tempfile::tempdir().unwrap();
     // Build first so that the hang fixture starts quickly below.
-    let res = run_fixture(out.path(), &["-p", "failing", "--bin", "fine", "--runs", "2"]);
-    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let res = run_fixture(
+        out.path(),
+        &["-p", "failing", "--bin", "fine", "--bin", "linger", "--runs", "2", "--timeout", "1s"],
+    );
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
     std::fs::remove_file(out.path().join("latest.json")).unwrap();
 
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-coldbench"))
@@ -239,7 +245,7 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
         .arg(fixture_target_dir())
         .arg("--output-dir")
         .arg(out.path())
-        .args(["-p", "failing", "--bin", "hang", "--timeout", "60s", "--no-build", "-q"])
+        .args(["-p", "failing", "--bin", "linger", "--timeout", "60s", "--no-build", "-q"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         // Its own group, like a shell job, so that the "Ctrl-C" below reaches coldbench and its
@@ -247,10 +253,10 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
         .process_group(0)
         .spawn()
         .unwrap();
-    let hang = fixture_target_dir().join("release/hang");
+    let linger = fixture_target_dir().join("release/linger");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while live_processes(Some(&hang), None).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the hang fixture never started");
+    while live_processes(Some(&linger), None).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the linger fixture never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     unsafe {
@@ -260,8 +266,8 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
     assert!(!status.success());
     // The kill is asynchronous; give the kernel a moment to finish it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !live_processes(Some(&hang), Some(&["sleep", "300"])).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the hang fixture survived the interrupt");
+    while !live_processes(Some(&linger), Some(&["sleep", "301"])).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the linger fixture survived the interrupt");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(!out.path().join("latest.json").exists(), "no half result is written");

@@ -17,7 +17,7 @@ use crate::comparison;
 use crate::error::UserError;
 use crate::git::{self, CheckoutState, GitFacts, ResolvedRef};
 use crate::host;
-use crate::plan::{self, Plan, StartPlan};
+use crate::plan::{self, BenchPlan, Plan};
 use crate::results::{Comparison, Side, Store};
 use crate::ui::Ui;
 use crate::workspace::{self, Executables, Workspace};
@@ -62,10 +62,10 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     };
 
     let timestamp = run::now();
-    let base_by_id: BTreeMap<&str, &StartPlan> = base.plan.start.iter().map(|s| (s.id.as_str(), s)).collect();
+    let base_by_id: BTreeMap<&str, &BenchPlan> = base.plan.benches.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
-    for start in &cand.plan.start {
+    for start in &cand.plan.benches {
         match base_by_id.get(start.id.as_str()) {
             Some(base_start) => {
                 // Baseline first in every pair; the candidate's run policy for both.
@@ -82,13 +82,13 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         }
     }
     let thresholds: BTreeMap<&str, crate::compare::Thresholds> =
-        cand.plan.start.iter().map(|s| (s.id.as_str(), s.thresholds)).collect();
+        cand.plan.benches.iter().map(|s| (s.id.as_str(), s.thresholds)).collect();
     let mut rows = comparison::compare_results(&base_results, &cand_results, &|id| {
         thresholds.get(id).copied().unwrap_or(crate::compare::Thresholds::DEFAULT)
     });
     // Benchmarks of the baseline that the candidate lacks were never measured: still list them.
     rows.removed =
-        base.plan.start.iter().filter(|b| !thresholds.contains_key(b.id.as_str())).map(|b| b.id.clone()).collect();
+        base.plan.benches.iter().filter(|b| !thresholds.contains_key(b.id.as_str())).map(|b| b.id.clone()).collect();
     let comparison = Comparison {
         baseline: base.side,
         candidate: cand.side,
@@ -141,7 +141,7 @@ impl SideContext<'_> {
         let ws = workspace::load(&cargo).with_context(|| format!("reading {side_name}"))?;
         let overrides = plan::Overrides { lenient: true, ..self.opts.overrides.clone() };
         let plan = plan::plan(&ws, &overrides).with_context(|| format!("planning {side_name}"))?;
-        let bins = plan.bins_to_build();
+        let bins = plan.to_build();
         let key = BuildKey::new(&r.sha, &cargo, host::rustc_version());
         let cache = ArtifactCache::new(self.store.dir().join("artifacts"));
         let executables = match cache.lookup(&key, &bins) {
@@ -171,7 +171,7 @@ impl SideContext<'_> {
         let members: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
         workspace::clean_members(ws, &cargo, &members, self.ui)?;
         let executables =
-            workspace::build(ws, &cargo, &plan.bins_to_build(), self.ui).context("the working tree failed to build")?;
+            workspace::build(ws, &cargo, &plan.to_build(), self.ui).context("the working tree failed to build")?;
         let git = git::facts(&ws.root);
         let side = Side {
             label: "working tree".into(),

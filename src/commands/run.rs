@@ -10,10 +10,16 @@ use crate::compare::Verdict;
 use crate::comparison;
 use crate::git::{self, GitFacts};
 use crate::host;
-use crate::measure::process::ProcessSpec;
-use crate::measure::start::StartBench;
-use crate::plan::{self, Overrides, Program, StartPlan};
-use crate::results::{BenchmarkResult, Comparison, Facts, RunConfig, RunDocument, Status, Store, SCHEMA};
+use std::collections::BTreeMap;
+
+use crate::measure::bench::ProcessBench;
+use crate::measure::cache::CacheMode;
+use crate::measure::elf;
+use crate::measure::facts::ProcessFacts;
+use crate::measure::load_helper::LOAD_HELPER_ARG;
+use crate::measure::process::{ProcessSpec, Readiness, RunRecord};
+use crate::plan::{self, BenchPlan, Overrides, Probe, Program};
+use crate::results::{BenchmarkResult, Comparison, Facts, Kind, RunConfig, RunDocument, Status, Store, SCHEMA};
 use crate::scheduler::{self, Bench, Measured, Progress, RunFailure};
 use crate::ui::Ui;
 use crate::workspace::{self, CargoOptions, Executables};
@@ -80,16 +86,16 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let baseline = opts.baseline.as_ref().map(|name| store.load_baseline(name).map(|doc| (name, doc))).transpose()?;
     let lock = lock_store(&store, ui)?;
 
-    let bins = plan.bins_to_build();
+    let targets = plan.to_build();
     let executables = if opts.no_build {
-        workspace::find_built(&ws, &opts.cargo, &bins)?
+        workspace::find_built(&ws, &opts.cargo, &targets)?
     } else {
-        workspace::build(&ws, &opts.cargo, &bins, ui)?
+        workspace::build(&ws, &opts.cargo, &targets, ui)?
     };
 
     let timestamp = now();
     let benchmarks: Vec<BenchmarkResult> =
-        plan.start.iter().map(|s| measure_alone(s, &executables, &opts.runner_exe, ui)).collect();
+        plan.benches.iter().map(|b| measure_alone(b, &executables, &opts.runner_exe, ui)).collect();
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, doc)| {
         let side = crate::results::Side {
@@ -149,7 +155,7 @@ pub(crate) fn document(
 
 /// Measures one start benchmark on its own.
 pub(crate) fn measure_alone(
-    start: &StartPlan,
+    start: &BenchPlan,
     executables: &Executables,
     runner_exe: &Path,
     ui: &Ui,
@@ -158,54 +164,147 @@ pub(crate) fn measure_alone(
 }
 
 /// Measures the same benchmark on several sides, interleaved, with the first side's run policy.
-pub(crate) fn measure_sides(sides: &[(&StartPlan, &Executables)], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+///
+/// Each side first gets one untimed facts run (mapped objects, loader statistics), then the
+/// warmups and measured runs.
+pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let (first, _) = sides[0];
-    let specs: Vec<(ProcessSpec, Facts)> = sides.iter().map(|(start, exes)| spec_of(start, exes)).collect();
     let bar = ui.bar(first.policy.runs.planned(&[]) as u64, "Measuring");
     bar.set_message(first.id.clone());
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &first.id);
     }
-    let measured: Vec<Measured> =
-        match StartBench::for_sides(runner_exe, specs.iter().map(|(s, _)| s.clone()).collect()) {
-            Err(e) => {
-                let failure = RunFailure { reason: format!("could not start the runner: {e}"), detail: None };
-                sides.iter().map(|_| Measured { failure: Some(failure.clone()), ..Measured::default() }).collect()
-            }
-            Ok(mut benches) => {
-                let mut refs: Vec<&mut dyn Bench> = benches.iter_mut().map(|b| b as &mut dyn Bench).collect();
-                let n = refs.len();
-                let mut progress = BarProgress { bar: &bar, sides: n };
-                scheduler::run_interleaved(&mut refs, first.policy, &mut progress)
-            }
-        };
+    let fail_all = |reason: String| -> Vec<BenchmarkResult> {
+        let failure = RunFailure { reason, detail: None };
+        sides
+            .iter()
+            .map(|(plan, _)| {
+                let measured = Measured { failure: Some(failure.clone()), ..Measured::default() };
+                assemble::result(plan, &measured, Facts::default(), None)
+            })
+            .collect()
+    };
+    let prepared: Vec<Prepared> = match sides.iter().map(|(plan, exes)| prepare(plan, exes, runner_exe)).collect() {
+        Ok(p) => p,
+        Err(e) => return fail_all(e),
+    };
+    let empty_helper = (first.kind == Kind::Load).then(|| ProcessSpec {
+        program: runner_exe.to_path_buf(),
+        args: vec![LOAD_HELPER_ARG.to_string()],
+        env: BTreeMap::new(),
+        cwd: first.cwd.clone(),
+        readiness: Readiness::Exit,
+        timeout: first.timeout,
+        capture_stdout: true,
+        capture_stderr: false,
+        cache: CacheMode::Warm,
+    });
+    let specs = sides.iter().zip(&prepared).map(|((plan, _), p)| (p.spec.clone(), plan.probe.clone())).collect();
+    let mut benches = match ProcessBench::for_sides(runner_exe, specs, empty_helper) {
+        Ok(b) => b,
+        Err(e) => return fail_all(format!("could not start the runner: {e}")),
+    };
+    let facts_runs: Vec<Result<(ProcessFacts, RunRecord), String>> = benches.iter_mut().map(|b| b.facts()).collect();
+    let measured = {
+        let mut refs: Vec<&mut dyn Bench> = benches.iter_mut().map(|b| b as &mut dyn Bench).collect();
+        let n = refs.len();
+        let mut progress = BarProgress { bar: &bar, sides: n };
+        scheduler::run_interleaved(&mut refs, first.policy, &mut progress)
+    };
     bar.finish_and_clear();
     sides
         .iter()
         .zip(measured)
-        .zip(specs)
-        .map(|(((start, _), m), (_, facts))| assemble::start_result(start, &m, facts))
+        .zip(prepared)
+        .zip(facts_runs)
+        .zip(&benches)
+        .map(|(((((plan, _), m), p), facts_run), bench)| {
+            let mut facts = p.facts;
+            facts.residency = bench.residency();
+            assemble::result(plan, &m, facts, Some(facts_run))
+        })
         .collect()
 }
 
-fn spec_of(start: &StartPlan, executables: &Executables) -> (ProcessSpec, Facts) {
-    let program = match &start.program {
-        Program::Bin(bin) => executables[bin].clone(),
-        Program::Path(path) => path.clone(),
+/// A side ready to run: its process spec, the facts known without running it, and the staging
+/// folder that must live as long as the runs (a Python extension placed on `PYTHONPATH`).
+struct Prepared {
+    spec: ProcessSpec,
+    facts: Facts,
+    _staging: Option<tempfile::TempDir>,
+}
+
+fn prepare(plan: &BenchPlan, executables: &Executables, runner_exe: &Path) -> Result<Prepared, String> {
+    let built =
+        |a: &crate::workspace::ArtifactRef| executables.get(a).cloned().ok_or_else(|| format!("{a} was not built"));
+    let mut facts = Facts::default();
+    let (program, args, examined) = match &plan.program {
+        Program::Bin(a) => {
+            let exe = built(a)?;
+            (exe.clone(), plan.args.clone(), Some(exe))
+        }
+        Program::Path(path) => (path.clone(), plan.args.clone(), (plan.kind == Kind::Start).then(|| path.clone())),
+        Program::LoadHelper(a) => {
+            let lib = built(a)?;
+            let mut args = vec![LOAD_HELPER_ARG.to_string(), lib.display().to_string()];
+            if let Probe::Load { symbol: Some(symbol) } = &plan.probe {
+                args.push(symbol.clone());
+            }
+            facts.library = Some(lib.display().to_string());
+            (runner_exe.to_path_buf(), args, Some(lib))
+        }
     };
-    let facts = Facts {
-        program: Some(program.display().to_string()),
-        binary_bytes: std::fs::metadata(&program).ok().map(|m| m.len()),
-    };
+    facts.program = Some(program.display().to_string());
+    if let Some(file) = &examined {
+        facts.binary_bytes = std::fs::metadata(file).ok().map(|m| m.len());
+        match elf::read(file) {
+            Ok(e) => {
+                facts.needed = Some(e.needed);
+                facts.relocations = Some(crate::results::Relocations {
+                    relative: e.relative_relocations,
+                    symbolic: e.symbolic_relocations,
+                    plt: e.plt_relocations,
+                });
+                facts.stripped = Some(e.stripped);
+            }
+            Err(e) => facts.problems.push(e),
+        }
+    }
+    let mut env = plan.env.clone();
+    let mut staging = None;
+    if let Probe::Python { module, lib: Some(a), .. } = &plan.probe {
+        let dir = tempfile::tempdir().map_err(|e| format!("could not create a folder for the module: {e}"))?;
+        let lib = built(a)?;
+        // Python finds an extension module `a.b` as a/b.so under a folder on PYTHONPATH.
+        let target = dir.path().join(format!("{}.so", module.replace('.', "/")));
+        let mut parent = target.parent().expect("inside the folder").to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| e.to_string())?;
+        while parent != dir.path() {
+            std::fs::write(parent.join("__init__.py"), "").map_err(|e| e.to_string())?;
+            parent.pop();
+        }
+        std::fs::copy(&lib, &target)
+            .map_err(|e| format!("could not place {} as {}: {e}", lib.display(), target.display()))?;
+        let mut path = dir.path().display().to_string();
+        if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+            path = format!("{path}:{}", old.to_string_lossy());
+        }
+        env.insert("PYTHONPATH".into(), path);
+        facts.library = Some(lib.display().to_string());
+        staging = Some(dir);
+    }
     let spec = ProcessSpec {
         program,
-        args: start.args.clone(),
-        env: start.env.clone(),
-        cwd: start.cwd.clone(),
-        readiness: start.readiness.clone(),
-        timeout: start.timeout,
+        args,
+        env,
+        cwd: plan.cwd.clone(),
+        readiness: plan.readiness.clone(),
+        timeout: plan.timeout,
+        capture_stdout: plan.kind == Kind::Load,
+        capture_stderr: plan.kind == Kind::Python,
+        cache: plan.cache,
     };
-    (spec, facts)
+    Ok(Prepared { spec, facts, _staging: staging })
 }
 
 struct BarProgress<'a> {

@@ -11,7 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -19,12 +19,18 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::cache::{drop_all, evict, residency, CacheMode, Residency};
+use super::facts::{loader_stats, mapped_objects, threads, ProcessFacts};
+
 /// How often readiness by TCP connect or by file is checked.
 const READY_POLL_INTERVAL: Duration = Duration::from_micros(500);
 /// Time a process gets to exit after SIGTERM before it is killed.
 pub const TERMINATION_GRACE: Duration = Duration::from_millis(500);
 /// How much of the child's stderr is kept to explain a failure.
 const STDERR_TAIL_BYTES: u64 = 4096;
+
+/// Set to `1` in the environment of the untimed facts run, so that a helper can report more.
+pub const FACTS_RUN_ENV: &str = "COLDBENCH_FACTS_RUN";
 
 /// Process group of the run in progress (0 when none), for the interrupt handler.
 static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
@@ -94,6 +100,15 @@ pub struct ProcessSpec {
     pub readiness: Readiness,
     /// A run that has not reached its end event by then is killed and fails.
     pub timeout: Duration,
+    /// Keep stdout (when readiness does not read it) in [`RunRecord::stdout`].
+    #[serde(default)]
+    pub capture_stdout: bool,
+    /// Keep all of stderr in [`RunRecord::stderr`].
+    #[serde(default)]
+    pub capture_stderr: bool,
+    /// The page cache before each run.
+    #[serde(default)]
+    pub cache: CacheMode,
 }
 
 /// The child's own resource usage, from `wait4`.
@@ -116,7 +131,7 @@ pub struct Usage {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ending {
     /// The process exited by itself with this status (end event: exit, or exited before ready).
@@ -124,6 +139,7 @@ pub enum Ending {
     /// The process was killed by a signal it did not ask for.
     Signaled { signal: i32 },
     /// The readiness event happened; the process was then terminated.
+    #[default]
     Ready,
     /// The end event did not happen before the timeout; the process was killed.
     TimedOut,
@@ -132,7 +148,7 @@ pub enum Ending {
 }
 
 /// The record of one run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// Time from just before spawn to the end event.
     pub wall: Duration,
@@ -142,6 +158,24 @@ pub struct RunRecord {
     pub ending: Ending,
     /// The last lines of stderr, kept when the run failed.
     pub stderr_tail: Option<String>,
+    /// All of stdout, with `capture_stdout`.
+    #[serde(default)]
+    pub stdout: Option<String>,
+    /// All of stderr, with `capture_stderr`.
+    #[serde(default)]
+    pub stderr: Option<String>,
+    /// With a cold cache: how much of each file stayed resident right after eviction.
+    #[serde(default)]
+    pub residency: Vec<Residency>,
+    /// The child's pid.
+    #[serde(default)]
+    pub pid: Option<u32>,
+}
+
+impl RunRecord {
+    fn blocked(reason: String) -> RunRecord {
+        RunRecord { ending: Ending::Blocked { reason }, ..RunRecord::default() }
+    }
 }
 
 impl RunRecord {
@@ -176,11 +210,21 @@ pub fn signal_name(signal: i32) -> &'static str {
 pub struct Launcher {
     spec: ProcessSpec,
     pattern: Option<Regex>,
+    stdout: File,
     stderr: File,
+    /// Files evicted before each run with `cache = "cold"`: the executable and, once the facts
+    /// run has seen them, the shared objects it maps.
+    evict: Vec<PathBuf>,
+}
+
+/// What a run observes beyond timing when it is the untimed facts run.
+struct Snapshot {
+    mapped_objects: Vec<String>,
+    threads: Option<u64>,
 }
 
 impl Launcher {
-    /// Prepares a spec: compiles the readiness pattern and creates the in-memory stderr file.
+    /// Prepares a spec: compiles the readiness pattern and creates the in-memory output files.
     pub fn new(spec: ProcessSpec) -> io::Result<Self> {
         let pattern = match &spec.readiness {
             Readiness::Stdout { pattern } => {
@@ -188,7 +232,8 @@ impl Launcher {
             }
             _ => None,
         };
-        Ok(Launcher { spec, pattern, stderr: memfd("coldbench-stderr")? })
+        let evict = vec![spec.program.clone()];
+        Ok(Launcher { spec, pattern, stdout: memfd("coldbench-stdout")?, stderr: memfd("coldbench-stderr")?, evict })
     }
 
     /// The spec this launcher runs.
@@ -198,24 +243,113 @@ impl Launcher {
 
     /// Runs the process once and records it. An `Err` means the process could not be started.
     pub fn run(&mut self) -> io::Result<RunRecord> {
-        self.stderr.set_len(0)?;
-        self.stderr.seek(SeekFrom::Start(0))?;
-        if let Some(blocked) = self.prepare_readiness()? {
-            return Ok(RunRecord {
-                wall: Duration::ZERO,
-                usage: Usage::default(),
-                ending: Ending::Blocked { reason: blocked },
-                stderr_tail: None,
-            });
+        let residency = self.prepare_cache()?;
+        let (mut record, _) = self.run_once(false, &BTreeMap::new())?;
+        record.residency = residency;
+        Ok(record)
+    }
+
+    /// One untimed run that records what is mapped at the end event and the loader statistics.
+    ///
+    /// For the exit event the process is stopped under ptrace just before it exits, while its
+    /// memory map still exists. With `cache = "cold"`, later runs also evict what it mapped.
+    pub fn facts(&mut self) -> io::Result<(ProcessFacts, RunRecord)> {
+        let dir = tempfile::tempdir()?;
+        let prefix = dir.path().join("ld");
+        let mut env = BTreeMap::new();
+        env.insert("LD_DEBUG".to_string(), "statistics".to_string());
+        env.insert("LD_DEBUG_OUTPUT".to_string(), prefix.display().to_string());
+        env.insert(FACTS_RUN_ENV.to_string(), "1".to_string());
+        let (record, snapshot, pid) = match self.spec.readiness {
+            Readiness::Exit => self.traced_run(&env)?,
+            _ => {
+                let (record, snapshot) = self.run_once(true, &env)?;
+                let pid = record.pid;
+                (record, snapshot, pid)
+            }
+        };
+        let mut facts = ProcessFacts::default();
+        match snapshot {
+            Some(s) => {
+                facts.mapped_objects = s.mapped_objects;
+                facts.threads = s.threads;
+            }
+            None => {
+                facts.problem = Some(
+                    record
+                        .failure(&self.spec.readiness, self.spec.timeout)
+                        .unwrap_or_else(|| "the process ended before its end event could be observed".into()),
+                )
+            }
         }
+        let ld_file = pid.map(|pid| dir.path().join(format!("ld.{pid}")));
+        facts.loader = ld_file.and_then(|f| std::fs::read_to_string(f).ok()).and_then(|t| loader_stats(&t));
+        for object in &facts.mapped_objects {
+            let path = PathBuf::from(object);
+            if !self.evict.contains(&path) {
+                self.evict.push(path);
+            }
+        }
+        Ok((facts, record))
+    }
+
+    /// Empties the page cache of the files this run depends on, as `cache` asks, and reports
+    /// how much of each stayed resident.
+    fn prepare_cache(&self) -> io::Result<Vec<Residency>> {
+        match self.spec.cache {
+            CacheMode::Warm => Ok(Vec::new()),
+            CacheMode::Drop => {
+                drop_all()?;
+                Ok(self
+                    .evict
+                    .iter()
+                    .map(|f| Residency { file: f.clone(), resident: residency(f).unwrap_or(0.0) })
+                    .collect())
+            }
+            CacheMode::Cold => Ok(self
+                .evict
+                .iter()
+                .map(|f| {
+                    let _ = evict(f);
+                    Residency { file: f.clone(), resident: residency(f).unwrap_or(0.0) }
+                })
+                .collect()),
+        }
+    }
+
+    fn command(&self, extra_env: &BTreeMap<String, String>) -> io::Result<Command> {
+        self.stdout.set_len(0)?;
+        (&self.stdout).seek(SeekFrom::Start(0))?;
+        self.stderr.set_len(0)?;
+        (&self.stderr).seek(SeekFrom::Start(0))?;
+        let stdout = if self.pattern.is_some() {
+            Stdio::piped()
+        } else if self.spec.capture_stdout {
+            Stdio::from(self.stdout.try_clone()?)
+        } else {
+            Stdio::null()
+        };
         let mut cmd = Command::new(&self.spec.program);
         cmd.args(&self.spec.args)
             .envs(&self.spec.env)
+            .envs(extra_env)
             .current_dir(&self.spec.cwd)
             .stdin(Stdio::null())
-            .stdout(if self.pattern.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(stdout)
             .stderr(Stdio::from(self.stderr.try_clone()?))
             .process_group(0);
+        Ok(cmd)
+    }
+
+    fn run_once(
+        &mut self,
+        snapshot_at_ready: bool,
+        extra_env: &BTreeMap<String, String>,
+    ) -> io::Result<(RunRecord, Option<Snapshot>)> {
+        if let Some(blocked) = self.prepare_readiness()? {
+            return Ok((RunRecord::blocked(blocked), None));
+        }
+        let mut cmd = self.command(extra_env)?;
 
         let start = Instant::now();
         let mut child = cmd.spawn()?;
@@ -239,9 +373,13 @@ impl Launcher {
         };
         let wall = end - start;
 
+        let mut snapshot = None;
         let ending_hint = match event {
             Event::Exited => None,
             Event::Ready => {
+                if snapshot_at_ready {
+                    snapshot = Some(take_snapshot(pid, &self.spec.program));
+                }
                 terminate_group(pid, &watcher)?;
                 Some(Ending::Ready)
             }
@@ -257,11 +395,90 @@ impl Launcher {
         let (status, usage) = reap(pid)?;
         ACTIVE_GROUP.store(0, Ordering::SeqCst);
         let ending = ending_hint.unwrap_or_else(|| status_ending(status));
-        let failed = RunRecord { wall, usage, ending: ending.clone(), stderr_tail: None }
-            .failure(&self.spec.readiness, self.spec.timeout)
-            .is_some();
-        let stderr_tail = if failed { self.stderr_tail() } else { None };
-        Ok(RunRecord { wall, usage, ending, stderr_tail })
+        let mut record = RunRecord { wall, usage, ending, pid: Some(pid as u32), ..RunRecord::default() };
+        self.collect_output(&mut record);
+        Ok((record, snapshot))
+    }
+
+    /// The facts run for the exit event: the child stops under ptrace when it is about to exit.
+    fn traced_run(
+        &mut self,
+        extra_env: &BTreeMap<String, String>,
+    ) -> io::Result<(RunRecord, Option<Snapshot>, Option<u32>)> {
+        use nix::sys::ptrace;
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        use nix::unistd::Pid;
+
+        let mut cmd = self.command(extra_env)?;
+        // SAFETY: ptrace(TRACEME) is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| ptrace::traceme().map_err(io::Error::from));
+        }
+        let start = Instant::now();
+        let child = cmd.spawn()?;
+        let pid = Pid::from_raw(child.id() as i32);
+        ACTIVE_GROUP.store(pid.as_raw(), Ordering::SeqCst);
+        let deadline = start + self.spec.timeout;
+        let mut snapshot = None;
+        let mut options_set = false;
+        let mut timed_out = false;
+        let final_status = loop {
+            let status = match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(s) => s,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(io::Error::from(e)),
+            };
+            match status {
+                WaitStatus::StillAlive => {
+                    if Instant::now() >= deadline && !timed_out {
+                        timed_out = true;
+                        kill_group(pid.as_raw(), libc::SIGKILL);
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                WaitStatus::Stopped(_, signal) if !options_set && signal == nix::sys::signal::Signal::SIGTRAP => {
+                    // The stop at exec: from here on, stop again just before exit.
+                    options_set = true;
+                    let _ = ptrace::setoptions(
+                        pid,
+                        ptrace::Options::PTRACE_O_TRACEEXIT | ptrace::Options::PTRACE_O_EXITKILL,
+                    );
+                    let _ = ptrace::cont(pid, None);
+                }
+                WaitStatus::PtraceEvent(_, _, event) if event == libc::PTRACE_EVENT_EXIT => {
+                    snapshot = Some(take_snapshot(pid.as_raw(), &self.spec.program));
+                    let _ = ptrace::cont(pid, None);
+                }
+                WaitStatus::Stopped(_, signal) => {
+                    let _ = ptrace::cont(pid, Some(signal));
+                }
+                WaitStatus::PtraceEvent(..) | WaitStatus::PtraceSyscall(_) | WaitStatus::Continued(_) => {
+                    let _ = ptrace::cont(pid, None);
+                }
+                WaitStatus::Exited(_, code) => break Ending::Exited { code },
+                WaitStatus::Signaled(_, signal, _) => break Ending::Signaled { signal: signal as i32 },
+            }
+        };
+        kill_group(pid.as_raw(), libc::SIGKILL);
+        ACTIVE_GROUP.store(0, Ordering::SeqCst);
+        let ending = if timed_out { Ending::TimedOut } else { final_status };
+        let mut record =
+            RunRecord { wall: start.elapsed(), ending, pid: Some(pid.as_raw() as u32), ..RunRecord::default() };
+        self.collect_output(&mut record);
+        Ok((record, snapshot, Some(pid.as_raw() as u32)))
+    }
+
+    fn collect_output(&mut self, record: &mut RunRecord) {
+        let failed = record.failure(&self.spec.readiness, self.spec.timeout).is_some();
+        if self.spec.capture_stdout && self.pattern.is_none() {
+            record.stdout = read_all(&mut self.stdout);
+        }
+        if self.spec.capture_stderr {
+            record.stderr = read_all(&mut self.stderr);
+        }
+        if failed {
+            record.stderr_tail = self.stderr_tail();
+        }
     }
 
     /// Checks and resets what readiness depends on before a run; `Some(reason)` blocks the run.
@@ -289,6 +506,20 @@ impl Launcher {
         let tail = lines[lines.len().saturating_sub(5)..].join("\n");
         (!tail.is_empty()).then_some(tail)
     }
+}
+
+fn read_all(file: &mut File) -> Option<String> {
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn take_snapshot(pid: libc::pid_t, program: &Path) -> Snapshot {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let exe = std::fs::canonicalize(program).ok();
+    Snapshot { mapped_objects: mapped_objects(&maps, exe.as_deref()), threads: threads(&status) }
 }
 
 /// What ended a wait.
@@ -503,6 +734,9 @@ mod tests {
             cwd: std::env::temp_dir(),
             readiness,
             timeout: Duration::from_millis(timeout_ms),
+            capture_stdout: false,
+            capture_stderr: false,
+            cache: CacheMode::Warm,
         }
     }
 

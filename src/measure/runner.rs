@@ -14,6 +14,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+use super::facts::ProcessFacts;
 use super::process::{Launcher, ProcessSpec, RunRecord};
 
 /// The hidden subcommand that starts a runner.
@@ -23,6 +24,7 @@ pub const RUNNER_ARG: &str = "__coldbench-runner";
 enum Reply {
     Ready,
     Record(RunRecord),
+    Facts(ProcessFacts, RunRecord),
     Error(String),
 }
 
@@ -50,7 +52,17 @@ impl Runner {
         match runner.receive()? {
             Reply::Ready => Ok(runner),
             Reply::Error(e) => Err(io::Error::other(e)),
-            Reply::Record(_) => Err(io::Error::other("runner protocol error: unexpected record")),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
+        }
+    }
+
+    /// Asks for the untimed facts run of spec `index`.
+    pub fn facts(&mut self, index: usize) -> io::Result<(ProcessFacts, RunRecord)> {
+        self.send(&format!("facts {index}"))?;
+        match self.receive()? {
+            Reply::Facts(facts, record) => Ok((facts, record)),
+            Reply::Error(e) => Err(io::Error::other(e)),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
         }
     }
 
@@ -60,7 +72,7 @@ impl Runner {
         match self.receive()? {
             Reply::Record(record) => Ok(record),
             Reply::Error(e) => Err(io::Error::other(e)),
-            Reply::Ready => Err(io::Error::other("runner protocol error: unexpected ready")),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
         }
     }
 
@@ -104,13 +116,21 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     };
     for line in lines {
         let line = line?;
-        let index = line.trim().strip_prefix("run ").and_then(|n| n.parse::<usize>().ok());
-        let Some(launcher) = index.and_then(|i| launchers.get_mut(i)) else {
+        let (verb, index) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        let Some(launcher) = index.parse::<usize>().ok().and_then(|i| launchers.get_mut(i)) else {
             return reply(&mut output, &Reply::Error(format!("runner protocol error: unexpected `{line}`")));
         };
-        let answer = match launcher.run() {
-            Ok(record) => Reply::Record(record),
-            Err(e) => Reply::Error(format!("could not start {}: {e}", launcher.spec().program.display())),
+        let could_not = |e: io::Error, l: &Launcher| format!("could not start {}: {e}", l.spec().program.display());
+        let answer = match verb {
+            "run" => match launcher.run() {
+                Ok(record) => Reply::Record(record),
+                Err(e) => Reply::Error(could_not(e, launcher)),
+            },
+            "facts" => match launcher.facts() {
+                Ok(facts) => Reply::Facts(facts.0, facts.1),
+                Err(e) => Reply::Error(could_not(e, launcher)),
+            },
+            _ => Reply::Error(format!("runner protocol error: unexpected `{line}`")),
         };
         reply(&mut output, &answer)?;
     }
@@ -140,6 +160,9 @@ mod tests {
             cwd: std::env::temp_dir(),
             readiness: Readiness::Exit,
             timeout: Duration::from_secs(5),
+            capture_stdout: false,
+            capture_stderr: false,
+            cache: Default::default(),
         };
         let input = format!("{}\nrun 0\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();
@@ -162,6 +185,9 @@ mod tests {
             cwd: std::env::temp_dir(),
             readiness: Readiness::Exit,
             timeout: Duration::from_secs(5),
+            capture_stdout: false,
+            capture_stderr: false,
+            cache: Default::default(),
         };
         let input = format!("{}\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();

@@ -3,15 +3,16 @@
 use console::{pad_str, style, Alignment, StyledObject};
 
 use crate::compare::Verdict;
-use crate::results::{BenchmarkResult, Comparison, ComparisonRow, RunDocument, Side, Status};
+use crate::results::{BenchmarkResult, Comparison, ComparisonRow, Kind, RunDocument, Side, Status};
 use crate::units::{format_bytes, format_seconds};
 
 const HEADERS: [&str; 10] =
     ["benchmark", "runs", "median", "mean ± σ", "min … max", "user", "sys", "max RSS", "faults", "status"];
 
-/// Renders the results table (colours follow `console`'s stdout setting).
-pub fn render(doc: &RunDocument) -> String {
-    let rows: Vec<Row> = doc.benchmarks.iter().map(row).collect();
+/// Renders the results table (colours follow `console`'s stdout setting); `detail` adds the facts
+/// under each row.
+pub fn render(doc: &RunDocument, detail: bool) -> String {
+    let rows: Vec<Row> = doc.benchmarks.iter().map(|b| row(b, detail)).collect();
     let mut widths: Vec<usize> = HEADERS.iter().map(|h| console::measure_text_width(h)).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(&r.cells) {
@@ -81,7 +82,7 @@ struct Row {
     notes: Vec<String>,
 }
 
-fn row(b: &BenchmarkResult) -> Row {
+fn row(b: &BenchmarkResult, detail: bool) -> Row {
     let wall = b.summary.get("wall");
     let median_of = |m: &str| b.summary.get(m).map(|s| s.median);
     let over = b.over_budget();
@@ -117,13 +118,45 @@ fn row(b: &BenchmarkResult) -> Row {
     cells.push(status);
 
     let mut notes = Vec::new();
+    if b.status == Status::Ok {
+        if let Some(line) = kind_line(b) {
+            notes.push(line);
+        }
+    }
     for check in b.budget.iter().filter(|c| !c.ok) {
-        let (what, value, limit) = match check.metric.as_str() {
-            "max_rss" => ("peak RSS", format_bytes(check.value), format_bytes(check.limit)),
-            "wall" => ("median wall time", format_seconds(check.value), format_seconds(check.limit)),
-            other => (other, check.value.to_string(), check.limit.to_string()),
+        let line = match check.metric.as_str() {
+            "forbidden_loaded" => format!("forbidden shared object loaded: {}", check.found.join(", ")),
+            "forbidden_imported" => format!("forbidden module imported: {}", check.found.join(", ")),
+            metric => {
+                let (what, value, limit) = match metric {
+                    "max_rss" => ("peak RSS", format_bytes(check.value), format_bytes(check.limit)),
+                    "wall" => ("median wall time", format_seconds(check.value), format_seconds(check.limit)),
+                    "load" => ("median load time", format_seconds(check.value), format_seconds(check.limit)),
+                    "mapped_libs" => ("mapped shared objects", check.value.to_string(), check.limit.to_string()),
+                    "modules" => ("modules imported", check.value.to_string(), check.limit.to_string()),
+                    other => (other, check.value.to_string(), check.limit.to_string()),
+                };
+                format!("budget exceeded: {what} {value} is over the limit of {limit}")
+            }
         };
-        notes.push(style(format!("budget exceeded: {what} {value} is over the limit of {limit}")).red().to_string());
+        notes.push(style(line).red().to_string());
+    }
+    if detail {
+        notes.extend(fact_lines(b).into_iter().map(|l| style(l).dim().to_string()));
+    }
+    if let Some(r) = &b.facts.residency {
+        let stuck: Vec<String> = r
+            .iter()
+            .filter(|x| x.resident > 0.5)
+            .map(|x| format!("{} ({:.0}%)", x.file.display(), x.resident * 100.0))
+            .collect();
+        if !stuck.is_empty() {
+            notes.push(format!(
+                "{} stayed in the page cache (mapped by other processes?): {}",
+                style("note:").cyan(),
+                stuck.join(", ")
+            ));
+        }
     }
     if let Some(detail) = &b.detail {
         for line in detail.lines() {
@@ -134,6 +167,88 @@ fn row(b: &BenchmarkResult) -> Row {
         notes.push(format!("{} {w}", style("warning:").yellow()));
     }
     Row { cells, notes }
+}
+
+/// The metrics that matter for a load or python row, which the table's columns do not show.
+fn kind_line(b: &BenchmarkResult) -> Option<String> {
+    let med = |m: &str| b.summary.get(m).map(|s| s.median);
+    match b.kind {
+        Kind::Start => None,
+        Kind::Load => {
+            let mut parts = vec![format!("dlopen {}", format_seconds(med("load")?))];
+            if let Some(init) = med("init") {
+                parts.push(format!("init {}", format_seconds(init)));
+            }
+            if let Some(net) = med("process_minus_empty") {
+                parts.push(format!("process − empty helper {}", format_seconds(net)));
+            }
+            Some(parts.join(", "))
+        }
+        Kind::Python => Some(format!(
+            "import {} (self {}), {} modules, all imports {}",
+            format_seconds(med("import")?),
+            format_seconds(med("import_self")?),
+            med("modules")?,
+            format_seconds(med("import_total")?)
+        )),
+    }
+}
+
+/// The facts behind a row, shown with `-v`.
+fn fact_lines(b: &BenchmarkResult) -> Vec<String> {
+    let f = &b.facts;
+    let mut out = Vec::new();
+    if let Some(objects) = &f.mapped_objects {
+        let names: Vec<String> = objects
+            .iter()
+            .map(|o| std::path::Path::new(o).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        let what = if b.kind == Kind::Load { "mapped by loading" } else { "mapped at the end" };
+        let plural = if objects.len() == 1 { "" } else { "s" };
+        out.push(format!("{what}: {} shared object{plural} ({})", objects.len(), names.join(", ")));
+    }
+    if let Some(needed) = &f.needed {
+        out.push(format!("DT_NEEDED: {}", if needed.is_empty() { "none".into() } else { needed.join(", ") }));
+    }
+    if let Some(r) = &f.relocations {
+        out.push(format!("relocations: {} relative, {} symbolic, {} PLT", r.relative, r.symbolic, r.plt));
+    }
+    if let Some(l) = &f.loader {
+        out.push(format!(
+            "loader: {} cycles at startup, {:.1}% relocating ({} relocations), {:.1}% loading objects",
+            l.startup_cycles, l.relocation_percent, l.relocations, l.load_objects_percent
+        ));
+    }
+    let mut misc = Vec::new();
+    if let Some(bytes) = f.binary_bytes {
+        misc.push(format!("file {}", format_bytes(bytes as f64)));
+    }
+    if let Some(stripped) = f.stripped {
+        misc.push(if stripped { "stripped".to_string() } else { "not stripped".to_string() });
+    }
+    if let Some(t) = f.threads {
+        misc.push(format!("{t} thread{} at the end", if t == 1 { "" } else { "s" }));
+    }
+    if let Some(n) = f.imported_modules {
+        misc.push(format!("{n} modules imported"));
+    }
+    if !misc.is_empty() {
+        out.push(misc.join(", "));
+    }
+    if let Some(r) = &f.residency {
+        let parts: Vec<String> = r
+            .iter()
+            .map(|x| {
+                let name = x.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                format!("{name} {:.0}%", x.resident * 100.0)
+            })
+            .collect();
+        out.push(format!("resident after eviction: {}", parts.join(", ")));
+    }
+    for p in &f.problems {
+        out.push(format!("facts: {p}"));
+    }
+    out
 }
 
 fn paint(text: String, on: bool, f: impl FnOnce(StyledObject<String>) -> StyledObject<String>) -> String {

@@ -1,0 +1,159 @@
+//! Library load, Python import, the facts behind a start, and cold-cache starts.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn median(bench: &serde_json::Value, metric: &str) -> f64 {
+    bench["summary"][metric]["median"].as_f64().unwrap_or_else(|| panic!("no {metric} summary in {bench:#}"))
+}
+
+#[test]
+fn libraries_load_with_their_init_timed_and_failures_are_rows() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["load", "-p", "plainlib", "-p", "worklib", "-p", "missinglib"]);
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
+    let doc = latest(out.path());
+    assert!(doc["benchmarks"].as_array().unwrap().iter().all(|b| b["kind"] == "load"), "`load` runs only loads");
+
+    let plain = bench(&doc, "load/plainlib/plainlib");
+    assert_eq!(plain["status"], "ok", "{plain:#}");
+    for metric in ["load", "init", "process", "process_minus_empty", "max_rss"] {
+        assert_eq!(samples(plain, metric).len(), 5, "{metric}");
+    }
+    let work = bench(&doc, "load/worklib/worklib");
+    assert_eq!(work["status"], "ok", "{work:#}");
+    // worklib's init spins for milliseconds; plainlib's does nothing.
+    assert!(
+        median(work, "init") > 10.0 * median(plain, "init"),
+        "{} vs {}",
+        median(work, "init"),
+        median(plain, "init")
+    );
+    assert!(median(work, "init") > 1e-3);
+    assert!(work["facts"]["library"].as_str().unwrap().ends_with("libworklib.so"));
+
+    let missing_symbol = bench(&doc, "load/plainlib/missing-symbol");
+    assert_eq!(missing_symbol["status"], "failed");
+    assert!(
+        missing_symbol["reason"].as_str().unwrap().contains("symbol `no_such_symbol` is not exported"),
+        "{missing_symbol:#}"
+    );
+    let missing_dep = bench(&doc, "load/missinglib/missinglib");
+    assert_eq!(missing_dep["status"], "failed");
+    let reason = missing_dep["reason"].as_str().unwrap();
+    assert!(reason.contains("libcbmissing.so") && reason.contains("cannot open shared object file"), "{reason}");
+    // The facts explain it: the dependency is in DT_NEEDED.
+    assert!(missing_dep["facts"]["needed"].as_array().unwrap().iter().any(|n| n == "libcbmissing.so"));
+}
+
+#[test]
+fn a_forbidden_shared_object_fails_the_gate_until_the_entry_is_removed() {
+    let main_rs = std::fs::read_to_string(fixture_manifest().parent().unwrap().join("loader/src/main.rs")).unwrap();
+    let forbid = "[[package.metadata.bench.start]]\nbin = \"demo\"\nforbid-loaded = [\"libz\"]\n\n[package.metadata.bench]\nruns = 2\n";
+    let dir = temp_project(forbid, &main_rs);
+    let res = coldbench().current_dir(dir.path()).output().unwrap();
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("forbidden shared object loaded:") && stdout.contains("libz.so"), "{stdout}");
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let b = bench(&doc, "start/demo/demo");
+    let found = b["facts"]["forbidden_loaded"].as_array().unwrap();
+    assert!(found.iter().any(|p| p.as_str().unwrap().contains("libz.so")), "{b:#}");
+
+    // Without the entry the same binary passes.
+    let manifest = dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("forbid-loaded = [\"libz\"]\n", "");
+    std::fs::write(&manifest, text).unwrap();
+    let res = coldbench().current_dir(dir.path()).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+}
+
+#[test]
+fn python_imports_are_timed_counted_and_checked() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "pyimport"]);
+    assert_eq!(res.status.code(), Some(3), "json is forbidden: {}", describe(&res));
+    let doc = latest(out.path());
+    let b = bench(&doc, "python/pyimport/fixture_pkg");
+    assert_eq!(b["kind"], "python");
+    assert_eq!(b["status"], "ok");
+    for metric in ["import", "import_self", "import_total", "modules"] {
+        assert_eq!(samples(b, metric).len(), 3, "{metric}");
+    }
+    assert!(median(b, "modules") > 2.0, "fixture_pkg and json at least");
+    assert!(b["facts"]["imported_modules"].as_u64().unwrap() > 2);
+    assert!(b["facts"]["forbidden_imported"].as_array().unwrap().iter().any(|m| m == "json"), "{b:#}");
+    assert!(String::from_utf8_lossy(&res.stdout).contains("forbidden module imported:"));
+
+    let res = run_fixture(out.path(), &["-p", "pyraises"]);
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
+    let doc = latest(out.path());
+    let b = bench(&doc, "python/pyraises/fixture_raises");
+    assert_eq!(b["status"], "failed");
+    assert_eq!(b["reason"], "import fixture_raises failed: ValueError: fixture_raises refuses to be imported");
+}
+
+#[test]
+fn a_pyo3_module_built_by_the_tool_is_imported_and_timed() {
+    let out = tempfile::tempdir().unwrap();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pyo3ws/Cargo.toml");
+    let res = coldbench()
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyo3-target"))
+        .arg("--output-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(out.path());
+    let ids: Vec<&str> = doc["benchmarks"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    // The extension is not dlopened on its own: it only loads inside Python.
+    assert_eq!(ids, ["python/pyo3mod/pyo3mod"]);
+    let b = bench(&doc, "python/pyo3mod/pyo3mod");
+    assert_eq!(b["status"], "ok", "{b:#}");
+    assert!(median(b, "import") > 0.0);
+    assert!(b["facts"]["library"].as_str().unwrap().ends_with("libpyo3mod.so"));
+    let mapped = b["facts"]["mapped_objects"].as_array().unwrap();
+    assert!(mapped.iter().any(|m| m.as_str().unwrap().ends_with("pyo3mod.so")), "the module was loaded: {mapped:?}");
+}
+
+#[test]
+fn the_facts_of_a_binary_are_recorded() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "apps", "--bin", "greet", "--runs", "2", "-v"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(out.path());
+    let facts = &bench(&doc, "start/apps/greet")["facts"];
+    let mapped = facts["mapped_objects"].as_array().unwrap();
+    assert!(mapped.iter().any(|m| m.as_str().unwrap().contains("libc.so")), "{facts:#}");
+    assert_eq!(facts["mapped_libs"].as_u64().unwrap() as usize, mapped.len());
+    assert!(facts["needed"].as_array().unwrap().iter().any(|n| n == "libc.so.6"), "{facts:#}");
+    assert!(facts["relocations"]["relative"].as_u64().unwrap() > 0, "{facts:#}");
+    assert!(facts["relocations"]["symbolic"].is_u64());
+    assert!(facts["loader"]["startup_cycles"].as_u64().unwrap() > 0, "{facts:#}");
+    assert!(facts["loader"]["relocations"].as_u64().unwrap() > 0, "{facts:#}");
+    assert_eq!(facts["threads"], 1);
+    assert_eq!(facts["stripped"], false);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("DT_NEEDED:") && stdout.contains("loader:"), "-v shows the facts: {stdout}");
+}
+
+#[test]
+fn a_cold_cache_run_evicts_the_executable_first() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "cachey", "--cache", "cold"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(out.path());
+    let b = bench(&doc, "start/cachey/cachey");
+    let program = b["facts"]["program"].as_str().unwrap();
+    let residency = b["facts"]["residency"].as_array().expect("residency is recorded");
+    let exe = residency.iter().find(|r| r["file"] == program).unwrap_or_else(|| panic!("{residency:?}"));
+    let resident = exe["resident"].as_f64().unwrap();
+    assert!(resident < 0.1, "{resident} of the executable stayed resident after eviction");
+    // Its libraries were evicted too (or are named as kept).
+    assert!(residency.len() > 1, "{residency:?}");
+}
