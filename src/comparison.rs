@@ -6,13 +6,14 @@ use crate::compare::{self, Thresholds, Verdict};
 use crate::results::{BenchmarkResult, ComparisonRow, Status};
 use crate::stats::Samples;
 
-/// Metrics whose verdicts can fail the gate; the others are shown to explain a change.
-pub const GATING_METRICS: [&str; 2] = ["wall", "status"];
+/// Metrics whose verdicts can fail the gate (the headline time of each kind, and the status); the
+/// others are shown to explain a change.
+pub const GATING_METRICS: [&str; 4] = ["wall", "load", "import", "status"];
 
 /// Metrics compared by their means rather than medians: CPU times are sampled in scheduler ticks
 /// and counts are small integers, so a median flips between a few values while the mean is
 /// unbiased.
-pub const MEAN_METRICS: [&str; 6] = ["user", "sys", "minor_faults", "major_faults", "vcsw", "ivcsw"];
+pub const MEAN_METRICS: [&str; 7] = ["user", "sys", "minor_faults", "major_faults", "vcsw", "ivcsw", "modules"];
 
 /// Rows for every benchmark present on both sides, and the ids present on one side only.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,13 +88,73 @@ fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thre
             }),
         });
     }
-    // Wall first: it is the headline.
-    rows.sort_by_key(|r| (r.metric != "wall", metric_rank(&r.metric)));
+    rows.sort_by_key(|r| metric_rank(&r.metric));
+    rows.extend(fact_rows(base, cand));
     rows
 }
 
+/// Deterministic facts compare exactly: more is a regression (that does not gate), fewer an
+/// improvement, and a forbidden object or module that appears is always a gating failure.
+fn fact_rows(base: &BenchmarkResult, cand: &BenchmarkResult) -> Vec<ComparisonRow> {
+    let count = |v: &Option<Vec<String>>| v.as_ref().map(|l| l.len() as u64);
+    let relocations = |f: &crate::results::Facts| f.relocations.as_ref().map(|r| r.relative + r.symbolic + r.plt);
+    let (b, c) = (&base.facts, &cand.facts);
+    let facts: [(&str, Option<u64>, Option<u64>, bool); 6] = [
+        ("facts.mapped_libs", b.mapped_libs, c.mapped_libs, false),
+        ("facts.binary_bytes", b.binary_bytes, c.binary_bytes, false),
+        ("facts.relocations", relocations(b), relocations(c), false),
+        ("facts.imported_modules", b.imported_modules, c.imported_modules, false),
+        ("facts.forbidden_loaded", count(&b.forbidden_loaded), count(&c.forbidden_loaded), true),
+        ("facts.forbidden_imported", count(&b.forbidden_imported), count(&c.forbidden_imported), true),
+    ];
+    facts
+        .into_iter()
+        .filter_map(|(metric, b, c, forbidden)| {
+            let (b, c) = (b?, c?);
+            let verdict = match c.cmp(&b) {
+                std::cmp::Ordering::Equal => Verdict::NoChange,
+                std::cmp::Ordering::Less => Verdict::Improved,
+                std::cmp::Ordering::Greater if forbidden => Verdict::Failure,
+                std::cmp::Ordering::Greater => Verdict::Regressed,
+            };
+            let ratio = (b > 0).then(|| c as f64 / b as f64);
+            Some(ComparisonRow {
+                id: cand.id.clone(),
+                metric: metric.into(),
+                baseline: Some(b as f64),
+                candidate: Some(c as f64),
+                ratio,
+                ci95: ratio.map(|r| [r, r]),
+                ratio_of_means: None,
+                ratio_of_means_ci95: None,
+                p_value: None,
+                mann_whitney_p: None,
+                verdict,
+                gating: forbidden,
+                note: None,
+            })
+        })
+        .collect()
+}
+
 fn metric_rank(metric: &str) -> usize {
-    const ORDER: [&str; 8] = ["wall", "user", "sys", "max_rss", "minor_faults", "major_faults", "vcsw", "ivcsw"];
+    const ORDER: [&str; 15] = [
+        "wall",
+        "load",
+        "init",
+        "import",
+        "import_self",
+        "import_total",
+        "modules",
+        "process_minus_empty",
+        "user",
+        "sys",
+        "max_rss",
+        "minor_faults",
+        "major_faults",
+        "vcsw",
+        "ivcsw",
+    ];
     ORDER.iter().position(|m| *m == metric).unwrap_or(ORDER.len())
 }
 
@@ -274,6 +335,23 @@ mod tests {
         assert_eq!(user.ratio, None);
         assert!(user.note.as_deref().unwrap().contains("is 0"));
         serde_json::to_string(&rows.rows).unwrap();
+    }
+
+    #[test]
+    fn facts_compare_exactly_and_a_new_forbidden_load_is_a_failure() {
+        let mut base = result("start/p/a", &spread(10.0, 20), 0.0, None);
+        let mut cand = result("start/p/a", &spread(10.0, 20), 0.0, None);
+        base.facts.mapped_libs = Some(3);
+        cand.facts.mapped_libs = Some(4);
+        base.facts.forbidden_loaded = Some(vec![]);
+        cand.facts.forbidden_loaded = Some(vec!["/lib/libssl.so.3".into()]);
+        let rows = compare_results(&[base], &[cand], &|_| Thresholds::DEFAULT).rows;
+        let mapped = rows.iter().find(|r| r.metric == "facts.mapped_libs").unwrap();
+        assert_eq!(mapped.verdict, Verdict::Regressed);
+        assert!(!mapped.gating);
+        let forbidden = rows.iter().find(|r| r.metric == "facts.forbidden_loaded").unwrap();
+        assert_eq!(forbidden.verdict, Verdict::Failure);
+        assert_eq!(worst_gating_verdict(&rows), Some(Verdict::Failure));
     }
 
     #[test]

@@ -356,8 +356,17 @@ pub fn render_comparison(cmp: &Comparison, detail: bool) -> String {
 
 fn format_metric(metric: &str, value: f64) -> String {
     match metric {
-        "wall" | "user" | "sys" => format_seconds(value),
-        "max_rss" => format_bytes(value),
+        "wall"
+        | "user"
+        | "sys"
+        | "load"
+        | "init"
+        | "process"
+        | "process_minus_empty"
+        | "import"
+        | "import_self"
+        | "import_total" => format_seconds(value),
+        "max_rss" | "facts.binary_bytes" => format_bytes(value),
         _ => format!("{value:.0}"),
     }
 }
