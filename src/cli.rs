@@ -56,6 +56,24 @@ pub enum Command {
         #[command(subcommand)]
         action: HookAction,
     },
+    /// Render a saved result (default: latest.json) as Markdown, HTML, JSON or an export.
+    Report {
+        /// The result file [default: <output-dir>/latest.json].
+        result: Option<PathBuf>,
+        /// Write to this file instead of stdout (its folder must exist).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Render HTML with this template instead of the built-in one.
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+    },
+    /// Print a commented [package.metadata.bench] example with every key.
+    Init,
+    /// Print shell completions for `cargo coldbench`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Show what this machine offers: the facts recorded with every result.
     Env,
 }
@@ -111,6 +129,14 @@ pub enum Format {
     Human,
     /// The result document (the same JSON as `latest.json`), and nothing else.
     Json,
+    /// GitHub-flavoured Markdown (for PR comments and $GITHUB_STEP_SUMMARY).
+    Md,
+    /// The self-contained HTML report.
+    Html,
+    /// Bencher Metric Format.
+    Bmf,
+    /// github-action-benchmark's customSmallerIsBetter.
+    Gab,
 }
 
 /// Options of a benchmark run.

@@ -64,6 +64,11 @@ pub fn main_entry() -> ExitCode {
     let ui = Ui::new(run.display.color, run.display.quiet, run.display.verbose);
     let result = match &args.command {
         Some(Command::Env) => env_command(run.format),
+        Some(Command::Report { result, output, template }) => {
+            report_command(result.as_deref(), output.as_deref(), template.as_deref(), run, &ui)
+        }
+        Some(Command::Init) => init_command(),
+        Some(Command::Completions { shell }) => completions_command(*shell),
         Some(Command::Diff { base, new }) => diff_command(base, new, run, &ui),
         Some(Command::Baseline { action }) => baseline_command(action, run, &ui),
         Some(Command::Hook { action }) => hook_command(action, run, &ui),
@@ -113,6 +118,8 @@ fn run_command(args: &RunArgs, kinds: &[results::Kind], ui: &Ui) -> Result<u8> {
     };
     print_document(&outcome.document, args.format, ui)?;
     ui.status("Saved", outcome.saved.display());
+    let [html, md] = report::write_standard(&outcome.document, outcome.store.dir())?;
+    ui.status("Reports", format!("{} and {}", html.display(), md.display()));
     if let Some(name) = &args.save_baseline {
         let path = outcome.store.save_baseline(name, &outcome.document)?;
         ui.status("Saved", format!("baseline `{name}` ({})", path.display()));
@@ -133,6 +140,7 @@ fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
                 write!(stdout, "\n{}", report::console::render_comparison(cmp, ui.verbose))?;
             }
         }
+        other => write!(stdout, "{}", report::render(doc, other, None)?)?,
     }
     stdout.flush()?;
     Ok(())
@@ -197,6 +205,72 @@ fn hook_command(action: &HookAction, args: &RunArgs, ui: &Ui) -> Result<u8> {
     Ok(0)
 }
 
+fn report_command(
+    result: Option<&std::path::Path>,
+    output: Option<&std::path::Path>,
+    template: Option<&std::path::Path>,
+    args: &RunArgs,
+    ui: &Ui,
+) -> Result<u8> {
+    // A bad output path is reported before any work.
+    if let Some(out) = output {
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(error::UserError::Invalid(format!(
+                "cannot write {}: the folder {} does not exist",
+                out.display(),
+                parent.display()
+            ))
+            .into());
+        }
+    }
+    let path = match result {
+        Some(p) => p.to_path_buf(),
+        None => store_for(args)?.latest(),
+    };
+    let doc = results::read(&path)?;
+    let format = if args.format == Format::Human && output.is_some() { Format::Html } else { args.format };
+    let text = match format {
+        Format::Human => {
+            let mut t = report::console::render(&doc, ui.verbose);
+            if let Some(cmp) = &doc.comparison {
+                t.push('\n');
+                t.push_str(&report::console::render_comparison(cmp, ui.verbose));
+            }
+            t
+        }
+        other => report::render(&doc, other, template)?,
+    };
+    match output {
+        Some(out) => {
+            results::write_atomic(out, text.as_bytes())?;
+            ui.status("Wrote", out.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    Ok(0)
+}
+
+/// The commented example configuration printed by `cargo coldbench init`.
+pub const INIT_TEMPLATE: &str = include_str!("../templates/init.toml");
+
+fn init_command() -> Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(INIT_TEMPLATE.as_bytes())?;
+    Ok(0)
+}
+
+fn completions_command(shell: clap_complete::Shell) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "cargo", &mut std::io::stdout());
+    Ok(0)
+}
+
 fn env_command(format: Format) -> Result<u8> {
     let facts = host::collect();
     let mut stdout = std::io::stdout().lock();
@@ -205,7 +279,7 @@ fn env_command(format: Format) -> Result<u8> {
             serde_json::to_writer_pretty(&mut stdout, &facts)?;
             writeln!(stdout)?;
         }
-        Format::Human => write!(stdout, "{}", commands::env::render(&facts))?,
+        _ => write!(stdout, "{}", commands::env::render(&facts))?,
     }
     Ok(0)
 }

@@ -43,6 +43,9 @@ pub struct Summary {
     pub mad: f64,
     /// 95% confidence interval of the mean (Student's t); `None` with fewer than two samples.
     pub ci95: Option<[f64; 2]>,
+    /// 95% confidence interval of the median (percentile bootstrap); `None` with fewer than two samples.
+    #[serde(default)]
+    pub median_ci95: Option<[f64; 2]>,
     /// Number of outliers by modified z-score above [`OUTLIER_Z`].
     pub outliers: usize,
 }
@@ -78,6 +81,7 @@ impl Summary {
             [mean - half, mean + half]
         });
         let outliers = modified_z_scores(samples).iter().filter(|z| z.abs() > OUTLIER_Z).count();
+        let median_ci95 = (n > 1).then(|| bootstrap_median_ci(values));
         Summary {
             n,
             mean,
@@ -89,6 +93,7 @@ impl Summary {
             p95: data.quantile(0.95),
             mad: mad(values, median),
             ci95,
+            median_ci95,
             outliers,
         }
     }
@@ -100,6 +105,40 @@ impl Summary {
         } else {
             self.stddev / self.mean
         }
+    }
+}
+
+/// Resamples for the bootstrap CI of the median.
+const BOOTSTRAP_RESAMPLES: usize = 1000;
+
+/// Percentile-bootstrap 95% CI of the median, with a fixed seed so that a result file is
+/// reproducible from its samples.
+fn bootstrap_median_ci(values: &[f64]) -> [f64; 2] {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x00c0_1dbe_4c40);
+    let n = values.len();
+    let mut buf = vec![0.0; n];
+    let mut medians = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        for slot in buf.iter_mut() {
+            *slot = values[rng.gen_range(0..n)];
+        }
+        medians.push(median_in_place(&mut buf));
+    }
+    medians.sort_by(f64::total_cmp);
+    let at = |q: f64| medians[((q * (BOOTSTRAP_RESAMPLES - 1) as f64).round() as usize).min(BOOTSTRAP_RESAMPLES - 1)];
+    [at(0.025), at(0.975)]
+}
+
+fn median_in_place(buf: &mut [f64]) -> f64 {
+    let odd = buf.len() % 2 == 1;
+    let mid = buf.len() / 2;
+    let (lower, upper, _) = buf.select_nth_unstable_by(mid, f64::total_cmp);
+    if odd {
+        *upper
+    } else {
+        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (below + *upper) / 2.0
     }
 }
 
@@ -182,6 +221,17 @@ mod tests {
         let [lo, hi] = sum.ci95.unwrap();
         assert!((lo - (3.0 - half)).abs() < 1e-6 && (hi - (3.0 + half)).abs() < 1e-6, "{lo} {hi}");
         assert_eq!(sum.outliers, 0);
+    }
+
+    #[test]
+    fn the_median_interval_brackets_the_median() {
+        let values: Vec<f64> = (0..101).map(|i| 10.0 + (i % 10) as f64).collect();
+        let sum = Summary::of(&s(&values));
+        let [lo, hi] = sum.median_ci95.unwrap();
+        assert!(lo <= sum.median && sum.median <= hi, "{lo} {} {hi}", sum.median);
+        assert!(lo >= 10.0 && hi <= 19.0);
+        assert_eq!(Summary::of(&s(&values)).median_ci95, sum.median_ci95, "reproducible");
+        assert_eq!(median_in_place(&mut [3.0, 1.0, 2.0, 4.0]), 2.5);
     }
 
     #[test]

@@ -1,3 +1,43 @@
-//! Presenting results: the console table (more formats come with the report command).
+//! Presenting results: the console table, Markdown, the HTML report, and exports for
+//! benchmark trackers.
 
+pub mod chart;
 pub mod console;
+pub mod export;
+pub mod html;
+pub mod markdown;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cli::Format;
+use crate::results::{write_atomic, RunDocument};
+
+/// Renders a document in one of the file formats (everything but the console table).
+pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>) -> Result<String> {
+    Ok(match format {
+        Format::Human => console::render(doc, false),
+        Format::Json => serde_json::to_string_pretty(doc)? + "\n",
+        Format::Md => markdown::render(doc),
+        Format::Html => match template {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("could not read the template {}", path.display()))?;
+                html::render(doc, &text, &path.display().to_string())?
+            }
+            None => html::render(doc, html::TEMPLATE, "report.html")?,
+        },
+        Format::Bmf => serde_json::to_string_pretty(&export::bmf(doc))? + "\n",
+        Format::Gab => serde_json::to_string_pretty(&export::gab(doc))? + "\n",
+    })
+}
+
+/// Writes `report.md` and `report.html` next to the results; returns their paths.
+pub fn write_standard(doc: &RunDocument, dir: &Path) -> Result<[std::path::PathBuf; 2]> {
+    let md = dir.join("report.md");
+    let html = dir.join("report.html");
+    write_atomic(&md, markdown::render(doc).as_bytes())?;
+    write_atomic(&html, html::render(doc, html::TEMPLATE, "report.html")?.as_bytes())?;
+    Ok([html, md])
+}

@@ -1,0 +1,345 @@
+//! The self-contained HTML report, rendered from `templates/report.html` with minijinja.
+//!
+//! Everything is inline (styles, SVG charts, a few lines of script, the raw data), so the file
+//! opens offline and makes no network request.
+
+use anyhow::{anyhow, Result};
+use minijinja::Environment;
+use serde::Serialize;
+
+use super::chart::{self, Change, Strip};
+use super::markdown::verdict_mark;
+use crate::compare::Verdict;
+use crate::results::{BenchmarkResult, RunDocument, Status};
+use crate::units::{format_bytes, format_seconds};
+
+/// The built-in template.
+pub const TEMPLATE: &str = include_str!("../../templates/report.html");
+
+#[derive(Serialize)]
+struct Git {
+    short: String,
+    branch: Option<String>,
+    dirty: bool,
+}
+
+#[derive(Serialize)]
+struct SummaryRow {
+    id: String,
+    status: String,
+    status_class: &'static str,
+    runs: usize,
+    median: String,
+    median_raw: f64,
+    mean: String,
+    mean_raw: f64,
+    stddev: String,
+    stddev_raw: f64,
+    min: String,
+    min_raw: f64,
+    max: String,
+    max_raw: f64,
+    rss: String,
+    rss_raw: f64,
+}
+
+#[derive(Serialize)]
+struct Detail {
+    id: String,
+    anchor: String,
+    status: String,
+    status_class: &'static str,
+    notes: Vec<String>,
+    chart: String,
+    facts: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct CompareRow {
+    id: String,
+    metric: String,
+    baseline: String,
+    candidate: String,
+    delta: String,
+    delta_raw: f64,
+    ci: String,
+    p: String,
+    p_raw: f64,
+    verdict: String,
+    verdict_class: &'static str,
+}
+
+#[derive(Serialize)]
+struct CompareView {
+    baseline: String,
+    candidate: String,
+    interleaved: bool,
+    chart: String,
+    rows: Vec<CompareRow>,
+    added: Vec<String>,
+    removed: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct View {
+    title: String,
+    timestamp: String,
+    tool_version: String,
+    schema: String,
+    git: Option<Git>,
+    host: Vec<(String, String)>,
+    summary: Vec<SummaryRow>,
+    details: Vec<Detail>,
+    comparison: Option<CompareView>,
+    raw: String,
+}
+
+/// Renders the report with `template` (the built-in one unless `--template` gave another);
+/// `template_name` names it in error messages.
+pub fn render(doc: &RunDocument, template: &str, template_name: &str) -> Result<String> {
+    let mut env = Environment::new();
+    env.add_template(template_name, template).map_err(|e| template_error(template_name, &e))?;
+    let view = view(doc)?;
+    env.get_template(template_name).and_then(|t| t.render(&view)).map_err(|e| template_error(template_name, &e))
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
+    match e.line() {
+        Some(line) => anyhow!("template {name}, line {line}: {}", e.detail().unwrap_or(&e.to_string())),
+        None => anyhow!("template {name}: {e}"),
+    }
+}
+
+fn status_of(b: &BenchmarkResult) -> (String, &'static str) {
+    match b.status {
+        Status::Ok if b.over_budget() => ("over budget".into(), "over-budget"),
+        Status::Ok => ("ok".into(), "ok"),
+        Status::Failed => (format!("failed: {}", b.reason.as_deref().unwrap_or("unknown")), "failed"),
+        Status::Skipped => (format!("skipped: {}", b.reason.as_deref().unwrap_or("unknown")), "skipped"),
+    }
+}
+
+fn verdict_class(v: Verdict) -> &'static str {
+    v.as_str()
+}
+
+fn view(doc: &RunDocument) -> Result<View> {
+    let title = match &doc.git {
+        Some(g) => format!("{}{}", g.short_sha(), if g.dirty { " (dirty)" } else { "" }),
+        None => doc.timestamp.clone(),
+    };
+    let h = &doc.host;
+    let host = vec![
+        ("machine".to_string(), format!("{} · {} cores · {}", h.cpu, h.cores, h.os)),
+        ("kernel".to_string(), h.kernel.clone()),
+        ("governor".to_string(), h.governor.clone().unwrap_or_else(|| "not readable".into())),
+        ("rustc".to_string(), h.rustc.clone().unwrap_or_else(|| "unknown".into())),
+        ("libzmq".to_string(), format!("{}{}", h.libzmq, if h.curve { " with CURVE" } else { " without CURVE" })),
+        ("profile".to_string(), doc.config.profile.clone()),
+    ];
+    let summary = doc
+        .benchmarks
+        .iter()
+        .map(|b| {
+            let (status, status_class) = status_of(b);
+            let w = b.summary.get("wall").filter(|_| b.status == Status::Ok);
+            let get = |f: fn(&crate::stats::Summary) -> f64| w.map(f).unwrap_or(f64::NAN);
+            let fmt = |v: f64| if v.is_nan() { "–".to_string() } else { format_seconds(v) };
+            let rss = b.summary.get("max_rss").filter(|_| b.status == Status::Ok).map(|s| s.max).unwrap_or(f64::NAN);
+            SummaryRow {
+                id: b.id.clone(),
+                status,
+                status_class,
+                runs: b.samples.get("wall").map_or(0, |s| s.len()),
+                median: fmt(get(|s| s.median)),
+                median_raw: get(|s| s.median),
+                mean: fmt(get(|s| s.mean)),
+                mean_raw: get(|s| s.mean),
+                stddev: fmt(get(|s| s.stddev)),
+                stddev_raw: get(|s| s.stddev),
+                min: fmt(get(|s| s.min)),
+                min_raw: get(|s| s.min),
+                max: fmt(get(|s| s.max)),
+                max_raw: get(|s| s.max),
+                rss: if rss.is_nan() { "–".into() } else { format_bytes(rss) },
+                rss_raw: rss,
+            }
+        })
+        .collect();
+    let baseline_of =
+        |id: &str| doc.comparison.as_ref().and_then(|c| c.baseline_benchmarks.iter().find(|b| b.id == id));
+    let details = doc
+        .benchmarks
+        .iter()
+        .map(|b| {
+            let (status, status_class) = status_of(b);
+            let runs = b.samples.get("wall").map(|s| s.as_f64()).unwrap_or_default();
+            let warmups = b.warmup_samples.get("wall").map(|s| s.as_f64()).unwrap_or_default();
+            let base = baseline_of(&b.id);
+            let base_runs = base.and_then(|x| x.samples.get("wall")).map(|s| s.as_f64()).unwrap_or_default();
+            let base_warmups = base.and_then(|x| x.warmup_samples.get("wall")).map(|s| s.as_f64()).unwrap_or_default();
+            let mut strips = Vec::new();
+            if base.is_some() {
+                strips.push(Strip { label: "baseline", runs: &base_runs, warmups: &base_warmups });
+            }
+            strips.push(Strip {
+                label: if base.is_some() { "candidate" } else { "wall" },
+                runs: &runs,
+                warmups: &warmups,
+            });
+            let mut notes: Vec<String> = b.warnings.clone();
+            notes.extend(b.budget.iter().filter(|c| !c.ok).map(|c| {
+                if c.found.is_empty() {
+                    format!("budget exceeded: {} {} is {} (limit {})", c.stat, c.metric, c.value, c.limit)
+                } else {
+                    format!("forbidden: {}", c.found.join(", "))
+                }
+            }));
+            if let Some(d) = &b.detail {
+                notes.push(format!("stderr: {d}"));
+            }
+            Detail {
+                id: b.id.clone(),
+                anchor: b.id.replace('/', "-"),
+                status,
+                status_class,
+                notes,
+                chart: chart::strip_plot(&format!("run times of {}", b.id), &strips),
+                facts: facts(b),
+            }
+        })
+        .collect();
+    let comparison = doc.comparison.as_ref().map(|c| {
+        let side = |s: &crate::results::Side| {
+            let sha = s.sha.as_deref().map(|x| format!(" ({})", &x[..7.min(x.len())])).unwrap_or_default();
+            format!("{}{sha}{}", s.label, if s.dirty { ", dirty" } else { "" })
+        };
+        let changes: Vec<Change> = c
+            .rows
+            .iter()
+            .filter(|r| r.metric == "wall" || r.metric == "load" || r.metric == "import")
+            .filter_map(|r| {
+                let ratio = r.ratio?;
+                let [lo, hi] = r.ci95?;
+                let noise = doc
+                    .benchmarks
+                    .iter()
+                    .find(|b| b.id == r.id)
+                    .map(|b| b.config.thresholds.noise * 100.0)
+                    .unwrap_or(2.0);
+                Some(Change {
+                    label: &r.id,
+                    percent: (ratio - 1.0) * 100.0,
+                    ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
+                    verdict: r.verdict,
+                    noise,
+                })
+            })
+            .collect();
+        CompareView {
+            baseline: side(&c.baseline),
+            candidate: side(&c.candidate),
+            interleaved: c.interleaved,
+            chart: chart::change_chart(&changes),
+            rows: c
+                .rows
+                .iter()
+                .map(|r| {
+                    let value = |v: Option<f64>| match v {
+                        Some(v) if r.metric == "max_rss" || r.metric == "facts.binary_bytes" => format_bytes(v),
+                        Some(v) if r.metric.starts_with("facts.") => format!("{v:.0}"),
+                        Some(v)
+                            if ["modules", "minor_faults", "major_faults", "vcsw", "ivcsw"]
+                                .contains(&r.metric.as_str()) =>
+                        {
+                            format!("{v:.1}")
+                        }
+                        Some(v) => format_seconds(v),
+                        None => "–".into(),
+                    };
+                    CompareRow {
+                        id: r.id.clone(),
+                        metric: r.metric.clone(),
+                        baseline: value(r.baseline),
+                        candidate: value(r.candidate),
+                        delta: r.ratio.map(|x| format!("{:+.1}%", (x - 1.0) * 100.0)).unwrap_or_else(|| "–".into()),
+                        delta_raw: r.ratio.map(|x| x - 1.0).unwrap_or(0.0),
+                        ci: r
+                            .ci95
+                            .map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0))
+                            .unwrap_or_else(|| "–".into()),
+                        p: r.p_value
+                            .map(|p| if p < 0.001 { "<0.001".into() } else { format!("{p:.3}") })
+                            .unwrap_or_else(|| "–".into()),
+                        p_raw: r.p_value.unwrap_or(1.0),
+                        verdict: verdict_mark(r.verdict).to_string(),
+                        verdict_class: verdict_class(r.verdict),
+                    }
+                })
+                .collect(),
+            added: c.added.clone(),
+            removed: c.removed.clone(),
+        }
+    });
+    // The data sits inside a <script> element: "</" must not end it early.
+    let raw = serde_json::to_string(doc)?.replace("</", "<\\/");
+    Ok(View {
+        title,
+        timestamp: doc.timestamp.clone(),
+        tool_version: doc.tool_version.clone(),
+        schema: doc.schema.clone(),
+        git: doc.git.as_ref().map(|g| Git {
+            short: g.short_sha().to_string(),
+            branch: g.branch.clone(),
+            dirty: g.dirty,
+        }),
+        host,
+        summary,
+        details,
+        comparison,
+        raw,
+    })
+}
+
+fn facts(b: &BenchmarkResult) -> Vec<(String, String)> {
+    let f = &b.facts;
+    let mut out = Vec::new();
+    if let Some(p) = &f.program {
+        out.push(("program".into(), p.clone()));
+    }
+    if let Some(l) = &f.library {
+        out.push(("library".into(), l.clone()));
+    }
+    if let Some(n) = f.binary_bytes {
+        out.push(("file size".into(), format_bytes(n as f64)));
+    }
+    if let Some(objects) = &f.mapped_objects {
+        out.push((format!("mapped objects ({})", objects.len()), objects.join(", ")));
+    }
+    if let Some(n) = &f.needed {
+        out.push(("DT_NEEDED".into(), n.join(", ")));
+    }
+    if let Some(r) = &f.relocations {
+        out.push(("relocations".into(), format!("{} relative, {} symbolic, {} PLT", r.relative, r.symbolic, r.plt)));
+    }
+    if let Some(l) = &f.loader {
+        out.push((
+            "loader statistics".into(),
+            format!(
+                "{} cycles at startup; {:.1}% relocating ({} relocations, {} relative); {:.1}% loading objects",
+                l.startup_cycles, l.relocation_percent, l.relocations, l.relative_relocations, l.load_objects_percent
+            ),
+        ));
+    }
+    if let Some(t) = f.threads {
+        out.push(("threads at the end".into(), t.to_string()));
+    }
+    if let Some(n) = f.imported_modules {
+        out.push(("modules imported".into(), n.to_string()));
+    }
+    if let Some(r) = &f.residency {
+        let parts: Vec<String> = r.iter().map(|x| format!("{} {:.0}%", x.file.display(), x.resident * 100.0)).collect();
+        out.push(("resident after eviction".into(), parts.join(", ")));
+    }
+    out
+}
