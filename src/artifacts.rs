@@ -23,6 +23,9 @@ pub struct BuildKey {
     pub no_default_features: bool,
     /// `rustc --version`.
     pub rustc: Option<String>,
+    /// Environment that changes what cargo builds (`RUSTFLAGS`, `CARGO_PROFILE_*`, `CARGO_BUILD_*`, ...).
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
 }
 
 impl BuildKey {
@@ -35,8 +38,23 @@ impl BuildKey {
             all_features: opts.all_features,
             no_default_features: opts.no_default_features,
             rustc,
+            env: build_env(),
         }
     }
+}
+
+/// The environment variables that change compiler output, sorted.
+fn build_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            matches!(k.as_str(), "RUSTFLAGS" | "CARGO_ENCODED_RUSTFLAGS" | "RUSTC" | "RUSTC_WRAPPER")
+                || k.starts_with("CARGO_PROFILE_")
+                || k.starts_with("CARGO_BUILD_")
+                || k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS")
+        })
+        .collect();
+    env.sort();
+    env
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -114,6 +132,7 @@ mod tests {
             all_features: false,
             no_default_features: false,
             rustc: Some("rustc 1.0".into()),
+            env: vec![],
         }
     }
 

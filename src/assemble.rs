@@ -102,9 +102,10 @@ pub fn result(
         .iter()
         .filter_map(|(name, s)| Samples::new(s.as_f64()).map(|v| (name.clone(), Summary::of(&v))))
         .collect();
-    let (status, reason, detail) = match &measured.failure {
-        Some(f) => (Status::Failed, Some(f.reason.clone()), f.detail.clone()),
-        None => (Status::Ok, None, None),
+    let (status, reason, detail) = match (&measured.failure, &measured.stopped) {
+        (Some(f), _) => (Status::Failed, Some(f.reason.clone()), f.detail.clone()),
+        (None, Some(why)) => (Status::Skipped, Some(why.clone()), None),
+        (None, None) => (Status::Ok, None, None),
     };
     let ok = status == Status::Ok;
     let warnings = match (ok, samples.get("wall").and_then(|s| Samples::new(s.as_f64())), summary.get("wall")) {
@@ -177,6 +178,7 @@ mod tests {
             warmups: vec![obs(100, 1.0)],
             runs: vec![obs(10, 4096.0), obs(20, 8192.0), obs(30, 4096.0)],
             failure: None,
+            stopped: None,
         };
         let r = result(&plan(), &measured, Facts::default(), None);
         assert_eq!(r.status, Status::Ok);
@@ -200,6 +202,7 @@ mod tests {
             warmups: vec![],
             runs: vec![obs(10, 1.0)],
             failure: Some(RunFailure { reason: "timed out after 1s".into(), detail: Some("last words".into()) }),
+            stopped: None,
         };
         let r = result(&plan(), &measured, Facts::default(), None);
         assert_eq!(r.status, Status::Failed);

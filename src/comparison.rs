@@ -66,7 +66,10 @@ fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thre
             let verdict = compare::verdict(m.p_value, m.ratio_of_means_ci95, m.ratio_of_means, thresholds);
             (mean(b.values()), mean(c.values()), m.ratio_of_means, m.ratio_of_means_ci95, verdict)
         } else {
-            (m.baseline_median, m.candidate_median, m.ratio, m.ci95, m.verdict)
+            // Medians are judged with the rank test: one stray slow run inflates the variance that
+            // Welch's test divides by, and would hide a large shift of the median.
+            let verdict = compare::verdict(m.mann_whitney_p, m.ci95, m.ratio, thresholds);
+            (m.baseline_median, m.candidate_median, m.ratio, m.ci95, verdict)
         };
         // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
         let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
@@ -166,7 +169,8 @@ fn status_row(base: &BenchmarkResult, cand: &BenchmarkResult) -> ComparisonRow {
         Status::Skipped => format!("skipped ({})", b.reason.as_deref().unwrap_or("unknown")),
     };
     let verdict = match (base.status, cand.status) {
-        (Status::Ok, Status::Failed) => Verdict::Failure,
+        (Status::Failed, Status::Failed) => Verdict::NoChange,
+        (_, Status::Failed) => Verdict::Failure,
         (Status::Failed, Status::Ok) => Verdict::Improved,
         _ => Verdict::NoChange,
     };
@@ -286,7 +290,7 @@ mod tests {
             })
             .collect();
         let failure = failure.map(|r| RunFailure { reason: r.into(), detail: None });
-        assemble::result(&plan, &Measured { warmups: vec![], runs, failure }, Facts::default(), None)
+        assemble::result(&plan, &Measured { warmups: vec![], runs, failure, stopped: None }, Facts::default(), None)
     }
 
     fn spread(center: f64, n: usize) -> Vec<f64> {
@@ -352,6 +356,20 @@ mod tests {
         let forbidden = rows.iter().find(|r| r.metric == "facts.forbidden_loaded").unwrap();
         assert_eq!(forbidden.verdict, Verdict::Failure);
         assert_eq!(worst_gating_verdict(&rows), Some(Verdict::Failure));
+    }
+
+    #[test]
+    fn one_stray_slow_run_does_not_hide_a_tripled_median() {
+        let mut slow = spread(90.0, 10);
+        slow[9] = 1000.0;
+        let mut fast_with_outlier = spread(30.0, 10);
+        fast_with_outlier[3] = 1000.0;
+        let base = [result("start/p/a", &fast_with_outlier, 0.0, None)];
+        let cand = [result("start/p/a", &slow, 0.0, None)];
+        let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT).rows;
+        let wall = rows.iter().find(|r| r.metric == "wall").unwrap();
+        assert_eq!(wall.verdict, Verdict::Failure, "{wall:?}");
+        assert!(wall.p_value.unwrap() > 0.05, "Welch alone would have missed it: {wall:?}");
     }
 
     #[test]

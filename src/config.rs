@@ -578,7 +578,9 @@ fn resolve_addr(addr: &str) -> Option<SocketAddr> {
     if let Ok(parsed) = addr.parse() {
         return Some(parsed);
     }
-    addr.to_socket_addrs().ok()?.next()
+    // `localhost` resolves to ::1 and 127.0.0.1; servers most often listen on the IPv4 one.
+    let all: Vec<SocketAddr> = addr.to_socket_addrs().ok()?.collect();
+    all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
 }
 
 fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, manifest: &Path) -> Result<(), UserError> {

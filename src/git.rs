@@ -135,7 +135,7 @@ fn close_names(repo: &git2::Repository, name: &str) -> Vec<String> {
 pub fn checkout(repo: &git2::Repository, sha: &str, dir: &Path) -> anyhow::Result<CheckoutState> {
     use anyhow::Context;
     let marker = dir.with_extension("complete");
-    if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sha) {
+    if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sha) && dir.join(".git").is_dir() {
         return Ok(CheckoutState::Reused);
     }
     let _ = std::fs::remove_file(&marker);

@@ -149,6 +149,8 @@ pub struct Measured {
     pub runs: Vec<Observation>,
     /// The failure that ended the benchmark, if any.
     pub failure: Option<RunFailure>,
+    /// Why this side stopped early without failing itself (another side failed).
+    pub stopped: Option<String>,
 }
 
 /// Told about every finished run, to draw progress.
@@ -166,16 +168,27 @@ impl Progress for NoProgress {
 
 /// Runs every side's warmups and then its measured runs, interleaved side by side.
 ///
-/// The first failure on any side ends the benchmark on every side: one hanging binary costs
-/// one timeout, and a comparison with a broken side means nothing.
+/// Every side makes the same number of runs: rounds go on until every side's count is
+/// satisfied, so with the adaptive count the slower side's time decides for both. The first
+/// failure on any side ends the benchmark on every side (one hanging binary costs one timeout,
+/// and a comparison with a broken side means nothing); the other sides are marked as stopped.
 pub fn run_interleaved(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress: &mut dyn Progress) -> Vec<Measured> {
     let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
+    let stop_others = |out: &mut Vec<Measured>, failed: usize| {
+        let n = out.len();
+        for (j, m) in out.iter_mut().enumerate() {
+            if j != failed && n > 1 {
+                m.stopped = Some("stopped because the other side of the comparison failed".into());
+            }
+        }
+    };
     for _ in 0..policy.warmup {
         for (i, side) in sides.iter_mut().enumerate() {
             match side.run() {
                 Ok(obs) => out[i].warmups.push(obs),
                 Err(failure) => {
                     out[i].failure = Some(failure);
+                    stop_others(&mut out, i);
                     return out;
                 }
             }
@@ -185,13 +198,11 @@ pub fn run_interleaved(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress
     }
     while !out.iter().all(|m| policy.runs.satisfied(&m.runs)) {
         for (i, side) in sides.iter_mut().enumerate() {
-            if policy.runs.satisfied(&out[i].runs) {
-                continue;
-            }
             match side.run() {
                 Ok(obs) => out[i].runs.push(obs),
                 Err(failure) => {
                     out[i].failure = Some(failure);
+                    stop_others(&mut out, i);
                     return out;
                 }
             }
@@ -288,6 +299,30 @@ mod tests {
         let mut b = scripted(1, None, 'b', &log);
         run_interleaved(&mut [&mut a, &mut b], RunPolicy { warmup: 1, runs: RunCount::Exactly(3) }, &mut NoProgress);
         assert_eq!(log.borrow().iter().collect::<String>(), "abababab");
+    }
+
+    #[test]
+    fn sides_make_the_same_number_of_runs_and_a_failure_stops_the_others() {
+        let log: std::rc::Rc<std::cell::RefCell<Vec<char>>> = Default::default();
+        let mut fast = scripted(10, None, 'a', &log);
+        let mut slow = scripted(200, None, 'b', &log);
+        let out = run_interleaved(
+            &mut [&mut fast, &mut slow],
+            RunPolicy { warmup: 0, runs: RunCount::DEFAULT },
+            &mut NoProgress,
+        );
+        assert_eq!(out[0].runs.len(), out[1].runs.len(), "the fast side does not stop on its own");
+        assert_eq!(out[0].runs.len(), 300, "3 s of the fast side's 10 ms runs");
+
+        let mut ok = scripted(1, None, 'a', &log);
+        let mut broken = scripted(1, Some(2), 'b', &log);
+        let out = run_interleaved(
+            &mut [&mut ok, &mut broken],
+            RunPolicy { warmup: 0, runs: RunCount::Exactly(5) },
+            &mut NoProgress,
+        );
+        assert!(out[1].failure.is_some());
+        assert!(out[0].failure.is_none() && out[0].stopped.is_some());
     }
 
     #[test]

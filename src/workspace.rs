@@ -357,7 +357,21 @@ fn build_group(
     Ok(())
 }
 
-/// Removes the build outputs of the given workspace members from the target directory, so that
+/// Names of every package built from a path (workspace members, selected or not, and path
+/// dependencies): the ones whose outputs a comparison must not share between checkouts.
+pub fn path_packages(ws: &Workspace, opts: &CargoOptions) -> Result<Vec<String>> {
+    let mut cmd = MetadataCommand::new();
+    cmd.manifest_path(&ws.root_manifest);
+    cmd.other_options(opts.lock_flags().iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let metadata = cmd.exec().map_err(metadata_error)?;
+    let mut names: Vec<String> =
+        metadata.packages.iter().filter(|p| p.source.is_none()).map(|p| p.name.to_string()).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Removes the build outputs of the given path packages from the target directory, so that
 /// the next build compiles them from this checkout's sources.
 ///
 /// The sides of a comparison share one target directory so that dependencies compile once, but

@@ -139,6 +139,82 @@ fn benchmarks_on_one_side_only_are_added_or_removed() {
 }
 
 #[test]
+fn a_baseline_that_crashes_leaves_the_candidate_measured() {
+    let p = GitProject::new(10);
+    std::fs::write(p.path().join("src/main.rs"), "fn main() { std::process::abort(); }\n").unwrap();
+    let broken = p.commit_all("crashes");
+    p.set_work(10);
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", &broken, "--fail-on", "regression", "--runs", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "the candidate is fine: {}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    let cand = bench(&doc, "start/work/work");
+    assert_eq!(cand["status"], "ok");
+    assert_eq!(samples(cand, "wall").len(), 3);
+    let base = &doc["comparison"]["baseline_benchmarks"][0];
+    assert_eq!(base["status"], "failed");
+    let row = &doc["comparison"]["rows"][0];
+    assert_eq!(row["metric"], "status");
+    assert_eq!(row["verdict"], "improved");
+
+    // The other way round: the candidate crashes, and that fails the run.
+    p.commit_all("fixed");
+    std::fs::write(p.path().join("src/main.rs"), "fn main() { std::process::abort(); }\n").unwrap();
+    let res = coldbench().current_dir(p.path()).args(["--compare", "HEAD", "--runs", "3"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    assert_eq!(bench(&doc, "start/work/work")["status"], "failed");
+    assert_eq!(doc["comparison"]["baseline_benchmarks"][0]["status"], "skipped");
+    assert_eq!(doc["comparison"]["rows"][0]["verdict"], "failure");
+}
+
+#[test]
+fn a_change_in_a_workspace_library_is_measured_not_reused() {
+    // The binary's work lives in a path dependency that is a workspace member of its own.
+    let p = GitProject::new(10);
+    std::fs::write(
+        p.path().join("Cargo.toml"),
+        "[package]\nname = \"work\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nspin = { path = \"spin\" }\n\n[workspace]\nmembers = [\"spin\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.path().join("spin/src")).unwrap();
+    std::fs::write(
+        p.path().join("spin/Cargo.toml"),
+        "[package]\nname = \"spin\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let spin = |n: u64| {
+        format!(
+            "pub fn spin() -> u64 {{\n    let mut x: u64 = 1;\n    for i in 0..{n}u64 {{\n        \
+             x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));\n    }}\n    x\n}}\n"
+        )
+    };
+    std::fs::write(p.path().join("spin/src/lib.rs"), spin(BASE_WORK)).unwrap();
+    std::fs::write(p.path().join("src/main.rs"), "fn main() { if spin::spin() == 42 { println!(\"unlikely\"); } }\n")
+        .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    assert!(std::process::Command::new(cargo)
+        .args(["generate-lockfile", "--offline", "--quiet"])
+        .current_dir(p.path())
+        .status()
+        .unwrap()
+        .success());
+    p.commit_all("work in a member library");
+    std::fs::write(p.path().join("spin/src/lib.rs"), spin(BASE_WORK * 3)).unwrap();
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["-p", "work", "--compare", "HEAD", "--fail-on", "regression", "--runs", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    assert_eq!(wall_rows(&doc)[0]["verdict"], "failure");
+}
+
+#[test]
 fn unknown_refs_suggest_close_branch_names() {
     let p = GitProject::new(10);
     p.git(&["branch", "feature-login"]);

@@ -151,8 +151,9 @@ impl SideContext<'_> {
             }
             None => {
                 self.ui.status("Building", &side_name);
-                let members: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
-                workspace::clean_members(&ws, &cargo, &members, self.ui)?;
+                let local = workspace::path_packages(&ws, &cargo)?;
+                let local: Vec<&str> = local.iter().map(String::as_str).collect();
+                workspace::clean_members(&ws, &cargo, &local, self.ui)?;
                 let built = workspace::build(&ws, &cargo, &bins, self.ui)
                     .with_context(|| format!("{side_name} failed to build"))?;
                 cache.store(&key, &built).context("caching the built executables")?
@@ -168,8 +169,9 @@ impl SideContext<'_> {
         let mut cargo = self.opts.cargo.clone();
         cargo.target_dir = Some(self.build_dir());
         self.ui.status("Building", "the working tree");
-        let members: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
-        workspace::clean_members(ws, &cargo, &members, self.ui)?;
+        let local = workspace::path_packages(ws, &cargo)?;
+        let local: Vec<&str> = local.iter().map(String::as_str).collect();
+        workspace::clean_members(ws, &cargo, &local, self.ui)?;
         let executables =
             workspace::build(ws, &cargo, &plan.to_build(), self.ui).context("the working tree failed to build")?;
         let git = git::facts(&ws.root);

@@ -163,12 +163,13 @@ pub(crate) fn measure_alone(
     measure_sides(&[(start, executables)], runner_exe, ui).remove(0)
 }
 
-/// Measures the same benchmark on several sides, interleaved, with the first side's run policy.
+/// Measures the same benchmark on several sides, interleaved, with the last side's (the
+/// candidate's) run policy.
 ///
 /// Each side first gets one untimed facts run (mapped objects, loader statistics), then the
 /// warmups and measured runs.
 pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
-    let (first, _) = sides[0];
+    let (first, _) = sides[sides.len() - 1];
     let bar = ui.bar(first.policy.runs.planned(&[]) as u64, "Measuring");
     bar.set_message(first.id.clone());
     if !ui.quiet && bar.is_hidden() {
@@ -205,12 +206,19 @@ pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &P
         Err(e) => return fail_all(format!("could not start the runner: {e}")),
     };
     let facts_runs: Vec<Result<(ProcessFacts, RunRecord), String>> = benches.iter_mut().map(|b| b.facts()).collect();
-    let measured = {
+    let mut measured = {
         let mut refs: Vec<&mut dyn Bench> = benches.iter_mut().map(|b| b as &mut dyn Bench).collect();
         let n = refs.len();
         let mut progress = BarProgress { bar: &bar, sides: n };
         scheduler::run_interleaved(&mut refs, first.policy, &mut progress)
     };
+    // A broken baseline stops the interleaving, but the candidate still deserves its numbers.
+    let last = measured.len() - 1;
+    if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
+        let mut progress = BarProgress { bar: &bar, sides: 1 };
+        let candidate: &mut dyn Bench = &mut benches[last];
+        measured[last] = scheduler::run_interleaved(&mut [candidate], first.policy, &mut progress).remove(0);
+    }
     bar.finish_and_clear();
     sides
         .iter()

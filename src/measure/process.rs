@@ -354,7 +354,7 @@ impl Launcher {
         let start = Instant::now();
         let mut child = cmd.spawn()?;
         let pid = child.id() as libc::pid_t;
-        ACTIVE_GROUP.store(pid, Ordering::SeqCst);
+        let mut guard = ChildGuard::new(pid);
         let stdout = child.stdout.take();
         let watcher = ExitWatcher::new(pid);
         let deadline = start + self.spec.timeout;
@@ -393,7 +393,7 @@ impl Launcher {
         watcher.wait(None, far_future())?;
         kill_group(pid, libc::SIGKILL);
         let (status, usage) = reap(pid)?;
-        ACTIVE_GROUP.store(0, Ordering::SeqCst);
+        guard.reaped();
         let ending = ending_hint.unwrap_or_else(|| status_ending(status));
         let mut record = RunRecord { wall, usage, ending, pid: Some(pid as u32), ..RunRecord::default() };
         self.collect_output(&mut record);
@@ -508,6 +508,35 @@ impl Launcher {
     }
 }
 
+/// Owns a started child until it is reaped: an error on the way out (a failed poll, a read error)
+/// still kills its process group and reaps it, so nothing is left running or unreaped.
+struct ChildGuard {
+    pid: libc::pid_t,
+    armed: bool,
+}
+
+impl ChildGuard {
+    fn new(pid: libc::pid_t) -> Self {
+        ACTIVE_GROUP.store(pid, Ordering::SeqCst);
+        ChildGuard { pid, armed: true }
+    }
+
+    fn reaped(&mut self) {
+        self.armed = false;
+        ACTIVE_GROUP.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            kill_group(self.pid, libc::SIGKILL);
+            let _ = reap(self.pid);
+            ACTIVE_GROUP.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
 fn read_all(file: &mut File) -> Option<String> {
     file.seek(SeekFrom::Start(0)).ok()?;
     let mut buf = Vec::new();
@@ -566,7 +595,27 @@ fn wait_for_line(
                     }
                 }
             }
-            other => return Ok((other, Instant::now())),
+            Event::Exited => {
+                // A ready line written just before exiting is still in the pipe: read it first.
+                let end = Instant::now();
+                if let Some(reader) = stdout.as_mut() {
+                    // Non-blocking: a child left in the group may still hold the pipe open.
+                    unsafe {
+                        let fd = reader.as_raw_fd();
+                        libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+                    }
+                    let mut rest = Vec::new();
+                    let _ = reader.read_to_end(&mut rest);
+                    pending.extend_from_slice(&rest);
+                    pending.push(b'\n');
+                    let text = String::from_utf8_lossy(&pending);
+                    if text.lines().any(|l| pattern.is_match(l.trim_end_matches('\r'))) {
+                        return Ok((Event::Ready, end));
+                    }
+                }
+                return Ok((Event::Exited, end));
+            }
+            Event::Deadline => return Ok((Event::Deadline, Instant::now())),
         }
     }
 }
@@ -763,9 +812,15 @@ mod tests {
 
     #[test]
     fn a_hanging_process_is_killed_at_the_timeout_with_its_group() {
-        let mut l = Launcher::new(spec("sh", &["-c", "sleep 30 & sleep 30"], Readiness::Exit, 300)).unwrap();
+        let mut l = Launcher::new(spec("sh", &["-c", "sleep 31.5 & sleep 30"], Readiness::Exit, 300)).unwrap();
         let rec = l.run().unwrap();
         assert_eq!(rec.ending, Ending::TimedOut);
+        let left: Vec<_> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0031.5\x00"))
+            .collect();
+        assert!(left.is_empty(), "the background child of the timed-out process survived");
         assert!(rec.wall >= Duration::from_millis(300));
         assert_eq!(rec.failure(&Readiness::Exit, Duration::from_millis(300)).unwrap(), "timed out after 300ms");
     }
@@ -784,6 +839,14 @@ mod tests {
         assert_eq!(rec.ending, Ending::Ready);
         assert!(rec.wall >= Duration::from_millis(100), "{:?}", rec.wall);
         assert!(rec.wall < Duration::from_secs(5), "{:?}", rec.wall);
+    }
+
+    #[test]
+    fn a_ready_line_printed_just_before_exit_counts() {
+        let ready = Readiness::Stdout { pattern: "^ready$".into() };
+        let mut l = Launcher::new(spec("sh", &["-c", "echo ready"], ready.clone(), 5000)).unwrap();
+        let rec = l.run().unwrap();
+        assert_eq!(rec.ending, Ending::Ready, "{rec:?}");
     }
 
     #[test]

@@ -88,8 +88,7 @@ fn row(b: &BenchmarkResult, detail: bool) -> Row {
     let over = b.over_budget();
     let dash = || "-".to_string();
     let mut cells = vec![b.id.clone(), b.samples.get("wall").map_or(0, |s| s.len()).to_string()];
-    if b.status == Status::Ok {
-        let w = wall.expect("ok results have wall samples");
+    if let (Status::Ok, Some(w)) = (b.status, wall) {
         let median = format_seconds(w.median);
         let over_median = b.budget.iter().any(|c| c.metric == "wall" && !c.ok);
         cells.push(paint(median, over_median, |s| s.red().bold()));
@@ -421,7 +420,10 @@ fn comparison_cells(r: &ComparisonRow) -> Vec<String> {
 }
 
 fn summary_line(r: &ComparisonRow) -> String {
-    let what = match (r.ratio, r.ci95, r.p_value) {
+    // The p-value the verdict used: the rank test for medians, Welch's test for means.
+    let p_used =
+        if crate::comparison::MEAN_METRICS.contains(&r.metric.as_str()) { r.p_value } else { r.mann_whitney_p };
+    let what = match (r.ratio, r.ci95, p_used) {
         (Some(ratio), Some([lo, hi]), Some(p)) => {
             let p_text = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
             let change = (ratio - 1.0) * 100.0;
