@@ -141,24 +141,8 @@ fn fact_rows(base: &BenchmarkResult, cand: &BenchmarkResult) -> Vec<ComparisonRo
 }
 
 fn metric_rank(metric: &str) -> usize {
-    const ORDER: [&str; 15] = [
-        "wall",
-        "load",
-        "init",
-        "import",
-        "import_self",
-        "import_total",
-        "modules",
-        "process_minus_empty",
-        "user",
-        "sys",
-        "max_rss",
-        "minor_faults",
-        "major_faults",
-        "vcsw",
-        "ivcsw",
-    ];
-    ORDER.iter().position(|m| *m == metric).unwrap_or(ORDER.len())
+    let all = &crate::scheduler::metrics::ALL;
+    all.iter().position(|m| m.name == metric).unwrap_or(all.len())
 }
 
 /// A benchmark that failed on either side compares exactly, by status.

@@ -63,6 +63,38 @@ pub mod metrics {
     pub const IMPORT_TOTAL: Metric = Metric { name: "import_total", unit: Unit::Seconds };
     /// Modules imported.
     pub const MODULES: Metric = Metric { name: "modules", unit: Unit::Count };
+
+    /// Every metric, in report order.
+    pub const ALL: [Metric; 16] = [
+        WALL,
+        LOAD,
+        INIT,
+        IMPORT,
+        IMPORT_SELF,
+        IMPORT_TOTAL,
+        MODULES,
+        PROCESS,
+        PROCESS_MINUS_EMPTY,
+        USER,
+        SYS,
+        MAX_RSS,
+        MINOR_FAULTS,
+        MAJOR_FAULTS,
+        VCSW,
+        IVCSW,
+    ];
+
+    /// The unit of a metric (or comparison fact) by name: `facts.binary_bytes` is bytes, other
+    /// facts are counts; unknown names are `None`.
+    pub fn unit_of(name: &str) -> Option<Unit> {
+        if name == "facts.binary_bytes" {
+            return Some(Unit::Bytes);
+        }
+        if name.starts_with("facts.") {
+            return Some(Unit::Count);
+        }
+        ALL.iter().find(|m| m.name == name).map(|m| m.unit)
+    }
 }
 
 /// What one run measured: its wall time (which drives the run count) and every metric's value.

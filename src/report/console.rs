@@ -354,20 +354,7 @@ pub fn render_comparison(cmp: &Comparison, detail: bool) -> String {
 }
 
 fn format_metric(metric: &str, value: f64) -> String {
-    match metric {
-        "wall"
-        | "user"
-        | "sys"
-        | "load"
-        | "init"
-        | "process"
-        | "process_minus_empty"
-        | "import"
-        | "import_self"
-        | "import_total" => format_seconds(value),
-        "max_rss" | "facts.binary_bytes" => format_bytes(value),
-        _ => format!("{value:.0}"),
-    }
+    super::format_value(metric, value)
 }
 
 fn format_delta(metric: &str, delta: f64) -> String {

@@ -5,23 +5,6 @@ use serde_json::{json, Map, Value};
 
 use crate::results::{RunDocument, Status};
 
-/// Whether a metric is a time (exported in nanoseconds / milliseconds).
-fn is_time(metric: &str) -> bool {
-    matches!(
-        metric,
-        "wall"
-            | "user"
-            | "sys"
-            | "load"
-            | "init"
-            | "process"
-            | "process_minus_empty"
-            | "import"
-            | "import_self"
-            | "import_total"
-    )
-}
-
 /// Bencher Metric Format: `{ "<benchmark>": { "<measure>": { "value", "lower_value", "upper_value" } } }`.
 ///
 /// One measure per metric of every successful benchmark: the median, bounded by the bootstrap 95%
@@ -32,7 +15,7 @@ pub fn bmf(doc: &RunDocument) -> Value {
     for b in doc.benchmarks.iter().filter(|b| b.status == Status::Ok) {
         let mut measures = Map::new();
         for (metric, s) in &b.summary {
-            let scale = if is_time(metric) { 1e9 } else { 1.0 };
+            let scale = if super::is_time(metric) { 1e9 } else { 1.0 };
             let [lo, hi] = s.median_ci95.unwrap_or([s.median, s.median]);
             measures.insert(
                 metric.replace('_', "-"),

@@ -245,18 +245,8 @@ fn view(doc: &RunDocument) -> Result<View> {
                 .rows
                 .iter()
                 .map(|r| {
-                    let value = |v: Option<f64>| match v {
-                        Some(v) if r.metric == "max_rss" || r.metric == "facts.binary_bytes" => format_bytes(v),
-                        Some(v) if r.metric.starts_with("facts.") => format!("{v:.0}"),
-                        Some(v)
-                            if ["modules", "minor_faults", "major_faults", "vcsw", "ivcsw"]
-                                .contains(&r.metric.as_str()) =>
-                        {
-                            format!("{v:.1}")
-                        }
-                        Some(v) => format_seconds(v),
-                        None => "–".into(),
-                    };
+                    let value =
+                        |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
                     CompareRow {
                         id: r.id.clone(),
                         metric: r.metric.clone(),

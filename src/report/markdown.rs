@@ -69,18 +69,7 @@ pub fn render(doc: &RunDocument) -> String {
         let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|---|");
         for r in cmp.rows.iter().filter(|r| r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise))
         {
-            let value = |v: Option<f64>| match v {
-                Some(v) if r.metric == "max_rss" || r.metric == "facts.binary_bytes" => format_bytes(v),
-                Some(v)
-                    if r.metric.starts_with("facts.")
-                        || ["modules", "minor_faults", "major_faults", "vcsw", "ivcsw"]
-                            .contains(&r.metric.as_str()) =>
-                {
-                    format!("{v:.0}")
-                }
-                Some(v) => format_seconds(v),
-                None => "–".into(),
-            };
+            let value = |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
             let delta = r.ratio.map(|x| format!("{:+.1}%", (x - 1.0) * 100.0)).unwrap_or_else(|| "–".into());
             let ci = r
                 .ci95

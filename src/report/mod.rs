@@ -13,6 +13,23 @@ use anyhow::{Context, Result};
 
 use crate::cli::Format;
 use crate::results::{write_atomic, RunDocument};
+use crate::scheduler::{metrics, Unit};
+use crate::units::{format_bytes, format_seconds};
+
+/// A value of a metric in its unit: `1.234 ms`, `4.8 MiB`, `73` (a mean count keeps one decimal).
+pub fn format_value(metric: &str, value: f64) -> String {
+    match metrics::unit_of(metric) {
+        Some(Unit::Seconds) => format_seconds(value),
+        Some(Unit::Bytes) => format_bytes(value),
+        _ if value.fract() == 0.0 => format!("{value:.0}"),
+        _ => format!("{value:.1}"),
+    }
+}
+
+/// Whether a metric is a time.
+pub fn is_time(metric: &str) -> bool {
+    metrics::unit_of(metric) == Some(Unit::Seconds)
+}
 
 /// Renders a document in one of the file formats (everything but the console table).
 pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>) -> Result<String> {
