@@ -43,7 +43,7 @@ fn merge_facts(plan: &BenchPlan, facts: &mut Facts, facts_run: Option<Result<(Pr
     };
     if plan.kind == Kind::Load {
         // The helper's own libraries are not the library's: it reports what loading added.
-        let report: Option<LoadReport> = record.stdout.as_deref().and_then(|s| serde_json::from_str(s.trim()).ok());
+        let report = LoadReport::from_stdout(record.stdout.as_deref());
         if let Some(mapped) = report.and_then(|r| r.mapped) {
             facts.mapped_libs = Some(mapped.len() as u64);
             facts.mapped_objects = Some(mapped);
@@ -74,6 +74,33 @@ fn merge_facts(plan: &BenchPlan, facts: &mut Facts, facts_run: Option<Result<(Pr
             Err(e) => facts.problems.push(format!("the facts run's import times: {e}")),
         }
     }
+}
+
+/// A lazy-loading check that could not be made (the facts run failed) fails the gate rather
+/// than passing unseen.
+fn unchecked_forbids(plan: &BenchPlan, facts: &Facts) -> Vec<crate::budget::BudgetCheck> {
+    let (metric, wanted, seen) = match &plan.probe {
+        Probe::Start { forbid_loaded } => {
+            ("forbidden_loaded", !forbid_loaded.is_empty(), facts.forbidden_loaded.is_some())
+        }
+        Probe::Python { forbid_imported, .. } => {
+            ("forbidden_imported", !forbid_imported.is_empty(), facts.forbidden_imported.is_some())
+        }
+        Probe::Load { .. } => return Vec::new(),
+    };
+    if !wanted || seen {
+        return Vec::new();
+    }
+    let why =
+        if facts.problems.is_empty() { "the facts run saw nothing".to_string() } else { facts.problems.join("; ") };
+    vec![crate::budget::BudgetCheck {
+        metric: metric.into(),
+        stat: "unchecked".into(),
+        limit: 0.0,
+        value: 0.0,
+        ok: false,
+        found: vec![why],
+    }]
 }
 
 /// Mapped objects whose file name starts with one of the forbidden names (`libssl` matches
@@ -112,7 +139,10 @@ pub fn result(
         (true, Some(wall), Some(sum)) => stats::warnings(&wall, sum).iter().map(|w| w.to_string()).collect(),
         _ => Vec::new(),
     };
-    let budget = if ok { budget::check(&plan.budget, &summary, &facts) } else { Vec::new() };
+    let mut budget = if ok { budget::check(&plan.budget, &summary, &facts) } else { Vec::new() };
+    if ok {
+        budget.extend(unchecked_forbids(plan, &facts));
+    }
     BenchmarkResult {
         id: plan.id.clone(),
         kind: plan.kind,

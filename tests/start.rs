@@ -83,6 +83,8 @@ fn readiness_on_stdout_ends_the_run_at_the_ready_line() {
     assert!(median < timeout / 2.0, "median {median} is not well below the {timeout} s timeout");
     let ready = fixture_target_dir().join("release/ready");
     assert_eq!(live_processes(Some(&ready), None), Vec::<u32>::new(), "the server was not terminated");
+    assert!(b["facts"]["threads"].as_u64().unwrap() >= 1, "threads are counted at readiness");
+    assert!(b["facts"]["mapped_libs"].as_u64().unwrap() >= 1);
 }
 
 #[test]

@@ -13,7 +13,6 @@ use crate::host;
 use std::collections::BTreeMap;
 
 use crate::measure::bench::ProcessBench;
-use crate::measure::cache::CacheMode;
 use crate::measure::elf;
 use crate::measure::facts::ProcessFacts;
 use crate::measure::load_helper::LOAD_HELPER_ARG;
@@ -198,7 +197,9 @@ pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &P
         timeout: first.timeout,
         capture_stdout: true,
         capture_stderr: false,
-        cache: CacheMode::Warm,
+        // The same page-cache treatment as the load runs, which do not evict the helper itself.
+        cache: first.cache,
+        evict_first: Some(Vec::new()),
     });
     let specs = sides.iter().zip(&prepared).map(|((plan, _), p)| (p.spec.clone(), plan.probe.clone())).collect();
     let mut benches = match ProcessBench::for_sides(runner_exe, specs, empty_helper) {
@@ -311,6 +312,8 @@ fn prepare(plan: &BenchPlan, executables: &Executables, runner_exe: &Path) -> Re
         capture_stdout: plan.kind == Kind::Load,
         capture_stderr: plan.kind == Kind::Python,
         cache: plan.cache,
+        // A load evicts the library, not the helper (this program, which the runner maps).
+        evict_first: (plan.kind == Kind::Load).then(|| examined.iter().cloned().collect()),
     };
     Ok(Prepared { spec, facts, _staging: staging })
 }

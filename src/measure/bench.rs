@@ -112,7 +112,7 @@ pub fn observe(
             Ok(Observation { wall: record.wall, values: usage_values(record) })
         }
         Probe::Load { .. } => {
-            let report: Option<LoadReport> = record.stdout.as_deref().and_then(|s| serde_json::from_str(s.trim()).ok());
+            let report = LoadReport::from_stdout(record.stdout.as_deref());
             if let Some(error) = report.as_ref().and_then(|r| r.error.clone()) {
                 return Err(RunFailure { reason: format!("could not load: {error}"), detail: None });
             }

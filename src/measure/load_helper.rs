@@ -26,10 +26,18 @@ pub struct LoadReport {
     pub mapped: Option<Vec<String>>,
 }
 
+impl LoadReport {
+    /// The report in the helper's stdout: its last line (a library may print before it).
+    pub fn from_stdout(stdout: Option<&str>) -> Option<LoadReport> {
+        stdout?.lines().rev().find(|l| !l.trim().is_empty()).and_then(|l| serde_json::from_str(l.trim()).ok())
+    }
+}
+
 /// Exit status of the helper when loading failed.
 pub const LOAD_FAILED: u8 = 3;
 
-/// Runs the helper with the arguments after the subcommand; returns the exit status.
+/// Runs the helper with the arguments after the subcommand; returns the exit status. The report
+/// is the last line of stdout, after anything the library itself printed.
 pub fn helper_main(args: &[OsString]) -> u8 {
     let Some(path) = args.first() else { return 0 };
     let report = load(path, args.get(1));
@@ -71,7 +79,10 @@ fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
         }
     };
     let load = start.elapsed().as_secs_f64();
-    let Some(symbol) = symbol else { return LoadReport { load: Some(load), init: None, error: None, mapped: None } };
+    let Some(symbol) = symbol else {
+        std::mem::forget(lib);
+        return LoadReport { load: Some(load), init: None, error: None, mapped: None };
+    };
     let name = symbol.to_string_lossy().into_owned();
     // SAFETY: the configuration declares the symbol an `extern "C" fn()`.
     let init = match unsafe { lib.get::<unsafe extern "C" fn()>(name.as_bytes()) } {
@@ -87,5 +98,9 @@ fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
     };
     let start = Instant::now();
     unsafe { init() };
-    LoadReport { load: Some(load), init: Some(start.elapsed().as_secs_f64()), error: None, mapped: None }
+    let init = start.elapsed().as_secs_f64();
+    // Never unloaded: the facts run reads what the library mapped after this returns, and the
+    // process exits right after.
+    std::mem::forget(lib);
+    LoadReport { load: Some(load), init: Some(init), error: None, mapped: None }
 }

@@ -109,6 +109,9 @@ pub struct ProcessSpec {
     /// The page cache before each run.
     #[serde(default)]
     pub cache: CacheMode,
+    /// Files to evict with a cold cache instead of the program and what it maps.
+    #[serde(default)]
+    pub evict_first: Option<Vec<PathBuf>>,
 }
 
 /// The child's own resource usage, from `wait4`.
@@ -232,7 +235,10 @@ impl Launcher {
             }
             _ => None,
         };
-        let evict = vec![spec.program.clone()];
+        let evict = match &spec.evict_first {
+            Some(files) => files.clone(),
+            None => vec![spec.program.clone()],
+        };
         Ok(Launcher { spec, pattern, stdout: memfd("coldbench-stdout")?, stderr: memfd("coldbench-stderr")?, evict })
     }
 
@@ -269,10 +275,18 @@ impl Launcher {
             }
         };
         let mut facts = ProcessFacts::default();
+        let failed = record.failure(&self.spec.readiness, self.spec.timeout);
         match snapshot {
+            // A snapshot of a run that then failed may be of a wrapper, not of the program.
+            Some(_) if failed.is_some() && self.spec.readiness != Readiness::Exit => {
+                facts.problem = failed;
+            }
             Some(s) => {
                 facts.mapped_objects = s.mapped_objects;
                 facts.threads = s.threads;
+                if let Some(why) = failed {
+                    facts.problem = Some(why);
+                }
             }
             None => {
                 facts.problem = Some(
@@ -284,10 +298,14 @@ impl Launcher {
         }
         let ld_file = pid.map(|pid| dir.path().join(format!("ld.{pid}")));
         facts.loader = ld_file.and_then(|f| std::fs::read_to_string(f).ok()).and_then(|t| loader_stats(&t));
-        for object in &facts.mapped_objects {
-            let path = PathBuf::from(object);
-            if !self.evict.contains(&path) {
-                self.evict.push(path);
+        // What the program maps is evicted too; a spec that names its own files (a load, where
+        // the helper's libraries are not the ones measured) keeps just those.
+        if self.spec.evict_first.is_none() {
+            for object in &facts.mapped_objects {
+                let path = PathBuf::from(object);
+                if !self.evict.contains(&path) {
+                    self.evict.push(path);
+                }
             }
         }
         Ok((facts, record))
@@ -311,7 +329,7 @@ impl Launcher {
                 .iter()
                 .map(|f| {
                     let _ = evict(f);
-                    Residency { file: f.clone(), resident: residency(f).unwrap_or(0.0) }
+                    Residency { file: f.clone(), resident: residency(f).unwrap_or(1.0) }
                 })
                 .collect()),
         }
@@ -437,16 +455,23 @@ impl Launcher {
                     std::thread::sleep(Duration::from_micros(200));
                 }
                 WaitStatus::Stopped(_, signal) if !options_set && signal == nix::sys::signal::Signal::SIGTRAP => {
-                    // The stop at exec: from here on, stop again just before exit.
+                    // The stop at exec: from here on, stop again just before exit. TRACEEXEC turns
+                    // the SIGTRAP of every later exec (`env`, a shell, a version-manager shim
+                    // exec'ing the real program) into an event instead of a signal that kills it.
                     options_set = true;
                     let _ = ptrace::setoptions(
                         pid,
-                        ptrace::Options::PTRACE_O_TRACEEXIT | ptrace::Options::PTRACE_O_EXITKILL,
+                        ptrace::Options::PTRACE_O_TRACEEXIT
+                            | ptrace::Options::PTRACE_O_TRACEEXEC
+                            | ptrace::Options::PTRACE_O_EXITKILL,
                     );
                     let _ = ptrace::cont(pid, None);
                 }
                 WaitStatus::PtraceEvent(_, _, event) if event == libc::PTRACE_EVENT_EXIT => {
-                    snapshot = Some(take_snapshot(pid.as_raw(), &self.spec.program));
+                    let mut s = take_snapshot(pid.as_raw(), &self.spec.program);
+                    // exit_group has already ended the other threads: a count here means nothing.
+                    s.threads = None;
+                    snapshot = Some(s);
                     let _ = ptrace::cont(pid, None);
                 }
                 WaitStatus::Stopped(_, signal) => {
@@ -786,6 +811,7 @@ mod tests {
             capture_stdout: false,
             capture_stderr: false,
             cache: CacheMode::Warm,
+            evict_first: None,
         }
     }
 

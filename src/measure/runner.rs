@@ -163,6 +163,7 @@ mod tests {
             capture_stdout: false,
             capture_stderr: false,
             cache: Default::default(),
+            evict_first: None,
         };
         let input = format!("{}\nrun 0\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();
@@ -188,6 +189,7 @@ mod tests {
             capture_stdout: false,
             capture_stderr: false,
             cache: Default::default(),
+            evict_first: None,
         };
         let input = format!("{}\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
         let mut out = Vec::new();

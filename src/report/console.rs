@@ -124,6 +124,7 @@ fn row(b: &BenchmarkResult, detail: bool) -> Row {
     }
     for check in b.budget.iter().filter(|c| !c.ok) {
         let line = match check.metric.as_str() {
+            _ if check.stat == "unchecked" => format!("could not check {}: {}", check.metric, check.found.join(", ")),
             "forbidden_loaded" => format!("forbidden shared object loaded: {}", check.found.join(", ")),
             "forbidden_imported" => format!("forbidden module imported: {}", check.found.join(", ")),
             metric => {

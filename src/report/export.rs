@@ -47,7 +47,13 @@ pub fn gab(doc: &RunDocument) -> Value {
                 "unit": unit,
                 "value": value * scale,
                 "range": range,
-                "extra": format!("n={} median of {} runs; p5={:.3} p95={:.3} {unit}", s.n, s.n, s.p5 * scale, s.p95 * scale),
+                "extra": format!(
+                    "{} of {} runs; p5={:.3} p95={:.3} {unit}",
+                    if metric == "max_rss" { "largest" } else { "median" },
+                    s.n,
+                    s.p5 * scale,
+                    s.p95 * scale
+                ),
             }));
         }
     }

@@ -98,6 +98,8 @@ struct View {
 /// `template_name` names it in error messages.
 pub fn render(doc: &RunDocument, template: &str, template_name: &str) -> Result<String> {
     let mut env = Environment::new();
+    // Escape HTML whatever the template file is called (minijinja decides by extension).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.add_template(template_name, template).map_err(|e| template_error(template_name, &e))?;
     let view = view(doc)?;
     env.get_template(template_name).and_then(|t| t.render(&view)).map_err(|e| template_error(template_name, &e))
@@ -271,8 +273,9 @@ fn view(doc: &RunDocument) -> Result<View> {
             removed: c.removed.clone(),
         }
     });
-    // The data sits inside a <script> element: "</" must not end it early.
-    let raw = serde_json::to_string(doc)?.replace("</", "<\\/");
+    // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
+    // `<!--<script` would swallow the rest of the page). JSON reads \u003c as the same `<`.
+    let raw = serde_json::to_string(doc)?.replace('<', "\\u003c");
     Ok(View {
         title,
         timestamp: doc.timestamp.clone(),
@@ -332,4 +335,22 @@ fn facts(b: &BenchmarkResult) -> Vec<(String, String)> {
         out.push(("resident after eviction".into(), parts.join(", ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_from_programs_cannot_break_out_of_the_page() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
+        let mut doc = crate::results::read(&path).unwrap();
+        doc.benchmarks[0].detail = Some("</script><!--<script>alert(1)".into());
+        let html = super::render(&doc, super::TEMPLATE, "x.tpl").unwrap();
+        let data = html.split("id=\"coldbench-data\">").nth(1).unwrap().split("</script>").next().unwrap();
+        assert!(!data.contains('<'), "raw `<` in the embedded JSON");
+        assert!(
+            html.contains("&lt;!--&lt;script&gt;"),
+            "the text is escaped in the page, whatever the template's name"
+        );
+        assert!(!html.contains("<!--<script>alert"));
+    }
 }
