@@ -369,10 +369,12 @@ impl Launcher {
         }
         let mut cmd = self.command(extra_env)?;
 
+        let blocked = InterruptsBlocked::new();
         let start = Instant::now();
         let mut child = cmd.spawn()?;
         let pid = child.id() as libc::pid_t;
         let mut guard = ChildGuard::new(pid);
+        drop(blocked);
         let stdout = child.stdout.take();
         let watcher = ExitWatcher::new(pid);
         let deadline = start + self.spec.timeout;
@@ -432,10 +434,12 @@ impl Launcher {
         unsafe {
             cmd.pre_exec(|| ptrace::traceme().map_err(io::Error::from));
         }
+        let blocked = InterruptsBlocked::new();
         let start = Instant::now();
         let child = cmd.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
         ACTIVE_GROUP.store(pid.as_raw(), Ordering::SeqCst);
+        drop(blocked);
         let deadline = start + self.spec.timeout;
         let mut snapshot = None;
         let mut options_set = false;
@@ -530,6 +534,36 @@ impl Launcher {
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let tail = lines[lines.len().saturating_sub(5)..].join("\n");
         (!tail.is_empty()).then_some(tail)
+    }
+}
+
+/// Holds SIGINT, SIGTERM and SIGHUP back while a child is spawned and its group recorded, so that
+/// an interrupt in between is handled (killing that group) rather than leaving the child running.
+/// The child itself starts with an empty signal mask: std resets it when spawning.
+struct InterruptsBlocked {
+    old: libc::sigset_t,
+}
+
+impl InterruptsBlocked {
+    fn new() -> Self {
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, signal);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            InterruptsBlocked { old }
+        }
+    }
+}
+
+impl Drop for InterruptsBlocked {
+    fn drop(&mut self) {
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
+        }
     }
 }
 
@@ -865,6 +899,18 @@ mod tests {
         assert_eq!(rec.ending, Ending::Ready);
         assert!(rec.wall >= Duration::from_millis(100), "{:?}", rec.wall);
         assert!(rec.wall < Duration::from_secs(5), "{:?}", rec.wall);
+    }
+
+    #[test]
+    fn children_start_with_no_blocked_signals() {
+        let mut s = spec("sh", &["-c", "grep SigBlk /proc/self/status"], Readiness::Exit, 5000);
+        s.capture_stdout = true;
+        let rec = Launcher::new(s).unwrap().run().unwrap();
+        let out = rec.stdout.unwrap();
+        assert!(
+            out.trim().ends_with("0000000000000000"),
+            "interrupts blocked around spawn leaked into the child: {out}"
+        );
     }
 
     #[test]
