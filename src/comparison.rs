@@ -186,21 +186,10 @@ fn seed_for(id: &str, metric: &str) -> u64 {
     hash
 }
 
-/// The most severe verdict among the gating rows, if any row gates.
+/// The most severe verdict among the gating rows, if any row gates (`Verdict` is ordered from
+/// improved to failure).
 pub fn worst_gating_verdict(rows: &[ComparisonRow]) -> Option<Verdict> {
-    rows.iter().filter(|r| r.gating).map(|r| r.verdict).max_by_key(|v| severity(*v))
-}
-
-/// Orders verdicts from good to bad: improved < no change < within noise < regressed < warning < failure.
-pub fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Improved => 0,
-        Verdict::NoChange => 1,
-        Verdict::WithinNoise => 2,
-        Verdict::Regressed => 3,
-        Verdict::Warning => 4,
-        Verdict::Failure => 5,
-    }
+    rows.iter().filter(|r| r.gating).map(|r| r.verdict).max()
 }
 
 /// A comparison of `candidate` with a saved result document (`--baseline`, `diff`): not interleaved.

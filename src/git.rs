@@ -18,8 +18,13 @@ pub struct GitFacts {
 impl GitFacts {
     /// The first 7 characters of the sha.
     pub fn short_sha(&self) -> &str {
-        &self.sha[..self.sha.len().min(7)]
+        short(&self.sha)
     }
+}
+
+/// The first 7 characters of a sha, as git abbreviates it.
+pub fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
 }
 
 /// Reads the facts of the repository containing `dir`; `None` outside git or before the first commit.

@@ -134,12 +134,7 @@ fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
             serde_json::to_writer_pretty(&mut stdout, doc)?;
             writeln!(stdout)?;
         }
-        Format::Human => {
-            write!(stdout, "{}", report::console::render(doc, ui.verbose))?;
-            if let Some(cmp) = &doc.comparison {
-                write!(stdout, "\n{}", report::console::render_comparison(cmp, ui.verbose))?;
-            }
-        }
+        Format::Human => write!(stdout, "{}", report::console::render_all(doc, ui.verbose))?,
         other => write!(stdout, "{}", report::render(doc, other, None)?)?,
     }
     stdout.flush()?;
@@ -231,14 +226,7 @@ fn report_command(
     let doc = results::read(&path)?;
     let format = if args.format == Format::Human && output.is_some() { Format::Html } else { args.format };
     let text = match format {
-        Format::Human => {
-            let mut t = report::console::render(&doc, ui.verbose);
-            if let Some(cmp) = &doc.comparison {
-                t.push('\n');
-                t.push_str(&report::console::render_comparison(cmp, ui.verbose));
-            }
-            t
-        }
+        Format::Human => report::console::render_all(&doc, ui.verbose),
         other => report::render(&doc, other, template)?,
     };
     match output {

@@ -53,6 +53,14 @@ pub struct Side {
     pub dirty: bool,
 }
 
+impl Side {
+    /// `label (sha), dirty`, with the short sha between `mark`s (a backtick for Markdown).
+    pub fn describe(&self, mark: &str) -> String {
+        let sha = self.sha.as_deref().map(|s| format!(" ({mark}{}{mark})", crate::git::short(s))).unwrap_or_default();
+        format!("{}{sha}{}", self.label, if self.dirty { ", dirty" } else { "" })
+    }
+}
+
 /// A comparison of two sides, per benchmark and metric (DESIGN §5, §9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {

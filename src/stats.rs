@@ -130,7 +130,8 @@ fn bootstrap_median_ci(values: &[f64]) -> [f64; 2] {
     [at(0.025), at(0.975)]
 }
 
-fn median_in_place(buf: &mut [f64]) -> f64 {
+/// The median of the values, reordering them (selection, not a full sort); the slice must not be empty.
+pub(crate) fn median_in_place(buf: &mut [f64]) -> f64 {
     let odd = buf.len() % 2 == 1;
     let mid = buf.len() / 2;
     let (lower, upper, _) = buf.select_nth_unstable_by(mid, f64::total_cmp);

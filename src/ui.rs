@@ -65,11 +65,6 @@ impl Ui {
         Ui { quiet, verbose, progress }
     }
 
-    /// A UI that prints nothing but errors (for tests and library use).
-    pub fn silent() -> Ui {
-        Ui { quiet: true, verbose: false, progress: false }
-    }
-
     /// Whether stderr gets colours (passed on to cargo).
     pub fn stderr_colored(&self) -> bool {
         console::colors_enabled_stderr()

@@ -122,7 +122,7 @@ impl SideContext<'_> {
 
     /// Checks out a commit, plans it with its own configuration, and builds it (or reuses its cache).
     fn prepare_ref(&self, role: &str, r: &ResolvedRef) -> Result<PreparedSide> {
-        let short = &r.sha[..7.min(r.sha.len())];
+        let short = git::short(&r.sha);
         let dir = self.store.dir().join("worktrees").join(&r.sha);
         match git::checkout(self.repo, &r.sha, &dir)
             .with_context(|| format!("checking out the {role} ({} {short})", r.name))?

@@ -56,28 +56,21 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
             escape(strip.label)
         );
         let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{y}" y2="{y}"/>"#, WIDTH - RIGHT);
-        for (j, v) in strip.warmups.iter().enumerate() {
-            let jitter = ((j * 7) % 9) as f64 - 4.0;
-            let _ = write!(
-                svg,
-                r#"<circle class="warmup" cx="{:.1}" cy="{:.1}" r="3"><title>warmup {}</title></circle>"#,
-                x(*v),
-                y + jitter,
-                format_seconds(*v)
-            );
+        for (class, values, radius) in [("warmup", strip.warmups, 3.0), ("run", strip.runs, 2.5)] {
+            for (j, v) in values.iter().enumerate() {
+                // A small fixed jitter keeps equal values from hiding each other.
+                let jitter = ((j * 7) % 9) as f64 - 4.0;
+                let _ = write!(
+                    svg,
+                    r#"<circle class="{class}" cx="{:.1}" cy="{:.1}" r="{radius}"><title>{class} {}: {}</title></circle>"#,
+                    x(*v),
+                    y + jitter,
+                    j + 1,
+                    format_seconds(*v)
+                );
+            }
         }
-        for (j, v) in strip.runs.iter().enumerate() {
-            let jitter = ((j * 7) % 9) as f64 - 4.0;
-            let _ = write!(
-                svg,
-                r#"<circle class="run" cx="{:.1}" cy="{:.1}" r="2.5"><title>run {}: {}</title></circle>"#,
-                x(*v),
-                y + jitter,
-                j + 1,
-                format_seconds(*v)
-            );
-        }
-        if let Some(m) = median(strip.runs) {
+        if let Some(m) = (!strip.runs.is_empty()).then(|| crate::stats::median_in_place(&mut strip.runs.to_vec())) {
             let _ = write!(
                 svg,
                 r#"<line class="median" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>median {3}</title></line>"#,
@@ -106,16 +99,6 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
     let _ = write!(svg, r#"<text class="legend" x="{LEFT}" y="16">● measured run   ○ warmup   │ median</text>"#);
     svg.push_str("</svg>");
     svg
-}
-
-fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
 /// One bar of the change chart.

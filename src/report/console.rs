@@ -259,13 +259,23 @@ fn paint(text: String, on: bool, f: impl FnOnce(StyledObject<String>) -> StyledO
     }
 }
 
+/// The whole console output of a result: the table and, when there is one, the comparison.
+pub fn render_all(doc: &RunDocument, detail: bool) -> String {
+    let mut out = render(doc, detail);
+    if let Some(cmp) = &doc.comparison {
+        out.push('\n');
+        out.push_str(&render_comparison(cmp, detail));
+    }
+    out
+}
+
 /// Renders a comparison: a table per benchmark and a summary line per benchmark.
 ///
 /// Without `detail`, only the wall time, status rows and metrics that changed are listed.
 pub fn render_comparison(cmp: &Comparison, detail: bool) -> String {
     let mut out = String::new();
     let describe = |side: &Side| {
-        let sha = side.sha.as_deref().map(|s| &s[..7.min(s.len())]);
+        let sha = side.sha.as_deref().map(crate::git::short);
         match (sha, side.dirty) {
             (Some(sha), true) => format!("{} ({sha}, dirty)", side.label),
             (Some(sha), false) => format!("{} ({sha})", side.label),

@@ -212,10 +212,6 @@ fn view(doc: &RunDocument) -> Result<View> {
         })
         .collect();
     let comparison = doc.comparison.as_ref().map(|c| {
-        let side = |s: &crate::results::Side| {
-            let sha = s.sha.as_deref().map(|x| format!(" ({})", &x[..7.min(x.len())])).unwrap_or_default();
-            format!("{}{sha}{}", s.label, if s.dirty { ", dirty" } else { "" })
-        };
         let changes: Vec<Change> = c
             .rows
             .iter()
@@ -239,8 +235,8 @@ fn view(doc: &RunDocument) -> Result<View> {
             })
             .collect();
         CompareView {
-            baseline: side(&c.baseline),
-            candidate: side(&c.candidate),
+            baseline: c.baseline.describe(""),
+            candidate: c.candidate.describe(""),
             interleaved: c.interleaved,
             chart: chart::change_chart(&changes),
             rows: c

@@ -57,11 +57,7 @@ pub fn render(doc: &RunDocument) -> String {
         let _ = writeln!(out, "| `{}` | {status} | {median} | {mean} | {rss} | {runs} |", b.id);
     }
     if let Some(cmp) = &doc.comparison {
-        let side = |s: &crate::results::Side| {
-            let sha = s.sha.as_deref().map(|x| format!(" (`{}`)", &x[..7.min(x.len())])).unwrap_or_default();
-            format!("{}{sha}{}", s.label, if s.dirty { ", dirty" } else { "" })
-        };
-        let _ = writeln!(out, "\n### Comparison: {} → {}\n", side(&cmp.baseline), side(&cmp.candidate));
+        let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
         if !cmp.interleaved {
             let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
         }

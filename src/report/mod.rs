@@ -34,7 +34,7 @@ pub fn is_time(metric: &str) -> bool {
 /// Renders a document in one of the file formats (everything but the console table).
 pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>) -> Result<String> {
     Ok(match format {
-        Format::Human => console::render(doc, false),
+        Format::Human => console::render_all(doc, false),
         Format::Json => serde_json::to_string_pretty(doc)? + "\n",
         Format::Md => markdown::render(doc),
         Format::Html => match template {
