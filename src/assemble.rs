@@ -116,6 +116,30 @@ pub fn forbidden_objects(mapped: &[String], forbidden: &[String]) -> Vec<String>
         .collect()
 }
 
+/// The command line of a benchmark as the user would type it: the program as built (not the
+/// fresh copy that ran) and its arguments; a load names the library.
+fn command_line(plan: &BenchPlan, facts: &Facts) -> Vec<String> {
+    let program = match (&plan.program, &facts.program) {
+        (crate::plan::Program::Path(p), _) => p.display().to_string(),
+        (crate::plan::Program::LoadHelper(_), _) => {
+            let mut out = vec!["dlopen".to_string(), facts.library.clone().unwrap_or_default()];
+            if let Probe::Load { symbol: Some(symbol) } = &plan.probe {
+                out.push(format!("+ {symbol}()"));
+            }
+            return out;
+        }
+        (_, Some(p)) => p.clone(),
+        (crate::plan::Program::Bin(a), None) => a.target.clone(),
+    };
+    std::iter::once(program).chain(plan.args.iter().cloned()).collect()
+}
+
+/// The result of a benchmark that was not run on this side, and why.
+pub fn skipped(plan: &BenchPlan, reason: String) -> BenchmarkResult {
+    let measured = Measured { stopped: Some(reason), ..Measured::default() };
+    result(plan, &measured, Facts::default(), None)
+}
+
 /// Builds the result of a benchmark from what the scheduler measured and the facts run saw.
 pub fn result(
     plan: &BenchPlan,
@@ -136,13 +160,16 @@ pub fn result(
     };
     let ok = status == Status::Ok;
     let warnings = match (ok, samples.get("wall").and_then(|s| Samples::new(s.as_f64())), summary.get("wall")) {
-        (true, Some(wall), Some(sum)) => stats::warnings(&wall, sum).iter().map(|w| w.to_string()).collect(),
+        (true, Some(wall), Some(sum)) => {
+            stats::warnings(&wall, sum, measured.warmups.len()).iter().map(|w| w.to_string()).collect()
+        }
         _ => Vec::new(),
     };
     let mut budget = if ok { budget::check(&plan.budget, &summary, &facts) } else { Vec::new() };
     if ok {
         budget.extend(unchecked_forbids(plan, &facts));
     }
+    let command = command_line(plan, &facts);
     BenchmarkResult {
         id: plan.id.clone(),
         kind: plan.kind,
@@ -156,6 +183,8 @@ pub fn result(
         budget,
         warnings,
         config: BenchConfig {
+            command,
+            default_entry: plan.default_entry,
             args: plan.args.clone(),
             env: plan.env.clone(),
             ready: plan.readiness.clone(),
@@ -183,6 +212,8 @@ mod tests {
     fn plan() -> BenchPlan {
         BenchPlan {
             id: "start/app/hello".into(),
+            package: "app".into(),
+            default_entry: false,
             program: Program::Path("/bin/true".into()),
             args: vec![],
             env: BTreeMap::new(),

@@ -76,6 +76,12 @@ pub enum Command {
     },
     /// Show what this machine offers: the facts recorded with every result.
     Env,
+    /// Remove the checkouts, builds and cached files of compared refs (results are kept).
+    Clean {
+        /// Keep the N most recently compared refs (and the shared build folder).
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+    },
 }
 
 /// `cargo coldbench baseline ...`.
@@ -122,6 +128,17 @@ pub enum FailOn {
     Never,
 }
 
+/// `--config-from`: whose benchmark definitions a comparison applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFrom {
+    /// The candidate's (today's): applied to both sides, as asv does for old commits.
+    Candidate,
+    /// The baseline's: applied to both sides.
+    Baseline,
+    /// Each side its own; benchmarks on one side only are listed as added or removed.
+    Each,
+}
+
 /// `--format`: how results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -160,6 +177,16 @@ pub struct RunArgs {
     /// With --compare: measure this ref as the candidate instead of the working tree
     #[arg(global = true, long, value_name = "REF", requires = "compare", help_heading = "Comparing")]
     pub against: Option<String>,
+    /// With --compare: whose benchmark definitions apply to both sides
+    #[arg(
+        global = true,
+        long,
+        value_enum,
+        value_name = "SIDE",
+        default_value = "candidate",
+        help_heading = "Comparing"
+    )]
+    pub config_from: ConfigFrom,
     /// Compare with a saved baseline (not interleaved)
     #[arg(global = true, long, value_name = "NAME", help_heading = "Comparing")]
     pub baseline: Option<String>,

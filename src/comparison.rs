@@ -61,39 +61,51 @@ fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thre
         let seed = seed_for(&cand.id, metric);
         let m = compare::compare(&b, &c, thresholds, seed);
         let by_mean = MEAN_METRICS.contains(&metric.as_str());
-        let (base_value, cand_value, ratio, ci95, verdict) = if by_mean {
+        let gating = GATING_METRICS.contains(&metric.as_str());
+        // Each location is judged by the test that suits it, and that test's p-value is the one
+        // reported beside the verdict.
+        let (location, test, p, base_value, cand_value, ratio, ci95) = if by_mean {
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-            let verdict = compare::verdict(m.p_value, m.ratio_of_means_ci95, m.ratio_of_means, thresholds);
-            (mean(b.values()), mean(c.values()), m.ratio_of_means, m.ratio_of_means_ci95, verdict)
+            ("mean", "welch", m.p_value, mean(b.values()), mean(c.values()), m.ratio_of_means, m.ratio_of_means_ci95)
         } else {
             // Medians are judged with the rank test: one stray slow run inflates the variance that
             // Welch's test divides by, and would hide a large shift of the median.
-            let verdict = compare::verdict(m.mann_whitney_p, m.ci95, m.ratio, thresholds);
-            (m.baseline_median, m.candidate_median, m.ratio, m.ci95, verdict)
+            ("median", "mann_whitney", m.mann_whitney_p, m.baseline_median, m.candidate_median, m.ratio, m.ci95)
         };
+        let verdict = explaining(compare::verdict(p, ci95, ratio, thresholds), gating);
         // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
         let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
         rows.push(ComparisonRow {
             id: cand.id.clone(),
             metric: metric.clone(),
+            location: Some(location.into()),
             baseline: Some(base_value),
             candidate: Some(cand_value),
             ratio: finite.then_some(ratio),
             ci95: finite.then_some(ci95),
             ratio_of_means: m.ratio_of_means.is_finite().then_some(m.ratio_of_means),
             ratio_of_means_ci95: m.ratio_of_means_ci95.iter().all(|x| x.is_finite()).then_some(m.ratio_of_means_ci95),
-            p_value: Some(m.p_value),
+            p_value: Some(p),
+            test: Some(test.into()),
+            welch_p: Some(m.p_value),
             mann_whitney_p: Some(m.mann_whitney_p),
             verdict,
-            gating: GATING_METRICS.contains(&metric.as_str()),
-            note: (!finite).then(|| {
-                format!("the baseline's {} is 0, so there is no ratio", if by_mean { "mean" } else { "median" })
-            }),
+            gating,
+            note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
         });
     }
     rows.sort_by_key(|r| metric_rank(&r.metric));
     rows.extend(fact_rows(base, cand));
     rows
+}
+
+/// A metric that does not gate explains a change and does not grade it: its verdict stops at
+/// `regressed` (the words *warning* and *failure* belong to what can fail the gate).
+fn explaining(verdict: Verdict, gating: bool) -> Verdict {
+    match verdict {
+        Verdict::Warning | Verdict::Failure if !gating => Verdict::Regressed,
+        v => v,
+    }
 }
 
 /// Deterministic facts compare exactly: more is a regression (that does not gate), fewer an
@@ -124,6 +136,7 @@ fn fact_rows(base: &BenchmarkResult, cand: &BenchmarkResult) -> Vec<ComparisonRo
             Some(ComparisonRow {
                 id: cand.id.clone(),
                 metric: metric.into(),
+                location: None,
                 baseline: Some(b as f64),
                 candidate: Some(c as f64),
                 ratio,
@@ -131,6 +144,8 @@ fn fact_rows(base: &BenchmarkResult, cand: &BenchmarkResult) -> Vec<ComparisonRo
                 ratio_of_means: None,
                 ratio_of_means_ci95: None,
                 p_value: None,
+                test: None,
+                welch_p: None,
                 mann_whitney_p: None,
                 verdict,
                 gating: forbidden,
@@ -161,6 +176,7 @@ fn status_row(base: &BenchmarkResult, cand: &BenchmarkResult) -> ComparisonRow {
     ComparisonRow {
         id: cand.id.clone(),
         metric: "status".into(),
+        location: None,
         baseline: None,
         candidate: None,
         ratio: None,
@@ -168,6 +184,8 @@ fn status_row(base: &BenchmarkResult, cand: &BenchmarkResult) -> ComparisonRow {
         ratio_of_means: None,
         ratio_of_means_ci95: None,
         p_value: None,
+        test: None,
+        welch_p: None,
         mann_whitney_p: None,
         verdict,
         gating: true,
@@ -223,6 +241,7 @@ pub fn against_document(
         added: rows.added,
         removed: rows.removed,
         baseline_benchmarks: base.benchmarks.clone(),
+        skipped: Vec::new(),
     }
 }
 
@@ -240,6 +259,8 @@ mod tests {
     fn result(id: &str, walls_ms: &[f64], user: f64, failure: Option<&str>) -> BenchmarkResult {
         let plan = BenchPlan {
             id: id.into(),
+            package: "p".into(),
+            default_entry: false,
             program: Program::Path("/bin/true".into()),
             args: vec![],
             env: Default::default(),
@@ -342,7 +363,8 @@ mod tests {
         let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT).rows;
         let wall = rows.iter().find(|r| r.metric == "wall").unwrap();
         assert_eq!(wall.verdict, Verdict::Failure, "{wall:?}");
-        assert!(wall.p_value.unwrap() > 0.05, "Welch alone would have missed it: {wall:?}");
+        assert!(wall.welch_p.unwrap() > 0.05, "Welch alone would have missed it: {wall:?}");
+        assert_eq!((wall.test.as_deref(), wall.p_value), (Some("mann_whitney"), wall.mann_whitney_p), "{wall:?}");
     }
 
     #[test]

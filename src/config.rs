@@ -402,6 +402,39 @@ fn validate_python(
     })
 }
 
+/// Warnings for tables under `prefix` (`package.metadata`, `workspace.metadata`) whose names come
+/// close to `bench` (`coldbench`, `benchmark`, `benches`) and that cargo-coldbench therefore
+/// ignores: a configuration under a near-miss name must not be dropped without a word.
+pub fn near_misses(metadata: &serde_json::Value, prefix: &str, manifest: &Path) -> Vec<String> {
+    let Some(table) = metadata.as_object() else { return Vec::new() };
+    table
+        .keys()
+        .filter(|k| k.as_str() != "bench")
+        .filter(|k| {
+            let lower = k.to_ascii_lowercase();
+            lower.contains("bench") || strsim::jaro_winkler(&lower, "bench") >= 0.85
+        })
+        .map(|k| {
+            format!(
+                "`[{prefix}.{k}]` in {} is not read by cargo-coldbench; its configuration goes in `[{prefix}.bench]`",
+                manifest.display()
+            )
+        })
+        .collect()
+}
+
+/// "; did you mean `start`?" for serde's "unknown field `starts`, expected one of ..." message.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates = expected.split('`').skip(1).step_by(2);
+    let best = candidates
+        .map(|c| (strsim::jaro_winkler(field, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(format!("; did you mean `{}`?", best.1))
+}
+
 fn parse_table<T: DeserializeOwned + Default>(
     metadata: &serde_json::Value,
     prefix: &str,
@@ -413,7 +446,11 @@ fn parse_table<T: DeserializeOwned + Default>(
     serde_path_to_error::deserialize(table.clone()).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };
-        UserError::Config { key, manifest: manifest.to_path_buf(), message: e.into_inner().to_string() }
+        let mut message = e.into_inner().to_string();
+        if let Some(hint) = did_you_mean(&message) {
+            message.push_str(&hint);
+        }
+        UserError::Config { key, manifest: manifest.to_path_buf(), message }
     })
 }
 
@@ -731,6 +768,20 @@ mod tests {
         assert_eq!(key_of(err), "package.metadata.bench.start[0].budget.modules");
         parse(json!({ "start": [{ "bin": "cli", "budget": { "mapped-libs": 3 }, "forbid-loaded": ["libssl"] }] }))
             .unwrap();
+    }
+
+    #[test]
+    fn near_miss_table_names_are_named_with_the_right_one() {
+        let metadata = json!({ "coldbench": {}, "benchmark": {}, "bench": {}, "docs": {}, "release": {} });
+        let warnings = near_misses(&metadata, "package.metadata", Path::new("/ws/Cargo.toml"));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("`[package.metadata.benchmark]`"), "{warnings:?}");
+        assert!(
+            warnings[1].contains("`[package.metadata.coldbench]`")
+                && warnings[1].contains("`[package.metadata.bench]`")
+        );
+        let err = parse(json!({ "starts": [{ "bin": "server" }] })).unwrap_err();
+        assert!(err.to_string().contains("did you mean `start`?"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub enum UserError {
     #[error("nothing to benchmark: {detail}")]
     NothingToRun { detail: String },
 
+    /// A comparison whose two sides have no benchmark they can both run.
+    #[error("nothing to compare: {detail}")]
+    NothingToCompare { detail: String, each: bool },
+
     /// A git ref or repository problem.
     #[error(transparent)]
     Git(#[from] crate::git::RefError),
@@ -85,6 +89,14 @@ impl UserError {
             UserError::NothingToRun { .. } => {
                 Some("add binaries to the selected packages or `[[package.metadata.bench.start]]` entries".into())
             }
+            UserError::NothingToCompare { each: true, .. } => Some(
+                "with --config-from candidate (the default) today's benchmark definitions are applied to both sides"
+                    .into(),
+            ),
+            UserError::NothingToCompare { each: false, .. } => Some(
+                "compare with a ref that has these binaries and libraries, or select others with -p, --bin or --lib"
+                    .into(),
+            ),
             UserError::Git(e) => Some(e.help()),
             UserError::UnknownBaseline { available, .. } => Some(if available.is_empty() {
                 "no baselines are saved yet: save one with --save-baseline NAME".into()

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod scheduler;
+pub mod stage;
 pub mod stats;
 pub mod ui;
 pub mod units;
@@ -64,6 +65,7 @@ pub fn main_entry() -> ExitCode {
     let ui = Ui::new(run.display.color, run.display.quiet, run.display.verbose);
     let result = match &args.command {
         Some(Command::Env) => env_command(run.format),
+        Some(Command::Clean { keep }) => clean_command(*keep, run, &ui),
         Some(Command::Report { result, output, template }) => {
             report_command(result.as_deref(), output.as_deref(), template.as_deref(), run, &ui)
         }
@@ -107,6 +109,7 @@ fn run_options(args: &RunArgs, kinds: &[results::Kind]) -> Result<RunOptions> {
         output_dir: args.output_dir.clone(),
         runner_exe: std::env::current_exe().context("could not find this executable (needed as the runner)")?,
         baseline: args.baseline.clone(),
+        config_from: args.config_from,
     })
 }
 
@@ -128,17 +131,22 @@ fn run_command(args: &RunArgs, kinds: &[results::Kind], ui: &Ui) -> Result<u8> {
 }
 
 fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(doc)? + "\n",
+        Format::Human => report::console::render_all(doc, ui.verbose),
+        other => report::render(doc, other, None)?,
+    };
+    write_stdout(text.as_bytes())
+}
+
+/// Writes results to stdout. A reader that has gone away (`| head`) ends the output quietly, as
+/// cargo and ripgrep do: the work is done and saved either way.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, doc)?;
-            writeln!(stdout)?;
-        }
-        Format::Human => write!(stdout, "{}", report::console::render_all(doc, ui.verbose))?,
-        other => write!(stdout, "{}", report::render(doc, other, None)?)?,
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
     }
-    stdout.flush()?;
-    Ok(())
 }
 
 fn diff_command(base: &std::path::Path, new: &std::path::Path, args: &RunArgs, ui: &Ui) -> Result<u8> {
@@ -163,10 +171,8 @@ fn baseline_command(action: &BaselineAction, args: &RunArgs, ui: &Ui) -> Result<
             ui.status("Saved", format!("baseline `{name}` ({})", path.display()));
         }
         BaselineAction::List => {
-            let mut stdout = std::io::stdout().lock();
-            for name in store.list_baselines()? {
-                writeln!(stdout, "{name}")?;
-            }
+            let names: String = store.list_baselines()?.iter().map(|n| format!("{n}\n")).collect();
+            write_stdout(names.as_bytes())?;
         }
         BaselineAction::Remove { name } => {
             store.remove_baseline(name)?;
@@ -234,11 +240,7 @@ fn report_command(
             results::write_atomic(out, text.as_bytes())?;
             ui.status("Wrote", out.display());
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-        }
+        None => write_stdout(text.as_bytes())?,
     }
     Ok(0)
 }
@@ -247,27 +249,38 @@ fn report_command(
 pub const INIT_TEMPLATE: &str = include_str!("../templates/init.toml");
 
 fn init_command() -> Result<u8> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(INIT_TEMPLATE.as_bytes())?;
+    write_stdout(INIT_TEMPLATE.as_bytes())?;
     Ok(0)
 }
 
 fn completions_command(shell: clap_complete::Shell) -> Result<u8> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "cargo", &mut std::io::stdout());
+    // Generated into memory: clap_complete panics on a write error of its own.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "cargo", &mut script);
+    write_stdout(&script)?;
     Ok(0)
 }
 
 fn env_command(format: Format) -> Result<u8> {
     let facts = host::collect();
-    let mut stdout = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut stdout, &facts)?;
-            writeln!(stdout)?;
-        }
-        _ => write!(stdout, "{}", commands::env::render(&facts))?,
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&facts)? + "\n",
+        _ => commands::env::render(&facts),
+    };
+    write_stdout(text.as_bytes())?;
+    Ok(0)
+}
+
+fn clean_command(keep: Option<usize>, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let store = store_for(args)?;
+    if !store.dir().exists() {
+        ui.status("Clean", format!("nothing to clean: {} does not exist", store.dir().display()));
+        return Ok(0);
     }
+    let lock = commands::run::lock_store(&store, ui)?;
+    let cleaned = commands::clean::clean(&store, keep, &lock)?;
+    ui.status("Removed", commands::clean::describe(&cleaned, store.dir()));
     Ok(0)
 }

@@ -110,6 +110,11 @@ pub enum Probe {
 pub struct BenchPlan {
     /// `<kind>/<package>/<name>`.
     pub id: String,
+    /// The package whose configuration defines it.
+    pub package: String,
+    /// Whether no configuration entry asked for it (a binary run with `--help`, a library loaded
+    /// with no symbol), so that reports can say what was timed.
+    pub default_entry: bool,
     /// The kind of benchmark.
     pub kind: Kind,
     /// What to execute.
@@ -141,6 +146,8 @@ pub struct BenchPlan {
 pub struct Plan {
     /// Benchmarks in workspace order: per package its start, load and python entries.
     pub benches: Vec<BenchPlan>,
+    /// Things in the manifests worth a warning (a table under a near-miss name).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -183,9 +190,13 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
         }
     }
     let defaults = config::workspace_defaults(&ws.metadata, &ws.root_manifest)?;
+    let mut plan = Plan {
+        warnings: config::near_misses(&ws.metadata, "workspace.metadata", &ws.root_manifest),
+        ..Plan::default()
+    };
     let wants = |kind: Kind| overrides.kinds.is_empty() || overrides.kinds.contains(&kind);
-    let mut plan = Plan::default();
     for member in &ws.members {
+        plan.warnings.extend(config::near_misses(&member.metadata, "package.metadata", &member.manifest));
         let cfg = config::package_config(&member.metadata, &member.manifest, &member.bins, &member.libs, &defaults)?;
         let common = Common {
             cwd: member.dir().to_path_buf(),
@@ -268,9 +279,11 @@ struct Common {
 }
 
 impl Common {
-    fn plan(&self, id: String, kind: Kind, program: Program, args: Vec<String>) -> BenchPlan {
+    fn plan(&self, member: &Member, name: &str, kind: Kind, program: Program, args: Vec<String>) -> BenchPlan {
         BenchPlan {
-            id,
+            id: format!("{}/{}/{name}", kind.as_str(), member.name),
+            package: member.name.clone(),
+            default_entry: false,
             kind,
             program,
             args,
@@ -292,7 +305,8 @@ impl Common {
             StartTarget::Command { program, args } => (Program::Path(program), args),
         };
         args.extend(entry.args);
-        let mut plan = self.plan(format!("start/{}/{}", member.name, entry.name), Kind::Start, program, args);
+        let mut plan = self.plan(member, &entry.name, Kind::Start, program, args);
+        plan.default_entry = entry.key.is_empty();
         plan.env = entry.env;
         plan.readiness = entry.readiness;
         plan.budget = entry.budget;
@@ -302,8 +316,8 @@ impl Common {
 
     fn load(&self, member: &Member, entry: LoadEntry) -> BenchPlan {
         let lib = ArtifactRef::lib(&member.name, &entry.lib);
-        let mut plan =
-            self.plan(format!("load/{}/{}", member.name, entry.name), Kind::Load, Program::LoadHelper(lib), vec![]);
+        let mut plan = self.plan(member, &entry.name, Kind::Load, Program::LoadHelper(lib), vec![]);
+        plan.default_entry = entry.key.is_empty();
         plan.env = entry.env;
         plan.budget = entry.budget;
         plan.probe = Probe::Load { symbol: entry.symbol };
@@ -312,12 +326,7 @@ impl Common {
 
     fn python(&self, member: &Member, entry: &PythonEntry) -> BenchPlan {
         let args = vec!["-X".into(), "importtime".into(), "-c".into(), format!("import {}", entry.module)];
-        let mut plan = self.plan(
-            format!("python/{}/{}", member.name, entry.name),
-            Kind::Python,
-            Program::Path(entry.python.clone()),
-            args,
-        );
+        let mut plan = self.plan(member, &entry.name, Kind::Python, Program::Path(entry.python.clone()), args);
         plan.env = entry.env.clone();
         plan.budget = entry.budget.clone();
         plan.probe = Probe::Python {
@@ -351,4 +360,77 @@ fn default_load(lib: &str) -> LoadEntry {
         env: BTreeMap::new(),
         budget: Budget::default(),
     }
+}
+
+/// A benchmark of one side's definitions that the other side cannot run, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unbound {
+    /// The benchmark as defined.
+    pub plan: BenchPlan,
+    /// "bin `fd` does not exist at v10.2.0".
+    pub reason: String,
+}
+
+/// Applies benchmark definitions made for the workspace `from` to the workspace `to` (the other
+/// side of a comparison), matching packages, binaries and libraries by name.
+///
+/// Each bound benchmark runs in its package's folder on `to`; a program or readiness file inside
+/// `from`'s workspace is taken from `to`'s. `at` completes the reasons of benchmarks that cannot
+/// be bound: "at v10.2.0", "in the working tree".
+pub fn bind(defs: &Plan, from: &Workspace, to: &Workspace, at: &str) -> (Plan, Vec<Unbound>) {
+    let mut bound = Plan { benches: Vec::new(), warnings: Vec::new() };
+    let mut unbound = Vec::new();
+    for def in &defs.benches {
+        match bind_one(def, from, to, at) {
+            Ok(plan) => bound.benches.push(plan),
+            Err(reason) => unbound.push(Unbound { plan: def.clone(), reason }),
+        }
+    }
+    (bound, unbound)
+}
+
+fn bind_one(def: &BenchPlan, from: &Workspace, to: &Workspace, at: &str) -> Result<BenchPlan, String> {
+    let member = to
+        .all_members
+        .iter()
+        .find(|m| m.name == def.package)
+        .ok_or_else(|| format!("package `{}` does not exist {at}", def.package))?;
+    let from_dir = from.all_members.iter().find(|m| m.name == def.package).map(|m| m.dir().to_path_buf());
+    let find_lib = |a: &ArtifactRef| {
+        let wanted = a.target.replace('-', "_");
+        member
+            .libs
+            .iter()
+            .find(|l| l.replace('-', "_") == wanted)
+            .map(|l| ArtifactRef::lib(&member.name, l))
+            .ok_or_else(|| format!("library `{}` does not exist {at}", a.target))
+    };
+    // A script of the workspace runs from the other side's checkout when it is there;
+    // anything else (an interpreter, a virtualenv, a build output) is shared by both sides.
+    let reroot = |path: &std::path::Path| -> PathBuf {
+        path.strip_prefix(&from.root)
+            .ok()
+            .filter(|_| !path.starts_with(&from.target_dir))
+            .map(|rel| to.root.join(rel))
+            .filter(|moved| moved.exists())
+            .unwrap_or_else(|| path.to_path_buf())
+    };
+    let mut plan = def.clone();
+    plan.program = match &def.program {
+        Program::Bin(a) if member.bins.contains(&a.target) => Program::Bin(ArtifactRef::bin(&member.name, &a.target)),
+        Program::Bin(a) => return Err(format!("bin `{}` does not exist {at}", a.target)),
+        Program::LoadHelper(a) => Program::LoadHelper(find_lib(a)?),
+        Program::Path(p) => Program::Path(reroot(p)),
+    };
+    if let Probe::Python { lib: Some(a), module, forbid_imported } = &def.probe {
+        plan.probe =
+            Probe::Python { lib: Some(find_lib(a)?), module: module.clone(), forbid_imported: forbid_imported.clone() };
+    }
+    plan.cwd = member.dir().to_path_buf();
+    if let (Readiness::File { path }, Some(from_dir)) = (&def.readiness, &from_dir) {
+        if let Ok(rel) = path.strip_prefix(from_dir) {
+            plan.readiness = Readiness::File { path: member.dir().join(rel) };
+        }
+    }
+    Ok(plan)
 }

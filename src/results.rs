@@ -81,6 +81,21 @@ pub struct Comparison {
     /// The baseline side's own results.
     #[serde(default)]
     pub baseline_benchmarks: Vec<BenchmarkResult>,
+    /// Benchmarks that one side could not run (its binary or library does not exist there), so
+    /// they were not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedBench>,
+}
+
+/// A benchmark of a comparison that one side could not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedBench {
+    /// Benchmark id.
+    pub id: String,
+    /// `baseline` or `candidate`: the side that lacks it.
+    pub side: String,
+    /// Why: "bin `fd` does not exist at v10.2.0".
+    pub reason: String,
 }
 
 /// The comparison of one metric (or of the status) of one benchmark.
@@ -90,13 +105,16 @@ pub struct ComparisonRow {
     pub id: String,
     /// Metric name, or `status` for a benchmark that failed on one side.
     pub metric: String,
-    /// Baseline median.
+    /// Which location was compared: `median` or `mean` (`None` for exact facts and status rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Baseline value at that location.
     pub baseline: Option<f64>,
-    /// Candidate median.
+    /// Candidate value at that location.
     pub candidate: Option<f64>,
-    /// Candidate median / baseline median.
+    /// Candidate / baseline at that location.
     pub ratio: Option<f64>,
-    /// Bootstrap 95% CI of the ratio of medians.
+    /// Bootstrap 95% CI of `ratio`.
     pub ci95: Option<[f64; 2]>,
     /// Candidate mean / baseline mean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,9 +122,15 @@ pub struct ComparisonRow {
     /// Bootstrap 95% CI of the ratio of means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_of_means_ci95: Option<[f64; 2]>,
-    /// Welch's t-test p-value.
+    /// The p-value the verdict used: Mann-Whitney's for medians, Welch's for means (see `test`).
     pub p_value: Option<f64>,
-    /// Mann-Whitney U p-value (a rank check).
+    /// The test that gave `p_value`: `mann_whitney` or `welch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    /// Welch's t-test p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welch_p: Option<f64>,
+    /// Mann-Whitney U p-value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mann_whitney_p: Option<f64>,
     /// The verdict.
@@ -143,6 +167,17 @@ pub enum Kind {
     Load,
     /// Python import.
     Python,
+}
+
+impl Kind {
+    /// `start`, `load`, `python`: the first part of a benchmark id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Start => "start",
+            Kind::Load => "load",
+            Kind::Python => "python",
+        }
+    }
 }
 
 /// Outcome of a benchmark.
@@ -193,12 +228,18 @@ impl Series {
 /// Facts about what was measured, outside the timed runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
-    /// The executable that was started.
+    /// The executable that was started (for a built target: the file cargo wrote; what ran was
+    /// a fresh copy of it, see `run_copy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
-    /// The library that was loaded (load benchmarks).
+    /// The library that was loaded (load benchmarks), named as for `program`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub library: Option<String>,
+    /// The fresh copy of the built file that was actually spawned or loaded (and evicted); it is
+    /// removed after the run. Copies are what is measured so that both sides of a comparison run
+    /// files written the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_copy: Option<String>,
     /// Size of the executable (or library) in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_bytes: Option<u64>,
@@ -251,9 +292,38 @@ pub struct Relocations {
     pub plt: u64,
 }
 
+impl ComparisonRow {
+    /// The p-value the verdict used. Files written before rows named their test held Welch's
+    /// p in `p_value` and judged medians by Mann-Whitney's.
+    pub fn deciding_p(&self) -> Option<f64> {
+        match (&self.test, self.location()) {
+            (Some(_), _) | (None, Some("mean")) => self.p_value,
+            (None, _) => self.mann_whitney_p.or(self.p_value),
+        }
+    }
+
+    /// The location compared: `median` or `mean`, or `None` for exact facts and status rows.
+    pub fn location(&self) -> Option<&str> {
+        match &self.location {
+            Some(l) => Some(l),
+            None if self.metric == "status" || self.metric.starts_with("facts.") => None,
+            None if crate::comparison::MEAN_METRICS.contains(&self.metric.as_str()) => Some("mean"),
+            None => Some("median"),
+        }
+    }
+}
+
 /// The per-benchmark effective configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchConfig {
+    /// The command line that was run: the program (as built, for a built target) and its
+    /// arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Whether no configuration entry asked for this benchmark: a binary run with `--help`, or a
+    /// library loaded with no symbol.
+    #[serde(default)]
+    pub default_entry: bool,
     /// Arguments passed.
     pub args: Vec<String>,
     /// Environment variables added.
@@ -380,7 +450,32 @@ impl Store {
                 return Err(e).with_context(|| format!("could not lock {}", path.display()));
             }
         }
-        Ok(StoreLock { _file: file })
+        let lock = StoreLock { _file: file };
+        self.sweep_leftovers(&lock);
+        Ok(lock)
+    }
+
+    /// Removes what an interrupted run left behind: copies of measured files under `stage/`, and
+    /// half-written artifact caches (`artifacts/<sha>.XXXXXX`). Only the lock holder may, since
+    /// another run uses both while it runs.
+    fn sweep_leftovers(&self, _lock: &StoreLock) {
+        if let Ok(entries) = fs::read_dir(self.dir.join(crate::stage::STAGE_DIR)) {
+            for entry in entries.flatten() {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        if let Ok(entries) = fs::read_dir(self.dir.join("artifacts")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let half_written = name
+                    .split_once('.')
+                    .is_some_and(|(sha, _)| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()));
+                if half_written {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
     }
 
     /// Saves a run under `runs/` (never overwriting) and as `latest.json`; returns the `runs/` path.

@@ -149,8 +149,8 @@ pub(crate) fn median_in_place(buf: &mut [f64]) -> f64 {
 pub enum Warning {
     /// More than 10% of the runs were outliers.
     Outliers { count: usize, runs: usize },
-    /// The first measured run was an outlier on the slow side.
-    SlowFirstRun,
+    /// The first measured run was an outlier on the slow side, after this many warmups.
+    SlowFirstRun { warmups: usize },
     /// The coefficient of variation is above 10%.
     HighVariation { percent: u32 },
 }
@@ -163,9 +163,15 @@ impl std::fmt::Display for Warning {
                 "{count} of {runs} runs were statistical outliers: other programs may have been busy; \
                  close them or use more --runs"
             ),
-            Warning::SlowFirstRun => {
+            Warning::SlowFirstRun { warmups: 0 } => {
                 write!(f, "the first run was much slower than the rest: caches were probably cold; use --warmup")
             }
+            Warning::SlowFirstRun { warmups } => write!(
+                f,
+                "the first measured run was much slower than the rest, after {warmups} warmup run{}: something \
+                 else may have been busy, or the program warms up slowly; use more --warmup",
+                if *warmups == 1 { "" } else { "s" }
+            ),
             Warning::HighVariation { percent } => {
                 write!(f, "the wall time varies a lot (coefficient of variation {percent}%): results are noisy")
             }
@@ -176,15 +182,15 @@ impl std::fmt::Display for Warning {
 /// Below this many runs, outlier counts and variation say too little to warn about.
 const MIN_RUNS_FOR_WARNINGS: usize = 5;
 
-/// Warnings about the wall-time samples of a benchmark.
-pub fn warnings(samples: &Samples, summary: &Summary) -> Vec<Warning> {
+/// Warnings about the wall-time samples of a benchmark that made `warmups` warmup runs first.
+pub fn warnings(samples: &Samples, summary: &Summary, warmups: usize) -> Vec<Warning> {
     let mut out = Vec::new();
     let z = modified_z_scores(samples);
     if summary.n >= MIN_RUNS_FOR_WARNINGS && summary.outliers * 10 > summary.n {
         out.push(Warning::Outliers { count: summary.outliers, runs: summary.n });
     }
     if summary.n >= MIN_RUNS_FOR_WARNINGS && z.first().is_some_and(|&z0| z0 > OUTLIER_Z) {
-        out.push(Warning::SlowFirstRun);
+        out.push(Warning::SlowFirstRun { warmups });
     }
     let cv = summary.cv();
     if summary.n >= MIN_RUNS_FOR_WARNINGS && cv > 0.10 {
@@ -252,19 +258,26 @@ mod tests {
     fn warnings_for_slow_first_run_and_variation() {
         let samples = s(&[50.0, 10.0, 10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.1, 9.9]);
         let sum = Summary::of(&samples);
-        let w = warnings(&samples, &sum);
-        assert!(w.contains(&Warning::SlowFirstRun), "{w:?}");
+        let w = warnings(&samples, &sum, 0);
+        assert!(w.contains(&Warning::SlowFirstRun { warmups: 0 }), "{w:?}");
+        assert!(w[0].to_string().contains("use --warmup"), "{w:?}");
         assert!(w.iter().any(|w| matches!(w, Warning::HighVariation { .. })), "{w:?}");
         assert!(!w.iter().any(|w| matches!(w, Warning::Outliers { .. })), "1 of 10 is not more than 10%");
 
         let steady = s(&[10.0, 10.1, 9.9, 10.0]);
-        assert!(warnings(&steady, &Summary::of(&steady)).is_empty());
+        assert!(warnings(&steady, &Summary::of(&steady), 0).is_empty());
+
+        // After warmups, the advice is not to add warmups as if there had been none.
+        let w = warnings(&samples, &sum, 2);
+        assert!(w.contains(&Warning::SlowFirstRun { warmups: 2 }), "{w:?}");
+        let text = w[0].to_string();
+        assert!(text.contains("first measured run") && text.contains("after 2 warmup runs"), "{text}");
     }
 
     #[test]
     fn many_outliers_warn() {
         let samples = s(&[10.0, 10.0, 10.1, 9.9, 10.0, 10.0, 10.1, 9.9, 40.0, 45.0]);
-        let w = warnings(&samples, &Summary::of(&samples));
+        let w = warnings(&samples, &Summary::of(&samples), 1);
         assert!(w.contains(&Warning::Outliers { count: 2, runs: 10 }), "{w:?}");
     }
 }

@@ -107,6 +107,8 @@ pub struct Workspace {
     pub metadata: serde_json::Value,
     /// Selected members, in workspace order.
     pub members: Vec<Member>,
+    /// Every member, selected or not (the other side of a comparison is matched against these).
+    pub all_members: Vec<Member>,
 }
 
 /// Runs `cargo metadata` and selects packages the way cargo does.
@@ -119,6 +121,7 @@ pub fn load(opts: &CargoOptions) -> Result<Workspace> {
     cmd.other_options(opts.lock_flags().iter().map(|s| s.to_string()).collect::<Vec<_>>());
     let metadata = cmd.exec().map_err(metadata_error)?;
     let members = select(&metadata, opts)?;
+    let all_members = metadata.workspace_packages().into_iter().map(member).collect();
     let target_dir = match &opts.target_dir {
         Some(dir) => std::path::absolute(dir).context("resolving --target-dir")?,
         None => metadata.target_directory.clone().into_std_path_buf(),
@@ -130,6 +133,7 @@ pub fn load(opts: &CargoOptions) -> Result<Workspace> {
         target_dir,
         metadata: metadata.workspace_metadata.clone(),
         members,
+        all_members,
     })
 }
 

@@ -127,11 +127,14 @@ fn against_compares_two_refs_and_an_interrupted_checkout_is_made_again() {
 #[test]
 fn benchmarks_on_one_side_only_are_added_or_removed() {
     let p = GitProject::new(BASE_WORK / 10);
-    // The candidate gains a second binary.
+    // The candidate gains a second binary; each side is planned with its own configuration.
     std::fs::create_dir_all(p.path().join("src/bin")).unwrap();
     std::fs::write(p.path().join("src/bin/extra.rs"), "fn main() {}\n").unwrap();
-    let res =
-        coldbench().current_dir(p.path()).args(["--compare", "main", "--runs", "3", "--warmup", "0"]).output().unwrap();
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", "main", "--config-from", "each", "--runs", "3", "--warmup", "0"])
+        .output()
+        .unwrap();
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
     let doc = latest(&p.path().join("target/coldbench"));
     assert_eq!(doc["comparison"]["added"], serde_json::json!(["start/work/extra"]));

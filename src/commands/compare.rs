@@ -1,10 +1,14 @@
 //! `--compare REF` / `--against REF2`: build two sides and run them interleaved.
 //!
 //! The baseline (and with `--against`, the candidate) is checked out under
-//! `target/coldbench/worktrees/<sha>/`; both sides build into `target/coldbench/build/` so that
-//! dependencies compile once; built executables of a commit are cached under
-//! `target/coldbench/artifacts/<sha>/`. The user's working tree, index, HEAD, branches, stash and
-//! hooks are only read.
+//! `target/coldbench/worktrees/<sha>/` and built into `target/coldbench/build/`; built files of a
+//! commit are cached under `target/coldbench/artifacts/<sha>/`. The working tree is built by the
+//! same `cargo build` as a plain run, in the user's own target directory, so a compare costs one
+//! extra build (the baseline's), and none when the baseline is cached. The user's working tree,
+//! index, HEAD, branches, stash and hooks are only read.
+//!
+//! By default the benchmark definitions come from the candidate and are applied to both sides
+//! (`--config-from`), so an old ref is measured with today's benchmarks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,21 +17,54 @@ use anyhow::{Context, Result};
 
 use super::run::{self, RunOptions, RunOutcome};
 use crate::artifacts::{ArtifactCache, BuildKey};
+use crate::assemble;
+use crate::cli::ConfigFrom;
 use crate::comparison;
 use crate::error::UserError;
 use crate::git::{self, CheckoutState, GitFacts, ResolvedRef};
 use crate::host;
 use crate::plan::{self, BenchPlan, Plan};
-use crate::results::{Comparison, Side, Store};
+use crate::results::{Comparison, Side, SkippedBench, Store};
+use crate::stage::Staged;
 use crate::ui::Ui;
-use crate::workspace::{self, Executables, Workspace};
+use crate::workspace::{self, CargoOptions, Executables, Workspace};
 
-/// One side of a comparison, planned and built.
-struct PreparedSide {
-    plan: Plan,
-    executables: Executables,
+/// One side of a comparison, checked out and read, not yet built.
+struct Source {
+    /// `baseline` or `candidate`.
+    role: &'static str,
+    ws: Workspace,
+    /// The cargo options its build uses.
+    cargo: CargoOptions,
+    /// The commit, for a ref; `None` for the working tree.
+    reference: Option<ResolvedRef>,
     side: Side,
     git: Option<GitFacts>,
+    /// Completes "bin `x` does not exist ...": "at v10.2.0", "in the working tree".
+    at: String,
+}
+
+impl Source {
+    fn name(&self) -> String {
+        side_name(self.role, self.reference.as_ref())
+    }
+}
+
+/// "the baseline side (main abc1234)", or "the working tree".
+fn side_name(role: &str, reference: Option<&ResolvedRef>) -> String {
+    match reference {
+        Some(r) => format!("the {role} side ({} {})", r.name, git::short(&r.sha)),
+        None => "the working tree".to_string(),
+    }
+}
+
+/// A benchmark of the comparison: on both sides, on one side only, or defined for both but
+/// runnable on one.
+struct Entry {
+    base: Option<BenchPlan>,
+    cand: Option<BenchPlan>,
+    /// The side that could not run a benchmark defined for both, and why.
+    skipped: Option<(&'static str, String)>,
 }
 
 /// Compares the working tree (or `against`) with `baseline_ref`, interleaved, and saves the run.
@@ -44,59 +81,93 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let manifest_in_repo = git::relative_to_workdir(&repo, &ws.root_manifest).ok_or_else(|| {
         UserError::Invalid(format!("{} is not inside the repository's working folder", ws.root_manifest.display()))
     })?;
-    // Check the working tree's configuration before anything is written.
-    let local_plan = match candidate_ref {
-        None => Some(plan::plan(&ws, &opts.overrides)?),
-        Some(_) => None,
+    // The working tree's configuration, when it is used, is checked before anything is written.
+    let local_plan = match (&candidate_ref, opts.config_from) {
+        (None, ConfigFrom::Candidate | ConfigFrom::Each) => Some(plan::plan(&ws, &opts.overrides)?),
+        _ => None,
     };
 
     let store = run::open_store(opts, &ws.target_dir);
     let lock = run::lock_store(&store, ui)?;
     let ctx = SideContext { opts, store: &store, repo: &repo, manifest_in_repo: &manifest_in_repo, ui };
 
-    let base = ctx.prepare_ref("baseline", &baseline)?;
-    let cand = match (&candidate_ref, local_plan) {
-        (Some(r), _) => ctx.prepare_ref("candidate", r)?,
-        (None, Some(plan)) => ctx.prepare_working_tree(&ws, plan)?,
-        (None, None) => unreachable!("the working tree is planned when there is no --against"),
+    let base = ctx.checkout("baseline", &baseline)?;
+    let cand = match &candidate_ref {
+        Some(r) => ctx.checkout("candidate", r)?,
+        None => working_tree(ws, opts),
     };
+    let entries = ctx.entries(&base, &cand, local_plan)?;
+    check_something_compares(&entries, &base, &cand, opts.config_from)?;
+
+    let sides_of = |pick: fn(&Entry) -> Option<&BenchPlan>| Plan {
+        benches: entries.iter().filter_map(pick).cloned().collect(),
+        warnings: Vec::new(),
+    };
+    let (base_built, base_fresh) = ctx.build(&base, &sides_of(|e| e.base.as_ref()))?;
+    let (cand_built, cand_fresh) = ctx.build(&cand, &sides_of(|e| e.cand.as_ref()))?;
+    if base_fresh || cand_fresh {
+        report_cache_size(&store, ui);
+    }
+    let base_staged = Staged::new(store.dir(), "baseline", base_built).context("copying the baseline's files")?;
+    let cand_staged = Staged::new(store.dir(), "candidate", cand_built).context("copying the candidate's files")?;
 
     let timestamp = run::now();
-    let base_by_id: BTreeMap<&str, &BenchPlan> = base.plan.benches.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
-    for start in &cand.plan.benches {
-        match base_by_id.get(start.id.as_str()) {
-            Some(base_start) => {
+    let mut paired_base = Vec::new();
+    let mut paired_cand = Vec::new();
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut skipped = Vec::new();
+    for entry in &entries {
+        match (&entry.base, &entry.cand) {
+            (Some(b), Some(c)) => {
                 // Baseline first in every pair; the candidate's run policy for both.
-                let mut pair = run::measure_sides(
-                    &[(base_start, &base.executables), (start, &cand.executables)],
-                    &opts.runner_exe,
-                    ui,
-                );
+                let mut pair = run::measure_sides(&[(b, &base_staged), (c, &cand_staged)], &opts.runner_exe, ui);
                 let c = pair.pop().expect("two sides");
-                base_results.push(pair.pop().expect("two sides"));
+                let b = pair.pop().expect("two sides");
+                paired_base.push(b.clone());
+                paired_cand.push(c.clone());
+                base_results.push(b);
                 cand_results.push(c);
             }
-            None => cand_results.push(run::measure_alone(start, &cand.executables, &opts.runner_exe, ui)),
+            (None, Some(c)) => {
+                cand_results.push(run::measure_alone(c, &cand_staged, &opts.runner_exe, ui));
+                match &entry.skipped {
+                    Some((side, reason)) => {
+                        base_results.push(assemble::skipped(c, reason.clone()));
+                        skipped.push(SkippedBench { id: c.id.clone(), side: side.to_string(), reason: reason.clone() });
+                    }
+                    None => added.push(c.id.clone()),
+                }
+            }
+            (Some(b), None) => match &entry.skipped {
+                Some((side, reason)) => {
+                    cand_results.push(assemble::skipped(b, reason.clone()));
+                    skipped.push(SkippedBench { id: b.id.clone(), side: side.to_string(), reason: reason.clone() });
+                }
+                None => removed.push(b.id.clone()),
+            },
+            (None, None) => {}
         }
     }
-    let thresholds: BTreeMap<&str, crate::compare::Thresholds> =
-        cand.plan.benches.iter().map(|s| (s.id.as_str(), s.thresholds)).collect();
-    let mut rows = comparison::compare_results(&base_results, &cand_results, &|id| {
+    let thresholds: BTreeMap<&str, crate::compare::Thresholds> = entries
+        .iter()
+        .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()))
+        .map(|s| (s.id.as_str(), s.thresholds))
+        .collect();
+    let rows = comparison::compare_results(&paired_base, &paired_cand, &|id| {
         thresholds.get(id).copied().unwrap_or(crate::compare::Thresholds::DEFAULT)
     });
-    // Benchmarks of the baseline that the candidate lacks were never measured: still list them.
-    rows.removed =
-        base.plan.benches.iter().filter(|b| !thresholds.contains_key(b.id.as_str())).map(|b| b.id.clone()).collect();
     let comparison = Comparison {
         baseline: base.side,
         candidate: cand.side,
         interleaved: true,
         rows: rows.rows,
-        added: rows.added,
-        removed: rows.removed,
+        added,
+        removed,
         baseline_benchmarks: base_results,
+        skipped,
     };
     let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;
@@ -105,6 +176,58 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
 fn ref_error(e: git::RefError) -> anyhow::Error {
     UserError::from(e).into()
+}
+
+/// The working tree as a side: built by the same `cargo build` as a plain run, in the user's
+/// target directory.
+fn working_tree(ws: Workspace, opts: &RunOptions) -> Source {
+    let git = git::facts(&ws.root);
+    let side = Side {
+        label: "working tree".into(),
+        sha: git.as_ref().map(|g| g.sha.clone()),
+        dirty: git.as_ref().is_some_and(|g| g.dirty),
+    };
+    Source {
+        role: "candidate",
+        ws,
+        cargo: opts.cargo.clone(),
+        reference: None,
+        side,
+        git,
+        at: "in the working tree".into(),
+    }
+}
+
+/// When no benchmark can run on both sides, a comparison would measure for minutes and judge
+/// nothing: that is a usage problem, said before anything is built.
+fn check_something_compares(entries: &[Entry], base: &Source, cand: &Source, from: ConfigFrom) -> Result<()> {
+    if entries.iter().any(|e| e.base.is_some() && e.cand.is_some()) {
+        return Ok(());
+    }
+    let mut reasons: Vec<String> = entries.iter().filter_map(|e| e.skipped.as_ref().map(|(_, r)| r.clone())).collect();
+    reasons.dedup();
+    let detail = if reasons.is_empty() {
+        format!("{} and {} have no benchmark in common", base.name(), cand.name())
+    } else {
+        let shown: Vec<String> = reasons.iter().take(5).cloned().collect();
+        let more = if reasons.len() > 5 { format!(" and {} more", reasons.len() - 5) } else { String::new() };
+        format!("no benchmark can run on both sides: {}{more}", shown.join("; "))
+    };
+    Err(UserError::NothingToCompare { detail, each: from == ConfigFrom::Each }.into())
+}
+
+/// Prints how much disk the checkouts, builds and cached files of compared refs take.
+fn report_cache_size(store: &Store, ui: &Ui) {
+    let used: u64 =
+        ["worktrees", "build", "artifacts"].iter().map(|d| super::clean::disk_usage(&store.dir().join(d))).sum();
+    ui.status(
+        "Cache",
+        format!(
+            "{} in {} for the checkouts and builds of compared refs (`cargo coldbench clean` frees it)",
+            crate::units::format_bytes(used as f64),
+            store.dir().display()
+        ),
+    );
 }
 
 struct SideContext<'a> {
@@ -120,8 +243,8 @@ impl SideContext<'_> {
         self.store.dir().join("build")
     }
 
-    /// Checks out a commit, plans it with its own configuration, and builds it (or reuses its cache).
-    fn prepare_ref(&self, role: &str, r: &ResolvedRef) -> Result<PreparedSide> {
+    /// Checks out a commit and reads its workspace.
+    fn checkout(&self, role: &'static str, r: &ResolvedRef) -> Result<Source> {
         let short = git::short(&r.sha);
         let dir = self.store.dir().join("worktrees").join(&r.sha);
         match git::checkout(self.repo, &r.sha, &dir)
@@ -133,53 +256,133 @@ impl SideContext<'_> {
                 .ui
                 .warn(format!("the checkout in {} was incomplete (an interrupted run?); made it again", dir.display())),
         }
+        super::clean::mark_used(self.store.dir(), &r.sha);
         let mut cargo = self.opts.cargo.clone();
         cargo.manifest_path = Some(dir.join(self.manifest_in_repo));
         cargo.target_dir = Some(self.build_dir());
         cargo.lenient = true;
-        let side_name = format!("the {role} side ({} {short})", r.name);
-        let ws = workspace::load(&cargo).with_context(|| format!("reading {side_name}"))?;
-        let overrides = plan::Overrides { lenient: true, ..self.opts.overrides.clone() };
-        let plan = plan::plan(&ws, &overrides).with_context(|| format!("planning {side_name}"))?;
-        let bins = plan.to_build();
-        let key = BuildKey::new(&r.sha, &cargo, host::rustc_version());
-        let cache = ArtifactCache::new(self.store.dir().join("artifacts"));
-        let executables = match cache.lookup(&key, &bins) {
-            Some(found) => {
-                self.ui.note(format!("{role}: reusing the executables built for {short} (no cargo build)"));
-                found
-            }
-            None => {
-                self.ui.status("Building", &side_name);
-                let local = workspace::path_packages(&ws, &cargo)?;
-                let local: Vec<&str> = local.iter().map(String::as_str).collect();
-                workspace::clean_members(&ws, &cargo, &local, self.ui)?;
-                let built = workspace::build(&ws, &cargo, &bins, self.ui)
-                    .with_context(|| format!("{side_name} failed to build"))?;
-                cache.store(&key, &built).context("caching the built executables")?
-            }
-        };
-        let side = Side { label: r.name.clone(), sha: Some(r.sha.clone()), dirty: false };
-        let git = Some(GitFacts { sha: r.sha.clone(), branch: None, dirty: false });
-        Ok(PreparedSide { plan, executables, side, git })
+        let ws = workspace::load(&cargo).with_context(|| format!("reading {}", side_name(role, Some(r))))?;
+        Ok(Source {
+            role,
+            ws,
+            cargo,
+            reference: Some(r.clone()),
+            side: Side { label: r.name.clone(), sha: Some(r.sha.clone()), dirty: false },
+            git: Some(GitFacts { sha: r.sha.clone(), branch: None, dirty: false }),
+            at: format!("at {}", r.name),
+        })
     }
 
-    /// Builds the working tree as it is, uncommitted changes included.
-    fn prepare_working_tree(&self, ws: &Workspace, plan: Plan) -> Result<PreparedSide> {
-        let mut cargo = self.opts.cargo.clone();
-        cargo.target_dir = Some(self.build_dir());
-        self.ui.status("Building", "the working tree");
-        let local = workspace::path_packages(ws, &cargo)?;
-        let local: Vec<&str> = local.iter().map(String::as_str).collect();
-        workspace::clean_members(ws, &cargo, &local, self.ui)?;
-        let executables =
-            workspace::build(ws, &cargo, &plan.to_build(), self.ui).context("the working tree failed to build")?;
-        let git = git::facts(&ws.root);
-        let side = Side {
-            label: "working tree".into(),
-            sha: git.as_ref().map(|g| g.sha.clone()),
-            dirty: git.as_ref().is_some_and(|g| g.dirty),
+    /// Plans one side with its own configuration (`lenient` for a ref, which may predate
+    /// packages and binaries named on the command line).
+    fn plan_side(&self, source: &Source, local: Option<Plan>) -> Result<Plan> {
+        if let Some(plan) = local {
+            return Ok(plan);
+        }
+        let overrides = plan::Overrides { lenient: true, ..self.opts.overrides.clone() };
+        let plan = plan::plan(&source.ws, &overrides).with_context(|| format!("planning {}", source.name()))?;
+        if plan.benches.is_empty() {
+            return Err(UserError::NothingToRun {
+                detail: format!("{} has nothing of the kind asked for", source.name()),
+            }
+            .into());
+        }
+        Ok(plan)
+    }
+
+    /// The benchmarks of the comparison, in the order of the definitions that are used.
+    fn entries(&self, base: &Source, cand: &Source, local: Option<Plan>) -> Result<Vec<Entry>> {
+        let mut warnings = Vec::new();
+        let entries = match self.opts.config_from {
+            ConfigFrom::Each => {
+                let cand_plan = self.plan_side(cand, local)?;
+                let base_plan = self.plan_side(base, None)?;
+                warnings.extend(cand_plan.warnings.iter().cloned());
+                let mut base_by_id: BTreeMap<String, BenchPlan> =
+                    base_plan.benches.iter().map(|b| (b.id.clone(), b.clone())).collect();
+                let mut entries: Vec<Entry> = cand_plan
+                    .benches
+                    .into_iter()
+                    .map(|c| Entry { base: base_by_id.remove(&c.id), cand: Some(c), skipped: None })
+                    .collect();
+                entries.extend(
+                    base_plan.benches.into_iter().filter(|b| base_by_id.contains_key(&b.id)).map(|b| Entry {
+                        base: Some(b),
+                        cand: None,
+                        skipped: None,
+                    }),
+                );
+                entries
+            }
+            ConfigFrom::Candidate => {
+                let defs = self.plan_side(cand, local)?;
+                warnings.extend(defs.warnings.iter().cloned());
+                self.bound(&defs, cand, base, |def, other| Entry { base: other, cand: Some(def), skipped: None })
+            }
+            ConfigFrom::Baseline => {
+                let defs = self.plan_side(base, None)?;
+                warnings.extend(defs.warnings.iter().cloned());
+                self.bound(&defs, base, cand, |def, other| Entry { base: Some(def), cand: other, skipped: None })
+            }
         };
-        Ok(PreparedSide { plan, executables, side, git })
+        for w in warnings {
+            self.ui.warn(w);
+        }
+        Ok(entries)
+    }
+
+    /// Entries for definitions made on `from`, bound to `to`; `make` places the definition and
+    /// its binding on their sides.
+    fn bound(
+        &self,
+        defs: &Plan,
+        from: &Source,
+        to: &Source,
+        make: impl Fn(BenchPlan, Option<BenchPlan>) -> Entry,
+    ) -> Vec<Entry> {
+        let (bound, unbound) = plan::bind(defs, &from.ws, &to.ws, &to.at);
+        let mut bound: BTreeMap<String, BenchPlan> = bound.benches.into_iter().map(|b| (b.id.clone(), b)).collect();
+        let reasons: BTreeMap<String, String> = unbound.into_iter().map(|u| (u.plan.id, u.reason)).collect();
+        defs.benches
+            .iter()
+            .map(|def| {
+                let mut entry = make(def.clone(), bound.remove(&def.id));
+                if let Some(reason) = reasons.get(&def.id) {
+                    entry.skipped = Some((to.role, reason.clone()));
+                }
+                entry
+            })
+            .collect()
+    }
+
+    /// Builds what a side's benchmarks need; says whether a build ran (rather than a cache hit).
+    ///
+    /// The working tree builds in the user's target directory, exactly as a plain run does. A ref
+    /// builds in `target/coldbench/build/`, shared by all refs so that dependencies compile once;
+    /// its path packages are cleaned first, because cargo fingerprints them relative to the
+    /// workspace root and would take another checkout's output as fresh.
+    fn build(&self, source: &Source, plan: &Plan) -> Result<(Executables, bool)> {
+        let bins = plan.to_build();
+        let Some(r) = &source.reference else {
+            let built = workspace::build(&source.ws, &source.cargo, &bins, self.ui)
+                .context("the working tree failed to build")?;
+            return Ok((built, false));
+        };
+        let short = git::short(&r.sha);
+        let key = BuildKey::new(&r.sha, &source.cargo, host::rustc_version());
+        let cache = ArtifactCache::new(self.store.dir().join("artifacts"));
+        if let Some(found) = cache.lookup(&key, &bins) {
+            self.ui.note(format!("{}: reusing the executables built for {short} (no cargo build)", source.role));
+            return Ok((found, false));
+        }
+        let side_name = source.name();
+        self.ui.status("Building", &side_name);
+        let local = workspace::path_packages(&source.ws, &source.cargo)?;
+        let local: Vec<&str> = local.iter().map(String::as_str).collect();
+        workspace::clean_members(&source.ws, &source.cargo, &local, self.ui)?;
+        let built = workspace::build(&source.ws, &source.cargo, &bins, self.ui)
+            .with_context(|| format!("{side_name} failed to build"))?;
+        let cached = cache.store(&key, &built).context("caching the built executables")?;
+        Ok((cached, true))
     }
 }

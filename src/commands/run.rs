@@ -20,8 +20,9 @@ use crate::measure::process::{ProcessSpec, Readiness, RunRecord};
 use crate::plan::{self, BenchPlan, Overrides, Probe, Program};
 use crate::results::{BenchmarkResult, Comparison, Facts, Kind, RunConfig, RunDocument, Status, Store, SCHEMA};
 use crate::scheduler::{self, Bench, Measured, Progress, RunFailure};
+use crate::stage::Staged;
 use crate::ui::Ui;
-use crate::workspace::{self, CargoOptions, Executables};
+use crate::workspace::{self, CargoOptions};
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct RunOptions {
     pub runner_exe: PathBuf,
     /// `--baseline NAME`: compare with this saved baseline.
     pub baseline: Option<String>,
+    /// `--config-from`: whose definitions a comparison applies.
+    pub config_from: crate::cli::ConfigFrom,
 }
 
 /// What a finished run produced.
@@ -85,16 +88,20 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let baseline = opts.baseline.as_ref().map(|name| store.load_baseline(name).map(|doc| (name, doc))).transpose()?;
     let lock = lock_store(&store, ui)?;
 
+    for warning in &plan.warnings {
+        ui.warn(warning);
+    }
     let targets = plan.to_build();
     let executables = if opts.no_build {
         workspace::find_built(&ws, &opts.cargo, &targets)?
     } else {
         workspace::build(&ws, &opts.cargo, &targets, ui)?
     };
+    let staged = Staged::new(store.dir(), "run", executables).context("copying the built files to measure them")?;
 
     let timestamp = now();
     let benchmarks: Vec<BenchmarkResult> =
-        plan.benches.iter().map(|b| measure_alone(b, &executables, &opts.runner_exe, ui)).collect();
+        plan.benches.iter().map(|b| measure_alone(b, &staged, &opts.runner_exe, ui)).collect();
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, doc)| {
         let side = crate::results::Side {
@@ -153,13 +160,8 @@ pub(crate) fn document(
 }
 
 /// Measures one start benchmark on its own.
-pub(crate) fn measure_alone(
-    start: &BenchPlan,
-    executables: &Executables,
-    runner_exe: &Path,
-    ui: &Ui,
-) -> BenchmarkResult {
-    measure_sides(&[(start, executables)], runner_exe, ui).remove(0)
+pub(crate) fn measure_alone(start: &BenchPlan, staged: &Staged, runner_exe: &Path, ui: &Ui) -> BenchmarkResult {
+    measure_sides(&[(start, staged)], runner_exe, ui).remove(0)
 }
 
 /// Measures the same benchmark on several sides, interleaved, with the last side's (the
@@ -167,7 +169,7 @@ pub(crate) fn measure_alone(
 ///
 /// Each side first gets one untimed facts run (mapped objects, loader statistics), then the
 /// warmups and measured runs.
-pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Staged)], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let (first, _) = sides[sides.len() - 1];
     let bar = ui.bar(first.policy.runs.planned(&[]) as u64, "Measuring");
     bar.set_message(first.id.clone());
@@ -227,9 +229,20 @@ pub(crate) fn measure_sides(sides: &[(&BenchPlan, &Executables)], runner_exe: &P
         .zip(prepared)
         .zip(facts_runs)
         .zip(&benches)
-        .map(|(((((plan, _), m), p), facts_run), bench)| {
+        .map(|(((((plan, staged), m), p), facts_run), bench)| {
             let mut facts = p.facts;
-            facts.residency = bench.residency();
+            // Reports name the files as built, not the copies that were evicted.
+            facts.residency = bench.residency().map(|files| {
+                files
+                    .into_iter()
+                    .map(|mut r| {
+                        if let Some(built) = staged.built_path_of(&r.file) {
+                            r.file = built.clone();
+                        }
+                        r
+                    })
+                    .collect()
+            });
             assemble::result(plan, &m, facts, Some(facts_run))
         })
         .collect()
@@ -243,27 +256,35 @@ struct Prepared {
     _staging: Option<tempfile::TempDir>,
 }
 
-fn prepare(plan: &BenchPlan, executables: &Executables, runner_exe: &Path) -> Result<Prepared, String> {
-    let built =
-        |a: &crate::workspace::ArtifactRef| executables.get(a).cloned().ok_or_else(|| format!("{a} was not built"));
+fn prepare(plan: &BenchPlan, staged: &Staged, runner_exe: &Path) -> Result<Prepared, String> {
+    // The fresh copy runs; reports name the file as built.
+    let built = |a: &crate::workspace::ArtifactRef| match (staged.copies.get(a), staged.built.get(a)) {
+        (Some(copy), Some(original)) => Ok((copy.clone(), original.clone())),
+        _ => Err(format!("{a} was not built")),
+    };
     let mut facts = Facts::default();
     let (program, args, examined) = match &plan.program {
         Program::Bin(a) => {
-            let exe = built(a)?;
-            (exe.clone(), plan.args.clone(), Some(exe))
+            let (copy, original) = built(a)?;
+            facts.program = Some(original.display().to_string());
+            facts.run_copy = Some(copy.display().to_string());
+            (copy.clone(), plan.args.clone(), Some(copy))
         }
         Program::Path(path) => (path.clone(), plan.args.clone(), (plan.kind == Kind::Start).then(|| path.clone())),
         Program::LoadHelper(a) => {
-            let lib = built(a)?;
+            let (lib, original) = built(a)?;
             let mut args = vec![LOAD_HELPER_ARG.to_string(), lib.display().to_string()];
             if let Probe::Load { symbol: Some(symbol) } = &plan.probe {
                 args.push(symbol.clone());
             }
-            facts.library = Some(lib.display().to_string());
+            facts.library = Some(original.display().to_string());
+            facts.run_copy = Some(lib.display().to_string());
             (runner_exe.to_path_buf(), args, Some(lib))
         }
     };
-    facts.program = Some(program.display().to_string());
+    if facts.program.is_none() {
+        facts.program = Some(program.display().to_string());
+    }
     if let Some(file) = &examined {
         facts.binary_bytes = std::fs::metadata(file).ok().map(|m| m.len());
         match elf::read(file) {
@@ -283,7 +304,7 @@ fn prepare(plan: &BenchPlan, executables: &Executables, runner_exe: &Path) -> Re
     let mut staging = None;
     if let Probe::Python { module, lib: Some(a), .. } = &plan.probe {
         let dir = tempfile::tempdir().map_err(|e| format!("could not create a folder for the module: {e}"))?;
-        let lib = built(a)?;
+        let (lib, original) = built(a)?;
         // Python finds an extension module `a.b` as a/b.so under a folder on PYTHONPATH.
         let target = dir.path().join(format!("{}.so", module.replace('.', "/")));
         let mut parent = target.parent().expect("inside the folder").to_path_buf();
@@ -292,14 +313,15 @@ fn prepare(plan: &BenchPlan, executables: &Executables, runner_exe: &Path) -> Re
             std::fs::write(parent.join("__init__.py"), "").map_err(|e| e.to_string())?;
             parent.pop();
         }
-        std::fs::copy(&lib, &target)
-            .map_err(|e| format!("could not place {} as {}: {e}", lib.display(), target.display()))?;
+        crate::stage::fresh_copy(&lib, &target)
+            .map_err(|e| format!("could not place {} as {}: {e:#}", lib.display(), target.display()))?;
         let mut path = dir.path().display().to_string();
         if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
             path = format!("{path}:{}", old.to_string_lossy());
         }
         env.insert("PYTHONPATH".into(), path);
-        facts.library = Some(lib.display().to_string());
+        facts.library = Some(original.display().to_string());
+        facts.run_copy = Some(target.display().to_string());
         staging = Some(dir);
     }
     let spec = ProcessSpec {

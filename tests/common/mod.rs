@@ -57,7 +57,19 @@ pub fn samples(bench: &serde_json::Value, metric: &str) -> Vec<f64> {
     bench["samples"][metric].as_array().map(|a| a.iter().map(|v| v.as_f64().unwrap()).collect()).unwrap_or_default()
 }
 
-/// Pids of live processes whose executable is `exe` or whose command line is exactly `cmdline`.
+/// Whether a process's executable link names `exe`, or a fresh copy of it that coldbench ran
+/// (a file of the same name under a `stage` folder, perhaps removed since: "… (deleted)").
+fn is_exe_or_its_copy(link: &Path, exe: &Path) -> bool {
+    if link == exe {
+        return true;
+    }
+    let name = link.file_name().map(|n| n.to_string_lossy().trim_end_matches(" (deleted)").to_string());
+    let staged = link.components().any(|c| c.as_os_str() == "stage");
+    staged && name.as_deref() == exe.file_name().and_then(|n| n.to_str())
+}
+
+/// Pids of live processes whose executable is `exe` (or coldbench's copy of it) or whose command
+/// line is exactly `cmdline`.
 pub fn live_processes(exe: Option<&Path>, cmdline: Option<&[&str]>) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -65,7 +77,7 @@ pub fn live_processes(exe: Option<&Path>, cmdline: Option<&[&str]>) -> Vec<u32> 
         let dir = entry.path();
         // Zombies have no exe link; they are dead already.
         if let (Some(exe), Ok(link)) = (exe, std::fs::read_link(dir.join("exe"))) {
-            if link == exe {
+            if is_exe_or_its_copy(&link, exe) {
                 found.push(pid);
                 continue;
             }
