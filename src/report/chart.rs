@@ -23,7 +23,14 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A strip plot of run times: one row per strip, dots per run, a tick at each median.
+/// Above this many runs in a strip, dots would hide each other: the strip becomes a histogram.
+const DENSE_RUNS: usize = 300;
+/// Bins of a dense strip.
+const DENSE_BINS: usize = 100;
+
+/// A strip plot of run times: one row per strip, a dot per run (or, past [`DENSE_RUNS`], a
+/// histogram whose bars are as tall as the runs in them), a tick at each median, and an axis whose
+/// ticks sit at round values.
 pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
     let all: Vec<f64> =
         strips.iter().flat_map(|s| s.runs.iter().chain(s.warmups)).copied().filter(|v| v.is_finite()).collect();
@@ -39,24 +46,34 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
     let x = |v: f64| LEFT + (v - lo) / (hi - lo) * (WIDTH - LEFT - RIGHT);
     let row_h = 28.0;
-    let height = 30.0 + row_h * strips.len() as f64 + 22.0;
+    let height = 30.0 + row_h * strips.len() as f64 + 26.0;
     let mut svg = String::new();
     let _ = write!(
         svg,
         r#"<svg class="chart strip" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
         t = escape(title)
     );
+    let mut dense_any = false;
     for (i, strip) in strips.iter().enumerate() {
         let y = 30.0 + row_h * i as f64 + row_h / 2.0;
+        let dense = strip.runs.len() > DENSE_RUNS;
+        dense_any |= dense;
+        let label =
+            if dense { format!("{} ({} runs)", strip.label, strip.runs.len()) } else { strip.label.to_string() };
         let _ = write!(
             svg,
             r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
             LEFT - 8.0,
             y + 4.0,
-            escape(strip.label)
+            escape(&label)
         );
         let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{y}" y2="{y}"/>"#, WIDTH - RIGHT);
-        for (class, values, radius) in [("warmup", strip.warmups, 3.0), ("run", strip.runs, 2.5)] {
+        if dense {
+            density(&mut svg, strip.runs, lo, hi, y, &x);
+        }
+        let dots: [(&str, &[f64], f64); 2] =
+            [("warmup", strip.warmups, 3.0), ("run", if dense { &[] } else { strip.runs }, 2.5)];
+        for (class, values, radius) in dots {
             for (j, v) in values.iter().enumerate() {
                 // A small fixed jitter keeps equal values from hiding each other.
                 let jitter = ((j * 7) % 9) as f64 - 4.0;
@@ -81,24 +98,65 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
             );
         }
     }
-    let axis_y = 30.0 + row_h * strips.len() as f64 + 14.0;
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
-        let anchor = match k {
-            0 => "start",
-            4 => "end",
-            _ => "middle",
-        };
+    let axis_y = 30.0 + row_h * strips.len() as f64;
+    let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{axis_y}" y2="{axis_y}"/>"#, WIDTH - RIGHT);
+    for v in nice_ticks(lo, hi) {
         let _ = write!(
             svg,
-            r#"<text class="tick" x="{:.1}" y="{axis_y}" text-anchor="{anchor}">{}</text>"#,
+            r#"<line class="axis tickmark" x1="{0:.1}" x2="{0:.1}" y1="{axis_y}" y2="{1}"/><text class="tick" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
             x(v),
+            axis_y + 4.0,
+            axis_y + 16.0,
             format_seconds(v)
         );
     }
-    let _ = write!(svg, r#"<text class="legend" x="{LEFT}" y="16">● measured run   ○ warmup   │ median</text>"#);
+    let legend = if dense_any {
+        "● measured run   ▮ runs per bin   ○ warmup   │ median"
+    } else {
+        "● measured run   ○ warmup   │ median"
+    };
+    let _ = write!(svg, r#"<text class="legend" x="{LEFT}" y="16">{legend}</text>"#);
     svg.push_str("</svg>");
     svg
+}
+
+/// A histogram strip: [`DENSE_BINS`] bins over the axis, each bar centred on the strip's line and
+/// as tall as its share of the fullest bin.
+fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(f64) -> f64) {
+    let mut counts = [0usize; DENSE_BINS];
+    let width = (hi - lo) / DENSE_BINS as f64;
+    for v in runs.iter().filter(|v| v.is_finite()) {
+        let bin = (((v - lo) / width) as usize).min(DENSE_BINS - 1);
+        counts[bin] += 1;
+    }
+    let fullest = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    for (bin, &count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+        let (a, b) = (lo + width * bin as f64, lo + width * (bin + 1) as f64);
+        let h = 2.0 + 20.0 * count as f64 / fullest;
+        let _ = write!(
+            svg,
+            r#"<rect class="run bin" x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}"><title>{count} runs from {} to {}</title></rect>"#,
+            x(a),
+            y - h / 2.0,
+            (x(b) - x(a)).max(1.0),
+            format_seconds(a),
+            format_seconds(b)
+        );
+    }
+}
+
+/// Round values (1, 2 or 5 times a power of ten apart) between `lo` and `hi`, three to seven.
+pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+        return Vec::new();
+    }
+    let raw = (hi - lo) / 4.0;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|s| *s >= raw).unwrap_or(10.0 * power);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    // Multiplying the index (not adding steps) keeps the values round.
+    (first..=last).map(|k| k as f64 * step).collect()
 }
 
 /// One bar of the change chart.
@@ -200,6 +258,38 @@ mod tests {
         assert!(svg.contains("a&lt;b"), "labels are escaped");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert_eq!(strip_plot("t", &[]), "");
+    }
+
+    #[test]
+    fn thousands_of_runs_become_a_histogram_that_states_the_count() {
+        let runs: Vec<f64> = (0..2000).map(|i| 0.001 + (i % 100) as f64 * 1e-6).collect();
+        let svg = strip_plot("t", &[Strip { label: "candidate", runs: &runs, warmups: &[0.002] }]);
+        assert_eq!(svg.matches("<circle class=\"run\"").count(), 0, "no dot per run");
+        let bins = svg.matches("class=\"run bin\"").count();
+        assert!(bins > 0 && bins <= DENSE_BINS, "{bins}");
+        assert!(svg.contains("candidate (2000 runs)"));
+        let total: usize = svg
+            .split("<title>")
+            .filter_map(|t| t.split(" runs from ").next().filter(|n| n.len() < 6)?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(total, 2000, "every run is in a bin");
+    }
+
+    #[test]
+    fn ticks_are_round_values_drawn_where_their_labels_say() {
+        assert_eq!(nice_ticks(0.0012, 0.0031), vec![0.0015, 0.002, 0.0025, 0.003]);
+        let t = nice_ticks(0.95, 1.07);
+        assert!(t.len() >= 3 && t.len() <= 7, "{t:?}");
+        assert!(t.iter().all(|v| (v * 100.0 - (v * 100.0).round()).abs() < 1e-9), "{t:?}");
+        assert!(nice_ticks(1.0, 1.0).is_empty());
+        // A tick mark and its centred label share one x.
+        let svg = strip_plot("t", &[Strip { label: "a", runs: &[0.0012, 0.0031], warmups: &[] }]);
+        let marks: Vec<&str> = svg.split("tickmark\" x1=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+        let labels: Vec<&str> =
+            svg.split("class=\"tick\" x=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
+        assert!(!marks.is_empty());
+        assert_eq!(marks, labels);
+        assert!(svg.contains(">2.000 ms</text>"), "{svg}");
     }
 
     #[test]

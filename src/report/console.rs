@@ -6,8 +6,20 @@ use crate::compare::Verdict;
 use crate::results::{BenchmarkResult, Comparison, ComparisonRow, Kind, RunDocument, Side, Status};
 use crate::units::{format_bytes, format_seconds};
 
-const HEADERS: [&str; 10] =
-    ["benchmark", "runs", "median", "mean ± σ", "min … max", "user", "sys", "max RSS", "faults", "status"];
+// CPU times and faults are means: the kernel counts CPU time in ticks, so their medians of short
+// runs are often 0, and comparisons compare their means too.
+const HEADERS: [&str; 10] = [
+    "benchmark",
+    "runs",
+    "median",
+    "mean ± σ",
+    "min … max",
+    "user (mean)",
+    "sys (mean)",
+    "max RSS",
+    "faults (mean)",
+    "status",
+];
 
 /// Renders the results table (colours follow `console`'s stdout setting); `detail` adds the facts
 /// under each row.
@@ -84,7 +96,7 @@ struct Row {
 
 fn row(b: &BenchmarkResult, detail: bool) -> Row {
     let wall = b.summary.get("wall");
-    let median_of = |m: &str| b.summary.get(m).map(|s| s.median);
+    let mean_of = |m: &str| b.summary.get(m).map(|s| s.mean);
     let over = b.over_budget();
     let dash = || "-".to_string();
     let mut cells = vec![b.id.clone(), b.samples.get("wall").map_or(0, |s| s.len()).to_string()];
@@ -94,13 +106,13 @@ fn row(b: &BenchmarkResult, detail: bool) -> Row {
         cells.push(paint(median, over_median, |s| s.red().bold()));
         cells.push(format!("{} ± {}", format_seconds(w.mean), format_seconds(w.stddev)));
         cells.push(format!("{} … {}", format_seconds(w.min), format_seconds(w.max)));
-        cells.push(median_of("user").map_or_else(dash, format_seconds));
-        cells.push(median_of("sys").map_or_else(dash, format_seconds));
+        cells.push(mean_of("user").map_or_else(dash, format_seconds));
+        cells.push(mean_of("sys").map_or_else(dash, format_seconds));
         let rss = b.summary.get("max_rss").map(|s| format_bytes(s.max)).unwrap_or_else(dash);
         let over_rss = b.budget.iter().any(|c| c.metric == "max_rss" && !c.ok);
         cells.push(paint(rss, over_rss, |s| s.red().bold()));
-        cells.push(match (median_of("minor_faults"), median_of("major_faults")) {
-            (Some(minor), Some(major)) => format!("{minor:.0}/{major:.0}"),
+        cells.push(match (mean_of("minor_faults"), mean_of("major_faults")) {
+            (Some(minor), Some(major)) => format!("{}/{}", super::format_count(minor), super::format_count(major)),
             _ => dash(),
         });
     } else {
@@ -117,6 +129,12 @@ fn row(b: &BenchmarkResult, detail: bool) -> Row {
     cells.push(status);
 
     let mut notes = Vec::new();
+    if b.config.default_entry {
+        notes.push(style(default_entry_note(b)).dim().to_string());
+    }
+    if detail && !b.config.command.is_empty() {
+        notes.push(style(format!("command: {}", command_text(b))).dim().to_string());
+    }
     if b.status == Status::Ok {
         if let Some(line) = kind_line(b) {
             notes.push(line);
@@ -167,6 +185,37 @@ fn row(b: &BenchmarkResult, detail: bool) -> Row {
         notes.push(format!("{} {w}", style("warning:").yellow()));
     }
     Row { cells, notes }
+}
+
+/// `fd --help (default: no [[package.metadata.bench.start]] entry)`: what a benchmark that no
+/// configuration asked for ran, so that nobody takes `--help` for the program's real start.
+pub fn default_entry_note(b: &BenchmarkResult) -> String {
+    let (what, table) = match b.kind {
+        Kind::Load => (format!("dlopen {}", b.config.command.get(1).map(|l| file_name(l)).unwrap_or_default()), "load"),
+        _ => {
+            let mut words = b.config.command.clone();
+            if let Some(program) = words.first_mut() {
+                *program = file_name(program);
+            }
+            (words.join(" "), b.kind.as_str())
+        }
+    };
+    format!("{what} (default: no [[package.metadata.bench.{table}]] entry)")
+}
+
+/// The full command line of a benchmark, shell-quoted, with the environment it added.
+pub fn command_text(b: &BenchmarkResult) -> String {
+    let env = b.config.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v)));
+    let words = b.config.command.iter().map(|w| shell_quote(w));
+    env.chain(words).collect::<Vec<_>>().join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    shlex::try_quote(word).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{word:?}"))
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.into())
 }
 
 /// The metrics that matter for a load or python row, which the table's columns do not show.
@@ -347,6 +396,12 @@ pub fn render_comparison(cmp: &Comparison, detail: bool) -> String {
             }
         }
     }
+    if !cmp.skipped.is_empty() {
+        out.push_str(&format!("\n{}\n", style("skipped (not compared):").yellow()));
+        for s in &cmp.skipped {
+            out.push_str(&format!("  {}: {}\n", s.id, s.reason));
+        }
+    }
     if !cmp.added.is_empty() {
         out.push_str(&format!("\n{} {}\n", style("added (not compared):").cyan(), cmp.added.join(", ")));
     }
@@ -379,8 +434,7 @@ fn format_delta(metric: &str, delta: f64) -> String {
     format!("{sign}{}", format_metric(metric, delta.abs()))
 }
 
-fn percent(ratio: f64) -> String {
-    let p = (ratio - 1.0) * 100.0;
+fn percent(p: f64) -> String {
     let sign = if p > 0.0 {
         "+"
     } else if p < 0.0 {
@@ -391,8 +445,17 @@ fn percent(ratio: f64) -> String {
     format!("{sign}{:.1}%", p.abs())
 }
 
-fn verdict_label(v: Verdict) -> String {
-    match v {
+/// The verdict of a gating row; a row that only explains reads neutrally (`↑ higher`).
+fn verdict_label(r: &ComparisonRow) -> String {
+    if !r.gating {
+        return match r.verdict {
+            Verdict::NoChange => style("= no change").dim().to_string(),
+            Verdict::WithinNoise => style("≈ within noise").dim().to_string(),
+            _ if super::neutral_change(r) == "lower" => "↓ lower".to_string(),
+            _ => "↑ higher".to_string(),
+        };
+    }
+    match r.verdict {
         Verdict::Improved => style("▼ improved").green().bold().to_string(),
         Verdict::NoChange => style("= no change").dim().to_string(),
         Verdict::WithinNoise => style("≈ within noise").dim().to_string(),
@@ -404,33 +467,30 @@ fn verdict_label(v: Verdict) -> String {
 
 fn comparison_cells(r: &ComparisonRow) -> Vec<String> {
     let dash = || "-".to_string();
-    match (r.baseline, r.candidate, r.ratio) {
-        (Some(b), Some(c), Some(ratio)) => vec![
-            r.metric.clone(),
+    match (r.baseline, r.candidate) {
+        (Some(b), Some(c)) => vec![
+            super::compared_metric(r),
             format_metric(&r.metric, b),
             format_metric(&r.metric, c),
             format_delta(&r.metric, c - b),
-            percent(ratio),
-            verdict_label(r.verdict),
+            super::change_percent(r).map_or_else(dash, percent),
+            verdict_label(r),
         ],
-        _ => vec![r.metric.clone(), dash(), dash(), dash(), dash(), verdict_label(r.verdict)],
+        _ => vec![r.metric.clone(), dash(), dash(), dash(), dash(), verdict_label(r)],
     }
 }
 
 fn summary_line(r: &ComparisonRow) -> String {
-    // The p-value the verdict used: the rank test for medians, Welch's test for means.
-    let p_used =
-        if crate::comparison::MEAN_METRICS.contains(&r.metric.as_str()) { r.p_value } else { r.mann_whitney_p };
-    let what = match (r.ratio, r.ci95, p_used) {
+    let what = match (r.ratio, r.ci95, super::p_text(r)) {
         (Some(ratio), Some([lo, hi]), Some(p)) => {
-            let p_text = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
             let change = (ratio - 1.0) * 100.0;
             let direction = if change >= 0.0 { "slower" } else { "faster" };
             let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
+            let location = r.location().unwrap_or("median");
             let label = if r.metric == "wall" { String::new() } else { format!(" ({})", r.metric) };
-            format!("{:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p_text})", change.abs())
+            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p})", change.abs())
         }
         _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
     };
-    format!("{}: {what} — {}", r.id, verdict_label(r.verdict))
+    format!("{}: {what} — {}", r.id, verdict_label(r))
 }

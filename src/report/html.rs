@@ -8,7 +8,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::chart::{self, Change, Strip};
-use super::markdown::verdict_mark;
+use super::markdown::verdict_cell;
 use crate::compare::Verdict;
 use crate::results::{BenchmarkResult, RunDocument, Status};
 use crate::units::{format_bytes, format_seconds};
@@ -78,6 +78,7 @@ struct CompareView {
     rows: Vec<CompareRow>,
     added: Vec<String>,
     removed: Vec<String>,
+    skipped: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -189,7 +190,11 @@ fn view(doc: &RunDocument) -> Result<View> {
                 runs: &runs,
                 warmups: &warmups,
             });
-            let mut notes: Vec<String> = b.warnings.clone();
+            let mut notes: Vec<String> = Vec::new();
+            if b.config.default_entry {
+                notes.push(super::console::default_entry_note(b));
+            }
+            notes.extend(b.warnings.iter().cloned());
             notes.extend(b.budget.iter().filter(|c| !c.ok).map(|c| {
                 if c.found.is_empty() {
                     format!("budget exceeded: {} {} is {} (limit {})", c.stat, c.metric, c.value, c.limit)
@@ -247,26 +252,25 @@ fn view(doc: &RunDocument) -> Result<View> {
                         |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
                     CompareRow {
                         id: r.id.clone(),
-                        metric: r.metric.clone(),
+                        metric: super::compared_metric(r),
                         baseline: value(r.baseline),
                         candidate: value(r.candidate),
-                        delta: r.ratio.map(|x| format!("{:+.1}%", (x - 1.0) * 100.0)).unwrap_or_else(|| "–".into()),
-                        delta_raw: r.ratio.map(|x| x - 1.0).unwrap_or(0.0),
+                        delta: super::change_percent(r).map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "–".into()),
+                        delta_raw: super::change_percent(r).unwrap_or(0.0),
                         ci: r
                             .ci95
                             .map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0))
                             .unwrap_or_else(|| "–".into()),
-                        p: r.p_value
-                            .map(|p| if p < 0.001 { "<0.001".into() } else { format!("{p:.3}") })
-                            .unwrap_or_else(|| "–".into()),
-                        p_raw: r.p_value.unwrap_or(1.0),
-                        verdict: verdict_mark(r.verdict).to_string(),
-                        verdict_class: verdict_class(r.verdict),
+                        p: super::p_text(r).unwrap_or_else(|| "–".into()),
+                        p_raw: r.deciding_p().unwrap_or(1.0),
+                        verdict: verdict_cell(r),
+                        verdict_class: if r.gating { verdict_class(r.verdict) } else { "neutral" },
                     }
                 })
                 .collect(),
             added: c.added.clone(),
             removed: c.removed.clone(),
+            skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
         }
     });
     // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
@@ -293,6 +297,9 @@ fn view(doc: &RunDocument) -> Result<View> {
 fn facts(b: &BenchmarkResult) -> Vec<(String, String)> {
     let f = &b.facts;
     let mut out = Vec::new();
+    if !b.config.command.is_empty() {
+        out.push(("command".into(), super::console::command_text(b)));
+    }
     if let Some(p) = &f.program {
         out.push(("program".into(), p.clone()));
     }

@@ -18,6 +18,19 @@ pub fn verdict_mark(v: Verdict) -> &'static str {
     }
 }
 
+/// The verdict cell of a comparison row: a mark for gating rows, a neutral word for the others.
+pub fn verdict_cell(r: &crate::results::ComparisonRow) -> String {
+    if r.gating {
+        verdict_mark(r.verdict).to_string()
+    } else {
+        match super::neutral_change(r) {
+            "higher" => "↑ higher".into(),
+            "lower" => "↓ lower".into(),
+            other => other.into(),
+        }
+    }
+}
+
 /// Renders the summary table and, when there is one, the comparison table.
 pub fn render(doc: &RunDocument) -> String {
     let mut out = String::new();
@@ -56,35 +69,46 @@ pub fn render(doc: &RunDocument) -> String {
         let runs = b.samples.get("wall").map_or(0, |s| s.len());
         let _ = writeln!(out, "| `{}` | {status} | {median} | {mean} | {rss} | {runs} |", b.id);
     }
+    let defaults: Vec<String> = doc
+        .benchmarks
+        .iter()
+        .filter(|b| b.config.default_entry)
+        .map(|b| format!("- `{}`: {}", b.id, super::console::default_entry_note(b).replace('[', "\\[")))
+        .collect();
+    if !defaults.is_empty() {
+        let _ = writeln!(out, "\nWhat ran without a configuration entry:\n\n{}", defaults.join("\n"));
+    }
     if let Some(cmp) = &doc.comparison {
         let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
         if !cmp.interleaved {
             let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
         }
-        let _ = writeln!(out, "| Benchmark | Metric | Baseline | Candidate | Δ% | 95% CI | p | Verdict |");
+        let _ = writeln!(out, "| Benchmark | Metric | Baseline | Candidate | Δ% | 95% CI | p-value | Verdict |");
         let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|---|");
         for r in cmp.rows.iter().filter(|r| r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise))
         {
             let value = |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
-            let delta = r.ratio.map(|x| format!("{:+.1}%", (x - 1.0) * 100.0)).unwrap_or_else(|| "–".into());
+            let delta = super::change_percent(r).map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "–".into());
             let ci = r
                 .ci95
                 .map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0))
                 .unwrap_or_else(|| "–".into());
-            let p = match r.p_value {
-                Some(p) if p < 0.001 => "<0.001".to_string(),
-                Some(p) => format!("{p:.3}"),
-                None => "–".into(),
-            };
+            let p = super::p_text(r).unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {delta} | {ci} | {p} | {} |",
                 r.id,
-                r.metric,
+                super::compared_metric(r),
                 value(r.baseline),
                 value(r.candidate),
-                verdict_mark(r.verdict)
+                verdict_cell(r)
             );
+        }
+        if !cmp.skipped.is_empty() {
+            let _ = writeln!(out, "\nSkipped (not compared):\n");
+            for sk in &cmp.skipped {
+                let _ = writeln!(out, "- `{}`: {}", sk.id, sk.reason);
+            }
         }
         if !cmp.added.is_empty() {
             let _ = writeln!(
