@@ -147,7 +147,7 @@ fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(
 
 /// Round values (1, 2 or 5 times a power of ten apart) between `lo` and `hi`, three to seven.
 pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if !lo.is_finite() || !hi.is_finite() || hi <= lo {
         return Vec::new();
     }
     let raw = (hi - lo) / 4.0;

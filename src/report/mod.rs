@@ -52,7 +52,7 @@ pub fn compared_metric(row: &ComparisonRow) -> String {
 pub fn change_percent(row: &ComparisonRow) -> Option<f64> {
     let ratio = row.ratio?;
     let rare = metrics::unit_of(&row.metric) == Some(Unit::Count) && row.baseline.is_some_and(|b| b.abs() < 1.0);
-    (!rare).then(|| (ratio - 1.0) * 100.0)
+    (!rare).then_some((ratio - 1.0) * 100.0)
 }
 
 /// `p < 0.001`, `p = 0.042` with the name of the test that decided (`Mann-Whitney`, `Welch`).
