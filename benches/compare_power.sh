@@ -47,7 +47,7 @@ rows = [r for r in doc["comparison"]["rows"] if r["gating"]]
 wall = [r for r in rows if r["metric"] == "wall"][0]
 alarm = any(r["verdict"] in ("regressed", "warning", "failure") for r in rows)
 print(f'{wall["verdict"]:13} ratio {wall["ratio"]:.4f} CI [{wall["ci95"][0]:.4f}, {wall["ci95"][1]:.4f}] '
-      f'p(rank) {wall["mann_whitney_p"]:.2g} p(Welch) {wall["p_value"]:.2g} '
+      f'p(rank) {wall["mann_whitney_p"]:.2g} p(Welch) {wall.get("welch_p", wall["p_value"]):.2g} '
       f'n {len(doc["benchmarks"][0]["samples"]["wall"])} alarm={int(alarm)}')
 PY
 }

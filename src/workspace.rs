@@ -403,6 +403,55 @@ pub fn clean_members(ws: &Workspace, opts: &CargoOptions, packages: &[&str], ui:
     Ok(())
 }
 
+/// Seeds an empty target directory for a profile with the build outputs of another (the user's
+/// own), so that the first build of a compared ref compiles only what differs instead of every
+/// dependency again. Returns the bytes copied; nothing when `to` has that profile already or
+/// `from` does not.
+///
+/// Safe because cargo decides freshness itself: fingerprints do not depend on where the target
+/// directory is, registry dependencies are fresh when their version, features and flags match,
+/// and the path packages are cleaned before each ref's build (see [`clean_members`]). Copies keep
+/// their modification times; `copy_file_range` shares extents where the file system can.
+pub fn seed_target_dir(from: &Path, to: &Path, profile_dir: &str) -> Result<u64> {
+    let (src, dest) = (from.join(profile_dir), to.join(profile_dir));
+    if dest.exists() || !src.is_dir() {
+        return Ok(0);
+    }
+    let staging = to.join(format!(".{profile_dir}.seeding"));
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut copied = 0;
+    // Executables at the top are the user's; dependencies, build-script output and fingerprints
+    // are what spares a rebuild. Incremental caches belong to path packages, which rebuild anyway.
+    for part in ["deps", "build", ".fingerprint"] {
+        if src.join(part).is_dir() {
+            copied += copy_tree(&src.join(part), &staging.join(part))
+                .with_context(|| format!("seeding {} from {}", dest.display(), src.display()))?;
+        }
+    }
+    std::fs::rename(&staging, &dest).with_context(|| format!("could not move the seed into {}", dest.display()))?;
+    Ok(copied)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
+    std::fs::create_dir_all(to)?;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_dir() {
+            bytes += copy_tree(&entry.path(), &dest)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        } else {
+            bytes += std::fs::copy(entry.path(), &dest)?;
+            let modified = entry.metadata()?.modified()?;
+            std::fs::File::options().write(true).open(&dest)?.set_modified(modified)?;
+        }
+    }
+    Ok(bytes)
+}
+
 /// With `--no-build`: finds the already-built executables, naming every one that is missing.
 pub fn find_built(ws: &Workspace, opts: &CargoOptions, bins: &[ArtifactRef]) -> Result<Executables> {
     let dir = ws.target_dir.join(opts.profile_dir());
@@ -420,4 +469,36 @@ pub fn find_built(ws: &Workspace, opts: &CargoOptions, bins: &[ArtifactRef]) -> 
         return Err(UserError::NotBuilt { missing, profile: opts.profile.clone() }.into());
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeding_copies_dependencies_not_executables_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("user"), dir.path().join("build"));
+        for file in ["release/deps/libdep.rlib", "release/.fingerprint/dep/lib", "release/build/dep/out", "release/app"]
+        {
+            std::fs::create_dir_all(from.join(file).parent().unwrap()).unwrap();
+            std::fs::write(from.join(file), file).unwrap();
+        }
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(from.join("release/deps/libdep.rlib"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let copied = seed_target_dir(&from, &to, "release").unwrap();
+        assert!(copied > 0);
+        assert!(to.join("release/deps/libdep.rlib").is_file() && to.join("release/build/dep/out").is_file());
+        assert!(to.join("release/.fingerprint/dep/lib").is_file());
+        assert!(!to.join("release/app").exists(), "the user's executables are not copied");
+        let mtime = std::fs::metadata(to.join("release/deps/libdep.rlib")).unwrap().modified().unwrap();
+        assert_eq!(mtime, old, "modification times are kept");
+        assert_eq!(seed_target_dir(&from, &to, "release").unwrap(), 0, "a build folder with the profile is left alone");
+        assert_eq!(seed_target_dir(&from, &to, "dev-fast").unwrap(), 0, "nothing to seed from");
+    }
 }

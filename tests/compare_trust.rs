@@ -295,3 +295,24 @@ fn the_working_tree_is_built_where_a_plain_run_builds_it_and_clean_frees_the_cac
     assert!(p.path().join("target/coldbench/latest.json").exists(), "results are kept");
     assert!(p.path().join("target/release/work").exists(), "the user's own build is not touched");
 }
+
+#[test]
+fn a_build_seeded_from_the_users_own_still_measures_the_baselines_code() {
+    // The user has built the working tree (a plain run); the first compare's build folder starts
+    // from that build, and the baseline must still get its own code, not the working tree's.
+    let p = GitProject::new(BASE_WORK * 3);
+    let res = coldbench().current_dir(p.path()).args(["--runs", "2", "--warmup", "0"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    p.set_work(BASE_WORK);
+    p.commit_all("a third of the work");
+    p.set_work(BASE_WORK * 3);
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", "HEAD", "--fail-on", "regression", "--runs", "10", "-v"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&res.stderr).contains("of your own build's dependencies"), "{}", describe(&res));
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    assert_eq!(rows(&doc, "wall")[0]["verdict"], "failure", "{doc:#}");
+}

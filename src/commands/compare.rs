@@ -89,7 +89,14 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
     let store = run::open_store(opts, &ws.target_dir);
     let lock = run::lock_store(&store, ui)?;
-    let ctx = SideContext { opts, store: &store, repo: &repo, manifest_in_repo: &manifest_in_repo, ui };
+    let ctx = SideContext {
+        opts,
+        user_target_dir: ws.target_dir.clone(),
+        store: &store,
+        repo: &repo,
+        manifest_in_repo: &manifest_in_repo,
+        ui,
+    };
 
     let base = ctx.checkout("baseline", &baseline)?;
     let cand = match &candidate_ref {
@@ -232,6 +239,8 @@ fn report_cache_size(store: &Store, ui: &Ui) {
 
 struct SideContext<'a> {
     opts: &'a RunOptions,
+    /// The user's own target directory, whose dependencies seed the build folder of refs.
+    user_target_dir: PathBuf,
     store: &'a Store,
     repo: &'a git2::Repository,
     manifest_in_repo: &'a Path,
@@ -376,6 +385,15 @@ impl SideContext<'_> {
             return Ok((found, false));
         }
         let side_name = source.name();
+        let seeded =
+            workspace::seed_target_dir(&self.user_target_dir, &self.build_dir(), self.opts.cargo.profile_dir())?;
+        if seeded > 0 {
+            self.ui.note(format!(
+                "seeded {} with {} of your own build's dependencies",
+                self.build_dir().display(),
+                crate::units::format_bytes(seeded as f64)
+            ));
+        }
         self.ui.status("Building", &side_name);
         let local = workspace::path_packages(&source.ws, &source.cargo)?;
         let local: Vec<&str> = local.iter().map(String::as_str).collect();
