@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::discover::workspace::CargoOptions;
 use crate::ui::ColorChoice;
 use crate::units::UserDuration;
-use crate::workspace::CargoOptions;
 
 /// `cargo` as seen by a cargo subcommand.
 #[derive(Debug, Parser)]
@@ -152,8 +152,10 @@ pub enum Format {
     Html,
     /// Bencher Metric Format.
     Bmf,
-    /// github-action-benchmark's customSmallerIsBetter.
+    /// github-action-benchmark's customSmallerIsBetter (metrics where lower is better).
     Gab,
+    /// github-action-benchmark's customBiggerIsBetter (metrics where higher is better).
+    GabBigger,
 }
 
 /// Options of a benchmark run.
@@ -210,7 +212,7 @@ pub struct RunArgs {
     pub libs: Vec<String>,
     /// Page cache before each run: warm, cold (evict the executable and its libraries), drop (all; root) [default: warm]
     #[arg(global = true, long, value_enum, value_name = "MODE", help_heading = "Measuring")]
-    pub cache: Option<crate::measure::cache::CacheMode>,
+    pub cache: Option<crate::measure::process::cache::CacheMode>,
     /// Output format on stdout
     #[arg(global = true, long, value_enum, default_value = "human", help_heading = "Output")]
     pub format: Format,

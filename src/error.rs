@@ -47,7 +47,7 @@ pub enum UserError {
 
     /// A git ref or repository problem.
     #[error(transparent)]
-    Git(#[from] crate::git::RefError),
+    Git(#[from] crate::build::git::RefError),
 
     /// A saved baseline that does not exist.
     #[error("no saved baseline named `{name}`")]

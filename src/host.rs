@@ -2,30 +2,7 @@
 
 use std::process::Command;
 
-use serde::{Deserialize, Serialize};
-
-/// What this machine offers (DESIGN §9 `host`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HostFacts {
-    /// Kernel release (`uname -r`).
-    pub kernel: String,
-    /// Operating system and architecture (`linux x86_64`).
-    pub os: String,
-    /// CPU model name.
-    pub cpu: String,
-    /// Logical CPUs available to this process.
-    pub cores: usize,
-    /// CPU frequency governor of cpu0, when readable.
-    pub governor: Option<String>,
-    /// `rustc --version`, when rustc can be run.
-    pub rustc: Option<String>,
-    /// Version of the libzmq linked into this build.
-    pub libzmq: String,
-    /// Whether that libzmq supports CURVE security.
-    pub curve: bool,
-    /// GPUs seen through NVML (none are looked for yet).
-    pub gpus: Vec<serde_json::Value>,
-}
+pub use crate::results::HostFacts;
 
 /// Collects the host facts (about 20 ms: most of it is `rustc --version`).
 pub fn collect() -> HostFacts {

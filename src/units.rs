@@ -148,6 +148,23 @@ pub fn format_bytes(bytes: f64) -> String {
     }
 }
 
+/// A size as a parameter reads: whole units when it is a whole number of them (`64 KiB`, `1 MiB`,
+/// `100 B`), else one decimal.
+pub fn format_size(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 && (value / 1024.0).fract() == 0.0 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format_bytes(bytes)
+    }
+}
+
 fn significant(value: f64) -> String {
     let abs = value.abs();
     if abs >= 100.0 {
@@ -196,5 +213,9 @@ mod tests {
         assert_eq!(format_seconds(1.5), "1.500 s");
         assert_eq!(format_bytes(2.0 * 1024.0 * 1024.0), "2.0 MiB");
         assert_eq!(format_bytes(512.0), "512 B");
+        assert_eq!(format_size(65536.0), "64 KiB");
+        assert_eq!(format_size(1048576.0), "1 MiB");
+        assert_eq!(format_size(100.0), "100 B");
+        assert_eq!(format_size(1500.0), "1500 B", "an exact size stays exact");
     }
 }

@@ -275,3 +275,16 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
     }
     assert!(!out.path().join("latest.json").exists(), "no half result is written");
 }
+
+#[test]
+fn a_process_that_escapes_the_group_is_still_ended_with_its_run() {
+    // `setsid` puts the sleep in a session of its own, beyond the process group that a run's end
+    // kills; the runner, a child subreaper, inherits it when the shell exits and ends it.
+    let dir = temp_project(
+        "[[package.metadata.bench.start]]\ncommand = [\"sh\", \"-c\", \"setsid sleep 302 & exit 0\"]\nname = \"escapes\"\n",
+        "fn main() {}\n",
+    );
+    let res = coldbench().current_dir(dir.path()).args(["--runs", "3", "--warmup", "0"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    assert_eq!(live_processes(None, Some(&["sleep", "302"])), Vec::<u32>::new(), "a run left a process behind");
+}

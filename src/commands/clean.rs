@@ -6,8 +6,24 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
+use super::store_for;
+use crate::cli::RunArgs;
+use crate::results::STAGE_DIR;
 use crate::results::{Store, StoreLock};
-use crate::stage::STAGE_DIR;
+use crate::ui::Ui;
+
+/// `clean [--keep N]`.
+pub fn command(keep: Option<usize>, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let store = store_for(args)?;
+    if !store.dir().exists() {
+        ui.status("Clean", format!("nothing to clean: {} does not exist", store.dir().display()));
+        return Ok(0);
+    }
+    let lock = super::run::lock_store(&store, ui)?;
+    let cleaned = clean(&store, keep, &lock)?;
+    ui.status("Removed", describe(&cleaned, store.dir()));
+    Ok(0)
+}
 
 /// What [`clean`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -16,18 +16,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::run::{self, RunOptions, RunOutcome};
-use crate::artifacts::{ArtifactCache, BuildKey};
-use crate::assemble;
+use crate::analysis::pairing;
+use crate::build::artifacts::{ArtifactCache, BuildKey};
+use crate::build::git::{self, CheckoutState, GitFacts, ResolvedRef};
+use crate::build::stage::Staged;
+use crate::build::{cargo, ArtifactRef, Executables};
 use crate::cli::ConfigFrom;
-use crate::comparison;
+use crate::discover::plan::{self, Plan};
+use crate::discover::workspace::{self, CargoOptions, Workspace};
 use crate::error::UserError;
-use crate::git::{self, CheckoutState, GitFacts, ResolvedRef};
 use crate::host;
-use crate::plan::{self, BenchPlan, Plan};
+use crate::measure::assemble;
+use crate::measure::bench::Bench;
 use crate::results::{Comparison, Side, SkippedBench, Store};
-use crate::stage::Staged;
 use crate::ui::Ui;
-use crate::workspace::{self, CargoOptions, Executables, Workspace};
 
 /// One side of a comparison, checked out and read, not yet built.
 struct Source {
@@ -61,8 +63,8 @@ fn side_name(role: &str, reference: Option<&ResolvedRef>) -> String {
 /// A benchmark of the comparison: on both sides, on one side only, or defined for both but
 /// runnable on one.
 struct Entry {
-    base: Option<BenchPlan>,
-    cand: Option<BenchPlan>,
+    base: Option<Box<dyn Bench>>,
+    cand: Option<Box<dyn Bench>>,
     /// The side that could not run a benchmark defined for both, and why.
     skipped: Option<(&'static str, String)>,
 }
@@ -103,15 +105,17 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         Some(r) => ctx.checkout("candidate", r)?,
         None => working_tree(ws, opts),
     };
-    let entries = ctx.entries(&base, &cand, local_plan)?;
+    let mut entries = ctx.entries(&base, &cand, local_plan)?;
     check_something_compares(&entries, &base, &cand, opts.config_from)?;
 
-    let sides_of = |pick: fn(&Entry) -> Option<&BenchPlan>| Plan {
-        benches: entries.iter().filter_map(pick).cloned().collect(),
-        warnings: Vec::new(),
+    let needs = |pick: fn(&Entry) -> Option<&Box<dyn Bench>>| {
+        let mut out: Vec<ArtifactRef> = entries.iter().filter_map(pick).flat_map(|b| b.needs()).collect();
+        out.sort();
+        out.dedup();
+        out
     };
-    let (base_built, base_fresh) = ctx.build(&base, &sides_of(|e| e.base.as_ref()))?;
-    let (cand_built, cand_fresh) = ctx.build(&cand, &sides_of(|e| e.cand.as_ref()))?;
+    let (base_built, base_fresh) = ctx.build(&base, &needs(|e| e.base.as_ref()))?;
+    let (cand_built, cand_fresh) = ctx.build(&cand, &needs(|e| e.cand.as_ref()))?;
     if base_fresh || cand_fresh {
         report_cache_size(&store, ui);
     }
@@ -126,11 +130,11 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let mut added = Vec::new();
     let mut removed = Vec::new();
     let mut skipped = Vec::new();
-    for entry in &entries {
-        match (&entry.base, &entry.cand) {
+    for entry in entries.iter_mut() {
+        match (entry.base.as_deref_mut(), entry.cand.as_deref_mut()) {
             (Some(b), Some(c)) => {
                 // Baseline first in every pair; the candidate's run policy for both.
-                let mut pair = run::measure_sides(&[(b, &base_staged), (c, &cand_staged)], &opts.runner_exe, ui);
+                let mut pair = run::measure_sides(&mut [(b, &base_staged), (c, &cand_staged)], &opts.runner_exe, ui);
                 let c = pair.pop().expect("two sides");
                 let b = pair.pop().expect("two sides");
                 paired_base.push(b.clone());
@@ -139,33 +143,36 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
                 cand_results.push(c);
             }
             (None, Some(c)) => {
-                cand_results.push(run::measure_alone(c, &cand_staged, &opts.runner_exe, ui));
+                let id = c.id().render();
                 match &entry.skipped {
                     Some((side, reason)) => {
                         base_results.push(assemble::skipped(c, reason.clone()));
-                        skipped.push(SkippedBench { id: c.id.clone(), side: side.to_string(), reason: reason.clone() });
+                        skipped.push(SkippedBench { id: id.clone(), side: side.to_string(), reason: reason.clone() });
                     }
-                    None => added.push(c.id.clone()),
+                    None => added.push(id),
+                }
+                cand_results.push(run::measure_alone(c, &cand_staged, &opts.runner_exe, ui));
+            }
+            (Some(b), None) => {
+                let id = b.id().render();
+                match &entry.skipped {
+                    Some((side, reason)) => {
+                        cand_results.push(assemble::skipped(b, reason.clone()));
+                        skipped.push(SkippedBench { id, side: side.to_string(), reason: reason.clone() });
+                    }
+                    None => removed.push(id),
                 }
             }
-            (Some(b), None) => match &entry.skipped {
-                Some((side, reason)) => {
-                    cand_results.push(assemble::skipped(b, reason.clone()));
-                    skipped.push(SkippedBench { id: b.id.clone(), side: side.to_string(), reason: reason.clone() });
-                }
-                None => removed.push(b.id.clone()),
-            },
             (None, None) => {}
         }
     }
-    let thresholds: BTreeMap<&str, crate::compare::Thresholds> = entries
+    let thresholds: BTreeMap<String, crate::results::Thresholds> = entries
         .iter()
         .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()))
-        .map(|s| (s.id.as_str(), s.thresholds))
+        .map(|s| (s.id().render(), s.settings().thresholds))
         .collect();
-    let rows = comparison::compare_results(&paired_base, &paired_cand, &|id| {
-        thresholds.get(id).copied().unwrap_or(crate::compare::Thresholds::DEFAULT)
-    });
+    let rows =
+        pairing::compare_results(&paired_base, &paired_cand, &|id| thresholds.get(id).copied().unwrap_or_default());
     let comparison = Comparison {
         baseline: base.side,
         candidate: cand.side,
@@ -179,6 +186,26 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
+}
+
+/// Entries for definitions made on `from`, bound to `to`; `make` places the definition and its
+/// binding on their sides.
+fn bound(
+    defs: Plan,
+    from: &Source,
+    to: &Source,
+    make: impl Fn(Box<dyn Bench>, Option<Box<dyn Bench>>) -> Entry,
+) -> Vec<Entry> {
+    let other = plan::side_map(&from.ws, &to.ws, &to.at);
+    let bindings = plan::bind(&defs, &other);
+    defs.benches
+        .into_iter()
+        .zip(bindings)
+        .map(|(def, binding)| match binding {
+            Ok(bound) => make(def, Some(bound)),
+            Err(reason) => Entry { skipped: Some((to.role, reason)), ..make(def, None) },
+        })
+        .collect()
 }
 
 fn ref_error(e: git::RefError) -> anyhow::Error {
@@ -307,31 +334,25 @@ impl SideContext<'_> {
                 let cand_plan = self.plan_side(cand, local)?;
                 let base_plan = self.plan_side(base, None)?;
                 warnings.extend(cand_plan.warnings.iter().cloned());
-                let mut base_by_id: BTreeMap<String, BenchPlan> =
-                    base_plan.benches.iter().map(|b| (b.id.clone(), b.clone())).collect();
+                let mut base_by_id: BTreeMap<String, Box<dyn Bench>> =
+                    base_plan.benches.into_iter().map(|b| (b.id().render(), b)).collect();
                 let mut entries: Vec<Entry> = cand_plan
                     .benches
                     .into_iter()
-                    .map(|c| Entry { base: base_by_id.remove(&c.id), cand: Some(c), skipped: None })
+                    .map(|c| Entry { base: base_by_id.remove(&c.id().render()), cand: Some(c), skipped: None })
                     .collect();
-                entries.extend(
-                    base_plan.benches.into_iter().filter(|b| base_by_id.contains_key(&b.id)).map(|b| Entry {
-                        base: Some(b),
-                        cand: None,
-                        skipped: None,
-                    }),
-                );
+                entries.extend(base_by_id.into_values().map(|b| Entry { base: Some(b), cand: None, skipped: None }));
                 entries
             }
             ConfigFrom::Candidate => {
                 let defs = self.plan_side(cand, local)?;
                 warnings.extend(defs.warnings.iter().cloned());
-                self.bound(&defs, cand, base, |def, other| Entry { base: other, cand: Some(def), skipped: None })
+                bound(defs, cand, base, |def, other| Entry { base: other, cand: Some(def), skipped: None })
             }
             ConfigFrom::Baseline => {
                 let defs = self.plan_side(base, None)?;
                 warnings.extend(defs.warnings.iter().cloned());
-                self.bound(&defs, base, cand, |def, other| Entry { base: Some(def), cand: other, skipped: None })
+                bound(defs, base, cand, |def, other| Entry { base: Some(def), cand: other, skipped: None })
             }
         };
         for w in warnings {
@@ -340,41 +361,17 @@ impl SideContext<'_> {
         Ok(entries)
     }
 
-    /// Entries for definitions made on `from`, bound to `to`; `make` places the definition and
-    /// its binding on their sides.
-    fn bound(
-        &self,
-        defs: &Plan,
-        from: &Source,
-        to: &Source,
-        make: impl Fn(BenchPlan, Option<BenchPlan>) -> Entry,
-    ) -> Vec<Entry> {
-        let (bound, unbound) = plan::bind(defs, &from.ws, &to.ws, &to.at);
-        let mut bound: BTreeMap<String, BenchPlan> = bound.benches.into_iter().map(|b| (b.id.clone(), b)).collect();
-        let reasons: BTreeMap<String, String> = unbound.into_iter().map(|u| (u.plan.id, u.reason)).collect();
-        defs.benches
-            .iter()
-            .map(|def| {
-                let mut entry = make(def.clone(), bound.remove(&def.id));
-                if let Some(reason) = reasons.get(&def.id) {
-                    entry.skipped = Some((to.role, reason.clone()));
-                }
-                entry
-            })
-            .collect()
-    }
-
     /// Builds what a side's benchmarks need; says whether a build ran (rather than a cache hit).
     ///
     /// The working tree builds in the user's target directory, exactly as a plain run does. A ref
     /// builds in `target/coldbench/build/`, shared by all refs so that dependencies compile once;
     /// its path packages are cleaned first, because cargo fingerprints them relative to the
     /// workspace root and would take another checkout's output as fresh.
-    fn build(&self, source: &Source, plan: &Plan) -> Result<(Executables, bool)> {
-        let bins = plan.to_build();
+    fn build(&self, source: &Source, needs: &[ArtifactRef]) -> Result<(Executables, bool)> {
+        let bins = needs.to_vec();
         let Some(r) = &source.reference else {
-            let built = workspace::build(&source.ws, &source.cargo, &bins, self.ui)
-                .context("the working tree failed to build")?;
+            let built =
+                cargo::build(&source.ws, &source.cargo, &bins, self.ui).context("the working tree failed to build")?;
             return Ok((built, false));
         };
         let short = git::short(&r.sha);
@@ -385,8 +382,7 @@ impl SideContext<'_> {
             return Ok((found, false));
         }
         let side_name = source.name();
-        let seeded =
-            workspace::seed_target_dir(&self.user_target_dir, &self.build_dir(), self.opts.cargo.profile_dir())?;
+        let seeded = cargo::seed_target_dir(&self.user_target_dir, &self.build_dir(), self.opts.cargo.profile_dir())?;
         if seeded > 0 {
             self.ui.note(format!(
                 "seeded {} with {} of your own build's dependencies",
@@ -395,10 +391,10 @@ impl SideContext<'_> {
             ));
         }
         self.ui.status("Building", &side_name);
-        let local = workspace::path_packages(&source.ws, &source.cargo)?;
+        let local = cargo::path_packages(&source.ws, &source.cargo)?;
         let local: Vec<&str> = local.iter().map(String::as_str).collect();
-        workspace::clean_members(&source.ws, &source.cargo, &local, self.ui)?;
-        let built = workspace::build(&source.ws, &source.cargo, &bins, self.ui)
+        cargo::clean_members(&source.ws, &source.cargo, &local, self.ui)?;
+        let built = cargo::build(&source.ws, &source.cargo, &bins, self.ui)
             .with_context(|| format!("{side_name} failed to build"))?;
         let cached = cache.store(&key, &built).context("caching the built executables")?;
         Ok((cached, true))

@@ -4,20 +4,28 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::comparison;
-use crate::results::{self, RunDocument, Side};
+use crate::analysis::pairing;
+use crate::cli::RunArgs;
+use crate::results::{RunDocument, Side};
+use crate::ui::Ui;
 
 /// Reads both files and returns NEW with a comparison against BASE attached (nothing is written).
 pub fn diff(base: &Path, new: &Path, noise: Option<f64>) -> Result<RunDocument> {
-    let base_doc = results::read(base)?;
-    let mut new_doc = results::read(new)?;
+    let base_doc = super::read_result(base)?;
+    let mut new_doc = super::read_result(new)?;
     let candidate = Side {
         label: new.display().to_string(),
         sha: new_doc.git.as_ref().map(|g| g.sha.clone()),
         dirty: new_doc.git.as_ref().is_some_and(|g| g.dirty),
     };
-    let cmp =
-        comparison::against_document(&base_doc, base.display().to_string(), &new_doc.benchmarks, candidate, noise);
+    let cmp = pairing::against_document(&base_doc, base.display().to_string(), &new_doc.benchmarks, candidate, noise);
     new_doc.comparison = Some(cmp);
     Ok(new_doc)
+}
+
+/// `diff`: prints the comparison and returns the gate's exit status.
+pub fn command(base: &Path, new: &Path, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let doc = diff(base, new, args.noise)?;
+    super::print_document(&doc, args.format, ui)?;
+    Ok(super::run::exit_code(&doc, args.fail_on))
 }

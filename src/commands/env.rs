@@ -1,6 +1,9 @@
 //! `cargo coldbench env`: the host facts recorded with every result.
 
-use crate::host::HostFacts;
+use anyhow::Result;
+
+use crate::cli::Format;
+use crate::host::{self, HostFacts};
 
 /// Renders the facts as aligned `key: value` lines.
 pub fn render(facts: &HostFacts) -> String {
@@ -20,4 +23,15 @@ pub fn render(facts: &HostFacts) -> String {
         out.push_str(&format!("{:>9}: {value}\n", console::style(key).bold()));
     }
     out
+}
+
+/// `env`: prints the facts, as a table or JSON.
+pub fn env(format: Format) -> Result<u8> {
+    let facts = host::collect();
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&facts)? + "\n",
+        _ => render(&facts),
+    };
+    super::write_stdout(text.as_bytes())?;
+    Ok(0)
 }

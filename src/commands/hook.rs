@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::build::git;
+use crate::cli::{HookAction, RunArgs};
 use crate::error::UserError;
-use crate::git;
+use crate::ui::Ui;
 
 const TEMPLATE: &str = include_str!("../../templates/pre-push");
 /// The line that identifies a hook written by cargo-coldbench.
@@ -121,6 +123,31 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
 /// Quotes a string for a POSIX shell.
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `hook install|uninstall`.
+pub fn command(action: &HookAction, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    let ws = crate::discover::workspace::load(&args.cargo.to_options())?;
+    match action {
+        HookAction::Install { force } => {
+            let exe = std::env::current_exe().context("could not find this executable")?;
+            match install(&ws.root_manifest, &exe, *force)? {
+                Installed::Fresh(p) => ui.status("Installed", p.display()),
+                Installed::Updated(p) => ui.status("Updated", p.display()),
+                Installed::ReplacedWithBackup { hook, backup } => {
+                    ui.status("Installed", format!("{} (the old hook is kept as {})", hook.display(), backup.display()))
+                }
+            }
+        }
+        HookAction::Uninstall => match uninstall(&ws.root_manifest)? {
+            Uninstalled::NotInstalled => ui.status("Skipped", "no pre-push hook is installed"),
+            Uninstalled::Removed(p) => ui.status("Removed", p.display()),
+            Uninstalled::Restored(p) => {
+                ui.status("Removed", format!("the coldbench hook; restored the earlier {}", p.display()))
+            }
+        },
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -1,8 +1,70 @@
-//! One module per subcommand; each wires the stages together and measures or prints nothing itself.
+//! One module per subcommand; each wires the stages together and measures or prints nothing itself
+//! beyond handing its result to a report.
 
+pub mod baseline;
 pub mod clean;
 pub mod compare;
+pub mod completions;
 pub mod diff;
 pub mod env;
 pub mod hook;
+pub mod init;
+pub mod report;
 pub mod run;
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{ColdbenchArgs, Command, Format, RunArgs};
+use crate::results::{RunDocument, Store};
+use crate::ui::Ui;
+
+/// Runs the subcommand (or the default run) and returns the exit status.
+pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
+    let run = &args.run;
+    match &args.command {
+        Some(Command::Env) => env::env(run.format),
+        Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
+        Some(Command::Report { result, output, template }) => {
+            report::report(result.as_deref(), output.as_deref(), template.as_deref(), run, ui)
+        }
+        Some(Command::Init) => init::init(),
+        Some(Command::Completions { shell }) => completions::completions(*shell),
+        Some(Command::Diff { base, new }) => diff::command(base, new, run, ui),
+        Some(Command::Baseline { action }) => baseline::baseline(action, run, ui),
+        Some(Command::Hook { action }) => hook::command(action, run, ui),
+        Some(Command::Start) => run::command(run, &[crate::measure::start::KIND], ui),
+        Some(Command::Load) => run::command(run, &[crate::measure::load::KIND], ui),
+        None => run::command(run, &[], ui),
+    }
+}
+
+/// Writes results to stdout. A reader that has gone away (`| head`) ends the output quietly, as
+/// cargo and ripgrep do: the work is done and saved either way.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
+    }
+}
+
+/// Prints a document in the `--format` asked for.
+pub fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
+    write_stdout(crate::report::render(doc, format, None, ui.verbose)?.as_bytes())
+}
+
+/// The results folder of the workspace selected by the cargo options.
+pub fn store_for(args: &RunArgs) -> Result<Store> {
+    let ws = crate::discover::workspace::load(&args.cargo.to_options())?;
+    Ok(Store::new(args.output_dir.clone().unwrap_or_else(|| ws.target_dir.join("coldbench"))))
+}
+
+/// Reads a result file, describing the metrics of files written before descriptors.
+pub fn read_result(path: &Path) -> Result<RunDocument> {
+    let mut doc = crate::results::read(path)?;
+    crate::measure::legacy::upgrade(&mut doc);
+    Ok(doc)
+}

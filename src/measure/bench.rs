@@ -1,162 +1,307 @@
-//! Benchmarks whose runs are process starts made by a [`Runner`]: start, load and python. The
-//! [`Probe`] says how a run's record becomes metrics.
+//! The seam every benchmark kind implements: [`Bench`]. The scheduler, the assembly of results,
+//! comparisons and every report work on any `Bench` without naming a kind; a kind is a folder
+//! under `measure/` (or `suites/`) with one `impl Bench`.
 
-use std::cell::RefCell;
-use std::path::Path;
-use std::rc::Rc;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::cache::Residency;
-use super::facts::ProcessFacts;
-use super::load_helper::LoadReport;
-use super::process::{ProcessSpec, Readiness, RunRecord};
-use super::python;
-use super::runner::Runner;
-use crate::plan::Probe;
-use crate::scheduler::{metrics, Bench, Metric, Observation, RunFailure};
+use crate::analysis::budget::Limit;
+use crate::build::stage::Staged;
+use crate::build::ArtifactRef;
+use crate::measure::process::RunnerSlot;
+use crate::measure::scheduler::RunPolicy;
+use crate::results::{BudgetCheck, Facts, MetricDesc, OrderedMap, Readiness, Thresholds, Unit};
 
-/// One side of a benchmark; the sides of a comparison share one runner (and so one RSS floor).
-pub struct ProcessBench {
-    runner: Rc<RefCell<Runner>>,
-    index: usize,
-    /// The runner's index of the empty load helper, for load probes.
-    empty: Option<usize>,
-    spec: ProcessSpec,
-    probe: Probe,
-    /// Per evicted file, the largest resident fraction seen right after eviction.
-    residency: Vec<Residency>,
+/// A metric's name: static for the metrics a kind declares, owned for names read at run time.
+pub type MetricName = Cow<'static, str>;
+
+/// The value of a benchmark parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// A number (a payload size in bytes, a client count).
+    Number(f64),
+    /// A word (a pattern, a transport).
+    Text(String),
 }
 
-impl ProcessBench {
-    /// Starts one runner (`runner_exe`, normally this very binary) for all sides and returns a
-    /// bench per side, in order. `empty_helper` is the spec of an empty load-helper run, needed
-    /// when a side has a load probe.
-    pub fn for_sides(
-        runner_exe: &Path,
-        sides: Vec<(ProcessSpec, Probe)>,
-        empty_helper: Option<ProcessSpec>,
-    ) -> std::io::Result<Vec<ProcessBench>> {
-        let mut specs: Vec<ProcessSpec> = sides.iter().map(|(s, _)| s.clone()).collect();
-        let empty = empty_helper.map(|spec| {
-            specs.push(spec);
-            specs.len() - 1
-        });
-        let runner = Rc::new(RefCell::new(Runner::start(runner_exe, &specs)?));
-        Ok(sides
-            .into_iter()
-            .enumerate()
-            .map(|(index, (spec, probe))| {
-                let empty = if matches!(probe, Probe::Load { .. }) { empty } else { None };
-                ProcessBench { runner: runner.clone(), index, empty, spec, probe, residency: Vec::new() }
-            })
-            .collect())
+/// One parameter of a benchmark: payload = 64 B, clients = 10.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: ParamValue,
+    /// The unit of a number (bytes, a count), for display.
+    pub unit: Option<Unit>,
+}
+
+impl Param {
+    /// The value for people: `64 B`, `10`, `req-rep`.
+    pub fn display(&self) -> String {
+        match (&self.value, self.unit) {
+            (ParamValue::Text(t), _) => t.clone(),
+            (ParamValue::Number(n), Some(Unit::Bytes)) => crate::units::format_size(*n),
+            (ParamValue::Number(n), _) if n.fract() == 0.0 => format!("{n:.0}"),
+            (ParamValue::Number(n), _) => n.to_string(),
+        }
     }
 
-    /// The untimed facts run, and its record (for facts that come from output).
-    pub fn facts(&mut self) -> Result<(ProcessFacts, RunRecord), String> {
-        self.runner.borrow_mut().facts(self.index).map_err(|e| e.to_string())
-    }
-
-    /// With a cold cache: per file, the largest fraction left resident after eviction.
-    pub fn residency(&self) -> Option<Vec<Residency>> {
-        (!self.residency.is_empty()).then(|| self.residency.clone())
-    }
-
-    fn note_residency(&mut self, seen: &[Residency]) {
-        for r in seen {
-            match self.residency.iter_mut().find(|x| x.file == r.file) {
-                Some(x) => x.resident = x.resident.max(r.resident),
-                None => self.residency.push(r.clone()),
-            }
+    /// The value as JSON (a number or a string).
+    pub fn json(&self) -> serde_json::Value {
+        match &self.value {
+            ParamValue::Text(t) => t.clone().into(),
+            ParamValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => (*n as i64).into(),
+            ParamValue::Number(n) => (*n).into(),
         }
     }
 }
 
-impl Bench for ProcessBench {
-    fn run(&mut self) -> Result<Observation, RunFailure> {
-        let failure = |e: std::io::Error| RunFailure { reason: e.to_string(), detail: None };
-        let empty = match self.empty {
-            Some(i) => Some(self.runner.borrow_mut().run(i).map_err(failure)?),
-            None => None,
-        };
-        let record = self.runner.borrow_mut().run(self.index).map_err(failure)?;
-        self.note_residency(&record.residency);
-        observe(&record, &self.spec, &self.probe, empty.as_ref())
+/// Who a benchmark is: `kind/package/name`, plus ordered parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchId {
+    /// The kind (`start`, `load`, `python`, a suite).
+    pub kind: &'static str,
+    /// The package whose configuration defines it.
+    pub package: String,
+    /// Its name within the package.
+    pub name: String,
+    /// Its parameters, in order.
+    pub params: Vec<Param>,
+}
+
+impl BenchId {
+    /// An id without parameters.
+    pub fn new(kind: &'static str, package: &str, name: &str) -> BenchId {
+        BenchId { kind, package: package.to_string(), name: name.to_string(), params: Vec::new() }
+    }
+
+    /// The id as written in results: `kind/package/name`, or `kind/package/name[payload=64 B,clients=10]`.
+    pub fn render(&self) -> String {
+        let base = format!("{}/{}/{}", self.kind, self.package, self.name);
+        if self.params.is_empty() {
+            return base;
+        }
+        let params: Vec<String> = self.params.iter().map(|p| format!("{}={}", p.name, p.display())).collect();
+        format!("{base}[{}]", params.join(","))
     }
 }
 
-fn usage_values(record: &RunRecord) -> Vec<(Metric, f64)> {
-    let u = &record.usage;
-    vec![
-        (metrics::USER, u.user.as_secs_f64()),
-        (metrics::SYS, u.sys.as_secs_f64()),
-        (metrics::MAX_RSS, u.max_rss as f64),
-        (metrics::MINOR_FAULTS, u.minor_faults as f64),
-        (metrics::MAJOR_FAULTS, u.major_faults as f64),
-        (metrics::VCSW, u.vcsw as f64),
-        (metrics::IVCSW, u.ivcsw as f64),
-    ]
+/// What one run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// How long the run took: what the adaptive run count adds up.
+    pub elapsed: Duration,
+    /// A value per metric, by name.
+    pub values: Vec<(MetricName, f64)>,
+    /// Durations recorded one by one (request latencies), in nanoseconds, per metric; their
+    /// percentiles become the metrics `<name>_p50` … `<name>_max` (see [`percentile_metrics`]).
+    pub histograms: Vec<(MetricName, hdrhistogram::Histogram<u64>)>,
 }
 
-/// Turns a run record into an observation, or into the failure it represents.
-pub fn observe(
-    record: &RunRecord,
-    spec: &ProcessSpec,
-    probe: &Probe,
-    empty: Option<&RunRecord>,
-) -> Result<Observation, RunFailure> {
-    match probe {
-        Probe::Start { .. } => {
-            if let Some(reason) = record.failure(&spec.readiness, spec.timeout) {
-                return Err(RunFailure { reason, detail: record.stderr_tail.clone() });
-            }
-            Ok(Observation { wall: record.wall, values: usage_values(record) })
-        }
-        Probe::Load { .. } => {
-            let report = LoadReport::from_stdout(record.stdout.as_deref());
-            if let Some(error) = report.as_ref().and_then(|r| r.error.clone()) {
-                return Err(RunFailure { reason: format!("could not load: {error}"), detail: None });
-            }
-            if let Some(reason) = record.failure(&Readiness::Exit, spec.timeout) {
-                return Err(RunFailure {
-                    reason: format!("the load helper {reason}"),
-                    detail: record.stderr_tail.clone(),
-                });
-            }
-            let report = report.ok_or_else(|| RunFailure {
-                reason: "the load helper printed no report".into(),
-                detail: record.stderr_tail.clone(),
-            })?;
-            let mut values = vec![(metrics::LOAD, report.load.unwrap_or(0.0))];
-            if let Some(init) = report.init {
-                values.push((metrics::INIT, init));
-            }
-            values.push((metrics::PROCESS, record.wall.as_secs_f64()));
-            if let Some(empty) = empty {
-                if let Some(reason) = empty.failure(&Readiness::Exit, spec.timeout) {
-                    return Err(RunFailure { reason: format!("the empty helper run {reason}"), detail: None });
-                }
-                values.push((metrics::PROCESS_MINUS_EMPTY, record.wall.as_secs_f64() - empty.wall.as_secs_f64()));
-            }
-            values.extend(usage_values(record));
-            Ok(Observation { wall: record.wall, values })
-        }
-        Probe::Python { module, .. } => {
-            let stderr = record.stderr.as_deref().unwrap_or("");
-            if record.failure(&Readiness::Exit, spec.timeout).is_some() {
-                let why = python::failure_line(stderr)
-                    .unwrap_or_else(|| record.failure(&Readiness::Exit, spec.timeout).unwrap_or_default());
-                return Err(RunFailure { reason: format!("import {module} failed: {why}"), detail: None });
-            }
-            let times = python::parse_importtime(stderr, module)
-                .map_err(|e| RunFailure { reason: format!("could not read the import times: {e}"), detail: None })?;
-            let mut values = vec![
-                (metrics::IMPORT, times.cumulative_secs),
-                (metrics::IMPORT_SELF, times.self_secs),
-                (metrics::IMPORT_TOTAL, times.total_secs),
-                (metrics::MODULES, times.modules.len() as f64),
-            ];
-            values.extend(usage_values(record));
-            Ok(Observation { wall: record.wall, values })
-        }
+/// Why a run failed; a failed run ends its benchmark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFailure {
+    /// One line: "killed by signal 6 (SIGABRT)", "timed out after 3s".
+    pub reason: String,
+    /// More context, such as the last lines of stderr.
+    pub detail: Option<String>,
+}
+
+impl RunFailure {
+    /// A failure with a reason only.
+    pub fn new(reason: impl Into<String>) -> RunFailure {
+        RunFailure { reason: reason.into(), detail: None }
+    }
+}
+
+/// What is common to every benchmark: how it runs and is judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Warmups and run count.
+    pub policy: RunPolicy,
+    /// Thresholds for comparisons.
+    pub thresholds: Thresholds,
+    /// Budget limits.
+    pub limits: Vec<Limit>,
+    /// Per-run timeout.
+    pub timeout: Duration,
+    /// Whether no configuration entry asked for it (a binary run with `--help`).
+    pub default_entry: bool,
+}
+
+/// How a benchmark ran, as echoed in its results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Described {
+    /// The command line (program as built, and arguments); empty when there is none.
+    pub command: Vec<String>,
+    /// Arguments passed.
+    pub args: Vec<String>,
+    /// Environment added.
+    pub env: BTreeMap<String, String>,
+    /// The end event of a run.
+    pub ready: Readiness,
+}
+
+impl Default for Described {
+    fn default() -> Self {
+        Described { command: Vec::new(), args: Vec::new(), env: BTreeMap::new(), ready: Readiness::Exit }
+    }
+}
+
+/// What a benchmark knows about itself outside the timed runs.
+#[derive(Debug, Clone, Default)]
+pub struct FactsReport {
+    /// Facts for the report.
+    pub facts: Facts,
+    /// Values compared exactly between two sides, per metric declared with `compare: exact`.
+    pub values: Vec<(MetricName, f64)>,
+    /// Checks the kind makes itself (a forbidden object that is loaded), beside the budget limits.
+    pub checks: Vec<BudgetCheck>,
+}
+
+/// The other side of a comparison, for moving a benchmark definition there: its packages by
+/// name, and the workspace roots to move paths between.
+#[derive(Debug, Clone, Default)]
+pub struct SideMap {
+    /// Per package: its folder, binaries and `cdylib`/`dylib` targets on the other side.
+    pub packages: BTreeMap<String, PackageSide>,
+    /// The workspace root the definitions were made in.
+    pub from_root: PathBuf,
+    /// The target directory there (build outputs are not moved).
+    pub from_target_dir: PathBuf,
+    /// The workspace root of the other side.
+    pub to_root: PathBuf,
+    /// Completes a reason: "at v10.2.0", "in the working tree".
+    pub at: String,
+}
+
+/// A package as one side of a comparison has it.
+#[derive(Debug, Clone, Default)]
+pub struct PackageSide {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its binary targets.
+    pub bins: Vec<String>,
+    /// Its `cdylib`/`dylib` targets.
+    pub libs: Vec<String>,
+}
+
+impl SideMap {
+    /// The package, or why it is not there.
+    pub fn package(&self, name: &str) -> Result<&PackageSide, String> {
+        self.packages.get(name).ok_or_else(|| format!("package `{name}` does not exist {}", self.at))
+    }
+
+    /// A path of the workspace as the other side has it, when it has it: a script of the
+    /// workspace runs from that side's checkout; anything else (an interpreter, a virtualenv,
+    /// a build output) is shared by both sides.
+    pub fn reroot(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.from_root)
+            .ok()
+            .filter(|_| !path.starts_with(&self.from_target_dir))
+            .map(|rel| self.to_root.join(rel))
+            .filter(|moved| moved.exists())
+            .unwrap_or_else(|| path.to_path_buf())
+    }
+}
+
+/// What a benchmark gets to prepare its runs: the side's built files (fresh copies) and the
+/// resources the sides of one comparison share.
+pub struct PrepareEnv<'a> {
+    /// This side's built files.
+    pub staged: &'a Staged,
+    /// This executable, which serves as the runner and the load helper.
+    pub runner_exe: &'a Path,
+    /// The runner process the sides share (one peak-RSS floor for both).
+    pub runner: &'a RunnerSlot,
+}
+
+/// One benchmark that can be run repeatedly.
+pub trait Bench {
+    /// Who it is.
+    fn id(&self) -> &BenchId;
+
+    /// Its metric descriptors, in report order; the first measured one is the headline.
+    fn metrics(&self) -> OrderedMap<MetricDesc>;
+
+    /// How it runs and is judged.
+    fn settings(&self) -> &Settings;
+
+    /// How it runs, as echoed in results.
+    fn described(&self) -> Described {
+        Described::default()
+    }
+
+    /// The built targets it needs.
+    fn needs(&self) -> Vec<ArtifactRef> {
+        Vec::new()
+    }
+
+    /// The same definition on the other side of a comparison, or why it cannot run there.
+    fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {
+        Err(format!("{} cannot be moved to the other side", self.id().render()))
+    }
+
+    /// Gets ready to run (outside timing); an error fails the benchmark.
+    fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Facts taken outside the timed runs.
+    fn facts(&mut self) -> FactsReport {
+        FactsReport::default()
+    }
+
+    /// Runs once.
+    fn run(&mut self) -> Result<Observation, RunFailure>;
+
+    /// Called after the last run: stops what `prepare` started, and adds to the facts what the
+    /// runs taught (how much of an evicted file stayed resident).
+    fn teardown(&mut self, _facts: &mut Facts) {}
+}
+
+/// Suffixes and quantiles of the metrics derived from a histogram.
+pub const PERCENTILES: [(&str, f64); 5] = [("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("p99_9", 0.999), ("max", 1.0)];
+
+/// The descriptors of the percentile metrics of a latency histogram named `name`: lower is better,
+/// in seconds; `gates` for the ones that can fail the gate.
+pub fn percentile_metrics(name: &str, label: &str, gates: bool) -> Vec<(String, MetricDesc)> {
+    PERCENTILES
+        .iter()
+        .map(|(suffix, _)| {
+            let desc = MetricDesc {
+                gates,
+                label: format!("{label} {}", suffix.replace('_', ".")),
+                ..MetricDesc::new(Unit::Seconds, crate::results::Better::Lower)
+            };
+            (format!("{name}_{suffix}"), desc)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_render_with_their_parameters_in_order() {
+        let mut id = BenchId::new("zmq", "svc", "throughput");
+        assert_eq!(id.render(), "zmq/svc/throughput");
+        id.params.push(Param { name: "payload".into(), value: ParamValue::Number(65536.0), unit: Some(Unit::Bytes) });
+        id.params.push(Param { name: "clients".into(), value: ParamValue::Number(10.0), unit: Some(Unit::Count) });
+        id.params.push(Param { name: "pattern".into(), value: ParamValue::Text("req-rep".into()), unit: None });
+        assert_eq!(id.render(), "zmq/svc/throughput[payload=64 KiB,clients=10,pattern=req-rep]");
+        assert_eq!(id.params[0].json(), serde_json::json!(65536));
+    }
+
+    #[test]
+    fn percentile_metrics_are_latencies() {
+        let m = percentile_metrics("latency", "latency", true);
+        let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["latency_p50", "latency_p95", "latency_p99", "latency_p99_9", "latency_max"]);
+        assert!(m.iter().all(|(_, d)| d.better == crate::results::Better::Lower && d.unit == Unit::Seconds));
+        assert_eq!(m[3].1.label, "latency p99.9");
     }
 }

@@ -1,13 +1,17 @@
-//! Measuring one run: a process start (`process`), the helper process that spawns it (`runner`),
-//! the page cache (`cache`), facts observed outside the timed runs (`facts`, `elf`), the load
-//! helper (`load_helper`), Python's import times (`python`), and the benchmarks built on them
-//! (`bench`).
+//! Measuring: the seam every kind implements (`bench`), the order and number of runs
+//! (`scheduler`), one benchmark measured on its sides (`session`), results assembled from any
+//! kind (`assemble`), files written before descriptors (`legacy`), what the kinds that start
+//! processes share (`process`), and the three kinds of process benchmark: `start`, `load` and
+//! `python`.
 
+pub mod assemble;
 pub mod bench;
-pub mod cache;
-pub mod elf;
-pub mod facts;
-pub mod load_helper;
+pub mod legacy;
+pub mod load;
 pub mod process;
 pub mod python;
-pub mod runner;
+pub mod scheduler;
+pub mod session;
+pub mod start;
+
+pub use process::runner;

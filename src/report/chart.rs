@@ -2,16 +2,17 @@
 
 use std::fmt::Write;
 
-use crate::compare::Verdict;
-use crate::units::format_seconds;
+use super::format;
+use super::view::Change;
+use crate::results::Unit;
 
 /// One row of dots in a strip plot.
 pub struct Strip<'a> {
     /// Label at the left.
     pub label: &'a str,
-    /// Measured runs, in seconds.
+    /// Measured runs.
     pub runs: &'a [f64],
-    /// Warmup runs, in seconds (drawn hollow).
+    /// Warmup runs (drawn hollow).
     pub warmups: &'a [f64],
 }
 
@@ -31,7 +32,8 @@ const DENSE_BINS: usize = 100;
 /// A strip plot of run times: one row per strip, a dot per run (or, past [`DENSE_RUNS`], a
 /// histogram whose bars are as tall as the runs in them), a tick at each median, and an axis whose
 /// ticks sit at round values.
-pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
+pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
+    let fmt = |v: f64| format::value(unit, v);
     let all: Vec<f64> =
         strips.iter().flat_map(|s| s.runs.iter().chain(s.warmups)).copied().filter(|v| v.is_finite()).collect();
     if all.is_empty() {
@@ -69,7 +71,7 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
         );
         let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{y}" y2="{y}"/>"#, WIDTH - RIGHT);
         if dense {
-            density(&mut svg, strip.runs, lo, hi, y, &x);
+            density(&mut svg, strip.runs, lo, hi, y, &x, unit);
         }
         let dots: [(&str, &[f64], f64); 2] =
             [("warmup", strip.warmups, 3.0), ("run", if dense { &[] } else { strip.runs }, 2.5)];
@@ -83,18 +85,20 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
                     x(*v),
                     y + jitter,
                     j + 1,
-                    format_seconds(*v)
+                    fmt(*v)
                 );
             }
         }
-        if let Some(m) = (!strip.runs.is_empty()).then(|| crate::stats::median_in_place(&mut strip.runs.to_vec())) {
+        if let Some(m) =
+            (!strip.runs.is_empty()).then(|| crate::analysis::summary::median_in_place(&mut strip.runs.to_vec()))
+        {
             let _ = write!(
                 svg,
                 r#"<line class="median" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>median {3}</title></line>"#,
                 x(m),
                 y - 10.0,
                 y + 10.0,
-                format_seconds(m)
+                fmt(m)
             );
         }
     }
@@ -107,7 +111,7 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
             x(v),
             axis_y + 4.0,
             axis_y + 16.0,
-            format_seconds(v)
+            fmt(v)
         );
     }
     let legend = if dense_any {
@@ -122,7 +126,8 @@ pub fn strip_plot(title: &str, strips: &[Strip]) -> String {
 
 /// A histogram strip: [`DENSE_BINS`] bins over the axis, each bar centred on the strip's line and
 /// as tall as its share of the fullest bin.
-fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(f64) -> f64) {
+fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(f64) -> f64, unit: Unit) {
+    let fmt = |v: f64| format::value(unit, v);
     let mut counts = [0usize; DENSE_BINS];
     let width = (hi - lo) / DENSE_BINS as f64;
     for v in runs.iter().filter(|v| v.is_finite()) {
@@ -139,8 +144,8 @@ fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(
             x(a),
             y - h / 2.0,
             (x(b) - x(a)).max(1.0),
-            format_seconds(a),
-            format_seconds(b)
+            fmt(a),
+            fmt(b)
         );
     }
 }
@@ -157,20 +162,6 @@ pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let last = (hi / step).floor() as i64;
     // Multiplying the index (not adding steps) keeps the values round.
     (first..=last).map(|k| k as f64 * step).collect()
-}
-
-/// One bar of the change chart.
-pub struct Change<'a> {
-    /// Benchmark id.
-    pub label: &'a str,
-    /// Change in percent (candidate / baseline − 1).
-    pub percent: f64,
-    /// CI of the change in percent.
-    pub ci: [f64; 2],
-    /// Verdict (the bar's colour).
-    pub verdict: Verdict,
-    /// The noise threshold in percent (the shaded band).
-    pub noise: f64,
 }
 
 /// A bar chart of Δ% per benchmark with its CI as an error bar and the noise band shaded.
@@ -215,7 +206,7 @@ pub fn change_chart(changes: &[Change]) -> String {
             r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
             left - 8.0,
             y + 13.0,
-            escape(c.label)
+            escape(&c.label)
         );
         let _ = write!(
             svg,
@@ -223,7 +214,7 @@ pub fn change_chart(changes: &[Change]) -> String {
             c.verdict.as_str(),
             y + 2.0,
             (b - a).max(1.0),
-            escape(c.label),
+            escape(&c.label),
             c.percent,
             c.ci[0],
             c.ci[1],
@@ -246,24 +237,125 @@ pub fn change_chart(changes: &[Change]) -> String {
     svg
 }
 
+/// A line chart of a metric against a parameter, one line per series, each point with its CI as a
+/// whisker; an axis spanning more than a factor of 20 is logarithmic.
+pub fn sweep_chart(sweep: &super::view::Sweep) -> String {
+    let points: Vec<&[f64; 4]> = sweep.lines.iter().flat_map(|(_, p)| p).collect();
+    if points.is_empty() {
+        return String::new();
+    }
+    let range = |values: &mut dyn Iterator<Item = f64>| {
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+    };
+    let (x_lo, x_hi) = range(&mut points.iter().map(|p| p[0]));
+    let (y_lo, y_hi) = range(&mut points.iter().flat_map(|p| [p[1], p[2], p[3]]));
+    let log_x = x_lo > 0.0 && x_hi / x_lo > 20.0;
+    let log_y = y_lo > 0.0 && y_hi / y_lo > 20.0;
+    let scale = |v: f64, lo: f64, hi: f64, log: bool| {
+        let (v, lo, hi) = if log { (v.ln(), lo.ln(), hi.ln()) } else { (v, if lo > 0.0 { 0.0 } else { lo }, hi) };
+        if hi > lo {
+            (v - lo) / (hi - lo)
+        } else {
+            0.5
+        }
+    };
+    let (left, top, plot_w, plot_h) = (LEFT, 24.0, WIDTH - LEFT - RIGHT, 180.0);
+    let x = |v: f64| left + scale(v, x_lo, x_hi, log_x) * plot_w;
+    let y = |v: f64| top + plot_h - scale(v, y_lo, y_hi * 1.05, log_y) * plot_h;
+    let height = top + plot_h + 44.0 + 16.0 * sweep.lines.len() as f64;
+    let title = format!("{} of {} by {}", sweep.metric, sweep.group, sweep.param);
+    let x_text = |v: f64| match sweep.param_unit {
+        Some(Unit::Bytes) => crate::units::format_size(v),
+        Some(unit) => format::value(unit, v),
+        None => format::count(v),
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart sweep" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = escape(&title)
+    );
+    let bottom = top + plot_h;
+    let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{}" y1="{bottom}" y2="{bottom}"/>"#, left + plot_w);
+    let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{bottom}"/>"#);
+    let mut xs: Vec<f64> = points.iter().map(|p| p[0]).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    for v in xs {
+        let _ = write!(
+            svg,
+            r#"<line class="axis tickmark" x1="{0:.1}" x2="{0:.1}" y1="{bottom}" y2="{1}"/><text class="tick" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
+            x(v),
+            bottom + 4.0,
+            bottom + 16.0,
+            escape(&x_text(v))
+        );
+    }
+    for v in [y_lo, (y_lo + y_hi) / 2.0, y_hi] {
+        let _ = write!(
+            svg,
+            r#"<text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            y(v) + 4.0,
+            escape(&format::value(sweep.unit, v))
+        );
+    }
+    for (i, (label, line)) in sweep.lines.iter().enumerate() {
+        let class = format!("series s{}", i % 6);
+        let path: Vec<String> = line.iter().map(|p| format!("{:.1},{:.1}", x(p[0]), y(p[1]))).collect();
+        let _ = write!(svg, r#"<polyline class="{class}" fill="none" points="{}"/>"#, path.join(" "));
+        for p in line {
+            let _ = write!(
+                svg,
+                r#"<line class="ci" x1="{0:.1}" x2="{0:.1}" y1="{1:.1}" y2="{2:.1}"/><circle class="{class}" cx="{0:.1}" cy="{3:.1}" r="3"><title>{4}: {5} at {6} = {7} (CI {8} … {9})</title></circle>"#,
+                x(p[0]),
+                y(p[2]),
+                y(p[3]),
+                y(p[1]),
+                escape(label),
+                escape(&sweep.metric),
+                escape(&x_text(p[0])),
+                escape(&format::value(sweep.unit, p[1])),
+                escape(&format::value(sweep.unit, p[2])),
+                escape(&format::value(sweep.unit, p[3]))
+            );
+        }
+        let ly = bottom + 34.0 + 16.0 * i as f64;
+        let _ = write!(
+            svg,
+            r#"<line class="{class}" x1="{left}" x2="{}" y1="{ly}" y2="{ly}"/><text class="legend" x="{}" y="{}">{}</text>"#,
+            left + 18.0,
+            left + 24.0,
+            ly + 4.0,
+            escape(label)
+        );
+    }
+    let axes = format!("{}{}", if log_x { " (log x)" } else { "" }, if log_y { " (log y)" } else { "" });
+    let _ = write!(svg, r#"<text class="legend" x="{left}" y="14">{}{axes}</text>"#, escape(&title));
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Verdict;
 
     #[test]
     fn strip_plots_have_a_dot_per_run_and_mark_warmups() {
-        let svg = strip_plot("t", &[Strip { label: "a<b", runs: &[0.001, 0.002, 0.003], warmups: &[0.01] }]);
+        let svg =
+            strip_plot("t", Unit::Seconds, &[Strip { label: "a<b", runs: &[0.001, 0.002, 0.003], warmups: &[0.01] }]);
         assert_eq!(svg.matches(r#"class="run""#).count(), 3);
         assert_eq!(svg.matches(r#"class="warmup""#).count(), 1);
         assert!(svg.contains("a&lt;b"), "labels are escaped");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert_eq!(strip_plot("t", &[]), "");
+        assert_eq!(strip_plot("t", Unit::Seconds, &[]), "");
     }
 
     #[test]
     fn thousands_of_runs_become_a_histogram_that_states_the_count() {
         let runs: Vec<f64> = (0..2000).map(|i| 0.001 + (i % 100) as f64 * 1e-6).collect();
-        let svg = strip_plot("t", &[Strip { label: "candidate", runs: &runs, warmups: &[0.002] }]);
+        let svg = strip_plot("t", Unit::Seconds, &[Strip { label: "candidate", runs: &runs, warmups: &[0.002] }]);
         assert_eq!(svg.matches("<circle class=\"run\"").count(), 0, "no dot per run");
         let bins = svg.matches("class=\"run bin\"").count();
         assert!(bins > 0 && bins <= DENSE_BINS, "{bins}");
@@ -283,7 +375,7 @@ mod tests {
         assert!(t.iter().all(|v| (v * 100.0 - (v * 100.0).round()).abs() < 1e-9), "{t:?}");
         assert!(nice_ticks(1.0, 1.0).is_empty());
         // A tick mark and its centred label share one x.
-        let svg = strip_plot("t", &[Strip { label: "a", runs: &[0.0012, 0.0031], warmups: &[] }]);
+        let svg = strip_plot("t", Unit::Seconds, &[Strip { label: "a", runs: &[0.0012, 0.0031], warmups: &[] }]);
         let marks: Vec<&str> = svg.split("tickmark\" x1=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
         let labels: Vec<&str> =
             svg.split("class=\"tick\" x=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
@@ -293,10 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn sweeps_draw_a_line_per_series_on_a_log_axis_when_it_spans_far() {
+        let sweep = crate::report::view::Sweep {
+            group: "zmq/svc/throughput".into(),
+            metric: "throughput".into(),
+            unit: Unit::PerSecond,
+            param: "payload".into(),
+            param_unit: Some(Unit::Bytes),
+            lines: vec![
+                (
+                    "pattern=req-rep".into(),
+                    vec![[64.0, 50_000.0, 49_000.0, 51_000.0], [65536.0, 9_000.0, 8_800.0, 9_100.0]],
+                ),
+                ("pattern=push-pull".into(), vec![[64.0, 90_000.0, 88_000.0, 91_000.0]]),
+            ],
+        };
+        let svg = sweep_chart(&sweep);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("(log x)") && svg.contains(">64 KiB</text>") && svg.contains("pattern=push-pull"));
+    }
+
+    #[test]
     fn change_charts_have_a_bar_per_benchmark_and_a_noise_band() {
         let svg = change_chart(&[
-            Change { label: "x", percent: 12.0, ci: [9.0, 15.0], verdict: Verdict::Warning, noise: 2.0 },
-            Change { label: "y", percent: -1.0, ci: [-3.0, 1.0], verdict: Verdict::NoChange, noise: 2.0 },
+            Change { label: "x".into(), percent: 12.0, ci: [9.0, 15.0], verdict: Verdict::Warning, noise: 2.0 },
+            Change { label: "y".into(), percent: -1.0, ci: [-3.0, 1.0], verdict: Verdict::NoChange, noise: 2.0 },
         ]);
         assert_eq!(svg.matches("<rect class=\"bar").count(), 2);
         assert!(svg.contains("class=\"bar warning\"") && svg.contains("class=\"noise\""));

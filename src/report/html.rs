@@ -7,11 +7,10 @@ use anyhow::{anyhow, Result};
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::chart::{self, Change, Strip};
-use super::markdown::verdict_cell;
-use crate::compare::Verdict;
-use crate::results::{BenchmarkResult, RunDocument, Status};
-use crate::units::{format_bytes, format_seconds};
+use super::chart::{self, Strip};
+use super::markdown::verdict_mark;
+use super::view::{Row, View};
+use crate::results::RunDocument;
 
 /// The built-in template.
 pub const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -23,24 +22,29 @@ struct Git {
     dirty: bool,
 }
 
+/// A cell with its text and the raw value it sorts by.
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    sort: f64,
+}
+
 #[derive(Serialize)]
 struct SummaryRow {
     id: String,
     status: String,
     status_class: &'static str,
     runs: usize,
-    median: String,
-    median_raw: f64,
-    mean: String,
-    mean_raw: f64,
-    stddev: String,
-    stddev_raw: f64,
-    min: String,
-    min_raw: f64,
-    max: String,
-    max_raw: f64,
-    rss: String,
-    rss_raw: f64,
+    stats: Vec<Cell>,
+    compact: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryTable {
+    kind: String,
+    headline: String,
+    compact: Vec<String>,
+    rows: Vec<SummaryRow>,
 }
 
 #[derive(Serialize)]
@@ -82,28 +86,29 @@ struct CompareView {
 }
 
 #[derive(Serialize)]
-struct View {
+struct Page {
     title: String,
     timestamp: String,
     tool_version: String,
     schema: String,
     git: Option<Git>,
     host: Vec<(String, String)>,
-    summary: Vec<SummaryRow>,
+    tables: Vec<SummaryTable>,
     details: Vec<Detail>,
+    sweeps: Vec<String>,
     comparison: Option<CompareView>,
     raw: String,
 }
 
 /// Renders the report with `template` (the built-in one unless `--template` gave another);
 /// `template_name` names it in error messages.
-pub fn render(doc: &RunDocument, template: &str, template_name: &str) -> Result<String> {
+pub fn render(view: &View, template: &str, template_name: &str) -> Result<String> {
     let mut env = Environment::new();
     // Escape HTML whatever the template file is called (minijinja decides by extension).
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.add_template(template_name, template).map_err(|e| template_error(template_name, &e))?;
-    let view = view(doc)?;
-    env.get_template(template_name).and_then(|t| t.render(&view)).map_err(|e| template_error(template_name, &e))
+    let page = page(view)?;
+    env.get_template(template_name).and_then(|t| t.render(&page)).map_err(|e| template_error(template_name, &e))
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
@@ -113,170 +118,139 @@ fn template_error(name: &str, e: &minijinja::Error) -> anyhow::Error {
     }
 }
 
-fn status_of(b: &BenchmarkResult) -> (String, &'static str) {
-    match b.status {
-        Status::Ok if b.over_budget() => ("over budget".into(), "over-budget"),
-        Status::Ok => ("ok".into(), "ok"),
-        Status::Failed => (format!("failed: {}", b.reason.as_deref().unwrap_or("unknown")), "failed"),
-        Status::Skipped => (format!("skipped: {}", b.reason.as_deref().unwrap_or("unknown")), "skipped"),
-    }
-}
-
-fn verdict_class(v: Verdict) -> &'static str {
-    v.as_str()
-}
-
-fn view(doc: &RunDocument) -> Result<View> {
-    let title = match &doc.git {
-        Some(g) => format!("{}{}", g.short_sha(), if g.dirty { " (dirty)" } else { "" }),
-        None => doc.timestamp.clone(),
-    };
+fn host(doc: &RunDocument) -> Vec<(String, String)> {
     let h = &doc.host;
-    let host = vec![
+    vec![
         ("machine".to_string(), format!("{} · {} cores · {}", h.cpu, h.cores, h.os)),
         ("kernel".to_string(), h.kernel.clone()),
         ("governor".to_string(), h.governor.clone().unwrap_or_else(|| "not readable".into())),
         ("rustc".to_string(), h.rustc.clone().unwrap_or_else(|| "unknown".into())),
         ("libzmq".to_string(), format!("{}{}", h.libzmq, if h.curve { " with CURVE" } else { " without CURVE" })),
         ("profile".to_string(), doc.config.profile.clone()),
-    ];
-    let summary = doc
-        .benchmarks
+    ]
+}
+
+fn summary_row(r: &Row, compact: &[usize]) -> SummaryRow {
+    let stats = match &r.headline {
+        Some(h) => [0, 1, 2, 3, 4].map(|i| Cell { text: h.text[i].clone(), sort: h.raw[i] }).into(),
+        None => (0..5).map(|_| Cell { text: "–".into(), sort: f64::NAN }).collect(),
+    };
+    SummaryRow {
+        id: r.id.clone(),
+        status: r.status.clone(),
+        status_class: r.status_class,
+        runs: r.runs,
+        stats,
+        compact: compact.iter().map(|&c| if r.cells[c] == "-" { "–".into() } else { r.cells[c].clone() }).collect(),
+    }
+}
+
+fn detail(view: &View, r: &Row) -> Detail {
+    let doc = view.doc;
+    let b = doc.benchmarks.iter().find(|b| b.id == r.id).expect("a row per benchmark");
+    let base = doc.comparison.as_ref().and_then(|c| c.baseline_benchmarks.iter().find(|x| x.id == r.id));
+    let headline = b.headline().map(|(n, _)| n.to_string()).unwrap_or_default();
+    let values = |x: &crate::results::BenchmarkResult, warmup: bool| {
+        let samples = if warmup { &x.warmup_samples } else { &x.samples };
+        samples.get(&headline).map(|s| s.as_f64()).unwrap_or_default()
+    };
+    let (runs, warmups) = (values(b, false), values(b, true));
+    let (base_runs, base_warmups) = base.map(|x| (values(x, false), values(x, true))).unwrap_or_default();
+    let mut strips = Vec::new();
+    if base.is_some() {
+        strips.push(Strip { label: "baseline", runs: &base_runs, warmups: &base_warmups });
+    }
+    strips.push(Strip {
+        label: if base.is_some() { "candidate" } else { headline.as_str() },
+        runs: &runs,
+        warmups: &warmups,
+    });
+    let unit = b.headline().map_or(crate::results::Unit::Seconds, |(_, d)| d.unit);
+    let label = b.headline().map_or(headline.as_str(), |(n, d)| d.label_or(n));
+    let mut notes: Vec<String> = r.default_note.iter().cloned().collect();
+    notes.extend(r.line.iter().cloned());
+    notes.extend(r.warnings.iter().cloned());
+    notes.extend(r.budget_notes.iter().cloned());
+    notes.extend(r.residency_note.iter().cloned());
+    if !r.detail.is_empty() {
+        notes.push(format!("stderr: {}", r.detail.join("\n")));
+    }
+    let mut facts = Vec::new();
+    if let Some(command) = &r.command {
+        facts.push(("command".to_string(), command.clone()));
+    }
+    facts.extend(r.facts.iter().cloned());
+    Detail {
+        id: r.id.clone(),
+        anchor: r.id.replace(['/', '[', ']', ',', '=', ' '], "-"),
+        status: r.status.clone(),
+        status_class: r.status_class,
+        notes,
+        chart: chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips),
+        facts,
+    }
+}
+
+fn page(view: &View) -> Result<Page> {
+    let doc = view.doc;
+    let title = match &doc.git {
+        Some(g) => format!("{}{}", g.short_sha(), if g.dirty { " (dirty)" } else { "" }),
+        None => doc.timestamp.clone(),
+    };
+    let tables = view
+        .tables
         .iter()
-        .map(|b| {
-            let (status, status_class) = status_of(b);
-            let w = b.summary.get("wall").filter(|_| b.status == Status::Ok);
-            let get = |f: fn(&crate::stats::Summary) -> f64| w.map(f).unwrap_or(f64::NAN);
-            let fmt = |v: f64| if v.is_nan() { "–".to_string() } else { format_seconds(v) };
-            let rss = b.summary.get("max_rss").filter(|_| b.status == Status::Ok).map(|s| s.max).unwrap_or(f64::NAN);
-            SummaryRow {
-                id: b.id.clone(),
-                status,
-                status_class,
-                runs: b.samples.get("wall").map_or(0, |s| s.len()),
-                median: fmt(get(|s| s.median)),
-                median_raw: get(|s| s.median),
-                mean: fmt(get(|s| s.mean)),
-                mean_raw: get(|s| s.mean),
-                stddev: fmt(get(|s| s.stddev)),
-                stddev_raw: get(|s| s.stddev),
-                min: fmt(get(|s| s.min)),
-                min_raw: get(|s| s.min),
-                max: fmt(get(|s| s.max)),
-                max_raw: get(|s| s.max),
-                rss: if rss.is_nan() { "–".into() } else { format_bytes(rss) },
-                rss_raw: rss,
-            }
-        })
-        .collect();
-    let baseline_of =
-        |id: &str| doc.comparison.as_ref().and_then(|c| c.baseline_benchmarks.iter().find(|b| b.id == id));
-    let details = doc
-        .benchmarks
-        .iter()
-        .map(|b| {
-            let (status, status_class) = status_of(b);
-            let runs = b.samples.get("wall").map(|s| s.as_f64()).unwrap_or_default();
-            let warmups = b.warmup_samples.get("wall").map(|s| s.as_f64()).unwrap_or_default();
-            let base = baseline_of(&b.id);
-            let base_runs = base.and_then(|x| x.samples.get("wall")).map(|s| s.as_f64()).unwrap_or_default();
-            let base_warmups = base.and_then(|x| x.warmup_samples.get("wall")).map(|s| s.as_f64()).unwrap_or_default();
-            let mut strips = Vec::new();
-            if base.is_some() {
-                strips.push(Strip { label: "baseline", runs: &base_runs, warmups: &base_warmups });
-            }
-            strips.push(Strip {
-                label: if base.is_some() { "candidate" } else { "wall" },
-                runs: &runs,
-                warmups: &warmups,
-            });
-            let mut notes: Vec<String> = Vec::new();
-            if b.config.default_entry {
-                notes.push(super::console::default_entry_note(b));
-            }
-            notes.extend(b.warnings.iter().cloned());
-            notes.extend(b.budget.iter().filter(|c| !c.ok).map(|c| {
-                if c.found.is_empty() {
-                    format!("budget exceeded: {} {} is {} (limit {})", c.stat, c.metric, c.value, c.limit)
-                } else {
-                    format!("forbidden: {}", c.found.join(", "))
-                }
-            }));
-            if let Some(d) = &b.detail {
-                notes.push(format!("stderr: {d}"));
-            }
-            Detail {
-                id: b.id.clone(),
-                anchor: b.id.replace('/', "-"),
-                status,
-                status_class,
-                notes,
-                chart: chart::strip_plot(&format!("run times of {}", b.id), &strips),
-                facts: facts(b),
-            }
-        })
-        .collect();
-    let comparison = doc.comparison.as_ref().map(|c| {
-        let changes: Vec<Change> = c
-            .rows
-            .iter()
-            .filter(|r| r.metric == "wall" || r.metric == "load" || r.metric == "import")
-            .filter_map(|r| {
-                let ratio = r.ratio?;
-                let [lo, hi] = r.ci95?;
-                let noise = doc
-                    .benchmarks
-                    .iter()
-                    .find(|b| b.id == r.id)
-                    .map(|b| b.config.thresholds.noise * 100.0)
-                    .unwrap_or(2.0);
-                Some(Change {
-                    label: &r.id,
-                    percent: (ratio - 1.0) * 100.0,
-                    ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
-                    verdict: r.verdict,
-                    noise,
-                })
-            })
-            .collect();
-        CompareView {
-            baseline: c.baseline.describe(""),
-            candidate: c.candidate.describe(""),
-            interleaved: c.interleaved,
-            chart: chart::change_chart(&changes),
-            rows: c
+        .map(|t| {
+            let compact: Vec<usize> = (0..t.columns.len()).filter(|&c| t.compact[c]).collect();
+            let headline = t
                 .rows
                 .iter()
-                .map(|r| {
-                    let value =
-                        |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
-                    CompareRow {
-                        id: r.id.clone(),
-                        metric: super::compared_metric(r),
-                        baseline: value(r.baseline),
-                        candidate: value(r.candidate),
-                        delta: super::change_percent(r).map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "–".into()),
-                        delta_raw: super::change_percent(r).unwrap_or(0.0),
-                        ci: r
-                            .ci95
-                            .map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0))
-                            .unwrap_or_else(|| "–".into()),
-                        p: super::p_text(r).unwrap_or_else(|| "–".into()),
-                        p_raw: r.deciding_p().unwrap_or(1.0),
-                        verdict: verdict_cell(r),
-                        verdict_class: if r.gating { verdict_class(r.verdict) } else { "neutral" },
-                    }
-                })
-                .collect(),
-            added: c.added.clone(),
-            removed: c.removed.clone(),
-            skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
-        }
+                .find_map(|r| r.headline.as_ref())
+                .map_or(String::new(), |h| h.desc.label_or(&h.metric).to_string());
+            SummaryTable {
+                kind: t.kind.clone(),
+                headline,
+                compact: compact.iter().map(|&c| t.columns[c].clone()).collect(),
+                rows: t.rows.iter().map(|r| summary_row(r, &compact)).collect(),
+            }
+        })
+        .collect();
+    let details = view.tables.iter().flat_map(|t| &t.rows).map(|r| detail(view, r)).collect();
+    let comparison = view.comparison.as_ref().map(|c| CompareView {
+        baseline: c.baseline.describe(""),
+        candidate: c.candidate.describe(""),
+        interleaved: c.interleaved,
+        chart: chart::change_chart(&c.changes),
+        rows: c
+            .groups
+            .iter()
+            .flat_map(|(id, rows)| rows.iter().map(move |r| (id, r)))
+            .map(|(id, r)| {
+                let dash = || "–".to_string();
+                let [baseline, candidate] = r.values.clone().unwrap_or_else(|| [dash(), dash()]);
+                CompareRow {
+                    id: id.clone(),
+                    metric: r.metric.clone(),
+                    baseline,
+                    candidate,
+                    delta: r.percent.map(|p| format!("{p:+.1}%")).unwrap_or_else(dash),
+                    delta_raw: r.percent.unwrap_or(0.0),
+                    ci: r.ci.clone().unwrap_or_else(dash),
+                    p: r.p.clone().unwrap_or_else(dash),
+                    p_raw: r.row.deciding_p().unwrap_or(1.0),
+                    verdict: verdict_mark(r.word, r.class),
+                    verdict_class: r.class,
+                }
+            })
+            .collect(),
+        added: c.added.to_vec(),
+        removed: c.removed.to_vec(),
+        skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
     });
     // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
     // `<!--<script` would swallow the rest of the page). JSON reads \u003c as the same `<`.
     let raw = serde_json::to_string(doc)?.replace('<', "\\u003c");
-    Ok(View {
+    Ok(Page {
         title,
         timestamp: doc.timestamp.clone(),
         tool_version: doc.tool_version.clone(),
@@ -286,58 +260,13 @@ fn view(doc: &RunDocument) -> Result<View> {
             branch: g.branch.clone(),
             dirty: g.dirty,
         }),
-        host,
-        summary,
+        host: host(doc),
+        tables,
         details,
+        sweeps: view.sweeps.iter().map(chart::sweep_chart).collect(),
         comparison,
         raw,
     })
-}
-
-fn facts(b: &BenchmarkResult) -> Vec<(String, String)> {
-    let f = &b.facts;
-    let mut out = Vec::new();
-    if !b.config.command.is_empty() {
-        out.push(("command".into(), super::console::command_text(b)));
-    }
-    if let Some(p) = &f.program {
-        out.push(("program".into(), p.clone()));
-    }
-    if let Some(l) = &f.library {
-        out.push(("library".into(), l.clone()));
-    }
-    if let Some(n) = f.binary_bytes {
-        out.push(("file size".into(), format_bytes(n as f64)));
-    }
-    if let Some(objects) = &f.mapped_objects {
-        out.push((format!("mapped objects ({})", objects.len()), objects.join(", ")));
-    }
-    if let Some(n) = &f.needed {
-        out.push(("DT_NEEDED".into(), n.join(", ")));
-    }
-    if let Some(r) = &f.relocations {
-        out.push(("relocations".into(), format!("{} relative, {} symbolic, {} PLT", r.relative, r.symbolic, r.plt)));
-    }
-    if let Some(l) = &f.loader {
-        out.push((
-            "loader statistics".into(),
-            format!(
-                "{} cycles at startup; {:.1}% relocating ({} relocations, {} relative); {:.1}% loading objects",
-                l.startup_cycles, l.relocation_percent, l.relocations, l.relative_relocations, l.load_objects_percent
-            ),
-        ));
-    }
-    if let Some(t) = f.threads {
-        out.push(("threads at the end".into(), t.to_string()));
-    }
-    if let Some(n) = f.imported_modules {
-        out.push(("modules imported".into(), n.to_string()));
-    }
-    if let Some(r) = &f.residency {
-        let parts: Vec<String> = r.iter().map(|x| format!("{} {:.0}%", x.file.display(), x.resident * 100.0)).collect();
-        out.push(("resident after eviction".into(), parts.join(", ")));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -346,8 +275,10 @@ mod tests {
     fn text_from_programs_cannot_break_out_of_the_page() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
         let mut doc = crate::results::read(&path).unwrap();
+        crate::measure::legacy::upgrade(&mut doc);
         doc.benchmarks[0].detail = Some("</script><!--<script>alert(1)".into());
-        let html = super::render(&doc, super::TEMPLATE, "x.tpl").unwrap();
+        let view = crate::report::view::build(&doc);
+        let html = super::render(&view, super::TEMPLATE, "x.tpl").unwrap();
         let data = html.split("id=\"coldbench-data\">").nth(1).unwrap().split("</script>").next().unwrap();
         assert!(!data.contains('<'), "raw `<` in the embedded JSON");
         assert!(

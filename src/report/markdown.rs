@@ -2,37 +2,31 @@
 
 use std::fmt::Write;
 
-use crate::compare::Verdict;
-use crate::results::{RunDocument, Status};
-use crate::units::{format_bytes, format_seconds};
+use super::view::{CompareRow, View};
 
-/// A verdict with a mark that reads without colour.
-pub fn verdict_mark(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Improved => "🟢 improved",
-        Verdict::NoChange => "⚪ no change",
-        Verdict::WithinNoise => "⚪ within noise",
-        Verdict::Regressed => "🟠 regressed",
-        Verdict::Warning => "🟡 warning",
-        Verdict::Failure => "🔴 failure",
+/// A verdict word with a mark that reads without colour.
+pub fn verdict_mark(word: &str, class: &str) -> String {
+    match (class, word) {
+        ("neutral", "lower") => "↓ lower".into(),
+        ("neutral", _) => "↑ higher".into(),
+        ("improved", _) => "🟢 improved".into(),
+        ("no_change", _) => "⚪ no change".into(),
+        ("within_noise", _) => "⚪ within noise".into(),
+        ("regressed", _) => "🟠 regressed".into(),
+        ("warning", _) => "🟡 warning".into(),
+        ("failure", _) => "🔴 failure".into(),
+        (_, word) => word.into(),
     }
 }
 
-/// The verdict cell of a comparison row: a mark for gating rows, a neutral word for the others.
-pub fn verdict_cell(r: &crate::results::ComparisonRow) -> String {
-    if r.gating {
-        verdict_mark(r.verdict).to_string()
-    } else {
-        match super::neutral_change(r) {
-            "higher" => "↑ higher".into(),
-            "lower" => "↓ lower".into(),
-            other => other.into(),
-        }
-    }
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// Renders the summary table and, when there is one, the comparison table.
-pub fn render(doc: &RunDocument) -> String {
+/// Renders the summary tables and, when there is one, the comparison table.
+pub fn render(view: &View) -> String {
+    let doc = view.doc;
     let mut out = String::new();
     let _ = writeln!(out, "## cargo-coldbench results\n");
     let git = match &doc.git {
@@ -49,81 +43,76 @@ pub fn render(doc: &RunDocument) -> String {
         "{git}{} · {}, {} cores · {} {}\n",
         doc.timestamp, doc.host.cpu, doc.host.cores, doc.host.os, doc.host.kernel
     );
-    let _ = writeln!(out, "| Benchmark | Status | Median | Mean ± σ | Max RSS | Runs |");
-    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|");
-    for b in &doc.benchmarks {
-        let status = match b.status {
-            Status::Ok if b.over_budget() => "❌ over budget".to_string(),
-            Status::Ok => "✅ ok".to_string(),
-            Status::Failed => format!("❌ failed: {}", b.reason.as_deref().unwrap_or("unknown").replace('|', "\\|")),
-            Status::Skipped => format!("⏭️ skipped: {}", b.reason.as_deref().unwrap_or("unknown").replace('|', "\\|")),
-        };
-        let (median, mean, rss) = match b.summary.get("wall") {
-            Some(w) if b.status == Status::Ok => (
-                format_seconds(w.median),
-                format!("{} ± {}", format_seconds(w.mean), format_seconds(w.stddev)),
-                b.summary.get("max_rss").map(|s| format_bytes(s.max)).unwrap_or_else(|| "–".into()),
-            ),
-            _ => ("–".into(), "–".into(), "–".into()),
-        };
-        let runs = b.samples.get("wall").map_or(0, |s| s.len());
-        let _ = writeln!(out, "| `{}` | {status} | {median} | {mean} | {rss} | {runs} |", b.id);
+    for (i, table) in view.tables.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let compact: Vec<usize> = (0..table.columns.len()).filter(|&c| table.compact[c]).collect();
+        let titles: String = compact.iter().map(|&c| format!(" {} |", capitalized(&table.columns[c]))).collect();
+        let aligns: String = compact.iter().map(|_| "--:|").collect();
+        let _ = writeln!(out, "| Benchmark | Status | Median | Mean ± σ |{titles} Runs |");
+        let _ = writeln!(out, "|---|---|--:|--:|{aligns}--:|");
+        for r in &table.rows {
+            let status = match r.status_class {
+                "ok" => "✅ ok".to_string(),
+                "over-budget" => "❌ over budget".to_string(),
+                "failed" => format!("❌ {}", r.status.replace('|', "\\|")),
+                _ => format!("⏭️ {}", r.status.replace('|', "\\|")),
+            };
+            let (median, mean) = match &r.headline {
+                Some(h) => (h.text[0].clone(), format!("{} ± {}", h.text[1], h.text[2])),
+                None => ("–".into(), "–".into()),
+            };
+            let cells: String = compact
+                .iter()
+                .map(|&c| format!(" {} |", if r.cells[c] == "-" { "–" } else { r.cells[c].as_str() }))
+                .collect();
+            let _ = writeln!(out, "| `{}` | {status} | {median} | {mean} |{cells} {} |", r.id, r.runs);
+        }
     }
-    let defaults: Vec<String> = doc
-        .benchmarks
+    let defaults: Vec<String> = view
+        .tables
         .iter()
-        .filter(|b| b.config.default_entry)
-        .map(|b| format!("- `{}`: {}", b.id, super::console::default_entry_note(b).replace('[', "\\[")))
+        .flat_map(|t| &t.rows)
+        .filter_map(|r| Some(format!("- `{}`: {}", r.id, r.default_note.as_ref()?.replace('[', "\\["))))
         .collect();
     if !defaults.is_empty() {
         let _ = writeln!(out, "\nWhat ran without a configuration entry:\n\n{}", defaults.join("\n"));
     }
-    if let Some(cmp) = &doc.comparison {
+    if let Some(cmp) = &view.comparison {
         let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
         if !cmp.interleaved {
             let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
         }
         let _ = writeln!(out, "| Benchmark | Metric | Baseline | Candidate | Δ% | 95% CI | p-value | Verdict |");
         let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|---|");
-        for r in cmp.rows.iter().filter(|r| r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise))
-        {
-            let value = |v: Option<f64>| v.map(|v| super::format_value(&r.metric, v)).unwrap_or_else(|| "–".into());
-            let delta = super::change_percent(r).map(|p| format!("{p:+.1}%")).unwrap_or_else(|| "–".into());
-            let ci = r
-                .ci95
-                .map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0))
-                .unwrap_or_else(|| "–".into());
-            let p = super::p_text(r).unwrap_or_else(|| "–".into());
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {delta} | {ci} | {p} | {} |",
-                r.id,
-                super::compared_metric(r),
-                value(r.baseline),
-                value(r.candidate),
-                verdict_cell(r)
-            );
+        for (id, rows) in &cmp.groups {
+            for r in rows.iter().filter(|r| r.notable) {
+                let _ = writeln!(out, "{}", comparison_row(id, r));
+            }
         }
         if !cmp.skipped.is_empty() {
             let _ = writeln!(out, "\nSkipped (not compared):\n");
-            for sk in &cmp.skipped {
+            for sk in cmp.skipped {
                 let _ = writeln!(out, "- `{}`: {}", sk.id, sk.reason);
             }
         }
+        let list = |ids: &[String]| ids.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
         if !cmp.added.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nAdded (not compared): {}",
-                cmp.added.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
-            );
+            let _ = writeln!(out, "\nAdded (not compared): {}", list(cmp.added));
         }
         if !cmp.removed.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nRemoved (not compared): {}",
-                cmp.removed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
-            );
+            let _ = writeln!(out, "\nRemoved (not compared): {}", list(cmp.removed));
         }
     }
     out
+}
+
+fn comparison_row(id: &str, r: &CompareRow) -> String {
+    let dash = || "–".to_string();
+    let [base, cand] = r.values.clone().unwrap_or_else(|| [dash(), dash()]);
+    let delta = r.percent.map(|p| format!("{p:+.1}%")).unwrap_or_else(dash);
+    let ci = r.ci.clone().unwrap_or_else(dash);
+    let p = r.p.clone().unwrap_or_else(dash);
+    format!("| `{id}` | {} | {base} | {cand} | {delta} | {ci} | {p} | {} |", r.metric, verdict_mark(r.word, r.class))
 }

@@ -1,113 +1,115 @@
-//! Presenting results: the console table, Markdown, the HTML report, and exports for
-//! benchmark trackers.
+//! Presenting results: a view of a result built once (`view`), rendered by one [`Exporter`] per
+//! format — the console table (`console`), Markdown (`markdown`), the HTML report (`html`, with
+//! its SVG `chart`s), the result JSON, and the exports for benchmark trackers (`export`).
 
 pub mod chart;
 pub mod console;
 pub mod export;
+pub mod facts;
+pub mod format;
 pub mod html;
 pub mod markdown;
+pub mod view;
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::cli::Format;
-use crate::compare::Verdict;
-use crate::results::{write_atomic, ComparisonRow, RunDocument};
-use crate::scheduler::{metrics, Unit};
-use crate::units::{format_bytes, format_seconds};
+use crate::results::{write_atomic, RunDocument};
+use view::View;
 
-/// A value of a metric in its unit: `1.234 ms`, `4.8 MiB`, `73`; a mean count keeps one decimal,
-/// or two below 1 (`0.02`), so that a rare event does not print as `0.0`.
-pub fn format_value(metric: &str, value: f64) -> String {
-    match metrics::unit_of(metric) {
-        Some(Unit::Seconds) => format_seconds(value),
-        Some(Unit::Bytes) => format_bytes(value),
-        _ => format_count(value),
+/// A format a result can be written in.
+pub trait Exporter {
+    /// The text of the result in this format.
+    fn export(&self, view: &View) -> Result<String>;
+}
+
+/// The console table, with the facts and every metric of a comparison when `detail`.
+pub struct Console {
+    /// `-v`.
+    pub detail: bool,
+}
+
+impl Exporter for Console {
+    fn export(&self, view: &View) -> Result<String> {
+        Ok(console::render(view, self.detail))
     }
 }
 
-/// A count, or the mean of counts.
-pub fn format_count(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else if value.abs() < 1.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.1}")
+/// GitHub-flavoured Markdown.
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn export(&self, view: &View) -> Result<String> {
+        Ok(markdown::render(view))
     }
 }
 
-/// The metric of a comparison row with the location that was compared: `wall (median)`,
-/// `sys (mean)`; facts and status as they are.
-pub fn compared_metric(row: &ComparisonRow) -> String {
-    match row.location() {
-        Some(location) => format!("{} ({location})", row.metric),
-        None => row.metric.clone(),
+/// The HTML report, from the built-in template or a user's.
+pub struct Html {
+    /// The template's text.
+    pub template: String,
+    /// Its name, for error messages.
+    pub name: String,
+}
+
+impl Html {
+    /// The built-in template.
+    pub fn builtin() -> Html {
+        Html { template: html::TEMPLATE.to_string(), name: "report.html".into() }
+    }
+
+    /// The template in `path`.
+    pub fn from_file(path: &Path) -> Result<Html> {
+        let template =
+            std::fs::read_to_string(path).with_context(|| format!("could not read the template {}", path.display()))?;
+        Ok(Html { template, name: path.display().to_string() })
     }
 }
 
-/// The change in percent, or `None` where a percentage means nothing: no ratio, or a count whose
-/// baseline averages below one event per run (0.02 → 0 is not "−100%").
-pub fn change_percent(row: &ComparisonRow) -> Option<f64> {
-    let ratio = row.ratio?;
-    let rare = metrics::unit_of(&row.metric) == Some(Unit::Count) && row.baseline.is_some_and(|b| b.abs() < 1.0);
-    (!rare).then_some((ratio - 1.0) * 100.0)
-}
-
-/// `p < 0.001`, `p = 0.042` with the name of the test that decided (`Mann-Whitney`, `Welch`).
-pub fn p_text(row: &ComparisonRow) -> Option<String> {
-    let p = row.deciding_p()?;
-    let value = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
-    Some(match row.test.as_deref() {
-        Some("mann_whitney") => format!("Mann-Whitney {value}"),
-        Some("welch") => format!("Welch {value}"),
-        _ => value,
-    })
-}
-
-/// How a row reads without judging, for metrics that do not gate: a significant change is only
-/// `higher` or `lower`; the words *warning* and *failure* are kept for what gates.
-pub fn neutral_change(row: &ComparisonRow) -> &'static str {
-    match row.verdict {
-        Verdict::NoChange => "no change",
-        Verdict::WithinNoise => "within noise",
-        _ => match (row.baseline, row.candidate) {
-            (Some(b), Some(c)) if c < b => "lower",
-            _ => "higher",
-        },
+impl Exporter for Html {
+    fn export(&self, view: &View) -> Result<String> {
+        html::render(view, &self.template, &self.name)
     }
 }
 
-/// Whether a metric is a time.
-pub fn is_time(metric: &str) -> bool {
-    metrics::unit_of(metric) == Some(Unit::Seconds)
+/// The result document itself.
+pub struct Json;
+
+impl Exporter for Json {
+    fn export(&self, view: &View) -> Result<String> {
+        Ok(serde_json::to_string_pretty(view.doc)? + "\n")
+    }
 }
 
-/// Renders a document in one of the file formats (everything but the console table).
-pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>) -> Result<String> {
+/// The exporter of a format.
+pub fn exporter(format: Format, template: Option<&Path>, detail: bool) -> Result<Box<dyn Exporter>> {
     Ok(match format {
-        Format::Human => console::render_all(doc, false),
-        Format::Json => serde_json::to_string_pretty(doc)? + "\n",
-        Format::Md => markdown::render(doc),
-        Format::Html => match template {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("could not read the template {}", path.display()))?;
-                html::render(doc, &text, &path.display().to_string())?
-            }
-            None => html::render(doc, html::TEMPLATE, "report.html")?,
-        },
-        Format::Bmf => serde_json::to_string_pretty(&export::bmf(doc))? + "\n",
-        Format::Gab => serde_json::to_string_pretty(&export::gab(doc))? + "\n",
+        Format::Human => Box::new(Console { detail }),
+        Format::Json => Box::new(Json),
+        Format::Md => Box::new(Markdown),
+        Format::Html => Box::new(match template {
+            Some(path) => Html::from_file(path)?,
+            None => Html::builtin(),
+        }),
+        Format::Bmf => Box::new(export::bmf::Bmf),
+        Format::Gab => Box::new(export::gab::Gab { bigger: false }),
+        Format::GabBigger => Box::new(export::gab::Gab { bigger: true }),
     })
+}
+
+/// Renders a document in a format.
+pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>, detail: bool) -> Result<String> {
+    exporter(format, template, detail)?.export(&view::build(doc))
 }
 
 /// Writes `report.md` and `report.html` next to the results; returns their paths.
 pub fn write_standard(doc: &RunDocument, dir: &Path) -> Result<[std::path::PathBuf; 2]> {
+    let view = view::build(doc);
     let md = dir.join("report.md");
     let html = dir.join("report.html");
-    write_atomic(&md, markdown::render(doc).as_bytes())?;
-    write_atomic(&html, html::render(doc, html::TEMPLATE, "report.html")?.as_bytes())?;
+    write_atomic(&md, Markdown.export(&view)?.as_bytes())?;
+    write_atomic(&html, Html::builtin().export(&view)?.as_bytes())?;
     Ok([html, md])
 }

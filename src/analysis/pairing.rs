@@ -1,0 +1,271 @@
+//! Side A against side B: the benchmarks of two sides paired by id, and each metric compared as
+//! its descriptor says — medians by the Mann-Whitney U test, means by Welch's t-test, facts
+//! exactly — with bootstrap intervals of the ratio and a verdict in the metric's direction.
+
+use std::collections::BTreeMap;
+
+use super::bootstrap;
+use super::hypothesis::{mann_whitney_p_value, welch_p_value};
+use super::summary::{mean, median_in_place, Samples};
+use super::verdict::{exact, explaining, verdict};
+use crate::results::{
+    BenchmarkResult, Comparison, ComparisonRow, Location, MetricDesc, RunDocument, Side, Status, Thresholds,
+};
+
+/// Resamples of the comparison bootstrap: enough for stable 2.5th/97.5th percentiles, few enough
+/// to stay cheap when every metric of every benchmark is compared.
+const RESAMPLES: usize = 5000;
+
+/// Two samples compared: both locations, their ratios with bootstrap CIs, and both p-values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleComparison {
+    /// Baseline median and mean.
+    pub baseline: [f64; 2],
+    /// Candidate median and mean.
+    pub candidate: [f64; 2],
+    /// Ratio of medians (candidate / baseline) and its bootstrap 95% CI.
+    pub median_ratio: (f64, [f64; 2]),
+    /// Ratio of means and its bootstrap 95% CI.
+    pub mean_ratio: (f64, [f64; 2]),
+    /// Welch's two-sided p-value.
+    pub welch_p: f64,
+    /// Mann-Whitney U two-sided p-value.
+    pub mann_whitney_p: f64,
+}
+
+/// Compares candidate with baseline; `seed` makes the bootstrap reproducible.
+pub fn compare_samples(baseline: &Samples, candidate: &Samples, seed: u64) -> SampleComparison {
+    let (base, cand) = (baseline.values(), candidate.values());
+    let base_median = median_in_place(&mut base.to_vec());
+    let cand_median = median_in_place(&mut cand.to_vec());
+    let (base_mean, cand_mean) = (mean(base), mean(cand));
+    let point = [safe_ratio(cand_median, base_median), safe_ratio(cand_mean, base_mean)];
+    let [median_ci, mean_ci] = bootstrap::intervals(&[base, cand], RESAMPLES, seed, point, |bufs, means| {
+        let b = median_in_place(&mut bufs[0]);
+        let c = median_in_place(&mut bufs[1]);
+        [safe_ratio(c, b), safe_ratio(means[1], means[0])]
+    });
+    SampleComparison {
+        baseline: [base_median, base_mean],
+        candidate: [cand_median, cand_mean],
+        median_ratio: (point[0], median_ci),
+        mean_ratio: (point[1], mean_ci),
+        welch_p: welch_p_value(base, cand),
+        mann_whitney_p: mann_whitney_p_value(base, cand),
+    }
+}
+
+/// `num / den`, defined when `den` is 0 so that a metric that was 0 on the baseline still compares:
+/// 1.0 when both are 0 (nothing changed) and +∞ when only the baseline is 0 (it grew from nothing).
+fn safe_ratio(num: f64, den: f64) -> f64 {
+    if den == 0.0 {
+        if num == 0.0 {
+            1.0
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        num / den
+    }
+}
+
+/// Rows for every benchmark present on both sides, and the ids present on one side only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Comparison rows, in the candidate's order.
+    pub rows: Vec<ComparisonRow>,
+    /// Only in the candidate.
+    pub added: Vec<String>,
+    /// Only in the baseline.
+    pub removed: Vec<String>,
+}
+
+/// Compares each candidate benchmark with the baseline benchmark of the same id; `thresholds`
+/// gives the thresholds of a benchmark id (from its package's configuration).
+pub fn compare_results(
+    baseline: &[BenchmarkResult],
+    candidate: &[BenchmarkResult],
+    thresholds: &dyn Fn(&str) -> Thresholds,
+) -> Rows {
+    let base_by_id: BTreeMap<&str, &BenchmarkResult> = baseline.iter().map(|b| (b.id.as_str(), b)).collect();
+    let mut out = Rows::default();
+    for cand in candidate {
+        match base_by_id.get(cand.id.as_str()) {
+            Some(base) => out.rows.extend(compare_one(base, cand, &thresholds(&cand.id))),
+            None => out.added.push(cand.id.clone()),
+        }
+    }
+    let cand_ids: Vec<&str> = candidate.iter().map(|c| c.id.as_str()).collect();
+    out.removed = baseline.iter().filter(|b| !cand_ids.contains(&b.id.as_str())).map(|b| b.id.clone()).collect();
+    out
+}
+
+fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
+    if base.status != Status::Ok || cand.status != Status::Ok {
+        return vec![status_row(base, cand)];
+    }
+    let mut rows = Vec::new();
+    // The candidate's descriptors, in its declared order; metrics it does not describe (a file
+    // without descriptors) are not compared.
+    let descriptors = cand.metrics.iter().chain(base.metrics.iter().filter(|(n, _)| !cand.metrics.contains_key(n)));
+    let mut seen = Vec::new();
+    for (metric, desc) in descriptors {
+        if seen.contains(&metric) {
+            continue;
+        }
+        seen.push(metric);
+        let row = match desc.compare {
+            Location::Exact => exact_row(base, cand, metric, desc),
+            Location::Median | Location::Mean => sampled_row(base, cand, metric, desc, thresholds),
+        };
+        rows.extend(row);
+    }
+    rows
+}
+
+fn sampled_row(
+    base: &BenchmarkResult,
+    cand: &BenchmarkResult,
+    metric: &str,
+    desc: &MetricDesc,
+    thresholds: &Thresholds,
+) -> Option<ComparisonRow> {
+    let b = Samples::new(base.samples.get(metric)?.as_f64())?;
+    let c = Samples::new(cand.samples.get(metric)?.as_f64())?;
+    let m = compare_samples(&b, &c, seed_for(&cand.id, metric));
+    let by_mean = desc.compare == Location::Mean;
+    // Each location is judged by the test that suits it, and that test's p-value is the one
+    // reported beside the verdict. Medians are judged with the rank test: one stray slow run
+    // inflates the variance that Welch's test divides by, and would hide a large shift.
+    let (location, test, p, index, (ratio, ci95)) = if by_mean {
+        ("mean", "welch", m.welch_p, 1, m.mean_ratio)
+    } else {
+        ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio)
+    };
+    let verdict = explaining(verdict(p, ci95, ratio, thresholds, desc.better), desc.gates);
+    // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
+    let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
+    let (means_ratio, means_ci) = m.mean_ratio;
+    Some(ComparisonRow {
+        id: cand.id.clone(),
+        metric: metric.to_string(),
+        location: Some(location.into()),
+        baseline: Some(m.baseline[index]),
+        candidate: Some(m.candidate[index]),
+        ratio: finite.then_some(ratio),
+        ci95: finite.then_some(ci95),
+        ratio_of_means: means_ratio.is_finite().then_some(means_ratio),
+        ratio_of_means_ci95: means_ci.iter().all(|x| x.is_finite()).then_some(means_ci),
+        p_value: Some(p),
+        test: Some(test.into()),
+        welch_p: Some(m.welch_p),
+        mann_whitney_p: Some(m.mann_whitney_p),
+        verdict,
+        gating: desc.gates,
+        note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
+    })
+}
+
+/// A row without statistics: a fact compared exactly, or a status.
+fn plain_row(id: &str, metric: &str, verdict: crate::results::Verdict, gating: bool) -> ComparisonRow {
+    ComparisonRow {
+        id: id.to_string(),
+        metric: metric.to_string(),
+        location: None,
+        baseline: None,
+        candidate: None,
+        ratio: None,
+        ci95: None,
+        ratio_of_means: None,
+        ratio_of_means_ci95: None,
+        p_value: None,
+        test: None,
+        welch_p: None,
+        mann_whitney_p: None,
+        verdict,
+        gating,
+        note: None,
+    }
+}
+
+/// A fact compares exactly: one value per side.
+fn exact_row(base: &BenchmarkResult, cand: &BenchmarkResult, metric: &str, desc: &MetricDesc) -> Option<ComparisonRow> {
+    let (b, c) = (*base.values.get(metric)?, *cand.values.get(metric)?);
+    let ratio = (b != 0.0).then(|| c / b);
+    Some(ComparisonRow {
+        baseline: Some(b),
+        candidate: Some(c),
+        ratio,
+        ci95: ratio.map(|r| [r, r]),
+        ..plain_row(&cand.id, metric, exact(b, c, desc.better, desc.gates), desc.gates)
+    })
+}
+
+/// A benchmark that failed on either side compares exactly, by status.
+fn status_row(base: &BenchmarkResult, cand: &BenchmarkResult) -> ComparisonRow {
+    let describe = |b: &BenchmarkResult| match b.status {
+        Status::Ok => "ok".to_string(),
+        Status::Failed => format!("failed ({})", b.reason.as_deref().unwrap_or("unknown")),
+        Status::Skipped => format!("skipped ({})", b.reason.as_deref().unwrap_or("unknown")),
+    };
+    let verdict = match (base.status, cand.status) {
+        (Status::Failed, Status::Failed) => crate::results::Verdict::NoChange,
+        (_, Status::Failed) => crate::results::Verdict::Failure,
+        (Status::Failed, Status::Ok) => crate::results::Verdict::Improved,
+        _ => crate::results::Verdict::NoChange,
+    };
+    ComparisonRow {
+        note: Some(format!("baseline {}, candidate {}", describe(base), describe(cand))),
+        ..plain_row(&cand.id, "status", verdict, true)
+    }
+}
+
+/// A fixed seed per benchmark and metric: the same samples always give the same verdict.
+fn seed_for(id: &str, metric: &str) -> u64 {
+    // FNV-1a: stable across Rust versions, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes().chain([0]).chain(metric.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A comparison of `candidate` with a saved result document (`--baseline`, `diff`): not
+/// interleaved. Thresholds come from each candidate benchmark's recorded configuration; `noise`
+/// overrides theirs.
+pub fn against_document(
+    base: &RunDocument,
+    base_label: String,
+    candidate: &[BenchmarkResult],
+    candidate_side: Side,
+    noise: Option<f64>,
+) -> Comparison {
+    let thresholds: BTreeMap<&str, Thresholds> =
+        candidate.iter().map(|b| (b.id.as_str(), b.config.thresholds)).collect();
+    let rows = compare_results(&base.benchmarks, candidate, &|id| {
+        let mut t = thresholds.get(id).copied().unwrap_or_default();
+        if let Some(noise) = noise {
+            t.noise = noise;
+        }
+        t
+    });
+    Comparison {
+        baseline: Side {
+            label: base_label,
+            sha: base.git.as_ref().map(|g| g.sha.clone()),
+            dirty: base.git.as_ref().is_some_and(|g| g.dirty),
+        },
+        candidate: candidate_side,
+        interleaved: false,
+        rows: rows.rows,
+        added: rows.added,
+        removed: rows.removed,
+        baseline_benchmarks: base.benchmarks.clone(),
+        skipped: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+#[path = "pairing_tests.rs"]
+mod tests;

@@ -1,0 +1,244 @@
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::analysis::summary::summarize;
+use crate::analysis::verdict::worst_gating;
+use crate::results::{BenchConfig, Better, Facts, OrderedMap, Readiness, Series, Unit, Verdict};
+
+fn s(values: &[f64]) -> Samples {
+    Samples::new(values.to_vec()).unwrap()
+}
+
+/// Normal draws (Box–Muller) from a fixed seed, so that the synthetic tests are deterministic.
+fn normal_samples(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let u1: f64 = 1.0 - rng.gen::<f64>();
+            let u2: f64 = rng.gen();
+            mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect()
+}
+
+fn time(gates: bool) -> MetricDesc {
+    MetricDesc { gates, ..MetricDesc::new(Unit::Seconds, Better::Lower) }
+}
+
+fn rate() -> MetricDesc {
+    MetricDesc { gates: true, ..MetricDesc::new(Unit::PerSecond, Better::Higher) }
+}
+
+fn by_mean(desc: MetricDesc) -> MetricDesc {
+    MetricDesc { compare: Location::Mean, ..desc }
+}
+
+fn fact(gates: bool) -> MetricDesc {
+    MetricDesc { gates, compare: Location::Exact, ..MetricDesc::new(Unit::Count, Better::Lower) }
+}
+
+/// A result with these metrics and samples (an empty sample list for an exact value).
+fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResult {
+    let mut descs = OrderedMap::new();
+    let mut samples = BTreeMap::new();
+    let mut summary = BTreeMap::new();
+    for (name, desc, values) in metrics {
+        if desc.compare != Location::Exact {
+            summary.insert(name.to_string(), summarize(&s(&values)));
+            samples.insert(name.to_string(), Series::Float(values));
+        }
+        descs.insert(name, desc);
+    }
+    BenchmarkResult {
+        id: id.into(),
+        kind: "fake".into(),
+        params: OrderedMap::new(),
+        param_units: BTreeMap::new(),
+        metrics: descs,
+        status: Status::Ok,
+        reason: None,
+        detail: None,
+        samples,
+        warmup_samples: BTreeMap::new(),
+        summary,
+        values: BTreeMap::new(),
+        distributions: BTreeMap::new(),
+        facts: Facts::default(),
+        budget: vec![],
+        warnings: vec![],
+        config: BenchConfig {
+            command: vec![],
+            default_entry: false,
+            args: vec![],
+            env: BTreeMap::new(),
+            ready: Readiness::Exit,
+            warmup: 0,
+            runs: 10.into(),
+            timeout: 1.0,
+            thresholds: Thresholds::DEFAULT,
+        },
+    }
+}
+
+fn spread(center: f64, n: usize) -> Vec<f64> {
+    (0..n).map(|i| center * (1.0 + 0.01 * ((i % 7) as f64 - 3.0))).collect()
+}
+
+fn judge(base: &[f64], cand: &[f64], desc: MetricDesc) -> ComparisonRow {
+    let rows = compare_results(
+        &[result("k/p/a", vec![("m", desc.clone(), base.to_vec())])],
+        &[result("k/p/a", vec![("m", desc, cand.to_vec())])],
+        &|_| Thresholds::DEFAULT,
+    );
+    rows.rows.into_iter().find(|r| r.metric == "m").expect("a row")
+}
+
+#[test]
+fn identical_constant_samples_are_no_change() {
+    let c = compare_samples(&s(&[2.0; 8]), &s(&[2.0; 8]), 7);
+    assert_eq!((c.median_ratio, c.mean_ratio), ((1.0, [1.0, 1.0]), (1.0, [1.0, 1.0])));
+    assert_eq!((c.welch_p, c.mann_whitney_p), (1.0, 1.0));
+    assert_eq!(judge(&[2.0; 8], &[2.0; 8], time(true)).verdict, Verdict::NoChange);
+}
+
+#[test]
+fn constant_samples_that_differ_are_a_certain_change() {
+    let c = compare_samples(&s(&[1.0; 5]), &s(&[2.0; 6]), 7);
+    assert_eq!((c.median_ratio, c.mean_ratio.1), ((2.0, [2.0, 2.0]), [2.0, 2.0]));
+    assert_eq!(c.welch_p, 0.0);
+    assert_eq!(judge(&[1.0; 12], &[2.0; 12], by_mean(time(true))).verdict, Verdict::Failure);
+    assert_eq!(judge(&[2.0; 12], &[1.0; 12], by_mean(time(true))).verdict, Verdict::Improved);
+}
+
+#[test]
+fn zero_baselines_give_defined_ratios() {
+    let c = compare_samples(&s(&[0.0; 4]), &s(&[0.0; 3]), 3);
+    assert_eq!((c.median_ratio, c.mean_ratio), ((1.0, [1.0, 1.0]), (1.0, [1.0, 1.0])));
+    let c = compare_samples(&s(&[0.0, 0.0, 0.0, 1.0]), &s(&[1.0; 4]), 3);
+    assert_eq!((c.baseline[0], c.median_ratio.0, c.mean_ratio.0), (0.0, f64::INFINITY, 4.0));
+    assert!(c.median_ratio.1[0] >= 1.0 && c.median_ratio.1[1] == f64::INFINITY, "{c:?}");
+}
+
+#[test]
+fn three_times_slower_is_a_failure_and_graded_slowdowns_are_graded() {
+    let base = normal_samples(11, 50, 1.0, 0.03);
+    let cand = normal_samples(12, 50, 3.0, 0.09);
+    let row = judge(&base, &cand, time(true));
+    assert_eq!(row.verdict, Verdict::Failure, "{row:?}");
+    let [lo, hi] = row.ci95.unwrap();
+    assert!(lo > 1.0 && lo <= row.ratio.unwrap() && row.ratio.unwrap() <= hi, "{row:?}");
+    assert!(row.p_value.unwrap() < 1e-10);
+
+    let base = normal_samples(21, 50, 1.0, 0.03);
+    for (factor, expected) in [(1.06, Verdict::Regressed), (1.17, Verdict::Warning), (1.40, Verdict::Failure)] {
+        let cand = normal_samples(22, 50, factor, 0.03 * factor);
+        assert_eq!(judge(&base, &cand, time(true)).verdict, expected, "{factor}");
+    }
+}
+
+#[test]
+fn same_distribution_is_not_a_regression() {
+    for seed in 0..20 {
+        let base = normal_samples(100 + seed, 50, 1.0, 0.03);
+        let cand = normal_samples(200 + seed, 50, 1.0, 0.03);
+        let row = judge(&base, &cand, time(true));
+        assert!(matches!(row.verdict, Verdict::NoChange | Verdict::WithinNoise), "seed {seed}: {row:?}");
+    }
+}
+
+#[test]
+fn ten_percent_faster_is_improved() {
+    let row = judge(&normal_samples(31, 50, 1.0, 0.03), &normal_samples(32, 50, 0.9, 0.027), time(true));
+    assert_eq!(row.verdict, Verdict::Improved, "{row:?}");
+}
+
+#[test]
+fn a_rate_that_rose_is_improved_and_one_that_fell_by_30_percent_is_a_failure() {
+    let base = normal_samples(41, 30, 1000.0, 20.0);
+    assert_eq!(judge(&base, &normal_samples(42, 30, 1300.0, 20.0), rate()).verdict, Verdict::Improved);
+    assert_eq!(judge(&base, &normal_samples(43, 30, 700.0, 20.0), rate()).verdict, Verdict::Failure);
+}
+
+#[test]
+fn bootstrap_is_reproducible_by_seed() {
+    let base = s(&normal_samples(41, 40, 1.0, 0.05));
+    let cand = s(&normal_samples(42, 35, 1.02, 0.05));
+    assert_eq!(compare_samples(&base, &cand, 1234), compare_samples(&base, &cand, 1234));
+    assert_ne!(compare_samples(&base, &cand, 1234).median_ratio, compare_samples(&base, &cand, 4321).median_ratio);
+}
+
+#[test]
+fn pairs_by_id_in_declared_order_and_lists_one_sided_benchmarks() {
+    let base = vec![
+        result("k/p/a", vec![("t", time(true), spread(10.0, 20)), ("u", by_mean(time(false)), spread(1.0, 20))]),
+        result("k/p/gone", vec![("t", time(true), spread(1.0, 20))]),
+    ];
+    let cand = vec![
+        result("k/p/a", vec![("t", time(true), spread(30.0, 20)), ("u", by_mean(time(false)), spread(1.0, 20))]),
+        result("k/p/new", vec![("t", time(true), spread(1.0, 20))]),
+    ];
+    let rows = compare_results(&base, &cand, &|_| Thresholds::DEFAULT);
+    assert_eq!(rows.added, ["k/p/new"]);
+    assert_eq!(rows.removed, ["k/p/gone"]);
+    assert_eq!(rows.rows.iter().map(|r| r.metric.as_str()).collect::<Vec<_>>(), ["t", "u"], "declared order");
+    assert_eq!(rows.rows[0].verdict, Verdict::Failure);
+    assert_eq!(worst_gating(&rows.rows), Some(Verdict::Failure));
+    let u = &rows.rows[1];
+    assert_eq!((u.location.as_deref(), u.test.as_deref(), u.gating), (Some("mean"), Some("welch"), false));
+    assert_eq!(u.p_value, u.welch_p);
+}
+
+#[test]
+fn a_metric_that_does_not_gate_stops_at_regressed() {
+    let row = judge(&spread(1.0, 20), &spread(3.0, 20), time(false));
+    assert_eq!((row.verdict, row.gating), (Verdict::Regressed, false));
+}
+
+#[test]
+fn a_zero_baseline_has_no_ratio_rather_than_an_infinite_one() {
+    let row = judge(&[0.0; 20], &spread(0.004, 20), by_mean(time(false)));
+    assert_eq!(row.ratio, None);
+    assert!(row.note.as_deref().unwrap().contains("is 0"));
+    serde_json::to_string(&row).unwrap();
+}
+
+#[test]
+fn facts_compare_exactly_and_a_new_forbidden_load_is_a_failure() {
+    let mut base = result("k/p/a", vec![("mapped", fact(false), vec![]), ("forbidden", fact(true), vec![])]);
+    let mut cand = base.clone();
+    base.values.insert("mapped".into(), 3.0);
+    cand.values.insert("mapped".into(), 4.0);
+    base.values.insert("forbidden".into(), 0.0);
+    cand.values.insert("forbidden".into(), 1.0);
+    let rows = compare_results(&[base], &[cand], &|_| Thresholds::DEFAULT).rows;
+    let mapped = rows.iter().find(|r| r.metric == "mapped").unwrap();
+    assert_eq!((mapped.verdict, mapped.gating), (Verdict::Regressed, false));
+    let forbidden = rows.iter().find(|r| r.metric == "forbidden").unwrap();
+    assert_eq!(forbidden.verdict, Verdict::Failure);
+    assert_eq!(worst_gating(&rows), Some(Verdict::Failure));
+}
+
+#[test]
+fn one_stray_slow_run_does_not_hide_a_tripled_median() {
+    let mut slow = spread(90.0, 10);
+    slow[9] = 1000.0;
+    let mut fast_with_outlier = spread(30.0, 10);
+    fast_with_outlier[3] = 1000.0;
+    let row = judge(&fast_with_outlier, &slow, time(true));
+    assert_eq!(row.verdict, Verdict::Failure, "{row:?}");
+    assert!(row.welch_p.unwrap() > 0.05, "Welch alone would have missed it: {row:?}");
+    assert_eq!((row.test.as_deref(), row.p_value), (Some("mann_whitney"), row.mann_whitney_p));
+}
+
+#[test]
+fn a_side_that_failed_compares_by_status() {
+    let base = result("k/p/a", vec![("t", time(true), spread(10.0, 5))]);
+    let mut cand = result("k/p/a", vec![("t", time(true), spread(10.0, 5))]);
+    cand.status = Status::Failed;
+    cand.reason = Some("timed out after 1s".into());
+    let rows = compare_results(&[base], &[cand], &|_| Thresholds::DEFAULT).rows;
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].metric.as_str(), rows[0].verdict), ("status", Verdict::Failure));
+    assert_eq!(rows[0].note.as_deref(), Some("baseline ok, candidate failed (timed out after 1s)"));
+}

@@ -1,0 +1,562 @@
+//! `[package.metadata.bench]` and `[workspace.metadata.bench]`: schema, merging and validation of
+//! shapes. Nothing here looks at the machine: programs are found, interpreters asked and
+//! addresses resolved when the plan is made (`discover::plan`).
+//!
+//! Parsing goes through `serde_path_to_error` so that every message names the exact key
+//! (`package.metadata.bench.start[0].ready`) and the manifest it is in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::UserError;
+use crate::measure::process::cache::CacheMode;
+use crate::units::{Percent, UserDuration};
+
+/// A `budget` table as written: keys and values are checked against the benchmark kind's metrics
+/// when the plan is made.
+pub type RawBudget = BTreeMap<String, serde_json::Value>;
+
+/// Keys allowed in `[package.metadata.bench]`; `[workspace.metadata.bench]` takes the settings
+/// (every key but the entries).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPackage {
+    runs: Option<u32>,
+    warmup: Option<u32>,
+    timeout: Option<UserDuration>,
+    noise: Option<Percent>,
+    warn: Option<Percent>,
+    fail: Option<Percent>,
+    cache: Option<CacheMode>,
+    start: Option<Vec<RawStart>>,
+    load: Option<Vec<RawLoad>>,
+    python: Option<Vec<RawPython>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLoad {
+    lib: String,
+    symbol: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPython {
+    module: String,
+    python: Option<String>,
+    lib: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    forbid_imported: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawStart {
+    bin: Option<String>,
+    command: Option<Vec<String>>,
+    name: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    ready: Option<RawReady>,
+    #[serde(default)]
+    forbid_loaded: Vec<String>,
+    budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReady {
+    stdout: Option<String>,
+    tcp: Option<String>,
+    file: Option<String>,
+}
+
+/// Settings shared by every benchmark of a package (after merging workspace defaults).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    /// Measured runs per benchmark; `None` means the adaptive default.
+    pub runs: Option<u32>,
+    /// Warmup runs per benchmark.
+    pub warmup: Option<u32>,
+    /// Per-run timeout.
+    pub timeout: Option<Duration>,
+    /// Changes inside ±noise are "within noise" even when significant.
+    pub noise: Option<f64>,
+    /// A significant slowdown beyond this is a warning.
+    pub warn: Option<f64>,
+    /// A significant slowdown beyond this is a failure.
+    pub fail: Option<f64>,
+    /// The page cache before each run.
+    pub cache: Option<CacheMode>,
+}
+
+/// What a start benchmark executes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartTarget {
+    /// A `[[bin]]` target of the package, built by cargo.
+    Bin(String),
+    /// An arbitrary command: the program as written (found when the plan is made) and its
+    /// leading arguments.
+    Command { program: String, args: Vec<String> },
+}
+
+/// The end event of a start entry, as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ready {
+    /// Process exit.
+    Exit,
+    /// A stdout line matching the regular expression.
+    Stdout { pattern: String },
+    /// A TCP connection to the address (resolved when the plan is made).
+    Tcp { addr: String },
+    /// The file appears.
+    File { path: PathBuf },
+}
+
+/// One validated `[[package.metadata.bench.start]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartEntry {
+    /// Key path for messages (`package.metadata.bench.start[1]`).
+    pub key: String,
+    /// What to run.
+    pub target: StartTarget,
+    /// Name used in the benchmark id.
+    pub name: String,
+    /// Extra arguments.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// The end event of a run.
+    pub ready: Ready,
+    /// Shared objects (matched by file name) that must not be mapped at the end event.
+    pub forbid_loaded: Vec<String>,
+    /// Absolute limits, as written.
+    pub budget: RawBudget,
+}
+
+/// One validated `[[package.metadata.bench.load]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadEntry {
+    /// Key path for messages.
+    pub key: String,
+    /// The `cdylib`/`dylib` target.
+    pub lib: String,
+    /// An `extern "C" fn()` called after `dlopen`, timed separately.
+    pub symbol: Option<String>,
+    /// Name used in the benchmark id.
+    pub name: String,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Absolute limits, as written.
+    pub budget: RawBudget,
+}
+
+/// One validated `[[package.metadata.bench.python]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonEntry {
+    /// Key path for messages.
+    pub key: String,
+    /// The module to import.
+    pub module: String,
+    /// The interpreter as written (found when the plan is made).
+    pub python: String,
+    /// A `cdylib` of the package to place on `PYTHONPATH` as the module (a PyO3 extension).
+    pub lib: Option<String>,
+    /// Name used in the benchmark id.
+    pub name: String,
+    /// Modules that must not be imported.
+    pub forbid_imported: Vec<String>,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Absolute limits, as written.
+    pub budget: RawBudget,
+}
+
+/// The configuration of one package, validated.
+#[derive(Debug, Clone)]
+pub struct PackageConfig {
+    /// The package's manifest, named in messages.
+    pub manifest: PathBuf,
+    /// Merged settings.
+    pub settings: Settings,
+    /// Explicit start entries; `None` when the package has no `start` key.
+    pub start: Option<Vec<StartEntry>>,
+    /// Explicit load entries; `None` when the package has no `load` key.
+    pub load: Option<Vec<LoadEntry>>,
+    /// Python import entries.
+    pub python: Vec<PythonEntry>,
+}
+
+const PACKAGE_PREFIX: &str = "package.metadata.bench";
+const WORKSPACE_PREFIX: &str = "workspace.metadata.bench";
+
+/// Reads `[workspace.metadata.bench]` from the workspace metadata value.
+pub fn workspace_defaults(metadata: &serde_json::Value, manifest: &Path) -> Result<Settings, UserError> {
+    let raw: RawPackage = parse_table(metadata, WORKSPACE_PREFIX, manifest)?;
+    for (name, present) in
+        [("start", raw.start.is_some()), ("load", raw.load.is_some()), ("python", raw.python.is_some())]
+    {
+        if present {
+            return Err(config_error(
+                format!("{WORKSPACE_PREFIX}.{name}"),
+                manifest,
+                format!("`{name}` entries belong to a package: put them in its [package.metadata.bench]"),
+            ));
+        }
+    }
+    let settings = raw.settings(&Settings::default());
+    check_settings(&settings, WORKSPACE_PREFIX, manifest)?;
+    Ok(settings)
+}
+
+impl RawPackage {
+    /// The table's settings on top of `defaults`, key by key.
+    fn settings(&self, defaults: &Settings) -> Settings {
+        Settings {
+            runs: self.runs.or(defaults.runs),
+            warmup: self.warmup.or(defaults.warmup),
+            timeout: self.timeout.map(|d| d.0).or(defaults.timeout),
+            noise: self.noise.map(|p| p.0).or(defaults.noise),
+            warn: self.warn.map(|p| p.0).or(defaults.warn),
+            fail: self.fail.map(|p| p.0).or(defaults.fail),
+            cache: self.cache.or(defaults.cache),
+        }
+    }
+}
+
+/// Reads and validates a package's `[package.metadata.bench]`, on top of the workspace defaults.
+///
+/// `bins` are the package's binary targets; `package_dir` is where relative paths resolve.
+pub fn package_config(
+    metadata: &serde_json::Value,
+    manifest: &Path,
+    bins: &[String],
+    libs: &[String],
+    defaults: &Settings,
+) -> Result<PackageConfig, UserError> {
+    let raw: RawPackage = parse_table(metadata, PACKAGE_PREFIX, manifest)?;
+    let settings = raw.settings(defaults);
+    check_settings(&settings, PACKAGE_PREFIX, manifest)?;
+    let package_dir = manifest.parent().unwrap_or(Path::new("."));
+    let start = match raw.start {
+        None => None,
+        Some(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (i, entry) in entries.into_iter().enumerate() {
+                let key = format!("{PACKAGE_PREFIX}.start[{i}]");
+                out.push(validate_start(entry, key, manifest, package_dir, bins)?);
+            }
+            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
+            Some(out)
+        }
+    };
+    let load = match raw.load {
+        None => None,
+        Some(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (i, entry) in entries.into_iter().enumerate() {
+                out.push(validate_load(entry, format!("{PACKAGE_PREFIX}.load[{i}]"), manifest, libs)?);
+            }
+            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
+            Some(out)
+        }
+    };
+    let mut python = Vec::new();
+    for (i, entry) in raw.python.unwrap_or_default().into_iter().enumerate() {
+        python.push(validate_python(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, libs)?);
+    }
+    check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
+    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python })
+}
+
+/// Cargo names library targets with `_` where the package has `-`; accept either spelling.
+fn find_lib<'a>(libs: &'a [String], wanted: &str) -> Option<&'a String> {
+    let normal = wanted.replace('-', "_");
+    libs.iter().find(|l| l.replace('-', "_") == normal)
+}
+
+fn check_name(name: &str, key: &str, manifest: &Path) -> Result<(), UserError> {
+    if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
+        return Err(config_error(
+            format!("{key}.name"),
+            manifest,
+            format!("`{name}` is not a usable name: use letters, digits, `-`, `_` or `.`"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_load(raw: RawLoad, key: String, manifest: &Path, libs: &[String]) -> Result<LoadEntry, UserError> {
+    let Some(lib) = find_lib(libs, &raw.lib) else {
+        let available = if libs.is_empty() { "none".to_string() } else { libs.join(", ") };
+        return Err(config_error(
+            format!("{key}.lib"),
+            manifest,
+            format!("the package has no cdylib or dylib target named `{}` (its libraries: {available})", raw.lib),
+        ));
+    };
+    let name = raw.name.unwrap_or_else(|| lib.clone());
+    check_name(&name, &key, manifest)?;
+    if raw.symbol.as_deref() == Some("") {
+        return Err(config_error(format!("{key}.symbol"), manifest, "the symbol name is empty"));
+    }
+    let budget = raw.budget.unwrap_or_default();
+    Ok(LoadEntry { key, lib: lib.clone(), symbol: raw.symbol, name, env: raw.env, budget })
+}
+
+fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]) -> Result<PythonEntry, UserError> {
+    let valid_module = !raw.module.is_empty()
+        && raw.module.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+    if !valid_module {
+        return Err(config_error(
+            format!("{key}.module"),
+            manifest,
+            format!("`{}` is not a Python module name", raw.module),
+        ));
+    }
+    let python = raw.python.unwrap_or_else(|| "python3".to_string());
+    if python.is_empty() {
+        return Err(config_error(format!("{key}.python"), manifest, "the interpreter is empty"));
+    }
+    let lib = match raw.lib {
+        None => None,
+        Some(wanted) => Some(
+            find_lib(libs, &wanted)
+                .ok_or_else(|| {
+                    config_error(
+                        format!("{key}.lib"),
+                        manifest,
+                        format!("the package has no cdylib target named `{wanted}` to import as `{}`", raw.module),
+                    )
+                })?
+                .clone(),
+        ),
+    };
+    let name = raw.name.unwrap_or_else(|| raw.module.clone());
+    check_name(&name, &key, manifest)?;
+    let budget = raw.budget.unwrap_or_default();
+    Ok(PythonEntry {
+        key,
+        module: raw.module,
+        python,
+        lib,
+        name,
+        forbid_imported: raw.forbid_imported,
+        env: raw.env,
+        budget,
+    })
+}
+
+/// Warnings for tables under `prefix` (`package.metadata`, `workspace.metadata`) whose names come
+/// close to `bench` (`coldbench`, `benchmark`, `benches`) and that cargo-coldbench therefore
+/// ignores: a configuration under a near-miss name must not be dropped without a word.
+pub fn near_misses(metadata: &serde_json::Value, prefix: &str, manifest: &Path) -> Vec<String> {
+    let Some(table) = metadata.as_object() else { return Vec::new() };
+    table
+        .keys()
+        .filter(|k| k.as_str() != "bench")
+        .filter(|k| {
+            let lower = k.to_ascii_lowercase();
+            lower.contains("bench") || strsim::jaro_winkler(&lower, "bench") >= 0.85
+        })
+        .map(|k| {
+            format!(
+                "`[{prefix}.{k}]` in {} is not read by cargo-coldbench; its configuration goes in `[{prefix}.bench]`",
+                manifest.display()
+            )
+        })
+        .collect()
+}
+
+/// "; did you mean `start`?" for serde's "unknown field `starts`, expected one of ..." message.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (field, expected) = rest.split_once('`')?;
+    let candidates = expected.split('`').skip(1).step_by(2);
+    let best = candidates
+        .map(|c| (strsim::jaro_winkler(field, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    Some(format!("; did you mean `{}`?", best.1))
+}
+
+fn parse_table<T: DeserializeOwned + Default>(
+    metadata: &serde_json::Value,
+    prefix: &str,
+    manifest: &Path,
+) -> Result<T, UserError> {
+    let Some(table) = metadata.get("bench") else {
+        return Ok(T::default());
+    };
+    serde_path_to_error::deserialize(table.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };
+        let mut message = e.into_inner().to_string();
+        if let Some(hint) = did_you_mean(&message) {
+            message.push_str(&hint);
+        }
+        UserError::Config { key, manifest: manifest.to_path_buf(), message }
+    })
+}
+
+pub(crate) fn config_error(key: impl Into<String>, manifest: &Path, message: impl Into<String>) -> UserError {
+    UserError::Config { key: key.into(), manifest: manifest.to_path_buf(), message: message.into() }
+}
+
+fn check_settings(settings: &Settings, prefix: &str, manifest: &Path) -> Result<(), UserError> {
+    if let Some(runs) = settings.runs {
+        if runs < 2 {
+            return Err(config_error(
+                format!("{prefix}.runs"),
+                manifest,
+                format!("{runs} runs are too few for statistics; use at least 2"),
+            ));
+        }
+    }
+    if settings.timeout == Some(Duration::ZERO) {
+        return Err(config_error(format!("{prefix}.timeout"), manifest, "the timeout must be above zero"));
+    }
+    if let (Some(warn), Some(fail)) = (settings.warn, settings.fail) {
+        if warn > fail {
+            return Err(config_error(
+                format!("{prefix}.warn"),
+                manifest,
+                format!(
+                    "`warn` ({}%) is above `fail` ({}%); a warning must come before a failure",
+                    warn * 100.0,
+                    fail * 100.0
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_start(
+    raw: RawStart,
+    key: String,
+    manifest: &Path,
+    package_dir: &Path,
+    bins: &[String],
+) -> Result<StartEntry, UserError> {
+    let target = match (raw.bin, raw.command) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(config_error(key, manifest, "set exactly one of `bin` or `command`"));
+        }
+        (Some(bin), None) => {
+            if !bins.contains(&bin) {
+                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
+                return Err(config_error(
+                    format!("{key}.bin"),
+                    manifest,
+                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
+                ));
+            }
+            StartTarget::Bin(bin)
+        }
+        (None, Some(command)) => {
+            let Some((program, args)) = command.split_first() else {
+                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
+            };
+            if program.is_empty() {
+                return Err(config_error(format!("{key}.command"), manifest, "the program is empty"));
+            }
+            StartTarget::Command { program: program.clone(), args: args.to_vec() }
+        }
+    };
+    let name = match (&raw.name, &target) {
+        (Some(name), _) => {
+            if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
+                return Err(config_error(
+                    format!("{key}.name"),
+                    manifest,
+                    format!("`{name}` is not a usable name: use letters, digits, `-`, `_` or `.`"),
+                ));
+            }
+            name.clone()
+        }
+        (None, StartTarget::Bin(bin)) => bin.clone(),
+        (None, StartTarget::Command { program, .. }) => {
+            return Err(config_error(
+                format!("{key}.name"),
+                manifest,
+                format!(
+                    "a `command` entry needs a `name` (for example name = \"{}\")",
+                    Path::new(program).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+                ),
+            ));
+        }
+    };
+    let ready = match raw.ready {
+        None => Ready::Exit,
+        Some(ready) => validate_ready(ready, &format!("{key}.ready"), manifest, package_dir)?,
+    };
+    let budget = raw.budget.unwrap_or_default();
+    Ok(StartEntry { key, target, name, args: raw.args, env: raw.env, ready, forbid_loaded: raw.forbid_loaded, budget })
+}
+
+fn validate_ready(raw: RawReady, key: &str, manifest: &Path, package_dir: &Path) -> Result<Ready, UserError> {
+    match (raw.stdout, raw.tcp, raw.file) {
+        (Some(pattern), None, None) => {
+            regex::Regex::new(&pattern).map_err(|e| {
+                config_error(format!("{key}.stdout"), manifest, format!("invalid regular expression: {e}"))
+            })?;
+            Ok(Ready::Stdout { pattern })
+        }
+        (None, Some(addr), None) => {
+            // An address needs a port; whether it resolves is asked when the plan is made.
+            if addr.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
+                return Err(config_error(
+                    format!("{key}.tcp"),
+                    manifest,
+                    format!("`{addr}` is not an address with a port, such as \"127.0.0.1:7000\""),
+                ));
+            }
+            Ok(Ready::Tcp { addr })
+        }
+        (None, None, Some(file)) => {
+            if file.is_empty() {
+                return Err(config_error(format!("{key}.file"), manifest, "the file path is empty"));
+            }
+            Ok(Ready::File { path: package_dir.join(file) })
+        }
+        _ => Err(config_error(key, manifest, "set exactly one of `stdout`, `tcp` or `file`")),
+    }
+}
+
+fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, manifest: &Path) -> Result<(), UserError> {
+    let mut seen = BTreeMap::new();
+    for (name, key) in entries {
+        if let Some(first) = seen.insert(name, key) {
+            return Err(config_error(
+                key,
+                manifest,
+                format!("the name `{name}` is already used by {first}; give one of them another `name`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

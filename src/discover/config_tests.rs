@@ -1,0 +1,144 @@
+use super::*;
+use serde_json::json;
+
+fn parse(value: serde_json::Value) -> Result<PackageConfig, UserError> {
+    package_config(
+        &json!({ "bench": value }),
+        Path::new("/ws/app/Cargo.toml"),
+        &["server".to_string(), "cli".to_string()],
+        &["fastlib".to_string()],
+        &Settings::default(),
+    )
+}
+
+fn key_of(err: UserError) -> String {
+    match err {
+        UserError::Config { key, .. } => key,
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn absent_table_means_defaults() {
+    let cfg =
+        package_config(&serde_json::Value::Null, Path::new("/x/Cargo.toml"), &[], &[], &Settings::default()).unwrap();
+    assert!(cfg.start.is_none());
+    assert_eq!(cfg.settings, Settings::default());
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_path() {
+    let err = parse(json!({ "start": [{ "bin": "server", "ready": { "stdot": "x" } }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0].ready.stdot");
+    let err = parse(json!({ "runz": 3 })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.runz");
+}
+
+#[test]
+fn wrong_types_are_named_with_their_path() {
+    let err = parse(json!({ "start": [{ "bin": "server" }, { "bin": "cli", "args": [1] }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[1].args[0]");
+}
+
+#[test]
+fn durations_sizes_and_regexes_are_validated() {
+    let err = parse(json!({ "timeout": "ten seconds" })).unwrap_err();
+    assert!(err.to_string().contains("invalid duration"), "{err}");
+    // Budget values are read against the kind's metrics when the plan is made (discover::limits).
+    parse(json!({ "start": [{ "bin": "cli", "budget": { "max-rss": "huge" } }] })).unwrap();
+    let err = parse(json!({ "start": [{ "bin": "cli", "ready": { "stdout": "(" } }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0].ready.stdout");
+}
+
+#[test]
+fn package_overrides_workspace_key_by_key() {
+    let defaults = Settings {
+        runs: Some(7),
+        warmup: Some(2),
+        timeout: Some(Duration::from_secs(4)),
+        noise: Some(0.05),
+        ..Settings::default()
+    };
+    let cfg = package_config(
+        &json!({ "bench": { "warmup": 0, "fail": "30%" } }),
+        Path::new("/ws/a/Cargo.toml"),
+        &[],
+        &[],
+        &defaults,
+    )
+    .unwrap();
+    assert_eq!(cfg.settings.runs, Some(7));
+    assert_eq!(cfg.settings.warmup, Some(0));
+    assert_eq!(cfg.settings.timeout, Some(Duration::from_secs(4)));
+    assert_eq!(cfg.settings.noise, Some(0.05));
+    assert_eq!(cfg.settings.fail, Some(0.3));
+}
+
+#[test]
+fn thresholds_are_percentages_in_order() {
+    let err = parse(json!({ "noise": 2 })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.noise");
+    let err = parse(json!({ "warn": "30%", "fail": "20%" })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.warn");
+}
+
+#[test]
+fn start_entries_need_one_target_and_a_known_bin() {
+    let err = parse(json!({ "start": [{ "name": "x" }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0]");
+    let err = parse(json!({ "start": [{ "bin": "nope" }] })).unwrap_err();
+    assert!(err.to_string().contains("its binaries: server, cli"), "{err}");
+}
+
+#[test]
+fn commands_are_kept_as_written_and_empty_ones_refused() {
+    // Finding the program on PATH happens when the plan is made, not while parsing.
+    let cfg = parse(json!({ "start": [{ "command": ["no-such-program-xyz", "-c"], "name": "x" }] })).unwrap();
+    let entry = &cfg.start.unwrap()[0];
+    assert_eq!(entry.target, StartTarget::Command { program: "no-such-program-xyz".into(), args: vec!["-c".into()] });
+    let err = parse(json!({ "start": [{ "command": [], "name": "x" }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0].command");
+}
+
+#[test]
+fn readiness_variants_are_exclusive() {
+    let cfg = parse(json!({ "start": [{ "bin": "server", "ready": { "tcp": "127.0.0.1:7000" } }] })).unwrap();
+    assert_eq!(cfg.start.unwrap()[0].ready, Ready::Tcp { addr: "127.0.0.1:7000".into() });
+    let err = parse(json!({ "start": [{ "bin": "server", "ready": { "tcp": "localhost" } }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0].ready.tcp");
+    let err =
+        parse(json!({ "start": [{ "bin": "server", "ready": { "tcp": "127.0.0.1:1", "file": "x" } }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.start[0].ready");
+}
+
+#[test]
+fn load_and_python_entries_are_validated() {
+    let cfg = parse(json!({ "load": [{ "lib": "fastlib", "symbol": "init" }], "python": [{ "module": "pkg.sub" }] }))
+        .unwrap();
+    assert_eq!(cfg.load.unwrap()[0].name, "fastlib");
+    assert_eq!(cfg.python[0].module, "pkg.sub");
+    assert_eq!(cfg.python[0].python, "python3");
+    let err = parse(json!({ "load": [{ "lib": "nolib" }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.load[0].lib");
+    let err = parse(json!({ "python": [{ "module": "1bad" }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.python[0].module");
+}
+
+#[test]
+fn near_miss_table_names_are_named_with_the_right_one() {
+    let metadata = json!({ "coldbench": {}, "benchmark": {}, "bench": {}, "docs": {}, "release": {} });
+    let warnings = near_misses(&metadata, "package.metadata", Path::new("/ws/Cargo.toml"));
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("`[package.metadata.benchmark]`"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("`[package.metadata.coldbench]`") && warnings[1].contains("`[package.metadata.bench]`")
+    );
+    let err = parse(json!({ "starts": [{ "bin": "server" }] })).unwrap_err();
+    assert!(err.to_string().contains("did you mean `start`?"), "{err}");
+}
+
+#[test]
+fn duplicate_names_are_rejected() {
+    let err = parse(json!({ "start": [{ "bin": "server" }, { "bin": "server" }] })).unwrap_err();
+    assert!(err.to_string().contains("already used"), "{err}");
+}

@@ -1,0 +1,9 @@
+//! Finding out what to run: the workspace (`workspace`: `cargo metadata`, package selection), the
+//! configuration's shape (`config`), budgets read against each kind's metrics (`limits`), what the
+//! machine offers (`probe`), and the benchmarks themselves (`plan`).
+
+pub mod config;
+pub mod limits;
+pub mod plan;
+pub mod probe;
+pub mod workspace;

@@ -1,0 +1,353 @@
+//! What to run: benchmarks made from the configuration and the command line, one [`Bench`] per
+//! entry. This is where the machine is looked at (programs found, interpreters asked, addresses
+//! resolved) and budgets read against each kind's metrics.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::config::{
+    self, LoadEntry, PackageConfig, PythonEntry, Ready, Settings as Configured, StartEntry, StartTarget,
+};
+use super::limits::limits;
+use super::probe;
+use super::workspace::{Member, Workspace};
+use crate::build::ArtifactRef;
+use crate::error::UserError;
+use crate::measure::bench::{Bench, BenchId, PackageSide, Settings, SideMap};
+use crate::measure::load::{self, LoadBench, LoadDef};
+use crate::measure::process::cache::CacheMode;
+use crate::measure::python::{self, PythonBench, PythonDef};
+use crate::measure::scheduler::{RunCount, RunPolicy};
+use crate::measure::start::{self, Program, StartBench, StartDef};
+use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
+
+/// Warmup runs when neither the command line nor the configuration says.
+pub const DEFAULT_WARMUP: u32 = 1;
+/// Per-run timeout when neither the command line nor the configuration says.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Measured runs with `--quick`.
+pub const QUICK_RUNS: u32 = 10;
+
+/// Command-line values that override the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--runs`.
+    pub runs: Option<u32>,
+    /// `--warmup`.
+    pub warmup: Option<u32>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--bin` (may repeat).
+    pub bins: Vec<String>,
+    /// `--noise`, as a fraction.
+    pub noise: Option<f64>,
+    /// `--quick`: [`QUICK_RUNS`] measured runs and one warmup, unless `--runs`/`--warmup` say otherwise.
+    pub quick: bool,
+    /// Skip `--bin` names and packages this side does not have instead of failing (the baseline
+    /// side of a comparison may predate them).
+    pub lenient: bool,
+    /// `--lib` (may repeat).
+    pub libs: Vec<String>,
+    /// Only these kinds (the `start`, `load` subcommands); empty means every kind.
+    pub kinds: Vec<&'static str>,
+    /// `--cache`.
+    pub cache: Option<CacheMode>,
+}
+
+impl Overrides {
+    fn policy(&self, settings: &Configured) -> RunPolicy {
+        let quick_runs = self.quick.then_some(QUICK_RUNS);
+        let quick_warmup = self.quick.then_some(1);
+        RunPolicy {
+            warmup: self.warmup.or(quick_warmup).or(settings.warmup).unwrap_or(DEFAULT_WARMUP),
+            runs: self.runs.or(quick_runs).or(settings.runs).map(RunCount::Exactly).unwrap_or(RunCount::DEFAULT),
+        }
+    }
+
+    fn thresholds(&self, settings: &Configured) -> Thresholds {
+        let d = Thresholds::DEFAULT;
+        Thresholds {
+            noise: self.noise.or(settings.noise).unwrap_or(d.noise),
+            warn: settings.warn.unwrap_or(d.warn),
+            fail: settings.fail.unwrap_or(d.fail),
+            significance: d.significance,
+        }
+    }
+
+    fn wants(&self, kind: &str) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
+/// Everything a run will do.
+#[derive(Default)]
+pub struct Plan {
+    /// Benchmarks in workspace order: per package its start, load and python entries.
+    pub benches: Vec<Box<dyn Bench>>,
+    /// Things in the manifests worth a warning (a table under a near-miss name).
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// The targets cargo must build for this plan, without repeats.
+    pub fn to_build(&self) -> Vec<ArtifactRef> {
+        let mut out: Vec<ArtifactRef> = self.benches.iter().flat_map(|b| b.needs()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Reads every selected package's configuration and makes the plan.
+pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
+    check_selection(ws, overrides)?;
+    let defaults = config::workspace_defaults(&ws.metadata, &ws.root_manifest)?;
+    let mut plan = Plan {
+        warnings: config::near_misses(&ws.metadata, "workspace.metadata", &ws.root_manifest),
+        ..Plan::default()
+    };
+    for member in &ws.members {
+        plan.warnings.extend(config::near_misses(&member.metadata, "package.metadata", &member.manifest));
+        let cfg = config::package_config(&member.metadata, &member.manifest, &member.bins, &member.libs, &defaults)?;
+        let common = Common {
+            member,
+            manifest: &cfg.manifest,
+            timeout: overrides.timeout.or(cfg.settings.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            policy: overrides.policy(&cfg.settings),
+            thresholds: overrides.thresholds(&cfg.settings),
+            cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
+        };
+        if overrides.wants(start::KIND) && overrides.libs.is_empty() {
+            for entry in start_entries(member, &cfg, overrides) {
+                plan.benches.push(common.start(entry)?);
+            }
+        }
+        if overrides.wants(load::KIND) && overrides.bins.is_empty() {
+            for entry in load_entries(member, &cfg, overrides) {
+                plan.benches.push(common.load(entry)?);
+            }
+        }
+        if overrides.kinds.is_empty() && overrides.bins.is_empty() && overrides.libs.is_empty() {
+            for entry in &cfg.python {
+                plan.benches.push(common.python(entry)?);
+            }
+        }
+    }
+    if plan.benches.is_empty() && !overrides.lenient {
+        let names: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
+        return Err(UserError::NothingToRun {
+            detail: format!("the selected packages ({}) have nothing of the kind asked for", names.join(", ")),
+        }
+        .into());
+    }
+    Ok(plan)
+}
+
+fn check_selection(ws: &Workspace, overrides: &Overrides) -> Result<()> {
+    let all_bins: Vec<&String> = ws.members.iter().flat_map(|m| &m.bins).collect();
+    for wanted in &overrides.bins {
+        if !all_bins.contains(&wanted) && !overrides.lenient {
+            let mut available: Vec<String> = all_bins.iter().map(|s| s.to_string()).collect();
+            available.sort();
+            available.dedup();
+            return Err(UserError::UnknownBin { name: wanted.clone(), available }.into());
+        }
+    }
+    let all_libs: Vec<String> = ws.members.iter().flat_map(|m| &m.libs).map(|l| l.replace('-', "_")).collect();
+    for wanted in &overrides.libs {
+        if !all_libs.contains(&wanted.replace('-', "_")) && !overrides.lenient {
+            let mut available = all_libs.clone();
+            available.sort();
+            available.dedup();
+            return Err(UserError::UnknownLib { name: wanted.clone(), available }.into());
+        }
+    }
+    if overrides.cache == Some(CacheMode::Drop) {
+        crate::measure::process::cache::check_drop_allowed().map_err(UserError::Invalid)?;
+    }
+    Ok(())
+}
+
+fn start_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) -> Vec<StartEntry> {
+    let mut entries: Vec<StartEntry> =
+        cfg.start.clone().unwrap_or_else(|| member.bins.iter().map(|b| default_start(b)).collect());
+    if !overrides.bins.is_empty() {
+        entries.retain(|e| matches!(&e.target, StartTarget::Bin(b) if overrides.bins.contains(b)));
+        // An explicitly requested bin without an entry of its own is run the default way.
+        for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
+            if !entries.iter().any(|e| e.target == StartTarget::Bin(wanted.clone())) {
+                entries.push(default_start(wanted));
+            }
+        }
+    }
+    entries
+}
+
+fn load_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) -> Vec<LoadEntry> {
+    let mut entries: Vec<LoadEntry> = cfg.load.clone().unwrap_or_else(|| {
+        // A Python extension only loads inside Python: measure it with [[python]] instead.
+        if member.python_extension {
+            Vec::new()
+        } else {
+            member.libs.iter().map(|l| default_load(l)).collect()
+        }
+    });
+    if !overrides.libs.is_empty() {
+        let wanted: Vec<String> = overrides.libs.iter().map(|l| l.replace('-', "_")).collect();
+        entries.retain(|e| wanted.contains(&e.lib.replace('-', "_")));
+        for lib in member.libs.iter().filter(|l| wanted.contains(&l.replace('-', "_"))) {
+            if !entries.iter().any(|e| &e.lib == lib) {
+                entries.push(default_load(lib));
+            }
+        }
+    }
+    entries
+}
+
+/// What every benchmark of one package shares.
+struct Common<'a> {
+    member: &'a Member,
+    manifest: &'a std::path::Path,
+    timeout: Duration,
+    policy: RunPolicy,
+    thresholds: Thresholds,
+    cache: CacheMode,
+}
+
+impl Common<'_> {
+    fn settings(
+        &self,
+        kind: &str,
+        key: &str,
+        budget: &config::RawBudget,
+        metrics: OrderedMap<MetricDesc>,
+    ) -> Result<Settings, UserError> {
+        Ok(Settings {
+            policy: self.policy,
+            thresholds: self.thresholds,
+            limits: limits(budget, &metrics, key, kind, self.manifest)?,
+            timeout: self.timeout,
+            // Entries made up without a configuration have no key path.
+            default_entry: key.is_empty(),
+        })
+    }
+
+    fn start(&self, entry: StartEntry) -> Result<Box<dyn Bench>, UserError> {
+        let dir = self.member.dir();
+        let (program, mut args) = match entry.target {
+            StartTarget::Bin(bin) => (Program::Bin(ArtifactRef::bin(&self.member.name, &bin)), vec![]),
+            StartTarget::Command { program, args } => {
+                let found = probe::program(&program, &format!("{}.command", entry.key), dir, self.manifest)?;
+                (Program::Path(found), args)
+            }
+        };
+        args.extend(entry.args);
+        let readiness = match entry.ready {
+            Ready::Exit => Readiness::Exit,
+            Ready::Stdout { pattern } => Readiness::Stdout { pattern },
+            Ready::File { path } => Readiness::File { path },
+            Ready::Tcp { addr } => Readiness::Tcp {
+                addr: probe::address(&addr).ok_or_else(|| {
+                    config::config_error(
+                        format!("{}.ready.tcp", entry.key),
+                        self.manifest,
+                        format!("`{addr}` does not resolve to an address"),
+                    )
+                })?,
+            },
+        };
+        let def = StartDef {
+            id: BenchId::new(start::KIND, &self.member.name, &entry.name),
+            settings: self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?,
+            program,
+            args,
+            env: entry.env,
+            cwd: dir.to_path_buf(),
+            readiness,
+            cache: self.cache,
+            forbid_loaded: entry.forbid_loaded,
+        };
+        Ok(Box::new(StartBench::new(def)))
+    }
+
+    fn load(&self, entry: LoadEntry) -> Result<Box<dyn Bench>, UserError> {
+        let def = LoadDef {
+            id: BenchId::new(load::KIND, &self.member.name, &entry.name),
+            settings: self.settings(load::KIND, &entry.key, &entry.budget, load::all_metrics())?,
+            lib: ArtifactRef::lib(&self.member.name, &entry.lib),
+            symbol: entry.symbol,
+            env: entry.env,
+            cwd: self.member.dir().to_path_buf(),
+            cache: self.cache,
+        };
+        Ok(Box::new(LoadBench::new(def)))
+    }
+
+    fn python(&self, entry: &PythonEntry) -> Result<Box<dyn Bench>, UserError> {
+        let key = format!("{}.python", entry.key);
+        let found = probe::program(&entry.python, &key, self.member.dir(), self.manifest)?;
+        let python = probe::real_interpreter(&found).map_err(|e| config::config_error(key, self.manifest, e))?;
+        let def = PythonDef {
+            id: BenchId::new(python::KIND, &self.member.name, &entry.name),
+            settings: self.settings(python::KIND, &entry.key, &entry.budget, python::all_metrics())?,
+            python,
+            module: entry.module.clone(),
+            lib: entry.lib.as_ref().map(|l| ArtifactRef::lib(&self.member.name, l)),
+            forbid_imported: entry.forbid_imported.clone(),
+            env: entry.env.clone(),
+            cwd: self.member.dir().to_path_buf(),
+            cache: self.cache,
+        };
+        Ok(Box::new(PythonBench::new(def)))
+    }
+}
+
+fn default_start(bin: &str) -> StartEntry {
+    StartEntry {
+        key: String::new(),
+        target: StartTarget::Bin(bin.to_string()),
+        name: bin.to_string(),
+        args: vec!["--help".to_string()],
+        env: BTreeMap::new(),
+        ready: Ready::Exit,
+        forbid_loaded: Vec::new(),
+        budget: BTreeMap::new(),
+    }
+}
+
+fn default_load(lib: &str) -> LoadEntry {
+    LoadEntry {
+        key: String::new(),
+        lib: lib.to_string(),
+        symbol: None,
+        name: lib.to_string(),
+        env: BTreeMap::new(),
+        budget: BTreeMap::new(),
+    }
+}
+
+/// The other side of a comparison as the definitions made on `from` see it.
+pub fn side_map(from: &Workspace, to: &Workspace, at: &str) -> SideMap {
+    SideMap {
+        packages: to
+            .all_members
+            .iter()
+            .map(|m| {
+                let side = PackageSide { dir: m.dir().to_path_buf(), bins: m.bins.clone(), libs: m.libs.clone() };
+                (m.name.clone(), side)
+            })
+            .collect(),
+        from_root: from.root.clone(),
+        from_target_dir: from.target_dir.clone(),
+        to_root: to.root.clone(),
+        at: at.to_string(),
+    }
+}
+
+/// Applies a plan's definitions to the other side of a comparison: each benchmark bound there,
+/// or why it cannot be.
+pub fn bind(defs: &Plan, other: &SideMap) -> Vec<Result<Box<dyn Bench>, String>> {
+    defs.benches.iter().map(|b| b.rebind(other)).collect()
+}

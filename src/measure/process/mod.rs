@@ -1,0 +1,21 @@
+//! Starting processes the same way every time: the spec of a run and its record (`spec`), one
+//! timed start (`launcher`, `wait`), the helper process that spawns them (`runner`), the page
+//! cache (`cache`), what a process maps and the loader reports (`maps`), what an ELF file says
+//! (`elf`), the metrics every start yields (`usage`), and what the kinds that start processes
+//! share (`core`).
+
+pub mod cache;
+pub mod core;
+pub mod elf;
+pub mod launcher;
+pub mod maps;
+pub mod runner;
+pub mod spec;
+pub mod usage;
+mod wait;
+
+pub use crate::results::Readiness;
+pub use launcher::{Launcher, FACTS_RUN_ENV};
+pub use runner::{Runner, RunnerSlot};
+pub use spec::{signal_name, Ending, ProcessSpec, RunRecord, Usage};
+pub use wait::{kill_active_group_on_interrupt, TERMINATION_GRACE};

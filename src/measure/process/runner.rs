@@ -1,0 +1,277 @@
+//! The runner: a small helper process (a hidden subcommand of this binary) that spawns the
+//! measured processes.
+//!
+//! Linux folds the peak RSS of the address space that `exec` replaces into the child's
+//! `ru_maxrss`. With `posix_spawn` (vfork) that is the *parent's* peak RSS, so a child spawned
+//! straight from a large coldbench process would report coldbench's memory as its own. Spawning
+//! from a fresh, small runner keeps that floor at the runner's few MiB. The two sides of a
+//! comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
+//! array of [`ProcessSpec`]s, then `add <spec>` lines that register more and one line per
+//! requested run naming the spec by index.
+
+use std::cell::RefCell;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::launcher::Launcher;
+use super::maps::ProcessFacts;
+use super::spec::{ProcessSpec, RunRecord};
+
+/// The hidden subcommand that starts a runner.
+pub const RUNNER_ARG: &str = "__coldbench-runner";
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    Ready,
+    Added(usize),
+    Record(RunRecord),
+    Facts(ProcessFacts, RunRecord),
+    Error(String),
+}
+
+/// The parent's handle on a runner process for some [`ProcessSpec`]s.
+pub struct Runner {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl Runner {
+    /// Starts `exe __coldbench-runner` and hands it the specs.
+    pub fn start(exe: &Path, specs: &[ProcessSpec]) -> io::Result<Self> {
+        let mut child = Command::new(exe)
+            .arg(RUNNER_ARG)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new() };
+        runner.send(&serde_json::to_string(specs).map_err(io::Error::other)?)?;
+        match runner.receive()? {
+            Reply::Ready => Ok(runner),
+            Reply::Error(e) => Err(io::Error::other(e)),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
+        }
+    }
+
+    /// Registers one more spec and returns its index.
+    pub fn add(&mut self, spec: &ProcessSpec) -> io::Result<usize> {
+        self.send(&format!("add {}", serde_json::to_string(spec).map_err(io::Error::other)?))?;
+        match self.receive()? {
+            Reply::Added(index) => Ok(index),
+            Reply::Error(e) => Err(io::Error::other(e)),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
+        }
+    }
+
+    /// Asks for the untimed facts run of spec `index`.
+    pub fn facts(&mut self, index: usize) -> io::Result<(ProcessFacts, RunRecord)> {
+        self.send(&format!("facts {index}"))?;
+        match self.receive()? {
+            Reply::Facts(facts, record) => Ok((facts, record)),
+            Reply::Error(e) => Err(io::Error::other(e)),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
+        }
+    }
+
+    /// Asks for one run of spec `index` and returns its record.
+    pub fn run(&mut self, index: usize) -> io::Result<RunRecord> {
+        self.send(&format!("run {index}"))?;
+        match self.receive()? {
+            Reply::Record(record) => Ok(record),
+            Reply::Error(e) => Err(io::Error::other(e)),
+            _ => Err(io::Error::other("runner protocol error: unexpected reply")),
+        }
+    }
+
+    fn send(&mut self, line: &str) -> io::Result<()> {
+        let stdin = self.stdin.as_mut().expect("open until drop");
+        stdin.write_all(line.as_bytes())?;
+        stdin.write_all(b"\n")?;
+        stdin.flush()
+    }
+
+    fn receive(&mut self) -> io::Result<Reply> {
+        self.line.clear();
+        if self.stdout.read_line(&mut self.line)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the runner process exited unexpectedly"));
+        }
+        serde_json::from_str(&self.line).map_err(io::Error::other)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        // Closing stdin tells the runner to exit.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// The runner process's `main`: it serves its parent until stdin closes; returns the exit status.
+pub fn runner_main() -> u8 {
+    super::wait::kill_active_group_on_interrupt();
+    super::wait::become_subreaper();
+    // If coldbench itself dies, the runner must not go on (nor leave its child behind).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    let stdin = io::stdin().lock();
+    let stdout = io::stdout().lock();
+    match serve(stdin, stdout) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The runner's side: reads the specs, then serves one run per request line until stdin closes.
+pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
+    let mut lines = input.lines();
+    let Some(first) = lines.next() else { return Ok(()) };
+    let launchers = serde_json::from_str::<Vec<ProcessSpec>>(&first?).map_err(|e| e.to_string()).and_then(|specs| {
+        specs.into_iter().map(|spec| Launcher::new(spec).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
+    });
+    let mut launchers = match launchers {
+        Ok(l) => {
+            reply(&mut output, &Reply::Ready)?;
+            l
+        }
+        Err(e) => return reply(&mut output, &Reply::Error(e)),
+    };
+    for line in lines {
+        let line = line?;
+        let (verb, index) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        if verb == "add" {
+            let answer = serde_json::from_str::<ProcessSpec>(index)
+                .map_err(|e| e.to_string())
+                .and_then(|spec| Launcher::new(spec).map_err(|e| e.to_string()));
+            let answer = match answer {
+                Ok(launcher) => {
+                    launchers.push(launcher);
+                    Reply::Added(launchers.len() - 1)
+                }
+                Err(e) => Reply::Error(format!("runner protocol error: {e}")),
+            };
+            reply(&mut output, &answer)?;
+            continue;
+        }
+        let Some(launcher) = index.parse::<usize>().ok().and_then(|i| launchers.get_mut(i)) else {
+            return reply(&mut output, &Reply::Error(format!("runner protocol error: unexpected `{line}`")));
+        };
+        let could_not = |e: io::Error, l: &Launcher| format!("could not start {}: {e}", l.spec().program.display());
+        let answer = match verb {
+            "run" => match launcher.run() {
+                Ok(record) => Reply::Record(record),
+                Err(e) => Reply::Error(could_not(e, launcher)),
+            },
+            "facts" => match launcher.facts() {
+                Ok(facts) => Reply::Facts(facts.0, facts.1),
+                Err(e) => Reply::Error(could_not(e, launcher)),
+            },
+            _ => Reply::Error(format!("runner protocol error: unexpected `{line}`")),
+        };
+        reply(&mut output, &answer)?;
+    }
+    Ok(())
+}
+
+/// The runner the sides of one benchmark share, started when the first side needs it.
+#[derive(Default)]
+pub struct RunnerSlot {
+    runner: RefCell<Option<Rc<RefCell<Runner>>>>,
+}
+
+impl RunnerSlot {
+    /// An empty slot.
+    pub fn new() -> RunnerSlot {
+        RunnerSlot::default()
+    }
+
+    /// The shared runner, started from `exe` on first use.
+    pub fn get(&self, exe: &Path) -> io::Result<Rc<RefCell<Runner>>> {
+        let mut slot = self.runner.borrow_mut();
+        if let Some(runner) = slot.as_ref() {
+            return Ok(runner.clone());
+        }
+        let runner = Rc::new(RefCell::new(Runner::start(exe, &[])?));
+        *slot = Some(runner.clone());
+        Ok(runner)
+    }
+}
+
+fn reply(output: &mut impl Write, reply: &Reply) -> io::Result<()> {
+    let mut text = serde_json::to_string(reply).map_err(io::Error::other)?;
+    text.push('\n');
+    output.write_all(text.as_bytes())?;
+    output.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::process::spec::Ending;
+    use crate::results::Readiness;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    fn spec_of(program: std::path::PathBuf) -> ProcessSpec {
+        ProcessSpec {
+            program,
+            args: vec![],
+            env: BTreeMap::new(),
+            cwd: std::env::temp_dir(),
+            readiness: Readiness::Exit,
+            timeout: Duration::from_secs(5),
+            capture_stdout: false,
+            capture_stderr: false,
+            cache: Default::default(),
+            evict_first: None,
+        }
+    }
+
+    #[test]
+    fn serve_answers_each_run_request_with_a_record() {
+        let spec = spec_of(which::which("true").unwrap());
+        let input = format!("{}\nrun 0\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out).unwrap();
+        let replies: Vec<Reply> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(replies.len(), 3);
+        assert!(matches!(replies[0], Reply::Ready));
+        for r in &replies[1..] {
+            assert!(matches!(r, Reply::Record(rec) if rec.ending == Ending::Exited { code: 0 }));
+        }
+    }
+
+    #[test]
+    fn specs_can_be_added_after_the_start() {
+        let spec = spec_of(which::which("true").unwrap());
+        let input = format!("[]\nadd {}\nrun 0\nrun 1\n", serde_json::to_string(&spec).unwrap());
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out).unwrap();
+        let replies: Vec<Reply> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert!(
+            matches!(replies[..], [Reply::Ready, Reply::Added(0), Reply::Record(_), Reply::Error(_)]),
+            "{replies:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error_reply_not_a_crash() {
+        let spec = spec_of("/nonexistent/prog".into());
+        let input = format!("{}\nrun 0\n", serde_json::to_string(&[spec]).unwrap());
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().nth(1).unwrap().contains("could not start /nonexistent/prog"), "{text}");
+    }
+}

@@ -1,0 +1,237 @@
+//! Python import: `python -X importtime -c "import MODULE"` per run, read by `importtime`: the
+//! module's cumulative and own import time, the time of all imports, the number of modules, and
+//! the lazy-loading check (`forbid-imported`). A PyO3 `cdylib` of the package is placed on
+//! `PYTHONPATH` as the module, so a maturin project needs no install step.
+
+pub mod importtime;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::build::ArtifactRef;
+use crate::measure::bench::{
+    Bench, BenchId, Described, FactsReport, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+};
+use crate::measure::process::cache::CacheMode;
+use crate::measure::process::core::{forbidden_check, staged_file, ProcessCore};
+use crate::measure::process::usage::{self, exact_count};
+use crate::measure::process::ProcessSpec;
+use crate::results::{Better, Facts, Location, MetricDesc, OrderedMap, Readiness, Stat, Unit};
+
+/// The kind's name: the first part of its ids.
+pub const KIND: &str = "python";
+
+/// A Python import benchmark as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PythonDef {
+    /// Its id.
+    pub id: BenchId,
+    /// How it runs and is judged.
+    pub settings: Settings,
+    /// The interpreter (the real one, not a version manager's shim).
+    pub python: PathBuf,
+    /// The module to import.
+    pub module: String,
+    /// A built `cdylib` placed on `PYTHONPATH` as the module.
+    pub lib: Option<ArtifactRef>,
+    /// Modules that must not be imported.
+    pub forbid_imported: Vec<String>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Working directory: the package's folder.
+    pub cwd: PathBuf,
+    /// The page cache before each run.
+    pub cache: CacheMode,
+}
+
+/// Every metric an import benchmark can have, in report order.
+pub fn all_metrics() -> OrderedMap<MetricDesc> {
+    metrics_with(true)
+}
+
+fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
+    let time = usage::timed;
+    let mut out: OrderedMap<MetricDesc> = std::iter::once(usage::wall()).collect();
+    out.insert("import", time(true, "import"));
+    out.insert("import_self", time(false, "self"));
+    out.insert("import_total", time(false, "all imports"));
+    out.insert(
+        "modules",
+        MetricDesc {
+            compare: Location::Mean,
+            // A budget on modules holds for every run: one that imports more fails it.
+            stat: Some(Stat::Max),
+            label: "modules".into(),
+            line: true,
+            ..MetricDesc::new(Unit::Count, Better::Lower)
+        },
+    );
+    for (name, desc) in usage::usage() {
+        out.insert(name, desc);
+    }
+    out.insert("facts.mapped_libs", exact_count("mapped shared objects", Unit::Count, false));
+    out.insert("facts.imported_modules", exact_count("modules imported", Unit::Count, false));
+    if forbidden {
+        out.insert("facts.forbidden_imported", exact_count("forbidden modules", Unit::Count, true));
+    }
+    out
+}
+
+/// An import benchmark.
+pub struct PythonBench {
+    def: PythonDef,
+    core: Option<ProcessCore>,
+    facts: Facts,
+    /// The folder put first on `PYTHONPATH`, holding the extension module; lives as long as the runs.
+    staging: Option<tempfile::TempDir>,
+}
+
+impl PythonBench {
+    /// A benchmark of this definition.
+    pub fn new(def: PythonDef) -> PythonBench {
+        PythonBench { def, core: None, facts: Facts::default(), staging: None }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec!["-X".into(), "importtime".into(), "-c".into(), format!("import {}", self.def.module)]
+    }
+}
+
+impl Bench for PythonBench {
+    fn id(&self) -> &BenchId {
+        &self.def.id
+    }
+
+    fn metrics(&self) -> OrderedMap<MetricDesc> {
+        metrics_with(!self.def.forbid_imported.is_empty())
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.def.settings
+    }
+
+    fn described(&self) -> Described {
+        let args = self.args();
+        Described {
+            command: std::iter::once(self.def.python.display().to_string()).chain(args.iter().cloned()).collect(),
+            args,
+            env: self.def.env.clone(),
+            ready: Readiness::Exit,
+        }
+    }
+
+    fn needs(&self) -> Vec<ArtifactRef> {
+        self.def.lib.iter().cloned().collect()
+    }
+
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+        let package = other.package(&self.def.id.package)?;
+        let mut def = self.def.clone();
+        if let Some(lib) = &self.def.lib {
+            let wanted = lib.target.replace('-', "_");
+            if !package.libs.iter().any(|l| l.replace('-', "_") == wanted) {
+                return Err(format!("library `{}` does not exist {}", lib.target, other.at));
+            }
+        }
+        def.python = other.reroot(&self.def.python);
+        def.cwd = package.dir.clone();
+        Ok(Box::new(PythonBench::new(def)))
+    }
+
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+        let mut vars = self.def.env.clone();
+        self.facts.program = Some(self.def.python.display().to_string());
+        if let Some(a) = &self.def.lib {
+            let (lib, built) = staged_file(env.staged, a)?;
+            let dir = tempfile::tempdir().map_err(|e| format!("could not create a folder for the module: {e}"))?;
+            // Python finds an extension module `a.b` as a/b.so under a folder on PYTHONPATH.
+            let module = &self.def.module;
+            let target = dir.path().join(format!("{}.so", module.replace('.', "/")));
+            let mut parent = target.parent().expect("inside the folder").to_path_buf();
+            std::fs::create_dir_all(&parent).map_err(|e| e.to_string())?;
+            while parent != dir.path() {
+                std::fs::write(parent.join("__init__.py"), "").map_err(|e| e.to_string())?;
+                parent.pop();
+            }
+            crate::build::stage::fresh_copy(&lib, &target)
+                .map_err(|e| format!("could not place {} as {}: {e:#}", lib.display(), target.display()))?;
+            let mut path = dir.path().display().to_string();
+            if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+                path = format!("{path}:{}", old.to_string_lossy());
+            }
+            vars.insert("PYTHONPATH".into(), path);
+            self.facts.library = Some(built.display().to_string());
+            self.facts.run_copy = Some(target.display().to_string());
+            self.staging = Some(dir);
+        }
+        let spec = ProcessSpec {
+            program: self.def.python.clone(),
+            args: self.args(),
+            env: vars,
+            cwd: self.def.cwd.clone(),
+            readiness: Readiness::Exit,
+            timeout: self.def.settings.timeout,
+            capture_stdout: false,
+            capture_stderr: true,
+            cache: self.def.cache,
+            evict_first: None,
+        };
+        self.core = Some(ProcessCore::start(env, spec)?);
+        Ok(())
+    }
+
+    fn facts(&mut self) -> FactsReport {
+        let mut facts = self.facts.clone();
+        let mut values = Vec::new();
+        let mut checks = Vec::new();
+        let record = self.core.as_mut().and_then(|core| core.take_facts(&mut facts, &mut values));
+        if let Some(record) = record {
+            let stderr = record.stderr.as_deref().unwrap_or("");
+            match importtime::parse_importtime(stderr, &self.def.module) {
+                Ok(times) => {
+                    values.push(("facts.imported_modules".into(), times.modules.len() as f64));
+                    facts.imported_modules = Some(times.modules.len() as u64);
+                    if !self.def.forbid_imported.is_empty() {
+                        let found = importtime::forbidden_imports(&times.modules, &self.def.forbid_imported);
+                        values.push(("facts.forbidden_imported".into(), found.len() as f64));
+                        facts.forbidden_imported = Some(found);
+                    }
+                }
+                Err(e) => facts.problems.push(format!("the facts run's import times: {e}")),
+            }
+        }
+        if !self.def.forbid_imported.is_empty() {
+            checks.push(forbidden_check("forbidden_imported", facts.forbidden_imported.clone(), &facts.problems));
+        }
+        FactsReport { facts, values, checks }
+    }
+
+    fn run(&mut self) -> Result<Observation, RunFailure> {
+        let core = self.core.as_mut().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
+        let record = core.run()?;
+        let module = &self.def.module;
+        let stderr = record.stderr.as_deref().unwrap_or("");
+        if let Some(failure) = record.failure(&Readiness::Exit, core.spec().timeout) {
+            let why = importtime::failure_line(stderr).unwrap_or(failure);
+            return Err(RunFailure::new(format!("import {module} failed: {why}")));
+        }
+        let times = importtime::parse_importtime(stderr, module)
+            .map_err(|e| RunFailure::new(format!("could not read the import times: {e}")))?;
+        let mut values = vec![
+            (usage::WALL.into(), record.wall.as_secs_f64()),
+            ("import".into(), times.cumulative_secs),
+            ("import_self".into(), times.self_secs),
+            ("import_total".into(), times.total_secs),
+            ("modules".into(), times.modules.len() as f64),
+        ];
+        values.extend(usage::usage_values(&record));
+        Ok(Observation { elapsed: record.wall, values, histograms: Vec::new() })
+    }
+
+    fn teardown(&mut self, facts: &mut Facts) {
+        if let Some(core) = self.core.take() {
+            facts.residency = core.residency();
+        }
+        self.staging = None;
+    }
+}

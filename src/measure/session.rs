@@ -1,0 +1,63 @@
+//! Measuring one benchmark on one or more sides, for any [`Bench`]: prepare each side, take its
+//! facts outside the timed runs, run the sides interleaved, tear down, and assemble the results.
+
+use std::path::Path;
+
+use super::assemble;
+use super::bench::{Bench, FactsReport, PrepareEnv, RunFailure};
+use super::process::RunnerSlot;
+use super::scheduler::{self, Measured, Progress};
+use crate::build::stage::Staged;
+use crate::results::BenchmarkResult;
+
+/// One side: its benchmark and its built files.
+pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
+
+/// Measures the same benchmark on every side, interleaved, with the last side's (the
+/// candidate's) run policy, and returns a result per side in order.
+///
+/// The sides share one runner process (and so one peak-RSS floor). A side that cannot be prepared
+/// fails them all; a broken baseline stops the interleaving, and the candidate is then measured
+/// on its own.
+pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
+    let slot = RunnerSlot::new();
+    let mut prepared = Ok(());
+    for (bench, staged) in sides.iter_mut() {
+        let env = PrepareEnv { staged, runner_exe, runner: &slot };
+        if let Err(e) = bench.prepare(&env) {
+            prepared = Err(e);
+            break;
+        }
+    }
+    if let Err(reason) = prepared {
+        return sides
+            .iter_mut()
+            .map(|(bench, _)| {
+                let measured = Measured { failure: Some(RunFailure::new(reason.clone())), ..Measured::default() };
+                let mut report = FactsReport::default();
+                bench.teardown(&mut report.facts);
+                assemble::result(&**bench, &measured, report)
+            })
+            .collect();
+    }
+    let mut reports: Vec<FactsReport> = sides.iter_mut().map(|(bench, _)| bench.facts()).collect();
+    let policy = sides[sides.len() - 1].0.settings().policy;
+    let mut measured = {
+        let mut benches: Vec<&mut dyn Bench> = sides.iter_mut().map(|(b, _)| &mut **b as &mut dyn Bench).collect();
+        scheduler::run_interleaved(&mut benches, policy, progress)
+    };
+    let last = measured.len() - 1;
+    if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
+        let candidate: &mut dyn Bench = &mut *sides[last].0;
+        measured[last] = scheduler::run_interleaved(&mut [candidate], policy, progress).remove(0);
+    }
+    sides
+        .iter_mut()
+        .zip(measured)
+        .zip(reports.iter_mut())
+        .map(|(((bench, _), m), report)| {
+            bench.teardown(&mut report.facts);
+            assemble::result(&**bench, &m, std::mem::take(report))
+        })
+        .collect()
+}

@@ -1,0 +1,203 @@
+//! Process start: the time from spawn to exit (or to "ready") of a binary or command, its own
+//! resource usage, and the facts behind it — what it maps at the end event, what the loader did,
+//! what its ELF file says, and whether a forbidden shared object was loaded.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::build::ArtifactRef;
+use crate::measure::bench::{
+    Bench, BenchId, Described, FactsReport, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+};
+use crate::measure::process::cache::CacheMode;
+use crate::measure::process::core::{
+    elf_facts, elf_values, forbidden_check, forbidden_objects, staged_file, ProcessCore,
+};
+use crate::measure::process::usage::{self, exact_count};
+use crate::measure::process::ProcessSpec;
+use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
+
+/// The kind's name: the first part of its ids.
+pub const KIND: &str = "start";
+
+/// What a start benchmark runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// A binary that cargo builds.
+    Bin(ArtifactRef),
+    /// An executable at a known path.
+    Path(PathBuf),
+}
+
+/// A start benchmark as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartDef {
+    /// Its id.
+    pub id: BenchId,
+    /// How it runs and is judged.
+    pub settings: Settings,
+    /// What to execute.
+    pub program: Program,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Working directory: the package's folder.
+    pub cwd: PathBuf,
+    /// End event.
+    pub readiness: Readiness,
+    /// The page cache before each run.
+    pub cache: CacheMode,
+    /// Shared objects that must not be mapped at the end event.
+    pub forbid_loaded: Vec<String>,
+}
+
+/// Every metric a start benchmark can have, in report order (for files written without
+/// descriptors).
+pub fn all_metrics() -> OrderedMap<MetricDesc> {
+    metrics_with(true)
+}
+
+fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
+    let mut out: OrderedMap<MetricDesc> = std::iter::once(usage::wall()).chain(usage::usage()).collect();
+    out.insert("facts.mapped_libs", exact_count("mapped shared objects", Unit::Count, false));
+    out.insert("facts.binary_bytes", exact_count("file size", Unit::Bytes, false));
+    out.insert("facts.relocations", exact_count("relocations", Unit::Count, false));
+    if forbidden {
+        out.insert("facts.forbidden_loaded", exact_count("forbidden shared objects", Unit::Count, true));
+    }
+    out
+}
+
+/// A start benchmark: configured, then prepared with the side's built files.
+pub struct StartBench {
+    def: StartDef,
+    core: Option<ProcessCore>,
+    facts: Facts,
+}
+
+impl StartBench {
+    /// A benchmark of this definition.
+    pub fn new(def: StartDef) -> StartBench {
+        StartBench { def, core: None, facts: Facts::default() }
+    }
+}
+
+impl Bench for StartBench {
+    fn id(&self) -> &BenchId {
+        &self.def.id
+    }
+
+    fn metrics(&self) -> OrderedMap<MetricDesc> {
+        metrics_with(!self.def.forbid_loaded.is_empty())
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.def.settings
+    }
+
+    fn described(&self) -> Described {
+        let program = match (&self.def.program, &self.facts.program) {
+            (Program::Path(p), _) => p.display().to_string(),
+            (Program::Bin(_), Some(built)) => built.clone(),
+            (Program::Bin(a), None) => a.target.clone(),
+        };
+        Described {
+            command: std::iter::once(program).chain(self.def.args.iter().cloned()).collect(),
+            args: self.def.args.clone(),
+            env: self.def.env.clone(),
+            ready: self.def.readiness.clone(),
+        }
+    }
+
+    fn needs(&self) -> Vec<ArtifactRef> {
+        match &self.def.program {
+            Program::Bin(a) => vec![a.clone()],
+            Program::Path(_) => Vec::new(),
+        }
+    }
+
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+        let package = other.package(&self.def.id.package)?;
+        let mut def = self.def.clone();
+        def.program = match &self.def.program {
+            Program::Bin(a) if package.bins.contains(&a.target) => Program::Bin(a.clone()),
+            Program::Bin(a) => return Err(format!("bin `{}` does not exist {}", a.target, other.at)),
+            Program::Path(p) => Program::Path(other.reroot(p)),
+        };
+        def.cwd = package.dir.clone();
+        if let Readiness::File { path } = &self.def.readiness {
+            if let Ok(rel) = path.strip_prefix(&self.def.cwd) {
+                def.readiness = Readiness::File { path: package.dir.join(rel) };
+            }
+        }
+        Ok(Box::new(StartBench::new(def)))
+    }
+
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+        let program = match &self.def.program {
+            Program::Bin(a) => {
+                let (copy, built) = staged_file(env.staged, a)?;
+                self.facts.program = Some(built.display().to_string());
+                self.facts.run_copy = Some(copy.display().to_string());
+                copy
+            }
+            Program::Path(path) => {
+                self.facts.program = Some(path.display().to_string());
+                path.clone()
+            }
+        };
+        elf_facts(&program, &mut self.facts);
+        let spec = ProcessSpec {
+            program,
+            args: self.def.args.clone(),
+            env: self.def.env.clone(),
+            cwd: self.def.cwd.clone(),
+            readiness: self.def.readiness.clone(),
+            timeout: self.def.settings.timeout,
+            capture_stdout: false,
+            capture_stderr: false,
+            cache: self.def.cache,
+            evict_first: None,
+        };
+        self.core = Some(ProcessCore::start(env, spec)?);
+        Ok(())
+    }
+
+    fn facts(&mut self) -> FactsReport {
+        let mut facts = std::mem::take(&mut self.facts);
+        let mut values = elf_values(&facts);
+        let mut checks = Vec::new();
+        if let Some(core) = self.core.as_mut() {
+            core.take_facts(&mut facts, &mut values);
+        }
+        if let (Some(mapped), false) = (&facts.mapped_objects, self.def.forbid_loaded.is_empty()) {
+            facts.forbidden_loaded = Some(forbidden_objects(mapped, &self.def.forbid_loaded));
+        }
+        if !self.def.forbid_loaded.is_empty() {
+            if let Some(found) = &facts.forbidden_loaded {
+                values.push(("facts.forbidden_loaded".into(), found.len() as f64));
+            }
+            checks.push(forbidden_check("forbidden_loaded", facts.forbidden_loaded.clone(), &facts.problems));
+        }
+        self.facts.program = facts.program.clone();
+        FactsReport { facts, values, checks }
+    }
+
+    fn run(&mut self) -> Result<Observation, RunFailure> {
+        let core = self.core.as_mut().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
+        let record = core.run()?;
+        if let Some(reason) = record.failure(&core.spec().readiness, core.spec().timeout) {
+            return Err(RunFailure { reason, detail: record.stderr_tail.clone() });
+        }
+        let mut values = vec![(usage::WALL.into(), record.wall.as_secs_f64())];
+        values.extend(usage::usage_values(&record));
+        Ok(Observation { elapsed: record.wall, values, histograms: Vec::new() })
+    }
+
+    fn teardown(&mut self, facts: &mut Facts) {
+        if let Some(core) = self.core.take() {
+            facts.residency = core.residency();
+        }
+    }
+}

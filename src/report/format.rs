@@ -1,0 +1,136 @@
+//! Values in their units, for people: `1.234 ms`, `4.8 MiB`, `12.3k/s`, `73.2`; and the words of a
+//! comparison row: its change, its p-value, its verdict.
+
+use crate::results::{ComparisonRow, MetricDesc, Unit, Verdict};
+use crate::units::{format_bytes, format_seconds};
+
+/// A value in a unit.
+pub fn value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Seconds => format_seconds(v),
+        Unit::Bytes => format_bytes(v),
+        Unit::Count => count(v),
+        Unit::PerSecond => rate(v, "/s"),
+        Unit::BytesPerSecond => format!("{}/s", format_bytes(v)),
+        Unit::Ratio => format!("{v:.2}×"),
+    }
+}
+
+/// A value of a described metric; a metric without a descriptor prints as a count.
+pub fn metric_value(desc: Option<&MetricDesc>, v: f64) -> String {
+    value(desc.map_or(Unit::Count, |d| d.unit), v)
+}
+
+/// A count, or the mean of counts: one decimal, or two below 1 (`0.02`), so that a rare event
+/// does not print as `0.0`.
+pub fn count(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() < 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Events per second with an SI prefix: `950/s`, `12.3k/s`, `1.25M/s`.
+fn rate(v: f64, suffix: &str) -> String {
+    let abs = v.abs();
+    let (scaled, prefix) = if abs >= 1e9 {
+        (v / 1e9, "G")
+    } else if abs >= 1e6 {
+        (v / 1e6, "M")
+    } else if abs >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let digits = if scaled.abs() >= 100.0 || prefix.is_empty() && scaled.fract() == 0.0 { 0 } else { 1 };
+    format!("{scaled:.digits$}{prefix}{suffix}")
+}
+
+/// The compared metric with its location: `wall (median)`, `sys (mean)`; facts and status as they are.
+pub fn compared_metric(row: &ComparisonRow) -> String {
+    match row.location.as_deref() {
+        Some(location) => format!("{} ({location})", row.metric),
+        None => row.metric.clone(),
+    }
+}
+
+/// The change in percent, or `None` where a percentage means nothing: no ratio, or a count whose
+/// baseline averages below one event per run (0.02 → 0 is not "−100%").
+pub fn change_percent(row: &ComparisonRow, desc: Option<&MetricDesc>) -> Option<f64> {
+    let ratio = row.ratio?;
+    let rare = desc.is_some_and(|d| d.unit == Unit::Count) && row.baseline.is_some_and(|b| b.abs() < 1.0);
+    (!rare).then_some((ratio - 1.0) * 100.0)
+}
+
+/// A signed percentage: `+12.4%`, `−3.0%`.
+pub fn signed_percent(p: f64) -> String {
+    let sign = if p > 0.0 {
+        "+"
+    } else if p < 0.0 {
+        "−"
+    } else {
+        ""
+    };
+    format!("{sign}{:.1}%", p.abs())
+}
+
+/// `Mann-Whitney p < 0.001`, `Welch p = 0.042`: the p-value the verdict used, with its test.
+pub fn p_text(row: &ComparisonRow) -> Option<String> {
+    let p = row.deciding_p()?;
+    let value = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
+    Some(match row.test.as_deref() {
+        Some("mann_whitney") => format!("Mann-Whitney {value}"),
+        Some("welch") => format!("Welch {value}"),
+        _ => value,
+    })
+}
+
+/// How a row reads: a gating row's verdict, or — for a metric that only explains — a neutral
+/// `higher`/`lower` (the words *warning* and *failure* are kept for what gates).
+pub fn verdict_word(row: &ComparisonRow) -> &'static str {
+    match (row.gating, row.verdict) {
+        (_, Verdict::NoChange) => "no change",
+        (_, Verdict::WithinNoise) => "within noise",
+        (true, Verdict::Improved) => "improved",
+        (true, Verdict::Regressed) => "regressed",
+        (true, Verdict::Warning) => "warning",
+        (true, Verdict::Failure) => "failure",
+        _ => match (row.baseline, row.candidate) {
+            (Some(b), Some(c)) if c < b => "lower",
+            _ => "higher",
+        },
+    }
+}
+
+/// The CSS class and the style family of a row's verdict: `neutral` for rows that only explain.
+pub fn verdict_class(row: &ComparisonRow) -> &'static str {
+    match (row.gating, row.verdict) {
+        (_, Verdict::NoChange) => "no_change",
+        (_, Verdict::WithinNoise) => "within_noise",
+        (true, v) => v.as_str(),
+        (false, _) => "neutral",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_in_their_units() {
+        assert_eq!(value(Unit::Seconds, 0.0008123), "812.3 µs");
+        assert_eq!(value(Unit::Bytes, 2.0 * 1024.0 * 1024.0), "2.0 MiB");
+        assert_eq!(value(Unit::Count, 0.02), "0.02");
+        assert_eq!(value(Unit::Count, 275.66), "275.7");
+        assert_eq!(value(Unit::Count, 3.0), "3");
+        assert_eq!(value(Unit::PerSecond, 12_345.0), "12.3k/s");
+        assert_eq!(value(Unit::PerSecond, 950.0), "950/s");
+        assert_eq!(value(Unit::PerSecond, 1_260_000.0), "1.3M/s");
+        assert_eq!(value(Unit::BytesPerSecond, 1024.0 * 1024.0 * 3.0), "3.0 MiB/s");
+        assert_eq!(value(Unit::Ratio, 2.5), "2.50×");
+        assert_eq!(signed_percent(-3.04), "−3.0%");
+    }
+}

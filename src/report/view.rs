@@ -1,0 +1,525 @@
+//! What a result says, built once for every report: per benchmark its status, headline statistics,
+//! table cells, notes and facts; per comparison its rows, verdict words and summary lines. The
+//! console, Markdown, HTML and exports render this; none of them decides a verdict or a headline
+//! metric of its own.
+
+use super::format::{self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word};
+use crate::results::{
+    BenchmarkResult, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Status, Unit, Verdict,
+};
+
+/// A result, ready to render.
+pub struct View<'a> {
+    /// The document.
+    pub doc: &'a RunDocument,
+    /// One table per set of columns (kinds that show the same metrics share one), in order of
+    /// first appearance.
+    pub tables: Vec<Table>,
+    /// How many benchmarks ended how.
+    pub tally: Tally,
+    /// The comparison, when the run made one.
+    pub comparison: Option<ComparisonView<'a>>,
+    /// Per group of parameterised benchmarks, its headline metric against a parameter.
+    pub sweeps: Vec<Sweep>,
+}
+
+/// A metric plotted against a parameter: the rows of one group (`kind/package/name`) that differ
+/// in a numeric parameter, one line per value of the other parameters that vary.
+pub struct Sweep {
+    /// The group.
+    pub group: String,
+    /// The metric's label.
+    pub metric: String,
+    /// Its unit.
+    pub unit: Unit,
+    /// The parameter on the x axis.
+    pub param: String,
+    /// Its unit, when it has one.
+    pub param_unit: Option<Unit>,
+    /// Lines: a label (the other parameters) and points `[x, median, CI low, CI high]`.
+    pub lines: Vec<(String, Vec<[f64; 4]>)>,
+}
+
+/// The rows of the kinds of benchmark that show the same columns.
+pub struct Table {
+    /// The kinds, joined with `, `.
+    pub kind: String,
+    /// Titles of the columns after the headline statistics.
+    pub columns: Vec<String>,
+    /// Which of them compact tables show too.
+    pub compact: Vec<bool>,
+    /// Its rows.
+    pub rows: Vec<Row>,
+}
+
+/// One benchmark.
+pub struct Row {
+    /// Its id.
+    pub id: String,
+    /// `ok`, `over budget`, `failed: …`, `skipped: …`.
+    pub status: String,
+    /// `ok`, `over-budget`, `failed`, `skipped` (a CSS class, a colour).
+    pub status_class: &'static str,
+    /// Measured runs.
+    pub runs: usize,
+    /// The headline metric's statistics, when it was measured.
+    pub headline: Option<Headline>,
+    /// One cell per column of its table (`-` where it has nothing).
+    pub cells: Vec<String>,
+    /// The metrics listed under the row (`dlopen 1.2 ms, init 3 µs`).
+    pub line: Option<String>,
+    /// What ran when no configuration entry asked for it.
+    pub default_note: Option<String>,
+    /// The full command line, with the environment it added.
+    pub command: Option<String>,
+    /// Budgets exceeded and lazy-loading checks that failed.
+    pub budget_notes: Vec<String>,
+    /// Whether the headline statistic is over a budget.
+    pub headline_over: bool,
+    /// Titles of columns whose value is over a budget.
+    pub columns_over: Vec<String>,
+    /// Files that stayed in the page cache after eviction.
+    pub residency_note: Option<String>,
+    /// The last lines of stderr of a failed run.
+    pub detail: Vec<String>,
+    /// Warnings about the samples.
+    pub warnings: Vec<String>,
+    /// The facts behind the number, as label and value.
+    pub facts: Vec<(String, String)>,
+}
+
+/// The statistics of a benchmark's headline metric.
+pub struct Headline {
+    /// The metric.
+    pub metric: String,
+    /// Its descriptor.
+    pub desc: MetricDesc,
+    /// Median, mean, standard deviation, min and max, raw.
+    pub raw: [f64; 5],
+    /// The same, formatted in the metric's unit.
+    pub text: [String; 5],
+}
+
+/// How many benchmarks ended how.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Benchmarks.
+    pub total: usize,
+    /// Ok and within budget.
+    pub ok: usize,
+    /// Ok but over a budget.
+    pub over: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+/// A comparison, ready to render.
+pub struct ComparisonView<'a> {
+    /// The side compared against.
+    pub baseline: &'a Side,
+    /// The side judged.
+    pub candidate: &'a Side,
+    /// Whether the sides ran interleaved.
+    pub interleaved: bool,
+    /// Rows per benchmark, in order.
+    pub groups: Vec<(String, Vec<CompareRow>)>,
+    /// One line per gating row: `start/app/x: median 12.4% slower (CI …, Mann-Whitney p < 0.001)`.
+    pub summaries: Vec<(String, &'a ComparisonRow)>,
+    /// The gating rows with a ratio, for the change chart.
+    pub changes: Vec<Change>,
+    /// Benchmarks one side could not run.
+    pub skipped: &'a [SkippedBench],
+    /// Only in the candidate.
+    pub added: &'a [String],
+    /// Only in the baseline.
+    pub removed: &'a [String],
+}
+
+/// One row of a comparison.
+pub struct CompareRow {
+    /// The row.
+    pub row: ComparisonRow,
+    /// The metric with its location (`wall (median)`).
+    pub metric: String,
+    /// Baseline and candidate values, formatted.
+    pub values: Option<[String; 2]>,
+    /// Candidate − baseline, formatted with a sign.
+    pub delta: Option<String>,
+    /// The change in percent, when one means something.
+    pub percent: Option<f64>,
+    /// The CI of the change, formatted.
+    pub ci: Option<String>,
+    /// The deciding p-value with its test.
+    pub p: Option<String>,
+    /// The verdict's word (`failure`, or `higher` for a row that only explains).
+    pub word: &'static str,
+    /// Its class (`failure`, `neutral`).
+    pub class: &'static str,
+    /// Whether it is shown without `-v`: gating, or changed.
+    pub notable: bool,
+}
+
+/// A bar of the change chart.
+pub struct Change {
+    /// Benchmark id.
+    pub label: String,
+    /// Change in percent.
+    pub percent: f64,
+    /// Its CI in percent.
+    pub ci: [f64; 2],
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The noise band in percent.
+    pub noise: f64,
+}
+
+/// Builds the view of a document.
+pub fn build(doc: &RunDocument) -> View<'_> {
+    let mut tables: Vec<Table> = Vec::new();
+    for b in &doc.benchmarks {
+        let (columns, compact): (Vec<String>, Vec<bool>) = columns_of(doc, &b.kind).into_iter().unzip();
+        let index = match tables.iter().position(|t| t.columns == columns) {
+            Some(i) => i,
+            None => {
+                tables.push(Table { kind: String::new(), columns, compact, rows: Vec::new() });
+                tables.len() - 1
+            }
+        };
+        let table = &mut tables[index];
+        if !table.kind.split(", ").any(|k| k == b.kind) {
+            table.kind = if table.kind.is_empty() { b.kind.clone() } else { format!("{}, {}", table.kind, b.kind) };
+        }
+        let row = row(b, &tables[index].columns);
+        tables[index].rows.push(row);
+    }
+    let count = |f: &dyn Fn(&BenchmarkResult) -> bool| doc.benchmarks.iter().filter(|b| f(b)).count();
+    let tally = Tally {
+        total: doc.benchmarks.len(),
+        ok: count(&|b| b.status == Status::Ok && !b.over_budget()),
+        over: count(&|b| b.status == Status::Ok && b.over_budget()),
+        failed: count(&|b| b.status == Status::Failed),
+        skipped: count(&|b| b.status == Status::Skipped),
+    };
+    View { doc, tables, tally, comparison: comparison(doc), sweeps: sweeps(doc) }
+}
+
+/// The column titles of a kind's metrics, in declared order, each once, and whether compact
+/// tables show them.
+fn columns_of(doc: &RunDocument, kind: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for b in doc.benchmarks.iter().filter(|b| b.kind == kind) {
+        for (_, desc) in b.metrics.iter() {
+            if let Some(title) = &desc.column {
+                match out.iter_mut().find(|(t, _)| t == title) {
+                    Some((_, compact)) => *compact |= desc.compact,
+                    None => out.push((title.clone(), desc.compact)),
+                }
+            }
+        }
+    }
+    out
+}
+
+fn status_of(b: &BenchmarkResult) -> (String, &'static str) {
+    match b.status {
+        Status::Ok if b.over_budget() => ("over budget".into(), "over-budget"),
+        Status::Ok => ("ok".into(), "ok"),
+        Status::Failed => (format!("failed: {}", b.reason.as_deref().unwrap_or("unknown")), "failed"),
+        Status::Skipped => (format!("skipped: {}", b.reason.as_deref().unwrap_or("unknown")), "skipped"),
+    }
+}
+
+/// The statistic of a metric that tables and budgets show.
+fn shown(b: &BenchmarkResult, name: &str, desc: &MetricDesc) -> Option<f64> {
+    b.summary.get(name).map(|s| s.stat(desc.shown_stat())).or_else(|| b.values.get(name).copied())
+}
+
+fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
+    let (status, status_class) = status_of(b);
+    let ok = b.status == Status::Ok;
+    let headline = b.headline().filter(|_| ok).and_then(|(name, desc)| {
+        let s = b.summary.get(name)?;
+        let raw = [s.median, s.mean, s.stddev, s.min, s.max];
+        let text = raw.map(|v| format::value(desc.unit, v));
+        Some(Headline { metric: name.to_string(), desc: desc.clone(), raw, text })
+    });
+    let over: Vec<&str> = b.budget.iter().filter(|c| !c.ok).map(|c| c.metric.as_str()).collect();
+    let cells = columns
+        .iter()
+        .map(|title| {
+            let parts: Vec<String> = b
+                .metrics
+                .iter()
+                .filter(|(_, d)| d.column.as_deref() == Some(title))
+                .filter_map(|(name, d)| shown(b, name, d).map(|v| format::value(d.unit, v)))
+                .collect();
+            if parts.is_empty() || !ok {
+                "-".to_string()
+            } else {
+                parts.join("/")
+            }
+        })
+        .collect();
+    let columns_over = columns
+        .iter()
+        .filter(|title| b.metrics.iter().any(|(n, d)| d.column.as_deref() == Some(title.as_str()) && over.contains(&n)))
+        .cloned()
+        .collect();
+    let line_parts: Vec<String> = b
+        .metrics
+        .iter()
+        .filter(|(_, d)| d.line)
+        .filter_map(|(name, d)| Some(format!("{} {}", d.label_or(name), format::value(d.unit, shown(b, name, d)?))))
+        .collect();
+    Row {
+        id: b.id.clone(),
+        status,
+        status_class,
+        runs: b.headline().and_then(|(n, _)| b.samples.get(n)).map_or(0, |s| s.len()),
+        headline_over: b.headline().is_some_and(|(n, _)| over.contains(&n)),
+        headline,
+        cells,
+        line: (ok && !line_parts.is_empty()).then(|| line_parts.join(", ")),
+        default_note: b.config.default_entry.then(|| default_entry_note(b)),
+        command: (!b.config.command.is_empty()).then(|| command_text(b)),
+        budget_notes: budget_notes(b),
+        columns_over,
+        residency_note: residency_note(b),
+        detail: b.detail.iter().flat_map(|d| d.lines().map(str::to_string)).collect(),
+        warnings: b.warnings.clone(),
+        facts: super::facts::lines(b),
+    }
+}
+
+/// The sweeps of a document: groups of two or more successful benchmarks in which a numeric
+/// parameter varies.
+fn sweeps(doc: &RunDocument) -> Vec<Sweep> {
+    let mut groups: Vec<(&str, Vec<&BenchmarkResult>)> = Vec::new();
+    for b in doc.benchmarks.iter().filter(|b| b.status == Status::Ok && !b.params.is_empty()) {
+        match groups.iter_mut().find(|(g, _)| *g == b.group()) {
+            Some((_, members)) => members.push(b),
+            None => groups.push((b.group(), vec![b])),
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, members)| members.len() > 1)
+        .filter_map(|(group, members)| sweep(group, &members))
+        .collect()
+}
+
+fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
+    let first = members[0];
+    let varies = |name: &str| members.iter().any(|b| b.params.get(name) != first.params.get(name));
+    let param = first.params.iter().find(|(name, value)| value.is_number() && varies(name)).map(|(n, _)| n)?;
+    let (metric, desc) = first.headline()?;
+    let mut lines: Vec<(String, Vec<[f64; 4]>)> = Vec::new();
+    for b in members {
+        let (Some(x), Some(s)) = (b.params.get(param).and_then(|v| v.as_f64()), b.summary.get(metric)) else {
+            continue;
+        };
+        let others: Vec<String> = b
+            .params
+            .iter()
+            .filter(|(name, _)| *name != param && varies(name))
+            .map(|(name, value)| format!("{name}={}", value.as_str().map_or_else(|| value.to_string(), str::to_string)))
+            .collect();
+        let [lo, hi] = s.median_ci95.unwrap_or([s.median, s.median]);
+        let label = if others.is_empty() { desc.label_or(metric).to_string() } else { others.join(", ") };
+        match lines.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, points)) => points.push([x, s.median, lo, hi]),
+            None => lines.push((label, vec![[x, s.median, lo, hi]])),
+        }
+    }
+    for (_, points) in lines.iter_mut() {
+        points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    }
+    Some(Sweep {
+        group: group.to_string(),
+        metric: desc.label_or(metric).to_string(),
+        unit: desc.unit,
+        param: param.to_string(),
+        param_unit: first.param_units.get(param).copied(),
+        lines,
+    })
+}
+
+/// `fd --help (default: no [[package.metadata.bench.start]] entry)`: what a benchmark that no
+/// configuration asked for ran, so that nobody takes `--help` for the program's real start.
+pub fn default_entry_note(b: &BenchmarkResult) -> String {
+    let mut words = b.config.command.clone();
+    for word in words.iter_mut().take(2) {
+        if word.starts_with('/') {
+            *word = file_name(word);
+        }
+    }
+    format!("{} (default: no [[package.metadata.bench.{}]] entry)", words.join(" "), b.kind)
+}
+
+/// The full command line of a benchmark, shell-quoted, with the environment it added.
+pub fn command_text(b: &BenchmarkResult) -> String {
+    let quote = |w: &str| shlex::try_quote(w).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{w:?}"));
+    let env = b.config.env.iter().map(|(k, v)| format!("{k}={}", quote(v)));
+    env.chain(b.config.command.iter().map(|w| quote(w))).collect::<Vec<_>>().join(" ")
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.into())
+}
+
+/// One line per failed budget check, in the metric's unit.
+fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
+    b.budget
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|check| match check.metric.as_str() {
+            _ if check.stat == "unchecked" => format!("could not check {}: {}", check.metric, check.found.join(", ")),
+            "forbidden_loaded" => format!("forbidden shared object loaded: {}", check.found.join(", ")),
+            "forbidden_imported" => format!("forbidden module imported: {}", check.found.join(", ")),
+            metric => {
+                let desc = b.metrics.get(metric);
+                let label = desc.map_or(metric, |d| d.label_or(metric));
+                let fmt = |v: f64| format::metric_value(desc, v);
+                let what = match check.stat.as_str() {
+                    "max" | "value" => label.to_string(),
+                    stat => format!("{stat} {label}"),
+                };
+                let (verb, limit) = match check.bound {
+                    crate::results::Bound::Max => ("over the limit of", fmt(check.limit)),
+                    crate::results::Bound::Min => ("under the minimum of", fmt(check.limit)),
+                };
+                format!("budget exceeded: {what} {} is {verb} {limit}", fmt(check.value))
+            }
+        })
+        .collect()
+}
+
+fn residency_note(b: &BenchmarkResult) -> Option<String> {
+    let stuck: Vec<String> = b
+        .facts
+        .residency
+        .as_ref()?
+        .iter()
+        .filter(|x| x.resident > 0.5)
+        .map(|x| format!("{} ({:.0}%)", x.file.display(), x.resident * 100.0))
+        .collect();
+    (!stuck.is_empty()).then(|| format!("stayed in the page cache (mapped by other processes?): {}", stuck.join(", ")))
+}
+
+fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>> {
+    let cmp = doc.comparison.as_ref()?;
+    let desc_of = |id: &str, metric: &str| -> Option<&'a MetricDesc> {
+        let find =
+            |list: &'a [BenchmarkResult]| list.iter().find(|b| b.id == id).and_then(move |b| b.metrics.get(metric));
+        find(&doc.benchmarks).or_else(|| find(&cmp.baseline_benchmarks))
+    };
+    let mut groups: Vec<(String, Vec<CompareRow>)> = Vec::new();
+    for r in &cmp.rows {
+        let desc = desc_of(&r.id, &r.metric);
+        let fmt = |v: f64| format::metric_value(desc, v);
+        let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
+        let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
+            let sign = if c > b {
+                "+"
+            } else if c < b {
+                "−"
+            } else {
+                ""
+            };
+            format!("{sign}{}", fmt((c - b).abs()))
+        });
+        let row = CompareRow {
+            metric: compared_metric(r),
+            values,
+            delta,
+            percent: change_percent(r, desc),
+            ci: r.ci95.map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0)),
+            p: p_text(r),
+            word: verdict_word(r),
+            class: verdict_class(r),
+            notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
+            row: r.clone(),
+        };
+        match groups.iter_mut().find(|(id, _)| *id == r.id) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((r.id.clone(), vec![row])),
+        }
+    }
+    let summaries = cmp
+        .rows
+        .iter()
+        .filter(|r| r.gating)
+        .map(|r| (summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id)), r))
+        .collect();
+    let changes = cmp
+        .rows
+        .iter()
+        .filter(|r| r.gating && r.metric != "status" && r.location.is_some())
+        .filter_map(|r| {
+            let ratio = r.ratio?;
+            let [lo, hi] = r.ci95?;
+            let noise = doc.benchmarks.iter().find(|b| b.id == r.id).map_or(2.0, |b| b.config.thresholds.noise * 100.0);
+            Some(Change {
+                label: if r.metric == headline_of(doc, &r.id) {
+                    r.id.clone()
+                } else {
+                    format!("{} ({})", r.id, r.metric)
+                },
+                percent: (ratio - 1.0) * 100.0,
+                ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
+                verdict: r.verdict,
+                noise,
+            })
+        })
+        .collect();
+    Some(ComparisonView {
+        baseline: &cmp.baseline,
+        candidate: &cmp.candidate,
+        interleaved: cmp.interleaved,
+        groups,
+        summaries,
+        changes,
+        skipped: &cmp.skipped,
+        added: &cmp.added,
+        removed: &cmp.removed,
+    })
+}
+
+fn headline_of(doc: &RunDocument, id: &str) -> String {
+    doc.benchmarks
+        .iter()
+        .find(|b| b.id == id)
+        .and_then(|b| b.headline().map(|(n, _)| n.to_string()))
+        .unwrap_or_default()
+}
+
+/// `median 12.4% slower (CI +9.8% … +15.1%, Mann-Whitney p < 0.001)` for a time; `higher` and
+/// `lower` for other units; the metric named unless it is the benchmark's headline; the note of a
+/// status row.
+fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) -> String {
+    let what = match (r.ratio, r.ci95, p_text(r)) {
+        (Some(ratio), Some([lo, hi]), Some(p)) => {
+            let change = (ratio - 1.0) * 100.0;
+            let time = desc.is_none_or(|d| d.unit == Unit::Seconds);
+            let direction = match (time, change >= 0.0) {
+                (true, true) => "slower",
+                (true, false) => "faster",
+                (false, true) => "higher",
+                (false, false) => "lower",
+            };
+            let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
+            let location = r.location.as_deref().unwrap_or("median");
+            let label = if headline { String::new() } else { format!(" ({})", r.metric) };
+            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p})", change.abs())
+        }
+        _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
+    };
+    format!("{}: {what}", r.id)
+}
+
+/// The signed percentage of a comparison row, or `-`.
+pub fn percent_text(row: &CompareRow) -> String {
+    row.percent.map_or_else(|| "-".to_string(), signed_percent)
+}

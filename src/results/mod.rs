@@ -1,0 +1,7 @@
+//! Results: the schema of the files (`schema`, plain data) and their storage (`store`).
+
+pub mod schema;
+pub mod store;
+
+pub use schema::*;
+pub use store::{read, write_atomic, Store, StoreLock, STAGE_DIR};

@@ -1,0 +1,102 @@
+//! Facts about what was measured, taken outside the timed runs: plain data, as written to results.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Facts about what was measured, outside the timed runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The executable that was started (for a built target: the file cargo wrote; what ran was
+    /// a fresh copy of it, see `run_copy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// The library that was loaded (load benchmarks), named as for `program`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+    /// The fresh copy of the built file that was actually spawned or loaded (and evicted); it is
+    /// removed after the run. Copies are what is measured so that both sides of a comparison run
+    /// files written the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_copy: Option<String>,
+    /// Size of the executable (or library) in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_bytes: Option<u64>,
+    /// Shared objects mapped at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_objects: Option<Vec<String>>,
+    /// How many shared objects were mapped at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_libs: Option<u64>,
+    /// Mapped shared objects that `forbid-loaded` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbidden_loaded: Option<Vec<String>>,
+    /// Threads alive at the end event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
+    /// `DT_NEEDED` entries of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed: Option<Vec<String>>,
+    /// Dynamic relocation counts of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocations: Option<Relocations>,
+    /// Whether the file has no symbol table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripped: Option<bool>,
+    /// glibc's loader statistics of one start under `LD_DEBUG=statistics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loader: Option<LoaderStats>,
+    /// Modules a Python import pulled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_modules: Option<u64>,
+    /// Imported modules that `forbid-imported` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbidden_imported: Option<Vec<String>>,
+    /// With a cold cache: per file, the largest resident fraction seen right after eviction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Vec<Residency>>,
+    /// Facts that could not be collected, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Facts of other benchmark kinds, by name.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// Dynamic relocations of an ELF file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Relocations {
+    /// Relative relocations (no symbol lookup).
+    pub relative: u64,
+    /// Relocations that need a symbol lookup.
+    pub symbolic: u64,
+    /// PLT relocations.
+    pub plt: u64,
+}
+
+/// glibc's runtime linker statistics of a process start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoaderStats {
+    /// Total startup time in the dynamic loader, in CPU cycles.
+    pub startup_cycles: u64,
+    /// Cycles spent relocating.
+    pub relocation_cycles: u64,
+    /// Share of the startup spent relocating, in percent.
+    pub relocation_percent: f64,
+    /// Relocations processed.
+    pub relocations: u64,
+    /// Relative relocations among them.
+    pub relative_relocations: u64,
+    /// Share of the startup spent loading objects, in percent.
+    pub load_objects_percent: f64,
+}
+
+/// How much of a file was in the page cache right after eviction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Residency {
+    /// The file.
+    pub file: PathBuf,
+    /// Resident fraction, 0 to 1.
+    pub resident: f64,
+}

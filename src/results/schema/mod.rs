@@ -1,0 +1,502 @@
+//! The result schema (`coldbench/1`, DESIGN §9): plain serde types, importing nothing of the code
+//! that measures, so that the file format changes only when these types do.
+
+mod facts;
+mod metric;
+mod ordered;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use facts::{Facts, LoaderStats, Relocations, Residency};
+pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
+pub use ordered::OrderedMap;
+
+/// The schema id written into, and required of, every result file.
+pub const SCHEMA: &str = "coldbench/1";
+
+/// One run of `cargo coldbench`: the whole result file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDocument {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Version of cargo-coldbench that wrote it.
+    pub tool_version: String,
+    /// UTC time of the run, RFC 3339.
+    pub timestamp: String,
+    /// Repository state; `null` outside git.
+    pub git: Option<GitFacts>,
+    /// Machine facts.
+    pub host: HostFacts,
+    /// Options the run was made with.
+    pub config: RunConfig,
+    /// Every benchmark, in run order.
+    pub benchmarks: Vec<BenchmarkResult>,
+    /// The comparison with a baseline, when the run made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+impl RunDocument {
+    /// A document of this tool's schema and version.
+    pub fn new(
+        timestamp: String,
+        git: Option<GitFacts>,
+        host: HostFacts,
+        config: RunConfig,
+        benchmarks: Vec<BenchmarkResult>,
+        comparison: Option<Comparison>,
+    ) -> RunDocument {
+        RunDocument {
+            schema: SCHEMA.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            timestamp,
+            git,
+            host,
+            config,
+            benchmarks,
+            comparison,
+        }
+    }
+}
+
+/// The state of the repository a run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GitFacts {
+    /// Full sha of HEAD.
+    pub sha: String,
+    /// Current branch, `None` on a detached HEAD.
+    pub branch: Option<String>,
+    /// Whether tracked files differ from HEAD (as `git describe --dirty`; untracked files do not count).
+    pub dirty: bool,
+}
+
+impl GitFacts {
+    /// The first 7 characters of the sha.
+    pub fn short_sha(&self) -> &str {
+        short_sha(&self.sha)
+    }
+}
+
+/// The first 7 characters of a sha, as git abbreviates it.
+pub fn short_sha(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+/// What this machine offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// Operating system and architecture (`linux x86_64`).
+    pub os: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// Logical CPUs available to this process.
+    pub cores: usize,
+    /// CPU frequency governor of cpu0, when readable.
+    pub governor: Option<String>,
+    /// `rustc --version`, when rustc can be run.
+    pub rustc: Option<String>,
+    /// Version of the libzmq linked into this build.
+    pub libzmq: String,
+    /// Whether that libzmq supports CURVE security.
+    pub curve: bool,
+    /// GPUs seen through NVML (none are looked for yet).
+    pub gpus: Vec<serde_json::Value>,
+}
+
+/// The run-wide effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Cargo profile the binaries were built with.
+    pub profile: String,
+    /// `--features` as given.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+    /// Whether the build was skipped (`--no-build`).
+    pub no_build: bool,
+}
+
+/// Outcome of a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every run succeeded.
+    Ok,
+    /// A run crashed, exited non-zero, or timed out.
+    Failed,
+    /// Not run (for example: the other side of a comparison failed).
+    Skipped,
+}
+
+/// The values of one metric over the runs: integers for bytes and counts, floats otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Series {
+    /// Bytes or counts.
+    Int(Vec<u64>),
+    /// Seconds, rates, ratios.
+    Float(Vec<f64>),
+}
+
+impl Series {
+    /// The values as floats, for statistics.
+    pub fn as_f64(&self) -> Vec<f64> {
+        match self {
+            Series::Int(v) => v.iter().map(|&x| x as f64).collect(),
+            Series::Float(v) => v.clone(),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Series::Int(v) => v.len(),
+            Series::Float(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The summary of one metric of one benchmark (DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of measured runs.
+    pub n: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// Sample standard deviation (0 for one sample).
+    pub stddev: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// 5th percentile.
+    pub p5: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Median absolute deviation from the median (unscaled).
+    pub mad: f64,
+    /// 95% confidence interval of the mean (Student's t); `None` with fewer than two samples.
+    pub ci95: Option<[f64; 2]>,
+    /// 95% confidence interval of the median (percentile bootstrap); `None` with fewer than two samples.
+    #[serde(default)]
+    pub median_ci95: Option<[f64; 2]>,
+    /// Number of outliers by modified z-score above 3.5.
+    pub outliers: usize,
+}
+
+impl Summary {
+    /// The value of one statistic.
+    pub fn stat(&self, stat: Stat) -> f64 {
+        match stat {
+            Stat::Median => self.median,
+            Stat::Mean => self.mean,
+            Stat::Max => self.max,
+            Stat::Min => self.min,
+        }
+    }
+}
+
+/// Percentiles of a metric's distribution over all measured runs (merged histograms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    /// Number of recorded values.
+    pub count: u64,
+    /// `[percentile, value]` pairs, percentile in 0–100.
+    pub percentiles: Vec<[f64; 2]>,
+}
+
+/// The end event of a process run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Readiness {
+    /// The process exits (successfully).
+    Exit,
+    /// A line on stdout matches the regular expression.
+    Stdout {
+        /// The regular expression.
+        pattern: String,
+    },
+    /// A TCP connection to the address succeeds.
+    Tcp {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// The file appears (it is removed before each run).
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl Readiness {
+    /// A short description for messages ("stdout matching `ready`").
+    pub fn describe(&self) -> String {
+        match self {
+            Readiness::Exit => "exit".into(),
+            Readiness::Stdout { pattern } => format!("a stdout line matching `{pattern}`"),
+            Readiness::Tcp { addr } => format!("a TCP connection to {addr}"),
+            Readiness::File { path } => format!("the file {}", path.display()),
+        }
+    }
+}
+
+/// The per-benchmark effective configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// The command line that was run: the program (as built, for a built target) and its
+    /// arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Whether no configuration entry asked for this benchmark: a binary run with `--help`, or a
+    /// library loaded with no symbol.
+    #[serde(default)]
+    pub default_entry: bool,
+    /// Arguments passed.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables added.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The end event (`exit`, `stdout`, `tcp`, `file`).
+    #[serde(default = "exit")]
+    pub ready: Readiness,
+    /// Warmup runs.
+    pub warmup: u32,
+    /// Measured runs: a number, or `"adaptive"` (at least 10 runs and 3 s).
+    pub runs: serde_json::Value,
+    /// Per-run timeout in seconds.
+    pub timeout: f64,
+    /// Thresholds for comparisons (so that `diff` judges with the configuration of the run).
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+fn exit() -> Readiness {
+    Readiness::Exit
+}
+
+/// Which side of a limit is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The value may not exceed the limit.
+    Max,
+    /// The value may not fall below the limit.
+    Min,
+}
+
+fn max_bound() -> Bound {
+    Bound::Max
+}
+
+/// One limit checked against one statistic of one metric (or against a fact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetCheck {
+    /// The metric (`wall`, `max_rss`).
+    pub metric: String,
+    /// Which statistic was compared (`median`, `max`).
+    pub stat: String,
+    /// Whether the limit is a maximum or a minimum.
+    #[serde(default = "max_bound")]
+    pub bound: Bound,
+    /// The limit, in the metric's unit (seconds, bytes).
+    pub limit: f64,
+    /// The measured value.
+    pub value: f64,
+    /// Whether the value is within the limit.
+    pub ok: bool,
+    /// What exceeded it, for checks of lists (the forbidden objects or modules found).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub found: Vec<String>,
+}
+
+/// One benchmark's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkResult {
+    /// `kind/package/name`, with `[param=value,...]` when it has parameters.
+    pub id: String,
+    /// What was measured: `start`, `load`, `python`, or a suite's kind.
+    pub kind: String,
+    /// Parameters of the benchmark, in declared order (`payload`, `clients`).
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub params: OrderedMap<serde_json::Value>,
+    /// Units of numeric parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub param_units: BTreeMap<String, Unit>,
+    /// The descriptors of its metrics, in report order.
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub metrics: OrderedMap<MetricDesc>,
+    /// ok, failed or skipped.
+    pub status: Status,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// More about a failure (the last lines of stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Raw values of the measured runs, per metric.
+    pub samples: BTreeMap<String, Series>,
+    /// Raw values of the warmup runs (not part of the statistics).
+    #[serde(default)]
+    pub warmup_samples: BTreeMap<String, Series>,
+    /// Statistics per metric.
+    pub summary: BTreeMap<String, Summary>,
+    /// Values compared exactly (facts such as the number of mapped objects), per metric.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, f64>,
+    /// Percentiles over all runs of metrics recorded as histograms.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub distributions: BTreeMap<String, Distribution>,
+    /// Facts about the target.
+    pub facts: Facts,
+    /// Budget checks.
+    pub budget: Vec<BudgetCheck>,
+    /// Warnings about the quality of the samples.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The configuration it ran with.
+    pub config: BenchConfig,
+}
+
+impl BenchmarkResult {
+    /// Whether a budget was exceeded.
+    pub fn over_budget(&self) -> bool {
+        self.budget.iter().any(|b| !b.ok)
+    }
+
+    /// The headline metric: the first declared one that is measured per run.
+    pub fn headline(&self) -> Option<(&str, &MetricDesc)> {
+        self.metrics.iter().find(|(_, m)| m.compare != Location::Exact)
+    }
+
+    /// The id without parameters: `kind/package/name`, which groups parameterised rows.
+    pub fn group(&self) -> &str {
+        self.id.split_once('[').map_or(self.id.as_str(), |(g, _)| g)
+    }
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// What the user named (`main`, `working tree`, `baseline nightly`, a file).
+    pub label: String,
+    /// The commit, when known.
+    pub sha: Option<String>,
+    /// Whether it had uncommitted changes.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+impl Side {
+    /// `label (sha), dirty`, with the short sha between `mark`s (a backtick for Markdown).
+    pub fn describe(&self, mark: &str) -> String {
+        let sha = self.sha.as_deref().map(|s| format!(" ({mark}{}{mark})", short_sha(s))).unwrap_or_default();
+        format!("{}{sha}{}", self.label, if self.dirty { ", dirty" } else { "" })
+    }
+}
+
+/// A comparison of two sides, per benchmark and metric (DESIGN §5, §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The side compared against.
+    pub baseline: Side,
+    /// The side being judged (the benchmarks of this document).
+    pub candidate: Side,
+    /// Whether the two sides ran interleaved in one session (false for `diff` and saved baselines).
+    pub interleaved: bool,
+    /// One row per benchmark and metric.
+    pub rows: Vec<ComparisonRow>,
+    /// Benchmarks only the candidate has.
+    #[serde(default)]
+    pub added: Vec<String>,
+    /// Benchmarks only the baseline has.
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// The baseline side's own results.
+    #[serde(default)]
+    pub baseline_benchmarks: Vec<BenchmarkResult>,
+    /// Benchmarks that one side could not run (its binary or library does not exist there), so
+    /// they were not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedBench>,
+}
+
+/// A benchmark of a comparison that one side could not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkippedBench {
+    /// Benchmark id.
+    pub id: String,
+    /// `baseline` or `candidate`: the side that lacks it.
+    pub side: String,
+    /// Why: "bin `fd` does not exist at v10.2.0".
+    pub reason: String,
+}
+
+/// The comparison of one metric (or of the status) of one benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRow {
+    /// Benchmark id.
+    pub id: String,
+    /// Metric name, or `status` for a benchmark that failed on one side.
+    pub metric: String,
+    /// Which location was compared: `median` or `mean` (`None` for exact facts and status rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Baseline value at that location.
+    pub baseline: Option<f64>,
+    /// Candidate value at that location.
+    pub candidate: Option<f64>,
+    /// Candidate / baseline at that location.
+    pub ratio: Option<f64>,
+    /// Bootstrap 95% CI of `ratio`.
+    pub ci95: Option<[f64; 2]>,
+    /// Candidate mean / baseline mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_of_means: Option<f64>,
+    /// Bootstrap 95% CI of the ratio of means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_of_means_ci95: Option<[f64; 2]>,
+    /// The p-value the verdict used: Mann-Whitney's for medians, Welch's for means (see `test`).
+    pub p_value: Option<f64>,
+    /// The test that gave `p_value`: `mann_whitney` or `welch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    /// Welch's t-test p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welch_p: Option<f64>,
+    /// Mann-Whitney U p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mann_whitney_p: Option<f64>,
+    /// The verdict, in the metric's direction.
+    pub verdict: Verdict,
+    /// Whether this row can fail the gate (the others explain).
+    pub gating: bool,
+    /// Explanation for rows without statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl ComparisonRow {
+    /// The p-value the verdict used. Files written before rows named their test held Welch's
+    /// p in `p_value` and judged medians by Mann-Whitney's.
+    pub fn deciding_p(&self) -> Option<f64> {
+        match (&self.test, self.location.as_deref()) {
+            (Some(_), _) | (None, Some("mean")) => self.p_value,
+            (None, _) => self.mann_whitney_p.or(self.p_value),
+        }
+    }
+}
