@@ -28,7 +28,9 @@ pub fn read(path: &Path) -> Result<RunDocument> {
         ),
         None => bail!("{} is not a coldbench result (no \"schema\" field)", path.display()),
     }
-    serde_json::from_value(value).with_context(|| format!("{} is a damaged coldbench result", path.display()))
+    // From the text, not the `Value`: a `Value`'s maps are sorted, and the order of metrics and
+    // parameters is part of the result (the first metric is the headline).
+    serde_json::from_str(&text).with_context(|| format!("{} is a damaged coldbench result", path.display()))
 }
 
 /// The results folder: `target/coldbench/` unless `--output-dir` says otherwise.
