@@ -37,6 +37,18 @@ pub enum Command {
     Start,
     /// Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries).
     Load,
+    /// Run only the suites configured in [package.metadata.bench.zmq].
+    Suite {
+        /// Which suite: `zmq`, or `all` of them.
+        #[arg(value_enum)]
+        suite: SuiteName,
+        /// Only this group of scenarios (may repeat).
+        #[arg(long, value_enum, value_name = "GROUP")]
+        scenario: Vec<crate::suites::zmq::rows::Group>,
+        /// List the scenarios and their rows without running them.
+        #[arg(long)]
+        list: bool,
+    },
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {
         /// The baseline result file.
@@ -82,6 +94,15 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         keep: Option<usize>,
     },
+}
+
+/// The suites `cargo coldbench suite` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SuiteName {
+    /// The ZeroMQ suite.
+    Zmq,
+    /// Every suite.
+    All,
 }
 
 /// `cargo coldbench baseline ...`.

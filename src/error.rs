@@ -41,6 +41,10 @@ pub enum UserError {
     #[error("nothing to benchmark: {detail}")]
     NothingToRun { detail: String },
 
+    /// A suite was asked for, and no selected package configures it.
+    #[error("nothing to benchmark: no selected package has a `[package.metadata.bench.{suite}]` table")]
+    NoSuite { suite: &'static str },
+
     /// A comparison whose two sides have no benchmark they can both run.
     #[error("nothing to compare: {detail}")]
     NothingToCompare { detail: String, each: bool },
@@ -86,6 +90,10 @@ impl UserError {
             UserError::NotBuilt { profile, .. } => {
                 Some(format!("build them first (cargo build --profile {profile}) or run without --no-build"))
             }
+            UserError::NoSuite { suite } => Some(format!(
+                "add `[package.metadata.bench.{suite}]` to a package's Cargo.toml (an empty table runs every scenario \
+                 against the built-in server; `cargo coldbench init` shows every key)"
+            )),
             UserError::NothingToRun { .. } => {
                 Some("add binaries to the selected packages or `[[package.metadata.bench.start]]` entries".into())
             }

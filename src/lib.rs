@@ -16,6 +16,7 @@ pub mod host;
 pub mod measure;
 pub mod report;
 pub mod results;
+pub mod suites;
 pub mod ui;
 pub mod units;
 
@@ -33,6 +34,9 @@ pub fn main_entry() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == measure::runner::RUNNER_ARG) {
         return ExitCode::from(measure::runner::runner_main());
+    }
+    if args.get(1).is_some_and(|a| a == suites::worker::WORKER_ARG) {
+        return ExitCode::from(suites::worker::worker_main(&args[2..]));
     }
     if args.get(1).is_some_and(|a| a == measure::load::helper::LOAD_HELPER_ARG) {
         return ExitCode::from(measure::load::helper::helper_main(&args[2..]));

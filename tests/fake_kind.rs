@@ -87,6 +87,7 @@ impl Bench for Throughput {
             elapsed: self.took,
             values: vec![("throughput".into(), rate), ("cpu".into(), 1000.0 / rate)],
             histograms: vec![("latency".into(), latency)],
+            series: Vec::new(),
         })
     }
 }

@@ -100,6 +100,11 @@ pub fn compare_results(
     out
 }
 
+/// Every metric of `cand` against `base`, whatever their ids (a benchmark against its reference).
+pub fn compare_pair(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
+    compare_one(base, cand, thresholds)
+}
+
 fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
     if base.status != Status::Ok || cand.status != Status::Ok {
         return vec![status_row(base, cand)];

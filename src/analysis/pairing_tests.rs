@@ -64,6 +64,8 @@ fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResu
         summary,
         values: BTreeMap::new(),
         distributions: BTreeMap::new(),
+        series: BTreeMap::new(),
+        reference: None,
         facts: Facts::default(),
         budget: vec![],
         warnings: vec![],

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod init;
 pub mod report;
 pub mod run;
+pub mod suite;
 
 use std::io::Write;
 use std::path::Path;
@@ -37,6 +38,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Hook { action }) => hook::command(action, run, ui),
         Some(Command::Start) => run::command(run, &[crate::measure::start::KIND], ui),
         Some(Command::Load) => run::command(run, &[crate::measure::load::KIND], ui),
+        Some(Command::Suite { suite: _, scenario, list }) => suite::command(run, scenario, *list, ui),
         None => run::command(run, &[], ui),
     }
 }

@@ -63,6 +63,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             libs: args.libs.clone(),
             kinds: kinds.to_vec(),
             cache: args.cache,
+            scenarios: Vec::new(),
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),
@@ -74,7 +75,14 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
 
 /// A run (or a comparison), printed, saved and reported; returns the exit status.
 pub fn command(args: &RunArgs, kinds: &[&'static str], ui: &Ui) -> Result<u8> {
-    let opts = options(args, kinds)?;
+    execute(&options(args, kinds)?, args, ui)
+}
+
+/// Runs (or compares) with these options, prints, saves and reports; returns the exit status.
+pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
+    // Servers a suite starts run in process groups of their own: Ctrl-C must stop them too.
+    crate::suites::server::stop_servers_on_interrupt();
+    let opts = opts.clone();
     let outcome = match &args.compare {
         Some(reference) => super::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
         None => run(&opts, ui)?,
@@ -135,8 +143,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let staged = Staged::new(store.dir(), "run", built).context("copying the built files to measure them")?;
 
     let timestamp = now();
-    let benchmarks: Vec<BenchmarkResult> =
-        plan.benches.iter_mut().map(|b| measure_alone(&mut **b, &staged, &opts.runner_exe, ui)).collect();
+    let benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {
         crate::measure::legacy::upgrade(&mut doc);
@@ -187,6 +194,63 @@ pub(crate) fn document(
     RunDocument::new(timestamp, git, host::collect(), config, benchmarks, comparison)
 }
 
+/// Measures every benchmark of a plan, in order. A benchmark whose reference is in the plan runs
+/// interleaved with it (and with the reference's other referrers), and its result says how it
+/// compares with the reference.
+pub(crate) fn measure_plan(
+    benches: &mut [Box<dyn Bench>],
+    staged: &Staged,
+    runner_exe: &Path,
+    ui: &Ui,
+) -> Vec<BenchmarkResult> {
+    let ids: Vec<String> = benches.iter().map(|b| b.id().render()).collect();
+    let reference_of: Vec<Option<usize>> = benches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b.reference().and_then(|r| ids.iter().position(|id| *id == r)).filter(|&j| j != i))
+        .collect();
+    let mut results: Vec<Option<BenchmarkResult>> = ids.iter().map(|_| None).collect();
+    for head in 0..benches.len() {
+        if reference_of[head].is_some() {
+            continue;
+        }
+        // The reference first, then what refers to it.
+        let mut members = vec![head];
+        members.extend((0..benches.len()).filter(|&j| reference_of[j] == Some(head)));
+        let mut picked: Vec<(usize, &mut Box<dyn Bench>)> =
+            benches.iter_mut().enumerate().filter(|(j, _)| members.contains(j)).collect();
+        picked.sort_by_key(|(j, _)| members.iter().position(|m| m == j));
+        let mut sides: Vec<session::SideRef> =
+            picked.iter_mut().map(|(_, b)| (&mut ***b as &mut dyn Bench, staged)).collect();
+        let measured = if sides.len() == 1 {
+            measure_sides(&mut sides, runner_exe, ui)
+        } else {
+            measure_group(&mut sides, runner_exe, ui)
+        };
+        for (j, result) in members.iter().zip(measured) {
+            results[*j] = Some(result);
+        }
+    }
+    let mut results: Vec<BenchmarkResult> = results.into_iter().map(|r| r.expect("every benchmark measured")).collect();
+    attach_references(&mut results, &reference_of, true);
+    results
+}
+
+/// Adds to each result that has a reference the comparison with it; the rows explain and do not
+/// gate (a user's server is expected to cost more than the bare transport).
+pub(crate) fn attach_references(results: &mut [BenchmarkResult], reference_of: &[Option<usize>], interleaved: bool) {
+    for (i, reference) in reference_of.iter().enumerate() {
+        let Some(j) = *reference else { continue };
+        let thresholds = results[i].config.thresholds;
+        let mut rows = pairing::compare_pair(&results[j], &results[i], &thresholds);
+        for row in rows.iter_mut() {
+            row.gating = false;
+            row.verdict = verdict::explaining(row.verdict, false);
+        }
+        results[i].reference = Some(crate::results::Reference { id: results[j].id.clone(), interleaved, rows });
+    }
+}
+
 /// Measures one benchmark on its own.
 pub(crate) fn measure_alone(bench: &mut dyn Bench, staged: &Staged, runner_exe: &Path, ui: &Ui) -> BenchmarkResult {
     measure_sides(&mut [(bench, staged)], runner_exe, ui).remove(0)
@@ -202,6 +266,21 @@ pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, u
         ui.status("Measuring", &id);
     }
     let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar });
+    bar.finish_and_clear();
+    results
+}
+
+/// Measures a benchmark and those measured against it, interleaved, each on its own terms.
+fn measure_group(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+    let ids: Vec<String> = sides.iter().map(|(b, _)| b.id().render()).collect();
+    let bar = ui.bar(sides[0].0.settings().policy.runs.planned(&[]) as u64, "Measuring");
+    bar.set_message(ids.join(" + "));
+    if !ui.quiet && bar.is_hidden() {
+        for id in &ids {
+            ui.status("Measuring", id);
+        }
+    }
+    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar });
     bar.finish_and_clear();
     results
 }

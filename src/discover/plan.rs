@@ -22,6 +22,9 @@ use crate::measure::python::{self, PythonBench, PythonDef};
 use crate::measure::scheduler::{RunCount, RunPolicy};
 use crate::measure::start::{self, Program, StartBench, StartDef};
 use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
+use crate::suites::zmq::bench::{UserProgram, UserServer, ZmqBench};
+use crate::suites::zmq::rows::{self as zmq_rows, Group, RowsInput, Sizes};
+use crate::suites::zmq::{self as zmq_suite};
 
 /// Warmup runs when neither the command line nor the configuration says.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -54,6 +57,8 @@ pub struct Overrides {
     pub kinds: Vec<&'static str>,
     /// `--cache`.
     pub cache: Option<CacheMode>,
+    /// `--scenario` of `suite zmq`: only these groups of rows; all when empty.
+    pub scenarios: Vec<Group>,
 }
 
 impl Overrides {
@@ -134,8 +139,16 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
                 plan.benches.push(common.python(entry)?);
             }
         }
+        if let Some(zmq) = cfg.zmq.as_ref().filter(|_| overrides.wants(zmq_suite::KIND)) {
+            if overrides.bins.is_empty() && overrides.libs.is_empty() {
+                plan.benches.extend(common.zmq(zmq, &cfg.settings, overrides)?);
+            }
+        }
     }
     if plan.benches.is_empty() && !overrides.lenient {
+        if overrides.kinds == [zmq_suite::KIND] {
+            return Err(UserError::NoSuite { suite: zmq_suite::KIND }.into());
+        }
         let names: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
         return Err(UserError::NothingToRun {
             detail: format!("the selected packages ({}) have nothing of the kind asked for", names.join(", ")),
@@ -244,20 +257,7 @@ impl Common<'_> {
             }
         };
         args.extend(entry.args);
-        let readiness = match entry.ready {
-            Ready::Exit => Readiness::Exit,
-            Ready::Stdout { pattern } => Readiness::Stdout { pattern },
-            Ready::File { path } => Readiness::File { path },
-            Ready::Tcp { addr } => Readiness::Tcp {
-                addr: probe::address(&addr).ok_or_else(|| {
-                    config::config_error(
-                        format!("{}.ready.tcp", entry.key),
-                        self.manifest,
-                        format!("`{addr}` does not resolve to an address"),
-                    )
-                })?,
-            },
-        };
+        let readiness = self.readiness(entry.ready, &entry.key)?;
         let def = StartDef {
             id: BenchId::new(start::KIND, &self.member.name, &entry.name),
             settings: self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?,
@@ -270,6 +270,92 @@ impl Common<'_> {
             forbid_loaded: entry.forbid_loaded,
         };
         Ok(Box::new(StartBench::new(def)))
+    }
+
+    /// A configured readiness, with its address resolved.
+    fn readiness(&self, ready: Ready, key: &str) -> Result<Readiness, UserError> {
+        Ok(match ready {
+            Ready::Exit => Readiness::Exit,
+            Ready::Stdout { pattern } => Readiness::Stdout { pattern },
+            Ready::File { path } => Readiness::File { path },
+            Ready::Tcp { addr } => Readiness::Tcp {
+                addr: probe::address(&addr).ok_or_else(|| {
+                    config::config_error(
+                        format!("{key}.ready.tcp"),
+                        self.manifest,
+                        format!("`{addr}` does not resolve to an address"),
+                    )
+                })?,
+            },
+        })
+    }
+
+    /// The rows of the ZeroMQ suite. Rounds are long, so a row makes `iterations` of them (3
+    /// unless said) after one warmup, `--quick` or not; `--runs` and `--warmup` still rule.
+    fn zmq(
+        &self,
+        cfg: &config::zmq::ZmqConfig,
+        configured: &Configured,
+        overrides: &Overrides,
+    ) -> Result<Vec<Box<dyn Bench>>, UserError> {
+        let policy = RunPolicy {
+            warmup: overrides.warmup.unwrap_or(1),
+            runs: RunCount::Exactly(overrides.runs.or(cfg.iterations).unwrap_or(3).max(2)),
+        };
+        let settings = Settings {
+            policy,
+            thresholds: overrides.thresholds(configured),
+            limits: Vec::new(),
+            timeout: self.timeout,
+            default_entry: false,
+        };
+        let user = match &cfg.server {
+            Some(server) => Some((server.name.clone(), server.pattern, self.user_server(server)?)),
+            None => None,
+        };
+        let input = RowsInput {
+            package: &self.member.name,
+            sizes: Sizes::new(cfg, overrides.quick),
+            groups: &overrides.scenarios,
+            settings,
+            user,
+            no_curve: zmq_suite::curve_missing(),
+        };
+        Ok(zmq_rows::rows(&input).into_iter().map(|row| Box::new(ZmqBench::new(row)) as Box<dyn Bench>).collect())
+    }
+
+    fn user_server(&self, server: &config::zmq::ServerConfig) -> Result<UserServer, UserError> {
+        let dir = self.member.dir();
+        let (program, mut args) = match &server.target {
+            config::zmq::ServerTarget::Bin(bin) => {
+                (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new())
+            }
+            config::zmq::ServerTarget::Command { program, args } => {
+                let found = probe::program(program, &format!("{}.command", server.key), dir, self.manifest)?;
+                (UserProgram::Path(found), args.clone())
+            }
+        };
+        args.extend(server.args.iter().cloned());
+        // Without a `ready`, the server is ready when its endpoint takes connections.
+        let ready = match &server.ready {
+            Some(ready) => self.readiness(ready.clone(), &server.key)?,
+            None => match server.endpoint.strip_prefix("ipc://") {
+                Some(path) => Readiness::File { path: path.into() },
+                None => {
+                    let addr = server.endpoint.trim_start_matches("tcp://").replace("localhost", "127.0.0.1");
+                    self.readiness(Ready::Tcp { addr }, &server.key)?
+                }
+            },
+        };
+        Ok(UserServer {
+            program,
+            args,
+            env: server.env.clone(),
+            cwd: dir.to_path_buf(),
+            endpoint: server.endpoint.clone(),
+            ready,
+            timeout: server.timeout.unwrap_or(self.timeout),
+        })
     }
 
     fn load(&self, entry: LoadEntry) -> Result<Box<dyn Bench>, UserError> {

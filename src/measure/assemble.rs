@@ -116,16 +116,18 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
     let ok = status == Status::Ok;
     let values: BTreeMap<String, f64> = report.values.iter().map(|(n, v)| (n.to_string(), *v)).collect();
     let headline = metrics.iter().find(|(_, m)| m.compare != Location::Exact);
-    let warnings = match headline.and_then(|(name, desc)| Some((samples.get(name)?, summary.get(name)?, desc))) {
-        Some((series, sum, desc)) if ok => match Samples::new(series.as_f64()) {
-            Some(s) => summary::warnings(&s, sum, measured.warmups.len(), desc.better != Better::Higher)
-                .iter()
-                .map(|w| w.to_string())
-                .collect(),
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
+    let mut warnings: Vec<String> =
+        match headline.and_then(|(name, desc)| Some((samples.get(name)?, summary.get(name)?, desc))) {
+            Some((series, sum, desc)) if ok => match Samples::new(series.as_f64()) {
+                Some(s) => summary::warnings(&s, sum, measured.warmups.len(), desc.better != Better::Higher)
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect(),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+    warnings.extend(report.warnings);
     let mut budget = Vec::new();
     if ok {
         budget = budget::check(&settings.limits, &metrics, &summary, &values);
@@ -147,6 +149,12 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
         summary,
         values,
         distributions: distributions(&measured.runs),
+        series: measured
+            .runs
+            .last()
+            .map(|run| run.series.iter().map(|(n, v)| (n.to_string(), v.clone())).collect())
+            .unwrap_or_default(),
+        reference: None,
         facts: report.facts,
         budget,
         warnings,

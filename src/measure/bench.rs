@@ -98,6 +98,9 @@ pub struct Observation {
     /// Durations recorded one by one (request latencies), in nanoseconds, per metric; their
     /// percentiles become the metrics `<name>_p50` … `<name>_max` (see [`percentile_metrics`]).
     pub histograms: Vec<(MetricName, hdrhistogram::Histogram<u64>)>,
+    /// Values in the order they happened (the latency of each of 10 000 requests), kept from the
+    /// last measured run for reports to draw.
+    pub series: Vec<(MetricName, Vec<f64>)>,
 }
 
 /// Why a run failed; a failed run ends its benchmark.
@@ -159,6 +162,8 @@ pub struct FactsReport {
     pub values: Vec<(MetricName, f64)>,
     /// Checks the kind makes itself (a forbidden object that is loaded), beside the budget limits.
     pub checks: Vec<BudgetCheck>,
+    /// Warnings the kind has (a server whose memory kept growing).
+    pub warnings: Vec<String>,
 }
 
 /// The other side of a comparison, for moving a benchmark definition there: its packages by
@@ -239,6 +244,19 @@ pub trait Bench {
         Vec::new()
     }
 
+    /// Why it cannot run here at all (CURVE without a libzmq that has it, a GPU row without a
+    /// GPU); it is then a *skipped* result with this reason, and nothing is prepared.
+    fn skip(&self) -> Option<String> {
+        None
+    }
+
+    /// The id of the benchmark it is compared with in the same run (the built-in server a user's
+    /// server is measured against); the two run interleaved and the result says by how much they
+    /// differ.
+    fn reference(&self) -> Option<String> {
+        None
+    }
+
     /// The same definition on the other side of a comparison, or why it cannot run there.
     fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {
         Err(format!("{} cannot be moved to the other side", self.id().render()))
@@ -257,9 +275,9 @@ pub trait Bench {
     /// Runs once.
     fn run(&mut self) -> Result<Observation, RunFailure>;
 
-    /// Called after the last run: stops what `prepare` started, and adds to the facts what the
-    /// runs taught (how much of an evicted file stayed resident).
-    fn teardown(&mut self, _facts: &mut Facts) {}
+    /// Called after the last run: stops what `prepare` started, and adds to the report what the
+    /// runs taught (how much of an evicted file stayed resident, a server's memory growth).
+    fn teardown(&mut self, _report: &mut FactsReport) {}
 }
 
 /// Suffixes and quantiles of the metrics derived from a histogram.

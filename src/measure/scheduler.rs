@@ -93,38 +93,66 @@ impl Progress for NoProgress {
 /// failure on any side ends the benchmark on every side (one hanging binary costs one timeout,
 /// and a comparison with a broken side means nothing); the other sides are marked as stopped.
 pub fn run_interleaved(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress: &mut dyn Progress) -> Vec<Measured> {
+    interleave(sides, policy, progress, true)
+}
+
+/// Like [`run_interleaved`], for benchmarks that only share the machine's time (a user's server
+/// and the built-in one it is measured against): a side that fails drops out, and the others go on.
+pub fn run_side_by_side(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress: &mut dyn Progress) -> Vec<Measured> {
+    interleave(sides, policy, progress, false)
+}
+
+fn interleave(
+    sides: &mut [&mut dyn Bench],
+    policy: RunPolicy,
+    progress: &mut dyn Progress,
+    linked: bool,
+) -> Vec<Measured> {
     let n = sides.len();
     let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
-    let stop_others = |out: &mut Vec<Measured>, failed: usize| {
-        let n = out.len();
-        for (j, m) in out.iter_mut().enumerate() {
-            if j != failed && n > 1 {
-                m.stopped = Some("stopped because the other side of the comparison failed".into());
+    // Whether a side failed: with linked sides, the others are stopped and the benchmark ends.
+    let fail = |out: &mut Vec<Measured>, failed: usize, failure: RunFailure| -> bool {
+        out[failed].failure = Some(failure);
+        if linked && n > 1 {
+            for (j, m) in out.iter_mut().enumerate() {
+                if j != failed {
+                    m.stopped = Some("stopped because the other side of the comparison failed".into());
+                }
             }
         }
+        linked
     };
+    let active = |m: &Measured| m.failure.is_none() && m.stopped.is_none();
     for _ in 0..policy.warmup {
         for (i, side) in sides.iter_mut().enumerate() {
+            if !active(&out[i]) {
+                continue;
+            }
             match side.run() {
                 Ok(obs) => out[i].warmups.push(obs),
                 Err(failure) => {
-                    out[i].failure = Some(failure);
-                    stop_others(&mut out, i);
-                    return out;
+                    if fail(&mut out, i, failure) {
+                        return out;
+                    }
+                    continue;
                 }
             }
             let planned = policy.runs.planned(&out[i].runs);
             progress.run_finished(i, n, true, 0, planned);
         }
     }
-    while !out.iter().all(|m| policy.runs.satisfied(&m.runs)) {
+    while out.iter().any(|m| active(m) && !policy.runs.satisfied(&m.runs)) {
         for (i, side) in sides.iter_mut().enumerate() {
+            if !active(&out[i]) {
+                continue;
+            }
             match side.run() {
                 Ok(obs) => out[i].runs.push(obs),
                 Err(failure) => {
-                    out[i].failure = Some(failure);
-                    stop_others(&mut out, i);
-                    return out;
+                    if fail(&mut out, i, failure) {
+                        return out;
+                    }
+                    continue;
                 }
             }
             let planned = policy.runs.planned(&out[i].runs);
@@ -266,6 +294,25 @@ mod tests {
         );
         assert!(out[1].failure.is_some());
         assert!(out[0].failure.is_none() && out[0].stopped.is_some());
+    }
+
+    #[test]
+    fn side_by_side_a_failing_side_drops_out_and_the_others_finish() {
+        let log: std::rc::Rc<std::cell::RefCell<Vec<char>>> = Default::default();
+        let mut floor = scripted(1, None, 'a', &log);
+        let mut broken = scripted(1, Some(2), 'b', &log);
+        let out = run_side_by_side(
+            &mut [&mut floor, &mut broken],
+            RunPolicy { warmup: 1, runs: RunCount::Exactly(4) },
+            &mut NoProgress,
+        );
+        assert!(out[1].failure.is_some() && out[1].warmups.len() == 1 && out[1].runs.is_empty());
+        assert!(out[0].failure.is_none() && out[0].stopped.is_none() && out[0].runs.len() == 4);
+        assert_eq!(
+            log.borrow().iter().collect::<String>(),
+            "ababaaa",
+            "b's second call fails and it is not called again"
+        );
     }
 
     #[test]

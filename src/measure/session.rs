@@ -20,6 +20,9 @@ pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
 /// fails them all; a broken baseline stops the interleaving, and the candidate is then measured
 /// on its own.
 pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
+    if let Some(reason) = sides.iter().find_map(|(bench, _)| bench.skip()) {
+        return sides.iter().map(|(bench, _)| assemble::skipped(&**bench, reason.clone())).collect();
+    }
     let slot = RunnerSlot::new();
     let mut prepared = Ok(());
     for (bench, staged) in sides.iter_mut() {
@@ -35,7 +38,7 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
             .map(|(bench, _)| {
                 let measured = Measured { failure: Some(RunFailure::new(reason.clone())), ..Measured::default() };
                 let mut report = FactsReport::default();
-                bench.teardown(&mut report.facts);
+                bench.teardown(&mut report);
                 assemble::result(&**bench, &measured, report)
             })
             .collect();
@@ -56,8 +59,61 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         .zip(measured)
         .zip(reports.iter_mut())
         .map(|(((bench, _), m), report)| {
-            bench.teardown(&mut report.facts);
+            bench.teardown(report);
             assemble::result(&**bench, &m, std::mem::take(report))
+        })
+        .collect()
+}
+
+/// Measures different benchmarks interleaved, each judged on its own: a user's server and the
+/// built-in one it is measured against. Unlike [`measure`], a side that is skipped, cannot be
+/// prepared or fails leaves the others running.
+pub fn measure_side_by_side(
+    sides: &mut [SideRef],
+    runner_exe: &Path,
+    progress: &mut dyn Progress,
+) -> Vec<BenchmarkResult> {
+    let slot = RunnerSlot::new();
+    // Per side: what ended it before its runs (skipped, or not prepared).
+    let mut ended: Vec<Option<Result<String, String>>> = Vec::new();
+    for (bench, staged) in sides.iter_mut() {
+        if let Some(reason) = bench.skip() {
+            ended.push(Some(Ok(reason)));
+            continue;
+        }
+        let env = PrepareEnv { staged, runner_exe, runner: &slot };
+        ended.push(bench.prepare(&env).err().map(Err));
+    }
+    let mut reports: Vec<FactsReport> = sides
+        .iter_mut()
+        .zip(&ended)
+        .map(|((bench, _), e)| if e.is_none() { bench.facts() } else { FactsReport::default() })
+        .collect();
+    let policy = sides[sides.len() - 1].0.settings().policy;
+    let mut running: Vec<&mut dyn Bench> = sides
+        .iter_mut()
+        .zip(&ended)
+        .filter(|(_, e)| e.is_none())
+        .map(|((b, _), _)| &mut **b as &mut dyn Bench)
+        .collect();
+    let mut measured = scheduler::run_side_by_side(&mut running, policy, progress).into_iter();
+    drop(running);
+    sides
+        .iter_mut()
+        .zip(ended)
+        .zip(reports.iter_mut())
+        .map(|(((bench, _), ended), report)| match ended {
+            Some(Ok(reason)) => assemble::skipped(&**bench, reason),
+            Some(Err(reason)) => {
+                let measured = Measured { failure: Some(RunFailure::new(reason)), ..Measured::default() };
+                bench.teardown(report);
+                assemble::result(&**bench, &measured, std::mem::take(report))
+            }
+            None => {
+                let m = measured.next().expect("a result per running side");
+                bench.teardown(report);
+                assemble::result(&**bench, &m, std::mem::take(report))
+            }
         })
         .collect()
 }

@@ -336,6 +336,92 @@ pub fn sweep_chart(sweep: &super::view::Sweep) -> String {
     svg
 }
 
+/// Points a series chart draws at most: longer series are cut into this many buckets, each
+/// drawn as its median (the line) and its largest value (the spikes, which are what a tail
+/// latency chart is for).
+const SERIES_BUCKETS: usize = 500;
+
+/// A line chart of values in the order they happened (each request's latency), on a log axis
+/// when they span far.
+pub fn series_chart(title: &str, unit: Unit, values: &[f64]) -> String {
+    let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if values.len() < 2 {
+        return String::new();
+    }
+    let per = values.len().div_ceil(SERIES_BUCKETS);
+    let buckets: Vec<(f64, f64, f64)> = values
+        .chunks(per)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut sorted = chunk.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            ((i * per) as f64, sorted[sorted.len() / 2], sorted[sorted.len() - 1])
+        })
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log = lo > 0.0 && hi / lo > 20.0;
+    let scale = |v: f64| {
+        let (v, lo, hi) = if log { (v.ln(), lo.ln(), hi.ln()) } else { (v, 0.0, hi) };
+        if hi > lo {
+            (v - lo) / (hi - lo)
+        } else {
+            0.5
+        }
+    };
+    let (left, top, plot_w, plot_h) = (LEFT, 24.0, WIDTH - LEFT - RIGHT, 160.0);
+    let n = values.len() as f64;
+    let x = |i: f64| left + i / (n - 1.0).max(1.0) * plot_w;
+    let y = |v: f64| top + plot_h - scale(v) * plot_h;
+    let bottom = top + plot_h;
+    let height = bottom + 56.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart series" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = escape(title)
+    );
+    let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{}" y1="{bottom}" y2="{bottom}"/>"#, left + plot_w);
+    let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{bottom}"/>"#);
+    for v in [lo, if log { (lo * hi).sqrt() } else { (lo + hi) / 2.0 }, hi] {
+        let _ = write!(
+            svg,
+            r#"<text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            y(v) + 4.0,
+            escape(&format::value(unit, v))
+        );
+    }
+    for i in [0.0, (n - 1.0) / 2.0, n - 1.0] {
+        let _ = write!(
+            svg,
+            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            x(i),
+            bottom + 16.0,
+            format::count(i + 1.0)
+        );
+    }
+    let line = |pick: &dyn Fn(&(f64, f64, f64)) -> f64| -> String {
+        buckets.iter().map(|b| format!("{:.1},{:.1}", x(b.0), y(pick(b)))).collect::<Vec<_>>().join(" ")
+    };
+    let _ = write!(svg, r#"<polyline class="series s1 spikes" fill="none" points="{}"/>"#, line(&|b| b.2));
+    let _ = write!(svg, r#"<polyline class="series s0" fill="none" points="{}"/>"#, line(&|b| b.1));
+    let legend = if per > 1 {
+        format!("{} values; each point is {per} of them: median (line) and largest (spikes)", values.len())
+    } else {
+        format!("{} values, in order", values.len())
+    };
+    let _ = write!(svg, r#"<text class="legend" x="{left}" y="{}">{}</text>"#, bottom + 36.0, escape(&legend));
+    let _ = write!(
+        svg,
+        r#"<text class="legend" x="{left}" y="14">{}{}</text>"#,
+        escape(title),
+        if log { " (log y)" } else { "" }
+    );
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +490,20 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("(log x)") && svg.contains(">64 KiB</text>") && svg.contains("pattern=push-pull"));
+    }
+
+    #[test]
+    fn series_charts_keep_the_spikes_of_long_series() {
+        let mut values = vec![100e-6; 10_000];
+        values[7_777] = 9e-3;
+        let svg = series_chart("latency of each request", Unit::Seconds, &values);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("10000 values; each point is 20 of them"), "{svg}");
+        assert!(
+            svg.contains("(log y)") && svg.contains(">9.000 ms</text>"),
+            "the spike sets the top of the axis: {svg}"
+        );
+        assert_eq!(series_chart("t", Unit::Seconds, &[1.0]), "");
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub fn render(view: &View, detail: bool) -> String {
 }
 
 fn render_table(table: &Table, detail: bool) -> String {
+    // A group's table names the group above it and shows each row's parameters.
     let mut headers: Vec<String> =
-        ["benchmark", "runs", "median", "mean ± σ", "min … max"].iter().map(|s| s.to_string()).collect();
+        if table.params.is_empty() { vec!["benchmark".to_string()] } else { table.params.clone() };
+    headers.extend(["runs", "median", "mean ± σ", "min … max"].iter().map(|s| s.to_string()));
     headers.extend(table.columns.iter().cloned());
     headers.push("status".into());
     let rows: Vec<(Vec<String>, Vec<String>)> =
@@ -39,7 +41,8 @@ fn render_table(table: &Table, detail: bool) -> String {
         }
     }
     let last = headers.len() - 1;
-    let align = |i: usize| if i == 0 || i == last { Alignment::Left } else { Alignment::Right };
+    let labels = table.params.len().max(1);
+    let align = |i: usize| if i < labels || i == last { Alignment::Left } else { Alignment::Right };
     let line = |cells: &[String]| {
         let padded: Vec<String> = cells
             .iter()
@@ -49,7 +52,11 @@ fn render_table(table: &Table, detail: bool) -> String {
             .collect();
         format!("{}\n", padded.join("  ").trim_end())
     };
-    let mut out = line(&headers.iter().map(|h| style(h).bold().to_string()).collect::<Vec<_>>());
+    let mut out = String::new();
+    if !table.params.is_empty() {
+        out.push_str(&format!("{}\n", style(&table.kind).bold().underlined()));
+    }
+    out.push_str(&line(&headers.iter().map(|h| style(h).bold().to_string()).collect::<Vec<_>>()));
     for (cells, notes) in &rows {
         out.push_str(&line(cells));
         for note in notes {
@@ -62,7 +69,8 @@ fn render_table(table: &Table, detail: bool) -> String {
 }
 
 fn cells(r: &Row, columns: &[String]) -> Vec<String> {
-    let mut cells = vec![r.id.clone(), r.runs.to_string()];
+    let mut cells = if r.params.is_empty() { vec![r.id.clone()] } else { r.params.clone() };
+    cells.push(r.runs.to_string());
     match &r.headline {
         Some(h) => {
             let [median, mean, stddev, min, max] = &h.text;
@@ -95,6 +103,9 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
     }
     if let Some(line) = &r.line {
         notes.push(line.clone());
+    }
+    if let Some(note) = &r.reference {
+        notes.push(note.clone());
     }
     notes.extend(r.budget_notes.iter().map(|n| style(n).red().to_string()));
     if detail {

@@ -61,8 +61,13 @@ pub fn lines(b: &BenchmarkResult) -> Vec<(String, String)> {
     for p in &f.problems {
         push("facts", p.clone());
     }
+    // Facts of other kinds: strings as they are, and numbers named `…_bytes` as sizes.
     for (key, value) in &f.other {
-        push(key, value.to_string());
+        match (key.strip_suffix("_bytes"), value) {
+            (Some(stem), v) if v.is_number() => push(&stem.replace('_', " "), format_bytes(v.as_f64().unwrap_or(0.0))),
+            (_, serde_json::Value::String(text)) => push(&key.replace('_', " "), text.clone()),
+            (_, v) => push(&key.replace('_', " "), v.to_string()),
+        }
     }
     out
 }

@@ -32,6 +32,7 @@ struct Cell {
 #[derive(Serialize)]
 struct SummaryRow {
     id: String,
+    params: Vec<String>,
     status: String,
     status_class: &'static str,
     runs: usize,
@@ -42,6 +43,7 @@ struct SummaryRow {
 #[derive(Serialize)]
 struct SummaryTable {
     kind: String,
+    params: Vec<String>,
     headline: String,
     compact: Vec<String>,
     rows: Vec<SummaryRow>,
@@ -137,6 +139,7 @@ fn summary_row(r: &Row, compact: &[usize]) -> SummaryRow {
     };
     SummaryRow {
         id: r.id.clone(),
+        params: r.params.clone(),
         status: r.status.clone(),
         status_class: r.status_class,
         runs: r.runs,
@@ -180,13 +183,22 @@ fn detail(view: &View, r: &Row) -> Detail {
         facts.push(("command".to_string(), command.clone()));
     }
     facts.extend(r.facts.iter().cloned());
+    notes.extend(r.reference.iter().cloned());
+    let mut charts = chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips);
+    // Series kept of the last run (each request's latency, in order).
+    for (name, values) in &b.series {
+        let desc = b.metrics.iter().find(|(n, _)| n.starts_with(name.as_str())).map(|(_, d)| d);
+        let unit = desc.map_or(crate::results::Unit::Seconds, |d| d.unit);
+        let title = format!("{name} of each request, in order (last run)");
+        charts.push_str(&chart::series_chart(&title, unit, values));
+    }
     Detail {
         id: r.id.clone(),
         anchor: r.id.replace(['/', '[', ']', ',', '=', ' '], "-"),
         status: r.status.clone(),
         status_class: r.status_class,
         notes,
-        chart: chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips),
+        chart: charts,
         facts,
     }
 }
@@ -209,6 +221,7 @@ fn page(view: &View) -> Result<Page> {
                 .map_or(String::new(), |h| h.desc.label_or(&h.metric).to_string());
             SummaryTable {
                 kind: t.kind.clone(),
+                params: t.params.clone(),
                 headline,
                 compact: compact.iter().map(|&c| t.columns[c].clone()).collect(),
                 rows: t.rows.iter().map(|r| summary_row(r, &compact)).collect(),

@@ -50,8 +50,16 @@ pub fn render(view: &View) -> String {
         let compact: Vec<usize> = (0..table.columns.len()).filter(|&c| table.compact[c]).collect();
         let titles: String = compact.iter().map(|&c| format!(" {} |", capitalized(&table.columns[c]))).collect();
         let aligns: String = compact.iter().map(|_| "--:|").collect();
-        let _ = writeln!(out, "| Benchmark | Status | Median | Mean ± σ |{titles} Runs |");
-        let _ = writeln!(out, "|---|---|--:|--:|{aligns}--:|");
+        // A group's table is headed by the group and shows each row's parameters.
+        let (first, first_align) = if table.params.is_empty() {
+            (" Benchmark |".to_string(), "---|".to_string())
+        } else {
+            let _ = writeln!(out, "**`{}`**\n", table.kind);
+            let names: String = table.params.iter().map(|p| format!(" {} |", capitalized(p))).collect();
+            (names, table.params.iter().map(|_| "---|").collect())
+        };
+        let _ = writeln!(out, "|{first} Status | Median | Mean ± σ |{titles} Runs |");
+        let _ = writeln!(out, "|{first_align}---|--:|--:|{aligns}--:|");
         for r in &table.rows {
             let status = match r.status_class {
                 "ok" => "✅ ok".to_string(),
@@ -67,7 +75,12 @@ pub fn render(view: &View) -> String {
                 .iter()
                 .map(|&c| format!(" {} |", if r.cells[c] == "-" { "–" } else { r.cells[c].as_str() }))
                 .collect();
-            let _ = writeln!(out, "| `{}` | {status} | {median} | {mean} |{cells} {} |", r.id, r.runs);
+            let label = if r.params.is_empty() {
+                format!(" `{}` |", r.id)
+            } else {
+                r.params.iter().map(|p| format!(" {} |", p.replace('|', "\\|"))).collect()
+            };
+            let _ = writeln!(out, "|{label} {status} | {median} | {mean} |{cells} {} |", r.runs);
         }
     }
     let defaults: Vec<String> = view
@@ -78,6 +91,19 @@ pub fn render(view: &View) -> String {
         .collect();
     if !defaults.is_empty() {
         let _ = writeln!(out, "\nWhat ran without a configuration entry:\n\n{}", defaults.join("\n"));
+    }
+    let references: Vec<String> = view
+        .tables
+        .iter()
+        .flat_map(|t| &t.rows)
+        .filter_map(|r| Some(format!("- `{}` {}", r.id, r.reference.as_ref()?)))
+        .collect();
+    if !references.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nAgainst the benchmark each is measured against, in the same run:\n\n{}",
+            references.join("\n")
+        );
     }
     if let Some(cmp) = &view.comparison {
         let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));

@@ -40,10 +40,14 @@ pub struct Sweep {
     pub lines: Vec<(String, Vec<[f64; 4]>)>,
 }
 
-/// The rows of the kinds of benchmark that show the same columns.
+/// The rows of the kinds of benchmark that show the same columns, or of one group of
+/// parameterised benchmarks (`zmq/svc/throughput`), which gets a table of its own.
 pub struct Table {
-    /// The kinds, joined with `, `.
+    /// The kinds, joined with `, `; or the group.
     pub kind: String,
+    /// The names of the parameters, for a group's table: each row shows its values instead of
+    /// its id.
+    pub params: Vec<String>,
     /// Titles of the columns after the headline statistics.
     pub columns: Vec<String>,
     /// Which of them compact tables show too.
@@ -56,6 +60,11 @@ pub struct Table {
 pub struct Row {
     /// Its id.
     pub id: String,
+    /// Its parameters' values, in the order of its table's `params`.
+    pub params: Vec<String>,
+    /// How it compares with the benchmark it is measured against (a user's server against the
+    /// built-in one).
+    pub reference: Option<String>,
     /// `ok`, `over budget`, `failed: …`, `skipped: …`.
     pub status: String,
     /// `ok`, `over-budget`, `failed`, `skipped` (a CSS class, a colour).
@@ -179,19 +188,46 @@ pub struct Change {
 pub fn build(doc: &RunDocument) -> View<'_> {
     let mut tables: Vec<Table> = Vec::new();
     for b in &doc.benchmarks {
-        let (columns, compact): (Vec<String>, Vec<bool>) = columns_of(doc, &b.kind).into_iter().unzip();
-        let index = match tables.iter().position(|t| t.columns == columns) {
-            Some(i) => i,
-            None => {
-                tables.push(Table { kind: String::new(), columns, compact, rows: Vec::new() });
-                tables.len() - 1
+        let grouped = !b.params.is_empty();
+        let index = if grouped {
+            match tables.iter().position(|t| !t.params.is_empty() && t.kind == b.group()) {
+                Some(i) => i,
+                None => {
+                    let members: Vec<&BenchmarkResult> =
+                        doc.benchmarks.iter().filter(|o| o.group() == b.group()).collect();
+                    let (columns, compact) = columns_of(&members).into_iter().unzip();
+                    let mut params: Vec<String> = Vec::new();
+                    for name in members.iter().flat_map(|m| m.params.iter().map(|(n, _)| n)) {
+                        if !params.iter().any(|p| p == name) {
+                            params.push(name.to_string());
+                        }
+                    }
+                    tables.push(Table { kind: b.group().to_string(), params, columns, compact, rows: Vec::new() });
+                    tables.len() - 1
+                }
+            }
+        } else {
+            let members: Vec<&BenchmarkResult> =
+                doc.benchmarks.iter().filter(|o| o.kind == b.kind && o.params.is_empty()).collect();
+            let (columns, compact): (Vec<String>, Vec<bool>) = columns_of(&members).into_iter().unzip();
+            match tables.iter().position(|t| t.params.is_empty() && t.columns == columns) {
+                Some(i) => i,
+                None => {
+                    tables.push(Table { kind: String::new(), params: Vec::new(), columns, compact, rows: Vec::new() });
+                    tables.len() - 1
+                }
             }
         };
         let table = &mut tables[index];
-        if !table.kind.split(", ").any(|k| k == b.kind) {
+        if !grouped && !table.kind.split(", ").any(|k| k == b.kind) {
             table.kind = if table.kind.is_empty() { b.kind.clone() } else { format!("{}, {}", table.kind, b.kind) };
         }
-        let row = row(b, &tables[index].columns);
+        let mut row = row(b, &tables[index].columns);
+        row.params = tables[index]
+            .params
+            .iter()
+            .map(|name| b.params.get(name).map_or_else(|| "-".to_string(), |v| param_text(b, name, v)))
+            .collect();
         tables[index].rows.push(row);
     }
     let count = |f: &dyn Fn(&BenchmarkResult) -> bool| doc.benchmarks.iter().filter(|b| f(b)).count();
@@ -205,11 +241,21 @@ pub fn build(doc: &RunDocument) -> View<'_> {
     View { doc, tables, tally, comparison: comparison(doc), sweeps: sweeps(doc) }
 }
 
-/// The column titles of a kind's metrics, in declared order, each once, and whether compact
-/// tables show them.
-fn columns_of(doc: &RunDocument, kind: &str) -> Vec<(String, bool)> {
+/// A parameter's value for people: `64 B`, `10`, `req-rep`.
+pub fn param_text(b: &BenchmarkResult, name: &str, value: &serde_json::Value) -> String {
+    match (value, b.param_units.get(name)) {
+        (serde_json::Value::String(s), _) => s.clone(),
+        (v, Some(Unit::Bytes)) if v.is_number() => crate::units::format_size(v.as_f64().unwrap_or(0.0)),
+        (v, Some(unit)) if v.is_number() => format::value(*unit, v.as_f64().unwrap_or(0.0)),
+        (v, _) => v.to_string(),
+    }
+}
+
+/// The column titles of some benchmarks' metrics, in declared order, each once, and whether
+/// compact tables show them.
+fn columns_of(members: &[&BenchmarkResult]) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
-    for b in doc.benchmarks.iter().filter(|b| b.kind == kind) {
+    for b in members {
         for (_, desc) in b.metrics.iter() {
             if let Some(title) = &desc.column {
                 match out.iter_mut().find(|(t, _)| t == title) {
@@ -275,6 +321,8 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
         .collect();
     Row {
         id: b.id.clone(),
+        params: Vec::new(),
+        reference: reference_note(b),
         status,
         status_class,
         runs: b.headline().and_then(|(n, _)| b.samples.get(n)).map_or(0, |s| s.len()),
@@ -291,6 +339,31 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
         warnings: b.warnings.clone(),
         facts: super::facts::lines(b),
     }
+}
+
+/// `against zmq/svc/throughput[server=builtin,…] (interleaved): throughput 7.7k/s → 5.1k/s
+/// (−33.8%), server CPU/req …`: the metrics that would gate, of a benchmark against its reference.
+fn reference_note(b: &BenchmarkResult) -> Option<String> {
+    let reference = b.reference.as_ref()?;
+    let parts: Vec<String> = reference
+        .rows
+        .iter()
+        .filter(|r| b.metrics.get(&r.metric).is_some_and(|d| d.gates || d.column.as_deref() == Some("server CPU/req")))
+        .filter_map(|r| {
+            let desc = b.metrics.get(&r.metric);
+            let (base, cand) = (r.baseline?, r.candidate?);
+            let label = desc.map_or(r.metric.as_str(), |d| d.label_or(&r.metric));
+            let fmt = |v: f64| format::metric_value(desc, v);
+            let percent = change_percent(r, desc).map(|p| format!(" ({})", signed_percent(p))).unwrap_or_default();
+            Some(format!("{label} {} → {}{percent}", fmt(base), fmt(cand)))
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let floor = reference.id.split_once('[').map_or(reference.id.as_str(), |(_, p)| p.trim_end_matches(']'));
+    let how = if reference.interleaved { "interleaved" } else { "measured apart" };
+    Some(format!("against [{floor}] ({how}): {}", parts.join(", ")))
 }
 
 /// The sweeps of a document: groups of two or more successful benchmarks in which a numeric
@@ -314,31 +387,56 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
     let first = members[0];
     let varies = |name: &str| members.iter().any(|b| b.params.get(name) != first.params.get(name));
     let param = first.params.iter().find(|(name, value)| value.is_number() && varies(name)).map(|(n, _)| n)?;
-    let (metric, desc) = first.headline()?;
+    let (headline, desc) = first.headline()?;
+    // A latency's percentiles are drawn together: how the tail grows with the load is the point.
+    let plotted: Vec<(&str, String)> = match headline.strip_suffix("_p50") {
+        Some(stem) => ["p50", "p95", "p99", "p99_9"]
+            .iter()
+            .filter_map(|q| {
+                let (name, d) = first.metrics.iter().find(|(n, _)| *n == format!("{stem}_{q}"))?;
+                Some((name, d.label_or(name).rsplit(' ').next().unwrap_or(q).to_string()))
+            })
+            .collect(),
+        None => vec![(headline, String::new())],
+    };
     let mut lines: Vec<(String, Vec<[f64; 4]>)> = Vec::new();
     for b in members {
-        let (Some(x), Some(s)) = (b.params.get(param).and_then(|v| v.as_f64()), b.summary.get(metric)) else {
-            continue;
-        };
+        let Some(x) = b.params.get(param).and_then(|v| v.as_f64()) else { continue };
         let others: Vec<String> = b
             .params
             .iter()
             .filter(|(name, _)| *name != param && varies(name))
-            .map(|(name, value)| format!("{name}={}", value.as_str().map_or_else(|| value.to_string(), str::to_string)))
+            .map(|(name, value)| format!("{name}={}", param_text(b, name, value)))
             .collect();
-        let [lo, hi] = s.median_ci95.unwrap_or([s.median, s.median]);
-        let label = if others.is_empty() { desc.label_or(metric).to_string() } else { others.join(", ") };
-        match lines.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, points)) => points.push([x, s.median, lo, hi]),
-            None => lines.push((label, vec![[x, s.median, lo, hi]])),
+        for (metric, suffix) in &plotted {
+            let Some(s) = b.summary.get(*metric) else { continue };
+            let shown = b.metrics.get(metric).map_or(crate::results::Stat::Median, MetricDesc::shown_stat);
+            let (value, ci) = match shown {
+                crate::results::Stat::Mean => (s.mean, s.ci95),
+                _ => (s.median, s.median_ci95),
+            };
+            let [lo, hi] = ci.unwrap_or([value, value]);
+            let mut label = others.join(", ");
+            if !suffix.is_empty() {
+                label = if label.is_empty() { suffix.clone() } else { format!("{label} {suffix}") };
+            }
+            if label.is_empty() {
+                label = desc.label_or(headline).to_string();
+            }
+            match lines.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, points)) => points.push([x, value, lo, hi]),
+                None => lines.push((label, vec![[x, value, lo, hi]])),
+            }
         }
     }
     for (_, points) in lines.iter_mut() {
         points.sort_by(|a, b| a[0].total_cmp(&b[0]));
     }
+    let metric = desc.label_or(headline);
+    let metric = if plotted.len() > 1 { metric.trim_end_matches(" p50") } else { metric };
     Some(Sweep {
         group: group.to_string(),
-        metric: desc.label_or(metric).to_string(),
+        metric: metric.to_string(),
         unit: desc.unit,
         param: param.to_string(),
         param_unit: first.param_units.get(param).copied(),

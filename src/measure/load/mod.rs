@@ -154,7 +154,7 @@ impl Bench for LoadBench {
                 }
             }
         }
-        FactsReport { facts, values, checks: Vec::new() }
+        FactsReport { facts, values, checks: Vec::new(), warnings: Vec::new() }
     }
 
     fn run(&mut self) -> Result<Observation, RunFailure> {
@@ -189,12 +189,12 @@ impl Bench for LoadBench {
             values.push(("process_minus_empty".into(), wall - empty.wall.as_secs_f64()));
         }
         values.extend(usage::usage_values(&record));
-        Ok(Observation { elapsed: record.wall, values, histograms: Vec::new() })
+        Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }
 
-    fn teardown(&mut self, facts: &mut Facts) {
+    fn teardown(&mut self, report: &mut FactsReport) {
         if let Some(core) = self.core.take() {
-            facts.residency = core.residency();
+            report.facts.residency = core.residency();
         }
     }
 }

@@ -203,7 +203,7 @@ impl Bench for PythonBench {
         if !self.def.forbid_imported.is_empty() {
             checks.push(forbidden_check("forbidden_imported", facts.forbidden_imported.clone(), &facts.problems));
         }
-        FactsReport { facts, values, checks }
+        FactsReport { facts, values, checks, warnings: Vec::new() }
     }
 
     fn run(&mut self) -> Result<Observation, RunFailure> {
@@ -225,12 +225,12 @@ impl Bench for PythonBench {
             ("modules".into(), times.modules.len() as f64),
         ];
         values.extend(usage::usage_values(&record));
-        Ok(Observation { elapsed: record.wall, values, histograms: Vec::new() })
+        Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }
 
-    fn teardown(&mut self, facts: &mut Facts) {
+    fn teardown(&mut self, report: &mut FactsReport) {
         if let Some(core) = self.core.take() {
-            facts.residency = core.residency();
+            report.facts.residency = core.residency();
         }
         self.staging = None;
     }

@@ -181,7 +181,7 @@ impl Bench for StartBench {
             checks.push(forbidden_check("forbidden_loaded", facts.forbidden_loaded.clone(), &facts.problems));
         }
         self.facts.program = facts.program.clone();
-        FactsReport { facts, values, checks }
+        FactsReport { facts, values, checks, warnings: Vec::new() }
     }
 
     fn run(&mut self) -> Result<Observation, RunFailure> {
@@ -192,12 +192,12 @@ impl Bench for StartBench {
         }
         let mut values = vec![(usage::WALL.into(), record.wall.as_secs_f64())];
         values.extend(usage::usage_values(&record));
-        Ok(Observation { elapsed: record.wall, values, histograms: Vec::new() })
+        Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }
 
-    fn teardown(&mut self, facts: &mut Facts) {
+    fn teardown(&mut self, report: &mut FactsReport) {
         if let Some(core) = self.core.take() {
-            facts.residency = core.residency();
+            report.facts.residency = core.residency();
         }
     }
 }

@@ -361,6 +361,13 @@ pub struct BenchmarkResult {
     /// Percentiles over all runs of metrics recorded as histograms.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub distributions: BTreeMap<String, Distribution>,
+    /// Values in the order they happened in the last measured run (each request's latency).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub series: BTreeMap<String, Vec<f64>>,
+    /// The comparison with the benchmark it is measured against in the same run (a user's server
+    /// against the built-in one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
     /// Facts about the target.
     pub facts: Facts,
     /// Budget checks.
@@ -387,6 +394,17 @@ impl BenchmarkResult {
     pub fn group(&self) -> &str {
         self.id.split_once('[').map_or(self.id.as_str(), |(g, _)| g)
     }
+}
+
+/// A benchmark compared with its reference in the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    /// The reference benchmark's id.
+    pub id: String,
+    /// Whether the two ran interleaved.
+    pub interleaved: bool,
+    /// Per metric: this benchmark (candidate) against the reference (baseline).
+    pub rows: Vec<ComparisonRow>,
 }
 
 /// One side of a comparison.

@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+pub mod zmq;
+
 use crate::error::UserError;
 use crate::measure::process::cache::CacheMode;
 use crate::units::{Percent, UserDuration};
@@ -35,6 +37,7 @@ struct RawPackage {
     start: Option<Vec<RawStart>>,
     load: Option<Vec<RawLoad>>,
     python: Option<Vec<RawPython>>,
+    zmq: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,7 +83,7 @@ struct RawStart {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawReady {
+pub(crate) struct RawReady {
     stdout: Option<String>,
     tcp: Option<String>,
     file: Option<String>,
@@ -200,6 +203,8 @@ pub struct PackageConfig {
     pub load: Option<Vec<LoadEntry>>,
     /// Python import entries.
     pub python: Vec<PythonEntry>,
+    /// The ZeroMQ suite, when the package has the table.
+    pub zmq: Option<zmq::ZmqConfig>,
 }
 
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
@@ -281,7 +286,8 @@ pub fn package_config(
         python.push(validate_python(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, libs)?);
     }
     check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
-    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python })
+    let zmq = raw.zmq.as_ref().map(|v| zmq::parse(v, manifest, package_dir, bins)).transpose()?;
+    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq })
 }
 
 /// Cargo names library targets with `_` where the package has `-`; accept either spelling.
@@ -404,9 +410,18 @@ fn parse_table<T: DeserializeOwned + Default>(
     prefix: &str,
     manifest: &Path,
 ) -> Result<T, UserError> {
-    let Some(table) = metadata.get("bench") else {
-        return Ok(T::default());
-    };
+    match metadata.get("bench") {
+        Some(table) => parse_value(table, prefix, manifest),
+        None => Ok(T::default()),
+    }
+}
+
+/// Deserializes a table whose key path is `prefix`, naming the exact key of any error.
+pub(crate) fn parse_value<T: DeserializeOwned>(
+    table: &serde_json::Value,
+    prefix: &str,
+    manifest: &Path,
+) -> Result<T, UserError> {
     serde_path_to_error::deserialize(table.clone()).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };
@@ -514,7 +529,12 @@ fn validate_start(
     Ok(StartEntry { key, target, name, args: raw.args, env: raw.env, ready, forbid_loaded: raw.forbid_loaded, budget })
 }
 
-fn validate_ready(raw: RawReady, key: &str, manifest: &Path, package_dir: &Path) -> Result<Ready, UserError> {
+pub(crate) fn validate_ready(
+    raw: RawReady,
+    key: &str,
+    manifest: &Path,
+    package_dir: &Path,
+) -> Result<Ready, UserError> {
     match (raw.stdout, raw.tcp, raw.file) {
         (Some(pattern), None, None) => {
             regex::Regex::new(&pattern).map_err(|e| {
@@ -558,5 +578,5 @@ fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, man
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

@@ -1,0 +1,60 @@
+//! `cargo coldbench suite zmq|all`: the suites only, all of their scenarios or the groups
+//! `--scenario` names; `--list` shows the rows without running them.
+
+use anyhow::Result;
+
+use crate::cli::{Format, RunArgs};
+use crate::discover::{plan, workspace};
+use crate::suites::zmq::rows::Group;
+use crate::suites::zmq::KIND;
+use crate::ui::Ui;
+
+/// Runs the suites (or lists their rows); returns the exit status.
+pub fn command(args: &RunArgs, scenarios: &[Group], list: bool, ui: &Ui) -> Result<u8> {
+    let mut opts = super::run::options(args, &[KIND])?;
+    opts.overrides.scenarios = scenarios.to_vec();
+    if list {
+        return print_list(&opts, args.format);
+    }
+    super::run::execute(&opts, args, ui)
+}
+
+/// The rows that would run, by scenario group, with why a row would be skipped.
+fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
+    let ws = workspace::load(&opts.cargo)?;
+    let plan = plan::plan(&ws, &opts.overrides)?;
+    let rows: Vec<(Group, String, Option<String>)> =
+        plan.benches.iter().map(|b| (Group::of(&b.id().name), b.id().render(), b.skip())).collect();
+    let text = match format {
+        Format::Json => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(group, id, skip)| serde_json::json!({ "scenario": group.as_str(), "id": id, "skipped": skip }))
+                .collect();
+            serde_json::to_string_pretty(&items)? + "\n"
+        }
+        _ => {
+            let mut out = String::new();
+            let mut groups: Vec<Group> = rows.iter().map(|(g, _, _)| *g).collect();
+            groups.dedup();
+            for group in groups {
+                let mine: Vec<&(Group, String, Option<String>)> = rows.iter().filter(|(g, _, _)| *g == group).collect();
+                out.push_str(&format!(
+                    "{} ({} row{})\n",
+                    group.as_str(),
+                    mine.len(),
+                    if mine.len() == 1 { "" } else { "s" }
+                ));
+                for (_, id, skip) in mine {
+                    match skip {
+                        Some(why) => out.push_str(&format!("  {id}  (skipped: {why})\n")),
+                        None => out.push_str(&format!("  {id}\n")),
+                    }
+                }
+            }
+            out
+        }
+    };
+    super::write_stdout(text.as_bytes())?;
+    Ok(0)
+}

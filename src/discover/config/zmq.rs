@@ -1,0 +1,348 @@
+//! `[package.metadata.bench.zmq]`: the ZeroMQ suite's shape. Every key is optional; an empty table
+//! runs every scenario against the built-in echo worker.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{config_error, parse_value, validate_ready, RawReady, Ready};
+use crate::error::UserError;
+use crate::suites::zmq::codec::{Codec, Data};
+use crate::units::{Bytes, UserDuration};
+
+const PREFIX: &str = "package.metadata.bench.zmq";
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawZmq {
+    server: Option<RawServer>,
+    payload_sizes: Option<Vec<Bytes>>,
+    clients: Option<Vec<u32>>,
+    rates: Option<Vec<f64>>,
+    duration: Option<UserDuration>,
+    round: Option<UserDuration>,
+    window: Option<u32>,
+    iterations: Option<u32>,
+    latency_rate: Option<f64>,
+    latency_payload_sizes: Option<Vec<Bytes>>,
+    tail_requests: Option<u32>,
+    pipeline_stages: Option<Vec<u32>>,
+    compression: Option<Vec<Codec>>,
+    payload: Option<Data>,
+    transports: Option<Vec<Transport>>,
+    curve: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawServer {
+    bin: Option<String>,
+    command: Option<Vec<String>>,
+    name: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    endpoint: String,
+    ready: Option<RawReady>,
+    pattern: Option<ServerPattern>,
+    timeout: Option<UserDuration>,
+}
+
+/// A transport the built-in worker is measured over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// TCP on the loopback interface.
+    Tcp,
+    /// A Unix domain socket.
+    Ipc,
+    /// Within one process (the built-in worker runs as a thread).
+    Inproc,
+}
+
+impl Transport {
+    /// `tcp`, `ipc`, `inproc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Ipc => "ipc",
+            Transport::Inproc => "inproc",
+        }
+    }
+}
+
+/// The socket a user's server binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerPattern {
+    /// REP: request/reply, one at a time.
+    Rep,
+    /// ROUTER: request/reply with many outstanding.
+    Router,
+    /// PULL: one-way.
+    Pull,
+}
+
+/// What runs the user's server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerTarget {
+    /// A `[[bin]]` of the package.
+    Bin(String),
+    /// A program (found when the plan is made) and its leading arguments.
+    Command { program: String, args: Vec<String> },
+}
+
+/// A user's server, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Key path for messages.
+    pub key: String,
+    /// What to run.
+    pub target: ServerTarget,
+    /// Its name in ids (`server=NAME`): `name`, or the bin's or program's name.
+    pub name: String,
+    /// Arguments after those of `command`.
+    pub args: Vec<String>,
+    /// Environment added.
+    pub env: BTreeMap<String, String>,
+    /// Where it listens: `tcp://127.0.0.1:PORT` (or `localhost`, `[::1]`) or `ipc://PATH`.
+    pub endpoint: String,
+    /// What says it is ready; without it, a connection to the endpoint.
+    pub ready: Option<Ready>,
+    /// Its socket.
+    pub pattern: ServerPattern,
+    /// How long it may take to get ready.
+    pub timeout: Option<Duration>,
+}
+
+/// The validated table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZmqConfig {
+    /// A user's server, measured beside the built-in worker.
+    pub server: Option<ServerConfig>,
+    /// Payload sizes of the throughput scenario, in bytes.
+    pub payload_sizes: Option<Vec<u64>>,
+    /// Client counts of the clients scenario.
+    pub clients: Option<Vec<u32>>,
+    /// Request rates of the latency-under-load scenario, per second.
+    pub rates: Option<Vec<f64>>,
+    /// How long each latency round sends.
+    pub duration: Option<Duration>,
+    /// How long each throughput round sends.
+    pub round: Option<Duration>,
+    /// Outstanding requests of DEALER/ROUTER.
+    pub window: Option<u32>,
+    /// Measured rounds per row.
+    pub iterations: Option<u32>,
+    /// The rate of the latency-by-payload scenario, per second.
+    pub latency_rate: Option<f64>,
+    /// Payload sizes of the latency-by-payload scenario.
+    pub latency_payload_sizes: Option<Vec<u64>>,
+    /// Requests of the tail-latency scenario.
+    pub tail_requests: Option<u32>,
+    /// Stage counts of the pipeline scenario.
+    pub pipeline_stages: Option<Vec<u32>>,
+    /// Codecs of the compression scenario.
+    pub compression: Option<Vec<Codec>>,
+    /// What the compressed payloads hold.
+    pub payload: Option<Data>,
+    /// Transports of the built-in worker.
+    pub transports: Option<Vec<Transport>>,
+    /// Whether to measure CURVE (when libzmq has it).
+    pub curve: Option<bool>,
+}
+
+/// Reads and validates `[package.metadata.bench.zmq]`; `package_dir` is where relative paths resolve.
+pub fn parse(
+    value: &serde_json::Value,
+    manifest: &Path,
+    package_dir: &Path,
+    bins: &[String],
+) -> Result<ZmqConfig, UserError> {
+    let raw: RawZmq = parse_value(value, PREFIX, manifest)?;
+    let err = |key: &str, message: String| config_error(format!("{PREFIX}.{key}"), manifest, message);
+    let positive = |key: &str, v: Option<u32>, min: u32, max: u32| -> Result<(), UserError> {
+        match v {
+            Some(n) if n < min || n > max => Err(err(key, format!("{n} is out of range: use {min} to {max}"))),
+            _ => Ok(()),
+        }
+    };
+    positive("window", raw.window, 1, 100_000)?;
+    positive("iterations", raw.iterations, 2, 1000)?;
+    positive("tail-requests", raw.tail_requests, 10, 10_000_000)?;
+    for (i, c) in raw.clients.iter().flatten().enumerate() {
+        positive(&format!("clients[{i}]"), Some(*c), 1, 1000)?;
+    }
+    for (i, s) in raw.pipeline_stages.iter().flatten().enumerate() {
+        positive(&format!("pipeline-stages[{i}]"), Some(*s), 1, 64)?;
+    }
+    for (i, r) in raw.rates.iter().flatten().chain(raw.latency_rate.iter()).enumerate() {
+        if !(r.is_finite() && *r > 0.0 && *r <= 10_000_000.0) {
+            let key =
+                if i < raw.rates.as_ref().map_or(0, Vec::len) { format!("rates[{i}]") } else { "latency-rate".into() };
+            return Err(err(&key, format!("{r} is not a rate per second above 0")));
+        }
+    }
+    let sizes = |key: &str, v: Option<Vec<Bytes>>| -> Result<Option<Vec<u64>>, UserError> {
+        let Some(v) = v else { return Ok(None) };
+        for (i, b) in v.iter().enumerate() {
+            if b.0 == 0 || b.0 > 256 << 20 {
+                return Err(err(&format!("{key}[{i}]"), format!("{} bytes is out of range: use 1 B to 256 MiB", b.0)));
+            }
+        }
+        Ok(Some(v.into_iter().map(|b| b.0).collect()))
+    };
+    for (key, d) in [("duration", raw.duration), ("round", raw.round)] {
+        if let Some(d) = d.filter(|d| d.0.is_zero() || d.0 > Duration::from_secs(600)) {
+            return Err(err(
+                key,
+                format!("{} is out of range: use more than 0 and at most 10m", humantime::format_duration(d.0)),
+            ));
+        }
+    }
+    let server = raw.server.map(|s| validate_server(s, manifest, package_dir, bins)).transpose()?;
+    Ok(ZmqConfig {
+        server,
+        payload_sizes: sizes("payload-sizes", raw.payload_sizes)?,
+        clients: raw.clients,
+        rates: raw.rates,
+        duration: raw.duration.map(|d| d.0),
+        round: raw.round.map(|d| d.0),
+        window: raw.window,
+        iterations: raw.iterations,
+        latency_rate: raw.latency_rate,
+        latency_payload_sizes: sizes("latency-payload-sizes", raw.latency_payload_sizes)?,
+        tail_requests: raw.tail_requests,
+        pipeline_stages: raw.pipeline_stages,
+        compression: raw.compression,
+        payload: raw.payload,
+        transports: raw.transports,
+        curve: raw.curve,
+    })
+}
+
+fn validate_server(
+    raw: RawServer,
+    manifest: &Path,
+    package_dir: &Path,
+    bins: &[String],
+) -> Result<ServerConfig, UserError> {
+    let key = format!("{PREFIX}.server");
+    let (target, default_name) = match (raw.bin, raw.command) {
+        (Some(bin), None) => {
+            if !bins.contains(&bin) {
+                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
+                return Err(config_error(
+                    format!("{key}.bin"),
+                    manifest,
+                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
+                ));
+            }
+            (ServerTarget::Bin(bin.clone()), bin)
+        }
+        (None, Some(command)) => {
+            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
+                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
+            };
+            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (ServerTarget::Command { program: program.clone(), args: args.to_vec() }, name)
+        }
+        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
+    };
+    let name = raw.name.unwrap_or(default_name);
+    if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+        return Err(config_error(
+            format!("{key}.name"),
+            manifest,
+            format!("`{name}` is not a usable server name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
+        ));
+    }
+    check_endpoint(&raw.endpoint).map_err(|why| config_error(format!("{key}.endpoint"), manifest, why))?;
+    let ready = raw.ready.map(|r| validate_ready(r, &format!("{key}.ready"), manifest, package_dir)).transpose()?;
+    Ok(ServerConfig {
+        key,
+        target,
+        name,
+        args: raw.args,
+        env: raw.env,
+        endpoint: raw.endpoint,
+        ready,
+        pattern: raw.pattern.unwrap_or(ServerPattern::Rep),
+        timeout: raw.timeout.map(|d| d.0),
+    })
+}
+
+/// Only loopback TCP and IPC: the suite never sends traffic off this machine.
+fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    if let Some(path) = endpoint.strip_prefix("ipc://") {
+        return if path.is_empty() { Err("the ipc path is empty".into()) } else { Ok(()) };
+    }
+    let Some(rest) = endpoint.strip_prefix("tcp://") else {
+        return Err(format!("`{endpoint}` is not a tcp:// or ipc:// endpoint, such as \"tcp://127.0.0.1:5555\""));
+    };
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| format!("`{endpoint}` has no port"))?;
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("`{endpoint}` needs a port number (not 0 or *)"))?;
+    if !["127.0.0.1", "localhost", "[::1]"].contains(&host) {
+        return Err(format!("`{endpoint}` is not on this machine's loopback: use 127.0.0.1, localhost or [::1]"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_zmq(v: serde_json::Value) -> Result<ZmqConfig, UserError> {
+        parse(&v, Path::new("/ws/Cargo.toml"), Path::new("/ws"), &["echo-server".to_string()])
+    }
+
+    fn key_of(err: UserError) -> String {
+        match err {
+            UserError::Config { key, .. } => key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_table_is_every_default() {
+        assert_eq!(parse_zmq(json!({})).unwrap(), ZmqConfig::default());
+    }
+
+    #[test]
+    fn servers_sizes_and_endpoints_are_checked_with_their_key() {
+        let cfg = parse_zmq(json!({
+            "server": { "bin": "echo-server", "endpoint": "tcp://127.0.0.1:5555", "pattern": "router" },
+            "payload-sizes": [64, "1KiB"], "compression": ["none", "zstd"], "transports": ["tcp", "ipc"]
+        }))
+        .unwrap();
+        let server = cfg.server.unwrap();
+        assert_eq!((server.name.as_str(), server.pattern), ("echo-server", ServerPattern::Router));
+        assert_eq!(cfg.payload_sizes, Some(vec![64, 1024]));
+        let bad = |v| key_of(parse_zmq(v).unwrap_err());
+        assert_eq!(
+            bad(json!({ "server": { "bin": "nope", "endpoint": "tcp://127.0.0.1:1" } })),
+            "package.metadata.bench.zmq.server.bin"
+        );
+        assert_eq!(
+            bad(json!({ "server": { "command": ["x"], "endpoint": "tcp://10.0.0.1:5555" } })),
+            "package.metadata.bench.zmq.server.endpoint"
+        );
+        assert_eq!(
+            bad(json!({ "server": { "command": ["x"], "endpoint": "tcp://127.0.0.1:*" } })),
+            "package.metadata.bench.zmq.server.endpoint"
+        );
+        assert_eq!(bad(json!({ "payload-sizes": [0] })), "package.metadata.bench.zmq.payload-sizes[0]");
+        assert_eq!(bad(json!({ "compression": ["gzip"] })), "package.metadata.bench.zmq.compression[0]");
+        assert_eq!(bad(json!({ "rates": [100, -5] })), "package.metadata.bench.zmq.rates[1]");
+        assert_eq!(bad(json!({ "clients": [0] })), "package.metadata.bench.zmq.clients[0]");
+        assert_eq!(bad(json!({ "iterations": 1 })), "package.metadata.bench.zmq.iterations");
+        assert_eq!(bad(json!({ "servr": {} })), "package.metadata.bench.zmq.servr");
+    }
+}

@@ -1,0 +1,161 @@
+//! The built-in echo server: answers every request with what it got. As `rep` and `router` it is
+//! the floor of request/reply (its cost is libzmq's); as `pull` it counts messages and tells the
+//! sender how many arrived when asked (`FIN`). With a codec it decompresses each request and
+//! compresses the reply again, as a service that reads its input would.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::suites::zmq::codec::Codec;
+
+/// The message a PUSH client sends last; the PULL server answers it with the count it received.
+pub const FIN: &[u8] = b"\0coldbench-fin";
+
+/// The socket pattern a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// REP: one request at a time, answered in order.
+    Rep,
+    /// ROUTER: many outstanding requests, each answered with its routing id.
+    Router,
+    /// PULL: one-way; answers only `FIN`.
+    Pull,
+}
+
+impl Pattern {
+    /// `rep`, `router`, `pull`: as the worker's `--pattern` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::Rep => "rep",
+            Pattern::Router => "router",
+            Pattern::Pull => "pull",
+        }
+    }
+}
+
+/// How the echo server behaves.
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    /// Its socket.
+    pub pattern: Pattern,
+    /// Decompress requests and compress replies with this.
+    pub codec: Codec,
+    /// Time spent on each request before answering (a slow server for tests).
+    pub delay: Duration,
+    /// The server's CURVE secret key (Z85); plain when absent.
+    pub curve_secret: Option<String>,
+}
+
+/// A bound echo server.
+pub struct EchoServer {
+    socket: zmq::Socket,
+    ack: Option<zmq::Socket>,
+}
+
+impl EchoServer {
+    /// Binds the server's socket (and, for `pull`, the socket that answers `FIN`).
+    pub fn bind(ctx: &zmq::Context, cfg: &EchoConfig, endpoint: &str, ack: Option<&str>) -> Result<EchoServer, String> {
+        let kind = match cfg.pattern {
+            Pattern::Rep => zmq::REP,
+            Pattern::Router => zmq::ROUTER,
+            Pattern::Pull => zmq::PULL,
+        };
+        let socket = ctx.socket(kind).map_err(|e| e.to_string())?;
+        socket.set_linger(0).map_err(|e| e.to_string())?;
+        socket.set_rcvtimeo(100).map_err(|e| e.to_string())?;
+        if let Some(secret) = &cfg.curve_secret {
+            let key = zmq::z85_decode(secret).map_err(|_| "the CURVE secret key is not Z85")?;
+            socket.set_curve_server(true).map_err(|e| format!("CURVE: {e}"))?;
+            socket.set_curve_secretkey(&key).map_err(|e| format!("CURVE: {e}"))?;
+        }
+        socket.bind(endpoint).map_err(|e| format!("could not bind {endpoint}: {e}"))?;
+        let ack = match (cfg.pattern, ack) {
+            (Pattern::Pull, endpoint) => {
+                let s = ctx.socket(zmq::PUSH).map_err(|e| e.to_string())?;
+                s.set_linger(0).map_err(|e| e.to_string())?;
+                let endpoint = endpoint.unwrap_or("tcp://127.0.0.1:*");
+                s.bind(endpoint).map_err(|e| format!("could not bind {endpoint}: {e}"))?;
+                Some(s)
+            }
+            _ => None,
+        };
+        Ok(EchoServer { socket, ack })
+    }
+
+    /// The endpoints it bound: the server's, and for `pull` the one that answers `FIN`.
+    pub fn endpoints(&self) -> Vec<String> {
+        std::iter::once(&self.socket).chain(&self.ack).filter_map(|s| super::last_endpoint(s).ok()).collect()
+    }
+
+    /// Serves until `stop` is set (never, in a worker process: it is killed).
+    pub fn serve(&self, cfg: &EchoConfig, stop: Option<&AtomicBool>) -> Result<(), String> {
+        let mut count: u64 = 0;
+        while !stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            let frames = match self.socket.recv_multipart(0) {
+                Ok(frames) => frames,
+                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => continue,
+                Err(zmq::Error::ETERM) => return Ok(()),
+                Err(e) => return Err(format!("receive: {e}")),
+            };
+            if cfg.pattern == Pattern::Pull {
+                if frames.len() == 1 && frames[0] == FIN {
+                    if let Some(ack) = &self.ack {
+                        ack.send(&count.to_le_bytes()[..], 0).map_err(|e| format!("send: {e}"))?;
+                    }
+                    count = 0;
+                } else {
+                    count += 1;
+                }
+                continue;
+            }
+            if !cfg.delay.is_zero() {
+                std::thread::sleep(cfg.delay);
+            }
+            let reply = answer(frames, cfg.codec)?;
+            match self.socket.send_multipart(reply, 0) {
+                Ok(()) | Err(zmq::Error::EHOSTUNREACH) => {}
+                Err(zmq::Error::ETERM) => return Ok(()),
+                Err(e) => return Err(format!("send: {e}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The reply to a request: the same frames, the last one decompressed and compressed again.
+fn answer(mut frames: Vec<Vec<u8>>, codec: Codec) -> Result<Vec<Vec<u8>>, String> {
+    if codec != Codec::None {
+        if let Some(last) = frames.last_mut() {
+            let data = codec.decompress(last, 64 << 20)?;
+            *last = codec.compress(&data);
+        }
+    }
+    Ok(frames)
+}
+
+/// An echo server in a thread of this process, for the `inproc` transport (which needs the
+/// client's context); stopped and joined when dropped.
+pub struct InprocServer {
+    stop: std::sync::Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl InprocServer {
+    /// Binds `inproc://NAME` in `ctx` and serves it on a thread.
+    pub fn start(ctx: &zmq::Context, cfg: EchoConfig, name: &str) -> Result<InprocServer, String> {
+        let server = EchoServer::bind(ctx, &cfg, &format!("inproc://{name}"), None)?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || server.serve(&cfg, Some(&flag)));
+        Ok(InprocServer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for InprocServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

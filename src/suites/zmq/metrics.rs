@@ -1,0 +1,133 @@
+//! What the rows of the ZeroMQ suite measure: one set of metric descriptors per shape of row.
+//! Rounds are few (3 by default) and long, so every metric is compared by its mean (Welch's
+//! t-test): the rank test of medians cannot reach significance with three samples a side.
+
+use crate::measure::bench::percentile_metrics;
+use crate::results::{Better, Location, MetricDesc, OrderedMap, Stat, Unit};
+
+/// The shape of a row, which decides its metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Closed-loop throughput; `codec` adds the compression ratio and the client's CPU time.
+    Throughput {
+        /// Whether messages are compressed.
+        codec: bool,
+        /// Whether the server is a process of its own (its CPU time and memory are read).
+        process: bool,
+    },
+    /// Open-loop latency at a rate.
+    Latency,
+    /// Sequential requests, kept as a time series.
+    Tail,
+    /// A chain of stage workers.
+    Pipeline,
+    /// Fresh connections timed to their first answer.
+    Handshake,
+}
+
+fn desc(unit: Unit, better: Better, label: &str) -> MetricDesc {
+    MetricDesc { compare: Location::Mean, label: label.to_string(), ..MetricDesc::new(unit, better) }
+}
+
+fn column(mut d: MetricDesc, title: &str, compact: bool) -> MetricDesc {
+    d.column = Some(title.to_string());
+    d.compact = compact;
+    d
+}
+
+fn gating(mut d: MetricDesc) -> MetricDesc {
+    d.gates = true;
+    d
+}
+
+/// The server's CPU time per request and its memory after each round.
+fn server_metrics(m: &mut OrderedMap<MetricDesc>) {
+    m.insert(
+        "server_cpu",
+        column(desc(Unit::Seconds, Better::Lower, "server CPU per request"), "server CPU/req", true),
+    );
+    let rss = MetricDesc { stat: Some(Stat::Max), ..desc(Unit::Bytes, Better::Lower, "server RSS") };
+    m.insert("server_rss", column(rss, "server RSS", false));
+}
+
+/// Latency percentiles in milliseconds-scale columns: p50 is the headline; p99 gates too.
+fn latency_metrics(m: &mut OrderedMap<MetricDesc>) {
+    for (name, mut d) in percentile_metrics("latency", "latency", false) {
+        d.compare = Location::Mean;
+        d.gates = name == "latency_p50" || name == "latency_p99";
+        if name != "latency_p50" {
+            d.column = Some(if name == "latency_max" { "max".into() } else { "p95/p99/p99.9".into() });
+            d.compact = name == "latency_p99";
+        }
+        m.insert(name, d);
+    }
+}
+
+/// The descriptors of a row of this shape, headline first.
+pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
+    let mut m = OrderedMap::new();
+    match shape {
+        Shape::Throughput { codec, process } => {
+            m.insert("throughput", gating(desc(Unit::PerSecond, Better::Higher, "throughput")));
+            m.insert("bandwidth", column(desc(Unit::BytesPerSecond, Better::Higher, "bandwidth"), "bandwidth", true));
+            if codec {
+                m.insert(
+                    "compression_ratio",
+                    column(desc(Unit::Ratio, Better::Higher, "compression ratio"), "ratio", true),
+                );
+                m.insert(
+                    "client_cpu",
+                    column(desc(Unit::Seconds, Better::Lower, "client CPU per request"), "client CPU/req", false),
+                );
+            }
+            if process {
+                server_metrics(&mut m);
+            }
+        }
+        Shape::Latency => {
+            latency_metrics(&mut m);
+            m.insert("achieved_rate", column(desc(Unit::PerSecond, Better::Higher, "achieved rate"), "achieved", true));
+            m.insert("late", column(desc(Unit::Count, Better::Lower, "sends behind schedule"), "late", false));
+            m.insert("lost", column(desc(Unit::Count, Better::Lower, "requests never answered"), "lost", false));
+            server_metrics(&mut m);
+        }
+        Shape::Tail => {
+            latency_metrics(&mut m);
+            server_metrics(&mut m);
+        }
+        Shape::Pipeline => {
+            m.insert("throughput", gating(desc(Unit::PerSecond, Better::Higher, "items through the chain")));
+            m.insert("ready_time", gating(column(desc(Unit::Seconds, Better::Lower, "time to ready"), "ready", true)));
+            m.insert(
+                "stages_cpu",
+                column(desc(Unit::Seconds, Better::Lower, "stages' CPU per item"), "CPU/item", false),
+            );
+        }
+        Shape::Handshake => {
+            m.insert("handshake", gating(desc(Unit::Seconds, Better::Lower, "connect to first reply")));
+            server_metrics(&mut m);
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throughput_is_higher_better_and_latency_lower_better_both_by_mean() {
+        let t = descriptors(Shape::Throughput { codec: true, process: true });
+        assert_eq!(t.iter().next().unwrap().0, "throughput");
+        let throughput = t.get("throughput").unwrap();
+        assert_eq!((throughput.better, throughput.gates, throughput.compare), (Better::Higher, true, Location::Mean));
+        assert!(t.get("compression_ratio").is_some() && t.get("server_cpu").is_some());
+        let inproc = descriptors(Shape::Throughput { codec: false, process: false });
+        assert!(inproc.get("server_cpu").is_none() && inproc.get("compression_ratio").is_none());
+        let l = descriptors(Shape::Latency);
+        assert_eq!(l.iter().next().unwrap().0, "latency_p50");
+        let p99 = l.get("latency_p99").unwrap();
+        assert_eq!((p99.better, p99.gates, p99.compare), (Better::Lower, true, Location::Mean));
+        assert!(!l.get("latency_max").unwrap().gates);
+    }
+}

@@ -1,0 +1,515 @@
+//! The rows of the ZeroMQ suite, from `[package.metadata.bench.zmq]` and the command line: every
+//! scenario against the built-in echo worker (the floor), and the same scenarios against the
+//! user's server, each user row naming the built-in row it is measured against.
+
+use std::time::Duration;
+
+use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
+use super::codec::{Codec, Data};
+use super::metrics::Shape;
+use crate::discover::config::zmq::{ServerPattern, Transport, ZmqConfig};
+use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
+use crate::results::Unit;
+use crate::suites::worker::echo::Pattern;
+
+/// The scenario groups `--scenario` picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Group {
+    /// Throughput by payload size (REQ/REP, DEALER/ROUTER, PUSH/PULL) and by client count.
+    Throughput,
+    /// Latency under load (open loop), latency by payload size, tail latency.
+    Latency,
+    /// Compression and CURVE.
+    Features,
+    /// Chains of PUSH/PULL stages.
+    Pipeline,
+}
+
+impl Group {
+    /// `throughput`, `latency`, `features`, `pipeline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Throughput => "throughput",
+            Group::Latency => "latency",
+            Group::Features => "features",
+            Group::Pipeline => "pipeline",
+        }
+    }
+
+    /// The group a row name belongs to.
+    pub fn of(name: &str) -> Group {
+        match name {
+            "throughput" | "clients" => Group::Throughput,
+            "latency" | "latency-payload" | "tail" => Group::Latency,
+            "compression" | "handshake" => Group::Features,
+            _ => Group::Pipeline,
+        }
+    }
+}
+
+/// The sizes of every scenario: the configuration's, else the defaults (smaller with `--quick`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sizes {
+    /// Payload sizes of the throughput rows.
+    pub payloads: Vec<u64>,
+    /// Client counts.
+    pub clients: Vec<u32>,
+    /// Rates of the latency rows.
+    pub rates: Vec<f64>,
+    /// How long a latency round sends.
+    pub duration: Duration,
+    /// How long a throughput round sends.
+    pub round: Duration,
+    /// DEALER's outstanding requests.
+    pub window: u32,
+    /// Rate of the latency-by-payload rows.
+    pub latency_rate: f64,
+    /// Payload sizes of the latency-by-payload rows.
+    pub latency_payloads: Vec<u64>,
+    /// Requests of the tail row.
+    pub tail: u32,
+    /// Stage counts of the pipelines.
+    pub stages: Vec<u32>,
+    /// Codecs.
+    pub codecs: Vec<Codec>,
+    /// What compressed payloads hold.
+    pub data: Data,
+    /// Transports of the built-in worker.
+    pub transports: Vec<Transport>,
+    /// Whether CURVE rows are planned.
+    pub curve: bool,
+    /// Connections per handshake round.
+    pub handshakes: u32,
+}
+
+/// Payload sizes of the compression × CURVE matrix.
+pub const MATRIX_PAYLOADS: [u64; 2] = [1024, 100 * 1024];
+
+impl Sizes {
+    /// The configured sizes, with defaults for what it leaves out.
+    pub fn new(cfg: &ZmqConfig, quick: bool) -> Sizes {
+        let pick = |full: Duration, short: Duration| if quick { short } else { full };
+        Sizes {
+            payloads: cfg.payload_sizes.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![64, 16 << 10, 1 << 20]
+                } else {
+                    vec![64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
+                }
+            }),
+            clients: cfg.clients.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![1, 10, 100]
+                } else {
+                    vec![1, 2, 5, 10, 20, 50, 100]
+                }
+            }),
+            rates: cfg.rates.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![100.0, 1000.0, 5000.0]
+                } else {
+                    vec![100.0, 500.0, 1000.0, 2000.0, 5000.0]
+                }
+            }),
+            duration: cfg.duration.unwrap_or(pick(Duration::from_secs(1), Duration::from_millis(200))),
+            round: cfg.round.unwrap_or(pick(Duration::from_millis(500), Duration::from_millis(60))),
+            window: cfg.window.unwrap_or(100),
+            latency_rate: cfg.latency_rate.unwrap_or(500.0),
+            latency_payloads: cfg.latency_payload_sizes.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![64, 16 << 10]
+                } else {
+                    vec![64, 1 << 10, 16 << 10, 256 << 10]
+                }
+            }),
+            tail: cfg.tail_requests.unwrap_or(if quick { 2000 } else { 10_000 }),
+            stages: cfg.pipeline_stages.clone().unwrap_or_else(|| vec![3, 10]),
+            codecs: cfg
+                .compression
+                .clone()
+                .unwrap_or_else(|| vec![Codec::None, Codec::Snappy, Codec::Lz4, Codec::Zstd]),
+            data: cfg.payload.unwrap_or(Data::Text),
+            transports: cfg
+                .transports
+                .clone()
+                .unwrap_or_else(|| vec![Transport::Tcp, Transport::Ipc, Transport::Inproc]),
+            curve: cfg.curve.unwrap_or(true),
+            handshakes: if quick { 20 } else { 100 },
+        }
+    }
+}
+
+/// What the rows of one package are made from.
+pub struct RowsInput<'a> {
+    /// The package.
+    pub package: &'a str,
+    /// Sizes of the scenarios.
+    pub sizes: Sizes,
+    /// The groups asked for; all when empty.
+    pub groups: &'a [Group],
+    /// How every row runs and is judged.
+    pub settings: Settings,
+    /// The user's server and its socket pattern.
+    pub user: Option<(String, ServerPattern, UserServer)>,
+    /// Why CURVE rows cannot run here, when they cannot.
+    pub no_curve: Option<String>,
+}
+
+fn text(name: &str, v: &str) -> Param {
+    Param { name: name.into(), value: ParamValue::Text(v.into()), unit: None }
+}
+
+fn number(name: &str, v: f64, unit: Unit) -> Param {
+    Param { name: name.into(), value: ParamValue::Number(v), unit: Some(unit) }
+}
+
+fn client_name(c: Client) -> &'static str {
+    match c {
+        Client::ReqRep | Client::Many(_) => "req-rep",
+        Client::Dealer(_) => "dealer-router",
+        Client::Push => "push-pull",
+    }
+}
+
+/// The built-in server a client pattern talks to.
+fn builtin_pattern(c: Client) -> Pattern {
+    match c {
+        Client::ReqRep | Client::Many(_) => Pattern::Rep,
+        Client::Dealer(_) => Pattern::Router,
+        Client::Push => Pattern::Pull,
+    }
+}
+
+/// Who serves a row, as its first parameters say.
+struct Who<'a> {
+    name: &'a str,
+    transport: Transport,
+}
+
+/// The rows, in report order: per scenario the built-in rows, then the user's.
+pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
+    let s = &input.sizes;
+    let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
+    let builtin_tcp = Who { name: "builtin", transport: Transport::Tcp };
+    let user = input
+        .user
+        .as_ref()
+        .map(|(name, pattern, server)| (Who { name, transport: transport_of(&server.endpoint) }, *pattern, server));
+    let mut out: Vec<ZmqRow> = Vec::new();
+    let make = |name: &str, who: &Who, mut params: Vec<Param>, scenario: Scenario, server: ServerDef, shape: Shape| {
+        let mut id = BenchId::new(super::KIND, input.package, name);
+        id.params.push(text("server", who.name));
+        // Parameters in one order everywhere: pattern, transport, then the scenario's.
+        let pattern_first = params.iter().position(|p| p.name == "pattern");
+        if let Some(i) = pattern_first {
+            id.params.push(params.remove(i));
+        }
+        id.params.push(text("transport", who.transport.as_str()));
+        id.params.extend(params);
+        ZmqRow {
+            id,
+            settings: input.settings.clone(),
+            scenario,
+            server,
+            round: s.round,
+            reference: None,
+            shape,
+            skip: None,
+        }
+    };
+    let builtin = |pattern: Pattern, transport: Transport, codec: Codec, curve: bool| ServerDef::Builtin {
+        pattern,
+        transport,
+        codec,
+        curve,
+    };
+    let user_def = |server: &UserServer| ServerDef::User(server.clone());
+    let payload = |b: u64| number("payload", b as f64, Unit::Bytes);
+
+    if wants(Group::Throughput) {
+        let clients = [Client::ReqRep, Client::Dealer(s.window), Client::Push];
+        for transport in &s.transports {
+            let who = Who { name: "builtin", transport: *transport };
+            for client in clients {
+                for &size in &s.payloads {
+                    let process = *transport != Transport::Inproc;
+                    out.push(make(
+                        "throughput",
+                        &who,
+                        vec![text("pattern", client_name(client)), payload(size)],
+                        Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
+                        builtin(builtin_pattern(client), *transport, Codec::None, false),
+                        Shape::Throughput { codec: false, process },
+                    ));
+                }
+            }
+        }
+        if let Some((who, pattern, server)) = &user {
+            let mine: &[Client] = match pattern {
+                ServerPattern::Pull => &[Client::Push],
+                _ => &[Client::ReqRep, Client::Dealer(s.window)],
+            };
+            for &client in mine {
+                for &size in &s.payloads {
+                    out.push(make(
+                        "throughput",
+                        who,
+                        vec![text("pattern", client_name(client)), payload(size)],
+                        Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
+                        user_def(server),
+                        Shape::Throughput { codec: false, process: true },
+                    ));
+                }
+            }
+        }
+        let count = |n: u32| number("clients", n as f64, Unit::Count);
+        for &n in &s.clients {
+            out.push(make(
+                "clients",
+                &builtin_tcp,
+                vec![count(n), payload(1024)],
+                Scenario::Throughput { client: Client::Many(n), payload: 1024, codec: Codec::None, data: Data::Random },
+                builtin(Pattern::Rep, Transport::Tcp, Codec::None, false),
+                Shape::Throughput { codec: false, process: true },
+            ));
+        }
+        if let Some((who, pattern, server)) = &user {
+            if *pattern != ServerPattern::Pull {
+                for &n in &s.clients {
+                    out.push(make(
+                        "clients",
+                        who,
+                        vec![count(n), payload(1024)],
+                        Scenario::Throughput {
+                            client: Client::Many(n),
+                            payload: 1024,
+                            codec: Codec::None,
+                            data: Data::Random,
+                        },
+                        user_def(server),
+                        Shape::Throughput { codec: false, process: true },
+                    ));
+                }
+            }
+        }
+    }
+
+    if wants(Group::Latency) {
+        let rate = |r: f64| number("rate", r, Unit::PerSecond);
+        let latency_rows = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+            for &r in &s.rates {
+                out.push(make(
+                    "latency",
+                    who,
+                    vec![payload(64), rate(r)],
+                    Scenario::Latency { rate: r, payload: 64, duration: s.duration },
+                    server.clone(),
+                    Shape::Latency,
+                ));
+            }
+        };
+        let by_payload = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+            for &size in &s.latency_payloads {
+                out.push(make(
+                    "latency-payload",
+                    who,
+                    vec![payload(size), rate(s.latency_rate)],
+                    Scenario::Latency { rate: s.latency_rate, payload: size as usize, duration: s.duration },
+                    server.clone(),
+                    Shape::Latency,
+                ));
+            }
+        };
+        let tail = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+            out.push(make(
+                "tail",
+                who,
+                vec![payload(64), number("requests", s.tail as f64, Unit::Count)],
+                Scenario::Tail { requests: s.tail, payload: 64 },
+                server.clone(),
+                Shape::Tail,
+            ));
+        };
+        let router = builtin(Pattern::Router, Transport::Tcp, Codec::None, false);
+        let rep = builtin(Pattern::Rep, Transport::Tcp, Codec::None, false);
+        let user_latency = user.as_ref().filter(|(_, p, _)| *p != ServerPattern::Pull);
+        latency_rows(&builtin_tcp, &router, &mut out);
+        if let Some((who, _, server)) = user_latency {
+            latency_rows(who, &user_def(server), &mut out);
+        }
+        by_payload(&builtin_tcp, &router, &mut out);
+        if let Some((who, _, server)) = user_latency {
+            by_payload(who, &user_def(server), &mut out);
+        }
+        tail(&builtin_tcp, &rep, &mut out);
+        if let Some((who, _, server)) = user_latency {
+            tail(who, &user_def(server), &mut out);
+        }
+    }
+
+    if wants(Group::Features) {
+        let curves: Vec<bool> = if s.curve { vec![false, true] } else { vec![false] };
+        for &curve in &curves {
+            for codec in &s.codecs {
+                for size in MATRIX_PAYLOADS {
+                    let mut row = make(
+                        "compression",
+                        &builtin_tcp,
+                        vec![
+                            text("pattern", "req-rep"),
+                            payload(size),
+                            text("codec", codec.as_str()),
+                            text("curve", if curve { "on" } else { "off" }),
+                            text("data", s.data.as_str()),
+                        ],
+                        Scenario::Throughput {
+                            client: Client::ReqRep,
+                            payload: size as usize,
+                            codec: *codec,
+                            data: s.data,
+                        },
+                        builtin(Pattern::Rep, Transport::Tcp, *codec, curve),
+                        Shape::Throughput { codec: *codec != Codec::None, process: true },
+                    );
+                    if curve {
+                        row.skip = input.no_curve.clone();
+                    }
+                    out.push(row);
+                }
+            }
+        }
+        for &curve in &curves {
+            let mut row = make(
+                "handshake",
+                &builtin_tcp,
+                vec![text("curve", if curve { "on" } else { "off" })],
+                Scenario::Handshake { connections: s.handshakes },
+                builtin(Pattern::Rep, Transport::Tcp, Codec::None, curve),
+                Shape::Handshake,
+            );
+            if curve {
+                row.skip = input.no_curve.clone();
+            }
+            out.push(row);
+        }
+    }
+
+    if wants(Group::Pipeline) {
+        for &stages in &s.stages {
+            out.push(make(
+                "pipeline",
+                &builtin_tcp,
+                vec![number("stages", stages as f64, Unit::Count)],
+                Scenario::Pipeline { stages },
+                ServerDef::None,
+                Shape::Pipeline,
+            ));
+        }
+    }
+
+    // Each user row is measured against the built-in row with the same parameters, when there is one.
+    let ids: Vec<String> = out.iter().map(|r| r.id.render()).collect();
+    for row in out.iter_mut().filter(|r| matches!(r.server, ServerDef::User(_))) {
+        let mut floor = row.id.clone();
+        floor.params[0] = text("server", "builtin");
+        let floor = floor.render();
+        if ids.contains(&floor) {
+            row.reference = Some(floor);
+        }
+    }
+    out
+}
+
+/// The transport of an endpoint the configuration accepted (`tcp://` or `ipc://`).
+pub fn transport_of(endpoint: &str) -> Transport {
+    if endpoint.starts_with("ipc://") {
+        Transport::Ipc
+    } else {
+        Transport::Tcp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::scheduler::{RunCount, RunPolicy};
+    use crate::results::{Readiness, Thresholds};
+
+    fn settings() -> Settings {
+        Settings {
+            policy: RunPolicy { warmup: 1, runs: RunCount::Exactly(3) },
+            thresholds: Thresholds::DEFAULT,
+            limits: vec![],
+            timeout: Duration::from_secs(5),
+            default_entry: false,
+        }
+    }
+
+    fn user() -> UserServer {
+        UserServer {
+            program: super::super::bench::UserProgram::Path("/bin/true".into()),
+            args: vec![],
+            env: Default::default(),
+            cwd: "/".into(),
+            endpoint: "tcp://127.0.0.1:5555".into(),
+            ready: Readiness::Exit,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn every_scenario_has_rows_and_user_rows_point_at_the_floor() {
+        let sizes = Sizes::new(&ZmqConfig::default(), true);
+        let input = RowsInput {
+            package: "svc",
+            sizes,
+            groups: &[],
+            settings: settings(),
+            user: Some(("echo".into(), ServerPattern::Rep, user())),
+            no_curve: Some("libzmq has no CURVE".into()),
+        };
+        let rows = rows(&input);
+        let ids: Vec<String> = rows.iter().map(|r| r.id.render()).collect();
+        for name in
+            ["throughput", "clients", "latency", "latency-payload", "tail", "compression", "handshake", "pipeline"]
+        {
+            assert!(rows.iter().any(|r| r.id.name == name), "no {name} row");
+        }
+        assert!(
+            ids.contains(&"zmq/svc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]".to_string()),
+            "{ids:#?}"
+        );
+        let mine = rows
+            .iter()
+            .find(|r| {
+                r.id.render() == "zmq/svc/throughput[server=echo,pattern=dealer-router,transport=tcp,payload=16 KiB]"
+            })
+            .unwrap();
+        assert_eq!(
+            mine.reference.as_deref(),
+            Some("zmq/svc/throughput[server=builtin,pattern=dealer-router,transport=tcp,payload=16 KiB]")
+        );
+        assert!(rows.iter().filter(|r| matches!(r.server, ServerDef::User(_))).all(|r| r.reference.is_some()));
+        // CURVE rows are planned and skipped with the reason; plain ones are not.
+        let curve: Vec<&ZmqRow> = rows.iter().filter(|r| r.id.render().contains("curve=on")).collect();
+        assert!(!curve.is_empty() && curve.iter().all(|r| r.skip.as_deref() == Some("libzmq has no CURVE")));
+        assert!(rows.iter().filter(|r| r.id.render().contains("curve=off")).all(|r| r.skip.is_none()));
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "ids repeat");
+    }
+
+    #[test]
+    fn groups_pick_their_rows() {
+        let input = RowsInput {
+            package: "svc",
+            sizes: Sizes::new(&ZmqConfig::default(), true),
+            groups: &[Group::Pipeline],
+            settings: settings(),
+            user: None,
+            no_curve: None,
+        };
+        let rows = rows(&input);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| Group::of(&r.id.name) == Group::Pipeline));
+    }
+}

@@ -1,0 +1,490 @@
+//! The ZeroMQ suite, end to end: `cargo coldbench suite zmq` on copies of the fixture workspace
+//! `tests/fixtures/zmqws` (a Rust REP echo server that can be made slow, dying, leaking or wrong,
+//! and a Python one), each test writing the `[package.metadata.bench.zmq]` table it needs.
+//!
+//! Every run gets a `TMPDIR` of its own: the built-in workers inherit it, so after the run no
+//! process may still carry it and no ipc folder may be left in it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{bench, coldbench, describe, git_in, latest};
+
+/// One target directory for every copy of the fixture, so libzmq compiles once.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("zmq-fixture-target")
+}
+
+/// A copy of the fixture workspace with `table` as its `[package.metadata.bench.zmq]` (and
+/// `settings` as its `[package.metadata.bench]`), results and temporary files beside it.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(settings: &str, table: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zmqws");
+        let ws = dir.path().join("ws");
+        copy_dir(&src, &ws);
+        let manifest = ws.join("echosvc/Cargo.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&format!("\n[package.metadata.bench]\n{settings}\n\n[package.metadata.bench.zmq]\n{table}\n"));
+        std::fs::write(&manifest, text).unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        Fixture { dir }
+    }
+
+    fn ws(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    fn command(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = coldbench();
+        cmd.current_dir(self.ws())
+            .env("TMPDIR", self.tmp())
+            .arg("--target-dir")
+            .arg(target_dir())
+            .arg("--output-dir")
+            .arg(self.out())
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        self.assert_clean();
+        out
+    }
+
+    /// Nothing of the run is left: no process that inherited its TMPDIR, no ipc folder in it.
+    fn assert_clean(&self) {
+        let tmp = self.tmp();
+        let marker = format!("TMPDIR={}", tmp.display());
+        // Stopped servers are reaped before coldbench exits; give the kernel a moment anyway.
+        let mut left = Vec::new();
+        for _ in 0..50 {
+            left = processes_with_env(&marker);
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(left.is_empty(), "processes of the run are still alive: {left:?}");
+        let files: Vec<String> =
+            std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert!(!files.iter().any(|f| f.starts_with("coldbench-ipc-")), "ipc folders left: {files:?}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(&name));
+        } else {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Live processes (not zombies) whose environment holds `entry`.
+fn processes_with_env(entry: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(env) = std::fs::read(e.path().join("environ")) else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if !zombie && env.split(|b| *b == 0).any(|v| v == entry.as_bytes()) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmd).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The user's Rust server on `port`, with extra flags.
+fn rust_server(port: u16, flags: &str) -> String {
+    format!(
+        "server = {{ bin = \"echo-server\", args = [\"--endpoint\", \"tcp://127.0.0.1:{port}\"{flags}], \
+         endpoint = \"tcp://127.0.0.1:{port}\", ready = {{ stdout = \"^listening\" }} }}"
+    )
+}
+
+/// Small scenarios: one payload, one client count, one rate.
+const SMALL: &str = "payload-sizes = [64]\nclients = [2]\nrates = [300]\nlatency-payload-sizes = [64]\n\
+                     tail-requests = 300\nround = \"100ms\"\nduration = \"300ms\"\ntransports = [\"tcp\"]";
+
+fn benchmarks(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["benchmarks"].as_array().unwrap()
+}
+
+/// The benchmark's name: `latency` of `zmq/echosvc/latency[…]`.
+fn name_of(b: &serde_json::Value) -> &str {
+    let id = b["id"].as_str().unwrap();
+    id.split('[').next().unwrap().rsplit('/').next().unwrap()
+}
+
+fn mean(b: &serde_json::Value, metric: &str) -> f64 {
+    b["summary"][metric]["mean"].as_f64().unwrap_or_else(|| panic!("no {metric} in {b:#}"))
+}
+
+#[test]
+fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_worker() {
+    let f = Fixture::new("", "");
+    let out = f.run(&["suite", "zmq", "--quick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let all = benchmarks(&doc);
+    assert!(all.iter().all(|b| b["kind"] == "zmq"), "only the suite ran");
+    for name in ["throughput", "clients", "latency", "latency-payload", "tail", "compression", "handshake", "pipeline"]
+    {
+        assert!(all.iter().any(|b| name_of(b) == name && b["status"] == "ok"), "no measured {name} row");
+    }
+    for transport in ["tcp", "ipc", "inproc"] {
+        let row = all.iter().find(|b| name_of(b) == "throughput" && b["params"]["transport"] == transport).unwrap();
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert!(mean(row, "throughput") > 0.0 && mean(row, "bandwidth") > 0.0);
+        assert_eq!(row["samples"]["throughput"].as_array().unwrap().len(), 3, "3 rounds by default");
+    }
+    assert!(all.iter().all(|b| b["params"]["server"] == "builtin"), "no user server is configured");
+    // The floor's own costs are measured, except for the in-process transport.
+    let tcp = bench(&doc, "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]");
+    assert!(mean(tcp, "server_cpu") > 0.0 && mean(tcp, "server_rss") > 1e6, "{tcp:#}");
+    let inproc = bench(&doc, "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=inproc,payload=64 B]");
+    assert!(inproc["summary"].get("server_cpu").is_none());
+    // Compression rows say how much the payload shrank; text compresses, and the codec costs CPU.
+    let zstd = all.iter().find(|b| b["params"]["codec"] == "zstd" && b["params"]["curve"] == "off").unwrap();
+    assert!(mean(zstd, "compression_ratio") > 1.5, "{zstd:#}");
+    assert!(mean(zstd, "client_cpu") > 0.0);
+    // Tail latency keeps every request of the last round, in order.
+    let tail = all.iter().find(|b| name_of(b) == "tail").unwrap();
+    assert_eq!(tail["series"]["latency"].as_array().unwrap().len(), 2000, "--quick sends 2000");
+    assert!(
+        tail["summary"]["latency_p99"]["mean"].as_f64().unwrap()
+            >= tail["summary"]["latency_p50"]["mean"].as_f64().unwrap()
+    );
+    // Open loop: the achieved rate is reported beside the percentiles.
+    let latency = all.iter().find(|b| name_of(b) == "latency" && b["params"]["rate"] == 1000).unwrap();
+    assert!((mean(latency, "achieved_rate") - 1000.0).abs() < 300.0, "{latency:#}");
+    // The latencies of all rounds are merged into one distribution, every request counted.
+    assert_eq!(latency["distributions"]["latency"]["count"], 600, "3 rounds of 200 ms at 1000/s");
+    let pipeline = all.iter().find(|b| name_of(b) == "pipeline" && b["params"]["stages"] == 10).unwrap();
+    assert!(mean(pipeline, "ready_time") > 0.0 && mean(pipeline, "throughput") > 0.0);
+
+    // The report is a table per scenario, with a column per parameter.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("zmq/echosvc/throughput\n"), "{stdout}");
+    let header = stdout.lines().skip_while(|l| *l != "zmq/echosvc/throughput").nth(1).unwrap();
+    assert!(
+        header.starts_with("server   pattern") && header.contains("payload") && header.contains("bandwidth"),
+        "{header}"
+    );
+    // Read back from the file, the parameters and the headline keep their order.
+    let md = f.command(&["report", "--format", "md"]).output().unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.contains("| Server | Pattern | Transport | Payload | Status |"), "{md}");
+}
+
+#[test]
+fn curve_rows_are_skipped_with_the_fix_without_curve_and_measured_with_it() {
+    let has_curve = coldbench::suites::zmq::curve_missing().is_none();
+    if std::env::var_os("COLDBENCH_EXPECT_CURVE").is_some() {
+        assert!(has_curve, "COLDBENCH_EXPECT_CURVE is set, but this build's libzmq has no CURVE");
+    }
+    let f = Fixture::new("", "compression = [\"none\", \"lz4\"]\nround = \"50ms\"\niterations = 2");
+    let out = f.run(&["suite", "zmq", "--scenario", "features"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let curve: Vec<&serde_json::Value> = benchmarks(&doc).iter().filter(|b| b["params"]["curve"] == "on").collect();
+    assert_eq!(curve.len(), 5, "4 compression rows and a handshake with CURVE");
+    for row in curve {
+        if has_curve {
+            assert_eq!(row["status"], "ok", "{row:#}");
+            let headline = if name_of(row) == "handshake" { "handshake" } else { "throughput" };
+            assert!(mean(row, headline) > 0.0);
+        } else {
+            assert_eq!(row["status"], "skipped", "{row:#}");
+            let reason = row["reason"].as_str().unwrap();
+            assert!(reason.contains("without CURVE") && reason.contains("README"), "{reason}");
+        }
+    }
+    let plain = bench(&doc, "zmq/echosvc/handshake[server=builtin,transport=tcp,curve=off]");
+    assert_eq!(plain["status"], "ok");
+}
+
+#[test]
+fn a_rust_server_is_measured_beside_the_floor_with_its_overhead() {
+    let port = free_port();
+    let f = Fixture::new("", &format!("{}\n{SMALL}", rust_server(port, "")));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let mine = bench(&doc, "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]");
+    assert_eq!(mine["status"], "ok", "{mine:#}");
+    assert!(mean(mine, "throughput") > 0.0 && mean(mine, "server_cpu") > 0.0);
+    let reference = &mine["reference"];
+    assert_eq!(reference["id"], "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]");
+    assert_eq!(reference["interleaved"], true);
+    let row = reference["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "throughput").unwrap();
+    assert!(row["baseline"].as_f64().unwrap() > 0.0 && row["candidate"].as_f64() == Some(mean(mine, "throughput")));
+    assert_eq!(row["gating"], false, "a server is expected to cost more than the bare transport");
+    for name in ["clients", "latency", "latency-payload", "tail"] {
+        let row = benchmarks(&doc).iter().find(|b| name_of(b) == name && b["params"]["server"] == "echo-server");
+        let row = row.unwrap_or_else(|| panic!("no {name} row for the user's server"));
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert!(row["reference"]["id"].as_str().unwrap().contains("server=builtin"));
+    }
+    assert!(benchmarks(&doc).iter().all(|b| b["params"]["server"] != "echo-server" || name_of(b) != "pipeline"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .contains("against [server=builtin,pattern=req-rep,transport=tcp,payload=64 B] (interleaved): throughput"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_python_server_is_measured_through_its_command() {
+    let has_pyzmq =
+        std::process::Command::new("python3").args(["-c", "import zmq"]).status().is_ok_and(|s| s.success());
+    if !has_pyzmq {
+        assert!(
+            std::env::var_os("COLDBENCH_REQUIRE_PYZMQ").is_none(),
+            "COLDBENCH_REQUIRE_PYZMQ is set, but pyzmq is missing"
+        );
+        eprintln!("skipped: pyzmq is not installed (pip install pyzmq)");
+        return;
+    }
+    let port = free_port();
+    let server = format!(
+        "server = {{ command = [\"python3\", \"py_echo.py\", \"tcp://127.0.0.1:{port}\"], name = \"py-echo\", \
+         endpoint = \"tcp://127.0.0.1:{port}\", ready = {{ stdout = \"^ready$\" }} }}"
+    );
+    let f = Fixture::new("", &format!("{server}\n{SMALL}"));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    for pattern in ["req-rep", "dealer-router"] {
+        let id = format!("zmq/echosvc/throughput[server=py-echo,pattern={pattern},transport=tcp,payload=64 B]");
+        let row = bench(&doc, &id);
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert!(mean(row, "throughput") > 0.0 && mean(row, "server_cpu") > 0.0);
+        assert!(row["config"]["command"][0].as_str().unwrap().ends_with("python3"), "{row:#}");
+    }
+}
+
+#[test]
+fn open_loop_latency_of_an_overloaded_server_counts_the_queue() {
+    // The server takes 5 ms per request: 200 requests a second at most. Sent 400 a second, a
+    // closed-loop client would wait for each answer and report about 5 ms; sent on schedule, the
+    // queue grows by 200 a second and each latency counts from when its request was due.
+    let port = free_port();
+    let table = format!(
+        "{}\nrates = [400]\nduration = \"1s\"\niterations = 2\nlatency-payload-sizes = []\ntransports = [\"tcp\"]",
+        rust_server(port, ", \"--delay-ms\", \"5\"")
+    );
+    let f = Fixture::new("timeout = \"5s\"", &table);
+    let out = f.run(&["suite", "zmq", "--scenario", "latency", "--warmup", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let slow = bench(&doc, "zmq/echosvc/latency[server=echo-server,transport=tcp,payload=64 B,rate=400]");
+    assert_eq!(slow["status"], "ok", "{slow:#}");
+    let p99 = mean(slow, "latency_p99");
+    assert!(p99 > 0.1, "p99 {p99} s: the queue of ~200 requests behind a 5 ms server is not counted");
+    // What went out is reported as achieved, not as the rate asked for.
+    let achieved = mean(slow, "achieved_rate");
+    assert!(achieved < 300.0, "achieved {achieved}/s from a server that can do 200/s");
+    let floor = bench(&doc, "zmq/echosvc/latency[server=builtin,transport=tcp,payload=64 B,rate=400]");
+    assert!(mean(floor, "latency_p99") < p99 / 10.0, "the floor is not slow");
+}
+
+#[test]
+fn a_server_that_dies_fails_its_rows_and_the_floor_is_still_measured() {
+    let port = free_port();
+    let f = Fixture::new("", &format!("{}\n{SMALL}", rust_server(port, ", \"--die-after\", \"40\"")));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let mine: Vec<&serde_json::Value> =
+        benchmarks(&doc).iter().filter(|b| b["params"]["server"] == "echo-server").collect();
+    let first = mine[0];
+    assert_eq!(first["status"], "failed", "{first:#}");
+    assert_eq!(first["reason"], "the server exited with status 3");
+    assert!(first["detail"].as_str().unwrap().contains("giving up after 40 requests"), "{first:#}");
+    for later in &mine[1..] {
+        assert_eq!(later["status"], "failed", "{later:#}");
+        let reason = later["reason"].as_str().unwrap();
+        assert!(reason.starts_with("not run: the server failed in an earlier row"), "{reason}");
+    }
+    let floor: Vec<&serde_json::Value> =
+        benchmarks(&doc).iter().filter(|b| b["params"]["server"] == "builtin").collect();
+    assert!(
+        floor.len() >= 6 && floor.iter().all(|b| b["status"] == "ok"),
+        "the floor is measured whatever the user's server does"
+    );
+}
+
+#[test]
+fn servers_that_cannot_serve_fail_their_rows_with_the_reason() {
+    let one = "payload-sizes = [64]\nclients = [1]\nround = \"50ms\"\niterations = 2\ntransports = [\"tcp\"]";
+    // The endpoint is taken: the row names who holds it.
+    let port = free_port();
+    let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let f = Fixture::new("", &format!("{}\n{one}", rust_server(port, "")));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    drop(holder);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]");
+    let reason = row["reason"].as_str().unwrap();
+    let me = format!("in use by process {}", std::process::id());
+    assert!(reason.contains(&format!("tcp://127.0.0.1:{port} is already")) && reason.contains(&me), "{reason}");
+
+    // It never gets ready: the timeout, and what it said on stderr.
+    let port = free_port();
+    let never = format!(
+        "server = {{ command = [\"sh\", \"-c\", \"echo warming the cache >&2; sleep 60\"], name = \"never\", \
+         endpoint = \"tcp://127.0.0.1:{port}\", ready = {{ stdout = \"^ready\" }}, timeout = \"1s\" }}"
+    );
+    let f = Fixture::new("", &format!("{never}\n{one}"));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/throughput[server=never,pattern=req-rep,transport=tcp,payload=64 B]");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(reason.contains("was not ready after 1s") && reason.contains("warming the cache"), "{reason}");
+
+    // It answers with an extra frame: the row says what came back.
+    let port = free_port();
+    let f = Fixture::new("", &format!("{}\n{one}", rust_server(port, ", \"--extra-frames\", \"1\"")));
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(reason.starts_with("the server answered with 2 frames where 1 was expected: [64 bytes "), "{reason}");
+    assert!(reason.ends_with(", \"extra\"]"), "{reason}");
+}
+
+#[test]
+fn memory_that_grows_every_round_is_flagged_as_a_possible_leak() {
+    let port = free_port();
+    let table = format!(
+        "{}\npayload-sizes = [64]\nclients = [1]\nround = \"100ms\"\niterations = 3\ntransports = [\"tcp\"]",
+        rust_server(port, ", \"--leak-kb\", \"16\"")
+    );
+    let f = Fixture::new("", &table);
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let leaky = bench(&doc, "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]");
+    let warnings: Vec<&str> = leaky["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(warnings.iter().any(|w| w.contains("grew after every round") && w.contains("possible leak")), "{leaky:#}");
+    assert!(
+        leaky["facts"]["server_rss_after_last_round_bytes"].as_u64()
+            > leaky["facts"]["server_rss_when_ready_bytes"].as_u64()
+    );
+    let floor = bench(&doc, "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]");
+    assert!(!floor["warnings"].to_string().contains("possible leak"), "{floor:#}");
+}
+
+#[test]
+fn an_interrupted_suite_leaves_no_server_and_no_ipc_socket() {
+    let f = Fixture::new("", "payload-sizes = [64]\nround = \"10s\"\ntransports = [\"ipc\"]");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-coldbench"))
+        .args(["coldbench", "--target-dir"])
+        .arg(target_dir())
+        .arg("--output-dir")
+        .arg(f.out())
+        .args(["suite", "zmq", "--scenario", "throughput"])
+        .current_dir(f.ws())
+        .env("TMPDIR", f.tmp())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the worker is serving on its ipc socket.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let serving = || {
+        std::fs::read_dir(f.tmp()).unwrap().flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with("coldbench-ipc-") && e.path().join("echo.ipc").exists()
+        })
+    };
+    while !serving() {
+        assert!(std::time::Instant::now() < deadline, "the suite never started a worker");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::into_raw(status) >> 8, 130, "{status:?}");
+    f.assert_clean();
+}
+
+#[test]
+fn compare_judges_a_slower_server_by_each_metric_s_direction() {
+    let port = free_port();
+    let table = format!(
+        "{}\npayload-sizes = [64]\nclients = [1]\nrates = [200]\nlatency-payload-sizes = []\ntail-requests = 200\n\
+         round = \"100ms\"\nduration = \"500ms\"\niterations = 5\ntransports = [\"tcp\"]",
+        rust_server(port, "")
+    );
+    // Warn and fail far away: the verdict is then exactly "regressed" whatever the size.
+    let f = Fixture::new("warn = \"100000%\"\nfail = \"200000%\"", &table);
+    let ws = f.ws();
+    std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
+    git_in(&ws, &["init", "-q", "-b", "main"]);
+    git_in(&ws, &["add", "-A"]);
+    git_in(&ws, &["commit", "-q", "-m", "fast server"]);
+    let main_rs = ws.join("echosvc/src/main.rs");
+    let source = std::fs::read_to_string(&main_rs).unwrap();
+    std::fs::write(&main_rs, source.replace("const EXTRA_DELAY_US: u64 = 0;", "const EXTRA_DELAY_US: u64 = 2000;"))
+        .unwrap();
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency", "--compare", "HEAD"]);
+    assert_eq!(out.status.code(), Some(0), "regressed does not fail the gate: {}", describe(&out));
+    let doc = latest(&f.out());
+    let rows = doc["comparison"]["rows"].as_array().unwrap();
+    let verdict = |id: &str, metric: &str| -> String {
+        let row = rows
+            .iter()
+            .find(|r| r["id"] == id && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {id} {metric} in {rows:#?}"));
+        row["verdict"].as_str().unwrap().to_string()
+    };
+    let throughput = "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]";
+    assert_eq!(verdict(throughput, "throughput"), "regressed", "throughput fell: higher is better");
+    let latency = "zmq/echosvc/latency[server=echo-server,transport=tcp,payload=64 B,rate=200]";
+    assert_eq!(verdict(latency, "latency_p50"), "regressed", "latency rose: lower is better");
+    // The floor did not change: it is the same built-in worker on both sides.
+    let floor = "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]";
+    assert!(["no_change", "within_noise"].contains(&verdict(floor, "throughput").as_str()));
+    assert_eq!(
+        git_in(&ws, &["status", "--porcelain"]).trim(),
+        "M echosvc/src/main.rs",
+        "the working tree is as it was"
+    );
+}
