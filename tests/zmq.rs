@@ -208,6 +208,49 @@ fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_wor
 }
 
 #[test]
+fn list_shows_the_rows_of_the_groups_asked_for_without_running_them() {
+    let f = Fixture::new("", "pipeline-stages = [2, 4]");
+    let out = f.run(&["suite", "zmq", "--list", "--scenario", "pipeline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "pipeline (2 rows)\n  zmq/echosvc/pipeline[server=builtin,transport=tcp,stages=2]\n  \
+         zmq/echosvc/pipeline[server=builtin,transport=tcp,stages=4]\n"
+    );
+    assert!(!f.out().exists(), "nothing ran, nothing was saved");
+    let out = f.run(&["suite", "zmq", "--list", "--scenario", "features", "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let curve = rows.as_array().unwrap().iter().find(|r| r["id"].as_str().unwrap().contains("curve=on")).unwrap();
+    assert_eq!(curve["scenario"], "features");
+    assert_eq!(curve["skipped"].is_string(), coldbench::suites::zmq::curve_missing().is_some());
+}
+
+#[test]
+fn a_suite_nobody_configured_and_a_bad_table_are_errors_that_say_what_to_do() {
+    let out = coldbench()
+        .arg("--manifest-path")
+        .arg(common::fixture_manifest())
+        .args(["suite", "zmq", "--list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no selected package has a `[package.metadata.bench.zmq]` table"), "{stderr}");
+    assert!(stderr.contains("add `[package.metadata.bench.zmq]`"), "{stderr}");
+
+    let f = Fixture::new("", "server = { bin = \"echo-servr\", endpoint = \"tcp://10.0.0.1:5555\" }");
+    let out = f.run(&["suite", "zmq", "--list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("package.metadata.bench.zmq.server.bin") && stderr.contains("echo-server"), "{stderr}");
+    let f = Fixture::new("", "server = { bin = \"echo-server\", endpoint = \"tcp://10.0.0.1:5555\" }");
+    let out = f.run(&["suite", "zmq", "--list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.endpoint") && stderr.contains("not on this machine's loopback"), "{stderr}");
+}
+
+#[test]
 fn curve_rows_are_skipped_with_the_fix_without_curve_and_measured_with_it() {
     let has_curve = coldbench::suites::zmq::curve_missing().is_none();
     if std::env::var_os("COLDBENCH_EXPECT_CURVE").is_some() {
@@ -302,7 +345,7 @@ fn open_loop_latency_of_an_overloaded_server_counts_the_queue() {
     // queue grows by 200 a second and each latency counts from when its request was due.
     let port = free_port();
     let table = format!(
-        "{}\nrates = [400]\nduration = \"1s\"\niterations = 2\nlatency-payload-sizes = []\ntransports = [\"tcp\"]",
+        "{}\nrates = [400]\nduration = \"1s\"\niterations = 2\nlatency-payload-sizes = []\ntail-requests = 10\ntransports = [\"tcp\"]",
         rust_server(port, ", \"--delay-ms\", \"5\"")
     );
     let f = Fixture::new("timeout = \"5s\"", &table);
@@ -316,6 +359,11 @@ fn open_loop_latency_of_an_overloaded_server_counts_the_queue() {
     // What went out is reported as achieved, not as the rate asked for.
     let achieved = mean(slow, "achieved_rate");
     assert!(achieved < 300.0, "achieved {achieved}/s from a server that can do 200/s");
+    let warnings = slow["warnings"].to_string();
+    assert!(
+        warnings.contains("asked for 400/s, the server answered") && warnings.contains("cannot keep up"),
+        "{warnings}"
+    );
     let floor = bench(&doc, "zmq/echosvc/latency[server=builtin,transport=tcp,payload=64 B,rate=400]");
     assert!(mean(floor, "latency_p99") < p99 / 10.0, "the floor is not slow");
 }

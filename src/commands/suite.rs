@@ -37,6 +37,8 @@ fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
             let mut out = String::new();
             let mut groups: Vec<Group> = rows.iter().map(|(g, _, _)| *g).collect();
             groups.dedup();
+            // A reason is said once, at the end: nine CURVE rows share one.
+            let mut reasons: Vec<&str> = Vec::new();
             for group in groups {
                 let mine: Vec<&(Group, String, Option<String>)> = rows.iter().filter(|(g, _, _)| *g == group).collect();
                 out.push_str(&format!(
@@ -47,10 +49,19 @@ fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
                 ));
                 for (_, id, skip) in mine {
                     match skip {
-                        Some(why) => out.push_str(&format!("  {id}  (skipped: {why})\n")),
+                        Some(why) => {
+                            if !reasons.contains(&why.as_str()) {
+                                reasons.push(why);
+                            }
+                            let n = reasons.iter().position(|r| r == why).unwrap_or(0) + 1;
+                            out.push_str(&format!("  {id}  (skipped [{n}])\n"));
+                        }
                         None => out.push_str(&format!("  {id}\n")),
                     }
                 }
+            }
+            for (i, why) in reasons.iter().enumerate() {
+                out.push_str(&format!("[{}] {why}\n", i + 1));
             }
             out
         }

@@ -291,7 +291,8 @@ pub fn sweep_chart(sweep: &super::view::Sweep) -> String {
             escape(&x_text(v))
         );
     }
-    for v in [y_lo, (y_lo + y_hi) / 2.0, y_hi] {
+    let middle = if log_y { (y_lo * y_hi).sqrt() } else { (y_lo + y_hi) / 2.0 };
+    for v in [y_lo, middle, y_hi] {
         let _ = write!(
             svg,
             r#"<text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -392,7 +393,7 @@ pub fn series_chart(title: &str, unit: Unit, values: &[f64]) -> String {
             escape(&format::value(unit, v))
         );
     }
-    for i in [0.0, (n - 1.0) / 2.0, n - 1.0] {
+    for i in [0.0, ((n - 1.0) / 2.0).round(), n - 1.0] {
         let _ = write!(
             svg,
             r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,

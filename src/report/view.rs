@@ -389,8 +389,11 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
     let param = first.params.iter().find(|(name, value)| value.is_number() && varies(name)).map(|(n, _)| n)?;
     let (headline, desc) = first.headline()?;
     // A latency's percentiles are drawn together: how the tail grows with the load is the point.
+    // With several lines per percentile (a user's server beside the floor), p50 and p99 only.
+    let others_vary = first.params.iter().any(|(name, _)| name != param && varies(name));
+    let quantiles: &[&str] = if others_vary { &["p50", "p99"] } else { &["p50", "p95", "p99", "p99_9"] };
     let plotted: Vec<(&str, String)> = match headline.strip_suffix("_p50") {
-        Some(stem) => ["p50", "p95", "p99", "p99_9"]
+        Some(stem) => quantiles
             .iter()
             .filter_map(|q| {
                 let (name, d) = first.metrics.iter().find(|(n, _)| *n == format!("{stem}_{q}"))?;
@@ -416,6 +419,8 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
                 _ => (s.median, s.median_ci95),
             };
             let [lo, hi] = ci.unwrap_or([value, value]);
+            // A t interval of three samples can reach below zero; times and rates cannot.
+            let lo = if value >= 0.0 { lo.max(0.0) } else { lo };
             let mut label = others.join(", ");
             if !suffix.is_empty() {
                 label = if label.is_empty() { suffix.clone() } else { format!("{label} {suffix}") };

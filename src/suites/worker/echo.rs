@@ -73,6 +73,7 @@ impl EchoServer {
             (Pattern::Pull, endpoint) => {
                 let s = ctx.socket(zmq::PUSH).map_err(|e| e.to_string())?;
                 s.set_linger(0).map_err(|e| e.to_string())?;
+                s.set_sndtimeo(1000).map_err(|e| e.to_string())?;
                 let endpoint = endpoint.unwrap_or("tcp://127.0.0.1:*");
                 s.bind(endpoint).map_err(|e| format!("could not bind {endpoint}: {e}"))?;
                 Some(s)
@@ -89,7 +90,9 @@ impl EchoServer {
 
     /// Serves until `stop` is set (never, in a worker process: it is killed).
     pub fn serve(&self, cfg: &EchoConfig, stop: Option<&AtomicBool>) -> Result<(), String> {
-        let mut count: u64 = 0;
+        if cfg.pattern == Pattern::Pull {
+            return self.count(stop);
+        }
         while !stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             let frames = match self.socket.recv_multipart(0) {
                 Ok(frames) => frames,
@@ -97,17 +100,6 @@ impl EchoServer {
                 Err(zmq::Error::ETERM) => return Ok(()),
                 Err(e) => return Err(format!("receive: {e}")),
             };
-            if cfg.pattern == Pattern::Pull {
-                if frames.len() == 1 && frames[0] == FIN {
-                    if let Some(ack) = &self.ack {
-                        ack.send(&count.to_le_bytes()[..], 0).map_err(|e| format!("send: {e}"))?;
-                    }
-                    count = 0;
-                } else {
-                    count += 1;
-                }
-                continue;
-            }
             if !cfg.delay.is_zero() {
                 std::thread::sleep(cfg.delay);
             }
@@ -117,6 +109,39 @@ impl EchoServer {
                 Err(zmq::Error::ETERM) => return Ok(()),
                 Err(e) => return Err(format!("send: {e}")),
             }
+        }
+        Ok(())
+    }
+
+    /// PULL: counts messages until `FIN`, then says how many. One-way throughput is bounded by
+    /// the receiver, so it receives into one reused message, as libzmq's `local_thr` does, rather
+    /// than copying every frame out.
+    fn count(&self, stop: Option<&AtomicBool>) -> Result<(), String> {
+        let mut count: u64 = 0;
+        let mut msg = zmq::Message::new();
+        while !stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            match self.socket.recv(&mut msg, 0) {
+                Ok(()) => {}
+                Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => continue,
+                Err(zmq::Error::ETERM) => return Ok(()),
+                Err(e) => return Err(format!("receive: {e}")),
+            }
+            if msg.get_more() {
+                // The rest of a multipart message: it counts once, at its last frame.
+                continue;
+            }
+            if *msg != *FIN {
+                count += 1;
+                continue;
+            }
+            if let Some(ack) = &self.ack {
+                // A client that went away before asking is no reason to stop serving.
+                match ack.send(&count.to_le_bytes()[..], 0) {
+                    Ok(()) | Err(zmq::Error::EAGAIN) => {}
+                    Err(e) => return Err(format!("send: {e}")),
+                }
+            }
+            count = 0;
         }
         Ok(())
     }

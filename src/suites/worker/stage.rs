@@ -15,6 +15,9 @@ impl Stage {
         let output = ctx.socket(zmq::PUSH).map_err(|e| e.to_string())?;
         for s in [&input, &output] {
             s.set_linger(0).map_err(|e| e.to_string())?;
+            // Bounded waits: the loop below checks in every second even with nothing to do.
+            s.set_rcvtimeo(1000).map_err(|e| e.to_string())?;
+            s.set_sndtimeo(1000).map_err(|e| e.to_string())?;
         }
         input.bind(bind).map_err(|e| format!("could not bind {bind}: {e}"))?;
         output.connect(next).map_err(|e| format!("could not connect to {next}: {e}"))?;
@@ -22,11 +25,25 @@ impl Stage {
         Ok(Stage { input, output, endpoint })
     }
 
-    /// Forwards until the process is killed.
+    /// Forwards until the process is killed (or, should the suite have vanished without killing
+    /// it, until nothing has arrived for a minute).
     pub fn forward(&self) -> Result<(), String> {
-        loop {
-            let frames = self.input.recv_multipart(0).map_err(|e| format!("receive: {e}"))?;
-            self.output.send_multipart(frames, 0).map_err(|e| format!("send: {e}"))?;
+        let mut idle = 0;
+        while idle < 60 {
+            let frames = match self.input.recv_multipart(0) {
+                Ok(frames) => frames,
+                Err(zmq::Error::EAGAIN) => {
+                    idle += 1;
+                    continue;
+                }
+                Err(e) => return Err(format!("receive: {e}")),
+            };
+            idle = 0;
+            match self.output.send_multipart(frames, 0) {
+                Ok(()) | Err(zmq::Error::EAGAIN) => {}
+                Err(e) => return Err(format!("send: {e}")),
+            }
         }
+        Ok(())
     }
 }

@@ -127,10 +127,12 @@ pub struct ZmqBench {
     owner: u64,
     ctx: zmq::Context,
     runtime: Option<Runtime>,
-    /// The server's resident memory once ready, then after each round (warmups included), for
-    /// as long as the same process served.
-    rss: Vec<u64>,
+    /// The server's resident memory once ready, then after each round (warmups included) with
+    /// the requests of that round, for as long as the same process served.
+    rss: Vec<(u64, u64)>,
     command: Vec<String>,
+    /// Per open-loop round: the rate achieved and the sends that left late, out of those sent.
+    schedule: Vec<(f64, f64, f64)>,
 }
 
 impl ZmqBench {
@@ -143,6 +145,7 @@ impl ZmqBench {
             runtime: None,
             rss: Vec::new(),
             command: Vec::new(),
+            schedule: Vec::new(),
         }
     }
 
@@ -165,7 +168,9 @@ impl ZmqBench {
                     Client::ReqRep => load::req_rep(client()?, &bytes, *codec, round)?,
                     Client::Dealer(window) => load::dealer(client()?, &bytes, *window, round)?,
                     Client::Push => load::push(client()?, rt.ack_socket.as_ref(), &bytes, round)?,
-                    Client::Many(n) => load::many_clients(ctx, &rt.endpoint, &bytes, *n, round)?,
+                    Client::Many(n) => {
+                        load::many_clients(ctx, &rt.endpoint, &mut rt.clients.borrow_mut(), &bytes, *n, round)?
+                    }
                 };
                 let cpu = thread_cpu().saturating_sub(cpu_before);
                 if r.messages == 0 {
@@ -223,21 +228,55 @@ fn thread_cpu() -> Duration {
 }
 
 /// Memory that grew in every measured round, and steadily (a leak grows with the work; buffers
-/// warming up grow less and less), by at least 1 MiB in all: `(before the first measured round,
-/// after the last)`. `rss[0]` is when the server was ready and `rss[k]` after round `k`,
-/// warmups first.
-pub fn growth(rss: &[u64], warmups: usize) -> Option<(u64, u64)> {
-    let measured = rss.get(warmups..)?;
+/// filling up as load peaks grow by ever smaller steps), by at least 1 MiB in all: `(before the
+/// first measured round, after the last)`. Each sample is the server's RSS and the requests it
+/// handled in the round before (the first, when it was ready, has none); warmup rounds first.
+pub fn growth(samples: &[(u64, u64)], warmups: usize) -> Option<(u64, u64)> {
+    let measured = samples.get(warmups..)?;
     if measured.len() < 3 {
         return None;
     }
-    let deltas: Vec<u64> = measured.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
-    let (first, last) = (measured[0], *measured.last()?);
-    if deltas.contains(&0) || measured.windows(2).any(|w| w[1] < w[0]) || last - first < 1 << 20 {
+    let (first, last) = (measured[0].0, measured.last()?.0);
+    if measured.windows(2).any(|w| w[1].0 <= w[0].0) || last - first < 1 << 20 {
         return None;
     }
-    let mean = (last - first) / deltas.len() as u64;
-    (deltas.last()? * 3 >= mean).then_some((first, last))
+    // Growth per request in each round: steady when no round's is under half the largest, and
+    // the last is not much under the first.
+    let rates: Vec<f64> = measured.windows(2).map(|w| (w[1].0 - w[0].0) as f64 / w[1].1.max(1) as f64).collect();
+    let most = rates.iter().copied().fold(0.0, f64::max);
+    let steady = rates.iter().all(|r| r * 2.0 >= most) && rates[rates.len() - 1] * 4.0 >= rates[0] * 3.0;
+    steady.then_some((first, last))
+}
+
+/// Why an open-loop row did not get the load it asked for, when it did not: the generator fell
+/// behind its own schedule (the machine could not generate the rate), or the answers came back
+/// slower than asked (the server could not keep up). The latencies count from the schedule either
+/// way, so they stay honest; the rate is what the row must not be read at.
+pub fn shortfall(rate: f64, rounds: &[(f64, f64, f64)]) -> Option<String> {
+    if rounds.is_empty() {
+        return None;
+    }
+    let n = rounds.len() as f64;
+    let achieved = rounds.iter().map(|r| r.0).sum::<f64>() / n;
+    let late = rounds.iter().map(|r| r.1).sum::<f64>() / rounds.iter().map(|r| r.2).sum::<f64>().max(1.0);
+    let rate_text = |r: f64| crate::report::format::value(crate::results::Unit::PerSecond, r);
+    if late > 0.05 {
+        Some(format!(
+            "{:.0}% of the sends left more than 1 ms behind their schedule: this machine could not generate {} \
+             (achieved {}); latencies still count from the schedule",
+            late * 100.0,
+            rate_text(rate),
+            rate_text(achieved)
+        ))
+    } else if achieved < 0.9 * rate {
+        Some(format!(
+            "asked for {}, the server answered {}: it cannot keep up with this rate, and its latency is its queue",
+            rate_text(rate),
+            rate_text(achieved)
+        ))
+    } else {
+        None
+    }
 }
 
 impl Bench for ZmqBench {
@@ -300,7 +339,7 @@ impl Bench for ZmqBench {
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
         let rt = Runtime::start(&self.ctx, &self.row, self.owner, env)?;
         self.command = rt.command.clone();
-        self.rss = rt.pid().and_then(crate::suites::server::rss).into_iter().collect();
+        self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
         self.runtime = Some(rt);
         Ok(())
     }
@@ -321,7 +360,7 @@ impl Bench for ZmqBench {
         rt.ensure(&self.ctx, &self.row.scenario)?;
         if rt.starts != starts {
             // Another process now serves: its memory is a new series.
-            self.rss = rt.pid().and_then(crate::suites::server::rss).into_iter().collect();
+            self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
         }
         let pid = rt.pid();
         let cpu_before = pid.and_then(crate::suites::server::cpu_time);
@@ -340,8 +379,13 @@ impl Bench for ZmqBench {
             }
             if let Some(rss) = crate::suites::server::rss(pid) {
                 out.values.push(("server_rss".into(), rss as f64));
-                self.rss.push(rss);
+                self.rss.push((rss, out.requests.unwrap_or(0)));
             }
+        }
+        if let Scenario::Latency { rate, duration, .. } = &self.row.scenario {
+            let value = |name: &str| out.values.iter().find(|(n, _)| n == name).map_or(0.0, |(_, v)| *v);
+            let sent = (duration.as_secs_f64() * rate).ceil();
+            self.schedule.push((value("achieved_rate"), value("late"), sent));
         }
         Ok(Observation { elapsed, values: out.values, histograms: out.histograms, series: out.series })
     }
@@ -353,9 +397,12 @@ impl Bench for ZmqBench {
             }
             rt.stop();
         }
-        if let (Some(first), Some(last)) = (self.rss.first(), self.rss.last()) {
+        if let (Some((first, _)), Some((last, _))) = (self.rss.first(), self.rss.last()) {
             report.facts.other.insert("server_rss_when_ready_bytes".into(), (*first).into());
             report.facts.other.insert("server_rss_after_last_round_bytes".into(), (*last).into());
+        }
+        if let Scenario::Latency { rate, .. } = &self.row.scenario {
+            report.warnings.extend(shortfall(*rate, &self.schedule));
         }
         if let Some((first, last)) = growth(&self.rss, self.row.settings.policy.warmup as usize) {
             let (a, b) = (crate::units::format_size(first as f64), crate::units::format_size(last as f64));
@@ -371,17 +418,37 @@ mod tests {
     use super::growth;
 
     #[test]
+    fn a_rate_that_was_not_achieved_is_explained() {
+        assert_eq!(super::shortfall(1000.0, &[(995.0, 2.0, 1000.0), (1001.0, 0.0, 1000.0)]), None);
+        let slow = super::shortfall(400.0, &[(200.0, 0.0, 400.0)]).unwrap();
+        assert!(slow.starts_with("asked for 400/s, the server answered 200/s"), "{slow}");
+        let generator = super::shortfall(50_000.0, &[(30_000.0, 20_000.0, 50_000.0)]).unwrap();
+        assert!(
+            generator.starts_with("40% of the sends left more than 1 ms behind") && generator.contains("50.0k/s"),
+            "{generator}"
+        );
+    }
+
+    #[test]
     fn memory_that_grows_every_round_is_flagged() {
         const MIB: u64 = 1 << 20;
+        // The same number of requests in every round.
+        let even = |rss: &[u64]| -> Vec<(u64, u64)> {
+            rss.iter().enumerate().map(|(i, r)| (*r, if i == 0 { 0 } else { 1000 })).collect()
+        };
         // Ready, a warmup, three measured rounds.
-        assert_eq!(growth(&[6 * MIB, 10 * MIB, 11 * MIB, 12 * MIB, 13 * MIB], 1), Some((10 * MIB, 13 * MIB)));
+        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 11 * MIB, 12 * MIB, 13 * MIB]), 1), Some((10 * MIB, 13 * MIB)));
         // The warmup's growth is not counted: steady afterwards.
-        assert_eq!(growth(&[6 * MIB, 12 * MIB, 12 * MIB, 12 * MIB, 12 * MIB], 1), None);
-        // Buffers warming up: growth that dies away.
-        assert_eq!(growth(&[6 * MIB, 8 * MIB, 11 * MIB, 11 * MIB + 4096, 11 * MIB + 8192], 1), None);
+        assert_eq!(growth(&even(&[6 * MIB, 12 * MIB, 12 * MIB, 12 * MIB, 12 * MIB]), 1), None);
+        // Buffers warming up: growth that dies away, fast or slowly.
+        assert_eq!(growth(&even(&[6 * MIB, 8 * MIB, 11 * MIB, 11 * MIB + 4096, 11 * MIB + 8192]), 1), None);
+        assert_eq!(growth(&even(&[6 * MIB, 10_461_184, 11_177_984, 11_583_488, 11_935_744]), 1), None);
         // Growing, but by a few pages only.
-        assert_eq!(growth(&[6 * MIB, 10 * MIB, 10 * MIB + 4096, 10 * MIB + 8192, 10 * MIB + 12288], 1), None);
+        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 10 * MIB + 4096, 10 * MIB + 8192, 10 * MIB + 12288]), 1), None);
+        // A leak in a round that did less work grew less: per request it is as steady as ever.
+        let uneven = [(6 * MIB, 0), (10 * MIB, 1000), (12 * MIB, 1000), (13 * MIB, 500), (15 * MIB, 1000)];
+        assert_eq!(growth(&uneven, 1), Some((10 * MIB, 15 * MIB)));
         // Too few rounds to tell.
-        assert_eq!(growth(&[6 * MIB, 10 * MIB, 20 * MIB], 1), None);
+        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 20 * MIB]), 1), None);
     }
 }

@@ -172,8 +172,16 @@ pub fn push(s: &zmq::Socket, ack: Option<&zmq::Socket>, payload: &[u8], round: D
     let mut sent = 0u64;
     while start.elapsed() < round {
         for _ in 0..64 {
-            send(s, &[payload])?;
-            sent += 1;
+            match s.send(payload, 0) {
+                Ok(()) => sent += 1,
+                Err(zmq::Error::EAGAIN) => {
+                    return Err(RunFailure::new(format!(
+                        "could not send within {}",
+                        humantime::format_duration(REPLY_TIMEOUT)
+                    )))
+                }
+                Err(e) => return Err(failure("send", e)),
+            }
         }
     }
     let arrived = match ack {
@@ -197,29 +205,44 @@ pub fn push(s: &zmq::Socket, ack: Option<&zmq::Socket>, payload: &[u8], round: D
     })
 }
 
-/// `clients` REQ sockets on threads of their own, each in a closed loop for `round`.
+/// `clients` REQ sockets on threads of their own, each in a closed loop for `round`. The sockets
+/// are made on the first round and kept in `sockets` for the next ones: a round measures requests,
+/// not connections (whose churn would also grow the server's memory from round to round).
 pub fn many_clients(
     ctx: &zmq::Context,
     endpoint: &str,
+    sockets: &mut Vec<zmq::Socket>,
     payload: &[u8],
     clients: u32,
     round: Duration,
 ) -> Result<Round, RunFailure> {
-    let sockets: Vec<zmq::Socket> =
-        (0..clients).map(|_| socket(ctx, zmq::REQ, endpoint, None)).collect::<Result<_, _>>()?;
+    if sockets.len() != clients as usize {
+        *sockets = (0..clients).map(|_| socket(ctx, zmq::REQ, endpoint, None)).collect::<Result<_, _>>()?;
+    }
     let start = Instant::now();
     let rounds: Vec<Result<Round, RunFailure>> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            sockets.into_iter().map(|s| scope.spawn(move || req_rep(&s, payload, Codec::None, round))).collect();
+        let handles: Vec<_> = std::mem::take(sockets)
+            .into_iter()
+            .map(|s| scope.spawn(move || (req_rep(&s, payload, Codec::None, round), s)))
+            .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(RunFailure::new("a client thread panicked"))))
+            .map(|h| match h.join() {
+                Ok((result, s)) => {
+                    sockets.push(s);
+                    result
+                }
+                Err(_) => Err(RunFailure::new("a client thread panicked")),
+            })
             .collect()
     });
     let elapsed = start.elapsed();
     let mut out = Round { elapsed, ..Round::default() };
-    for r in rounds {
-        let r = r?;
+    for (i, r) in rounds.into_iter().enumerate() {
+        let r = r.map_err(|f| RunFailure {
+            reason: format!("client {} of {clients}: {}", i + 1, f.reason),
+            detail: f.detail,
+        })?;
         out.messages += r.messages;
         out.bytes += r.bytes;
         out.wire_bytes += r.wire_bytes;

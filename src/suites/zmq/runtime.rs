@@ -52,6 +52,8 @@ pub struct Runtime {
     pub client: Option<zmq::Socket>,
     /// The socket that receives the PULL server's counts.
     pub ack_socket: Option<zmq::Socket>,
+    /// The sockets of a many-clients row, kept from round to round.
+    pub clients: std::cell::RefCell<Vec<zmq::Socket>>,
     /// This executable (the built-in workers).
     pub runner_exe: PathBuf,
     /// The server's command line, for results.
@@ -90,6 +92,7 @@ impl Runtime {
             client.set_sndhwm(1000).map_err(|e| RunFailure::new(format!("socket: {e}")))?;
         }
         self.ack_socket = self.ack.as_ref().map(|a| load::socket(ctx, zmq::PULL, a, None)).transpose()?;
+        self.clients.borrow_mut().clear();
         Ok(())
     }
 
@@ -151,6 +154,7 @@ impl Runtime {
     pub fn stop(&mut self) {
         self.client = None;
         self.ack_socket = None;
+        self.clients.borrow_mut().clear();
         match std::mem::replace(&mut self.server, Running::Nothing) {
             Running::Process(mut s) => s.stop(),
             Running::Inproc(s) => drop(s),
@@ -180,6 +184,7 @@ fn bare(endpoint: String, env: &PrepareEnv) -> Runtime {
         curve: None,
         client: None,
         ack_socket: None,
+        clients: Default::default(),
         runner_exe: env.runner_exe.to_path_buf(),
         command: Vec::new(),
         starts: 0,
@@ -261,9 +266,10 @@ fn start_builtin(
 }
 
 fn start_user(env: &PrepareEnv, user: &UserServer, owner: u64) -> Result<Runtime, String> {
-    let program = match &user.program {
-        UserProgram::Bin(a) => staged_file(env.staged, a)?.0,
-        UserProgram::Path(p) => p.clone(),
+    // A built server runs from its fresh copy; results name the file cargo built.
+    let (program, shown) = match &user.program {
+        UserProgram::Bin(a) => staged_file(env.staged, a)?,
+        UserProgram::Path(p) => (p.clone(), p.clone()),
     };
     let key = format!("{} {}", program.display(), user.endpoint);
     if let Some(why) = dead(&key) {
@@ -279,7 +285,7 @@ fn start_user(env: &PrepareEnv, user: &UserServer, owner: u64) -> Result<Runtime
     };
     server::hold(&user.endpoint, owner, &spec).inspect_err(|e| mark_dead(&key, e))?;
     let mut rt = bare(user.endpoint.clone(), env);
-    rt.command = std::iter::once(spec.program.display().to_string()).chain(spec.args.iter().cloned()).collect();
+    rt.command = std::iter::once(shown.display().to_string()).chain(spec.args.iter().cloned()).collect();
     rt.server = Running::User { spec, key };
     rt.starts = 1;
     Ok(rt)
