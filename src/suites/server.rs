@@ -161,9 +161,16 @@ impl Server {
                         }
                         Ok(_) => {}
                         Err(mpsc::RecvTimeoutError::Disconnected) => {
-                            return Err(self
-                                .exit_reason()
-                                .unwrap_or_else(|| format!("{program} closed its stdout before it was ready")))
+                            // A process that exits closes its stdout a moment before it can be
+                            // reaped: its exit status says more than the closed pipe.
+                            let grace = Instant::now() + Duration::from_millis(500);
+                            while Instant::now() < grace {
+                                if let Some(why) = self.exit_reason() {
+                                    return Err(why);
+                                }
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
+                            return Err(format!("{program} closed its stdout before it was ready"));
                         }
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                     }
