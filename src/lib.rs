@@ -5,30 +5,52 @@
 //! fresh copies; [`measure`] runs any [`measure::bench::Bench`]; [`analysis`] summarises and judges;
 //! [`results`] holds the file format and its storage; [`report`] renders. [`commands`] wires the
 //! stages for each subcommand; the binary is a thin shell over [`main_entry`].
+//!
+//! Without the default feature `cli`, the library is only [`worker`]: what a program needs to
+//! become a worker of the RPC suite.
 
+#[cfg(feature = "cli")]
 pub mod analysis;
+#[cfg(feature = "cli")]
 pub mod build;
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
 pub mod commands;
+#[cfg(feature = "cli")]
 pub mod discover;
+#[cfg(feature = "cli")]
 pub mod error;
+#[cfg(feature = "cli")]
 pub mod host;
+#[cfg(feature = "cli")]
 pub mod measure;
+#[cfg(feature = "cli")]
 pub mod report;
+#[cfg(feature = "cli")]
 pub mod results;
+#[cfg(feature = "cli")]
 pub mod suites;
+#[cfg(feature = "cli")]
 pub mod ui;
+#[cfg(feature = "cli")]
 pub mod units;
+pub mod worker;
 
+#[cfg(feature = "cli")]
 pub use discover::config;
 
+#[cfg(feature = "cli")]
 use std::process::ExitCode;
 
+#[cfg(feature = "cli")]
 use clap::Parser;
 
+#[cfg(feature = "cli")]
 /// Exit status for an error (bad configuration, build failure, I/O).
 pub const EXIT_ERROR: u8 = 1;
 
+#[cfg(feature = "cli")]
 /// Runs the command line and returns the process exit status (DESIGN §2).
 pub fn main_entry() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();

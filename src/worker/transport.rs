@@ -1,0 +1,237 @@
+//! How messages travel: a ZeroMQ DEALER socket (one multipart message per protocol message), or
+//! a byte stream — the worker's stdin and stdout — with each message written as a frame count
+//! (`u32`, little-endian) and, per frame, its length (`u64`, little-endian) and bytes.
+
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use super::frame::{show, BadFrame, Message, Payload};
+
+/// More frames than any message has: a stream that says so is not the protocol.
+const MAX_FRAMES: u32 = 4096;
+/// A frame longer than this (1 TiB) is not the protocol either.
+const MAX_FRAME: u64 = 1 << 40;
+
+/// Why nothing could be received.
+#[derive(Debug)]
+pub enum RecvError {
+    /// The other side closed the connection (end of the stream).
+    Closed,
+    /// Reading failed.
+    Io(io::Error),
+    /// What arrived is not the protocol.
+    Bad(BadFrame),
+}
+
+impl std::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecvError::Closed => f.write_str("the other side closed the connection"),
+            RecvError::Io(e) => write!(f, "{e}"),
+            RecvError::Bad(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// One side's end of the connection.
+pub enum Connection {
+    /// A DEALER socket with one peer.
+    Zmq {
+        /// The socket.
+        socket: zmq::Socket,
+        /// The receive timeout now set on it, in milliseconds (-1: none).
+        timeout_ms: i32,
+    },
+    /// A pair of byte streams.
+    Stream {
+        /// Where messages come from.
+        reader: BufReader<Box<dyn Read + Send>>,
+        /// Where they go.
+        writer: BufWriter<Box<dyn Write + Send>>,
+        /// The reader's descriptor, for waiting with a timeout.
+        fd: RawFd,
+    },
+}
+
+fn zmq_io(e: zmq::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl Connection {
+    /// A connection over ZeroMQ.
+    pub fn zmq(socket: zmq::Socket) -> Connection {
+        Connection::Zmq { socket, timeout_ms: -1 }
+    }
+
+    /// A connection over two streams; `fd` is the reader's descriptor.
+    pub fn stream(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>, fd: RawFd) -> Connection {
+        // Large buffers: a call may carry tens of MiB, and pipes move 64 KiB at a time anyway.
+        Connection::Stream {
+            reader: BufReader::with_capacity(1 << 16, reader),
+            writer: BufWriter::with_capacity(1 << 16, writer),
+            fd,
+        }
+    }
+
+    /// Sends a message.
+    pub fn send(&mut self, message: &Message) -> io::Result<()> {
+        self.send_with(message, 0)
+    }
+
+    /// Sends a message if it can go at once (a goodbye to a peer that may be gone already).
+    pub fn send_now(&mut self, message: &Message) -> io::Result<()> {
+        self.send_with(message, zmq::DONTWAIT)
+    }
+
+    fn send_with(&mut self, message: &Message, flags: i32) -> io::Result<()> {
+        match self {
+            Connection::Zmq { socket, .. } => message.emit(|frame, more| {
+                socket.send(frame, flags | if more { zmq::SNDMORE } else { 0 }).map_err(|e| match e {
+                    zmq::Error::EAGAIN => io::Error::new(io::ErrorKind::TimedOut, "the other side takes no messages"),
+                    e => zmq_io(e),
+                })
+            }),
+            Connection::Stream { writer, .. } => {
+                writer.write_all(&(message.frame_count() as u32).to_le_bytes())?;
+                message.emit(|frame, _| {
+                    writer.write_all(&(frame.len() as u64).to_le_bytes())?;
+                    writer.write_all(frame)
+                })?;
+                writer.flush()
+            }
+        }
+    }
+
+    /// Receives a message, waiting at most `wait` (forever when `None`); `Ok(None)` when nothing
+    /// came in that time.
+    pub fn recv(&mut self, wait: Option<Duration>) -> Result<Option<Message>, RecvError> {
+        let frames = match self {
+            Connection::Zmq { socket, timeout_ms } => {
+                let want = wait.map_or(-1, |w| w.as_millis().min(i32::MAX as u128) as i32);
+                if want != *timeout_ms {
+                    socket.set_rcvtimeo(want).map_err(|e| RecvError::Io(zmq_io(e)))?;
+                    *timeout_ms = want;
+                }
+                let first = match socket.recv_msg(0) {
+                    Ok(m) => m,
+                    Err(zmq::Error::EAGAIN) => return Ok(None),
+                    Err(e) => return Err(RecvError::Io(zmq_io(e))),
+                };
+                let mut frames = vec![Payload::from(first)];
+                // The rest of a multipart message has arrived with its first frame.
+                while socket.get_rcvmore().map_err(|e| RecvError::Io(zmq_io(e)))? {
+                    frames.push(Payload::from(socket.recv_msg(0).map_err(|e| RecvError::Io(zmq_io(e)))?));
+                }
+                frames
+            }
+            Connection::Stream { reader, fd, .. } => {
+                if let Some(wait) = wait {
+                    if reader.buffer().is_empty() && !readable(*fd, wait).map_err(RecvError::Io)? {
+                        return Ok(None);
+                    }
+                }
+                read_record(reader)?
+            }
+        };
+        Message::decode(frames).map(Some).map_err(RecvError::Bad)
+    }
+}
+
+/// Whether `fd` has something to read (or its end) within `wait`.
+fn readable(fd: RawFd, wait: Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    loop {
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n >= 0 {
+            return Ok(n > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+fn read_record(reader: &mut BufReader<Box<dyn Read + Send>>) -> Result<Vec<Payload>, RecvError> {
+    // What the stream held before it went wrong, to show someone who wrote text to it.
+    let head = reader.fill_buf().map_err(RecvError::Io)?.iter().take(32).copied().collect::<Vec<u8>>();
+    if head.is_empty() {
+        return Err(RecvError::Closed);
+    }
+    let not_protocol = |what: String| {
+        RecvError::Bad(BadFrame(format!("{what}: the stream is not coldbench-rpc/1 (it starts with {})", show(&head))))
+    };
+    let mut count = [0u8; 4];
+    read_exact(reader, &mut count)?;
+    let count = u32::from_le_bytes(count);
+    if count == 0 || count > MAX_FRAMES {
+        return Err(not_protocol(format!("a message of {count} frames")));
+    }
+    let mut frames = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let mut len = [0u8; 8];
+        read_exact(reader, &mut len)?;
+        let len = u64::from_le_bytes(len);
+        if len > MAX_FRAME {
+            return Err(not_protocol(format!("frame {i} of {len} bytes")));
+        }
+        let mut frame = vec![0u8; len as usize];
+        read_exact(reader, &mut frame)?;
+        frames.push(Payload::from(frame));
+    }
+    Ok(frames)
+}
+
+fn read_exact(reader: &mut impl Read, buf: &mut [u8]) -> Result<(), RecvError> {
+    reader.read_exact(buf).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => RecvError::Closed,
+        _ => RecvError::Io(e),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) }
+    }
+
+    #[test]
+    fn a_stream_carries_messages_and_says_when_it_is_not_the_protocol() {
+        let (r, w) = pipe();
+        let (r2, w2) = pipe();
+        let fd = r.try_clone().unwrap().into_raw_fd();
+        let mut a = Connection::stream(Box::new(r2), Box::new(w), -1);
+        let mut b = Connection::stream(Box::new(r), Box::new(w2), fd);
+        assert!(b.recv(Some(Duration::from_millis(10))).unwrap().is_none());
+        let call = Message::Call { id: 3, method: "m".into(), payload: vec![9; 100_000].into() };
+        let writer = std::thread::spawn(move || {
+            a.send(&call).unwrap();
+            a
+        });
+        let got = b.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+        assert!(matches!(got, Message::Call { id: 3, ref payload, .. } if payload.len() == 100_000));
+        drop(writer.join().unwrap());
+
+        let (r, mut w) = pipe();
+        w.write_all(b"hello world\n").unwrap();
+        let mut c = Connection::stream(Box::new(r), Box::new(io::sink()), -1);
+        match c.recv(None) {
+            Err(RecvError::Bad(b)) => {
+                assert!(b.0.contains("not coldbench-rpc/1 (it starts with `hello world"), "{b}")
+            }
+            other => panic!("{:?}", other.map(|m| m.map(|m| m.frame_count()))),
+        }
+        drop(w);
+        let (r, w) = pipe();
+        drop(w);
+        let mut d = Connection::stream(Box::new(r), Box::new(io::sink()), -1);
+        assert!(matches!(d.recv(None), Err(RecvError::Closed)));
+    }
+}
