@@ -37,17 +37,27 @@ pub enum Command {
     Start,
     /// Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries).
     Load,
-    /// Run only the suites configured in [package.metadata.bench.zmq].
+    /// Run only the suites configured in [package.metadata.bench.zmq] and [...rpc].
     Suite {
-        /// Which suite: `zmq`, or `all` of them.
+        /// Which suite: `zmq`, `rpc`, or `all` of them.
         #[arg(value_enum)]
         suite: SuiteName,
-        /// Only this group of scenarios (may repeat).
+        /// Only this group of scenarios (may repeat): zmq has throughput, latency, features,
+        /// pipeline; rpc has calls, patterns, scaling.
         #[arg(long, value_enum, value_name = "GROUP")]
-        scenario: Vec<crate::suites::zmq::rows::Group>,
+        scenario: Vec<crate::suites::Group>,
         /// List the scenarios and their rows without running them.
         #[arg(long)]
         list: bool,
+        /// rpc: the worker counts of the scaling rows (replacing the configured ones).
+        #[arg(long, value_delimiter = ',', value_name = "N,N,...", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        counts: Vec<u32>,
+        /// rpc: no scaling row with more workers than this.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_workers: Option<u32>,
+        /// rpc: add 50 and 100 workers to the default scaling rows.
+        #[arg(long)]
+        large: bool,
     },
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {
@@ -101,6 +111,8 @@ pub enum Command {
 pub enum SuiteName {
     /// The ZeroMQ suite.
     Zmq,
+    /// The RPC suite.
+    Rpc,
     /// Every suite.
     All,
 }

@@ -45,6 +45,10 @@ pub enum UserError {
     #[error("nothing to benchmark: no selected package has a `[package.metadata.bench.{suite}]` table")]
     NoSuite { suite: &'static str },
 
+    /// `--scenario` named a group of another suite.
+    #[error("`{group}` is not a scenario of the {suite} suite")]
+    ScenarioNotInSuite { group: &'static str, suite: &'static str, available: Vec<&'static str> },
+
     /// A comparison whose two sides have no benchmark they can both run.
     #[error("nothing to compare: {detail}")]
     NothingToCompare { detail: String, each: bool },
@@ -90,9 +94,12 @@ impl UserError {
             UserError::NotBuilt { profile, .. } => {
                 Some(format!("build them first (cargo build --profile {profile}) or run without --no-build"))
             }
+            UserError::ScenarioNotInSuite { available, .. } => {
+                Some(format!("its scenarios are {}; `suite all` takes any", available.join(", ")))
+            }
             UserError::NoSuite { suite } => Some(format!(
                 "add `[package.metadata.bench.{suite}]` to a package's Cargo.toml (an empty table runs every scenario \
-                 against the built-in server; `cargo coldbench init` shows every key)"
+                 against the built-in worker; `cargo coldbench init` shows every key)"
             )),
             UserError::NothingToRun { .. } => {
                 Some("add binaries to the selected packages or `[[package.metadata.bench.start]]` entries".into())

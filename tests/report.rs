@@ -233,13 +233,17 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
     let zmq = cfg.zmq.expect("the example has a ZeroMQ table");
     assert_eq!(zmq.server.unwrap().name, "my-server");
     assert_eq!(zmq.iterations, Some(3));
+    let rpc = cfg.rpc.expect("the example has an RPC table");
+    assert_eq!((rpc.worker.unwrap().name.as_str(), rpc.calls.len()), ("my-worker", 1));
 
     // Every key of the README's configuration references appears in the example.
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let section = readme.split("## Configuration").nth(1).unwrap().split("\n## ").next().unwrap();
     let zmq_section = readme.split("## The ZeroMQ suite").nth(1).unwrap().split("\n## ").next().unwrap();
+    let rpc_section = readme.split("## The RPC suite").nth(1).unwrap().split("\n## ").next().unwrap();
     let mut keys = Vec::new();
-    for line in section.lines().chain(zmq_section.lines()).filter(|l| l.starts_with("| `")) {
+    let tables = section.lines().chain(zmq_section.lines()).chain(rpc_section.lines());
+    for line in tables.filter(|l| l.starts_with("| `")) {
         let first = line.split('|').nth(1).unwrap();
         for key in first.split('`').skip(1).step_by(2) {
             keys.push(key.to_string());

@@ -38,7 +38,14 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Hook { action }) => hook::command(action, run, ui),
         Some(Command::Start) => run::command(run, &[crate::measure::start::KIND], ui),
         Some(Command::Load) => run::command(run, &[crate::measure::load::KIND], ui),
-        Some(Command::Suite { suite: _, scenario, list }) => suite::command(run, scenario, *list, ui),
+        Some(Command::Suite { suite: which, scenario, list, counts, max_workers, large }) => {
+            let scaling = crate::suites::rpc::rows::ScalingArgs {
+                counts: counts.clone(),
+                max_workers: *max_workers,
+                large: *large,
+            };
+            suite::command(run, *which, scenario, &scaling, *list, ui)
+        }
         None => run::command(run, &[], ui),
     }
 }

@@ -64,6 +64,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             kinds: kinds.to_vec(),
             cache: args.cache,
             scenarios: Vec::new(),
+            scaling: Default::default(),
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),

@@ -1,18 +1,39 @@
-//! `cargo coldbench suite zmq|all`: the suites only, all of their scenarios or the groups
+//! `cargo coldbench suite zmq|rpc|all`: the suites only, all of their scenarios or the groups
 //! `--scenario` names; `--list` shows the rows without running them.
 
 use anyhow::Result;
 
-use crate::cli::{Format, RunArgs};
+use crate::cli::{Format, RunArgs, SuiteName};
 use crate::discover::{plan, workspace};
-use crate::suites::zmq::rows::Group;
-use crate::suites::zmq::KIND;
+use crate::error::UserError;
+use crate::suites::rpc::rows::ScalingArgs;
+use crate::suites::{rpc, zmq, Group};
 use crate::ui::Ui;
 
 /// Runs the suites (or lists their rows); returns the exit status.
-pub fn command(args: &RunArgs, scenarios: &[Group], list: bool, ui: &Ui) -> Result<u8> {
-    let mut opts = super::run::options(args, &[KIND])?;
+pub fn command(
+    args: &RunArgs,
+    which: SuiteName,
+    scenarios: &[Group],
+    scaling: &ScalingArgs,
+    list: bool,
+    ui: &Ui,
+) -> Result<u8> {
+    let kinds: &[&'static str] = match which {
+        SuiteName::Zmq => &[zmq::KIND],
+        SuiteName::Rpc => &[rpc::KIND],
+        SuiteName::All => &[zmq::KIND, rpc::KIND],
+    };
+    if let [kind] = kinds {
+        if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
+            use clap::ValueEnum;
+            let available = Group::value_variants().iter().filter(|v| v.suite() == *kind).map(|v| v.as_str()).collect();
+            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available }.into());
+        }
+    }
+    let mut opts = super::run::options(args, kinds)?;
     opts.overrides.scenarios = scenarios.to_vec();
+    opts.overrides.scaling = scaling.clone();
     if list {
         return print_list(&opts, args.format);
     }
@@ -24,7 +45,7 @@ fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
     let ws = workspace::load(&opts.cargo)?;
     let plan = plan::plan(&ws, &opts.overrides)?;
     let rows: Vec<(Group, String, Option<String>)> =
-        plan.benches.iter().map(|b| (Group::of(&b.id().name), b.id().render(), b.skip())).collect();
+        plan.benches.iter().map(|b| (Group::of(b.id().kind, &b.id().name), b.id().render(), b.skip())).collect();
     let text = match format {
         Format::Json => {
             let items: Vec<serde_json::Value> = rows

@@ -22,9 +22,13 @@ use crate::measure::python::{self, PythonBench, PythonDef};
 use crate::measure::scheduler::{RunCount, RunPolicy};
 use crate::measure::start::{self, Program, StartBench, StartDef};
 use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
+use crate::suites::rpc::bench::{RpcBench, UserWorker};
+use crate::suites::rpc::rows::{self as rpc_rows, ScalingArgs};
+use crate::suites::rpc::{self as rpc_suite};
 use crate::suites::zmq::bench::{UserProgram, UserServer, ZmqBench};
-use crate::suites::zmq::rows::{self as zmq_rows, Group, RowsInput, Sizes};
+use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes};
 use crate::suites::zmq::{self as zmq_suite};
+use crate::suites::Group;
 
 /// Warmup runs when neither the command line nor the configuration says.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -57,8 +61,10 @@ pub struct Overrides {
     pub kinds: Vec<&'static str>,
     /// `--cache`.
     pub cache: Option<CacheMode>,
-    /// `--scenario` of `suite zmq`: only these groups of rows; all when empty.
+    /// `--scenario` of `suite`: only these groups of rows; all when empty.
     pub scenarios: Vec<Group>,
+    /// `--counts`, `--max-workers`, `--large` of `suite rpc`.
+    pub scaling: ScalingArgs,
 }
 
 impl Overrides {
@@ -144,10 +150,17 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
                 plan.benches.extend(common.zmq(zmq, &cfg.settings, overrides)?);
             }
         }
+        if let Some(rpc) = cfg.rpc.as_ref().filter(|_| overrides.wants(rpc_suite::KIND)) {
+            if overrides.bins.is_empty() && overrides.libs.is_empty() {
+                plan.benches.extend(common.rpc(rpc, &cfg.settings, overrides)?);
+            }
+        }
     }
     if plan.benches.is_empty() && !overrides.lenient {
-        if overrides.kinds == [zmq_suite::KIND] {
-            return Err(UserError::NoSuite { suite: zmq_suite::KIND }.into());
+        if let [suite] = overrides.kinds[..] {
+            if suite == zmq_suite::KIND || suite == rpc_suite::KIND {
+                return Err(UserError::NoSuite { suite }.into());
+            }
         }
         let names: Vec<&str> = ws.members.iter().map(|m| m.name.as_str()).collect();
         return Err(UserError::NothingToRun {
@@ -322,6 +335,55 @@ impl Common<'_> {
             no_curve: zmq_suite::curve_missing(),
         };
         Ok(zmq_rows::rows(&input).into_iter().map(|row| Box::new(ZmqBench::new(row)) as Box<dyn Bench>).collect())
+    }
+
+    /// The rows of the RPC suite: `iterations` rounds (3 unless said), no warmup round (the
+    /// warmup calls are made when a row's worker starts); `--runs` and `--warmup` still rule.
+    fn rpc(
+        &self,
+        cfg: &config::rpc::RpcConfig,
+        configured: &Configured,
+        overrides: &Overrides,
+    ) -> Result<Vec<Box<dyn Bench>>, UserError> {
+        let timeout = cfg.timeout.unwrap_or(rpc_rows::DEFAULT_TIMEOUT);
+        let settings = Settings {
+            policy: RunPolicy {
+                warmup: overrides.warmup.unwrap_or(0),
+                runs: RunCount::Exactly(overrides.runs.or(cfg.iterations).unwrap_or(3).max(2)),
+            },
+            thresholds: overrides.thresholds(configured),
+            limits: Vec::new(),
+            timeout,
+            default_entry: false,
+        };
+        let user = match &cfg.worker {
+            Some(w) => {
+                let dir = self.member.dir();
+                let (program, mut args) = match &w.target {
+                    config::rpc::WorkerTarget::Bin(bin) => {
+                        (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new())
+                    }
+                    config::rpc::WorkerTarget::Command { program, args } => {
+                        let found = probe::program(program, &format!("{}.command", w.key), dir, self.manifest)?;
+                        (UserProgram::Path(found), args.clone())
+                    }
+                };
+                args.extend(w.args.iter().cloned());
+                let worker = UserWorker { program, args, env: w.env.clone(), cwd: dir.to_path_buf() };
+                let calls = cfg.calls.iter().map(|c| (c.method.clone(), c.payload)).collect();
+                Some(rpc_rows::UserRows { name: w.name.clone(), worker, calls })
+            }
+            None => None,
+        };
+        let input = rpc_rows::RowsInput {
+            package: &self.member.name,
+            sizes: rpc_rows::Sizes::new(cfg, overrides.quick, &overrides.scaling),
+            groups: &overrides.scenarios,
+            settings,
+            user,
+            mem_available: crate::suites::server::mem_available(),
+        };
+        Ok(rpc_rows::rows(&input).into_iter().map(|row| Box::new(RpcBench::new(row)) as Box<dyn Bench>).collect())
     }
 
     fn user_server(&self, server: &config::zmq::ServerConfig) -> Result<UserServer, UserError> {

@@ -18,6 +18,9 @@ pub fn render(view: &View, detail: bool) -> String {
     }
     out.push_str(&tally(&view.tally));
     out.push('\n');
+    for line in &view.highlights {
+        out.push_str(&format!("{} {line}\n", style("→").cyan()));
+    }
     if let Some(cmp) = &view.comparison {
         out.push('\n');
         out.push_str(&render_comparison(cmp, detail));

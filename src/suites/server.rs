@@ -82,6 +82,10 @@ pub struct ServerSpec {
     pub ready: Readiness,
     /// How long it may take to get ready.
     pub timeout: Duration,
+    /// Its stdin and stdout are pipes to this process (a worker that speaks over them).
+    pub pipes: bool,
+    /// What it is, in messages: `server`, `worker`.
+    pub role: &'static str,
 }
 
 /// A running server; dropping it stops it.
@@ -89,6 +93,8 @@ pub struct Server {
     child: Child,
     group: i32,
     stderr: File,
+    role: &'static str,
+    stopped: bool,
     /// The words after `ready` on the line that said it was ready (the endpoints it bound).
     pub announced: Vec<String>,
 }
@@ -106,8 +112,12 @@ impl Server {
         cmd.args(&spec.args)
             .envs(&spec.env)
             .current_dir(&spec.cwd)
-            .stdin(Stdio::null())
-            .stdout(if matches!(spec.ready, Readiness::Stdout { .. }) { Stdio::piped() } else { Stdio::null() })
+            .stdin(if spec.pipes { Stdio::piped() } else { Stdio::null() })
+            .stdout(if spec.pipes || matches!(spec.ready, Readiness::Stdout { .. }) {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::from(stderr.try_clone().map_err(|e| e.to_string())?))
             .process_group(0);
         // If coldbench dies, its servers go with it.
@@ -120,7 +130,7 @@ impl Server {
         let child = cmd.spawn().map_err(|e| format!("could not start {}: {e}", spec.program.display()))?;
         let group = child.id() as i32;
         register(group);
-        let mut server = Server { child, group, stderr, announced: Vec::new() };
+        let mut server = Server { child, group, stderr, role: spec.role, stopped: false, announced: Vec::new() };
         match server.await_ready(spec) {
             Ok(()) => Ok(server),
             Err(why) => {
@@ -227,17 +237,24 @@ impl Server {
         self.child.id()
     }
 
+    /// Its stdin and stdout, when they are pipes ([`ServerSpec::pipes`]); once.
+    pub fn take_pipes(&mut self) -> Option<(std::process::ChildStdin, std::process::ChildStdout)> {
+        Some((self.child.stdin.take()?, self.child.stdout.take()?))
+    }
+
     /// Why it is no longer running (`exited with status 1`, `killed by signal 11 (SIGSEGV)`), or
     /// `None` while it runs.
     pub fn exit_reason(&mut self) -> Option<String> {
         let status = self.child.try_wait().ok()??;
         use std::os::unix::process::ExitStatusExt;
         Some(match (status.code(), status.signal()) {
-            (Some(code), _) => format!("the server exited with status {code}"),
-            (_, Some(signal)) => {
-                format!("the server was killed by signal {signal} ({})", crate::measure::process::signal_name(signal))
-            }
-            _ => "the server ended".to_string(),
+            (Some(code), _) => format!("the {} exited with status {code}", self.role),
+            (_, Some(signal)) => format!(
+                "the {} was killed by signal {signal} ({})",
+                self.role,
+                crate::measure::process::signal_name(signal)
+            ),
+            _ => format!("the {} ended", self.role),
         })
     }
 
@@ -264,7 +281,11 @@ impl Server {
     }
 
     /// Stops the server: SIGTERM to its group, SIGKILL after a grace period, and waits for it.
+    /// Once: its group id is free for reuse afterwards.
     pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         unsafe {
             libc::killpg(self.group, libc::SIGTERM);
         }
@@ -310,6 +331,26 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
         Some(Duration::from_nanos((utime + stime) * 1_000_000_000 / ticks))
     })
+}
+
+/// Resident and proportional set size of a process in bytes (`Rss` and `Pss` of
+/// `/proc/PID/smaps_rollup`): PSS shares each page among the processes that map it, so the PSS of
+/// N workers adds up to what they cost together.
+pub fn rss_pss(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let kb: u64 = text.lines().find_map(|l| l.strip_prefix(name))?.split_whitespace().next()?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("Rss:")?, field("Pss:")?))
+}
+
+/// Memory available to new work, in bytes (`MemAvailable` of `/proc/meminfo`).
+pub fn mem_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 =
+        text.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?.split_whitespace().next()?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// Resident set size of a process in bytes (`VmRSS` of `/proc/PID/status`).
@@ -503,6 +544,8 @@ mod tests {
             cwd: std::env::temp_dir(),
             ready,
             timeout: Duration::from_millis(timeout_ms),
+            pipes: false,
+            role: "server",
         }
     }
 

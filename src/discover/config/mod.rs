@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+pub mod rpc;
 pub mod zmq;
 
 use crate::error::UserError;
@@ -38,6 +39,7 @@ struct RawPackage {
     load: Option<Vec<RawLoad>>,
     python: Option<Vec<RawPython>>,
     zmq: Option<serde_json::Value>,
+    rpc: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +207,8 @@ pub struct PackageConfig {
     pub python: Vec<PythonEntry>,
     /// The ZeroMQ suite, when the package has the table.
     pub zmq: Option<zmq::ZmqConfig>,
+    /// `[package.metadata.bench.rpc]`, when present.
+    pub rpc: Option<rpc::RpcConfig>,
 }
 
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
@@ -287,7 +291,8 @@ pub fn package_config(
     }
     check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
     let zmq = raw.zmq.as_ref().map(|v| zmq::parse(v, manifest, package_dir, bins)).transpose()?;
-    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq })
+    let rpc = raw.rpc.as_ref().map(|v| rpc::parse(v, manifest, bins)).transpose()?;
+    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq, rpc })
 }
 
 /// Cargo names library targets with `_` where the package has `-`; accept either spelling.

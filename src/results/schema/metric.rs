@@ -119,6 +119,10 @@ pub struct MetricDesc {
     /// Whether it is listed in the line under its benchmark's row.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub line: bool,
+    /// Whether the console ends with the best row of its table in this metric (the fastest
+    /// call through a worker, with its overhead beside it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub best: bool,
 }
 
 impl MetricDesc {
@@ -134,6 +138,7 @@ impl MetricDesc {
             column: None,
             compact: false,
             line: false,
+            best: false,
         }
     }
 

@@ -48,6 +48,8 @@ pub fn round(
             cwd: std::env::temp_dir(),
             ready: Readiness::Stdout { pattern: "^ready ".into() },
             timeout,
+            pipes: false,
+            role: "pipeline stage",
         };
         let worker =
             Server::start(&spec).map_err(|e| RunFailure::new(format!("a pipeline stage did not start: {e}")))?;

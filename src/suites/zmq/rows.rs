@@ -11,41 +11,7 @@ use crate::discover::config::zmq::{ServerPattern, Transport, ZmqConfig};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
 use crate::suites::worker::echo::Pattern;
-
-/// The scenario groups `--scenario` picks from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Group {
-    /// Throughput by payload size (REQ/REP, DEALER/ROUTER, PUSH/PULL) and by client count.
-    Throughput,
-    /// Latency under load (open loop), latency by payload size, tail latency.
-    Latency,
-    /// Compression and CURVE.
-    Features,
-    /// Chains of PUSH/PULL stages.
-    Pipeline,
-}
-
-impl Group {
-    /// `throughput`, `latency`, `features`, `pipeline`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Group::Throughput => "throughput",
-            Group::Latency => "latency",
-            Group::Features => "features",
-            Group::Pipeline => "pipeline",
-        }
-    }
-
-    /// The group a row name belongs to.
-    pub fn of(name: &str) -> Group {
-        match name {
-            "throughput" | "clients" => Group::Throughput,
-            "latency" | "latency-payload" | "tail" => Group::Latency,
-            "compression" | "handshake" => Group::Features,
-            _ => Group::Pipeline,
-        }
-    }
-}
+pub use crate::suites::Group;
 
 /// The sizes of every scenario: the configuration's, else the defaults (smaller with `--quick`).
 #[derive(Debug, Clone, PartialEq)]
@@ -510,6 +476,6 @@ mod tests {
         };
         let rows = rows(&input);
         assert_eq!(rows.len(), 2);
-        assert!(rows.iter().all(|r| Group::of(&r.id.name) == Group::Pipeline));
+        assert!(rows.iter().all(|r| Group::of(super::super::KIND, &r.id.name) == Group::Pipeline));
     }
 }

@@ -253,6 +253,8 @@ fn start_builtin(
         cwd: std::env::temp_dir(),
         ready: Readiness::Stdout { pattern: "^ready ".into() },
         timeout: row.settings.timeout,
+        pipes: false,
+        role: "server",
     };
     let server = Server::start(&spec).map_err(|e| format!("the built-in worker did not start: {e}"))?;
     rt.endpoint = server.announced.first().cloned().ok_or("the built-in worker announced no endpoint")?;
@@ -282,6 +284,8 @@ fn start_user(env: &PrepareEnv, user: &UserServer, owner: u64) -> Result<Runtime
         cwd: user.cwd.clone(),
         ready: user.ready.clone(),
         timeout: user.timeout,
+        pipes: false,
+        role: "server",
     };
     server::hold(&user.endpoint, owner, &spec).inspect_err(|e| mark_dead(&key, e))?;
     let mut rt = bare(user.endpoint.clone(), env);

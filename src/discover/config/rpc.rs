@@ -1,0 +1,286 @@
+//! `[package.metadata.bench.rpc]`: the RPC suite's shape. Every key is optional; an empty table
+//! runs every call, pattern and scaling row against the built-in worker.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{config_error, parse_value};
+use crate::error::UserError;
+use crate::units::{Bytes, UserDuration};
+
+const PREFIX: &str = "package.metadata.bench.rpc";
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRpc {
+    worker: Option<RawWorker>,
+    calls: Option<Vec<RawCall>>,
+    transport: Option<OneOrMany<RpcTransport>>,
+    count: Option<u32>,
+    warmup: Option<u32>,
+    iterations: Option<u32>,
+    depth: Option<u32>,
+    workers: Option<Vec<u32>>,
+    fan_out: Option<u32>,
+    timeout: Option<UserDuration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawWorker {
+    bin: Option<String>,
+    command: Option<Vec<String>>,
+    name: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCall {
+    method: String,
+    payload: Option<Bytes>,
+}
+
+/// How the host talks to a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RpcTransport {
+    /// A ZeroMQ DEALER pair over a Unix domain socket.
+    Ipc,
+    /// A ZeroMQ DEALER pair over loopback TCP.
+    Tcp,
+    /// The worker's stdin and stdout.
+    Stdio,
+}
+
+impl RpcTransport {
+    /// `ipc`, `tcp`, `stdio`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RpcTransport::Ipc => "ipc",
+            RpcTransport::Tcp => "tcp",
+            RpcTransport::Stdio => "stdio",
+        }
+    }
+}
+
+/// What runs the user's worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerTarget {
+    /// A `[[bin]]` of the package.
+    Bin(String),
+    /// A program (found when the plan is made) and its leading arguments.
+    Command { program: String, args: Vec<String> },
+}
+
+/// A user's worker, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// Key path for messages.
+    pub key: String,
+    /// What to run.
+    pub target: WorkerTarget,
+    /// Its name in ids (`worker=NAME`).
+    pub name: String,
+    /// Arguments after those of `command`.
+    pub args: Vec<String>,
+    /// Environment added.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A method of the user's worker to measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallConfig {
+    /// The method's name.
+    pub method: String,
+    /// The size of the argument sent (zero bytes when not given).
+    pub payload: u64,
+}
+
+/// The validated table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RpcConfig {
+    /// The user's worker, measured beside the built-in one.
+    pub worker: Option<WorkerConfig>,
+    /// The user's methods to call.
+    pub calls: Vec<CallConfig>,
+    /// Transports, in order; `ipc` when not given.
+    pub transports: Option<Vec<RpcTransport>>,
+    /// Calls per measured round.
+    pub count: Option<u32>,
+    /// Calls before the first round.
+    pub warmup: Option<u32>,
+    /// Measured rounds per row.
+    pub iterations: Option<u32>,
+    /// The deepest chain.
+    pub depth: Option<u32>,
+    /// Worker counts of the scaling rows.
+    pub workers: Option<Vec<u32>>,
+    /// Workers called at once.
+    pub fan_out: Option<u32>,
+    /// How long a call may wait for its reply (and a worker to start).
+    pub timeout: Option<Duration>,
+}
+
+/// Reads and validates `[package.metadata.bench.rpc]`.
+pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Result<RpcConfig, UserError> {
+    let raw: RawRpc = parse_value(value, PREFIX, manifest)?;
+    let err = |key: &str, message: String| config_error(format!("{PREFIX}.{key}"), manifest, message);
+    let range = |key: &str, v: Option<u32>, min: u32, max: u32| -> Result<(), UserError> {
+        match v {
+            Some(n) if n < min || n > max => Err(err(key, format!("{n} is out of range: use {min} to {max}"))),
+            _ => Ok(()),
+        }
+    };
+    range("count", raw.count, 1, 10_000_000)?;
+    range("warmup", raw.warmup, 0, 1_000_000)?;
+    range("iterations", raw.iterations, 2, 1000)?;
+    range("depth", raw.depth, 1, 64)?;
+    range("fan-out", raw.fan_out, 1, 64)?;
+    for (i, n) in raw.workers.iter().flatten().enumerate() {
+        range(&format!("workers[{i}]"), Some(*n), 1, 1000)?;
+    }
+    if let Some(t) = raw.timeout.filter(|t| t.0.is_zero() || t.0 > Duration::from_secs(3600)) {
+        return Err(err(
+            "timeout",
+            format!("{} is out of range: use more than 0 and at most 1h", humantime::format_duration(t.0)),
+        ));
+    }
+    let transports = raw.transport.map(|t| match t {
+        OneOrMany::One(t) => vec![t],
+        OneOrMany::Many(v) => v,
+    });
+    if transports.as_ref().is_some_and(Vec::is_empty) {
+        return Err(err("transport", "the list is empty: name at least one of \"ipc\", \"tcp\", \"stdio\"".into()));
+    }
+    let worker = raw.worker.map(|w| validate_worker(w, manifest, bins)).transpose()?;
+    let calls: Vec<CallConfig> = raw
+        .calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.method.is_empty() || c.method.chars().any(char::is_control) {
+                return Err(err(&format!("calls[{i}].method"), format!("`{}` is not a method name", c.method)));
+            }
+            let payload = c.payload.map_or(0, |b| b.0);
+            if payload > 4 << 30 {
+                return Err(err(
+                    &format!("calls[{i}].payload"),
+                    format!("{payload} bytes is over the 4 GiB a call may carry"),
+                ));
+            }
+            Ok(CallConfig { method: c.method, payload })
+        })
+        .collect::<Result<_, _>>()?;
+    if !calls.is_empty() && worker.is_none() {
+        return Err(err(
+            "calls",
+            "calls name methods of your worker, and there is no `worker`: add `worker = { bin = \"NAME\" }`".into(),
+        ));
+    }
+    Ok(RpcConfig {
+        worker,
+        calls,
+        transports,
+        count: raw.count,
+        warmup: raw.warmup,
+        iterations: raw.iterations,
+        depth: raw.depth,
+        workers: raw.workers,
+        fan_out: raw.fan_out,
+        timeout: raw.timeout.map(|t| t.0),
+    })
+}
+
+fn validate_worker(raw: RawWorker, manifest: &Path, bins: &[String]) -> Result<WorkerConfig, UserError> {
+    let key = format!("{PREFIX}.worker");
+    let (target, default_name) = match (raw.bin, raw.command) {
+        (Some(bin), None) => {
+            if !bins.contains(&bin) {
+                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
+                return Err(config_error(
+                    format!("{key}.bin"),
+                    manifest,
+                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
+                ));
+            }
+            (WorkerTarget::Bin(bin.clone()), bin)
+        }
+        (None, Some(command)) => {
+            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
+                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
+            };
+            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (WorkerTarget::Command { program: program.clone(), args: args.to_vec() }, name)
+        }
+        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
+    };
+    let name = raw.name.unwrap_or(default_name);
+    if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+        return Err(config_error(
+            format!("{key}.name"),
+            manifest,
+            format!("`{name}` is not a usable worker name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
+        ));
+    }
+    Ok(WorkerConfig { key, target, name, args: raw.args, env: raw.env })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_rpc(v: serde_json::Value) -> Result<RpcConfig, UserError> {
+        parse(&v, Path::new("/ws/Cargo.toml"), &["my-worker".to_string()])
+    }
+
+    fn key_of(err: UserError) -> String {
+        match err {
+            UserError::Config { key, .. } => key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_table_is_every_default() {
+        assert_eq!(parse_rpc(json!({})).unwrap(), RpcConfig::default());
+    }
+
+    #[test]
+    fn workers_calls_and_transports_are_checked_with_their_key() {
+        let cfg = parse_rpc(json!({
+            "worker": { "bin": "my-worker" },
+            "calls": [{ "method": "resize", "payload": "1KiB" }, { "method": "ping" }],
+            "transport": "stdio", "workers": [1, 4]
+        }))
+        .unwrap();
+        assert_eq!(cfg.worker.unwrap().name, "my-worker");
+        assert_eq!(cfg.calls[0], CallConfig { method: "resize".into(), payload: 1024 });
+        assert_eq!(cfg.calls[1].payload, 0);
+        assert_eq!(cfg.transports, Some(vec![RpcTransport::Stdio]));
+        let both = parse_rpc(json!({ "transport": ["ipc", "tcp"] })).unwrap();
+        assert_eq!(both.transports, Some(vec![RpcTransport::Ipc, RpcTransport::Tcp]));
+        let bad = |v| key_of(parse_rpc(v).unwrap_err());
+        assert_eq!(bad(json!({ "worker": { "bin": "nope" } })), "package.metadata.bench.rpc.worker.bin");
+        assert_eq!(bad(json!({ "calls": [{ "method": "x" }] })), "package.metadata.bench.rpc.calls");
+        assert_eq!(bad(json!({ "transport": "udp" })), "package.metadata.bench.rpc.transport");
+        assert_eq!(bad(json!({ "workers": [0] })), "package.metadata.bench.rpc.workers[0]");
+        assert_eq!(bad(json!({ "depth": 100 })), "package.metadata.bench.rpc.depth");
+        assert_eq!(bad(json!({ "wrkers": [1] })), "package.metadata.bench.rpc.wrkers");
+    }
+}

@@ -1,0 +1,288 @@
+//! The rows of the RPC suite, from `[package.metadata.bench.rpc]` and the command line: every
+//! built-in call, pattern and scaling row against the built-in worker, then the user's calls and
+//! scaling rows against the user's worker.
+
+use std::time::Duration;
+
+use super::bench::{RpcRow, Scenario, UserWorker, WorkerDef};
+use super::metrics::Shape;
+use crate::discover::config::rpc::{RpcConfig, RpcTransport};
+use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
+use crate::results::Unit;
+use crate::suites::Group;
+use crate::worker::builtin::Call;
+
+/// The command line's say over the scaling rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScalingArgs {
+    /// `--counts`: the worker counts, replacing the configured ones.
+    pub counts: Vec<u32>,
+    /// `--max-workers`: no row with more workers than this.
+    pub max_workers: Option<u32>,
+    /// `--large`: add 50 and 100 workers to the default counts.
+    pub large: bool,
+}
+
+/// The sizes of every row: the configuration's, else the defaults (smaller with `--quick`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sizes {
+    /// Calls per measured round.
+    pub count: u32,
+    /// Calls before the first round.
+    pub warmup: u32,
+    /// The deepest chain.
+    pub depth: u32,
+    /// Worker counts of the scaling rows.
+    pub workers: Vec<u32>,
+    /// Workers called at once.
+    pub fan_out: u32,
+    /// Transports of the calls and patterns.
+    pub transports: Vec<RpcTransport>,
+    /// Bytes a round may move in all: large payloads get fewer calls.
+    pub round_bytes: u64,
+}
+
+/// Per-test timeout when the table does not set one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Sizes {
+    /// The configured sizes, with defaults for what it leaves out.
+    pub fn new(cfg: &RpcConfig, quick: bool, scaling: &ScalingArgs) -> Sizes {
+        let mut workers = if !scaling.counts.is_empty() {
+            scaling.counts.clone()
+        } else if let Some(w) = &cfg.workers {
+            w.clone()
+        } else {
+            let mut w = vec![1, 5, 10, 20];
+            if scaling.large {
+                w.extend([50, 100]);
+            }
+            w
+        };
+        if let Some(max) = scaling.max_workers {
+            workers.retain(|n| *n <= max);
+        }
+        workers.sort_unstable();
+        workers.dedup();
+        Sizes {
+            count: cfg.count.unwrap_or(if quick { 100 } else { 1000 }),
+            warmup: cfg.warmup.unwrap_or(if quick { 2 } else { 5 }),
+            depth: cfg.depth.unwrap_or(4),
+            workers,
+            fan_out: cfg.fan_out.unwrap_or(4),
+            transports: cfg.transports.clone().unwrap_or_else(|| vec![RpcTransport::Ipc]),
+            round_bytes: if quick { 256 << 20 } else { 1 << 30 },
+        }
+    }
+
+    /// Calls per round for a payload: the configured count, fewer for payloads so large that
+    /// the round would move more than [`Sizes::round_bytes`] (at least 5).
+    pub fn calls_for(&self, payload: u64) -> u32 {
+        if payload == 0 {
+            return self.count;
+        }
+        let fit = (self.round_bytes / payload).max(5);
+        self.count.min(fit.min(u32::MAX as u64) as u32)
+    }
+}
+
+/// The user's worker as the rows need it.
+pub struct UserRows {
+    /// Its name in ids.
+    pub name: String,
+    /// How to start it.
+    pub worker: UserWorker,
+    /// The calls to make: method and payload size.
+    pub calls: Vec<(String, u64)>,
+}
+
+/// What the rows are made from.
+pub struct RowsInput<'a> {
+    /// The package.
+    pub package: &'a str,
+    /// The sizes.
+    pub sizes: Sizes,
+    /// `--scenario`: only these groups; all when empty.
+    pub groups: &'a [Group],
+    /// Run policy and thresholds.
+    pub settings: Settings,
+    /// The user's worker.
+    pub user: Option<UserRows>,
+    /// Memory available now, for skipping payloads that cannot fit.
+    pub mem_available: Option<u64>,
+}
+
+fn text(name: &str, v: &str) -> Param {
+    Param { name: name.into(), value: ParamValue::Text(v.into()), unit: None }
+}
+
+fn number(name: &str, v: f64, unit: Unit) -> Param {
+    Param { name: name.into(), value: ParamValue::Number(v), unit: Some(unit) }
+}
+
+/// Why a call of this payload cannot run here: the host holds the payload and the message it
+/// sends, the worker the message it receives.
+fn too_big(payload: u64, available: Option<u64>) -> Option<String> {
+    let need = payload.saturating_mul(3);
+    let available = available?;
+    (need > available).then(|| {
+        format!(
+            "a {} payload needs about {} of memory (the payload three times), and {} is available",
+            crate::units::format_size(payload as f64),
+            crate::units::format_size(need as f64),
+            crate::units::format_size(available as f64)
+        )
+    })
+}
+
+/// The rows, in report order.
+pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
+    let s = &input.sizes;
+    let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
+    let make = |name: &str, worker_name: &str, transport: Option<RpcTransport>, params: Vec<Param>| {
+        let mut id = BenchId::new(super::KIND, input.package, name);
+        id.params.push(text("worker", worker_name));
+        if let Some(t) = transport {
+            id.params.push(text("transport", t.as_str()));
+        }
+        id.params.extend(params);
+        id
+    };
+    let row =
+        |id: BenchId, scenario: Scenario, worker: &WorkerDef, transport: RpcTransport, calls: u32, shape: Shape| {
+            RpcRow {
+                id,
+                settings: input.settings.clone(),
+                scenario,
+                worker: worker.clone(),
+                transport,
+                calls,
+                warmup: s.warmup,
+                shape,
+                skip: None,
+            }
+        };
+    let builtin = WorkerDef::Builtin;
+    let mut out = Vec::new();
+    let user = input.user.as_ref().map(|u| (u.name.as_str(), WorkerDef::User(u.worker.clone()), &u.calls));
+
+    if wants(Group::Calls) {
+        for &t in &s.transports {
+            for call in Call::ALL {
+                let size = call.payload_size() as u64;
+                let params = vec![text("method", call.method()), number("payload", size as f64, Unit::Bytes)];
+                let scenario =
+                    Scenario::Call { method: call.method().into(), payload: size as usize, builtin: Some(call) };
+                let mut r = row(
+                    make("call", "builtin", Some(t), params),
+                    scenario,
+                    &builtin,
+                    t,
+                    s.calls_for(size),
+                    Shape::Call,
+                );
+                r.skip = too_big(size, input.mem_available);
+                out.push(r);
+            }
+        }
+        if let Some((name, def, calls)) = &user {
+            for &t in &s.transports {
+                for (method, size) in calls.iter() {
+                    let params = vec![text("method", method), number("payload", *size as f64, Unit::Bytes)];
+                    let scenario = Scenario::Call { method: method.clone(), payload: *size as usize, builtin: None };
+                    let mut r =
+                        row(make("call", name, Some(t), params), scenario, def, t, s.calls_for(*size), Shape::Call);
+                    r.skip = too_big(*size, input.mem_available);
+                    out.push(r);
+                }
+            }
+        }
+    }
+    if wants(Group::Patterns) {
+        for &t in &s.transports {
+            for depth in 1..=s.depth {
+                let id = make("chain", "builtin", Some(t), vec![number("depth", depth as f64, Unit::Count)]);
+                out.push(row(id, Scenario::Chain { depth }, &builtin, t, s.count, Shape::Chain));
+            }
+            let id = make("singleton", "builtin", Some(t), Vec::new());
+            out.push(row(id, Scenario::Singleton, &builtin, t, s.count, Shape::Singleton));
+            let n = s.fan_out;
+            let id = make("fan-out", "builtin", Some(t), vec![number("workers", n as f64, Unit::Count)]);
+            out.push(row(id, Scenario::FanOut { workers: n }, &builtin, t, s.count, Shape::FanOut));
+        }
+    }
+    if wants(Group::Scaling) {
+        // Memory does not depend on the transport much: the first one is used.
+        let t = s.transports[0];
+        let mut scale = |name: &str, def: &WorkerDef| {
+            for &n in &s.workers {
+                let id = make("workers", name, None, vec![number("count", n as f64, Unit::Count)]);
+                out.push(row(id, Scenario::Workers { count: n }, def, t, 1, Shape::Workers));
+            }
+        };
+        scale("builtin", &builtin);
+        if let Some((name, def, _)) = &user {
+            scale(name, def);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::budget::Limit;
+    use crate::measure::scheduler::{RunCount, RunPolicy};
+    use crate::results::Thresholds;
+
+    fn settings() -> Settings {
+        Settings {
+            policy: RunPolicy { warmup: 0, runs: RunCount::Exactly(3) },
+            thresholds: Thresholds::DEFAULT,
+            limits: Vec::<Limit>::new(),
+            timeout: DEFAULT_TIMEOUT,
+            default_entry: false,
+        }
+    }
+
+    #[test]
+    fn every_call_pattern_and_count_is_a_row_and_large_payloads_make_fewer_calls() {
+        let sizes = Sizes::new(&RpcConfig::default(), false, &ScalingArgs::default());
+        assert_eq!((sizes.count, sizes.warmup, sizes.workers.clone()), (1000, 5, vec![1, 5, 10, 20]));
+        assert_eq!(sizes.calls_for(8), 1000);
+        assert_eq!(sizes.calls_for(8 << 20), 128);
+        assert_eq!(sizes.calls_for(50 << 20), 20);
+        let input = RowsInput {
+            package: "p",
+            sizes,
+            groups: &[],
+            settings: settings(),
+            user: None,
+            mem_available: Some(1 << 40),
+        };
+        let ids: Vec<String> = rows(&input).iter().map(|r| r.id.render()).collect();
+        assert_eq!(ids[0], "rpc/p/call[worker=builtin,transport=ipc,method=small_int,payload=8 B]");
+        assert!(ids.contains(&"rpc/p/chain[worker=builtin,transport=ipc,depth=4]".to_string()));
+        assert!(ids.contains(&"rpc/p/workers[worker=builtin,count=20]".to_string()));
+        assert_eq!(ids.len(), 4 + 4 + 2 + 4);
+    }
+
+    #[test]
+    fn the_command_line_picks_worker_counts_and_payloads_too_big_are_skipped() {
+        let scaling = ScalingArgs { counts: vec![], max_workers: Some(10), large: true };
+        assert_eq!(Sizes::new(&RpcConfig::default(), true, &scaling).workers, vec![1, 5, 10]);
+        let counts = ScalingArgs { counts: vec![3, 1], ..ScalingArgs::default() };
+        assert_eq!(Sizes::new(&RpcConfig::default(), true, &counts).workers, vec![1, 3]);
+        let input = RowsInput {
+            package: "p",
+            sizes: Sizes::new(&RpcConfig::default(), true, &ScalingArgs::default()),
+            groups: &[Group::Calls],
+            settings: settings(),
+            user: None,
+            mem_available: Some(100 << 20),
+        };
+        let rows = rows(&input);
+        assert_eq!(rows.iter().filter(|r| r.skip.is_some()).count(), 1, "only the 50 MiB call");
+        assert!(rows[3].skip.as_deref().unwrap().contains("needs about 150 MiB"), "{:?}", rows[3].skip);
+    }
+}
