@@ -25,10 +25,11 @@ use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
 use crate::suites::rpc::bench::{RpcBench, UserWorker};
 use crate::suites::rpc::rows::{self as rpc_rows, ScalingArgs};
 use crate::suites::rpc::{self as rpc_suite};
-use crate::suites::zmq::bench::{UserProgram, UserServer, ZmqBench};
+use crate::suites::zmq::bench::{UserServer, ZmqBench};
 use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes};
 use crate::suites::zmq::{self as zmq_suite};
 use crate::suites::Group;
+use crate::suites::UserProgram;
 
 /// Warmup runs when neither the command line nor the configuration says.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -359,16 +360,7 @@ impl Common<'_> {
         let user = match &cfg.worker {
             Some(w) => {
                 let dir = self.member.dir();
-                let (program, mut args) = match &w.target {
-                    config::rpc::WorkerTarget::Bin(bin) => {
-                        (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new())
-                    }
-                    config::rpc::WorkerTarget::Command { program, args } => {
-                        let found = probe::program(program, &format!("{}.command", w.key), dir, self.manifest)?;
-                        (UserProgram::Path(found), args.clone())
-                    }
-                };
-                args.extend(w.args.iter().cloned());
+                let (program, args) = self.user_program(&w.target, &w.key, &w.args)?;
                 let worker = UserWorker { program, args, env: w.env.clone(), cwd: dir.to_path_buf() };
                 let calls = cfg.calls.iter().map(|c| (c.method.clone(), c.payload)).collect();
                 Some(rpc_rows::UserRows { name: w.name.clone(), worker, calls })
@@ -386,18 +378,28 @@ impl Common<'_> {
         Ok(rpc_rows::rows(&input).into_iter().map(|row| Box::new(RpcBench::new(row)) as Box<dyn Bench>).collect())
     }
 
-    fn user_server(&self, server: &config::zmq::ServerConfig) -> Result<UserServer, UserError> {
-        let dir = self.member.dir();
-        let (program, mut args) = match &server.target {
-            config::zmq::ServerTarget::Bin(bin) => {
-                (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new())
-            }
-            config::zmq::ServerTarget::Command { program, args } => {
-                let found = probe::program(program, &format!("{}.command", server.key), dir, self.manifest)?;
+    /// What a user's server or worker runs: a binary of the package, or a program found now;
+    /// the configured arguments after the command's own.
+    fn user_program(
+        &self,
+        target: &config::Program,
+        key: &str,
+        extra: &[String],
+    ) -> Result<(UserProgram, Vec<String>), UserError> {
+        let (program, mut args) = match target {
+            config::Program::Bin(bin) => (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new()),
+            config::Program::Command { program, args } => {
+                let found = probe::program(program, &format!("{key}.command"), self.member.dir(), self.manifest)?;
                 (UserProgram::Path(found), args.clone())
             }
         };
-        args.extend(server.args.iter().cloned());
+        args.extend(extra.iter().cloned());
+        Ok((program, args))
+    }
+
+    fn user_server(&self, server: &config::zmq::ServerConfig) -> Result<UserServer, UserError> {
+        let dir = self.member.dir();
+        let (program, args) = self.user_program(&server.target, &server.key, &server.args)?;
         // Without a `ready`, the server is ready when its endpoint takes connections.
         let ready = match &server.ready {
             Some(ready) => self.readiness(ready.clone(), &server.key)?,

@@ -7,6 +7,51 @@ pub mod server;
 pub mod worker;
 pub mod zmq;
 
+/// What a user's server or worker runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserProgram {
+    /// A binary of the package (its fresh copy runs).
+    Bin(crate::build::ArtifactRef),
+    /// A program on PATH.
+    Path(std::path::PathBuf),
+}
+
+impl UserProgram {
+    /// The file to run (a built binary's fresh copy) and the one to name in results (what cargo
+    /// built, or the program found).
+    pub fn resolve(
+        &self,
+        staged: &crate::build::stage::Staged,
+    ) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+        match self {
+            UserProgram::Bin(a) => crate::measure::process::core::staged_file(staged, a),
+            UserProgram::Path(p) => Ok((p.clone(), p.clone())),
+        }
+    }
+
+    /// The same program on the other side of a comparison, and its working directory there.
+    pub fn rebind(
+        &mut self,
+        cwd: &mut std::path::PathBuf,
+        other: &crate::measure::bench::SideMap,
+    ) -> Result<(), String> {
+        match self {
+            UserProgram::Bin(a) => {
+                let side = other.package(&a.package)?;
+                if !side.bins.contains(&a.target) {
+                    return Err(format!("package `{}` has no binary `{}` {}", a.package, a.target, other.at));
+                }
+                *cwd = side.dir.clone();
+            }
+            UserProgram::Path(p) => {
+                *p = other.reroot(p);
+                *cwd = other.reroot(cwd);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The scenario groups `--scenario` picks from; each belongs to one suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Group {

@@ -585,3 +585,54 @@ fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, man
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+/// What runs a long-running program a suite starts (a server, a worker).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// A `[[bin]]` of the package.
+    Bin(String),
+    /// A program (found when the plan is made) and its leading arguments.
+    Command { program: String, args: Vec<String> },
+}
+
+/// Reads `bin` or `command` of the table at `key` (a server, a worker) and its `name`: exactly one
+/// of the two, a binary the package has, a name usable in ids (default the bin's or program's).
+pub(crate) fn program(
+    bin: Option<String>,
+    command: Option<Vec<String>>,
+    name: Option<String>,
+    key: &str,
+    manifest: &Path,
+    bins: &[String],
+) -> Result<(Program, String), UserError> {
+    let (target, default_name) = match (bin, command) {
+        (Some(bin), None) => {
+            if !bins.contains(&bin) {
+                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
+                return Err(config_error(
+                    format!("{key}.bin"),
+                    manifest,
+                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
+                ));
+            }
+            (Program::Bin(bin.clone()), bin)
+        }
+        (None, Some(command)) => {
+            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
+                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
+            };
+            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (Program::Command { program: program.clone(), args: args.to_vec() }, name)
+        }
+        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
+    };
+    let name = name.unwrap_or(default_name);
+    if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
+        return Err(config_error(
+            format!("{key}.name"),
+            manifest,
+            format!("`{name}` is not a usable name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
+        ));
+    }
+    Ok((target, name))
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{config_error, parse_value};
+use super::{config_error, parse_value, program, Program};
 use crate::error::UserError;
 use crate::units::{Bytes, UserDuration};
 
@@ -77,22 +77,13 @@ impl RpcTransport {
     }
 }
 
-/// What runs the user's worker.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WorkerTarget {
-    /// A `[[bin]]` of the package.
-    Bin(String),
-    /// A program (found when the plan is made) and its leading arguments.
-    Command { program: String, args: Vec<String> },
-}
-
 /// A user's worker, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
     /// Key path for messages.
     pub key: String,
     /// What to run.
-    pub target: WorkerTarget,
+    pub target: Program,
     /// Its name in ids (`worker=NAME`).
     pub name: String,
     /// Arguments after those of `command`.
@@ -208,35 +199,7 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
 
 fn validate_worker(raw: RawWorker, manifest: &Path, bins: &[String]) -> Result<WorkerConfig, UserError> {
     let key = format!("{PREFIX}.worker");
-    let (target, default_name) = match (raw.bin, raw.command) {
-        (Some(bin), None) => {
-            if !bins.contains(&bin) {
-                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
-                return Err(config_error(
-                    format!("{key}.bin"),
-                    manifest,
-                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
-                ));
-            }
-            (WorkerTarget::Bin(bin.clone()), bin)
-        }
-        (None, Some(command)) => {
-            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
-                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
-            };
-            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            (WorkerTarget::Command { program: program.clone(), args: args.to_vec() }, name)
-        }
-        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
-    };
-    let name = raw.name.unwrap_or(default_name);
-    if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
-        return Err(config_error(
-            format!("{key}.name"),
-            manifest,
-            format!("`{name}` is not a usable worker name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
-        ));
-    }
+    let (target, name) = program(raw.bin, raw.command, raw.name, &key, manifest, bins)?;
     Ok(WorkerConfig { key, target, name, args: raw.args, env: raw.env })
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{config_error, parse_value, validate_ready, RawReady, Ready};
+use super::{config_error, parse_value, program, validate_ready, Program, RawReady, Ready};
 use crate::error::UserError;
 use crate::suites::zmq::codec::{Codec, Data};
 use crate::units::{Bytes, UserDuration};
@@ -86,22 +86,13 @@ pub enum ServerPattern {
     Pull,
 }
 
-/// What runs the user's server.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ServerTarget {
-    /// A `[[bin]]` of the package.
-    Bin(String),
-    /// A program (found when the plan is made) and its leading arguments.
-    Command { program: String, args: Vec<String> },
-}
-
 /// A user's server, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// Key path for messages.
     pub key: String,
     /// What to run.
-    pub target: ServerTarget,
+    pub target: Program,
     /// Its name in ids (`server=NAME`): `name`, or the bin's or program's name.
     pub name: String,
     /// Arguments after those of `command`.
@@ -231,35 +222,7 @@ fn validate_server(
     bins: &[String],
 ) -> Result<ServerConfig, UserError> {
     let key = format!("{PREFIX}.server");
-    let (target, default_name) = match (raw.bin, raw.command) {
-        (Some(bin), None) => {
-            if !bins.contains(&bin) {
-                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
-                return Err(config_error(
-                    format!("{key}.bin"),
-                    manifest,
-                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
-                ));
-            }
-            (ServerTarget::Bin(bin.clone()), bin)
-        }
-        (None, Some(command)) => {
-            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
-                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
-            };
-            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            (ServerTarget::Command { program: program.clone(), args: args.to_vec() }, name)
-        }
-        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
-    };
-    let name = raw.name.unwrap_or(default_name);
-    if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
-        return Err(config_error(
-            format!("{key}.name"),
-            manifest,
-            format!("`{name}` is not a usable server name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
-        ));
-    }
+    let (target, name) = program(raw.bin, raw.command, raw.name, &key, manifest, bins)?;
     check_endpoint(&raw.endpoint).map_err(|why| config_error(format!("{key}.endpoint"), manifest, why))?;
     let ready = raw.ready.map(|r| validate_ready(r, &format!("{key}.ready"), manifest, package_dir)).transpose()?;
     Ok(ServerConfig {

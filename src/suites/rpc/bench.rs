@@ -18,11 +18,10 @@ use crate::discover::config::rpc::RpcTransport;
 use crate::measure::bench::{
     Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
 };
-use crate::measure::process::core::staged_file;
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
 use crate::suites::worker::WORKER_ARG;
-use crate::suites::zmq::bench::UserProgram;
+use crate::suites::UserProgram;
 use crate::worker::builtin::{self, Call};
 use crate::worker::{CallError, Method};
 
@@ -369,19 +368,7 @@ impl Bench for RpcBench {
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let mut row = self.row.clone();
         if let WorkerDef::User(user) = &mut row.worker {
-            match &mut user.program {
-                UserProgram::Bin(a) => {
-                    let side = other.package(&a.package)?;
-                    if !side.bins.contains(&a.target) {
-                        return Err(format!("package `{}` has no binary `{}` {}", a.package, a.target, other.at));
-                    }
-                    user.cwd = side.dir.clone();
-                }
-                UserProgram::Path(p) => {
-                    *p = other.reroot(p);
-                    user.cwd = other.reroot(&user.cwd);
-                }
-            }
+            user.program.rebind(&mut user.cwd, other)?;
         }
         Ok(Box::new(RpcBench::new(row)))
     }
@@ -396,10 +383,7 @@ impl Bench for RpcBench {
                 std::env::temp_dir(),
             ),
             WorkerDef::User(u) => {
-                let (program, shown) = match &u.program {
-                    UserProgram::Bin(a) => staged_file(env.staged, a)?,
-                    UserProgram::Path(p) => (p.clone(), p.clone()),
-                };
+                let (program, shown) = u.program.resolve(env.staged)?;
                 (program, shown, Vec::new(), u.env.clone(), u.cwd.clone())
             }
         };

@@ -48,14 +48,7 @@ pub enum Scenario {
     Handshake { connections: u32 },
 }
 
-/// What a user's server runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UserProgram {
-    /// A binary of the package (its fresh copy runs).
-    Bin(ArtifactRef),
-    /// A program on PATH.
-    Path(PathBuf),
-}
+pub use crate::suites::UserProgram;
 
 /// A user's server, as a row starts it.
 #[derive(Debug, Clone)]
@@ -319,19 +312,7 @@ impl Bench for ZmqBench {
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let mut row = self.row.clone();
         if let ServerDef::User(user) = &mut row.server {
-            match &mut user.program {
-                UserProgram::Bin(a) => {
-                    let side = other.package(&a.package)?;
-                    if !side.bins.contains(&a.target) {
-                        return Err(format!("package `{}` has no binary `{}` {}", a.package, a.target, other.at));
-                    }
-                    user.cwd = side.dir.clone();
-                }
-                UserProgram::Path(p) => {
-                    *p = other.reroot(p);
-                    user.cwd = other.reroot(&user.cwd);
-                }
-            }
+            user.program.rebind(&mut user.cwd, other)?;
         }
         Ok(Box::new(ZmqBench::new(row)))
     }

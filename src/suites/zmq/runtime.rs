@@ -10,12 +10,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::bench::{Client, Scenario, ServerDef, UserProgram, UserServer, ZmqRow};
+use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use super::codec::Codec;
 use super::load::{self, CurveClient};
 use crate::discover::config::zmq::Transport;
 use crate::measure::bench::{PrepareEnv, RunFailure};
-use crate::measure::process::core::staged_file;
 use crate::results::Readiness;
 use crate::suites::server::{self, Held, Server, ServerSpec};
 use crate::suites::worker::echo::{EchoConfig, InprocServer, Pattern};
@@ -269,10 +268,7 @@ fn start_builtin(
 
 fn start_user(env: &PrepareEnv, user: &UserServer, owner: u64) -> Result<Runtime, String> {
     // A built server runs from its fresh copy; results name the file cargo built.
-    let (program, shown) = match &user.program {
-        UserProgram::Bin(a) => staged_file(env.staged, a)?,
-        UserProgram::Path(p) => (p.clone(), p.clone()),
-    };
+    let (program, shown) = user.program.resolve(env.staged)?;
     let key = format!("{} {}", program.display(), user.endpoint);
     if let Some(why) = dead(&key) {
         return Err(format!("not run: the server failed in an earlier row ({why})"));
