@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::config::{
-    self, LoadEntry, PackageConfig, PythonEntry, Ready, Settings as Configured, StartEntry, StartTarget,
+    self, LoadEntry, PackageConfig, ProgramConfig, PythonEntry, Ready, Settings as Configured, StartEntry, Target,
 };
 use super::limits::limits;
 use super::probe;
@@ -18,18 +18,19 @@ use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId, PackageSide, Settings, SideMap};
 use crate::measure::load::{self, LoadBench, LoadDef};
 use crate::measure::process::cache::CacheMode;
+use crate::measure::process::core::Program;
 use crate::measure::python::{self, PythonBench, PythonDef};
 use crate::measure::scheduler::{RunCount, RunPolicy};
-use crate::measure::start::{self, Program, StartBench, StartDef};
+use crate::measure::start::{self, StartBench, StartDef};
 use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
-use crate::suites::rpc::bench::{RpcBench, UserWorker};
+use crate::suites::rpc::bench::RpcBench;
 use crate::suites::rpc::rows::{self as rpc_rows, ScalingArgs};
 use crate::suites::rpc::{self as rpc_suite};
 use crate::suites::zmq::bench::{UserServer, ZmqBench};
 use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes};
 use crate::suites::zmq::{self as zmq_suite};
 use crate::suites::Group;
-use crate::suites::UserProgram;
+use crate::suites::UserCommand;
 
 /// Warmup runs when neither the command line nor the configuration says.
 pub const DEFAULT_WARMUP: u32 = 1;
@@ -201,10 +202,10 @@ fn start_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) ->
     let mut entries: Vec<StartEntry> =
         cfg.start.clone().unwrap_or_else(|| member.bins.iter().map(|b| default_start(b)).collect());
     if !overrides.bins.is_empty() {
-        entries.retain(|e| matches!(&e.target, StartTarget::Bin(b) if overrides.bins.contains(b)));
+        entries.retain(|e| matches!(&e.target, Target::Bin(b) if overrides.bins.contains(b)));
         // An explicitly requested bin without an entry of its own is run the default way.
         for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
-            if !entries.iter().any(|e| e.target == StartTarget::Bin(wanted.clone())) {
+            if !entries.iter().any(|e| e.target == Target::Bin(wanted.clone())) {
                 entries.push(default_start(wanted));
             }
         }
@@ -263,13 +264,7 @@ impl Common<'_> {
 
     fn start(&self, entry: StartEntry) -> Result<Box<dyn Bench>, UserError> {
         let dir = self.member.dir();
-        let (program, mut args) = match entry.target {
-            StartTarget::Bin(bin) => (Program::Bin(ArtifactRef::bin(&self.member.name, &bin)), vec![]),
-            StartTarget::Command { program, args } => {
-                let found = probe::program(&program, &format!("{}.command", entry.key), dir, self.manifest)?;
-                (Program::Path(found), args)
-            }
-        };
+        let (program, mut args) = self.program(&entry.target, &entry.key)?;
         args.extend(entry.args);
         let readiness = self.readiness(entry.ready, &entry.key)?;
         let def = StartDef {
@@ -312,19 +307,9 @@ impl Common<'_> {
         configured: &Configured,
         overrides: &Overrides,
     ) -> Result<Vec<Box<dyn Bench>>, UserError> {
-        let policy = RunPolicy {
-            warmup: overrides.warmup.unwrap_or(1),
-            runs: RunCount::Exactly(overrides.runs.or(cfg.iterations).unwrap_or(3).max(2)),
-        };
-        let settings = Settings {
-            policy,
-            thresholds: overrides.thresholds(configured),
-            limits: Vec::new(),
-            timeout: self.timeout,
-            default_entry: false,
-        };
+        let settings = self.suite_settings(configured, overrides, cfg.iterations, 1, self.timeout);
         let user = match &cfg.server {
-            Some(server) => Some((server.name.clone(), server.pattern, self.user_server(server)?)),
+            Some(server) => Some((server.program.name.clone(), server.pattern, self.user_server(server)?)),
             None => None,
         };
         let input = RowsInput {
@@ -347,24 +332,13 @@ impl Common<'_> {
         overrides: &Overrides,
     ) -> Result<Vec<Box<dyn Bench>>, UserError> {
         let timeout = cfg.timeout.unwrap_or(rpc_rows::DEFAULT_TIMEOUT);
-        let settings = Settings {
-            policy: RunPolicy {
-                warmup: overrides.warmup.unwrap_or(0),
-                runs: RunCount::Exactly(overrides.runs.or(cfg.iterations).unwrap_or(3).max(2)),
-            },
-            thresholds: overrides.thresholds(configured),
-            limits: Vec::new(),
-            timeout,
-            default_entry: false,
-        };
+        let settings = self.suite_settings(configured, overrides, cfg.iterations, 0, timeout);
         let user = match &cfg.worker {
-            Some(w) => {
-                let dir = self.member.dir();
-                let (program, args) = self.user_program(&w.target, &w.key, &w.args)?;
-                let worker = UserWorker { program, args, env: w.env.clone(), cwd: dir.to_path_buf() };
-                let calls = cfg.calls.iter().map(|c| (c.method.clone(), c.payload)).collect();
-                Some(rpc_rows::UserRows { name: w.name.clone(), worker, calls })
-            }
+            Some(w) => Some(rpc_rows::UserRows {
+                name: w.name.clone(),
+                worker: self.user_command(w)?,
+                calls: cfg.calls.iter().map(|c| (c.method.clone(), c.payload)).collect(),
+            }),
             None => None,
         };
         let input = rpc_rows::RowsInput {
@@ -378,44 +352,63 @@ impl Common<'_> {
         Ok(rpc_rows::rows(&input).into_iter().map(|row| Box::new(RpcBench::new(row)) as Box<dyn Bench>).collect())
     }
 
-    /// What a user's server or worker runs: a binary of the package, or a program found now;
-    /// the configured arguments after the command's own.
-    fn user_program(
-        &self,
-        target: &config::Program,
-        key: &str,
-        extra: &[String],
-    ) -> Result<(UserProgram, Vec<String>), UserError> {
-        let (program, mut args) = match target {
-            config::Program::Bin(bin) => (UserProgram::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new()),
-            config::Program::Command { program, args } => {
+    /// What an entry runs: a binary of the package, or a program found now, with the command's
+    /// own arguments.
+    fn program(&self, target: &Target, key: &str) -> Result<(Program, Vec<String>), UserError> {
+        Ok(match target {
+            Target::Bin(bin) => (Program::Bin(ArtifactRef::bin(&self.member.name, bin)), Vec::new()),
+            Target::Command { program, args } => {
                 let found = probe::program(program, &format!("{key}.command"), self.member.dir(), self.manifest)?;
-                (UserProgram::Path(found), args.clone())
+                (Program::Path(found), args.clone())
             }
-        };
-        args.extend(extra.iter().cloned());
-        Ok((program, args))
+        })
+    }
+
+    /// What a user's server or worker runs, in the package's folder.
+    fn user_command(&self, p: &ProgramConfig) -> Result<UserCommand, UserError> {
+        let (program, mut args) = self.program(&p.target, &p.key)?;
+        args.extend(p.args.iter().cloned());
+        Ok(UserCommand { program, args, env: p.env.clone(), cwd: self.member.dir().to_path_buf() })
+    }
+
+    /// How a suite's rows run: `iterations` rounds (3 unless said) after `warmup` rounds;
+    /// `--runs` and `--warmup` still rule.
+    fn suite_settings(
+        &self,
+        configured: &Configured,
+        overrides: &Overrides,
+        iterations: Option<u32>,
+        warmup: u32,
+        timeout: Duration,
+    ) -> Settings {
+        Settings {
+            policy: RunPolicy {
+                warmup: overrides.warmup.unwrap_or(warmup),
+                runs: RunCount::Exactly(overrides.runs.or(iterations).unwrap_or(3).max(2)),
+            },
+            thresholds: overrides.thresholds(configured),
+            limits: Vec::new(),
+            timeout,
+            default_entry: false,
+        }
     }
 
     fn user_server(&self, server: &config::zmq::ServerConfig) -> Result<UserServer, UserError> {
-        let dir = self.member.dir();
-        let (program, args) = self.user_program(&server.target, &server.key, &server.args)?;
+        let command = self.user_command(&server.program)?;
+        let key = &server.program.key;
         // Without a `ready`, the server is ready when its endpoint takes connections.
         let ready = match &server.ready {
-            Some(ready) => self.readiness(ready.clone(), &server.key)?,
+            Some(ready) => self.readiness(ready.clone(), key)?,
             None => match server.endpoint.strip_prefix("ipc://") {
                 Some(path) => Readiness::File { path: path.into() },
                 None => {
                     let addr = server.endpoint.trim_start_matches("tcp://").replace("localhost", "127.0.0.1");
-                    self.readiness(Ready::Tcp { addr }, &server.key)?
+                    self.readiness(Ready::Tcp { addr }, key)?
                 }
             },
         };
         Ok(UserServer {
-            program,
-            args,
-            env: server.env.clone(),
-            cwd: dir.to_path_buf(),
+            command,
             endpoint: server.endpoint.clone(),
             ready,
             timeout: server.timeout.unwrap_or(self.timeout),
@@ -457,7 +450,7 @@ impl Common<'_> {
 fn default_start(bin: &str) -> StartEntry {
     StartEntry {
         key: String::new(),
-        target: StartTarget::Bin(bin.to_string()),
+        target: Target::Bin(bin.to_string()),
         name: bin.to_string(),
         args: vec!["--help".to_string()],
         env: BTreeMap::new(),

@@ -7,48 +7,24 @@ pub mod server;
 pub mod worker;
 pub mod zmq;
 
-/// What a user's server or worker runs.
+/// What a user's server or worker runs: the program, its arguments, environment and folder.
 #[derive(Debug, Clone, PartialEq)]
-pub enum UserProgram {
-    /// A binary of the package (its fresh copy runs).
-    Bin(crate::build::ArtifactRef),
-    /// A program on PATH.
-    Path(std::path::PathBuf),
+pub struct UserCommand {
+    /// The program.
+    pub program: crate::measure::process::core::Program,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment added.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Its package's folder.
+    pub cwd: std::path::PathBuf,
 }
 
-impl UserProgram {
-    /// The file to run (a built binary's fresh copy) and the one to name in results (what cargo
-    /// built, or the program found).
-    pub fn resolve(
-        &self,
-        staged: &crate::build::stage::Staged,
-    ) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
-        match self {
-            UserProgram::Bin(a) => crate::measure::process::core::staged_file(staged, a),
-            UserProgram::Path(p) => Ok((p.clone(), p.clone())),
-        }
-    }
-
-    /// The same program on the other side of a comparison, and its working directory there.
-    pub fn rebind(
-        &mut self,
-        cwd: &mut std::path::PathBuf,
-        other: &crate::measure::bench::SideMap,
-    ) -> Result<(), String> {
-        match self {
-            UserProgram::Bin(a) => {
-                let side = other.package(&a.package)?;
-                if !side.bins.contains(&a.target) {
-                    return Err(format!("package `{}` has no binary `{}` {}", a.package, a.target, other.at));
-                }
-                *cwd = side.dir.clone();
-            }
-            UserProgram::Path(p) => {
-                *p = other.reroot(p);
-                *cwd = other.reroot(cwd);
-            }
-        }
-        Ok(())
+impl UserCommand {
+    /// The same command on the other side of a comparison, for a benchmark of `package`.
+    pub fn rebind(&self, package: &str, other: &crate::measure::bench::SideMap) -> Result<UserCommand, String> {
+        let side = other.package(package)?;
+        Ok(UserCommand { program: self.program.rebind(side, other)?, cwd: side.dir.clone(), ..self.clone() })
     }
 }
 

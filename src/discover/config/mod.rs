@@ -110,9 +110,9 @@ pub struct Settings {
     pub cache: Option<CacheMode>,
 }
 
-/// What a start benchmark executes.
+/// What a start entry, a server or a worker runs, as written.
 #[derive(Debug, Clone, PartialEq)]
-pub enum StartTarget {
+pub enum Target {
     /// A `[[bin]]` target of the package, built by cargo.
     Bin(String),
     /// An arbitrary command: the program as written (found when the plan is made) and its
@@ -139,7 +139,7 @@ pub struct StartEntry {
     /// Key path for messages (`package.metadata.bench.start[1]`).
     pub key: String,
     /// What to run.
-    pub target: StartTarget,
+    pub target: Target,
     /// Name used in the benchmark id.
     pub name: String,
     /// Extra arguments.
@@ -471,17 +471,17 @@ fn check_settings(settings: &Settings, prefix: &str, manifest: &Path) -> Result<
     Ok(())
 }
 
-fn validate_start(
-    raw: RawStart,
-    key: String,
+/// Reads `bin` or `command` of the entry at `key`: exactly one of the two, a binary the package
+/// has, a command with a program.
+fn target(
+    bin: Option<String>,
+    command: Option<Vec<String>>,
+    key: &str,
     manifest: &Path,
-    package_dir: &Path,
     bins: &[String],
-) -> Result<StartEntry, UserError> {
-    let target = match (raw.bin, raw.command) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(config_error(key, manifest, "set exactly one of `bin` or `command`"));
-        }
+) -> Result<Target, UserError> {
+    match (bin, command) {
+        (Some(_), Some(_)) | (None, None) => Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
         (Some(bin), None) => {
             if !bins.contains(&bin) {
                 let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
@@ -491,7 +491,7 @@ fn validate_start(
                     format!("the package has no binary named `{bin}` (its binaries: {available})"),
                 ));
             }
-            StartTarget::Bin(bin)
+            Ok(Target::Bin(bin))
         }
         (None, Some(command)) => {
             let Some((program, args)) = command.split_first() else {
@@ -500,9 +500,19 @@ fn validate_start(
             if program.is_empty() {
                 return Err(config_error(format!("{key}.command"), manifest, "the program is empty"));
             }
-            StartTarget::Command { program: program.clone(), args: args.to_vec() }
+            Ok(Target::Command { program: program.clone(), args: args.to_vec() })
         }
-    };
+    }
+}
+
+fn validate_start(
+    raw: RawStart,
+    key: String,
+    manifest: &Path,
+    package_dir: &Path,
+    bins: &[String],
+) -> Result<StartEntry, UserError> {
+    let target = target(raw.bin, raw.command, &key, manifest, bins)?;
     let name = match (&raw.name, &target) {
         (Some(name), _) => {
             if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
@@ -514,8 +524,8 @@ fn validate_start(
             }
             name.clone()
         }
-        (None, StartTarget::Bin(bin)) => bin.clone(),
-        (None, StartTarget::Command { program, .. }) => {
+        (None, Target::Bin(bin)) => bin.clone(),
+        (None, Target::Command { program, .. }) => {
             return Err(config_error(
                 format!("{key}.name"),
                 manifest,
@@ -586,47 +596,45 @@ fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, man
 #[path = "tests.rs"]
 mod tests;
 
-/// What runs a long-running program a suite starts (a server, a worker).
+/// A long-running program a suite starts (a user's server or worker), validated.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Program {
-    /// A `[[bin]]` of the package.
-    Bin(String),
-    /// A program (found when the plan is made) and its leading arguments.
-    Command { program: String, args: Vec<String> },
+pub struct ProgramConfig {
+    /// Key path for messages (`package.metadata.bench.zmq.server`).
+    pub key: String,
+    /// What to run.
+    pub target: Target,
+    /// Its name in ids (`server=NAME`, `worker=NAME`): `name`, or the bin's or program's name.
+    pub name: String,
+    /// Arguments after those of `command`.
+    pub args: Vec<String>,
+    /// Environment added.
+    pub env: BTreeMap<String, String>,
 }
 
-/// Reads `bin` or `command` of the table at `key` (a server, a worker) and its `name`: exactly one
-/// of the two, a binary the package has, a name usable in ids (default the bin's or program's).
+/// The fields a server or worker table has for its program.
+pub(crate) struct RawProgram {
+    pub bin: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub name: Option<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// Reads the program of the table at `key` (a server, a worker): its target, and a name usable
+/// in ids (default the bin's or program's file name; never `builtin`, the suites' own).
 pub(crate) fn program(
-    bin: Option<String>,
-    command: Option<Vec<String>>,
-    name: Option<String>,
+    raw: RawProgram,
     key: &str,
     manifest: &Path,
     bins: &[String],
-) -> Result<(Program, String), UserError> {
-    let (target, default_name) = match (bin, command) {
-        (Some(bin), None) => {
-            if !bins.contains(&bin) {
-                let available = if bins.is_empty() { "none".to_string() } else { bins.join(", ") };
-                return Err(config_error(
-                    format!("{key}.bin"),
-                    manifest,
-                    format!("the package has no binary named `{bin}` (its binaries: {available})"),
-                ));
-            }
-            (Program::Bin(bin.clone()), bin)
+) -> Result<ProgramConfig, UserError> {
+    let target = target(raw.bin, raw.command, key, manifest, bins)?;
+    let name = raw.name.unwrap_or_else(|| match &target {
+        Target::Bin(bin) => bin.clone(),
+        Target::Command { program, .. } => {
+            Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
         }
-        (None, Some(command)) => {
-            let Some((program, args)) = command.split_first().filter(|(p, _)| !p.is_empty()) else {
-                return Err(config_error(format!("{key}.command"), manifest, "the command is empty"));
-            };
-            let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            (Program::Command { program: program.clone(), args: args.to_vec() }, name)
-        }
-        _ => return Err(config_error(key, manifest, "set exactly one of `bin` or `command`")),
-    };
-    let name = name.unwrap_or(default_name);
+    });
     if name.is_empty() || name == "builtin" || !name.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) {
         return Err(config_error(
             format!("{key}.name"),
@@ -634,5 +642,36 @@ pub(crate) fn program(
             format!("`{name}` is not a usable name: use letters, digits, `-`, `_` or `.`, and not `builtin`"),
         ));
     }
-    Ok((target, name))
+    Ok(ProgramConfig { key: key.to_string(), target, name, args: raw.args, env: raw.env })
+}
+
+/// A count at `key` outside `min..=max`, named with its range.
+pub(crate) fn check_count(key: &str, value: Option<u32>, min: u32, max: u32, manifest: &Path) -> Result<(), UserError> {
+    match value {
+        Some(n) if n < min || n > max => {
+            Err(config_error(key, manifest, format!("{n} is out of range: use {min} to {max}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A duration at `key` that is zero or longer than `max`.
+pub(crate) fn check_duration(
+    key: &str,
+    value: Option<Duration>,
+    max: Duration,
+    manifest: &Path,
+) -> Result<(), UserError> {
+    match value {
+        Some(d) if d.is_zero() || d > max => Err(config_error(
+            key,
+            manifest,
+            format!(
+                "{} is out of range: use more than 0 and at most {}",
+                humantime::format_duration(d),
+                humantime::format_duration(max)
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

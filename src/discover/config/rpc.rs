@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{config_error, parse_value, program, Program};
+use super::{check_count, check_duration, config_error, parse_value, program, ProgramConfig, RawProgram};
 use crate::error::UserError;
 use crate::units::{Bytes, UserDuration};
 
@@ -77,21 +77,6 @@ impl RpcTransport {
     }
 }
 
-/// A user's worker, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WorkerConfig {
-    /// Key path for messages.
-    pub key: String,
-    /// What to run.
-    pub target: Program,
-    /// Its name in ids (`worker=NAME`).
-    pub name: String,
-    /// Arguments after those of `command`.
-    pub args: Vec<String>,
-    /// Environment added.
-    pub env: BTreeMap<String, String>,
-}
-
 /// A method of the user's worker to measure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallConfig {
@@ -105,7 +90,7 @@ pub struct CallConfig {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RpcConfig {
     /// The user's worker, measured beside the built-in one.
-    pub worker: Option<WorkerConfig>,
+    pub worker: Option<ProgramConfig>,
     /// The user's methods to call.
     pub calls: Vec<CallConfig>,
     /// Transports, in order; `ipc` when not given.
@@ -130,12 +115,8 @@ pub struct RpcConfig {
 pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Result<RpcConfig, UserError> {
     let raw: RawRpc = parse_value(value, PREFIX, manifest)?;
     let err = |key: &str, message: String| config_error(format!("{PREFIX}.{key}"), manifest, message);
-    let range = |key: &str, v: Option<u32>, min: u32, max: u32| -> Result<(), UserError> {
-        match v {
-            Some(n) if n < min || n > max => Err(err(key, format!("{n} is out of range: use {min} to {max}"))),
-            _ => Ok(()),
-        }
-    };
+    let range =
+        |key: &str, v: Option<u32>, min: u32, max: u32| check_count(&format!("{PREFIX}.{key}"), v, min, max, manifest);
     range("count", raw.count, 1, 10_000_000)?;
     range("warmup", raw.warmup, 0, 1_000_000)?;
     range("iterations", raw.iterations, 2, 1000)?;
@@ -144,12 +125,7 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
     for (i, n) in raw.workers.iter().flatten().enumerate() {
         range(&format!("workers[{i}]"), Some(*n), 1, 1000)?;
     }
-    if let Some(t) = raw.timeout.filter(|t| t.0.is_zero() || t.0 > Duration::from_secs(3600)) {
-        return Err(err(
-            "timeout",
-            format!("{} is out of range: use more than 0 and at most 1h", humantime::format_duration(t.0)),
-        ));
-    }
+    check_duration(&format!("{PREFIX}.timeout"), raw.timeout.map(|t| t.0), Duration::from_secs(3600), manifest)?;
     let transports = raw.transport.map(|t| match t {
         OneOrMany::One(t) => vec![t],
         OneOrMany::Many(v) => v,
@@ -157,7 +133,13 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
     if transports.as_ref().is_some_and(Vec::is_empty) {
         return Err(err("transport", "the list is empty: name at least one of \"ipc\", \"tcp\", \"stdio\"".into()));
     }
-    let worker = raw.worker.map(|w| validate_worker(w, manifest, bins)).transpose()?;
+    let worker = raw
+        .worker
+        .map(|w| {
+            let raw = RawProgram { bin: w.bin, command: w.command, name: w.name, args: w.args, env: w.env };
+            program(raw, &format!("{PREFIX}.worker"), manifest, bins)
+        })
+        .transpose()?;
     let calls: Vec<CallConfig> = raw
         .calls
         .unwrap_or_default()
@@ -197,26 +179,14 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
     })
 }
 
-fn validate_worker(raw: RawWorker, manifest: &Path, bins: &[String]) -> Result<WorkerConfig, UserError> {
-    let key = format!("{PREFIX}.worker");
-    let (target, name) = program(raw.bin, raw.command, raw.name, &key, manifest, bins)?;
-    Ok(WorkerConfig { key, target, name, args: raw.args, env: raw.env })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::tests::key_of;
     use super::*;
     use serde_json::json;
 
     fn parse_rpc(v: serde_json::Value) -> Result<RpcConfig, UserError> {
         parse(&v, Path::new("/ws/Cargo.toml"), &["my-worker".to_string()])
-    }
-
-    fn key_of(err: UserError) -> String {
-        match err {
-            UserError::Config { key, .. } => key,
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ fn parse(value: serde_json::Value) -> Result<PackageConfig, UserError> {
     )
 }
 
-fn key_of(err: UserError) -> String {
+pub(super) fn key_of(err: UserError) -> String {
     match err {
         UserError::Config { key, .. } => key,
         other => panic!("expected a config error, got {other:?}"),
@@ -95,7 +95,7 @@ fn commands_are_kept_as_written_and_empty_ones_refused() {
     // Finding the program on PATH happens when the plan is made, not while parsing.
     let cfg = parse(json!({ "start": [{ "command": ["no-such-program-xyz", "-c"], "name": "x" }] })).unwrap();
     let entry = &cfg.start.unwrap()[0];
-    assert_eq!(entry.target, StartTarget::Command { program: "no-such-program-xyz".into(), args: vec!["-c".into()] });
+    assert_eq!(entry.target, Target::Command { program: "no-such-program-xyz".into(), args: vec!["-c".into()] });
     let err = parse(json!({ "start": [{ "command": [], "name": "x" }] })).unwrap_err();
     assert_eq!(key_of(err), "package.metadata.bench.start[0].command");
 }

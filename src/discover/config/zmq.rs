@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{config_error, parse_value, program, validate_ready, Program, RawReady, Ready};
+use super::{
+    check_count, check_duration, config_error, parse_value, program, validate_ready, ProgramConfig, RawProgram,
+    RawReady, Ready,
+};
 use crate::error::UserError;
 use crate::suites::zmq::codec::{Codec, Data};
 use crate::units::{Bytes, UserDuration};
@@ -89,16 +92,8 @@ pub enum ServerPattern {
 /// A user's server, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// Key path for messages.
-    pub key: String,
-    /// What to run.
-    pub target: Program,
-    /// Its name in ids (`server=NAME`): `name`, or the bin's or program's name.
-    pub name: String,
-    /// Arguments after those of `command`.
-    pub args: Vec<String>,
-    /// Environment added.
-    pub env: BTreeMap<String, String>,
+    /// What runs, and its name in ids (`server=NAME`).
+    pub program: ProgramConfig,
     /// Where it listens: `tcp://127.0.0.1:PORT` (or `localhost`, `[::1]`) or `ipc://PATH`.
     pub endpoint: String,
     /// What says it is ready; without it, a connection to the endpoint.
@@ -155,12 +150,8 @@ pub fn parse(
 ) -> Result<ZmqConfig, UserError> {
     let raw: RawZmq = parse_value(value, PREFIX, manifest)?;
     let err = |key: &str, message: String| config_error(format!("{PREFIX}.{key}"), manifest, message);
-    let positive = |key: &str, v: Option<u32>, min: u32, max: u32| -> Result<(), UserError> {
-        match v {
-            Some(n) if n < min || n > max => Err(err(key, format!("{n} is out of range: use {min} to {max}"))),
-            _ => Ok(()),
-        }
-    };
+    let positive =
+        |key: &str, v: Option<u32>, min: u32, max: u32| check_count(&format!("{PREFIX}.{key}"), v, min, max, manifest);
     positive("window", raw.window, 1, 100_000)?;
     positive("iterations", raw.iterations, 2, 1000)?;
     positive("tail-requests", raw.tail_requests, 10, 10_000_000)?;
@@ -187,12 +178,7 @@ pub fn parse(
         Ok(Some(v.into_iter().map(|b| b.0).collect()))
     };
     for (key, d) in [("duration", raw.duration), ("round", raw.round)] {
-        if let Some(d) = d.filter(|d| d.0.is_zero() || d.0 > Duration::from_secs(600)) {
-            return Err(err(
-                key,
-                format!("{} is out of range: use more than 0 and at most 10m", humantime::format_duration(d.0)),
-            ));
-        }
+        check_duration(&format!("{PREFIX}.{key}"), d.map(|d| d.0), Duration::from_secs(600), manifest)?;
     }
     let server = raw.server.map(|s| validate_server(s, manifest, package_dir, bins)).transpose()?;
     Ok(ZmqConfig {
@@ -222,15 +208,12 @@ fn validate_server(
     bins: &[String],
 ) -> Result<ServerConfig, UserError> {
     let key = format!("{PREFIX}.server");
-    let (target, name) = program(raw.bin, raw.command, raw.name, &key, manifest, bins)?;
+    let raw_program = RawProgram { bin: raw.bin, command: raw.command, name: raw.name, args: raw.args, env: raw.env };
+    let program = program(raw_program, &key, manifest, bins)?;
     check_endpoint(&raw.endpoint).map_err(|why| config_error(format!("{key}.endpoint"), manifest, why))?;
     let ready = raw.ready.map(|r| validate_ready(r, &format!("{key}.ready"), manifest, package_dir)).transpose()?;
     Ok(ServerConfig {
-        key,
-        target,
-        name,
-        args: raw.args,
-        env: raw.env,
+        program,
         endpoint: raw.endpoint,
         ready,
         pattern: raw.pattern.unwrap_or(ServerPattern::Rep),
@@ -259,18 +242,12 @@ fn check_endpoint(endpoint: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::key_of;
     use super::*;
     use serde_json::json;
 
     fn parse_zmq(v: serde_json::Value) -> Result<ZmqConfig, UserError> {
         parse(&v, Path::new("/ws/Cargo.toml"), Path::new("/ws"), &["echo-server".to_string()])
-    }
-
-    fn key_of(err: UserError) -> String {
-        match err {
-            UserError::Config { key, .. } => key,
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]
@@ -286,7 +263,7 @@ mod tests {
         }))
         .unwrap();
         let server = cfg.server.unwrap();
-        assert_eq!((server.name.as_str(), server.pattern), ("echo-server", ServerPattern::Router));
+        assert_eq!((server.program.name.as_str(), server.pattern), ("echo-server", ServerPattern::Router));
         assert_eq!(cfg.payload_sizes, Some(vec![64, 1024]));
         let bad = |v| key_of(parse_zmq(v).unwrap_err());
         assert_eq!(

@@ -12,7 +12,7 @@ use super::runner::Runner;
 use super::spec::{ProcessSpec, RunRecord};
 use crate::build::stage::Staged;
 use crate::build::ArtifactRef;
-use crate::measure::bench::{MetricName, PrepareEnv, RunFailure};
+use crate::measure::bench::{MetricName, PackageSide, PrepareEnv, RunFailure, SideMap};
 use crate::results::{Facts, Relocations, Residency};
 
 /// One benchmark side's place in the shared runner.
@@ -106,6 +106,43 @@ impl ProcessCore {
             Residency { file: file.unwrap_or_else(|| r.file.clone()), resident: r.resident }
         });
         Some(named.collect())
+    }
+}
+
+/// What a benchmark runs: a binary cargo builds, or a program at a known path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// A binary that cargo builds (its fresh copy runs).
+    Bin(ArtifactRef),
+    /// An executable at a known path.
+    Path(PathBuf),
+}
+
+impl Program {
+    /// The built target it needs, if any.
+    pub fn artifact(&self) -> Option<&ArtifactRef> {
+        match self {
+            Program::Bin(a) => Some(a),
+            Program::Path(_) => None,
+        }
+    }
+
+    /// The file to run (a built binary's fresh copy) and the file reports name (what cargo
+    /// built, or the program itself).
+    pub fn resolve(&self, staged: &Staged) -> Result<(PathBuf, PathBuf), String> {
+        match self {
+            Program::Bin(a) => staged_file(staged, a),
+            Program::Path(p) => Ok((p.clone(), p.clone())),
+        }
+    }
+
+    /// The same program on the other side of a comparison, where the benchmark's package is `side`.
+    pub fn rebind(&self, side: &PackageSide, other: &SideMap) -> Result<Program, String> {
+        match self {
+            Program::Bin(a) if side.bins.contains(&a.target) => Ok(Program::Bin(a.clone())),
+            Program::Bin(a) => Err(format!("bin `{}` does not exist {}", a.target, other.at)),
+            Program::Path(p) => Ok(Program::Path(other.reroot(p))),
+        }
     }
 }
 

@@ -20,14 +20,7 @@ use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "start";
 
-/// What a start benchmark runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Program {
-    /// A binary that cargo builds.
-    Bin(ArtifactRef),
-    /// An executable at a known path.
-    Path(PathBuf),
-}
+pub use crate::measure::process::core::Program;
 
 /// A start benchmark as configured.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,20 +104,13 @@ impl Bench for StartBench {
     }
 
     fn needs(&self) -> Vec<ArtifactRef> {
-        match &self.def.program {
-            Program::Bin(a) => vec![a.clone()],
-            Program::Path(_) => Vec::new(),
-        }
+        self.def.program.artifact().cloned().into_iter().collect()
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let package = other.package(&self.def.id.package)?;
         let mut def = self.def.clone();
-        def.program = match &self.def.program {
-            Program::Bin(a) if package.bins.contains(&a.target) => Program::Bin(a.clone()),
-            Program::Bin(a) => return Err(format!("bin `{}` does not exist {}", a.target, other.at)),
-            Program::Path(p) => Program::Path(other.reroot(p)),
-        };
+        def.program = self.def.program.rebind(package, other)?;
         def.cwd = package.dir.clone();
         if let Readiness::File { path } = &self.def.readiness {
             if let Ok(rel) = path.strip_prefix(&self.def.cwd) {

@@ -6,7 +6,6 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,25 +17,13 @@ use crate::discover::config::rpc::RpcTransport;
 use crate::measure::bench::{
     Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
 };
+use crate::measure::process::core::Program;
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
 use crate::suites::worker::WORKER_ARG;
-use crate::suites::UserProgram;
+use crate::suites::UserCommand;
 use crate::worker::builtin::{self, Call};
 use crate::worker::{CallError, Method};
-
-/// What a user's worker runs.
-#[derive(Debug, Clone)]
-pub struct UserWorker {
-    /// The program.
-    pub program: UserProgram,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Environment added.
-    pub env: BTreeMap<String, String>,
-    /// Its package's folder.
-    pub cwd: PathBuf,
-}
 
 /// The worker a row measures.
 #[derive(Debug, Clone)]
@@ -44,7 +31,7 @@ pub enum WorkerDef {
     /// The built-in worker (a hidden subcommand of this binary).
     Builtin,
     /// The user's.
-    User(UserWorker),
+    User(UserCommand),
 }
 
 /// What one round of a row does.
@@ -188,8 +175,8 @@ impl RpcBench {
         Err(format!("the worker has no method `{method}` (its methods: {})", w.methods.join(", ")))
     }
 
-    fn round(&mut self) -> Result<Vec<(MetricName, f64)>, RunFailure> {
-        let calls = self.row.calls;
+    /// One round of `calls` calls (chains, fan-outs).
+    fn round(&mut self, calls: u32) -> Result<Vec<(MetricName, f64)>, RunFailure> {
         match self.row.scenario.clone() {
             Scenario::Call { method, builtin, .. } => {
                 let mut times = Vec::with_capacity(calls as usize);
@@ -243,7 +230,15 @@ impl RpcBench {
                 let arg = depth.to_le_bytes();
                 let start = Instant::now();
                 for _ in 0..calls {
-                    self.workers[0].peer.call("chain", &arg).map_err(|e| self.failure(0, "chain", e))?;
+                    let reply = self.workers[0].peer.call("chain", &arg).map_err(|e| self.failure(0, "chain", e))?;
+                    // Each level calls the next with one less: a chain that went all the way
+                    // down answers with the last level's 1.
+                    if *reply.payload != 1u32.to_le_bytes() {
+                        return Err(RunFailure::new(format!(
+                            "a chain of depth {depth} answered {}, not the innermost call's 1",
+                            crate::worker::frame::show(&reply.payload)
+                        )));
+                    }
                 }
                 let chain = mean(start.elapsed(), calls);
                 Ok(vec![("chain".into(), chain), ("per_hop".into(), chain / depth as f64)])
@@ -356,8 +351,8 @@ impl Bench for RpcBench {
 
     fn needs(&self) -> Vec<ArtifactRef> {
         match &self.row.worker {
-            WorkerDef::User(UserWorker { program: UserProgram::Bin(a), .. }) => vec![a.clone()],
-            _ => Vec::new(),
+            WorkerDef::User(u) => u.program.artifact().cloned().into_iter().collect(),
+            WorkerDef::Builtin => Vec::new(),
         }
     }
 
@@ -368,29 +363,23 @@ impl Bench for RpcBench {
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let mut row = self.row.clone();
         if let WorkerDef::User(user) = &mut row.worker {
-            user.program.rebind(&mut user.cwd, other)?;
+            *user = user.rebind(&self.row.id.package, other)?;
         }
         Ok(Box::new(RpcBench::new(row)))
     }
 
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
-        let (program, shown, mut args, extra_env, cwd) = match &self.row.worker {
-            WorkerDef::Builtin => (
-                env.runner_exe.to_path_buf(),
-                env.runner_exe.to_path_buf(),
-                vec![WORKER_ARG.to_string(), "rpc".into()],
-                BTreeMap::new(),
-                std::env::temp_dir(),
-            ),
-            WorkerDef::User(u) => {
-                let (program, shown) = u.program.resolve(env.staged)?;
-                (program, shown, Vec::new(), u.env.clone(), u.cwd.clone())
-            }
+        let command = match &self.row.worker {
+            WorkerDef::Builtin => UserCommand {
+                program: Program::Path(env.runner_exe.to_path_buf()),
+                args: vec![WORKER_ARG.to_string(), "rpc".into()],
+                env: BTreeMap::new(),
+                cwd: std::env::temp_dir(),
+            },
+            WorkerDef::User(u) => u.clone(),
         };
-        if let WorkerDef::User(u) = &self.row.worker {
-            args.extend(u.args.iter().cloned());
-        }
-        self.command = std::iter::once(shown.display().to_string()).chain(args.iter().cloned()).collect();
+        let (program, shown) = command.program.resolve(env.staged)?;
+        self.command = std::iter::once(shown.display().to_string()).chain(command.args.iter().cloned()).collect();
         if self.row.transport == RpcTransport::Ipc {
             let dir = crate::suites::zmq::ipc_dir()?;
             crate::suites::server::remove_on_interrupt(dir.path());
@@ -398,9 +387,9 @@ impl Bench for RpcBench {
         }
         self.spawn = Some(Spawn {
             program,
-            args,
-            env: extra_env,
-            cwd,
+            args: command.args,
+            env: command.env,
+            cwd: command.cwd,
             transport: self.row.transport,
             timeout: self.row.settings.timeout,
         });
@@ -421,10 +410,7 @@ impl Bench for RpcBench {
             self.expected = builtin.map(|c| c.function()(&self.payload)).transpose()?;
         }
         // Warm both ends: the first calls fault in buffers and connect lazily.
-        let calls = std::mem::replace(&mut self.row.calls, self.row.warmup.max(1));
-        let warm = self.round();
-        self.row.calls = calls;
-        warm.map(drop).map_err(|f| f.reason)
+        self.round(self.row.warmup.max(1)).map(drop).map_err(|f| f.reason)
     }
 
     fn facts(&mut self) -> FactsReport {
@@ -446,7 +432,7 @@ impl Bench for RpcBench {
             return Err(RunFailure { reason: w.exit_reason().unwrap_or_default(), detail: w.stderr_tail() });
         }
         let start = Instant::now();
-        let values = self.round()?;
+        let values = self.round(self.row.calls)?;
         Ok(Observation { elapsed: start.elapsed(), values, ..Observation::default() })
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::bench::{RpcRow, Scenario, UserWorker, WorkerDef};
+use super::bench::{RpcRow, Scenario, WorkerDef};
 use super::metrics::Shape;
 use crate::discover::config::rpc::{RpcConfig, RpcTransport};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
@@ -91,7 +91,7 @@ pub struct UserRows {
     /// Its name in ids.
     pub name: String,
     /// How to start it.
-    pub worker: UserWorker,
+    pub worker: crate::suites::UserCommand,
     /// The calls to make: method and payload size.
     pub calls: Vec<(String, u64)>,
 }

@@ -3,7 +3,6 @@
 //! how its memory went.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ use crate::measure::bench::{
 };
 use crate::results::{MetricDesc, OrderedMap, Readiness};
 use crate::suites::worker::echo::Pattern;
+use crate::suites::UserCommand;
 
 /// The client side of a throughput row.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,19 +48,11 @@ pub enum Scenario {
     Handshake { connections: u32 },
 }
 
-pub use crate::suites::UserProgram;
-
 /// A user's server, as a row starts it.
 #[derive(Debug, Clone)]
 pub struct UserServer {
     /// What runs.
-    pub program: UserProgram,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// Environment added.
-    pub env: BTreeMap<String, String>,
-    /// Its package's folder.
-    pub cwd: PathBuf,
+    pub command: UserCommand,
     /// Where it listens.
     pub endpoint: String,
     /// What says it is ready.
@@ -287,7 +279,7 @@ impl Bench for ZmqBench {
 
     fn described(&self) -> Described {
         let (env, ready) = match &self.row.server {
-            ServerDef::User(u) => (u.env.clone(), u.ready.clone()),
+            ServerDef::User(u) => (u.command.env.clone(), u.ready.clone()),
             _ => (BTreeMap::new(), Readiness::Stdout { pattern: "^ready ".into() }),
         };
         let args = self.command.iter().skip(1).cloned().collect();
@@ -296,7 +288,7 @@ impl Bench for ZmqBench {
 
     fn needs(&self) -> Vec<ArtifactRef> {
         match &self.row.server {
-            ServerDef::User(UserServer { program: UserProgram::Bin(a), .. }) => vec![a.clone()],
+            ServerDef::User(u) => u.command.program.artifact().cloned().into_iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -312,7 +304,7 @@ impl Bench for ZmqBench {
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let mut row = self.row.clone();
         if let ServerDef::User(user) = &mut row.server {
-            user.program.rebind(&mut user.cwd, other)?;
+            user.command = user.command.rebind(&self.row.id.package, other)?;
         }
         Ok(Box::new(ZmqBench::new(row)))
     }

@@ -413,10 +413,12 @@ mod tests {
 
     fn user() -> UserServer {
         UserServer {
-            program: super::super::bench::UserProgram::Path("/bin/true".into()),
-            args: vec![],
-            env: Default::default(),
-            cwd: "/".into(),
+            command: crate::suites::UserCommand {
+                program: crate::measure::process::core::Program::Path("/bin/true".into()),
+                args: vec![],
+                env: Default::default(),
+                cwd: "/".into(),
+            },
             endpoint: "tcp://127.0.0.1:5555".into(),
             ready: Readiness::Exit,
             timeout: Duration::from_secs(1),

@@ -268,16 +268,16 @@ fn start_builtin(
 
 fn start_user(env: &PrepareEnv, user: &UserServer, owner: u64) -> Result<Runtime, String> {
     // A built server runs from its fresh copy; results name the file cargo built.
-    let (program, shown) = user.program.resolve(env.staged)?;
+    let (program, shown) = user.command.program.resolve(env.staged)?;
     let key = format!("{} {}", program.display(), user.endpoint);
     if let Some(why) = dead(&key) {
         return Err(format!("not run: the server failed in an earlier row ({why})"));
     }
     let spec = ServerSpec {
         program,
-        args: user.args.clone(),
-        env: user.env.clone(),
-        cwd: user.cwd.clone(),
+        args: user.command.args.clone(),
+        env: user.command.env.clone(),
+        cwd: user.command.cwd.clone(),
         ready: user.ready.clone(),
         timeout: user.timeout,
         pipes: false,
