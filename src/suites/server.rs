@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -43,14 +43,7 @@ pub fn stop_servers_on_interrupt() {
         }
         unsafe { libc::_exit(128 + signal) };
     }
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = handler as *const () as usize;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
+    crate::measure::process::on_interrupt(handler);
 }
 
 fn register(group: i32) {
@@ -146,7 +139,6 @@ impl Server {
 
     fn await_ready(&mut self, spec: &ServerSpec) -> Result<(), String> {
         let deadline = Instant::now() + spec.timeout;
-        let program = spec.program.display().to_string();
         match &spec.ready {
             Readiness::Stdout { pattern } => {
                 let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
@@ -180,7 +172,7 @@ impl Server {
                                 }
                                 std::thread::sleep(Duration::from_millis(5));
                             }
-                            return Err(format!("{program} closed its stdout before it was ready"));
+                            return Err(format!("{} closed its stdout before it was ready", spec.program.display()));
                         }
                         Err(mpsc::RecvTimeoutError::Timeout) => {}
                     }
@@ -188,47 +180,32 @@ impl Server {
                         return Err(why);
                     }
                     if Instant::now() >= deadline {
-                        return Err(format!(
-                            "{program} was not ready after {} (waited for {})",
-                            humantime::format_duration(spec.timeout),
-                            spec.ready.describe()
-                        ));
+                        return Err(not_ready(spec));
                     }
                 }
             }
             Readiness::Exit => Ok(()),
-            Readiness::Tcp { addr } => loop {
-                if std::net::TcpStream::connect_timeout(addr, Duration::from_millis(100)).is_ok() {
-                    return Ok(());
-                }
-                if let Some(why) = self.exit_reason() {
-                    return Err(why);
-                }
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "{program} was not ready after {} (waited for {})",
-                        humantime::format_duration(spec.timeout),
-                        spec.ready.describe()
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            },
-            Readiness::File { path } => loop {
-                if path.exists() {
-                    return Ok(());
-                }
-                if let Some(why) = self.exit_reason() {
-                    return Err(why);
-                }
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "{program} was not ready after {} (waited for {})",
-                        humantime::format_duration(spec.timeout),
-                        spec.ready.describe()
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            },
+            Readiness::Tcp { addr } => {
+                self.poll_ready(spec, || std::net::TcpStream::connect_timeout(addr, Duration::from_millis(100)).is_ok())
+            }
+            Readiness::File { path } => self.poll_ready(spec, || path.exists()),
+        }
+    }
+
+    /// Checks `ready` every 2 ms until it holds, the server exits, or the timeout passes.
+    fn poll_ready(&mut self, spec: &ServerSpec, mut ready: impl FnMut() -> bool) -> Result<(), String> {
+        let deadline = Instant::now() + spec.timeout;
+        loop {
+            if ready() {
+                return Ok(());
+            }
+            if let Some(why) = self.exit_reason() {
+                return Err(why);
+            }
+            if Instant::now() >= deadline {
+                return Err(not_ready(spec));
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 
@@ -260,14 +237,7 @@ impl Server {
 
     /// The last lines the server wrote to stderr.
     pub fn stderr_tail(&mut self) -> Option<String> {
-        let len = self.stderr.metadata().ok()?.len();
-        self.stderr.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
-        let mut buf = Vec::new();
-        self.stderr.read_to_end(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let tail = lines[lines.len().saturating_sub(5)..].join("\n");
-        (!tail.is_empty()).then_some(tail)
+        crate::measure::process::stderr_tail(&mut self.stderr)
     }
 
     /// CPU time the server's process has used so far (every thread, the exited ones included).
@@ -308,6 +278,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Why a server is not ready: it did not get there in time.
+fn not_ready(spec: &ServerSpec) -> String {
+    format!(
+        "{} was not ready after {} (waited for {})",
+        spec.program.display(),
+        humantime::format_duration(spec.timeout),
+        spec.ready.describe()
+    )
 }
 
 /// CPU time a process has used so far: the sum of its threads' run times from

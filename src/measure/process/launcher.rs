@@ -351,15 +351,20 @@ impl Launcher {
     }
 
     fn stderr_tail(&mut self) -> Option<String> {
-        let len = self.stderr.metadata().ok()?.len();
-        self.stderr.seek(SeekFrom::Start(len.saturating_sub(STDERR_TAIL_BYTES))).ok()?;
-        let mut buf = Vec::new();
-        self.stderr.read_to_end(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let tail = lines[lines.len().saturating_sub(5)..].join("\n");
-        (!tail.is_empty()).then_some(tail)
+        stderr_tail(&mut self.stderr)
     }
+}
+
+/// The last five non-empty lines of the last 4 KiB a process wrote to its stderr file.
+pub fn stderr_tail(stderr: &mut File) -> Option<String> {
+    let len = stderr.metadata().ok()?.len();
+    stderr.seek(SeekFrom::Start(len.saturating_sub(STDERR_TAIL_BYTES))).ok()?;
+    let mut buf = Vec::new();
+    stderr.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+    (!tail.is_empty()).then_some(tail)
 }
 
 fn take_snapshot(pid: libc::pid_t, program: &Path) -> Snapshot {

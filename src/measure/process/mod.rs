@@ -15,7 +15,7 @@ pub mod usage;
 mod wait;
 
 pub use crate::results::Readiness;
-pub use launcher::{Launcher, FACTS_RUN_ENV};
+pub use launcher::{stderr_tail, Launcher, FACTS_RUN_ENV};
 pub use runner::{Runner, RunnerSlot};
 pub use spec::{signal_name, Ending, ProcessSpec, RunRecord, Usage};
-pub use wait::{kill_active_group_on_interrupt, TERMINATION_GRACE};
+pub use wait::{kill_active_group_on_interrupt, on_interrupt, TERMINATION_GRACE};

@@ -84,6 +84,12 @@ pub fn kill_active_group_on_interrupt() {
             libc::_exit(128 + signal);
         }
     }
+    on_interrupt(handler);
+}
+
+/// Installs `handler` for SIGINT, SIGTERM and SIGHUP. It may only make async-signal-safe calls,
+/// and should end the process with `_exit(128 + signal)`.
+pub fn on_interrupt(handler: extern "C" fn(libc::c_int)) {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
