@@ -137,6 +137,23 @@ pub fn show(frame: &[u8]) -> String {
     }
 }
 
+/// Hands the frames of a CALL to `emit`, the argument borrowed: the caller's bytes go to the
+/// transport without first becoming a [`Message`].
+pub fn emit_call<E>(
+    id: u64,
+    method: &str,
+    payload: &[u8],
+    mut emit: impl FnMut(&[u8], bool) -> Result<(), E>,
+) -> Result<(), E> {
+    emit(b"CALL", true)?;
+    emit(&id.to_le_bytes(), true)?;
+    emit(method.as_bytes(), true)?;
+    emit(payload, false)
+}
+
+/// Frames in a CALL.
+pub const CALL_FRAMES: usize = 4;
+
 impl Message {
     /// Hands the message's frames to `emit` in order, each with whether more follow; the
     /// payload is not copied.
@@ -150,12 +167,7 @@ impl Message {
                 }
                 Ok(())
             }
-            Message::Call { id, method, payload } => {
-                emit(b"CALL", true)?;
-                emit(&id.to_le_bytes(), true)?;
-                emit(method.as_bytes(), true)?;
-                emit(payload, false)
-            }
+            Message::Call { id, method, payload } => emit_call(*id, method, payload, emit),
             Message::Reply { id, status, payload, method_ns } => {
                 emit(b"REPLY", true)?;
                 emit(&id.to_le_bytes(), true)?;
@@ -171,7 +183,7 @@ impl Message {
     pub fn frame_count(&self) -> usize {
         match self {
             Message::Hello { methods, .. } => 2 + methods.len(),
-            Message::Call { .. } => 4,
+            Message::Call { .. } => CALL_FRAMES,
             Message::Reply { .. } => 5,
             Message::Bye => 1,
         }

@@ -137,35 +137,42 @@ impl Peer {
     pub fn send_call(&mut self, method: &str, payload: &[u8]) -> Result<u64, CallError> {
         let id = self.next_id;
         self.next_id += 1;
-        // The payload is copied into the message once, as any RPC serialises its argument.
-        let msg = Message::Call { id, method: method.to_string(), payload: Payload::from(payload) };
-        self.conn.send(&msg).map_err(CallError::Io)?;
+        // The argument goes from the caller's bytes to the transport: one copy, as any RPC
+        // serialising its argument makes.
+        self.conn.send_call(id, method, payload).map_err(CallError::Io)?;
         Ok(id)
     }
 
-    /// Waits for the reply to call `id`.
+    /// Waits for the reply to call `id`, serving the calls that arrive meanwhile.
     pub fn wait_reply(&mut self, id: u64) -> Result<Reply, CallError> {
         let start = Instant::now();
         loop {
-            let slice = self.limit.map(|limit| SLICE.min(limit));
-            match self.conn.recv(slice) {
-                Ok(Some(Message::Reply { id: got, status, payload, method_ns })) if got == id => {
+            match self.next(start)? {
+                Message::Reply { id: got, status, payload, method_ns } if got == id => {
                     return match status {
                         Status::Ok => Ok(Reply { payload, method_time: Duration::from_nanos(method_ns) }),
                         Status::UnknownMethod => Err(CallError::UnknownMethod(text(&payload))),
                         Status::Failed => Err(CallError::Failed(text(&payload))),
                     };
                 }
-                Ok(Some(Message::Reply { id: got, .. })) => {
+                Message::Reply { id: got, .. } => {
                     return Err(CallError::Protocol(frame::BadFrame(format!(
                         "a reply to call {got} while call {id} waited"
                     ))))
                 }
-                Ok(Some(Message::Call { id, method, payload })) => self.serve_call(id, &method, &payload)?,
-                Ok(Some(Message::Bye)) => return Err(CallError::Bye),
-                Ok(Some(Message::Hello { .. })) => {
-                    return Err(CallError::Protocol(frame::BadFrame("a second HELLO".into())))
-                }
+                Message::Call { id, method, payload } => self.serve_call(id, &method, &payload)?,
+                Message::Bye => return Err(CallError::Bye),
+                Message::Hello { .. } => return Err(CallError::Protocol(frame::BadFrame("a second HELLO".into()))),
+            }
+        }
+    }
+
+    /// The next message. With a limit, waits in slices, asking the watcher between them whether
+    /// the other side still runs, and gives up `limit` after `start`; without one, blocks.
+    fn next(&mut self, start: Instant) -> Result<Message, CallError> {
+        loop {
+            match self.conn.recv(self.limit.map(|limit| SLICE.min(limit))) {
+                Ok(Some(message)) => return Ok(message),
                 Ok(None) => {
                     if let Some(why) = self.watch.as_mut().and_then(|w| w()) {
                         return Err(CallError::Gone(why));
@@ -228,45 +235,23 @@ impl Peer {
 
     /// Serves calls until the other side says goodbye or closes the connection.
     pub fn serve(&mut self) -> Result<(), CallError> {
+        let start = Instant::now();
         loop {
-            match self.conn.recv(None) {
-                Ok(Some(Message::Call { id, method, payload })) => self.serve_call(id, &method, &payload)?,
-                Ok(Some(Message::Bye)) | Err(RecvError::Closed) => return Ok(()),
-                Ok(Some(other)) => {
-                    return Err(CallError::Protocol(frame::BadFrame(format!(
-                        "a {} message where a CALL or BYE was expected",
-                        match other {
-                            Message::Hello { .. } => "HELLO",
-                            Message::Reply { .. } => "REPLY",
-                            _ => "?",
-                        }
-                    ))))
-                }
-                Ok(None) => {}
-                Err(e) => return Err(self.recv_failed(e)),
+            match self.next(start) {
+                Ok(Message::Call { id, method, payload }) => self.serve_call(id, &method, &payload)?,
+                Ok(Message::Bye) | Err(CallError::Closed) => return Ok(()),
+                Ok(Message::Hello { .. }) => return Err(unexpected("HELLO")),
+                Ok(Message::Reply { .. }) => return Err(unexpected("REPLY")),
+                Err(e) => return Err(e),
             }
         }
     }
 
     /// Waits for the worker's `HELLO` and returns the methods it has.
     pub fn await_hello(&mut self) -> Result<Vec<String>, CallError> {
-        let start = Instant::now();
-        loop {
-            match self.conn.recv(self.limit.map(|l| SLICE.min(l))) {
-                Ok(Some(Message::Hello { methods, .. })) => return Ok(methods),
-                Ok(Some(_)) => {
-                    return Err(CallError::Protocol(frame::BadFrame("the first message is not HELLO".into())))
-                }
-                Ok(None) => {
-                    if let Some(why) = self.watch.as_mut().and_then(|w| w()) {
-                        return Err(CallError::Gone(why));
-                    }
-                    if let Some(limit) = self.limit.filter(|l| start.elapsed() >= *l) {
-                        return Err(CallError::Timeout(limit));
-                    }
-                }
-                Err(e) => return Err(self.recv_failed(e)),
-            }
+        match self.next(Instant::now())? {
+            Message::Hello { methods, .. } => Ok(methods),
+            _ => Err(CallError::Protocol(frame::BadFrame("the first message is not HELLO".into()))),
         }
     }
 
@@ -281,6 +266,10 @@ impl Peer {
         methods.sort();
         self.conn.send(&Message::Hello { protocol: PROTOCOL.to_string(), methods })
     }
+}
+
+fn unexpected(kind: &str) -> CallError {
+    CallError::Protocol(frame::BadFrame(format!("a {kind} message where a CALL or BYE was expected")))
 }
 
 fn text(payload: &[u8]) -> String {

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use super::frame::{show, BadFrame, Message, Payload};
+use super::frame::{emit_call, show, BadFrame, Message, Payload, CALL_FRAMES};
 
 /// More frames than any message has: a stream that says so is not the protocol.
 const MAX_FRAMES: u32 = 4096;
@@ -76,25 +76,36 @@ impl Connection {
 
     /// Sends a message.
     pub fn send(&mut self, message: &Message) -> io::Result<()> {
-        self.send_with(message, 0)
+        self.send_frames(message.frame_count(), 0, |emit| message.emit(emit))
     }
 
     /// Sends a message if it can go at once (a goodbye to a peer that may be gone already).
     pub fn send_now(&mut self, message: &Message) -> io::Result<()> {
-        self.send_with(message, zmq::DONTWAIT)
+        self.send_frames(message.frame_count(), zmq::DONTWAIT, |emit| message.emit(emit))
     }
 
-    fn send_with(&mut self, message: &Message, flags: i32) -> io::Result<()> {
+    /// Sends a CALL straight from the caller's argument.
+    pub fn send_call(&mut self, id: u64, method: &str, payload: &[u8]) -> io::Result<()> {
+        self.send_frames(CALL_FRAMES, 0, |emit| emit_call(id, method, payload, emit))
+    }
+
+    /// Sends the `count` frames that `frames` hands to the emitter it is given.
+    fn send_frames(
+        &mut self,
+        count: usize,
+        flags: i32,
+        frames: impl FnOnce(&mut dyn FnMut(&[u8], bool) -> io::Result<()>) -> io::Result<()>,
+    ) -> io::Result<()> {
         match self {
-            Connection::Zmq { socket, .. } => message.emit(|frame, more| {
+            Connection::Zmq { socket, .. } => frames(&mut |frame, more| {
                 socket.send(frame, flags | if more { zmq::SNDMORE } else { 0 }).map_err(|e| match e {
                     zmq::Error::EAGAIN => io::Error::new(io::ErrorKind::TimedOut, "the other side takes no messages"),
                     e => zmq_io(e),
                 })
             }),
             Connection::Stream { writer, .. } => {
-                writer.write_all(&(message.frame_count() as u32).to_le_bytes())?;
-                message.emit(|frame, _| {
+                writer.write_all(&(count as u32).to_le_bytes())?;
+                frames(&mut |frame, _| {
                     writer.write_all(&(frame.len() as u64).to_le_bytes())?;
                     writer.write_all(frame)
                 })?;
