@@ -240,44 +240,34 @@ pub fn build(doc: &RunDocument) -> View<'_> {
         failed: count(&|b| b.status == Status::Failed),
         skipped: count(&|b| b.status == Status::Skipped),
     };
-    let highlights = highlights(&tables);
+    let highlights = highlights(doc, &tables);
     View { doc, tables, tally, comparison: comparison(doc), sweeps: sweeps(doc), highlights }
 }
 
-/// Per table of rows with parameters, its best measured row in each headline metric declared
-/// `best`: "fastest call through the worker: method=small_int … 48.1 µs (in-process 113 ns,
-/// overhead 48.0 µs)", the row's compact columns in brackets.
-fn highlights(tables: &[Table]) -> Vec<String> {
+/// Per table of rows with parameters, its best measured row in a headline metric declared
+/// `best` (the statistic tables show): "fastest call through a worker: method=small_int … at
+/// 48.1 µs (in-process 113 ns, overhead 48.0 µs)", the row's compact columns in brackets.
+fn highlights(doc: &RunDocument, tables: &[Table]) -> Vec<String> {
     let mut out = Vec::new();
     for table in tables.iter().filter(|t| !t.params.is_empty()) {
-        let mut best: Option<(f64, &Row, &Headline)> = None;
-        for row in table.rows.iter().filter(|r| r.status_class == "ok") {
-            let Some(h) = row.headline.as_ref().filter(|h| h.desc.best) else { continue };
-            let index = match h.desc.shown_stat() {
-                crate::results::Stat::Median => 0,
-                crate::results::Stat::Mean => 1,
-                crate::results::Stat::Min => 3,
-                crate::results::Stat::Max => 4,
-            };
-            let v = h.raw[index];
-            let better = match best {
-                None => true,
-                Some((b, _, _)) => match h.desc.better {
-                    crate::results::Better::Higher => v > b,
-                    _ => v < b,
-                },
-            };
-            if better {
-                best = Some((v, row, h));
-            }
-        }
-        let Some((v, row, h)) = best else { continue };
-        let word = if h.desc.unit == Unit::Seconds && h.desc.better != crate::results::Better::Higher {
-            "fastest"
-        } else {
-            "best"
-        };
-        let label = if h.desc.label.is_empty() { h.metric.clone() } else { h.desc.label.clone() };
+        let candidates = doc.benchmarks.iter().filter(|b| b.status == Status::Ok && b.group() == table.kind);
+        let best = candidates
+            .filter_map(|b| {
+                let (name, desc) = b.headline().filter(|(_, d)| d.best)?;
+                Some((shown(b, name, desc)?, b, name, desc))
+            })
+            .reduce(|a, b| {
+                let b_better = if a.3.better == crate::results::Better::Higher { b.0 > a.0 } else { b.0 < a.0 };
+                if b_better {
+                    b
+                } else {
+                    a
+                }
+            });
+        let Some((value, b, name, desc)) = best else { continue };
+        let Some(row) = table.rows.iter().find(|r| r.id == b.id) else { continue };
+        let word =
+            if desc.unit == Unit::Seconds && desc.better == crate::results::Better::Lower { "fastest" } else { "best" };
         let who: Vec<String> = table.params.iter().zip(&row.params).map(|(n, v)| format!("{n}={v}")).collect();
         let extra: Vec<String> = table
             .columns
@@ -287,12 +277,8 @@ fn highlights(tables: &[Table]) -> Vec<String> {
             .filter(|((_, compact), cell)| **compact && cell.as_str() != "-")
             .map(|((title, _), cell)| format!("{title} {cell}"))
             .collect();
-        let value = format::value(h.desc.unit, v);
-        out.push(if extra.is_empty() {
-            format!("{word} {label}: {} at {value}", who.join(" "))
-        } else {
-            format!("{word} {label}: {} at {value} ({})", who.join(" "), extra.join(", "))
-        });
+        let head = format!("{word} {}: {} at {}", desc.label_or(name), who.join(" "), format::value(desc.unit, value));
+        out.push(if extra.is_empty() { head } else { format!("{head} ({})", extra.join(", ")) });
     }
     out
 }
