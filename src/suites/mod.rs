@@ -2,6 +2,7 @@
 //! than a process start. Each is a folder with one `impl Bench`; they share the long-running
 //! processes ([`server`]) and the built-in workers ([`worker`]).
 
+pub mod metric;
 pub mod rpc;
 pub mod server;
 pub mod worker;

@@ -34,6 +34,14 @@ pub struct Round {
     pub elapsed: Duration,
 }
 
+impl Round {
+    /// A round of `messages` uncompressed payloads of `size` bytes.
+    fn uncompressed(messages: u64, size: usize, elapsed: Duration) -> Round {
+        let bytes = messages * size as u64;
+        Round { messages, bytes, wire_bytes: bytes, elapsed }
+    }
+}
+
 fn failure(what: &str, e: impl std::fmt::Display) -> RunFailure {
     RunFailure::new(format!("{what}: {e}"))
 }
@@ -151,12 +159,7 @@ pub fn dealer(s: &zmq::Socket, payload: &[u8], window: u32, round: Duration) -> 
         answered += 1;
     }
     let elapsed = start.elapsed();
-    Ok(Round {
-        messages: answered,
-        bytes: answered * payload.len() as u64,
-        wire_bytes: answered * payload.len() as u64,
-        elapsed,
-    })
+    Ok(Round::uncompressed(answered, payload.len(), elapsed))
 }
 
 /// PUSH for `round`. With an `ack` socket (the built-in PULL server) the round ends when the
@@ -197,12 +200,7 @@ pub fn push(s: &zmq::Socket, ack: Option<&zmq::Socket>, payload: &[u8], round: D
         None => sent,
     };
     let elapsed = start.elapsed();
-    Ok(Round {
-        messages: arrived,
-        bytes: arrived * payload.len() as u64,
-        wire_bytes: arrived * payload.len() as u64,
-        elapsed,
-    })
+    Ok(Round::uncompressed(arrived, payload.len(), elapsed))
 }
 
 /// `clients` REQ sockets on threads of their own, each in a closed loop for `round`. The sockets

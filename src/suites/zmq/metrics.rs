@@ -1,9 +1,9 @@
-//! What the rows of the ZeroMQ suite measure: one set of metric descriptors per shape of row.
-//! Rounds are few (3 by default) and long, so every metric is compared by its mean (Welch's
-//! t-test): the rank test of medians cannot reach significance with three samples a side.
+//! What the rows of the ZeroMQ suite measure: one set of metric descriptors per shape of row,
+//! every metric by its mean (see [`crate::suites::metric`]).
 
 use crate::measure::bench::percentile_metrics;
 use crate::results::{Better, Location, MetricDesc, OrderedMap, Stat, Unit};
+use crate::suites::metric::{by_mean, column, gating};
 
 /// The shape of a row, which decides its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,28 +25,13 @@ pub enum Shape {
     Handshake,
 }
 
-fn desc(unit: Unit, better: Better, label: &str) -> MetricDesc {
-    MetricDesc { compare: Location::Mean, label: label.to_string(), ..MetricDesc::new(unit, better) }
-}
-
-fn column(mut d: MetricDesc, title: &str, compact: bool) -> MetricDesc {
-    d.column = Some(title.to_string());
-    d.compact = compact;
-    d
-}
-
-fn gating(mut d: MetricDesc) -> MetricDesc {
-    d.gates = true;
-    d
-}
-
 /// The server's CPU time per request and its memory after each round.
 fn server_metrics(m: &mut OrderedMap<MetricDesc>) {
     m.insert(
         "server_cpu",
-        column(desc(Unit::Seconds, Better::Lower, "server CPU per request"), "server CPU/req", true),
+        column(by_mean(Unit::Seconds, Better::Lower, "server CPU per request"), "server CPU/req", true),
     );
-    let rss = MetricDesc { stat: Some(Stat::Max), ..desc(Unit::Bytes, Better::Lower, "server RSS") };
+    let rss = MetricDesc { stat: Some(Stat::Max), ..by_mean(Unit::Bytes, Better::Lower, "server RSS") };
     m.insert("server_rss", column(rss, "server RSS", false));
 }
 
@@ -68,16 +53,19 @@ pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
     let mut m = OrderedMap::new();
     match shape {
         Shape::Throughput { codec, process } => {
-            m.insert("throughput", gating(desc(Unit::PerSecond, Better::Higher, "throughput")));
-            m.insert("bandwidth", column(desc(Unit::BytesPerSecond, Better::Higher, "bandwidth"), "bandwidth", true));
+            m.insert("throughput", gating(by_mean(Unit::PerSecond, Better::Higher, "throughput")));
+            m.insert(
+                "bandwidth",
+                column(by_mean(Unit::BytesPerSecond, Better::Higher, "bandwidth"), "bandwidth", true),
+            );
             if codec {
                 m.insert(
                     "compression_ratio",
-                    column(desc(Unit::Ratio, Better::Higher, "compression ratio"), "ratio", true),
+                    column(by_mean(Unit::Ratio, Better::Higher, "compression ratio"), "ratio", true),
                 );
                 m.insert(
                     "client_cpu",
-                    column(desc(Unit::Seconds, Better::Lower, "client CPU per request"), "client CPU/req", false),
+                    column(by_mean(Unit::Seconds, Better::Lower, "client CPU per request"), "client CPU/req", false),
                 );
             }
             if process {
@@ -86,9 +74,12 @@ pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
         }
         Shape::Latency => {
             latency_metrics(&mut m);
-            m.insert("achieved_rate", column(desc(Unit::PerSecond, Better::Higher, "achieved rate"), "achieved", true));
-            m.insert("late", column(desc(Unit::Count, Better::Lower, "sends behind schedule"), "late", false));
-            m.insert("lost", column(desc(Unit::Count, Better::Lower, "requests never answered"), "lost", false));
+            m.insert(
+                "achieved_rate",
+                column(by_mean(Unit::PerSecond, Better::Higher, "achieved rate"), "achieved", true),
+            );
+            m.insert("late", column(by_mean(Unit::Count, Better::Lower, "sends behind schedule"), "late", false));
+            m.insert("lost", column(by_mean(Unit::Count, Better::Lower, "requests never answered"), "lost", false));
             server_metrics(&mut m);
         }
         Shape::Tail => {
@@ -96,15 +87,18 @@ pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
             server_metrics(&mut m);
         }
         Shape::Pipeline => {
-            m.insert("throughput", gating(desc(Unit::PerSecond, Better::Higher, "items through the chain")));
-            m.insert("ready_time", gating(column(desc(Unit::Seconds, Better::Lower, "time to ready"), "ready", true)));
+            m.insert("throughput", gating(by_mean(Unit::PerSecond, Better::Higher, "items through the chain")));
+            m.insert(
+                "ready_time",
+                gating(column(by_mean(Unit::Seconds, Better::Lower, "time to ready"), "ready", true)),
+            );
             m.insert(
                 "stages_cpu",
-                column(desc(Unit::Seconds, Better::Lower, "stages' CPU per item"), "CPU/item", false),
+                column(by_mean(Unit::Seconds, Better::Lower, "stages' CPU per item"), "CPU/item", false),
             );
         }
         Shape::Handshake => {
-            m.insert("handshake", gating(desc(Unit::Seconds, Better::Lower, "connect to first reply")));
+            m.insert("handshake", gating(by_mean(Unit::Seconds, Better::Lower, "connect to first reply")));
             server_metrics(&mut m);
         }
     }
