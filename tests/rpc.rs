@@ -3,86 +3,25 @@
 //! one that crashes, one that hangs — and a program that does not speak the protocol), each test
 //! writing the `[package.metadata.bench.rpc]` table it needs.
 //!
-//! Every run gets a `TMPDIR` of its own: the workers inherit it, so after the run no process may
-//! still carry it and no ipc folder may be left in it.
+//! Every run checks that no worker and no ipc folder is left ([`SuiteFixture::run`]).
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use common::{coldbench, copy_dir, describe, latest, processes_with_env};
+use common::{describe, latest, SuiteFixture};
 
-/// The fixture shares the ZeroMQ tests' target directory: libzmq compiles once for both.
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("zmq-fixture-target")
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new(table: &str) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
+/// A copy of the fixture workspace, depending on this checkout's library, with `table` as its
+/// `[package.metadata.bench.rpc]`.
+fn fixture(table: &str) -> SuiteFixture {
+    SuiteFixture::new("rpcws", |ws| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let ws = dir.path().join("ws");
-        copy_dir(&root.join("tests/fixtures/rpcws"), &ws);
         let manifest = ws.join("rpcworker/Cargo.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();
         // The copy depends on this checkout's library, wherever the copy is.
         let text = text.replace("path = \"../../../..\"", &format!("path = {:?}", root.display().to_string()));
         std::fs::write(&manifest, format!("{text}\n[package.metadata.bench.rpc]\n{table}\n")).unwrap();
-        std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        Fixture { dir }
-    }
-
-    fn ws(&self) -> PathBuf {
-        self.dir.path().join("ws")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.dir.path().join("out")
-    }
-
-    fn tmp(&self) -> PathBuf {
-        self.dir.path().join("tmp")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = coldbench()
-            .current_dir(self.ws())
-            .env("TMPDIR", self.tmp())
-            .arg("--target-dir")
-            .arg(target_dir())
-            .arg("--output-dir")
-            .arg(self.out())
-            .args(args)
-            .output()
-            .unwrap();
-        self.assert_clean();
-        out
-    }
-
-    /// Nothing of the run is left: no worker that inherited its TMPDIR, no ipc folder in it.
-    fn assert_clean(&self) {
-        let marker = format!("TMPDIR={}", self.tmp().display());
-        let mut left = Vec::new();
-        for _ in 0..50 {
-            left = processes_with_env(&marker);
-            if left.is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(left.is_empty(), "processes of the run are still alive: {left:?}");
-        let files: Vec<String> = std::fs::read_dir(self.tmp())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(!files.iter().any(|f| f.starts_with("coldbench-ipc-")), "ipc folders left: {files:?}");
-    }
+    })
 }
 
 fn benchmarks(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
@@ -106,7 +45,7 @@ fn find<'a>(doc: &'a serde_json::Value, name: &str, params: &[(&str, serde_json:
 
 #[test]
 fn the_quick_suite_runs_every_call_pattern_and_scaling_row_against_the_builtin_worker() {
-    let f = Fixture::new("");
+    let f = fixture("");
     let out = f.run(&["suite", "rpc", "--quick"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -147,7 +86,7 @@ fn the_quick_suite_runs_every_call_pattern_and_scaling_row_against_the_builtin_w
 
 #[test]
 fn a_user_worker_is_measured_over_ipc_and_over_stdio() {
-    let f = Fixture::new(
+    let f = fixture(
         "worker = { bin = \"rpc-worker\" }\ncalls = [{ method = \"shout\", payload = \"1KiB\" }]\n\
          transport = [\"ipc\", \"stdio\"]\ncount = 50\niterations = 2",
     );
@@ -173,7 +112,7 @@ fn a_user_worker_is_measured_over_ipc_and_over_stdio() {
 
 #[test]
 fn a_worker_that_crashes_or_hangs_fails_that_row_and_the_others_pass() {
-    let f = Fixture::new(
+    let f = fixture(
         "worker = { bin = \"rpc-worker\" }\n\
          calls = [{ method = \"crash\" }, { method = \"hang\" }, { method = \"nope\" }, { method = \"shout\", payload = 64 }]\n\
          count = 20\niterations = 2\ntimeout = \"2s\"",
@@ -194,7 +133,7 @@ fn a_worker_that_crashes_or_hangs_fails_that_row_and_the_others_pass() {
 
 #[test]
 fn a_program_that_does_not_speak_the_protocol_is_named_with_what_it_said() {
-    let f = Fixture::new(
+    let f = fixture(
         "worker = { bin = \"not-a-worker\" }\ncalls = [{ method = \"shout\" }]\ntransport = [\"stdio\", \"ipc\"]\n\
          count = 5\niterations = 2\ntimeout = \"1s\"",
     );
@@ -214,7 +153,7 @@ fn a_program_that_does_not_speak_the_protocol_is_named_with_what_it_said() {
 
 #[test]
 fn scenarios_of_another_suite_and_tables_that_are_wrong_are_refused() {
-    let f = Fixture::new("workers = [0]");
+    let f = fixture("workers = [0]");
     let out = f.run(&["suite", "rpc"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -228,7 +167,7 @@ fn scenarios_of_another_suite_and_tables_that_are_wrong_are_refused() {
 
 #[test]
 fn list_shows_the_rows_by_scenario_without_running_them() {
-    let f = Fixture::new("depth = 2\nworkers = [1, 2]");
+    let f = fixture("depth = 2\nworkers = [1, 2]");
     let out = f.run(&["suite", "rpc", "--list"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);

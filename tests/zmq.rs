@@ -2,89 +2,21 @@
 //! `tests/fixtures/zmqws` (a Rust REP echo server that can be made slow, dying, leaking or wrong,
 //! and a Python one), each test writing the `[package.metadata.bench.zmq]` table it needs.
 //!
-//! Every run gets a `TMPDIR` of its own: the built-in workers inherit it, so after the run no
-//! process may still carry it and no ipc folder may be left in it.
+//! Every run checks that no server and no ipc folder is left ([`SuiteFixture::run`]).
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use common::{bench, coldbench, copy_dir, describe, git_in, latest, processes_with_env};
-
-/// One target directory for every copy of the fixture, so libzmq compiles once.
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("zmq-fixture-target")
-}
+use common::{bench, coldbench, describe, git_in, latest, suite_target_dir, SuiteFixture};
 
 /// A copy of the fixture workspace with `table` as its `[package.metadata.bench.zmq]` (and
-/// `settings` as its `[package.metadata.bench]`), results and temporary files beside it.
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new(settings: &str, table: &str) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zmqws");
-        let ws = dir.path().join("ws");
-        copy_dir(&src, &ws);
+/// `settings` as its `[package.metadata.bench]`).
+fn fixture(settings: &str, table: &str) -> SuiteFixture {
+    SuiteFixture::new("zmqws", |ws| {
         let manifest = ws.join("echosvc/Cargo.toml");
         let mut text = std::fs::read_to_string(&manifest).unwrap();
         text.push_str(&format!("\n[package.metadata.bench]\n{settings}\n\n[package.metadata.bench.zmq]\n{table}\n"));
         std::fs::write(&manifest, text).unwrap();
-        std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        Fixture { dir }
-    }
-
-    fn ws(&self) -> PathBuf {
-        self.dir.path().join("ws")
-    }
-
-    fn out(&self) -> PathBuf {
-        self.dir.path().join("out")
-    }
-
-    fn tmp(&self) -> PathBuf {
-        self.dir.path().join("tmp")
-    }
-
-    fn command(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = coldbench();
-        cmd.current_dir(self.ws())
-            .env("TMPDIR", self.tmp())
-            .arg("--target-dir")
-            .arg(target_dir())
-            .arg("--output-dir")
-            .arg(self.out())
-            .args(args);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().unwrap();
-        self.assert_clean();
-        out
-    }
-
-    /// Nothing of the run is left: no process that inherited its TMPDIR, no ipc folder in it.
-    fn assert_clean(&self) {
-        let tmp = self.tmp();
-        let marker = format!("TMPDIR={}", tmp.display());
-        // Stopped servers are reaped before coldbench exits; give the kernel a moment anyway.
-        let mut left = Vec::new();
-        for _ in 0..50 {
-            left = processes_with_env(&marker);
-            if left.is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(left.is_empty(), "processes of the run are still alive: {left:?}");
-        let files: Vec<String> =
-            std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        assert!(!files.iter().any(|f| f.starts_with("coldbench-ipc-")), "ipc folders left: {files:?}");
-    }
+    })
 }
 
 /// A port nothing listens on now.
@@ -120,7 +52,7 @@ fn mean(b: &serde_json::Value, metric: &str) -> f64 {
 
 #[test]
 fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_worker() {
-    let f = Fixture::new("", "");
+    let f = fixture("", "");
     let out = f.run(&["suite", "zmq", "--quick"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -177,7 +109,7 @@ fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_wor
 
 #[test]
 fn list_shows_the_rows_of_the_groups_asked_for_without_running_them() {
-    let f = Fixture::new("", "pipeline-stages = [2, 4]");
+    let f = fixture("", "pipeline-stages = [2, 4]");
     let out = f.run(&["suite", "zmq", "--list", "--scenario", "pipeline"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -207,12 +139,12 @@ fn a_suite_nobody_configured_and_a_bad_table_are_errors_that_say_what_to_do() {
     assert!(stderr.contains("no selected package has a `[package.metadata.bench.zmq]` table"), "{stderr}");
     assert!(stderr.contains("add `[package.metadata.bench.zmq]`"), "{stderr}");
 
-    let f = Fixture::new("", "server = { bin = \"echo-servr\", endpoint = \"tcp://10.0.0.1:5555\" }");
+    let f = fixture("", "server = { bin = \"echo-servr\", endpoint = \"tcp://10.0.0.1:5555\" }");
     let out = f.run(&["suite", "zmq", "--list"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("package.metadata.bench.zmq.server.bin") && stderr.contains("echo-server"), "{stderr}");
-    let f = Fixture::new("", "server = { bin = \"echo-server\", endpoint = \"tcp://10.0.0.1:5555\" }");
+    let f = fixture("", "server = { bin = \"echo-server\", endpoint = \"tcp://10.0.0.1:5555\" }");
     let out = f.run(&["suite", "zmq", "--list"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("server.endpoint") && stderr.contains("not on this machine's loopback"), "{stderr}");
@@ -224,7 +156,7 @@ fn curve_rows_are_skipped_with_the_fix_without_curve_and_measured_with_it() {
     if std::env::var_os("COLDBENCH_EXPECT_CURVE").is_some() {
         assert!(has_curve, "COLDBENCH_EXPECT_CURVE is set, but this build's libzmq has no CURVE");
     }
-    let f = Fixture::new("", "compression = [\"none\", \"lz4\"]\nround = \"50ms\"\niterations = 2");
+    let f = fixture("", "compression = [\"none\", \"lz4\"]\nround = \"50ms\"\niterations = 2");
     let out = f.run(&["suite", "zmq", "--scenario", "features"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -248,7 +180,7 @@ fn curve_rows_are_skipped_with_the_fix_without_curve_and_measured_with_it() {
 #[test]
 fn a_rust_server_is_measured_beside_the_floor_with_its_overhead() {
     let port = free_port();
-    let f = Fixture::new("", &format!("{}\n{SMALL}", rust_server(port, "")));
+    let f = fixture("", &format!("{}\n{SMALL}", rust_server(port, "")));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -293,7 +225,7 @@ fn a_python_server_is_measured_through_its_command() {
         "server = {{ command = [\"python3\", \"py_echo.py\", \"tcp://127.0.0.1:{port}\"], name = \"py-echo\", \
          endpoint = \"tcp://127.0.0.1:{port}\", ready = {{ stdout = \"^ready$\" }} }}"
     );
-    let f = Fixture::new("", &format!("{server}\n{SMALL}"));
+    let f = fixture("", &format!("{server}\n{SMALL}"));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -316,7 +248,7 @@ fn open_loop_latency_of_an_overloaded_server_counts_the_queue() {
         "{}\nrates = [400]\nduration = \"1s\"\niterations = 2\nlatency-payload-sizes = []\ntail-requests = 10\ntransports = [\"tcp\"]",
         rust_server(port, ", \"--delay-ms\", \"5\"")
     );
-    let f = Fixture::new("timeout = \"5s\"", &table);
+    let f = fixture("timeout = \"5s\"", &table);
     let out = f.run(&["suite", "zmq", "--scenario", "latency", "--warmup", "0"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -339,7 +271,7 @@ fn open_loop_latency_of_an_overloaded_server_counts_the_queue() {
 #[test]
 fn a_server_that_dies_fails_its_rows_and_the_floor_is_still_measured() {
     let port = free_port();
-    let f = Fixture::new("", &format!("{}\n{SMALL}", rust_server(port, ", \"--die-after\", \"40\"")));
+    let f = fixture("", &format!("{}\n{SMALL}", rust_server(port, ", \"--die-after\", \"40\"")));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency"]);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -368,7 +300,7 @@ fn servers_that_cannot_serve_fail_their_rows_with_the_reason() {
     // The endpoint is taken: the row names who holds it.
     let port = free_port();
     let holder = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let f = Fixture::new("", &format!("{}\n{one}", rust_server(port, "")));
+    let f = fixture("", &format!("{}\n{one}", rust_server(port, "")));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
     drop(holder);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
@@ -384,7 +316,7 @@ fn servers_that_cannot_serve_fail_their_rows_with_the_reason() {
         "server = {{ command = [\"sh\", \"-c\", \"echo warming the cache >&2; sleep 60\"], name = \"never\", \
          endpoint = \"tcp://127.0.0.1:{port}\", ready = {{ stdout = \"^ready\" }}, timeout = \"1s\" }}"
     );
-    let f = Fixture::new("", &format!("{never}\n{one}"));
+    let f = fixture("", &format!("{never}\n{one}"));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -394,7 +326,7 @@ fn servers_that_cannot_serve_fail_their_rows_with_the_reason() {
 
     // It answers with an extra frame: the row says what came back.
     let port = free_port();
-    let f = Fixture::new("", &format!("{}\n{one}", rust_server(port, ", \"--extra-frames\", \"1\"")));
+    let f = fixture("", &format!("{}\n{one}", rust_server(port, ", \"--extra-frames\", \"1\"")));
     let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -411,7 +343,7 @@ fn memory_that_grows_every_round_is_flagged_as_a_possible_leak() {
         "{}\npayload-sizes = [64]\nclients = [1]\nround = \"100ms\"\niterations = 3\ntransports = [\"tcp\"]",
         rust_server(port, ", \"--leak-kb\", \"16\"")
     );
-    let f = Fixture::new("", &table);
+    let f = fixture("", &table);
     let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -428,10 +360,10 @@ fn memory_that_grows_every_round_is_flagged_as_a_possible_leak() {
 
 #[test]
 fn an_interrupted_suite_leaves_no_server_and_no_ipc_socket() {
-    let f = Fixture::new("", "payload-sizes = [64]\nround = \"10s\"\ntransports = [\"ipc\"]");
+    let f = fixture("", "payload-sizes = [64]\nround = \"10s\"\ntransports = [\"ipc\"]");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cargo-coldbench"))
         .args(["coldbench", "--target-dir"])
-        .arg(target_dir())
+        .arg(suite_target_dir())
         .arg("--output-dir")
         .arg(f.out())
         .args(["suite", "zmq", "--scenario", "throughput"])
@@ -470,7 +402,7 @@ fn compare_judges_a_slower_server_by_each_metric_s_direction() {
         rust_server(port, "")
     );
     // Warn and fail far away: the verdict is then exactly "regressed" whatever the size.
-    let f = Fixture::new("warn = \"100000%\"\nfail = \"200000%\"", &table);
+    let f = fixture("warn = \"100000%\"\nfail = \"200000%\"", &table);
     let ws = f.ws();
     std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
     git_in(&ws, &["init", "-q", "-b", "main"]);

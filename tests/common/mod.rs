@@ -231,3 +231,81 @@ pub fn processes_with_env(entry: &str) -> Vec<(u32, String)> {
     }
     found
 }
+
+/// The target directory every copy of the suites' fixtures builds into, so libzmq compiles once.
+pub fn suite_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("zmq-fixture-target")
+}
+
+/// A copy of a suite's fixture workspace, with its results and a TMPDIR of its own beside it.
+/// Every run gets that TMPDIR: the servers and workers inherit it, so after the run no process may
+/// still carry it and no ipc folder may be left in it.
+pub struct SuiteFixture {
+    dir: tempfile::TempDir,
+}
+
+impl SuiteFixture {
+    /// Copies `tests/fixtures/NAME`; `edit` then changes the copy (given its root).
+    pub fn new(name: &str, edit: impl FnOnce(&Path)) -> SuiteFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &ws);
+        edit(&ws);
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        SuiteFixture { dir }
+    }
+
+    /// The workspace.
+    pub fn ws(&self) -> PathBuf {
+        self.dir.path().join("ws")
+    }
+
+    /// Where results go.
+    pub fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    /// The runs' TMPDIR.
+    pub fn tmp(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
+    /// cargo-coldbench in the workspace with these arguments.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = coldbench();
+        cmd.current_dir(self.ws())
+            .env("TMPDIR", self.tmp())
+            .arg("--target-dir")
+            .arg(suite_target_dir())
+            .arg("--output-dir")
+            .arg(self.out())
+            .args(args);
+        cmd
+    }
+
+    /// Runs it, and checks that it left nothing behind.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        self.assert_clean();
+        out
+    }
+
+    /// Nothing of the run is left: no process that inherited its TMPDIR, no ipc folder in it.
+    pub fn assert_clean(&self) {
+        let tmp = self.tmp();
+        let marker = format!("TMPDIR={}", tmp.display());
+        // Stopped processes are reaped before coldbench exits; give the kernel a moment anyway.
+        let mut left = Vec::new();
+        for _ in 0..50 {
+            left = processes_with_env(&marker);
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(left.is_empty(), "processes of the run are still alive: {left:?}");
+        let files: Vec<String> =
+            std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert!(!files.iter().any(|f| f.starts_with("coldbench-ipc-")), "ipc folders left: {files:?}");
+    }
+}
