@@ -138,11 +138,6 @@ impl RpcBench {
         }
     }
 
-    /// The row it measures.
-    pub fn row(&self) -> &RpcRow {
-        &self.row
-    }
-
     /// Starts `n` workers together and waits until each has said HELLO.
     fn start_workers(&self, n: u32) -> Result<Vec<WorkerProc>, String> {
         let spawn = self.spawn.as_ref().ok_or("the benchmark was not prepared")?;

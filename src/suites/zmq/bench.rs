@@ -134,11 +134,6 @@ impl ZmqBench {
         }
     }
 
-    /// The row it measures.
-    pub fn row(&self) -> &ZmqRow {
-        &self.row
-    }
-
     fn round(&mut self) -> Result<RoundOut, RunFailure> {
         let rt = self.runtime.as_ref().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
         let ctx = &self.ctx;
