@@ -611,12 +611,18 @@ pub struct ProgramConfig {
     pub env: BTreeMap<String, String>,
 }
 
-/// The fields a server or worker table has for its program.
+/// The fields a server or worker table has for its program: a worker's whole table. (A server's
+/// table repeats them beside its own: `serde(flatten)` cannot be combined with
+/// `deny_unknown_fields`, which names a misspelt key.)
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawProgram {
     pub bin: Option<String>,
     pub command: Option<Vec<String>>,
     pub name: Option<String>,
+    #[serde(default)]
     pub args: Vec<String>,
+    #[serde(default)]
     pub env: BTreeMap<String, String>,
 }
 

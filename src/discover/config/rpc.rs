@@ -1,7 +1,6 @@
 //! `[package.metadata.bench.rpc]`: the RPC suite's shape. Every key is optional; an empty table
 //! runs every call, pattern and scaling row against the built-in worker.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ const PREFIX: &str = "package.metadata.bench.rpc";
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawRpc {
-    worker: Option<RawWorker>,
+    worker: Option<RawProgram>,
     calls: Option<Vec<RawCall>>,
     transport: Option<OneOrMany<RpcTransport>>,
     count: Option<u32>,
@@ -33,18 +32,6 @@ struct RawRpc {
 enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawWorker {
-    bin: Option<String>,
-    command: Option<Vec<String>>,
-    name: Option<String>,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,13 +120,7 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
     if transports.as_ref().is_some_and(Vec::is_empty) {
         return Err(err("transport", "the list is empty: name at least one of \"ipc\", \"tcp\", \"stdio\"".into()));
     }
-    let worker = raw
-        .worker
-        .map(|w| {
-            let raw = RawProgram { bin: w.bin, command: w.command, name: w.name, args: w.args, env: w.env };
-            program(raw, &format!("{PREFIX}.worker"), manifest, bins)
-        })
-        .transpose()?;
+    let worker = raw.worker.map(|w| program(w, &format!("{PREFIX}.worker"), manifest, bins)).transpose()?;
     let calls: Vec<CallConfig> = raw
         .calls
         .unwrap_or_default()
