@@ -439,6 +439,10 @@ impl Bench for RpcBench {
         }
         self.workers.clear();
         self.ipc_dir = None;
+        // Benches live until the run ends: a 50 MiB argument kept here would be counted in every
+        // later row's host memory.
+        self.payload = Vec::new();
+        self.expected = None;
     }
 }
 
