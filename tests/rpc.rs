@@ -53,10 +53,17 @@ fn the_quick_suite_runs_every_call_pattern_and_scaling_row_against_the_builtin_w
     assert!(all.iter().all(|b| b["kind"] == "rpc" && b["status"] == "ok"), "{}", describe(&out));
     for method in ["small_int", "small_string", "array_f64", "bytes"] {
         let row = find(&doc, "call", &[("method", method.into())]);
-        // A call through a process costs more than the same function in-process.
-        assert!(mean(row, "call") > mean(row, "local"), "{row:#}");
+        assert!(mean(row, "local") > 0.0, "{row:#}");
         assert!((mean(row, "overhead") - (mean(row, "call") - mean(row, "local"))).abs() < 1e-9);
         assert!(mean(row, "call_max") >= mean(row, "call_min"));
+    }
+    // A small call through a process costs far more than the same function in-process: nearly
+    // all of it is overhead. (For array_f64 and bytes the function itself dominates, and in this
+    // debug build its own round-to-round noise is larger than the transfer, so the sign of their
+    // overhead is not asserted.)
+    for method in ["small_int", "small_string"] {
+        let row = find(&doc, "call", &[("method", method.into())]);
+        assert!(mean(row, "overhead") > 0.9 * mean(row, "call"), "{row:#}");
     }
     let small = find(&doc, "call", &[("method", "small_int".into())]);
     assert_eq!(small["samples"]["call"].as_array().unwrap().len(), 3, "3 rounds by default");
