@@ -105,14 +105,7 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
     let axis_y = 30.0 + row_h * strips.len() as f64;
     let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{axis_y}" y2="{axis_y}"/>"#, WIDTH - RIGHT);
     for v in nice_ticks(lo, hi) {
-        let _ = write!(
-            svg,
-            r#"<line class="axis tickmark" x1="{0:.1}" x2="{0:.1}" y1="{axis_y}" y2="{1}"/><text class="tick" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
-            x(v),
-            axis_y + 4.0,
-            axis_y + 16.0,
-            fmt(v)
-        );
+        x_tick(&mut svg, x(v), axis_y, &fmt(v));
     }
     let legend = if dense_any {
         "● measured run   ▮ runs per bin   ○ warmup   │ median"
@@ -148,6 +141,17 @@ fn density(svg: &mut String, runs: &[f64], lo: f64, hi: f64, y: f64, x: &dyn Fn(
             fmt(b)
         );
     }
+}
+
+/// A tick under the x axis at `axis_y`, its label centred under it.
+fn x_tick(svg: &mut String, x: f64, axis_y: f64, label: &str) {
+    let _ = write!(
+        svg,
+        r#"<line class="axis tickmark" x1="{x:.1}" x2="{x:.1}" y1="{axis_y}" y2="{}"/><text class="tick" x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
+        axis_y + 4.0,
+        axis_y + 16.0,
+        escape(label)
+    );
 }
 
 /// Round values (1, 2 or 5 times a power of ten apart) between `lo` and `hi`, three to seven.
@@ -282,14 +286,7 @@ pub fn sweep_chart(sweep: &super::view::Sweep) -> String {
     xs.sort_by(f64::total_cmp);
     xs.dedup();
     for v in xs {
-        let _ = write!(
-            svg,
-            r#"<line class="axis tickmark" x1="{0:.1}" x2="{0:.1}" y1="{bottom}" y2="{1}"/><text class="tick" x="{0:.1}" y="{2}" text-anchor="middle">{3}</text>"#,
-            x(v),
-            bottom + 4.0,
-            bottom + 16.0,
-            escape(&x_text(v))
-        );
+        x_tick(&mut svg, x(v), bottom, &x_text(v));
     }
     let middle = if log_y { (y_lo * y_hi).sqrt() } else { (y_lo + y_hi) / 2.0 };
     for v in [y_lo, middle, y_hi] {
