@@ -1,7 +1,9 @@
 //! The comparison part of a view: rows with their formatted values, changes and verdict words,
 //! the one-line summaries of gating rows and the bars of the change chart.
 
-use crate::report::format::{self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word};
+use crate::report::format::{
+    self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
+};
 use crate::results::{BenchmarkResult, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Unit, Verdict};
 
 /// A comparison, ready to render.

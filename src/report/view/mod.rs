@@ -3,10 +3,12 @@
 //! console, Markdown, HTML and exports render this; none of them decides a verdict or a headline
 //! metric of its own.
 
-use super::format::{self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word};
-use crate::results::{
-    BenchmarkResult, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Status, Unit, Verdict,
-};
+mod comparison;
+
+pub use comparison::{percent_text, Change, CompareRow, ComparisonView};
+
+use super::format::{self, change_percent, signed_percent};
+use crate::results::{BenchmarkResult, MetricDesc, RunDocument, Status, Unit};
 
 /// A result, ready to render.
 pub struct View<'a> {
@@ -126,66 +128,6 @@ pub struct Tally {
     pub skipped: usize,
 }
 
-/// A comparison, ready to render.
-pub struct ComparisonView<'a> {
-    /// The side compared against.
-    pub baseline: &'a Side,
-    /// The side judged.
-    pub candidate: &'a Side,
-    /// Whether the sides ran interleaved.
-    pub interleaved: bool,
-    /// Rows per benchmark, in order.
-    pub groups: Vec<(String, Vec<CompareRow>)>,
-    /// One line per gating row: `start/app/x: median 12.4% slower (CI …, Mann-Whitney p < 0.001)`.
-    pub summaries: Vec<(String, &'a ComparisonRow)>,
-    /// The gating rows with a ratio, for the change chart.
-    pub changes: Vec<Change>,
-    /// Benchmarks one side could not run.
-    pub skipped: &'a [SkippedBench],
-    /// Only in the candidate.
-    pub added: &'a [String],
-    /// Only in the baseline.
-    pub removed: &'a [String],
-}
-
-/// One row of a comparison.
-pub struct CompareRow {
-    /// The row.
-    pub row: ComparisonRow,
-    /// The metric with its location (`wall (median)`).
-    pub metric: String,
-    /// Baseline and candidate values, formatted.
-    pub values: Option<[String; 2]>,
-    /// Candidate − baseline, formatted with a sign.
-    pub delta: Option<String>,
-    /// The change in percent, when one means something.
-    pub percent: Option<f64>,
-    /// The CI of the change, formatted.
-    pub ci: Option<String>,
-    /// The deciding p-value with its test.
-    pub p: Option<String>,
-    /// The verdict's word (`failure`, or `higher` for a row that only explains).
-    pub word: &'static str,
-    /// Its class (`failure`, `neutral`).
-    pub class: &'static str,
-    /// Whether it is shown without `-v`: gating, or changed.
-    pub notable: bool,
-}
-
-/// A bar of the change chart.
-pub struct Change {
-    /// Benchmark id.
-    pub label: String,
-    /// Change in percent.
-    pub percent: f64,
-    /// Its CI in percent.
-    pub ci: [f64; 2],
-    /// The verdict.
-    pub verdict: Verdict,
-    /// The noise band in percent.
-    pub noise: f64,
-}
-
 /// Builds the view of a document.
 pub fn build(doc: &RunDocument) -> View<'_> {
     let mut tables: Vec<Table> = Vec::new();
@@ -241,7 +183,7 @@ pub fn build(doc: &RunDocument) -> View<'_> {
         skipped: count(&|b| b.status == Status::Skipped),
     };
     let highlights = highlights(doc, &tables);
-    View { doc, tables, tally, comparison: comparison(doc), sweeps: sweeps(doc), highlights }
+    View { doc, tables, tally, comparison: comparison::comparison(doc), sweeps: sweeps(doc), highlights }
 }
 
 /// Per table of rows with parameters, its best measured row in a headline metric declared
@@ -551,120 +493,4 @@ fn residency_note(b: &BenchmarkResult) -> Option<String> {
         .map(|x| format!("{} ({:.0}%)", x.file.display(), x.resident * 100.0))
         .collect();
     (!stuck.is_empty()).then(|| format!("stayed in the page cache (mapped by other processes?): {}", stuck.join(", ")))
-}
-
-fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>> {
-    let cmp = doc.comparison.as_ref()?;
-    let desc_of = |id: &str, metric: &str| -> Option<&'a MetricDesc> {
-        let find =
-            |list: &'a [BenchmarkResult]| list.iter().find(|b| b.id == id).and_then(move |b| b.metrics.get(metric));
-        find(&doc.benchmarks).or_else(|| find(&cmp.baseline_benchmarks))
-    };
-    let mut groups: Vec<(String, Vec<CompareRow>)> = Vec::new();
-    for r in &cmp.rows {
-        let desc = desc_of(&r.id, &r.metric);
-        let fmt = |v: f64| format::metric_value(desc, v);
-        let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
-        let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
-            let sign = if c > b {
-                "+"
-            } else if c < b {
-                "−"
-            } else {
-                ""
-            };
-            format!("{sign}{}", fmt((c - b).abs()))
-        });
-        let row = CompareRow {
-            metric: compared_metric(r),
-            values,
-            delta,
-            percent: change_percent(r, desc),
-            ci: r.ci95.map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0)),
-            p: p_text(r),
-            word: verdict_word(r),
-            class: verdict_class(r),
-            notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
-            row: r.clone(),
-        };
-        match groups.iter_mut().find(|(id, _)| *id == r.id) {
-            Some((_, rows)) => rows.push(row),
-            None => groups.push((r.id.clone(), vec![row])),
-        }
-    }
-    let summaries = cmp
-        .rows
-        .iter()
-        .filter(|r| r.gating)
-        .map(|r| (summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id)), r))
-        .collect();
-    let changes = cmp
-        .rows
-        .iter()
-        .filter(|r| r.gating && r.metric != "status" && r.location.is_some())
-        .filter_map(|r| {
-            let ratio = r.ratio?;
-            let [lo, hi] = r.ci95?;
-            let noise = doc.benchmarks.iter().find(|b| b.id == r.id).map_or(2.0, |b| b.config.thresholds.noise * 100.0);
-            Some(Change {
-                label: if r.metric == headline_of(doc, &r.id) {
-                    r.id.clone()
-                } else {
-                    format!("{} ({})", r.id, r.metric)
-                },
-                percent: (ratio - 1.0) * 100.0,
-                ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
-                verdict: r.verdict,
-                noise,
-            })
-        })
-        .collect();
-    Some(ComparisonView {
-        baseline: &cmp.baseline,
-        candidate: &cmp.candidate,
-        interleaved: cmp.interleaved,
-        groups,
-        summaries,
-        changes,
-        skipped: &cmp.skipped,
-        added: &cmp.added,
-        removed: &cmp.removed,
-    })
-}
-
-fn headline_of(doc: &RunDocument, id: &str) -> String {
-    doc.benchmarks
-        .iter()
-        .find(|b| b.id == id)
-        .and_then(|b| b.headline().map(|(n, _)| n.to_string()))
-        .unwrap_or_default()
-}
-
-/// `median 12.4% slower (CI +9.8% … +15.1%, Mann-Whitney p < 0.001)` for a time; `higher` and
-/// `lower` for other units; the metric named unless it is the benchmark's headline; the note of a
-/// status row.
-fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) -> String {
-    let what = match (r.ratio, r.ci95, p_text(r)) {
-        (Some(ratio), Some([lo, hi]), Some(p)) => {
-            let change = (ratio - 1.0) * 100.0;
-            let time = desc.is_none_or(|d| d.unit == Unit::Seconds);
-            let direction = match (time, change >= 0.0) {
-                (true, true) => "slower",
-                (true, false) => "faster",
-                (false, true) => "higher",
-                (false, false) => "lower",
-            };
-            let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
-            let location = r.location.as_deref().unwrap_or("median");
-            let label = if headline { String::new() } else { format!(" ({})", r.metric) };
-            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p})", change.abs())
-        }
-        _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
-    };
-    format!("{}: {what}", r.id)
-}
-
-/// The signed percentage of a comparison row, or `-`.
-pub fn percent_text(row: &CompareRow) -> String {
-    row.percent.map_or_else(|| "-".to_string(), signed_percent)
 }
