@@ -85,6 +85,15 @@ fn read_value(value: &serde_json::Value, unit: Unit) -> Result<f64, String> {
         (Unit::Count | Unit::Ratio, Some(n), _) if n >= 0.0 => Ok(n),
         (Unit::Count, _, _) => Err(format!("expected a count, such as 40, not {value}")),
         (Unit::Ratio, _, _) => Err(format!("expected a number, such as 2.0, not {value}")),
+        (Unit::Fraction, Some(n), _) if (0.0..=1.0).contains(&n) => Ok(n),
+        (Unit::Fraction, _, Some(t)) => t
+            .trim()
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            .filter(|p| (0.0..=100.0).contains(p))
+            .map(|p| p / 100.0)
+            .ok_or_else(|| format!("expected a percentage, such as \"90%\", not {value}")),
+        (Unit::Fraction, _, _) => Err(format!("expected a percentage, such as \"90%\", not {value}")),
         _ => Err(format!("expected a value of {unit:?} (a number or a string), not {value}")),
     }
 }

@@ -13,6 +13,7 @@ pub fn value(unit: Unit, v: f64) -> String {
         Unit::PerSecond => rate(v, "/s"),
         Unit::BytesPerSecond => format!("{}/s", format_bytes(v)),
         Unit::Ratio => format!("{v:.2}×"),
+        Unit::Fraction => format!("{:.1}%", v * 100.0),
     }
 }
 
@@ -131,6 +132,7 @@ mod tests {
         assert_eq!(value(Unit::PerSecond, 1_260_000.0), "1.3M/s");
         assert_eq!(value(Unit::BytesPerSecond, 1024.0 * 1024.0 * 3.0), "3.0 MiB/s");
         assert_eq!(value(Unit::Ratio, 2.5), "2.50×");
+        assert_eq!(value(Unit::Fraction, 0.8234), "82.3%");
         assert_eq!(signed_percent(-3.04), "−3.0%");
     }
 }

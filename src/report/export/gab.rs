@@ -26,6 +26,7 @@ fn scaled(unit: Unit) -> (&'static str, f64) {
         Unit::PerSecond => ("/s", 1.0),
         Unit::BytesPerSecond => ("MiB/s", 1.0 / (1024.0 * 1024.0)),
         Unit::Ratio => ("×", 1.0),
+        Unit::Fraction => ("%", 100.0),
     }
 }
 

@@ -371,6 +371,16 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
     let first = members[0];
     let varies = |name: &str| members.iter().any(|b| b.params.get(name) != first.params.get(name));
     let param = first.params.iter().find(|(name, value)| value.is_number() && varies(name)).map(|(n, _)| n)?;
+    // A parameter that the x value decides (a tensor's shape, given its size) names points, not
+    // lines: it would make a line of every point.
+    let follows_x = |name: &str| {
+        members.iter().all(|a| {
+            members
+                .iter()
+                .all(|b| a.params.get(param) != b.params.get(param) || a.params.get(name) == b.params.get(name))
+        })
+    };
+    let varies = |name: &str| varies(name) && !follows_x(name);
     let (headline, desc) = first.headline()?;
     // A latency's percentiles are drawn together: how the tail grows with the load is the point.
     // With several lines per percentile (a user's server beside the floor), p50 and p99 only.

@@ -21,6 +21,8 @@ pub enum Unit {
     BytesPerSecond,
     /// A plain ratio.
     Ratio,
+    /// A share of a whole (0.95), shown as a percentage.
+    Fraction,
 }
 
 impl Unit {
