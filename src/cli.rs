@@ -37,13 +37,13 @@ pub enum Command {
     Start,
     /// Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries).
     Load,
-    /// Run only the suites configured in [package.metadata.bench.zmq] and [...rpc].
+    /// Run only the suites configured in [package.metadata.bench.zmq], [...rpc] and [...tensor].
     Suite {
-        /// Which suite: `zmq`, `rpc`, or `all` of them.
+        /// Which suite: `zmq`, `rpc`, `tensor`, or `all` of them.
         #[arg(value_enum)]
         suite: SuiteName,
         /// Only this group of scenarios (may repeat): zmq has throughput, latency, features,
-        /// pipeline; rpc has calls, patterns, scaling.
+        /// pipeline; rpc has calls, patterns, scaling; tensor has transfer, memory.
         #[arg(long, value_enum, value_name = "GROUP")]
         scenario: Vec<crate::suites::Group>,
         /// List the scenarios and their rows without running them.
@@ -58,6 +58,19 @@ pub enum Command {
         /// rpc: add 50 and 100 workers to the default scaling rows.
         #[arg(long)]
         large: bool,
+        /// tensor: only this mode (`copy`: bytes through ZeroMQ; `shared`: shared memory).
+        #[arg(long, value_enum, value_name = "MODE", default_value = "both")]
+        mode: TensorMode,
+        /// tensor: the devices (`cpu`, `cuda`), replacing the configured ones.
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "DEVICE,...")]
+        devices: Vec<crate::discover::config::tensor::Device>,
+        /// tensor: no CUDA rows.
+        #[arg(long)]
+        no_gpu: bool,
+        /// tensor: add the model-sized shapes and hold a 2 GiB tensor in the memory rows (each
+        /// skipped when the memory is not free).
+        #[arg(long)]
+        large_tensors: bool,
     },
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {
@@ -113,8 +126,21 @@ pub enum SuiteName {
     Zmq,
     /// The RPC suite.
     Rpc,
+    /// The tensor suite.
+    Tensor,
     /// Every suite.
     All,
+}
+
+/// `--mode` of the tensor suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TensorMode {
+    /// The bytes go through the transport.
+    Copy,
+    /// A shared-memory segment; only a handle crosses.
+    Shared,
+    /// Both, shared measured against copy.
+    Both,
 }
 
 /// `cargo coldbench baseline ...`.

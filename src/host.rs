@@ -7,6 +7,7 @@ pub use crate::results::HostFacts;
 /// Collects the host facts (about 20 ms: most of it is `rustc --version`).
 pub fn collect() -> HostFacts {
     let (major, minor, patch) = zmq::version();
+    let gpus = crate::gpu::list();
     HostFacts {
         kernel: read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".into()),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
@@ -16,7 +17,9 @@ pub fn collect() -> HostFacts {
         rustc: rustc_version(),
         libzmq: format!("{major}.{minor}.{patch}"),
         curve: zmq::has("curve").unwrap_or(false),
-        gpus: Vec::new(),
+        gpus: gpus.gpus,
+        gpu_note: gpus.note,
+        torch: crate::suites::tensor::torch_facts(),
     }
 }
 

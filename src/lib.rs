@@ -22,6 +22,8 @@ pub mod discover;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod gpu;
+#[cfg(feature = "cli")]
 pub mod host;
 #[cfg(feature = "cli")]
 pub mod measure;

@@ -22,6 +22,22 @@ pub fn render(facts: &HostFacts) -> String {
     for (key, value) in rows {
         out.push_str(&format!("{:>9}: {value}\n", console::style(key).bold()));
     }
+    let torch = facts.torch.clone().unwrap_or_else(|| "not built in (build with `--features torch`)".into());
+    out.push_str(&format!("{:>9}: {torch}\n", console::style("torch").bold()));
+    if facts.gpus.is_empty() {
+        let why = facts.gpu_note.as_deref().unwrap_or("none found");
+        out.push_str(&format!("{:>9}: none ({why})\n", console::style("gpus").bold()));
+    }
+    for g in &facts.gpus {
+        let free = g.free.map(|f| format!(", {} free", crate::units::format_size(f as f64))).unwrap_or_default();
+        out.push_str(&format!(
+            "{:>9}: {}, {}{free}, driver {}\n",
+            console::style(format!("gpu {}", g.index)).bold(),
+            g.name,
+            crate::units::format_size(g.memory as f64),
+            g.driver
+        ));
+    }
     out
 }
 

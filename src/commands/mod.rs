@@ -38,13 +38,35 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Hook { action }) => hook::command(action, run, ui),
         Some(Command::Start) => run::command(run, &[crate::measure::start::KIND], ui),
         Some(Command::Load) => run::command(run, &[crate::measure::load::KIND], ui),
-        Some(Command::Suite { suite: which, scenario, list, counts, max_workers, large }) => {
+        Some(Command::Suite {
+            suite: which,
+            scenario,
+            list,
+            counts,
+            max_workers,
+            large,
+            mode,
+            devices,
+            no_gpu,
+            large_tensors,
+        }) => {
             let scaling = crate::suites::rpc::rows::ScalingArgs {
                 counts: counts.clone(),
                 max_workers: *max_workers,
                 large: *large,
             };
-            suite::command(run, *which, scenario, &scaling, *list, ui)
+            use crate::discover::config::tensor::Mode;
+            let tensor = crate::suites::tensor::rows::TensorArgs {
+                mode: match mode {
+                    crate::cli::TensorMode::Copy => Some(Mode::Copy),
+                    crate::cli::TensorMode::Shared => Some(Mode::Shared),
+                    crate::cli::TensorMode::Both => None,
+                },
+                devices: devices.clone(),
+                no_gpu: *no_gpu,
+                large: *large_tensors,
+            };
+            suite::command(run, *which, scenario, &suite::SuiteArgs { scaling, tensor }, *list, ui)
         }
         None => run::command(run, &[], ui),
     }

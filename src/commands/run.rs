@@ -65,6 +65,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             cache: args.cache,
             scenarios: Vec::new(),
             scaling: Default::default(),
+            tensor: Default::default(),
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),

@@ -1,4 +1,4 @@
-//! `cargo coldbench suite zmq|rpc|all`: the suites only, all of their scenarios or the groups
+//! `cargo coldbench suite zmq|rpc|tensor|all`: the suites only, all of their scenarios or the groups
 //! `--scenario` names; `--list` shows the rows without running them.
 
 use anyhow::Result;
@@ -7,7 +7,16 @@ use crate::cli::{Format, RunArgs, SuiteName};
 use crate::discover::{plan, workspace};
 use crate::error::UserError;
 use crate::suites::rpc::rows::ScalingArgs;
-use crate::suites::{rpc, zmq, Group};
+use crate::suites::tensor::rows::TensorArgs;
+use crate::suites::{rpc, tensor, zmq, Group};
+
+/// The options of one suite or another.
+pub struct SuiteArgs {
+    /// rpc's scaling rows.
+    pub scaling: ScalingArgs,
+    /// tensor's modes, devices and sizes.
+    pub tensor: TensorArgs,
+}
 use crate::ui::Ui;
 
 /// Runs the suites (or lists their rows); returns the exit status.
@@ -15,14 +24,15 @@ pub fn command(
     args: &RunArgs,
     which: SuiteName,
     scenarios: &[Group],
-    scaling: &ScalingArgs,
+    suite_args: &SuiteArgs,
     list: bool,
     ui: &Ui,
 ) -> Result<u8> {
     let kinds: &[&'static str] = match which {
         SuiteName::Zmq => &[zmq::KIND],
         SuiteName::Rpc => &[rpc::KIND],
-        SuiteName::All => &[zmq::KIND, rpc::KIND],
+        SuiteName::Tensor => &[tensor::KIND],
+        SuiteName::All => &[zmq::KIND, rpc::KIND, tensor::KIND],
     };
     if let [kind] = kinds {
         if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
@@ -33,7 +43,8 @@ pub fn command(
     }
     let mut opts = super::run::options(args, kinds)?;
     opts.overrides.scenarios = scenarios.to_vec();
-    opts.overrides.scaling = scaling.clone();
+    opts.overrides.scaling = suite_args.scaling.clone();
+    opts.overrides.tensor = suite_args.tensor.clone();
     if list {
         return print_list(&opts, args.format);
     }

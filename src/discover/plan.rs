@@ -26,6 +26,7 @@ use crate::results::{MetricDesc, OrderedMap, Readiness, Thresholds};
 use crate::suites::rpc::bench::RpcBench;
 use crate::suites::rpc::rows::{self as rpc_rows, ScalingArgs};
 use crate::suites::rpc::{self as rpc_suite};
+use crate::suites::tensor::{self as tensor_suite};
 use crate::suites::zmq::bench::{UserServer, ZmqBench};
 use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes};
 use crate::suites::zmq::{self as zmq_suite};
@@ -67,6 +68,8 @@ pub struct Overrides {
     pub scenarios: Vec<Group>,
     /// `--counts`, `--max-workers`, `--large` of `suite rpc`.
     pub scaling: ScalingArgs,
+    /// `--mode`, `--devices`, `--no-gpu`, `--large-tensors` of `suite tensor`.
+    pub tensor: crate::suites::tensor::rows::TensorArgs,
 }
 
 impl Overrides {
@@ -157,10 +160,15 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
                 plan.benches.extend(common.rpc(rpc, &cfg.settings, overrides)?);
             }
         }
+        if let Some(tensor) = cfg.tensor.as_ref().filter(|_| overrides.wants(tensor_suite::KIND)) {
+            if overrides.bins.is_empty() && overrides.libs.is_empty() {
+                plan.benches.extend(common.tensor(tensor, &cfg.settings, overrides));
+            }
+        }
     }
     if plan.benches.is_empty() && !overrides.lenient {
         if let [suite] = overrides.kinds[..] {
-            if suite == zmq_suite::KIND || suite == rpc_suite::KIND {
+            if [zmq_suite::KIND, rpc_suite::KIND, tensor_suite::KIND].contains(&suite) {
                 return Err(UserError::NoSuite { suite }.into());
             }
         }
@@ -350,6 +358,41 @@ impl Common<'_> {
             mem_available: crate::suites::server::mem_available(),
         };
         Ok(rpc_rows::rows(&input).into_iter().map(|row| Box::new(RpcBench::new(row)) as Box<dyn Bench>).collect())
+    }
+
+    /// The rows of the tensor suite: `iterations` rounds (3 unless said) after the warm round
+    /// trip each row makes when it starts; `--runs` and `--warmup` still rule.
+    fn tensor(
+        &self,
+        cfg: &config::tensor::TensorConfig,
+        configured: &Configured,
+        overrides: &Overrides,
+    ) -> Vec<Box<dyn Bench>> {
+        use crate::suites::tensor::rows as tensor_rows;
+        let timeout = cfg.timeout.unwrap_or(tensor_rows::DEFAULT_TIMEOUT);
+        let settings = self.suite_settings(configured, overrides, cfg.iterations, 0, timeout);
+        let wants_cuda = overrides.tensor.devices.contains(&config::tensor::Device::Cuda)
+            || (overrides.tensor.devices.is_empty()
+                && cfg.devices.as_ref().is_none_or(|d| d.contains(&config::tensor::Device::Cuda)));
+        let no_cuda = (wants_cuda && !overrides.tensor.no_gpu).then(tensor_suite::no_cuda).flatten();
+        let machine = tensor_rows::Machine {
+            mem_available: crate::suites::server::mem_available(),
+            vram_free: if no_cuda.is_none() && wants_cuda { crate::gpu::free_memory(0) } else { None },
+            no_cuda,
+        };
+        let input = tensor_rows::RowsInput {
+            package: &self.member.name,
+            cfg,
+            args: &overrides.tensor,
+            quick: overrides.quick,
+            groups: &overrides.scenarios,
+            settings,
+            machine,
+        };
+        tensor_rows::rows(&input)
+            .into_iter()
+            .map(|row| Box::new(crate::suites::tensor::bench::TensorBench::new(row)) as Box<dyn Bench>)
+            .collect()
     }
 
     /// What an entry runs: a binary of the package, or a program found now, with the command's

@@ -249,6 +249,8 @@ mod tests {
                 libzmq: "4.3.5".into(),
                 curve: false,
                 gpus: vec![],
+                gpu_note: None,
+                torch: None,
             },
             config: RunConfig {
                 profile: "release".into(),

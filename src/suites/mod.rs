@@ -5,6 +5,7 @@
 pub mod metric;
 pub mod rpc;
 pub mod server;
+pub mod tensor;
 pub mod worker;
 pub mod zmq;
 
@@ -46,6 +47,10 @@ pub enum Group {
     Patterns,
     /// RPC: memory and start-up time per worker count.
     Scaling,
+    /// Tensor: round trips per shape, device and mode (copy or shared memory).
+    Transfer,
+    /// Tensor: memory of workers holding the same tensor, copied or shared.
+    Memory,
 }
 
 impl Group {
@@ -59,6 +64,8 @@ impl Group {
             Group::Calls => "calls",
             Group::Patterns => "patterns",
             Group::Scaling => "scaling",
+            Group::Transfer => "transfer",
+            Group::Memory => "memory",
         }
     }
 
@@ -67,6 +74,7 @@ impl Group {
         match self {
             Group::Throughput | Group::Latency | Group::Features | Group::Pipeline => zmq::KIND,
             Group::Calls | Group::Patterns | Group::Scaling => rpc::KIND,
+            Group::Transfer | Group::Memory => tensor::KIND,
         }
     }
 
@@ -76,6 +84,8 @@ impl Group {
             (rpc::KIND, "call") => Group::Calls,
             (rpc::KIND, "workers") => Group::Scaling,
             (rpc::KIND, _) => Group::Patterns,
+            (tensor::KIND, "memory") => Group::Memory,
+            (tensor::KIND, _) => Group::Transfer,
             (_, "throughput" | "clients") => Group::Throughput,
             (_, "latency" | "latency-payload" | "tail") => Group::Latency,
             (_, "compression" | "handshake") => Group::Features,

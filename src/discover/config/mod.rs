@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 mod program;
 pub mod rpc;
+pub mod tensor;
 pub mod zmq;
 
 pub use program::ProgramConfig;
@@ -44,6 +45,7 @@ struct RawPackage {
     python: Option<Vec<RawPython>>,
     zmq: Option<serde_json::Value>,
     rpc: Option<serde_json::Value>,
+    tensor: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -213,6 +215,8 @@ pub struct PackageConfig {
     pub zmq: Option<zmq::ZmqConfig>,
     /// `[package.metadata.bench.rpc]`, when present.
     pub rpc: Option<rpc::RpcConfig>,
+    /// `[package.metadata.bench.tensor]`, when present.
+    pub tensor: Option<tensor::TensorConfig>,
 }
 
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
@@ -296,7 +300,8 @@ pub fn package_config(
     check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
     let zmq = raw.zmq.as_ref().map(|v| zmq::parse(v, manifest, package_dir, bins)).transpose()?;
     let rpc = raw.rpc.as_ref().map(|v| rpc::parse(v, manifest, bins)).transpose()?;
-    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq, rpc })
+    let tensor = raw.tensor.as_ref().map(|v| tensor::parse(v, manifest)).transpose()?;
+    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq, rpc, tensor })
 }
 
 /// Cargo names library targets with `_` where the package has `-`; accept either spelling.

@@ -105,8 +105,31 @@ pub struct HostFacts {
     pub libzmq: String,
     /// Whether that libzmq supports CURVE security.
     pub curve: bool,
-    /// GPUs seen through NVML (none are looked for yet).
-    pub gpus: Vec<serde_json::Value>,
+    /// GPUs seen through NVML.
+    #[serde(default)]
+    pub gpus: Vec<GpuFacts>,
+    /// Why `gpus` is empty (no NVIDIA driver, NVML's error); absent when GPUs were listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_note: Option<String>,
+    /// The libtorch the tensor suite uses (`tch`, feature `torch`); absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torch: Option<String>,
+}
+
+/// A GPU as NVML describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuFacts {
+    /// Its NVML index.
+    pub index: u32,
+    /// Its name (`NVIDIA H100 80GB HBM3`).
+    pub name: String,
+    /// Its memory in bytes.
+    pub memory: u64,
+    /// Free memory in bytes when the facts were taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free: Option<u64>,
+    /// The driver's version.
+    pub driver: String,
 }
 
 /// The run-wide effective configuration.

@@ -1,8 +1,9 @@
 //! The built-in workers: a hidden subcommand of this binary (`__coldbench-worker ROLE ...`), so
 //! every report can show a user's server beside the bare transport. Roles: `echo` (a REP, ROUTER
 //! or PULL server that answers with what it got, optionally decompressing and compressing again,
-//! over CURVE when asked), `stage` (a PUSH/PULL pipeline stage) and `rpc` (the RPC suite's worker:
-//! [`crate::worker::Worker`] with its built-in methods).
+//! over CURVE when asked), `stage` (a PUSH/PULL pipeline stage), `rpc` (the RPC suite's worker:
+//! [`crate::worker::Worker`] with its built-in methods) and `tensor` (the tensor suite's worker,
+//! [`crate::suites::tensor::worker`]).
 
 pub mod echo;
 pub mod stage;
@@ -34,9 +35,12 @@ fn option<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let role = args.first().ok_or("no role given (echo, stage or rpc)")?;
+    let role = args.first().ok_or("no role given (echo, stage, rpc or tensor)")?;
     if role == "rpc" {
         return crate::worker::Worker::new().serve_from_env();
+    }
+    if role == "tensor" {
+        return crate::suites::tensor::worker::serve();
     }
     let ctx = zmq::Context::new();
     let bind = option(args, "--bind").unwrap_or("tcp://127.0.0.1:*");

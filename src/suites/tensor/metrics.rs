@@ -1,0 +1,64 @@
+//! What the rows of the tensor suite measure, every metric by its mean (see
+//! [`crate::suites::metric`]).
+
+use crate::discover::config::tensor::Mode;
+use crate::results::{Better, MetricDesc, OrderedMap, Stat, Unit};
+use crate::suites::metric::{by_mean, column, gating};
+
+/// The descriptors of a transfer row: one tensor sent to a worker and its checksum back.
+pub fn transfer() -> OrderedMap<MetricDesc> {
+    let mut m = OrderedMap::new();
+    m.insert("round_trip", gating(by_mean(Unit::Seconds, Better::Lower, "round trip")));
+    m.insert("throughput", column(by_mean(Unit::BytesPerSecond, Better::Higher, "bytes per second"), "bytes/s", true));
+    m.insert("fastest", column(by_mean(Unit::Seconds, Better::Lower, "fastest round trip"), "fastest", false));
+    m
+}
+
+/// The descriptors of a memory row: per mode, the PSS of each worker holding the tensor and of
+/// all of them; with both modes first the share of memory that shared mode saves.
+pub fn memory(modes: &[Mode]) -> OrderedMap<MetricDesc> {
+    let mut m = OrderedMap::new();
+    let mem = |label: &str| MetricDesc { stat: Some(Stat::Mean), ..by_mean(Unit::Bytes, Better::Lower, label) };
+    // With both modes the saving is the headline: the figure the row exists for.
+    if modes.len() == 2 {
+        let saved = by_mean(Unit::Fraction, Better::Higher, "memory saved with shared");
+        m.insert("saved", MetricDesc { best: true, stat: Some(Stat::Mean), ..saved });
+    }
+    for mode in modes {
+        let name = mode.as_str();
+        m.insert(
+            format!("{name}_total_pss").as_str(),
+            gating(column(mem(&format!("PSS of all workers, {name}")), &format!("all ({name})"), true)),
+        );
+        m.insert(
+            format!("{name}_worker_pss").as_str(),
+            column(mem(&format!("PSS per worker, {name}")), &format!("per worker ({name})"), true),
+        );
+    }
+    m
+}
+
+/// GPU memory per worker, from NVML.
+pub fn vram(m: &mut OrderedMap<MetricDesc>, modes: &[Mode]) {
+    for mode in modes {
+        let name = mode.as_str();
+        let d = by_mean(Unit::Bytes, Better::Lower, &format!("GPU memory per worker, {name}"));
+        m.insert(format!("{name}_worker_vram").as_str(), column(d, &format!("VRAM/worker ({name})"), false));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_round_trip_gates_and_the_saving_is_higher_better() {
+        let t = transfer();
+        assert_eq!(t.iter().next().unwrap().0, "round_trip");
+        assert_eq!(t.get("throughput").unwrap().better, Better::Higher);
+        let both = memory(&[Mode::Copy, Mode::Shared]);
+        assert_eq!(both.iter().next().unwrap().0, "saved");
+        assert_eq!(both.get("saved").unwrap().better, Better::Higher);
+        assert!(memory(&[Mode::Copy]).get("saved").is_none());
+    }
+}

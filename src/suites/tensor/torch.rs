@@ -1,0 +1,99 @@
+//! `tch` tensors for the suite (feature `torch`): made on the CPU or CUDA, read as bytes, and
+//! rebuilt in the worker over the received bytes without a copy.
+
+use std::borrow::Cow;
+
+use tch::{Kind, Tensor};
+
+use super::data::TensorSpec;
+use crate::discover::config::tensor::{DType, Device};
+
+fn kind(dtype: DType) -> Kind {
+    match dtype {
+        DType::F32 => Kind::Float,
+        DType::F16 => Kind::Half,
+        DType::Bf16 => Kind::BFloat16,
+        DType::U8 => Kind::Uint8,
+        DType::I64 => Kind::Int64,
+    }
+}
+
+fn dims(spec: &TensorSpec) -> Vec<i64> {
+    spec.shape.iter().map(|d| *d as i64).collect()
+}
+
+fn device(d: Device) -> tch::Device {
+    match d {
+        Device::Cpu => tch::Device::Cpu,
+        Device::Cuda => tch::Device::Cuda(0),
+    }
+}
+
+/// Catches libtorch's errors (a CUDA out-of-memory among them) as text.
+fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, tch::TchError>) -> Result<T, String> {
+    f().map_err(|e| format!("{what}: {}", e.to_string().lines().next().unwrap_or_default()))
+}
+
+/// A tensor filled with a pattern (`arange`, wrapping in its type) on `d`.
+pub fn make(spec: &TensorSpec, d: Device) -> Result<Tensor, String> {
+    if d == Device::Cuda && !tch::Cuda::is_available() {
+        return Err("no CUDA device (tch::Cuda::is_available() is false)".into());
+    }
+    let n = spec.shape.iter().product::<u64>() as i64;
+    guard("could not make the tensor", || {
+        Tensor::f_arange(n, (Kind::Int64, tch::Device::Cpu))?
+            .f_remainder(251)?
+            .f_to_kind(kind(spec.dtype))?
+            .f_reshape(dims(spec))?
+            .f_to_device(device(d))
+    })
+}
+
+/// The bytes of a tensor in host memory (a CUDA tensor is copied to the host: the first leg of
+/// device → host → transport → device).
+pub fn host_bytes(t: &Tensor) -> Result<Cow<'_, [u8]>, String> {
+    if t.device() == tch::Device::Cpu {
+        return Ok(Cow::Borrowed(bytes_of(t)));
+    }
+    let host = guard("could not copy the tensor to the host", || t.f_to_device(tch::Device::Cpu))?;
+    Ok(Cow::Owned(bytes_of(&host).to_vec()))
+}
+
+/// The bytes of a contiguous CPU tensor.
+pub fn bytes_of(t: &Tensor) -> &[u8] {
+    let len = t.numel() * t.kind().elt_size_in_bytes();
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: a contiguous CPU tensor's storage holds `numel × element size` bytes at
+    // `data_ptr`, alive as long as `t`.
+    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const u8, len) }
+}
+
+/// A tensor over `bytes`, without a copy; it must not outlive them.
+pub fn view(spec: &TensorSpec, bytes: &[u8]) -> Result<Tensor, String> {
+    if bytes.len() as u64 != spec.bytes() {
+        return Err(format!("{} bytes for a {}-byte tensor", bytes.len(), spec.bytes()));
+    }
+    // SAFETY: `bytes` holds the tensor's data; callers drop the view before the bytes.
+    guard("could not view the bytes as a tensor", || unsafe {
+        Tensor::f_from_blob(bytes.as_ptr(), &dims(spec), &[], kind(spec.dtype), tch::Device::Cpu)
+    })
+}
+
+/// The last leg of a copy to CUDA: host → device, waited for.
+pub fn to_cuda(t: &Tensor) -> Result<Tensor, String> {
+    let on = guard("could not copy the tensor to the GPU", || t.f_to_device(tch::Device::Cuda(0)))?;
+    tch::Cuda::synchronize(0);
+    Ok(on)
+}
+
+/// The libtorch this build uses, for the host facts.
+pub fn facts() -> String {
+    let cuda = if tch::Cuda::is_available() {
+        format!("CUDA: {} device(s)", tch::Cuda::device_count())
+    } else {
+        "CUDA: none".to_string()
+    };
+    format!("tch with libtorch, {cuda}")
+}

@@ -1,0 +1,114 @@
+//! The built-in tensor worker (`__coldbench-worker tensor`): a ZeroMQ DEALER that connects to the
+//! host and answers each tensor with the checksum of what it received.
+//!
+//! Frames from the host: `copy HEADER DEVICE DATA` (the bytes cross), `shared HEADER DEVICE
+//! HANDLE` (a segment to map), `hold-copy …`/`hold-shared …` (the same, and keep the tensor until
+//! `release`), `release`, `bye`. The worker answers `ok CHECKSUM` or `error TEXT`; it starts by
+//! sending `ready`.
+
+use super::data::{checksum, TensorSpec};
+use super::shm::Mapping;
+use crate::discover::config::tensor::Device;
+
+/// The environment variable that names the host's endpoint.
+pub const ENDPOINT_ENV: &str = "COLDBENCH_TENSOR_ENDPOINT";
+
+/// What a worker keeps for `hold-*`.
+enum Held {
+    Copy(#[allow(dead_code)] zmq::Message),
+    Shared(#[allow(dead_code)] Mapping),
+    #[cfg(feature = "torch")]
+    Torch(#[allow(dead_code)] tch::Tensor),
+}
+
+/// Runs the worker until `bye` or until the host is gone.
+pub fn serve() -> Result<(), String> {
+    let endpoint = std::env::var(ENDPOINT_ENV).map_err(|_| format!("{ENDPOINT_ENV} is not set"))?;
+    let ctx = zmq::Context::new();
+    let socket = ctx.socket(zmq::DEALER).map_err(|e| e.to_string())?;
+    socket.set_linger(0).map_err(|e| e.to_string())?;
+    socket.connect(&endpoint).map_err(|e| format!("could not connect to {endpoint}: {e}"))?;
+    socket.send("ready", 0).map_err(|e| e.to_string())?;
+    let mut held: Vec<Held> = Vec::new();
+    loop {
+        let mut frames = Vec::new();
+        loop {
+            let mut m = zmq::Message::new();
+            socket.recv(&mut m, 0).map_err(|e| e.to_string())?;
+            let more = m.get_more();
+            frames.push(m);
+            if !more {
+                break;
+            }
+        }
+        let op = frames.first().and_then(|f| f.as_str()).unwrap_or("").to_string();
+        let answer = match op.as_str() {
+            "bye" => return Ok(()),
+            "release" => {
+                held.clear();
+                Ok(0)
+            }
+            "copy" | "shared" | "hold-copy" | "hold-shared" => receive(&op, frames, &mut held),
+            other => Err(format!("unknown request `{other}`")),
+        };
+        match answer {
+            Ok(sum) => socket.send_multipart([&b"ok"[..], &sum.to_le_bytes()], 0),
+            Err(e) => socket.send_multipart([b"error".as_slice(), e.as_bytes()], 0),
+        }
+        .map_err(|e| e.to_string())?;
+    }
+}
+
+fn receive(op: &str, mut frames: Vec<zmq::Message>, held: &mut Vec<Held>) -> Result<u64, String> {
+    if frames.len() != 4 {
+        return Err(format!("`{op}` has {} frames, not 4", frames.len()));
+    }
+    let spec = TensorSpec::parse_header(frames[1].as_str().ok_or("the header is not text")?)?;
+    let device = match frames[2].as_str() {
+        Some("cuda") => Device::Cuda,
+        _ => Device::Cpu,
+    };
+    let len = spec.bytes() as usize;
+    let keep = op.starts_with("hold-");
+    if op.ends_with("copy") {
+        let data = frames.pop().expect("four frames");
+        if data.len() != len {
+            return Err(format!("{} bytes arrived for a {}-byte tensor", data.len(), len));
+        }
+        let (sum, tensor) = accept(&spec, device, &data)?;
+        if keep {
+            held.push(tensor.unwrap_or(Held::Copy(data)));
+        }
+        Ok(sum)
+    } else {
+        let handle = frames[3].as_str().ok_or("the handle is not text")?;
+        let map = Mapping::open(handle, len)?;
+        let (sum, tensor) = accept(&spec, device, map.bytes())?;
+        if keep {
+            // The mapping stays with the tensor that views it.
+            held.push(Held::Shared(map));
+            held.extend(tensor);
+        }
+        Ok(sum)
+    }
+}
+
+/// The checksum of a received tensor; with `tch`, the bytes become a tensor first (on CUDA: a
+/// copy to the device, which the round trip includes).
+#[cfg(not(feature = "torch"))]
+fn accept(_spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Option<Held>), String> {
+    if device == Device::Cuda {
+        return Err("this worker was built without the `torch` feature and has no CUDA".into());
+    }
+    Ok((checksum(bytes), None))
+}
+
+#[cfg(feature = "torch")]
+fn accept(spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Option<Held>), String> {
+    let view = super::torch::view(spec, bytes)?;
+    let sum = checksum(super::torch::bytes_of(&view));
+    match device {
+        Device::Cpu => Ok((sum, None)),
+        Device::Cuda => Ok((sum, Some(Held::Torch(super::torch::to_cuda(&view)?)))),
+    }
+}
