@@ -1,0 +1,174 @@
+//! The tensor suite, end to end: `cargo coldbench suite tensor` on copies of the fixture
+//! workspace `tests/fixtures/tensorws`, each test writing the `[package.metadata.bench.tensor]`
+//! table it needs. Built with `--features torch`, the same tests run on `tch` tensors.
+//!
+//! Every run checks that no worker and no ipc folder is left ([`SuiteFixture::run`]), and these
+//! tests that no shared-memory segment is left in `/dev/shm`.
+
+mod common;
+
+use common::{describe, latest, SuiteFixture};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn fixture(table: &str) -> SuiteFixture {
+    SuiteFixture::new("tensorws", |ws| {
+        let manifest = ws.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, format!("{text}\n[package.metadata.bench.tensor]\n{table}\n")).unwrap();
+    })
+}
+
+fn benchmarks(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["benchmarks"].as_array().unwrap()
+}
+
+fn mean(b: &serde_json::Value, metric: &str) -> f64 {
+    b["summary"][metric]["mean"].as_f64().unwrap_or_else(|| panic!("no {metric} in {b:#}"))
+}
+
+fn name_of(b: &serde_json::Value) -> &str {
+    b["id"].as_str().unwrap().split('[').next().unwrap().rsplit('/').next().unwrap()
+}
+
+fn find<'a>(doc: &'a serde_json::Value, name: &str, params: &[(&str, serde_json::Value)]) -> &'a serde_json::Value {
+    benchmarks(doc)
+        .iter()
+        .find(|b| name_of(b) == name && params.iter().all(|(k, v)| b["params"][*k] == *v))
+        .unwrap_or_else(|| panic!("no {name} row with {params:?}"))
+}
+
+fn shm_entries() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/dev/shm")
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_quick_suite_measures_both_modes_for_every_default_shape_and_what_workers_hold() {
+    let f = fixture("");
+    let shm_before = shm_entries();
+    let out = f.run(&["suite", "tensor", "--quick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(shm_entries(), shm_before, "a shared-memory segment was left behind");
+    let doc = latest(&f.out());
+    let all = benchmarks(&doc);
+    assert!(all.iter().all(|b| b["kind"] == "tensor"), "{}", describe(&out));
+    let tensors = if cfg!(feature = "torch") { "tch::Tensor" } else { "plain typed buffers" };
+    for shape in ["10×10", "100×100", "512×512", "1024×1024", "3×8192×8192"] {
+        let at = |mode: &str| {
+            find(&doc, "transfer", &[("device", "cpu".into()), ("shape", shape.into()), ("mode", mode.into())])
+        };
+        let (copy, shared) = (at("copy"), at("shared"));
+        for row in [copy, shared] {
+            assert_eq!(row["status"], "ok", "{row:#}");
+            assert_eq!(row["facts"]["tensors"], tensors);
+            // Each round's rate is the tensor's size over that round's mean round trip.
+            let bytes = row["params"]["size"].as_f64().unwrap();
+            let samples =
+                |m: &str| row["samples"][m].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect::<Vec<_>>();
+            assert_eq!(samples("round_trip").len(), 3, "3 rounds by default");
+            for (rt, rate) in samples("round_trip").iter().zip(samples("throughput")) {
+                assert!((rate - bytes / rt).abs() <= 1e-6 * rate, "{row:#}");
+            }
+        }
+        // The shared row is measured against the copy row, interleaved.
+        assert_eq!(shared["reference"]["id"], copy["id"], "{shared:#}");
+        assert_eq!(shared["reference"]["interleaved"], true);
+    }
+    // 768 MiB: copying it through a socket takes many times longer than handing over a handle.
+    let big = |mode: &str| {
+        mean(find(&doc, "transfer", &[("shape", "3×8192×8192".into()), ("mode", mode.into())]), "round_trip")
+    };
+    assert!(big("shared") * 3.0 < big("copy"), "shared {} s, copy {} s", big("shared"), big("copy"));
+    // Without a GPU (CI has none), the CUDA rows are skipped with the reason, not failed.
+    let cuda: Vec<&serde_json::Value> = all.iter().filter(|b| b["params"]["device"] == "cuda").collect();
+    assert_eq!(cuda.len(), 10);
+    if doc["host"]["gpus"].as_array().unwrap().is_empty() {
+        for row in cuda {
+            assert_eq!(row["status"], "skipped", "{row:#}");
+            let why = row["reason"].as_str().unwrap_or_default();
+            assert!(why.contains("CUDA") && why.contains("NVIDIA"), "{row:#}");
+        }
+        assert!(doc["host"]["gpu_note"].as_str().is_some(), "the host facts say why there is no GPU");
+    }
+    // Memory: a worker holding a copy has the whole tensor in its PSS; one mapping the shared
+    // segment shares its pages with the host (and the other workers), so its PSS does not grow
+    // by the tensor's size: the transfer was zero-copy.
+    let one = find(&doc, "memory", &[("workers", 1.into())]);
+    let five = find(&doc, "memory", &[("workers", 5.into())]);
+    for row in [one, five] {
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert_eq!(row["params"]["size"], 256 * 1024 * 1024);
+    }
+    assert!(mean(one, "copy_worker_pss") >= 256.0 * MIB, "{one:#}");
+    assert!(mean(one, "shared_worker_pss") < mean(one, "copy_worker_pss") - 100.0 * MIB, "{one:#}");
+    assert!(mean(five, "shared_worker_pss") < 0.3 * 256.0 * MIB, "{five:#}");
+    assert!(mean(five, "copy_total_pss") >= 5.0 * 256.0 * MIB, "{five:#}");
+    assert!(mean(five, "saved") > 0.7 && mean(five, "saved") > mean(one, "saved"), "{five:#}");
+    assert_eq!(five["metrics"]["saved"]["unit"], "fraction");
+    assert_eq!(five["metrics"]["saved"]["better"], "higher");
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains("→ best memory saved with shared: size=256 MiB workers=5 at "), "{console}");
+}
+
+#[test]
+fn a_segment_that_cannot_be_made_fails_the_shared_rows_and_the_copy_rows_still_run() {
+    let f = fixture("shapes = [[64, 64]]\nworkers = [1]\nmemory-size = \"1MiB\"\nshm-dir = \"/nonexistent-coldbench\"");
+    let out = f.run(&["suite", "tensor", "--quick", "--no-gpu"]);
+    assert_eq!(out.status.code(), Some(4), "failed rows exit 4: {}", describe(&out));
+    let doc = latest(&f.out());
+    let copy = find(&doc, "transfer", &[("mode", "copy".into())]);
+    assert_eq!(copy["status"], "ok", "{copy:#}");
+    for row in [find(&doc, "transfer", &[("mode", "shared".into())]), find(&doc, "memory", &[])] {
+        assert_eq!(row["status"], "failed", "{row:#}");
+        let why = row["reason"].as_str().unwrap_or_default();
+        assert!(why.contains("could not create a shared-memory segment in /nonexistent-coldbench"), "{row:#}");
+    }
+    assert!(benchmarks(&doc).iter().all(|b| b["params"]["device"] != "cuda"), "--no-gpu leaves out CUDA rows");
+}
+
+#[test]
+fn options_pick_modes_and_large_tensors_that_do_not_fit_are_skipped_with_the_figures() {
+    // 2^40 f32 elements: 4 TiB, more than any machine running this has.
+    let f = fixture("shapes = [[8, 8]]\nlarge-shapes = [[1048576, 1048576]]\ndtype = \"bf16\"");
+    let list = f.run(&["suite", "tensor", "--list", "--large-tensors", "--devices", "cpu"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.contains("transfer (4 rows)") && text.contains("memory (2 rows)"), "{text}");
+    assert!(text.contains("tensor/tensorws/memory[size=2 GiB,workers=5]"), "{text}");
+    let out = f.run(&["suite", "tensor", "--quick", "--large-tensors", "--mode", "copy", "--scenario", "transfer"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let rows = benchmarks(&doc);
+    assert!(rows.iter().all(|b| b["params"]["mode"] == "copy" && b["params"]["dtype"] == "bf16"), "{rows:#?}");
+    let huge = find(&doc, "transfer", &[("device", "cpu".into()), ("shape", "1048576×1048576".into())]);
+    assert_eq!(huge["status"], "skipped");
+    let why = huge["reason"].as_str().unwrap();
+    assert!(
+        why.contains("a 2.0 TiB tensor in copy mode needs about 6.0 TiB of memory, and ") && why.contains(" is free"),
+        "{why}"
+    );
+    assert_eq!(find(&doc, "transfer", &[("device", "cpu".into()), ("shape", "8×8".into())])["status"], "ok");
+}
+
+#[test]
+fn bad_tables_name_the_key_and_env_says_what_gpus_there_are() {
+    for (table, key) in [
+        ("dtype = \"f64\"", "package.metadata.bench.tensor.dtype"),
+        ("shapes = [[10, 0]]", "package.metadata.bench.tensor.shapes[0][1]"),
+        ("shapes = [[-3, 4]]", "package.metadata.bench.tensor.shapes[0][0]"),
+    ] {
+        let f = fixture(table);
+        let out = f.run(&["suite", "tensor", "--quick"]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{table}: {err}");
+    }
+    let f = fixture("");
+    let env = f.run(&["env"]);
+    let text = String::from_utf8_lossy(&env.stdout);
+    assert!(text.contains("gpus: none (") || text.contains("gpu 0: "), "{text}");
+    assert!(text.contains("torch: "), "{text}");
+}
