@@ -235,6 +235,8 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
     assert_eq!(zmq.iterations, Some(3));
     let rpc = cfg.rpc.expect("the example has an RPC table");
     assert_eq!((rpc.worker.unwrap().name.as_str(), rpc.calls.len()), ("my-worker", 1));
+    let tensor = cfg.tensor.expect("the example has a tensor table");
+    assert_eq!(tensor.memory_size, Some(256 << 20));
 
     // Every key of the README's configuration references appears in the example.
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
@@ -250,6 +252,17 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
         }
     }
     assert!(keys.len() > 20, "found the reference table: {keys:?}");
+    // The tensor suite's keys are documented in its example block.
+    let tensor_section = readme.split("## The tensor suite").nth(1).unwrap().split("\n## ").next().unwrap();
+    let example = tensor_section.split("```toml").nth(1).unwrap().split("```").next().unwrap();
+    let tensor_keys: Vec<&str> = example
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.starts_with('['))
+        .collect();
+    assert!(tensor_keys.len() >= 11, "{tensor_keys:?}");
+    keys.extend(tensor_keys.into_iter().map(String::from));
     for key in keys {
         let leaf = key.rsplit(['.', ']']).next().unwrap().to_string();
         let present = if ["start", "load", "python"].contains(&leaf.as_str()) && !key.contains('.') {

@@ -103,11 +103,15 @@ fn the_quick_suite_measures_both_modes_for_every_default_shape_and_what_workers_
         assert_eq!(row["status"], "ok", "{row:#}");
         assert_eq!(row["params"]["size"], 256 * 1024 * 1024);
     }
-    assert!(mean(one, "copy_worker_pss") >= 256.0 * MIB, "{one:#}");
-    assert!(mean(one, "shared_worker_pss") < mean(one, "copy_worker_pss") - 100.0 * MIB, "{one:#}");
-    assert!(mean(five, "shared_worker_pss") < 0.3 * 256.0 * MIB, "{five:#}");
+    // (What a worker is before it holds anything differs by build: with libtorch it maps far more.)
+    for row in [one, five] {
+        assert!(mean(row, "copy_worker_growth") >= 0.95 * 256.0 * MIB, "{row:#}");
+    }
+    assert!(mean(one, "shared_worker_growth") < 0.6 * 256.0 * MIB, "shared with the host: {one:#}");
+    assert!(mean(five, "shared_worker_growth") < 0.25 * 256.0 * MIB, "shared by six: {five:#}");
     assert!(mean(five, "copy_total_pss") >= 5.0 * 256.0 * MIB, "{five:#}");
-    assert!(mean(five, "saved") > 0.7 && mean(five, "saved") > mean(one, "saved"), "{five:#}");
+    assert!(mean(five, "shared_total_pss") < mean(five, "copy_total_pss") - 4.0 * 200.0 * MIB, "{five:#}");
+    assert!(mean(five, "saved") > 0.5 && mean(five, "saved") > mean(one, "saved"), "{five:#}");
     assert_eq!(five["metrics"]["saved"]["unit"], "fraction");
     assert_eq!(five["metrics"]["saved"]["better"], "higher");
     let console = String::from_utf8_lossy(&out.stdout);

@@ -122,10 +122,21 @@ impl TensorBench {
         self.check(mode.as_str(), sum)
     }
 
-    /// Every worker holds the tensor in `mode`; their PSS (each, and all) is read; they let go.
-    fn hold(&mut self, mode: Mode) -> Result<(u64, Vec<u64>), RunFailure> {
+    /// The PSS of each worker.
+    fn pss(&self) -> Result<Vec<u64>, RunFailure> {
+        self.workers
+            .iter()
+            .map(|w| rss_pss(w.pid()).map(|(_, pss)| pss))
+            .collect::<Option<Vec<u64>>>()
+            .ok_or_else(|| RunFailure::new("could not read a worker's smaps_rollup"))
+    }
+
+    /// Every worker holds the tensor in `mode`; the PSS of all of them is read, and how much each
+    /// grew by holding it; they let go.
+    fn hold(&mut self, mode: Mode) -> Result<(u64, f64), RunFailure> {
         let fail = |e: String| RunFailure::new(e);
         let op = format!("hold-{}", mode.as_str());
+        let before = self.pss()?;
         for i in 0..self.workers.len() {
             match mode {
                 Mode::Copy => {
@@ -142,14 +153,12 @@ impl TensorBench {
             let sum = self.workers[i].answer(&op).map_err(fail)?;
             self.check(&op, sum)?;
         }
-        let mut each = Vec::with_capacity(self.workers.len());
-        for w in &self.workers {
-            each.push(rss_pss(w.pid()).ok_or_else(|| RunFailure::new("could not read a worker's smaps_rollup"))?.1);
-        }
+        let after = self.pss()?;
         for w in &mut self.workers {
             w.request("release", Body::None).map_err(fail)?;
         }
-        Ok((each.iter().sum(), each))
+        let growth = after.iter().zip(&before).map(|(a, b)| *a as f64 - *b as f64).sum::<f64>();
+        Ok((after.iter().sum(), growth / after.len().max(1) as f64))
     }
 }
 
@@ -256,10 +265,11 @@ impl Bench for TensorBench {
                 let mut values = Vec::new();
                 let mut totals = Vec::new();
                 for mode in &modes {
-                    let (total, _) = self.hold(*mode)?;
+                    let (total, growth) = self.hold(*mode)?;
                     totals.push(total);
                     values.push((format!("{}_total_pss", mode.as_str()).into(), total as f64));
                     values.push((format!("{}_worker_pss", mode.as_str()).into(), total as f64 / workers.max(1) as f64));
+                    values.push((format!("{}_worker_growth", mode.as_str()).into(), growth));
                 }
                 if let [copy, shared] = totals[..] {
                     values.push(("saved".into(), 1.0 - shared as f64 / copy.max(1) as f64));

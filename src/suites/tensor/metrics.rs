@@ -34,6 +34,12 @@ pub fn memory(modes: &[Mode]) -> OrderedMap<MetricDesc> {
             format!("{name}_worker_pss").as_str(),
             column(mem(&format!("PSS per worker, {name}")), &format!("per worker ({name})"), true),
         );
+        // What holding the tensor added to a worker: its size for a copy, a share of it when the
+        // pages are mapped from the host's segment (zero-copy).
+        m.insert(
+            format!("{name}_worker_growth").as_str(),
+            column(mem(&format!("PSS a worker gained by holding it, {name}")), &format!("held ({name})"), false),
+        );
     }
     m
 }
