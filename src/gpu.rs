@@ -1,7 +1,6 @@
 //! NVIDIA GPUs through NVML (`nvml-wrapper`), loaded at run time: a machine without the driver
 //! has no GPUs and a sentence that says why, never an error.
 
-use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::Nvml;
 
 pub use crate::results::GpuFacts;
@@ -58,26 +57,6 @@ pub fn free_memory(index: u32) -> Option<u64> {
     let nvml = nvml().ok()?;
     let d = nvml.device_by_index(index).ok()?;
     d.memory_info().ok().map(|m| m.free)
-}
-
-/// GPU memory used by each of `pids` on GPU `index` (0 for a process NVML does not list).
-pub fn process_memory(index: u32, pids: &[u32]) -> Option<Vec<u64>> {
-    let nvml = nvml().ok()?;
-    let procs = nvml.device_by_index(index).ok()?.running_compute_processes().ok()?;
-    Some(
-        pids.iter()
-            .map(|pid| {
-                procs
-                    .iter()
-                    .filter(|p| p.pid == *pid)
-                    .map(|p| match p.used_gpu_memory {
-                        UsedGpuMemory::Used(b) => b,
-                        UsedGpuMemory::Unavailable => 0,
-                    })
-                    .sum()
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]

@@ -44,15 +44,6 @@ pub fn memory(modes: &[Mode]) -> OrderedMap<MetricDesc> {
     m
 }
 
-/// GPU memory per worker, from NVML.
-pub fn vram(m: &mut OrderedMap<MetricDesc>, modes: &[Mode]) {
-    for mode in modes {
-        let name = mode.as_str();
-        let d = by_mean(Unit::Bytes, Better::Lower, &format!("GPU memory per worker, {name}"));
-        m.insert(format!("{name}_worker_vram").as_str(), column(d, &format!("VRAM/worker ({name})"), false));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
