@@ -377,7 +377,6 @@ impl Bench for RpcBench {
         self.command = std::iter::once(shown.display().to_string()).chain(command.args.iter().cloned()).collect();
         if self.row.transport == RpcTransport::Ipc {
             let dir = crate::suites::zmq::ipc_dir()?;
-            crate::suites::server::remove_on_interrupt(dir.path());
             self.ipc_dir = Some(dir);
         }
         self.spawn = Some(Spawn {

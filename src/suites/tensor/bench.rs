@@ -192,7 +192,6 @@ impl Bench for TensorBench {
 
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
         let dir = crate::suites::zmq::ipc_dir()?;
-        crate::suites::server::remove_on_interrupt(dir.path());
         let (spec, device, workers, modes) = match &self.row.kind {
             RowKind::Transfer { spec, mode, device } => (spec.clone(), *device, 1, vec![*mode]),
             RowKind::Memory { workers, bytes, modes } => (
@@ -282,9 +281,10 @@ impl Bench for TensorBench {
 
     fn teardown(&mut self, report: &mut FactsReport) {
         for w in &mut self.workers {
-            w.stop();
+            if let Some(why) = w.exit_reason() {
+                report.facts.problems.push(why);
+            }
         }
-        let _ = report;
         self.workers.clear();
         self.ipc = None;
         // Benches live until the run ends: what they hold would count in later rows' memory.

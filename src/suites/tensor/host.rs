@@ -2,7 +2,7 @@
 //! segment's handle) and wait for the checksum, with a time limit, while watching that it runs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::worker::ENDPOINT_ENV;
@@ -59,6 +59,11 @@ impl TensorWorker {
     /// Its pid.
     pub fn pid(&self) -> u32 {
         self.server.pid()
+    }
+
+    /// Why it no longer runs, or `None` while it does.
+    pub fn exit_reason(&mut self) -> Option<String> {
+        self.server.exit_reason()
     }
 
     /// Sends a request without waiting.
@@ -137,12 +142,4 @@ impl Drop for TensorWorker {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The folder for the workers' ipc sockets, removed on Ctrl-C too.
-pub fn ipc_dir() -> Result<(tempfile::TempDir, PathBuf), String> {
-    let dir = crate::suites::zmq::ipc_dir()?;
-    crate::suites::server::remove_on_interrupt(dir.path());
-    let path = dir.path().to_path_buf();
-    Ok((dir, path))
 }

@@ -31,13 +31,15 @@ pub fn curve_missing() -> Option<String> {
 }
 
 /// A short folder for ipc sockets (their paths are limited to about 100 bytes), named after this
-/// process so that a later run can remove what an interrupted one left.
+/// process so that a later run can remove what an interrupted one left, and removed on Ctrl-C.
 pub fn ipc_dir() -> Result<tempfile::TempDir, String> {
     sweep_ipc_dirs(&std::env::temp_dir());
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix(&format!("{IPC_PREFIX}{}-", std::process::id()))
         .tempdir()
-        .map_err(|e| format!("could not create a folder for ipc sockets: {e}"))
+        .map_err(|e| format!("could not create a folder for ipc sockets: {e}"))?;
+    crate::suites::server::remove_on_interrupt(dir.path());
+    Ok(dir)
 }
 
 /// Removes ipc folders left by runs whose process is gone (killed before it could clean up).

@@ -258,9 +258,6 @@ fn start_builtin(
     let server = Server::start(&spec).map_err(|e| format!("the built-in worker did not start: {e}"))?;
     rt.endpoint = server.announced.first().cloned().ok_or("the built-in worker announced no endpoint")?;
     rt.ack = server.announced.get(1).cloned();
-    if let Some(dir) = &rt._ipc_dir {
-        server::remove_on_interrupt(dir.path());
-    }
     rt.server = Running::Process(server);
     rt.starts = 1;
     Ok(rt)
