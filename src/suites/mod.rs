@@ -30,6 +30,16 @@ impl UserCommand {
     }
 }
 
+/// Operations a round makes with `payload` bytes each: `count`, fewer when the round would move
+/// more than `round_bytes`, and never fewer than `at_least`.
+pub fn per_round(count: u32, payload: u64, round_bytes: u64, at_least: u64) -> u32 {
+    if payload == 0 {
+        return count;
+    }
+    let fit = (round_bytes / payload).max(at_least);
+    count.min(fit.min(u32::MAX as u64) as u32)
+}
+
 /// The scenario groups `--scenario` picks from; each belongs to one suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Group {

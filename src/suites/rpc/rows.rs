@@ -78,11 +78,7 @@ impl Sizes {
     /// Calls per round for a payload: the configured count, fewer for payloads so large that
     /// the round would move more than [`Sizes::round_bytes`] (at least 5).
     pub fn calls_for(&self, payload: u64) -> u32 {
-        if payload == 0 {
-            return self.count;
-        }
-        let fit = (self.round_bytes / payload).max(5);
-        self.count.min(fit.min(u32::MAX as u64) as u32)
+        crate::suites::per_round(self.count, payload, self.round_bytes, 5)
     }
 }
 

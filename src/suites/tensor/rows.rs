@@ -81,13 +81,6 @@ fn short(need: u64, available: Option<u64>, what: &str, why: &str) -> Option<Str
     })
 }
 
-/// Round trips per round: the configured count, fewer when a round would move more than
-/// `round_bytes` (at least 3).
-fn count_for(bytes: u64, count: u32, round_bytes: u64) -> u32 {
-    let fit = (round_bytes / bytes.max(1)).max(3);
-    count.min(fit.min(u32::MAX as u64) as u32)
-}
-
 /// The rows, in report order.
 pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
     let cfg = input.cfg;
@@ -150,7 +143,7 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
                     let mut r = row(
                         id,
                         RowKind::Transfer { spec: spec.clone(), mode, device },
-                        count_for(bytes, count, round_bytes),
+                        crate::suites::per_round(count, bytes, round_bytes, 3),
                     );
                     // The host holds the tensor and the message it sends; a copying worker the
                     // message it receives.
