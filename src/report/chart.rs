@@ -252,11 +252,16 @@ pub fn sweep_chart(sweep: &super::view::Sweep) -> String {
         values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
     };
     let (x_lo, x_hi) = range(&mut points.iter().map(|p| p[0]));
-    let (y_lo, y_hi) = range(&mut points.iter().flat_map(|p| [p[1], p[2], p[3]]));
     let log_x = x_lo > 0.0 && x_hi / x_lo > 20.0;
-    let log_y = y_lo > 0.0 && y_hi / y_lo > 20.0;
+    // The values decide whether the y axis is logarithmic, not their intervals: a wide interval
+    // of three samples, cut at zero, must not flatten a chart that spans decades. On a log axis
+    // a whisker that reaches below the lowest value ends at the axis.
+    let (v_lo, v_hi) = range(&mut points.iter().map(|p| p[1]));
+    let log_y = v_lo > 0.0 && v_hi / v_lo > 20.0;
+    let (y_lo, y_hi) = range(&mut points.iter().flat_map(|p| [p[1], p[2], p[3]]).filter(|v| !log_y || *v > 0.0));
     let scale = |v: f64, lo: f64, hi: f64, log: bool| {
-        let (v, lo, hi) = if log { (v.ln(), lo.ln(), hi.ln()) } else { (v, if lo > 0.0 { 0.0 } else { lo }, hi) };
+        let (v, lo, hi) =
+            if log { (v.max(lo).ln(), lo.ln(), hi.ln()) } else { (v, if lo > 0.0 { 0.0 } else { lo }, hi) };
         if hi > lo {
             (v - lo) / (hi - lo)
         } else {
@@ -488,6 +493,23 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("(log x)") && svg.contains(">64 KiB</text>") && svg.contains("pattern=push-pull"));
+    }
+
+    #[test]
+    fn an_interval_cut_at_zero_does_not_make_a_chart_that_spans_decades_linear() {
+        let sweep = crate::report::view::Sweep {
+            group: "tensor/p/transfer".into(),
+            metric: "round trip".into(),
+            unit: Unit::Seconds,
+            param: "size".into(),
+            param_unit: Some(Unit::Bytes),
+            lines: vec![("mode=shared".into(), vec![[16384.0, 50e-6, 0.0, 90e-6], [16777216.0, 5e-3, 3e-3, 7e-3]])],
+        };
+        let svg = sweep_chart(&sweep);
+        assert!(svg.contains("(log x) (log y)"), "{svg}");
+        // The lowest tick is the lowest value above zero, and the cut whisker ends on the axis.
+        assert!(svg.contains(">50.00 µs</text>"), "{svg}");
+        assert!(svg.contains("y2=\"204.0\"") || svg.contains("y1=\"204.0\""), "{svg}");
     }
 
     #[test]

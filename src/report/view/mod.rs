@@ -363,11 +363,19 @@ fn sweeps(doc: &RunDocument) -> Vec<Sweep> {
     groups
         .into_iter()
         .filter(|(_, members)| members.len() > 1)
-        .filter_map(|(group, members)| sweep(group, &members))
+        .flat_map(|(group, members)| {
+            let charted: Vec<(&str, &str)> =
+                members[0].metrics.iter().filter(|(_, d)| d.chart).map(|(name, d)| (name, d.label_or(name))).collect();
+            let together = (!charted.is_empty()).then(|| sweep(group, &members, Some(charted))).flatten();
+            sweep(group, &members, None).into_iter().chain(together)
+        })
         .collect()
 }
 
-fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
+/// The sweep of a group's headline metric (its percentiles together, for a latency), or of the
+/// `charted` metrics (name, label) together: labels that share a stem before `, ` ("PSS per
+/// worker, copy") title the chart with the stem and label its lines with the rest.
+fn sweep(group: &str, members: &[&BenchmarkResult], charted: Option<Vec<(&str, &str)>>) -> Option<Sweep> {
     let first = members[0];
     let varies = |name: &str| members.iter().any(|b| b.params.get(name) != first.params.get(name));
     let param = first.params.iter().find(|(name, value)| value.is_number() && varies(name)).map(|(n, _)| n)?;
@@ -386,16 +394,37 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
     // With several lines per percentile (a user's server beside the floor), p50 and p99 only.
     let others_vary = first.params.iter().any(|(name, _)| name != param && varies(name));
     let quantiles: &[&str] = if others_vary { &["p50", "p99"] } else { &["p50", "p95", "p99", "p99_9"] };
-    let plotted: Vec<(&str, String)> = match headline.strip_suffix("_p50") {
-        Some(stem) => quantiles
+    let together = charted.as_ref().map(|charted| {
+        let stems: Vec<Option<(&str, &str)>> = charted.iter().map(|(_, label)| label.rsplit_once(", ")).collect();
+        match stems.first() {
+            Some(Some((stem, _))) if stems.iter().all(|s| s.map(|(x, _)| x) == Some(*stem)) => {
+                (stem.to_string(), stems.iter().map(|s| s.expect("checked").1.to_string()).collect::<Vec<_>>())
+            }
+            _ => {
+                let labels: Vec<String> = charted.iter().map(|(_, l)| l.to_string()).collect();
+                (labels.join(" and "), labels)
+            }
+        }
+    });
+    let plotted: Vec<(&str, String)> = match (&charted, headline.strip_suffix("_p50")) {
+        (Some(charted), _) => {
+            let lines = &together.as_ref().expect("charted").1;
+            charted.iter().zip(lines).map(|((name, _), line)| (*name, line.clone())).collect()
+        }
+        (None, Some(stem)) => quantiles
             .iter()
             .filter_map(|q| {
                 let (name, d) = first.metrics.iter().find(|(n, _)| *n == format!("{stem}_{q}"))?;
                 Some((name, d.label_or(name).rsplit(' ').next().unwrap_or(q).to_string()))
             })
             .collect(),
-        None => vec![(headline, String::new())],
+        (None, None) => vec![(headline, String::new())],
     };
+    // Metrics drawn together share the first one's unit; a chart mixing units would mislead.
+    let unit_of = |name: &str| first.metrics.get(name).map(|d| d.unit);
+    if together.is_some() && plotted.iter().any(|(name, _)| unit_of(name) != unit_of(plotted[0].0)) {
+        return None;
+    }
     let mut lines: Vec<(String, Vec<[f64; 4]>)> = Vec::new();
     for b in members {
         let Some(x) = b.params.get(param).and_then(|v| v.as_f64()) else { continue };
@@ -431,12 +460,17 @@ fn sweep(group: &str, members: &[&BenchmarkResult]) -> Option<Sweep> {
     for (_, points) in lines.iter_mut() {
         points.sort_by(|a, b| a[0].total_cmp(&b[0]));
     }
-    let metric = desc.label_or(headline);
-    let metric = if plotted.len() > 1 { metric.trim_end_matches(" p50") } else { metric };
+    let (metric, unit) = if let Some((title, _)) = together {
+        (title, first.metrics.get(plotted[0].0)?.unit)
+    } else {
+        let metric = desc.label_or(headline);
+        let metric = if plotted.len() > 1 { metric.trim_end_matches(" p50") } else { metric };
+        (metric.to_string(), desc.unit)
+    };
     Some(Sweep {
         group: group.to_string(),
-        metric: metric.to_string(),
-        unit: desc.unit,
+        metric,
+        unit,
         param: param.to_string(),
         param_unit: first.param_units.get(param).copied(),
         lines,

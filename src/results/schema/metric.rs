@@ -125,6 +125,10 @@ pub struct MetricDesc {
     /// call through a worker, with its overhead beside it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub best: bool,
+    /// Whether it is drawn, beside the other metrics so marked, in a chart of its own against
+    /// the group's varying parameter (a worker's memory in each mode against the worker count).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chart: bool,
 }
 
 impl MetricDesc {
@@ -141,6 +145,7 @@ impl MetricDesc {
             compact: false,
             line: false,
             best: false,
+            chart: false,
         }
     }
 

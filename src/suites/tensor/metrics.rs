@@ -30,10 +30,9 @@ pub fn memory(modes: &[Mode]) -> OrderedMap<MetricDesc> {
             format!("{name}_total_pss").as_str(),
             gating(column(mem(&format!("PSS of all workers, {name}")), &format!("all ({name})"), true)),
         );
-        m.insert(
-            format!("{name}_worker_pss").as_str(),
-            column(mem(&format!("PSS per worker, {name}")), &format!("per worker ({name})"), true),
-        );
+        // Drawn together against the worker count: copies grow with it, a shared tensor does not.
+        let per_worker = column(mem(&format!("PSS per worker, {name}")), &format!("per worker ({name})"), true);
+        m.insert(format!("{name}_worker_pss").as_str(), MetricDesc { chart: true, ..per_worker });
         // What holding the tensor added to a worker: its size for a copy, a share of it when the
         // pages are mapped from the host's segment (zero-copy).
         m.insert(
