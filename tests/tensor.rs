@@ -65,6 +65,9 @@ fn the_quick_suite_measures_both_modes_for_every_default_shape_and_what_workers_
         for row in [copy, shared] {
             assert_eq!(row["status"], "ok", "{row:#}");
             assert_eq!(row["facts"]["tensors"], tensors);
+            // The untimed first round trip, in which the worker meets the memory, is a fact.
+            assert!(row["facts"]["first_round_trip_seconds"].as_f64().unwrap() > 0.0, "{row:#}");
+            assert!(row["facts"]["receiver"].as_str().unwrap().starts_with("the worker "), "{row:#}");
             // Each round's rate is the tensor's size over that round's mean round trip.
             let bytes = row["params"]["size"].as_f64().unwrap();
             let samples =
@@ -175,4 +178,66 @@ fn bad_tables_name_the_key_and_env_says_what_gpus_there_are() {
     let text = String::from_utf8_lossy(&env.stdout);
     assert!(text.contains("gpus: none (") || text.contains("gpu 0: "), "{text}");
     assert!(text.contains("torch: "), "{text}");
+}
+
+#[test]
+fn reports_chart_time_against_size_per_mode_and_memory_against_workers() {
+    let f = fixture("shapes = [[64, 64], [512, 512], [2048, 2048]]\nworkers = [1, 3]\nmemory-size = \"4MiB\"");
+    let out = f.run(&["suite", "tensor", "--quick", "--no-gpu"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let html = std::fs::read_to_string(f.out().join("report.html")).unwrap();
+    let chart = |label: &str| -> String {
+        let at = html.find(&format!("aria-label=\"{label}\"")).unwrap_or_else(|| panic!("no chart {label}"));
+        html[at..].split("</svg>").next().unwrap().to_string()
+    };
+    // 16 KiB to 16 MiB: both axes are logarithmic, and each mode is a line.
+    let time = chart("round trip of tensor/tensorws/transfer by size");
+    assert!(time.contains("(log x)") && time.contains("(log y)"), "{time}");
+    for mode in ["mode=copy", "mode=shared"] {
+        assert!(time.contains(&format!(">{mode}</text>")), "{mode} in {time}");
+    }
+    // The memory a worker holds against the worker count, a line per mode.
+    let memory = chart("PSS per worker of tensor/tensorws/memory by workers");
+    assert!(memory.contains(">copy</text>") && memory.contains(">shared</text>"), "{memory}");
+    let doc = latest(&f.out());
+    let row = find(&doc, "memory", &[("workers", 3.into())]);
+    assert_eq!(row["metrics"]["copy_worker_pss"]["chart"], true, "{row:#}");
+    let markdown = std::fs::read_to_string(f.out().join("report.md")).unwrap();
+    assert!(markdown.contains("tensor/tensorws/transfer"), "{markdown}");
+}
+
+#[test]
+fn compare_judges_tensor_rows_by_each_metric_s_direction() {
+    let f = fixture("shapes = [[256, 256]]\nworkers = [1]\nmemory-size = \"1MiB\"");
+    let ws = f.ws();
+    std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
+    common::git_in(&ws, &["init", "-q", "-b", "main"]);
+    common::git_in(&ws, &["add", "-A"]);
+    common::git_in(&ws, &["commit", "-q", "-m", "tensors"]);
+    let out = f.run(&["suite", "tensor", "--quick", "--no-gpu", "--compare", "HEAD"]);
+    // The built-in worker is the same on both sides: nothing can have failed.
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let rows = doc["comparison"]["rows"].as_array().unwrap();
+    let row = |id: &str, metric: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {id} {metric} in {rows:#?}"))
+    };
+    let copy = "tensor/tensorws/transfer[device=cpu,dtype=f32,shape=256×256,size=256 KiB,mode=copy]";
+    let shared = "tensor/tensorws/transfer[device=cpu,dtype=f32,shape=256×256,size=256 KiB,mode=shared]";
+    let memory = "tensor/tensorws/memory[size=1 MiB,workers=1]";
+    let words = ["no_change", "within_noise", "improved", "regressed"];
+    for (id, metric) in [(copy, "round_trip"), (shared, "round_trip"), (memory, "copy_total_pss")] {
+        let r = row(id, metric);
+        assert!(words.contains(&r["verdict"].as_str().unwrap()), "{r:#}");
+    }
+    // Directions come from the descriptors: a rate is better higher, a time or memory lower.
+    let doc_row = |id: &str| benchmarks(&doc).iter().find(|b| b["id"] == id).unwrap();
+    assert_eq!(doc_row(copy)["metrics"]["throughput"]["better"], "higher");
+    assert_eq!(doc_row(copy)["metrics"]["round_trip"]["better"], "lower");
+    assert_eq!(doc_row(copy)["metrics"]["round_trip"]["gates"], true);
+    assert_eq!(doc_row(memory)["metrics"]["saved"]["better"], "higher");
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains(copy) || console.contains("transfer"), "{console}");
 }

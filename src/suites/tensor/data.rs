@@ -61,11 +61,13 @@ pub fn checksum(data: &[u8]) -> u64 {
     let mut mix = |word: u64| {
         h = (h ^ word).wrapping_mul(0x0100_0000_01B3).rotate_left(29);
     };
-    let word = |at: usize| {
-        let end = (at + 8).min(data.len());
-        let mut w = [0u8; 8];
-        w[..end - at].copy_from_slice(&data[at..end]);
-        u64::from_le_bytes(w)
+    let word = |at: usize| match data.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+        None => {
+            let mut w = [0u8; 8];
+            w[..data.len() - at].copy_from_slice(&data[at..]);
+            u64::from_le_bytes(w)
+        }
     };
     let mut at = 0;
     while at < data.len() {

@@ -2,9 +2,11 @@
 //! segment's handle) and wait for the checksum, with a time limit, while watching that it runs.
 
 use std::collections::BTreeMap;
+use std::ffi::c_void;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::tensors::Payload;
 use super::worker::ENDPOINT_ENV;
 use crate::results::Readiness;
 use crate::suites::server::{Server, ServerSpec};
@@ -22,8 +24,8 @@ pub struct TensorWorker {
 pub enum Body<'a> {
     /// No tensor.
     None,
-    /// `HEADER DEVICE DATA`.
-    Bytes(&'a str, &'a str, &'a [u8]),
+    /// `HEADER DEVICE DATA`, the data sent from where it lies.
+    Bytes(&'a str, &'a str, Payload),
     /// `HEADER DEVICE HANDLE`.
     Handle(&'a str, &'a str, &'a str),
 }
@@ -40,7 +42,10 @@ impl TensorWorker {
         let spec = ServerSpec {
             program: exe.to_path_buf(),
             args: vec![WORKER_ARG.into(), "tensor".into()],
-            env: BTreeMap::from([(ENDPOINT_ENV.to_string(), endpoint)]),
+            env: BTreeMap::from([
+                (ENDPOINT_ENV.to_string(), endpoint),
+                ("GLIBC_TUNABLES".to_string(), super::worker::allocator_tunables()),
+            ]),
             cwd: std::env::temp_dir(),
             ready: Readiness::Exit,
             timeout,
@@ -69,15 +74,18 @@ impl TensorWorker {
     /// Sends a request without waiting.
     pub fn send(&mut self, op: &str, body: Body) -> Result<(), String> {
         let err = |e: zmq::Error| format!("could not send `{op}`: {e}");
-        let (header, device, last) = match body {
+        let (header, device) = match &body {
             Body::None => return self.socket.send(op, 0).map_err(err),
-            Body::Bytes(header, device, data) => (header, device, data),
-            Body::Handle(header, device, handle) => (header, device, handle.as_bytes()),
+            Body::Bytes(header, device, _) | Body::Handle(header, device, _) => (*header, *device),
         };
         self.socket.send(op, zmq::SNDMORE).map_err(err)?;
         self.socket.send(header, zmq::SNDMORE).map_err(err)?;
         self.socket.send(device, zmq::SNDMORE).map_err(err)?;
-        self.socket.send(last, 0).map_err(err)
+        match body {
+            Body::Bytes(_, _, data) => send_without_copy(&mut self.socket, data).map_err(err),
+            Body::Handle(_, _, handle) => self.socket.send(handle, 0).map_err(err),
+            Body::None => unreachable!("sent above"),
+        }
     }
 
     /// Waits for the answer to `what`: the checksum.
@@ -136,6 +144,37 @@ impl TensorWorker {
         }
         self.server.stop();
     }
+}
+
+/// Sends `data` as the last frame from where it lies: `zmq::Socket::send` would first copy it
+/// into a new message, a whole extra pass over the tensor (and, for a fresh message, a page fault
+/// per 4 KiB) that is the sender's choice, not a cost of the transport.
+fn send_without_copy(socket: &mut zmq::Socket, data: Payload) -> Result<(), zmq::Error> {
+    unsafe extern "C" fn release(_data: *mut c_void, hint: *mut c_void) {
+        // SAFETY: `hint` is the box made below, and ZeroMQ calls this once, when it lets go.
+        drop(unsafe { Box::from_raw(hint as *mut Box<dyn Send>) });
+    }
+    let (ptr, len, owner) = data.into_parts();
+    if len == 0 {
+        return socket.send(&[][..], 0);
+    }
+    let hint = Box::into_raw(Box::new(owner)) as *mut c_void;
+    let mut msg = zmq_sys::zmq_msg_t::default();
+    // SAFETY: `ptr` points at `len` bytes that `owner` keeps alive and unchanged; ZeroMQ only
+    // reads them and calls `release` once when done (also when init or send fails and the
+    // message is closed), which frees `owner`.
+    unsafe {
+        if zmq_sys::zmq_msg_init_data(&mut msg, ptr as *mut c_void, len, Some(release), hint) != 0 {
+            drop(Box::from_raw(hint as *mut Box<dyn Send>));
+            return Err(zmq::Error::from_raw(zmq_sys::zmq_errno()));
+        }
+        if zmq_sys::zmq_msg_send(&mut msg, socket.as_mut_ptr(), 0) == -1 {
+            let e = zmq::Error::from_raw(zmq_sys::zmq_errno());
+            zmq_sys::zmq_msg_close(&mut msg);
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 impl Drop for TensorWorker {

@@ -2,6 +2,8 @@
 //! feature `torch` (on the CPU, or on CUDA, where sending it means copying it to the host first).
 
 use std::borrow::Cow;
+#[cfg(not(feature = "torch"))]
+use std::sync::Arc;
 
 use super::data::TensorSpec;
 use crate::discover::config::tensor::Device;
@@ -16,7 +18,7 @@ pub const KIND_OF_TENSORS: &str = "tch::Tensor";
 /// A tensor the host sends.
 pub struct HostTensor {
     #[cfg(not(feature = "torch"))]
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
     #[cfg(feature = "torch")]
     tensor: tch::Tensor,
 }
@@ -30,7 +32,7 @@ impl HostTensor {
         }
         let mut bytes = vec![0u8; spec.bytes() as usize];
         super::data::fill(&mut bytes);
-        Ok(HostTensor { bytes })
+        Ok(HostTensor { bytes: Arc::new(bytes) })
     }
 
     /// A tensor of this shape and type, filled with a pattern, on `device`.
@@ -49,5 +51,49 @@ impl HostTensor {
     #[cfg(feature = "torch")]
     pub fn host_bytes(&self) -> Result<Cow<'_, [u8]>, String> {
         super::torch::host_bytes(&self.tensor)
+    }
+}
+
+/// A tensor's bytes in host memory, ready to be sent without a copy: `owner` keeps them alive
+/// for as long as the transport holds the message, however long that is.
+pub struct Payload {
+    ptr: *const u8,
+    len: usize,
+    owner: Box<dyn Send>,
+}
+
+impl Payload {
+    /// Bytes owned by a vector.
+    pub fn from_vec(bytes: Vec<u8>) -> Payload {
+        Payload { ptr: bytes.as_ptr(), len: bytes.len(), owner: Box::new(bytes) }
+    }
+
+    /// The bytes' address and length, and what must live until the transport lets go of them.
+    pub fn into_parts(self) -> (*const u8, usize, Box<dyn Send>) {
+        (self.ptr, self.len, self.owner)
+    }
+}
+
+impl HostTensor {
+    /// Its bytes for the transport: shared, not copied, on the CPU (the first leg of device →
+    /// host → transport → device on CUDA).
+    #[cfg(not(feature = "torch"))]
+    pub fn payload(&self) -> Result<Payload, String> {
+        let owner = Arc::clone(&self.bytes);
+        Ok(Payload { ptr: owner.as_ptr(), len: owner.len(), owner: Box::new(owner) })
+    }
+
+    /// Its bytes for the transport: shared, not copied, on the CPU (the first leg of device →
+    /// host → transport → device on CUDA).
+    #[cfg(feature = "torch")]
+    pub fn payload(&self) -> Result<Payload, String> {
+        match self.host_bytes()? {
+            Cow::Owned(bytes) => Ok(Payload::from_vec(bytes)),
+            Cow::Borrowed(bytes) => {
+                // A shallow clone shares the storage, which lives while any clone does.
+                let (ptr, len) = (bytes.as_ptr(), bytes.len());
+                Ok(Payload { ptr, len, owner: Box::new(self.tensor.shallow_clone()) })
+            }
+        }
     }
 }

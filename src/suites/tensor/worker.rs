@@ -30,6 +30,7 @@ pub fn serve() -> Result<(), String> {
     socket.connect(&endpoint).map_err(|e| format!("could not connect to {endpoint}: {e}"))?;
     socket.send("ready", 0).map_err(|e| e.to_string())?;
     let mut held: Vec<Held> = Vec::new();
+    let mut last: Option<Mapping> = None;
     loop {
         let mut frames = Vec::new();
         loop {
@@ -46,9 +47,11 @@ pub fn serve() -> Result<(), String> {
             "bye" => return Ok(()),
             "release" => {
                 held.clear();
+                last = None;
+                give_back_freed_memory();
                 Ok(0)
             }
-            "copy" | "shared" | "hold-copy" | "hold-shared" => receive(&op, frames, &mut held),
+            "copy" | "shared" | "hold-copy" | "hold-shared" => receive(&op, frames, &mut held, &mut last),
             other => Err(format!("unknown request `{other}`")),
         };
         match answer {
@@ -59,7 +62,12 @@ pub fn serve() -> Result<(), String> {
     }
 }
 
-fn receive(op: &str, mut frames: Vec<zmq::Message>, held: &mut Vec<Held>) -> Result<u64, String> {
+fn receive(
+    op: &str,
+    mut frames: Vec<zmq::Message>,
+    held: &mut Vec<Held>,
+    last: &mut Option<Mapping>,
+) -> Result<u64, String> {
     if frames.len() != 4 {
         return Err(format!("`{op}` has {} frames, not 4", frames.len()));
     }
@@ -82,13 +90,15 @@ fn receive(op: &str, mut frames: Vec<zmq::Message>, held: &mut Vec<Held>) -> Res
         Ok(sum)
     } else {
         let handle = frames[3].as_str().ok_or("the handle is not text")?;
+        if !keep {
+            return Ok(accept(&spec, device, Mapping::open_reusing(handle, len, last)?.bytes())?.0);
+        }
+        // A held tensor gets a mapping of its own, so that each worker's memory shows it.
         let map = Mapping::open(handle, len)?;
         let (sum, tensor) = accept(&spec, device, map.bytes())?;
-        if keep {
-            // The mapping stays with the tensor that views it.
-            held.push(Held::Shared(map));
-            held.extend(tensor);
-        }
+        // The mapping stays with the tensor that views it.
+        held.push(Held::Shared(map));
+        held.extend(tensor);
         Ok(sum)
     }
 }
@@ -110,5 +120,47 @@ fn accept(spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Optio
     match device {
         Device::Cpu => Ok((sum, None)),
         Device::Cuda => Ok((sum, Some(Held::Torch(super::torch::to_cuda(&view)?)))),
+    }
+}
+
+/// How the worker's allocator is set up (glibc reads `GLIBC_TUNABLES` when the process starts):
+/// so that the next tensor arrives in memory the last one used. By default glibc serves every
+/// block over 32 MiB with a fresh `mmap` and unmaps it on free, so each large message would be
+/// received into pages faulted in and zeroed one by one: a cost of the allocator, which a
+/// long-lived worker with a buffer pool does not pay, not of the transport. ZeroMQ allocates
+/// the receive buffer itself, on its I/O thread, so the allocator is the only lever: no `mmap`
+/// for large blocks, one arena, no trimming, and no thread cache or fast bins, whose small
+/// blocks would otherwise keep a freed receive buffer from merging back and being reused whole.
+/// Any tunables the user set come first; ours win where both name one.
+pub fn allocator_tunables() -> String {
+    tunables_after(std::env::var("GLIBC_TUNABLES").ok().as_deref())
+}
+
+fn tunables_after(theirs: Option<&str>) -> String {
+    const OURS: &str = "glibc.malloc.mmap_max=0:glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=4611686018427387904:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0";
+    match theirs {
+        Some(theirs) if !theirs.is_empty() => format!("{theirs}:{OURS}"),
+        _ => OURS.to_string(),
+    }
+}
+
+/// Returns what the worker no longer holds to the system, so that a memory row reads only what
+/// is held.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_users_tunables_are_kept_and_ours_come_last() {
+        let ours = super::tunables_after(None);
+        assert!(ours.starts_with("glibc.malloc.mmap_max=0:") && ours.contains("tcache_count=0"), "{ours}");
+        assert_eq!(super::tunables_after(Some("")), ours);
+        assert_eq!(super::tunables_after(Some("glibc.pthread.rseq=0")), format!("glibc.pthread.rseq=0:{ours}"));
     }
 }
