@@ -256,6 +256,8 @@ fn only_gating_metrics_are_judged_and_the_statistic_shown_is_the_one_used() {
     }
     let summary = stdout.lines().find(|l| l.starts_with("start/work/work: ")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(summary.contains("median") && summary.contains("Mann-Whitney p"), "{summary}");
+    // The verdict states its power.
+    assert!(summary.contains("could detect ≥ ") && summary.contains("% (95% power)"), "{summary}");
     let md = std::fs::read_to_string(p.path().join("target/coldbench/report.md")).unwrap();
     let md_line = md.lines().find(|l| l.contains("| vcsw (mean) |")).unwrap_or_else(|| panic!("{md}"));
     assert!(md_line.contains("↑ higher") && !md_line.contains("failure"), "{md_line}");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::bootstrap;
 use super::hypothesis::{mann_whitney_p_value, welch_p_value};
+use super::power;
 use super::summary::{mean, median_in_place, Samples};
 use super::verdict::{exact, explaining, verdict};
 use crate::results::{
@@ -148,6 +149,7 @@ fn sampled_row(
         ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio)
     };
     let verdict = explaining(verdict(p, ci95, ratio, thresholds, desc.better), desc.gates);
+    let detectable = power::detectable_between(b.values(), c.values());
     // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
     let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
     let (means_ratio, means_ci) = m.mean_ratio;
@@ -165,6 +167,10 @@ fn sampled_row(
         test: Some(test.into()),
         welch_p: Some(m.welch_p),
         mann_whitney_p: Some(m.mann_whitney_p),
+        detectable,
+        runs_to_see_noise: detectable
+            .filter(|d| *d > thresholds.noise)
+            .map(|d| power::runs_to_see(b.values().len().min(c.values().len()) as u64, d, thresholds.noise)),
         verdict,
         gating: desc.gates,
         note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
@@ -187,6 +193,8 @@ fn plain_row(id: &str, metric: &str, verdict: crate::results::Verdict, gating: b
         test: None,
         welch_p: None,
         mann_whitney_p: None,
+        detectable: None,
+        runs_to_see_noise: None,
         verdict,
         gating,
         note: None,

@@ -244,3 +244,18 @@ fn a_side_that_failed_compares_by_status() {
     assert_eq!((rows[0].metric.as_str(), rows[0].verdict), ("status", Verdict::Failure));
     assert_eq!(rows[0].note.as_deref(), Some("baseline ok, candidate failed (timed out after 1s)"));
 }
+
+#[test]
+fn every_sampled_row_states_what_it_could_detect_and_few_noisy_runs_say_how_many_would_do() {
+    // 5% spread: 10 runs per side cannot see the 2% noise threshold.
+    let (a, b) = (normal_samples(31, 10, 10.0, 0.5), normal_samples(32, 10, 10.0, 0.5));
+    let few = judge(&a, &b, time(true));
+    let seen = few.detectable.unwrap();
+    assert!(seen > 0.02, "{few:?}");
+    let runs = few.runs_to_see_noise.unwrap();
+    assert!(runs > 10 && runs == crate::analysis::power::runs_to_see(10, seen, 0.02), "{few:?}");
+    // 400 runs of the same spread can: no advice.
+    let (a, b) = (normal_samples(33, 400, 10.0, 0.5), normal_samples(34, 400, 10.0, 0.5));
+    let many = judge(&a, &b, time(true));
+    assert!(many.detectable.unwrap() < 0.02 && many.runs_to_see_noise.is_none(), "{many:?}");
+}

@@ -170,7 +170,17 @@ fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) ->
             let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
             let location = r.location.as_deref().unwrap_or("median");
             let label = if headline { String::new() } else { format!(" ({})", r.metric) };
-            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p})", change.abs())
+            let power = match (r.detectable, r.runs_to_see_noise) {
+                (Some(d), Some(runs)) => {
+                    format!(
+                        "; could detect ≥ {:.1}% (95% power), {runs} runs per side would see the noise threshold",
+                        d * 100.0
+                    )
+                }
+                (Some(d), None) => format!("; could detect ≥ {:.1}% (95% power)", d * 100.0),
+                _ => String::new(),
+            };
+            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p}{power})", change.abs())
         }
         _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
     };

@@ -522,6 +522,14 @@ pub struct ComparisonRow {
     /// Mann-Whitney U p-value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mann_whitney_p: Option<f64>,
+    /// The smallest change (a fraction) this comparison could detect at α = 0.05 with 95%
+    /// power, from the spread of the two sides' runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectable: Option<f64>,
+    /// When `detectable` is larger than the noise threshold: the runs per side that would see a
+    /// change of the threshold's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_to_see_noise: Option<u64>,
     /// The verdict, in the metric's direction.
     pub verdict: Verdict,
     /// Whether this row can fail the gate (the others explain).
