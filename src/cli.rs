@@ -111,6 +111,16 @@ pub enum Command {
     },
     /// Show what this machine offers: the facts recorded with every result.
     Env,
+    /// Measure how noisy each start and load benchmark is here, and so how many runs a
+    /// comparison needs to see a change (saved per host under calibration/).
+    Calibrate {
+        /// How long to run each benchmark as interleaved A/A pairs.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+        time: Duration,
+        /// The change to find the run count for [default: the configured noise threshold].
+        #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+        detect: Option<f64>,
+    },
     /// Remove the checkouts, builds and cached files of compared refs (results are kept).
     Clean {
         /// Keep the N most recently compared refs (and the shared build folder).
@@ -257,6 +267,14 @@ pub struct RunArgs {
     /// Changes within ±PCT count as no change even when significant [default: 2%]
     #[arg(global = true, long, value_name = "PCT", value_parser = parse_percent, help_heading = "Comparing")]
     pub noise: Option<f64>,
+    /// Compare until the 95% interval of each ratio is within ±PCT (sequential, at checkpoints
+    /// with alpha spending), or `--max-time` is up.
+    #[arg(global = true, long, value_name = "PCT", value_parser = parse_percent, help_heading = "Comparing")]
+    pub precision: Option<f64>,
+    /// With a precision (`--precision` or `precision` in the configuration): how long a
+    /// benchmark may run at most [default: 5m].
+    #[arg(global = true, long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Comparing")]
+    pub max_time: Option<Duration>,
     /// Fewer runs, for git hooks: 10 measured runs and 1 warmup (unless --runs/--warmup say otherwise)
     #[arg(global = true, long, help_heading = "Measuring")]
     pub quick: bool,

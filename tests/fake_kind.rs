@@ -47,6 +47,7 @@ impl Throughput {
             limits: vec![],
             timeout: Duration::from_secs(1),
             default_entry: false,
+            precision: None,
         };
         Throughput { id, settings, rates, took, calls: 0 }
     }

@@ -28,6 +28,8 @@ use crate::error::UserError;
 use crate::host;
 use crate::measure::assemble;
 use crate::measure::bench::Bench;
+use crate::measure::scheduler::RunCount;
+use crate::results::calibration::Calibration;
 use crate::results::{Comparison, Side, SkippedBench, Store};
 use crate::ui::Ui;
 
@@ -122,6 +124,8 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let base_staged = Staged::new(store.dir(), "baseline", base_built).context("copying the baseline's files")?;
     let cand_staged = Staged::new(store.dir(), "candidate", cand_built).context("copying the candidate's files")?;
 
+    warn_of_too_few_runs(&store, entries.iter().filter_map(|e| e.cand.as_deref()), ui);
+
     let timestamp = run::now();
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
@@ -166,10 +170,13 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
             (None, None) => {}
         }
     }
+    // The thresholds each measured pair recorded: a run to a precision records the significance
+    // its last look may use.
     let thresholds: BTreeMap<String, crate::results::Thresholds> = entries
         .iter()
         .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()))
         .map(|s| (s.id().render(), s.settings().thresholds))
+        .chain(paired_cand.iter().map(|r| (r.id.clone(), r.config.thresholds)))
         .collect();
     let rows =
         pairing::compare_results(&paired_base, &paired_cand, &|id| thresholds.get(id).copied().unwrap_or_default());
@@ -190,6 +197,44 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
 /// Entries for definitions made on `from`, bound to `to`; `make` places the definition and its
 /// binding on their sides.
+/// Before measuring: each benchmark whose calibration on this host (`calibrate`) says that its
+/// planned run count cannot see its noise threshold, with the count that would.
+fn warn_of_too_few_runs<'a>(store: &Store, benches: impl Iterator<Item = &'a dyn Bench>, ui: &Ui) {
+    let host = crate::results::calibration::host_name();
+    let Some(cal) = Calibration::load(&Calibration::path(store.dir(), &host)) else { return };
+    for bench in benches {
+        let id = bench.id().render();
+        let Some(c) = cal.bench(&id) else { continue };
+        let settings = bench.settings();
+        let noise = crate::analysis::power::Noise {
+            pairs: c.pairs,
+            log_ratio_sd: c.log_ratio_sd,
+            lag1: c.lag1,
+            drift_per_100: c.drift_per_100,
+        };
+        let threshold = settings.thresholds.noise;
+        let needed = noise.runs_for(threshold);
+        let per_run = c.seconds / (2 * c.pairs.max(1)) as f64;
+        let planned = match settings.policy.runs {
+            RunCount::Exactly(n) => u64::from(n),
+            RunCount::Adaptive { min_runs, min_time, max_runs } => {
+                ((min_time.as_secs_f64() / per_run.max(1e-9)) as u64).clamp(u64::from(min_runs), u64::from(max_runs))
+            }
+            RunCount::For { min_runs, wall } => {
+                ((wall.as_secs_f64() / 2.0 / per_run.max(1e-9)) as u64).max(u64::from(min_runs))
+            }
+        };
+        if planned < needed {
+            ui.warn(format!(
+                "{id}: about {planned} runs per side cannot see a {:.1}% change on this host: its calibration \
+                 ({}) says it takes {needed} (α = 0.05, 95% power); use `--runs {needed}` or a larger `--noise`",
+                threshold * 100.0,
+                cal.timestamp
+            ));
+        }
+    }
+}
+
 fn bound(
     defs: Plan,
     from: &Source,

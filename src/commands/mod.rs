@@ -2,6 +2,7 @@
 //! beyond handing its result to a report.
 
 pub mod baseline;
+pub mod calibrate;
 pub mod clean;
 pub mod compare;
 pub mod completions;
@@ -27,6 +28,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
     let run = &args.run;
     match &args.command {
         Some(Command::Env) => env::env(run.format),
+        Some(Command::Calibrate { time, detect }) => calibrate::command(*time, *detect, run, ui),
         Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
         Some(Command::Report { result, output, template }) => {
             report::report(result.as_deref(), output.as_deref(), template.as_deref(), run, ui)

@@ -66,6 +66,9 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             scenarios: Vec::new(),
             scaling: Default::default(),
             tensor: Default::default(),
+            min_time: None,
+            precision: args.precision,
+            max_time: args.max_time,
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),
@@ -262,7 +265,7 @@ pub(crate) fn measure_alone(bench: &mut dyn Bench, staged: &Staged, runner_exe: 
 pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let last = &sides[sides.len() - 1].0;
     let id = last.id().render();
-    let bar = ui.bar(last.settings().policy.runs.planned(&[]) as u64, "Measuring");
+    let bar = ui.bar(last.settings().policy.runs.planned(&[], std::time::Duration::ZERO) as u64, "Measuring");
     bar.set_message(id.clone());
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
@@ -275,7 +278,7 @@ pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, u
 /// Measures a benchmark and those measured against it, interleaved, each on its own terms.
 fn measure_group(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let ids: Vec<String> = sides.iter().map(|(b, _)| b.id().render()).collect();
-    let bar = ui.bar(sides[0].0.settings().policy.runs.planned(&[]) as u64, "Measuring");
+    let bar = ui.bar(sides[0].0.settings().policy.runs.planned(&[], std::time::Duration::ZERO) as u64, "Measuring");
     bar.set_message(ids.join(" + "));
     if !ui.quiet && bar.is_hidden() {
         for id in &ids {

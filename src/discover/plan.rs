@@ -15,7 +15,7 @@ use super::probe;
 use super::workspace::{Member, Workspace};
 use crate::build::ArtifactRef;
 use crate::error::UserError;
-use crate::measure::bench::{Bench, BenchId, PackageSide, Settings, SideMap};
+use crate::measure::bench::{Bench, BenchId, PackageSide, Precision, Settings, SideMap};
 use crate::measure::load::{self, LoadBench, LoadDef};
 use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::Program;
@@ -39,6 +39,8 @@ pub const DEFAULT_WARMUP: u32 = 1;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Measured runs with `--quick`.
 pub const QUICK_RUNS: u32 = 10;
+/// How long a comparison with `--precision` may run per benchmark when `--max-time` does not say.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
 
 /// Command-line values that override the configuration.
 #[derive(Debug, Clone, Default)]
@@ -70,12 +72,25 @@ pub struct Overrides {
     pub scaling: ScalingArgs,
     /// `--mode`, `--devices`, `--no-gpu`, `--large-tensors` of `suite tensor`.
     pub tensor: crate::suites::tensor::rows::TensorArgs,
+    /// `--precision`, as a fraction.
+    pub precision: Option<f64>,
+    /// `--max-time`.
+    pub max_time: Option<Duration>,
+    /// Run until this much time has passed on the clock (at least [`QUICK_RUNS`] runs per side),
+    /// whatever the configuration says: `calibrate --time`.
+    pub min_time: Option<Duration>,
 }
 
 impl Overrides {
     fn policy(&self, settings: &Configured) -> RunPolicy {
         let quick_runs = self.quick.then_some(QUICK_RUNS);
         let quick_warmup = self.quick.then_some(1);
+        if let Some(min_time) = self.min_time {
+            return RunPolicy {
+                warmup: self.warmup.or(settings.warmup).unwrap_or(DEFAULT_WARMUP),
+                runs: RunCount::For { min_runs: QUICK_RUNS, wall: min_time },
+            };
+        }
         RunPolicy {
             warmup: self.warmup.or(quick_warmup).or(settings.warmup).unwrap_or(DEFAULT_WARMUP),
             runs: self.runs.or(quick_runs).or(settings.runs).map(RunCount::Exactly).unwrap_or(RunCount::DEFAULT),
@@ -134,6 +149,10 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             policy: overrides.policy(&cfg.settings),
             thresholds: overrides.thresholds(&cfg.settings),
             cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
+            precision: overrides
+                .precision
+                .or(cfg.settings.precision)
+                .map(|within| Precision { within, max_time: overrides.max_time.unwrap_or(DEFAULT_MAX_TIME) }),
         };
         if overrides.wants(start::KIND) && overrides.libs.is_empty() {
             for entry in start_entries(member, &cfg, overrides) {
@@ -250,6 +269,7 @@ struct Common<'a> {
     policy: RunPolicy,
     thresholds: Thresholds,
     cache: CacheMode,
+    precision: Option<Precision>,
 }
 
 impl Common<'_> {
@@ -267,6 +287,7 @@ impl Common<'_> {
             timeout: self.timeout,
             // Entries made up without a configuration have no key path.
             default_entry: key.is_empty(),
+            precision: self.precision,
         })
     }
 
@@ -433,6 +454,7 @@ impl Common<'_> {
             limits: Vec::new(),
             timeout,
             default_entry: false,
+            precision: None,
         }
     }
 

@@ -168,6 +168,7 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             runs: match settings.policy.runs {
                 RunCount::Exactly(n) => n.into(),
                 RunCount::Adaptive { .. } => "adaptive".into(),
+                RunCount::For { wall, .. } => format!("for {}", humantime::format_duration(wall)).into(),
             },
             timeout: settings.timeout.as_secs_f64(),
             thresholds: settings.thresholds,

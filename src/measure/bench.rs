@@ -132,6 +132,17 @@ pub struct Settings {
     pub timeout: Duration,
     /// Whether no configuration entry asked for it (a binary run with `--help`).
     pub default_entry: bool,
+    /// `--precision`: two sides run until their headline is this precise (or time is up).
+    pub precision: Option<Precision>,
+}
+
+/// How precise a comparison must be before it stops (`--precision`, `precision = "1%"`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Precision {
+    /// The half-width of the ratio's interval to reach, as a fraction.
+    pub within: f64,
+    /// When to stop anyway, per benchmark (`--max-time`).
+    pub max_time: Duration,
 }
 
 /// How a benchmark ran, as echoed in its results.

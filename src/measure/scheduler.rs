@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::bench::{Bench, Observation, RunFailure};
+use crate::analysis::sequential::{Look, Plan, LOOKS};
 
 /// How many measured runs to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +19,9 @@ pub enum RunCount {
     /// hyperfine's rule: at least `min_runs` and at least `min_time` of measured wall time,
     /// never more than `max_runs`.
     Adaptive { min_runs: u32, min_time: Duration, max_runs: u32 },
+    /// At least `min_runs`, and runs until `wall` has passed on the clock since the first
+    /// measured run (harness time included): `calibrate --time`.
+    For { min_runs: u32, wall: Duration },
 }
 
 impl RunCount {
@@ -25,20 +29,30 @@ impl RunCount {
     pub const DEFAULT: RunCount =
         RunCount::Adaptive { min_runs: 10, min_time: Duration::from_secs(3), max_runs: 10_000 };
 
-    fn satisfied(&self, runs: &[Observation]) -> bool {
+    /// Whether `runs` are enough, `since` the first of them began.
+    fn satisfied(&self, runs: &[Observation], since: Duration) -> bool {
         let n = runs.len() as u32;
         match *self {
             RunCount::Exactly(want) => n >= want,
             RunCount::Adaptive { min_runs, min_time, max_runs } => {
                 n >= max_runs || (n >= min_runs && runs.iter().map(|o| o.elapsed).sum::<Duration>() >= min_time)
             }
+            RunCount::For { min_runs, wall } => n >= min_runs && since >= wall,
         }
     }
 
-    /// The expected total, estimated from the runs so far (for progress bars).
-    pub fn planned(&self, runs: &[Observation]) -> u32 {
+    /// The expected total, estimated from the runs so far and the time `since` the first began
+    /// (for progress bars).
+    pub fn planned(&self, runs: &[Observation], since: Duration) -> u32 {
         match *self {
             RunCount::Exactly(want) => want,
+            RunCount::For { min_runs, wall } => {
+                let n = runs.len() as u32;
+                if n == 0 || since.is_zero() {
+                    return min_runs;
+                }
+                ((f64::from(n) * wall.as_secs_f64() / since.as_secs_f64()).ceil() as u32).max(min_runs).max(n)
+            }
             RunCount::Adaptive { min_runs, min_time, max_runs } => {
                 if runs.is_empty() {
                     return min_runs;
@@ -108,58 +122,122 @@ fn interleave(
     progress: &mut dyn Progress,
     linked: bool,
 ) -> Vec<Measured> {
-    let n = sides.len();
     let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
-    // Whether a side failed: with linked sides, the others are stopped and the benchmark ends.
-    let fail = |out: &mut Vec<Measured>, failed: usize, failure: RunFailure| -> bool {
-        out[failed].failure = Some(failure);
-        if linked && n > 1 {
-            for (j, m) in out.iter_mut().enumerate() {
-                if j != failed {
-                    m.stopped = Some("stopped because the other side of the comparison failed".into());
-                }
-            }
-        }
-        linked
-    };
-    let active = |m: &Measured| m.failure.is_none() && m.stopped.is_none();
     for _ in 0..policy.warmup {
-        for (i, side) in sides.iter_mut().enumerate() {
-            if !active(&out[i]) {
-                continue;
-            }
-            match side.run() {
-                Ok(obs) => out[i].warmups.push(obs),
-                Err(failure) => {
-                    if fail(&mut out, i, failure) {
-                        return out;
-                    }
-                    continue;
-                }
-            }
-            let planned = policy.runs.planned(&out[i].runs);
-            progress.run_finished(i, n, true, 0, planned);
+        if !round(sides, &mut out, Phase::Warmup, linked, progress, &|_| policy.runs.planned(&[], Duration::ZERO)) {
+            return out;
         }
     }
-    while out.iter().any(|m| active(m) && !policy.runs.satisfied(&m.runs)) {
-        for (i, side) in sides.iter_mut().enumerate() {
-            if !active(&out[i]) {
-                continue;
-            }
-            match side.run() {
-                Ok(obs) => out[i].runs.push(obs),
-                Err(failure) => {
-                    if fail(&mut out, i, failure) {
-                        return out;
-                    }
-                    continue;
-                }
-            }
-            let planned = policy.runs.planned(&out[i].runs);
-            progress.run_finished(i, n, false, out[i].runs.len() as u32, planned);
+    let first = std::time::Instant::now();
+    while out.iter().any(|m| m.active() && !policy.runs.satisfied(&m.runs, first.elapsed())) {
+        let planned = |runs: &[Observation]| policy.runs.planned(runs, first.elapsed());
+        if !round(sides, &mut out, Phase::Measured, linked, progress, &planned) {
+            return out;
         }
     }
     out
+}
+
+impl Measured {
+    /// Whether this side still runs.
+    fn active(&self) -> bool {
+        self.failure.is_none() && self.stopped.is_none()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Warmup,
+    Measured,
+}
+
+/// One run of every active side, in order. Returns `false` when the benchmark is over: with
+/// linked sides, the first failure stops the others.
+fn round(
+    sides: &mut [&mut dyn Bench],
+    out: &mut [Measured],
+    phase: Phase,
+    linked: bool,
+    progress: &mut dyn Progress,
+    planned: &dyn Fn(&[Observation]) -> u32,
+) -> bool {
+    let n = sides.len();
+    for (i, side) in sides.iter_mut().enumerate() {
+        if !out[i].active() {
+            continue;
+        }
+        match side.run() {
+            Ok(obs) if phase == Phase::Warmup => out[i].warmups.push(obs),
+            Ok(obs) => out[i].runs.push(obs),
+            Err(failure) => {
+                out[i].failure = Some(failure);
+                if linked && n > 1 {
+                    for (j, m) in out.iter_mut().enumerate() {
+                        if j != i {
+                            m.stopped = Some("stopped because the other side of the comparison failed".into());
+                        }
+                    }
+                    return false;
+                }
+                continue;
+            }
+        }
+        let done = if phase == Phase::Warmup { 0 } else { out[i].runs.len() as u32 };
+        progress.run_finished(i, n, phase == Phase::Warmup, done, planned(&out[i].runs));
+    }
+    true
+}
+
+/// How a run to a precision ended: at which look, with what interval, and whether it was
+/// precise enough or ran out of time (or looks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrecisionOutcome {
+    /// The last look.
+    pub look: Look,
+    /// Whether its interval was within the precision.
+    pub reached: bool,
+}
+
+/// Runs two linked sides interleaved until the interval of the ratio of their `metric` is
+/// within `plan.precision`, looking only at the checkpoints of [`Plan::runs_at`], or until
+/// `max_time` has passed; the outcome's look says which significance the verdict may use.
+/// `None` when a side failed before a look.
+pub fn run_to_precision(
+    sides: &mut [&mut dyn Bench],
+    warmup: u32,
+    metric: &str,
+    plan: Plan,
+    max_time: Duration,
+    progress: &mut dyn Progress,
+) -> (Vec<Measured>, Option<PrecisionOutcome>) {
+    let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
+    let values = |m: &Measured| -> Vec<f64> {
+        m.runs.iter().filter_map(|o| o.values.iter().find(|(n, _)| n == metric).map(|(_, v)| *v)).collect()
+    };
+    for _ in 0..warmup {
+        if !round(sides, &mut out, Phase::Warmup, true, progress, &|_| Plan::runs_at(1) as u32) {
+            return (out, None);
+        }
+    }
+    let first = std::time::Instant::now();
+    let mut last = None;
+    for k in 1..=LOOKS {
+        let target = Plan::runs_at(k);
+        let planned = |_: &[Observation]| target as u32;
+        // Two runs a side at least, out of time or not: an interval needs them.
+        let short = |m: &Measured, of: u64| (m.runs.len() as u64) < of;
+        while out.iter().any(|m| short(m, target)) && (first.elapsed() < max_time || out.iter().any(|m| short(m, 2))) {
+            if !round(sides, &mut out, Phase::Measured, true, progress, &planned) {
+                return (out, None);
+            }
+        }
+        let look = plan.look(k, &values(&out[0]), &values(&out[1]));
+        last = Some(PrecisionOutcome { look, reached: look.precise });
+        if look.precise || first.elapsed() >= max_time {
+            break;
+        }
+    }
+    (out, last)
 }
 
 #[cfg(test)]
@@ -212,6 +290,7 @@ mod tests {
             limits: vec![],
             timeout: Duration::from_secs(1),
             default_entry: false,
+            precision: None,
         };
         let id = BenchId::new("scripted", "p", "b");
         Scripted { wall: Duration::from_millis(ms), fail_at, calls: 0, log: log.clone(), tag, id, settings }
@@ -315,10 +394,81 @@ mod tests {
         );
     }
 
+    /// A bench whose runs report a `wall` of 10 ms × `factor` with seeded log-normal noise.
+    struct Noisy {
+        rng: rand::rngs::StdRng,
+        sd: f64,
+        factor: f64,
+        id: BenchId,
+        settings: Settings,
+    }
+
+    impl Bench for Noisy {
+        fn id(&self) -> &BenchId {
+            &self.id
+        }
+        fn metrics(&self) -> OrderedMap<MetricDesc> {
+            OrderedMap::new()
+        }
+        fn settings(&self) -> &Settings {
+            &self.settings
+        }
+        fn run(&mut self) -> Result<Observation, RunFailure> {
+            use rand::Rng;
+            let (u, v): (f64, f64) = (self.rng.gen_range(f64::EPSILON..1.0), self.rng.gen());
+            let z = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            let wall = 0.010 * self.factor * (self.sd * z).exp();
+            Ok(Observation {
+                elapsed: Duration::from_secs_f64(wall),
+                values: vec![("wall".into(), wall)],
+                ..Observation::default()
+            })
+        }
+    }
+
+    fn noisy(seed: u64, sd: f64, factor: f64) -> Noisy {
+        use rand::SeedableRng;
+        let settings = scripted(1, None, 'a', &Default::default()).settings;
+        Noisy {
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+            sd,
+            factor,
+            id: BenchId::new("noisy", "p", "b"),
+            settings,
+        }
+    }
+
+    #[test]
+    fn a_run_to_a_precision_stops_at_the_first_precise_checkpoint_or_when_time_is_up() {
+        let plan = Plan { alpha: 0.05, precision: 0.01 };
+        let (mut a, mut b) = (noisy(1, 0.02, 1.0), noisy(2, 0.02, 1.03));
+        let (out, outcome) =
+            run_to_precision(&mut [&mut a, &mut b], 1, "wall", plan, Duration::from_secs(3600), &mut NoProgress);
+        let outcome = outcome.unwrap();
+        assert!(outcome.reached, "{outcome:?}");
+        // Only at checkpoints, both sides alike, after one warmup each.
+        assert_eq!(out[0].runs.len() as u64, Plan::runs_at(outcome.look.k));
+        assert_eq!(out[1].runs.len(), out[0].runs.len());
+        assert_eq!(out[0].warmups.len(), 1);
+        // σ 2% needs SE ≤ 1% / z of its look: more than the first checkpoint's 10 runs.
+        assert!(outcome.look.k > 1 && outcome.look.alpha < 0.05, "{outcome:?}");
+        assert!((outcome.look.ci[1] / outcome.look.ratio - 1.0) <= 0.01);
+        assert!(outcome.look.ci[0] > 1.0, "the 3% change is inside the interval: {outcome:?}");
+        // Out of time: the first look decides, and says it did not reach the precision.
+        let (mut a, mut b) = (noisy(3, 0.5, 1.0), noisy(4, 0.5, 1.0));
+        let (out, outcome) = run_to_precision(&mut [&mut a, &mut b], 0, "wall", plan, Duration::ZERO, &mut NoProgress);
+        let outcome = outcome.unwrap();
+        assert!(!outcome.reached && outcome.look.k == 1, "{outcome:?}");
+        assert_eq!(out[0].runs.len(), 2, "time was up, after the two runs an interval needs");
+    }
+
     #[test]
     fn planned_estimates_from_mean_wall() {
         let runs = vec![Observation { elapsed: Duration::from_millis(200), ..Observation::default() }];
-        assert_eq!(RunCount::DEFAULT.planned(&runs), 15);
-        assert_eq!(RunCount::Exactly(7).planned(&runs), 7);
+        assert_eq!(RunCount::DEFAULT.planned(&runs, Duration::ZERO), 15);
+        assert_eq!(RunCount::Exactly(7).planned(&runs, Duration::ZERO), 7);
+        let timed = RunCount::For { min_runs: 1, wall: Duration::from_secs(60) };
+        assert_eq!(timed.planned(&runs, Duration::from_secs(20)), 3 * runs.len() as u32);
+        assert!(!timed.satisfied(&runs, Duration::from_secs(59)) && timed.satisfied(&runs, Duration::from_secs(60)));
     }
 }

@@ -4,11 +4,13 @@
 use std::path::Path;
 
 use super::assemble;
-use super::bench::{Bench, FactsReport, PrepareEnv, RunFailure};
+use super::bench::{Bench, FactsReport, Precision, PrepareEnv, RunFailure};
 use super::process::RunnerSlot;
-use super::scheduler::{self, Measured, Progress};
+use super::scheduler::{self, Measured, PrecisionOutcome, Progress};
+use crate::analysis::sequential::Plan;
 use crate::build::stage::Staged;
 use crate::results::BenchmarkResult;
+use crate::results::Location;
 
 /// One side: its benchmark and its built files.
 pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
@@ -44,17 +46,34 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
             .collect();
     }
     let mut reports: Vec<FactsReport> = sides.iter_mut().map(|(bench, _)| bench.facts()).collect();
-    let policy = sides[sides.len() - 1].0.settings().policy;
+    let settings = sides[sides.len() - 1].0.settings().clone();
+    let policy = settings.policy;
+    let headline = sides[sides.len() - 1]
+        .0
+        .metrics()
+        .iter()
+        .find(|(_, d)| d.compare != Location::Exact)
+        .map(|(n, _)| n.to_string());
+    let mut precision = None;
     let mut measured = {
         let mut benches: Vec<&mut dyn Bench> = sides.iter_mut().map(|(b, _)| &mut **b as &mut dyn Bench).collect();
-        scheduler::run_interleaved(&mut benches, policy, progress)
+        match (settings.precision, &headline, benches.len()) {
+            (Some(p), Some(metric), 2) => {
+                let plan = Plan { alpha: settings.thresholds.significance, precision: p.within };
+                let (measured, outcome) =
+                    scheduler::run_to_precision(&mut benches, policy.warmup, metric, plan, p.max_time, progress);
+                precision = outcome.map(|o| (p, o));
+                measured
+            }
+            _ => scheduler::run_interleaved(&mut benches, policy, progress),
+        }
     };
     let last = measured.len() - 1;
     if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
         let candidate: &mut dyn Bench = &mut *sides[last].0;
         measured[last] = scheduler::run_interleaved(&mut [candidate], policy, progress).remove(0);
     }
-    sides
+    let mut results: Vec<BenchmarkResult> = sides
         .iter_mut()
         .zip(measured)
         .zip(reports.iter_mut())
@@ -62,7 +81,34 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
             bench.teardown(report);
             assemble::result(&**bench, &m, std::mem::take(report))
         })
-        .collect()
+        .collect();
+    if let (Some((p, outcome)), Some(metric)) = (precision, headline) {
+        for r in results.iter_mut() {
+            record_precision(r, &metric, p, outcome);
+        }
+    }
+    results
+}
+
+/// A result measured to a precision records how it ended, and judges at the significance its
+/// last look may spend (see [`crate::analysis::sequential`]).
+fn record_precision(r: &mut BenchmarkResult, metric: &str, p: Precision, outcome: PrecisionOutcome) {
+    r.config.thresholds.significance = outcome.look.alpha;
+    let look = outcome.look;
+    r.facts.other.insert(
+        "precision".into(),
+        serde_json::json!({
+            "metric": metric,
+            "within": p.within,
+            "reached": outcome.reached,
+            "look": look.k,
+            "runs": look.runs,
+            "alpha": look.alpha,
+            "ratio": look.ratio,
+            "ci": look.ci,
+            "rule": "checkpoints at 10, 20, 40, ... runs per side; Pocock-type Lan-DeMets alpha spending over 8 looks",
+        }),
+    );
 }
 
 /// Measures different benchmarks interleaved, each judged on its own: a user's server and the

@@ -1,5 +1,6 @@
 //! Results: the schema of the files (`schema`, plain data) and their storage (`store`).
 
+pub mod calibration;
 pub mod schema;
 pub mod store;
 

@@ -37,6 +37,7 @@ struct RawPackage {
     warmup: Option<u32>,
     timeout: Option<UserDuration>,
     noise: Option<Percent>,
+    precision: Option<Percent>,
     warn: Option<Percent>,
     fail: Option<Percent>,
     cache: Option<CacheMode>,
@@ -108,6 +109,8 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Changes inside ±noise are "within noise" even when significant.
     pub noise: Option<f64>,
+    /// A comparison runs until the interval of its ratio is this narrow (`--precision`).
+    pub precision: Option<f64>,
     /// A significant slowdown beyond this is a warning.
     pub warn: Option<f64>,
     /// A significant slowdown beyond this is a failure.
@@ -249,6 +252,7 @@ impl RawPackage {
             warmup: self.warmup.or(defaults.warmup),
             timeout: self.timeout.map(|d| d.0).or(defaults.timeout),
             noise: self.noise.map(|p| p.0).or(defaults.noise),
+            precision: self.precision.map(|p| p.0).or(defaults.precision),
             warn: self.warn.map(|p| p.0).or(defaults.warn),
             fail: self.fail.map(|p| p.0).or(defaults.fail),
             cache: self.cache.or(defaults.cache),

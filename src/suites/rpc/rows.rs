@@ -238,6 +238,7 @@ mod tests {
             limits: Vec::<Limit>::new(),
             timeout: DEFAULT_TIMEOUT,
             default_entry: false,
+            precision: None,
         }
     }
 

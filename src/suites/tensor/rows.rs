@@ -226,6 +226,7 @@ mod tests {
                 limits: Vec::<Limit>::new(),
                 timeout: DEFAULT_TIMEOUT,
                 default_entry: false,
+                precision: None,
             },
             machine,
         }

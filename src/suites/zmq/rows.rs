@@ -408,6 +408,7 @@ mod tests {
             limits: vec![],
             timeout: Duration::from_secs(5),
             default_entry: false,
+            precision: None,
         }
     }
 

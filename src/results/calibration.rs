@@ -1,0 +1,86 @@
+//! What `cargo coldbench calibrate` saves per host (`calibration/<host>.json`): each benchmark's
+//! noise from interleaved A/A pairs and what comparisons of it can detect.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::store::write_atomic;
+
+/// The schema tag of a calibration file.
+pub const SCHEMA: &str = "coldbench-calibration/1";
+
+/// A host's calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// [`SCHEMA`].
+    pub schema: String,
+    /// The host's name.
+    pub host: String,
+    /// When it was made (RFC 3339).
+    pub timestamp: String,
+    /// Per benchmark.
+    pub benchmarks: Vec<CalibratedBench>,
+}
+
+/// One benchmark's noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratedBench {
+    /// Its id.
+    pub id: String,
+    /// The metric calibrated (the benchmark's headline).
+    pub metric: String,
+    /// A/A pairs measured.
+    pub pairs: usize,
+    /// Seconds the pairs took.
+    pub seconds: f64,
+    /// Standard deviation of the log ratio of a pair's runs.
+    pub log_ratio_sd: f64,
+    /// Lag-1 autocorrelation of the run series.
+    pub lag1: f64,
+    /// Drift of the level per 100 runs, as a fraction.
+    pub drift_per_100: f64,
+    /// The smallest change detectable (α = 0.05, 95% power), as a fraction, per run count.
+    pub detectable: Vec<(u64, f64)>,
+    /// The change asked about (`--detect`, else the noise threshold), as a fraction.
+    pub detect: f64,
+    /// Runs per side that detect it.
+    pub runs_for_detect: u64,
+}
+
+impl Calibration {
+    /// Where the calibration of `host` lives in a results folder.
+    pub fn path(results_dir: &Path, host: &str) -> PathBuf {
+        let safe: String =
+            host.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        results_dir.join("calibration").join(format!("{safe}.json"))
+    }
+
+    /// Writes it, replacing an earlier one.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let dir = path.parent().expect("a file in a folder");
+        std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+        write_atomic(path, &serde_json::to_vec_pretty(self)?)
+    }
+
+    /// Reads one, or `None` when there is none or it is not a calibration this version reads.
+    pub fn load(path: &Path) -> Option<Calibration> {
+        let text = std::fs::read(path).ok()?;
+        serde_json::from_slice::<Calibration>(&text).ok().filter(|c| c.schema == SCHEMA)
+    }
+
+    /// The calibration of benchmark `id`.
+    pub fn bench(&self, id: &str) -> Option<&CalibratedBench> {
+        self.benchmarks.iter().find(|b| b.id == id)
+    }
+}
+
+/// This machine's name, for the calibration's file name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}

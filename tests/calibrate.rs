@@ -1,0 +1,102 @@
+//! `cargo coldbench calibrate` on the fixture workspace: A/A pairs for a bounded time, the noise
+//! and what comparisons can see, printed and saved per host.
+
+mod common;
+
+use common::{describe, run_fixture};
+
+#[test]
+fn calibrate_prints_what_each_run_count_can_see_and_saves_it_per_host() {
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["calibrate", "-p", "apps", "--bin", "hello", "--time", "1s", "--detect", "5%"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("start/apps/hello\n"), "{stdout}");
+    assert!(stdout.contains(" A/A pairs of `wall` in "), "{stdout}");
+    assert!(stdout.contains("detects: 10 runs ≥ ") && stdout.contains(", 300 runs ≥ "), "{stdout}");
+    assert!(stdout.contains("runs per side to detect 5.0%: "), "{stdout}");
+    assert!(!stdout.contains("start/apps/greet"), "--bin selects: {stdout}");
+
+    let dir = out.path().join("calibration");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "one file per host");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(files[0].path()).unwrap()).unwrap();
+    assert_eq!(saved["schema"], "coldbench-calibration/1");
+    let bench = &saved["benchmarks"][0];
+    assert_eq!(bench["id"], "start/apps/hello");
+    assert!(bench["pairs"].as_u64().unwrap() >= 10, "{bench:#}");
+    assert!(bench["log_ratio_sd"].as_f64().unwrap() > 0.0, "{bench:#}");
+    assert_eq!(bench["detect"], 0.05);
+    // More runs see smaller changes, and the runs for 5% see about 5%.
+    let seen: Vec<f64> = bench["detectable"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect();
+    assert_eq!(seen.len(), 4);
+    assert!(seen.windows(2).all(|w| w[1] < w[0]), "{seen:?}");
+
+    // JSON on stdout with --format json; the default threshold is the configured noise (2%).
+    let res =
+        run_fixture(out.path(), &["calibrate", "-p", "apps", "--bin", "hello", "--time", "1s", "--format", "json"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let printed: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(printed["benchmarks"][0]["detect"], 0.02);
+}
+
+#[test]
+fn a_compare_whose_run_count_cannot_see_its_noise_threshold_on_this_host_says_so() {
+    let p = common::GitProject::new(common::BASE_WORK);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let dir = p.path().join("target/coldbench/calibration");
+    std::fs::create_dir_all(&dir).unwrap();
+    // σ of the log ratio 5%: seeing ±2% takes ((1.96 + 1.645) × 0.05 / ln 1.02)² = 83 runs a side.
+    let calibration = serde_json::json!({
+        "schema": "coldbench-calibration/1", "host": host, "timestamp": "2026-11-24T05:00:00Z",
+        "benchmarks": [{
+            "id": "start/work/work", "metric": "wall", "pairs": 500, "seconds": 10.0,
+            "log_ratio_sd": 0.05, "lag1": 0.0, "drift_per_100": 0.0,
+            "detectable": [[10, 0.06]], "detect": 0.02, "runs_for_detect": 83
+        }]
+    });
+    std::fs::write(dir.join(format!("{host}.json")), calibration.to_string()).unwrap();
+    let compare = |runs: &str| {
+        common::coldbench().current_dir(p.path()).args(["--compare", "HEAD", "--runs", runs]).output().unwrap()
+    };
+    let few = compare("5");
+    assert_eq!(few.status.code(), Some(0), "{}", describe(&few));
+    let stderr = String::from_utf8_lossy(&few.stderr);
+    assert!(
+        stderr.contains("start/work/work: about 5 runs per side cannot see a 2.0% change on this host")
+            && stderr.contains("it takes 83 (α = 0.05, 95% power); use `--runs 83`"),
+        "{stderr}"
+    );
+    let enough = compare("90");
+    assert_eq!(enough.status.code(), Some(0), "{}", describe(&enough));
+    assert!(!String::from_utf8_lossy(&enough.stderr).contains("cannot see"), "{}", describe(&enough));
+}
+
+#[test]
+fn a_compare_to_a_precision_stops_at_a_checkpoint_and_judges_at_the_significance_it_spent() {
+    let p = common::GitProject::new(common::BASE_WORK);
+    let a = p.git(&["rev-parse", "HEAD"]).trim().to_string();
+    p.set_work(common::BASE_WORK * 3);
+    p.commit_all("B: three times the work");
+    let res = common::coldbench()
+        .current_dir(p.path())
+        .args(["--compare", &a, "--precision", "5%", "--max-time", "2m", "--fail-on", "regression"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = common::latest(&p.path().join("target/coldbench"));
+    let bench = &doc["benchmarks"][0];
+    let precision = &bench["facts"]["precision"];
+    assert_eq!(precision["metric"], "wall", "{precision:#}");
+    assert_eq!(precision["reached"], true, "{precision:#}");
+    // Only at checkpoints: 10, 20, 40, ... runs per side.
+    let runs = precision["runs"].as_u64().unwrap();
+    assert!([10, 20, 40, 80, 160].contains(&runs), "{precision:#}");
+    assert_eq!(bench["samples"]["wall"].as_array().unwrap().len() as u64, runs);
+    // The verdict used the look's share of alpha, recorded with the thresholds.
+    let alpha = precision["alpha"].as_f64().unwrap();
+    assert!(alpha < 0.05 && alpha > 0.0, "{precision:#}");
+    assert_eq!(bench["config"]["thresholds"]["significance"].as_f64().unwrap(), alpha);
+    let row = doc["comparison"]["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "wall").unwrap();
+    assert_eq!(row["verdict"], "failure", "{row:#}");
+}
