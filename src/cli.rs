@@ -129,6 +129,13 @@ pub enum Command {
     },
 }
 
+/// What `--measure` adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Measure {
+    /// Instructions executed, counted by `valgrind --tool=callgrind`.
+    Instructions,
+}
+
 /// The suites `cargo coldbench suite` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SuiteName {
@@ -271,6 +278,10 @@ pub struct RunArgs {
     /// with alpha spending), or `--max-time` is up.
     #[arg(global = true, long, value_name = "PCT", value_parser = parse_percent, help_heading = "Comparing")]
     pub precision: Option<f64>,
+    /// Also measure this (may repeat): `instructions` counts each start's instructions under
+    /// valgrind's callgrind, a nearly deterministic metric compared up to `instructions-noise`.
+    #[arg(global = true, long, value_enum, value_name = "WHAT", help_heading = "Measuring")]
+    pub measure: Vec<Measure>,
     /// With a precision (`--precision` or `precision` in the configuration): how long a
     /// benchmark may run at most [default: 5m].
     #[arg(global = true, long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Comparing")]

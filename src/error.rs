@@ -64,6 +64,10 @@ pub enum UserError {
     /// A command-line value is out of range.
     #[error("{0}")]
     Invalid(String),
+
+    /// A tool an option needs is missing.
+    #[error("{what}")]
+    MissingTool { what: String, hint: String },
 }
 
 impl UserError {
@@ -91,6 +95,7 @@ impl UserError {
                 Some("install the program, put it on PATH, or give its path relative to the package".into())
             }
             UserError::BuildFailed { .. } => Some("fix the errors above and run again".into()),
+            UserError::MissingTool { hint, .. } => Some(hint.clone()),
             UserError::NotBuilt { profile, .. } => {
                 Some(format!("build them first (cargo build --profile {profile}) or run without --no-build"))
             }

@@ -1,5 +1,6 @@
-//! `cargo coldbench calibrate` on the fixture workspace: A/A pairs for a bounded time, the noise
-//! and what comparisons can see, printed and saved per host.
+//! What a number is worth: `cargo coldbench calibrate` (A/A pairs for a bounded time, the noise
+//! and what comparisons can see, printed and saved per host), the warning of a compare with too
+//! few runs, `--precision`, and `--measure instructions`.
 
 mod common;
 
@@ -99,4 +100,57 @@ fn a_compare_to_a_precision_stops_at_a_checkpoint_and_judges_at_the_significance
     assert_eq!(bench["config"]["thresholds"]["significance"].as_f64().unwrap(), alpha);
     let row = doc["comparison"]["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "wall").unwrap();
     assert_eq!(row["verdict"], "failure", "{row:#}");
+}
+
+#[test]
+fn instruction_counts_see_three_percent_more_work_and_nothing_in_identical_code() {
+    let p = common::GitProject::new(common::BASE_WORK);
+    let compare = || {
+        common::coldbench()
+            .current_dir(p.path())
+            .args(["--compare", "HEAD", "--measure", "instructions", "--runs", "5"])
+            .output()
+            .unwrap()
+    };
+    let verdict_of = |doc: &serde_json::Value| {
+        let rows = doc["comparison"]["rows"].as_array().unwrap();
+        let row = rows.iter().find(|r| r["metric"] == "instructions").unwrap_or_else(|| panic!("{rows:#?}"));
+        (row["verdict"].as_str().unwrap().to_string(), row["ratio"].as_f64().unwrap(), row["gating"].as_bool().unwrap())
+    };
+    let same = compare();
+    assert_eq!(same.status.code(), Some(0), "{}", describe(&same));
+    let doc = common::latest(&p.path().join("target/coldbench"));
+    let (verdict, ratio, gating) = verdict_of(&doc);
+    assert!(["no_change", "within_noise"].contains(&verdict.as_str()), "{verdict} at {ratio}");
+    assert!(gating);
+    let bench = &doc["benchmarks"][0];
+    assert_eq!(bench["metrics"]["instructions"]["tolerance"], 0.005);
+    assert_eq!(bench["facts"]["instructions"]["counts"].as_array().unwrap().len(), 3);
+    // 3% more iterations of the loop that is nearly all the program does.
+    p.set_work(common::BASE_WORK * 103 / 100);
+    let more = compare();
+    assert_eq!(more.status.code(), Some(0), "regressed does not fail the gate: {}", describe(&more));
+    let (verdict, ratio, _) = verdict_of(&common::latest(&p.path().join("target/coldbench")));
+    assert_eq!(verdict, "regressed", "ratio {ratio}");
+    assert!((1.02..1.04).contains(&ratio), "{ratio}");
+    let stdout = String::from_utf8_lossy(&more.stdout);
+    assert!(stdout.contains("start/work/work: instructions ") && stdout.contains("% higher ("), "{stdout}");
+}
+
+#[test]
+fn measuring_instructions_without_valgrind_says_how_to_install_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = common::coldbench();
+    cmd.env("PATH", empty.path())
+        .arg("--manifest-path")
+        .arg(common::fixture_manifest())
+        .arg("--output-dir")
+        .arg(out.path())
+        .args(["start", "-p", "apps", "--measure", "instructions"]);
+    let res = cmd.output().unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("error: valgrind was not found on PATH"), "{stderr}");
+    assert!(stderr.contains("apt-get install valgrind"), "{stderr}");
 }

@@ -8,7 +8,7 @@ use super::bootstrap;
 use super::hypothesis::{mann_whitney_p_value, welch_p_value};
 use super::power;
 use super::summary::{mean, median_in_place, Samples};
-use super::verdict::{exact, explaining, verdict};
+use super::verdict::{exact, exact_within, explaining, verdict};
 use crate::results::{
     BenchmarkResult, Comparison, ComparisonRow, Location, MetricDesc, RunDocument, Side, Status, Thresholds,
 };
@@ -121,7 +121,7 @@ fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thre
         }
         seen.push(metric);
         let row = match desc.compare {
-            Location::Exact => exact_row(base, cand, metric, desc),
+            Location::Exact => exact_row(base, cand, metric, desc, thresholds),
             Location::Median | Location::Mean => sampled_row(base, cand, metric, desc, thresholds),
         };
         rows.extend(row);
@@ -202,15 +202,25 @@ fn plain_row(id: &str, metric: &str, verdict: crate::results::Verdict, gating: b
 }
 
 /// A fact compares exactly: one value per side.
-fn exact_row(base: &BenchmarkResult, cand: &BenchmarkResult, metric: &str, desc: &MetricDesc) -> Option<ComparisonRow> {
+fn exact_row(
+    base: &BenchmarkResult,
+    cand: &BenchmarkResult,
+    metric: &str,
+    desc: &MetricDesc,
+    thresholds: &Thresholds,
+) -> Option<ComparisonRow> {
     let (b, c) = (*base.values.get(metric)?, *cand.values.get(metric)?);
     let ratio = (b != 0.0).then(|| c / b);
+    let verdict = match desc.tolerance {
+        Some(tolerance) => explaining(exact_within(b, c, tolerance, thresholds, desc.better), desc.gates),
+        None => exact(b, c, desc.better, desc.gates),
+    };
     Some(ComparisonRow {
         baseline: Some(b),
         candidate: Some(c),
         ratio,
         ci95: ratio.map(|r| [r, r]),
-        ..plain_row(&cand.id, metric, exact(b, c, desc.better, desc.gates), desc.gates)
+        ..plain_row(&cand.id, metric, verdict, desc.gates)
     })
 }
 

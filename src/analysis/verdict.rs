@@ -62,6 +62,36 @@ pub fn exact(baseline: f64, candidate: f64, better: Better, gates: bool) -> Verd
     }
 }
 
+/// The verdict of a value compared exactly up to a relative `tolerance`: within it, no change
+/// (or within noise when it moved at all); beyond it, worse is graded like a measured change
+/// (regressed, then warning past `warn`, failure past `fail`) and better is an improvement.
+pub fn exact_within(baseline: f64, candidate: f64, tolerance: f64, thresholds: &Thresholds, better: Better) -> Verdict {
+    if candidate == baseline {
+        return Verdict::NoChange;
+    }
+    if baseline == 0.0 {
+        return exact(baseline, candidate, better, true);
+    }
+    let ratio = candidate / baseline;
+    if (ratio - 1.0).abs() <= tolerance {
+        return Verdict::WithinNoise;
+    }
+    let worse_by = match better {
+        Better::Lower => ratio - 1.0,
+        Better::Higher => 1.0 - ratio,
+        Better::Neither => return Verdict::Changed,
+    };
+    if worse_by <= 0.0 {
+        Verdict::Improved
+    } else if worse_by > thresholds.fail {
+        Verdict::Failure
+    } else if worse_by > thresholds.warn {
+        Verdict::Warning
+    } else {
+        Verdict::Regressed
+    }
+}
+
 /// A metric that does not gate explains a change and does not grade it: its verdict stops at
 /// `regressed` (the words *warning* and *failure* belong to what can fail the gate).
 pub fn explaining(verdict: Verdict, gating: bool) -> Verdict {
@@ -110,6 +140,18 @@ mod tests {
         assert_eq!(v(0.0625, [1.375, 2.5], 2.0), Verdict::Warning);
         assert_eq!(v(0.0625, [1.375, 2.5], 2.25), Verdict::Failure);
         assert_eq!(v(0.0625, [0.5, 0.625], 0.5625), Verdict::Improved);
+    }
+
+    #[test]
+    fn an_exact_count_within_its_tolerance_is_the_same_and_beyond_it_is_graded() {
+        let t = Thresholds::DEFAULT;
+        let v = |b: f64, c: f64| exact_within(b, c, 0.005, &t, Better::Lower);
+        assert_eq!(v(1000.0, 1000.0), Verdict::NoChange);
+        assert_eq!(v(1000.0, 1004.0), Verdict::WithinNoise);
+        assert_eq!(v(1000.0, 1030.0), Verdict::Regressed);
+        assert_eq!(v(1000.0, 1150.0), Verdict::Warning);
+        assert_eq!(v(1000.0, 1300.0), Verdict::Failure);
+        assert_eq!(v(1000.0, 970.0), Verdict::Improved);
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             tensor: Default::default(),
             min_time: None,
             precision: args.precision,
+            instructions: args.measure.contains(&crate::cli::Measure::Instructions),
             max_time: args.max_time,
         },
         no_build: args.no_build,

@@ -74,6 +74,8 @@ pub struct Overrides {
     pub tensor: crate::suites::tensor::rows::TensorArgs,
     /// `--precision`, as a fraction.
     pub precision: Option<f64>,
+    /// `--measure instructions`.
+    pub instructions: bool,
     /// `--max-time`.
     pub max_time: Option<Duration>,
     /// Run until this much time has passed on the clock (at least [`QUICK_RUNS`] runs per side),
@@ -134,6 +136,14 @@ impl Plan {
 /// Reads every selected package's configuration and makes the plan.
 pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
     check_selection(ws, overrides)?;
+    if overrides.instructions {
+        crate::measure::process::instructions::find_valgrind().map_err(|what| UserError::MissingTool {
+            what,
+            hint: "`--measure instructions` counts instructions with valgrind: install it (`apt-get install \
+                   valgrind` on Debian and Ubuntu, `dnf install valgrind` on Fedora) or leave the option out"
+                .into(),
+        })?;
+    }
     let defaults = config::workspace_defaults(&ws.metadata, &ws.root_manifest)?;
     let mut plan = Plan {
         warnings: config::near_misses(&ws.metadata, "workspace.metadata", &ws.root_manifest),
@@ -149,6 +159,9 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             policy: overrides.policy(&cfg.settings),
             thresholds: overrides.thresholds(&cfg.settings),
             cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
+            instructions: overrides.instructions.then(|| {
+                cfg.settings.instructions_noise.unwrap_or(crate::measure::process::instructions::DEFAULT_TOLERANCE)
+            }),
             precision: overrides
                 .precision
                 .or(cfg.settings.precision)
@@ -270,6 +283,7 @@ struct Common<'a> {
     thresholds: Thresholds,
     cache: CacheMode,
     precision: Option<Precision>,
+    instructions: Option<f64>,
 }
 
 impl Common<'_> {
@@ -306,6 +320,7 @@ impl Common<'_> {
             readiness,
             cache: self.cache,
             forbid_loaded: entry.forbid_loaded,
+            instructions: self.instructions,
         };
         Ok(Box::new(StartBench::new(def)))
     }

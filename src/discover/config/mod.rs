@@ -38,6 +38,7 @@ struct RawPackage {
     timeout: Option<UserDuration>,
     noise: Option<Percent>,
     precision: Option<Percent>,
+    instructions_noise: Option<Percent>,
     warn: Option<Percent>,
     fail: Option<Percent>,
     cache: Option<CacheMode>,
@@ -111,6 +112,8 @@ pub struct Settings {
     pub noise: Option<f64>,
     /// A comparison runs until the interval of its ratio is this narrow (`--precision`).
     pub precision: Option<f64>,
+    /// Instruction counts within this are the same (`--measure instructions`).
+    pub instructions_noise: Option<f64>,
     /// A significant slowdown beyond this is a warning.
     pub warn: Option<f64>,
     /// A significant slowdown beyond this is a failure.
@@ -253,6 +256,7 @@ impl RawPackage {
             timeout: self.timeout.map(|d| d.0).or(defaults.timeout),
             noise: self.noise.map(|p| p.0).or(defaults.noise),
             precision: self.precision.map(|p| p.0).or(defaults.precision),
+            instructions_noise: self.instructions_noise.map(|p| p.0).or(defaults.instructions_noise),
             warn: self.warn.map(|p| p.0).or(defaults.warn),
             fail: self.fail.map(|p| p.0).or(defaults.fail),
             cache: self.cache.or(defaults.cache),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::build::ArtifactRef;
 use crate::measure::bench::{
@@ -13,6 +14,7 @@ use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{
     elf_facts, elf_values, forbidden_check, forbidden_objects, staged_file, ProcessCore,
 };
+use crate::measure::process::instructions;
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
 use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
@@ -43,6 +45,9 @@ pub struct StartDef {
     pub cache: CacheMode,
     /// Shared objects that must not be mapped at the end event.
     pub forbid_loaded: Vec<String>,
+    /// `--measure instructions`: also count instructions under callgrind, compared up to this
+    /// relative tolerance (`instructions-noise`).
+    pub instructions: Option<f64>,
 }
 
 /// Every metric a start benchmark can have, in report order (for files written without
@@ -67,12 +72,41 @@ pub struct StartBench {
     def: StartDef,
     core: Option<ProcessCore>,
     facts: Facts,
+    /// The runner's index of the callgrind run, or why there is none.
+    callgrind: Option<Result<usize, String>>,
 }
 
 impl StartBench {
     /// A benchmark of this definition.
     pub fn new(def: StartDef) -> StartBench {
-        StartBench { def, core: None, facts: Facts::default() }
+        StartBench { def, core: None, facts: Facts::default(), callgrind: None }
+    }
+
+    /// The instruction count: the median of [`instructions::RUNS`] runs under callgrind, with
+    /// every count for the facts.
+    fn count_instructions(&mut self) -> Result<(f64, Vec<u64>), String> {
+        let index = match self.callgrind.clone() {
+            Some(index) => index?,
+            None => return Err("not prepared".into()),
+        };
+        let core = self.core.as_mut().ok_or("not prepared")?;
+        let mut counts = Vec::new();
+        for _ in 0..instructions::RUNS {
+            let record = core.run_spec(index).map_err(|f| f.reason)?;
+            let stderr = record.stderr.as_deref().unwrap_or_default();
+            let Some(count) = instructions::collected(stderr) else {
+                let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+                let ending = record.failure(&Readiness::Exit, Duration::ZERO).unwrap_or_else(|| "it exited".into());
+                return Err(format!(
+                    "callgrind gave no instruction count ({ending}): {}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+                ));
+            };
+            counts.push(count);
+        }
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        Ok((sorted[sorted.len() / 2] as f64, counts))
     }
 }
 
@@ -82,7 +116,11 @@ impl Bench for StartBench {
     }
 
     fn metrics(&self) -> OrderedMap<MetricDesc> {
-        metrics_with(!self.def.forbid_loaded.is_empty())
+        let mut m = metrics_with(!self.def.forbid_loaded.is_empty());
+        if let Some(tolerance) = self.def.instructions {
+            m.insert(instructions::METRIC, instructions::metric(tolerance));
+        }
+        m
     }
 
     fn settings(&self) -> &Settings {
@@ -146,7 +184,14 @@ impl Bench for StartBench {
             cache: self.def.cache,
             evict_first: None,
         };
-        self.core = Some(ProcessCore::start(env, spec)?);
+        if self.def.instructions.is_some() {
+            let valgrind = instructions::find_valgrind()?;
+            let under = instructions::under_callgrind(&spec, &valgrind);
+            self.core = Some(ProcessCore::start(env, spec)?);
+            self.callgrind = Some(self.core.as_ref().expect("just started").add(&under));
+        } else {
+            self.core = Some(ProcessCore::start(env, spec)?);
+        }
         Ok(())
     }
 
@@ -165,6 +210,18 @@ impl Bench for StartBench {
                 values.push(("facts.forbidden_loaded".into(), found.len() as f64));
             }
             checks.push(forbidden_check("forbidden_loaded", facts.forbidden_loaded.clone(), &facts.problems));
+        }
+        if self.def.instructions.is_some() {
+            match self.count_instructions() {
+                Ok((median, counts)) => {
+                    values.push((instructions::METRIC.into(), median));
+                    facts.other.insert(
+                        instructions::METRIC.into(),
+                        serde_json::json!({ "counts": counts, "tool": "valgrind --tool=callgrind" }),
+                    );
+                }
+                Err(why) => facts.problems.push(format!("instructions: {why}")),
+            }
         }
         self.facts.program = facts.program.clone();
         FactsReport { facts, values, checks, warnings: Vec::new() }

@@ -182,6 +182,20 @@ fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) ->
             };
             format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p}{power})", change.abs())
         }
+        // A value compared exactly (an instruction count): the change and both values.
+        (Some(ratio), _, None) if r.metric != "status" && ratio != 1.0 => {
+            let fmt = |v: f64| format::metric_value(desc, v);
+            let direction = if ratio > 1.0 { "higher" } else { "lower" };
+            let within = desc.and_then(|d| d.tolerance).map(|t| format!(", the same within ±{}%", t * 100.0));
+            format!(
+                "{} {:.1}% {direction} ({} → {}{})",
+                r.metric,
+                (ratio - 1.0).abs() * 100.0,
+                r.baseline.map_or_else(String::new, fmt),
+                r.candidate.map_or_else(String::new, fmt),
+                within.unwrap_or_default()
+            )
+        }
         _ => r.note.clone().unwrap_or_else(|| r.metric.clone()),
     };
     format!("{}: {what}", r.id)

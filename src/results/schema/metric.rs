@@ -129,6 +129,10 @@ pub struct MetricDesc {
     /// the group's varying parameter (a worker's memory in each mode against the worker count).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub chart: bool,
+    /// For a metric compared exactly: a relative difference within this is no change (an
+    /// instruction count, nearly but not quite deterministic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
 }
 
 impl MetricDesc {
@@ -146,6 +150,7 @@ impl MetricDesc {
             line: false,
             best: false,
             chart: false,
+            tolerance: None,
         }
     }
 
