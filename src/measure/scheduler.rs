@@ -462,6 +462,40 @@ mod tests {
         assert_eq!(out[0].runs.len(), 2, "time was up, after the two runs an interval needs");
     }
 
+    /// 500 compares of two fake benches with seeded log-normal noise run to a precision of 1%
+    /// through [`run_to_precision`], each judged at its look's significance with the noise
+    /// threshold at 1%: how many are flagged (regressed or worse) and how many are any change.
+    fn simulated_compares(sd: f64, factor: f64, seed: u64) -> (usize, usize) {
+        use crate::analysis::hypothesis::mann_whitney_p_value;
+        use crate::analysis::verdict::verdict;
+        use crate::results::{Better, Thresholds, Verdict};
+        let plan = Plan { alpha: 0.05, precision: 0.01 };
+        let (mut flagged, mut changed) = (0, 0);
+        for i in 0..500 {
+            let (mut a, mut b) = (noisy(seed + 2 * i, sd, 1.0), noisy(seed + 2 * i + 1, sd, factor));
+            let (out, outcome) =
+                run_to_precision(&mut [&mut a, &mut b], 0, "wall", plan, Duration::from_secs(3600), &mut NoProgress);
+            let look = outcome.expect("no side fails").look;
+            let walls = |m: &Measured| m.runs.iter().map(|o| o.values[0].1).collect::<Vec<f64>>();
+            let p = mann_whitney_p_value(&walls(&out[0]), &walls(&out[1]));
+            let thresholds = Thresholds { noise: 0.01, significance: look.alpha, ..Thresholds::DEFAULT };
+            let v = verdict(p, look.ci, look.ratio, &thresholds, Better::Lower);
+            flagged += usize::from(matches!(v, Verdict::Regressed | Verdict::Warning | Verdict::Failure));
+            changed += usize::from(!matches!(v, Verdict::NoChange | Verdict::WithinNoise));
+        }
+        (flagged, changed)
+    }
+
+    #[test]
+    fn five_hundred_compares_to_a_precision_keep_false_alarms_at_5_percent_and_find_3_percent() {
+        for sd in [0.01, 0.03] {
+            let (_, false_alarms) = simulated_compares(sd, 1.0, 1000);
+            assert!(false_alarms <= 25, "σ {sd}: {false_alarms} false alarms in 500 A/A compares");
+            let (found, _) = simulated_compares(sd, 1.03, 5000);
+            assert!(found >= 475, "σ {sd}: a 3% change flagged in {found} of 500 compares");
+        }
+    }
+
     #[test]
     fn planned_estimates_from_mean_wall() {
         let runs = vec![Observation { elapsed: Duration::from_millis(200), ..Observation::default() }];
