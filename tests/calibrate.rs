@@ -92,7 +92,7 @@ fn a_compare_to_a_precision_stops_at_a_checkpoint_and_judges_at_the_significance
     assert_eq!(precision["reached"], true, "{precision:#}");
     // Only at checkpoints: 10, 20, 40, ... runs per side.
     let runs = precision["runs"].as_u64().unwrap();
-    assert!([10, 20, 40, 80, 160].contains(&runs), "{precision:#}");
+    assert!((0..8).any(|k| runs == 10 << k), "{precision:#}");
     assert_eq!(bench["samples"]["wall"].as_array().unwrap().len() as u64, runs);
     // The verdict used the look's share of alpha, recorded with the thresholds.
     let alpha = precision["alpha"].as_f64().unwrap();

@@ -497,6 +497,44 @@ mod tests {
     }
 
     #[test]
+    fn a_calibration_from_fake_benches_predicts_the_runs_their_compares_need_for_3_percent() {
+        use crate::analysis::hypothesis::mann_whitney_p_value;
+        use crate::analysis::power::Noise;
+        let walls = |m: &Measured| m.runs.iter().map(|o| o.values[0].1).collect::<Vec<f64>>();
+        for sd in [0.02, 0.04] {
+            // calibrate: two identical sides, interleaved.
+            let (mut a, mut b) = (noisy(7, sd, 1.0), noisy(8, sd, 1.0));
+            let out = run_interleaved(
+                &mut [&mut a, &mut b],
+                RunPolicy { warmup: 0, runs: RunCount::Exactly(300) },
+                &mut NoProgress,
+            );
+            let pairs: Vec<(f64, f64)> = walls(&out[0]).into_iter().zip(walls(&out[1])).collect();
+            let predicted = Noise::from_pairs(&pairs).unwrap().runs_for(0.03) as f64;
+            // What compares of a 3% slower side need to find it in 95% of 300 tries.
+            let found = |n: u32, seed: u64| {
+                (0..300u64)
+                    .filter(|i| {
+                        let (mut a, mut b) = (noisy(seed + 2 * i, sd, 1.0), noisy(seed + 2 * i + 1, sd, 1.03));
+                        let policy = RunPolicy { warmup: 0, runs: RunCount::Exactly(n) };
+                        let out = run_interleaved(&mut [&mut a, &mut b], policy, &mut NoProgress);
+                        let (x, y) = (walls(&out[0]), walls(&out[1]));
+                        mann_whitney_p_value(&x, &y) < 0.05 && y.iter().sum::<f64>() > x.iter().sum::<f64>()
+                    })
+                    .count() as f64
+                    / 300.0
+            };
+            let mut n = 4;
+            while found(n, 100_000 + u64::from(n) * 1000) < 0.95 {
+                n = (f64::from(n) * 1.1).ceil() as u32;
+            }
+            let needed = f64::from(n);
+            let factor = predicted.max(needed) / predicted.min(needed);
+            assert!(factor <= 1.5, "σ {sd}: calibration predicted {predicted} runs, compares needed {needed}");
+        }
+    }
+
+    #[test]
     fn planned_estimates_from_mean_wall() {
         let runs = vec![Observation { elapsed: Duration::from_millis(200), ..Observation::default() }];
         assert_eq!(RunCount::DEFAULT.planned(&runs, Duration::ZERO), 15);
