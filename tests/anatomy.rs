@@ -93,6 +93,8 @@ fn python_imports_are_timed_counted_and_checked() {
         assert_eq!(samples(b, metric).len(), 3, "{metric}");
     }
     assert!(median(b, "modules") > 2.0, "fixture_pkg and json at least");
+    // Of all those, one is the package's own: fixture_pkg (json and its submodules are not).
+    assert!(samples(b, "own_modules").iter().all(|v| *v == 1.0), "{b:#}");
     assert!(b["facts"]["imported_modules"].as_u64().unwrap() > 2);
     assert!(b["facts"]["forbidden_imported"].as_array().unwrap().iter().any(|m| m == "json"), "{b:#}");
     assert!(String::from_utf8_lossy(&res.stdout).contains("forbidden module imported:"));
@@ -166,4 +168,70 @@ fn a_cold_cache_run_evicts_the_executable_first() {
     assert!(resident < 0.1, "{resident} of the executable stayed resident after eviction");
     // Its libraries were evicted too (or are named as kept).
     assert!(residency.len() > 1, "{residency:?}");
+}
+
+#[test]
+fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
+    let project = |limit: u32| {
+        let dir = common::temp_project(
+            &format!(
+                "[package.metadata.bench]\nruns = 2\n\n[[package.metadata.bench.python]]\nmodule = \"mypkg\"\n\
+                 own-prefix = [\"mypkg\", \"_mypkg\"]\nbudget = {{ own-modules = {limit} }}\n"
+            ),
+            "fn main() {}\n",
+        );
+        let pkg = dir.path().join("mypkg");
+        std::fs::create_dir(&pkg).unwrap();
+        std::fs::write(pkg.join("__init__.py"), "import json\nfrom . import sub\nimport _mypkg\n").unwrap();
+        std::fs::write(pkg.join("sub.py"), "").unwrap();
+        std::fs::write(dir.path().join("_mypkg.py"), "").unwrap();
+        dir
+    };
+    let run = |dir: &tempfile::TempDir| {
+        common::coldbench().current_dir(dir.path()).args(["--fail-on", "budget"]).output().unwrap()
+    };
+    // mypkg, mypkg.sub and _mypkg: three of its own, json's modules not counted.
+    let over = project(2);
+    let res = run(&over);
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = latest(&over.path().join("target/coldbench"));
+    let b = bench(&doc, "python/demo/mypkg");
+    assert!(samples(b, "own_modules").iter().all(|v| *v == 3.0), "{b:#}");
+    assert!(median(b, "modules") > 3.0, "json's modules count among all: {b:#}");
+    let met = project(3);
+    let res = run(&met);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+}
+
+#[test]
+fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() {
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 3\n\n[[package.metadata.bench.python]]\nmodule = \"lazypkg\"\n\
+         watch-imported = [\"lazypkg.heavy\", \"json\"]\n",
+        "fn main() {}\n",
+    );
+    let pkg = dir.path().join("lazypkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("heavy.py"), "import json\n").unwrap();
+    std::fs::write(pkg.join("__init__.py"), "from . import heavy\n").unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "/target\n").unwrap();
+    common::git_in(dir.path(), &["init", "-q", "-b", "main"]);
+    common::git_in(dir.path(), &["add", "-A"]);
+    common::git_in(dir.path(), &["commit", "-q", "-m", "eager"]);
+    // The next version imports the heavy part only when it is used.
+    std::fs::write(pkg.join("__init__.py"), "def load():\n    from . import heavy\n    return heavy\n").unwrap();
+    let res = common::coldbench().current_dir(dir.path()).args(["--compare", "HEAD"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    for module in ["lazypkg.heavy", "json"] {
+        let line = format!("python/demo/lazypkg: {module}: loaded → not loaded (now lazy)");
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+    }
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let row = doc["comparison"]["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "own_modules").unwrap();
+    assert_eq!((row["baseline"].as_f64(), row["candidate"].as_f64()), (Some(2.0), Some(1.0)), "{row:#}");
+    let md = std::fs::read_to_string(dir.path().join("target/coldbench/report.md")).unwrap();
+    assert!(md.contains("- 🟢 `python/demo/lazypkg`: json: loaded → not loaded (now lazy)"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("target/coldbench/report.html")).unwrap();
+    assert!(html.contains("<span class=\"improved\">lazypkg.heavy: loaded → not loaded (now lazy)</span>"), "{html}");
 }

@@ -519,6 +519,12 @@ impl Common<'_> {
             module: entry.module.clone(),
             lib: entry.lib.as_ref().map(|l| ArtifactRef::lib(&self.member.name, l)),
             forbid_imported: entry.forbid_imported.clone(),
+            watch_imported: entry.watch_imported.clone(),
+            own_prefix: if entry.own_prefix.is_empty() {
+                vec![entry.module.split('.').next().unwrap_or(&entry.module).to_string()]
+            } else {
+                entry.own_prefix.clone()
+            },
             env: entry.env.clone(),
             cwd: self.member.dir().to_path_buf(),
             cache: self.cache,

@@ -215,6 +215,14 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
             }
         }
     }
+    if !cmp.imports.is_empty() {
+        out.push_str(&format!("\n{}\n", style("imports that changed:").bold()));
+        for change in &cmp.imports {
+            let text = change.text();
+            let text = if change.now_loaded { style(text).red() } else { style(text).green() };
+            out.push_str(&format!("  {}: {text}\n", change.id));
+        }
+    }
     if !cmp.skipped.is_empty() {
         out.push_str(&format!("\n{}\n", style("skipped (not compared):").yellow()));
         for s in cmp.skipped {

@@ -85,6 +85,8 @@ struct CompareView {
     added: Vec<String>,
     removed: Vec<String>,
     skipped: Vec<(String, String)>,
+    /// Watched imports that changed: benchmark, text, class.
+    imports: Vec<(String, String, &'static str)>,
 }
 
 #[derive(Serialize)]
@@ -259,6 +261,7 @@ fn page(view: &View) -> Result<Page> {
         added: c.added.to_vec(),
         removed: c.removed.to_vec(),
         skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
+        imports: c.imports.iter().map(|i| (i.id.clone(), i.text(), i.class())).collect(),
     });
     // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
     // `<!--<script` would swallow the rest of the page). JSON reads \u003c as the same `<`.

@@ -117,6 +117,13 @@ pub fn render(view: &View) -> String {
                 let _ = writeln!(out, "{}", comparison_row(id, r));
             }
         }
+        if !cmp.imports.is_empty() {
+            let _ = writeln!(out, "\nImports that changed:\n");
+            for change in &cmp.imports {
+                let mark = if change.now_loaded { "🔴" } else { "🟢" };
+                let _ = writeln!(out, "- {mark} `{}`: {}", change.id, change.text());
+            }
+        }
         if !cmp.skipped.is_empty() {
             let _ = writeln!(out, "\nSkipped (not compared):\n");
             for sk in cmp.skipped {

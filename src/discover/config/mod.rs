@@ -71,6 +71,10 @@ struct RawPython {
     #[serde(default)]
     forbid_imported: Vec<String>,
     #[serde(default)]
+    own_prefix: Vec<String>,
+    #[serde(default)]
+    watch_imported: Vec<String>,
+    #[serde(default)]
     env: BTreeMap<String, String>,
     budget: Option<RawBudget>,
 }
@@ -198,6 +202,11 @@ pub struct PythonEntry {
     pub name: String,
     /// Modules that must not be imported.
     pub forbid_imported: Vec<String>,
+    /// The top-level packages that are the package's own (`own-prefix`); empty means the
+    /// module's top-level package.
+    pub own_prefix: Vec<String>,
+    /// Modules whose loading is reported, not gated (`watch-imported`).
+    pub watch_imported: Vec<String>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
     /// Absolute limits, as written.
@@ -381,6 +390,16 @@ fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]
     };
     let name = raw.name.unwrap_or_else(|| raw.module.clone());
     check_name(&name, &key, manifest)?;
+    for (i, prefix) in raw.own_prefix.iter().enumerate() {
+        if prefix.is_empty() || prefix.contains(char::is_whitespace) || prefix.starts_with('.') || prefix.ends_with('.')
+        {
+            return Err(config_error(
+                format!("{key}.own-prefix[{i}]"),
+                manifest,
+                format!("`{prefix}` is not a module name (for example \"mypkg\" or \"_mypkg\")"),
+            ));
+        }
+    }
     let budget = raw.budget.unwrap_or_default();
     Ok(PythonEntry {
         key,
@@ -389,6 +408,8 @@ fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]
         lib,
         name,
         forbid_imported: raw.forbid_imported,
+        own_prefix: raw.own_prefix,
+        watch_imported: raw.watch_imported,
         env: raw.env,
         budget,
     })

@@ -62,6 +62,17 @@ pub fn forbidden_imports(imported: &[String], forbidden: &[String]) -> Vec<Strin
     hits
 }
 
+/// How many of `imported` are under one of `prefixes` (a prefix names a package and covers its
+/// submodules: `mypkg` counts `mypkg` and `mypkg.sub`, not `mypkg_extra`).
+pub fn own_modules(imported: &[String], prefixes: &[String]) -> usize {
+    imported
+        .iter()
+        .filter(|m| {
+            prefixes.iter().any(|p| *m == p || m.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('.')))
+        })
+        .count()
+}
+
 /// The line that says why an import failed: the last stderr line that is not importtime output.
 pub fn failure_line(stderr: &str) -> Option<String> {
     stderr.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with("import time:")).map(|l| l.trim().to_string())
@@ -94,6 +105,15 @@ import time:        50 |       2300 | fixture_pkg
         assert!(parse_importtime("import time: a | b\n", "x").is_err());
         assert!(parse_importtime("import time: x | 1 | y\n", "y").is_err());
         assert!(parse_importtime(SAMPLE, "numpy").unwrap_err().contains("does not list `numpy`"));
+    }
+
+    #[test]
+    fn own_modules_are_those_under_the_prefixes() {
+        let imported: Vec<String> =
+            ["mypkg", "mypkg.sub", "mypkg_extra", "_mypkg", "json", "_mypkg.core"].map(String::from).to_vec();
+        assert_eq!(own_modules(&imported, &["mypkg".into()]), 2);
+        assert_eq!(own_modules(&imported, &["mypkg".into(), "_mypkg".into()]), 4);
+        assert_eq!(own_modules(&imported, &[]), 0);
     }
 
     #[test]

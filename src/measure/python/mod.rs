@@ -36,6 +36,10 @@ pub struct PythonDef {
     pub lib: Option<ArtifactRef>,
     /// Modules that must not be imported.
     pub forbid_imported: Vec<String>,
+    /// The package's own top-level packages: modules under them count as its own.
+    pub own_prefix: Vec<String>,
+    /// Modules whose loading is reported (`watch-imported`), beside the forbidden ones.
+    pub watch_imported: Vec<String>,
     /// Extra environment.
     pub env: BTreeMap<String, String>,
     /// Working directory: the package's folder.
@@ -62,6 +66,18 @@ fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
             // A budget on modules holds for every run: one that imports more fails it.
             stat: Some(Stat::Max),
             label: "modules".into(),
+            line: true,
+            ..MetricDesc::new(Unit::Count, Better::Lower)
+        },
+    );
+    // The modules of the package itself, under `own-prefix` (its top-level package by default):
+    // the part of the module count the package's authors decide.
+    out.insert(
+        "own_modules",
+        MetricDesc {
+            compare: Location::Mean,
+            stat: Some(Stat::Max),
+            label: "own modules".into(),
             line: true,
             ..MetricDesc::new(Unit::Count, Better::Lower)
         },
@@ -191,6 +207,21 @@ impl Bench for PythonBench {
                 Ok(times) => {
                     values.push(("facts.imported_modules".into(), times.modules.len() as f64));
                     facts.imported_modules = Some(times.modules.len() as u64);
+                    let watched: BTreeMap<String, bool> = self
+                        .def
+                        .watch_imported
+                        .iter()
+                        .chain(&self.def.forbid_imported)
+                        .map(|m| {
+                            (
+                                m.clone(),
+                                !importtime::forbidden_imports(&times.modules, std::slice::from_ref(m)).is_empty(),
+                            )
+                        })
+                        .collect();
+                    if !watched.is_empty() {
+                        facts.watched_imports = Some(watched);
+                    }
                     if !self.def.forbid_imported.is_empty() {
                         let found = importtime::forbidden_imports(&times.modules, &self.def.forbid_imported);
                         values.push(("facts.forbidden_imported".into(), found.len() as f64));
@@ -223,6 +254,7 @@ impl Bench for PythonBench {
             ("import_self".into(), times.self_secs),
             ("import_total".into(), times.total_secs),
             ("modules".into(), times.modules.len() as f64),
+            ("own_modules".into(), importtime::own_modules(&times.modules, &self.def.own_prefix) as f64),
         ];
         values.extend(usage::usage_values(&record));
         Ok(Observation { elapsed: record.wall, values, ..Observation::default() })

@@ -26,6 +26,56 @@ pub struct ComparisonView<'a> {
     pub added: &'a [String],
     /// Only in the baseline.
     pub removed: &'a [String],
+    /// Watched or forbidden modules whose loading changed between the sides.
+    pub imports: Vec<ImportChange>,
+}
+
+/// A watched or forbidden module that one side loads and the other does not.
+pub struct ImportChange {
+    /// The benchmark.
+    pub id: String,
+    /// The module.
+    pub module: String,
+    /// Whether the candidate loads it (the baseline does the opposite).
+    pub now_loaded: bool,
+}
+
+impl ImportChange {
+    /// `paramiko: loaded → not loaded (now lazy)`.
+    pub fn text(&self) -> String {
+        if self.now_loaded {
+            format!("{}: not loaded → loaded (now eager)", self.module)
+        } else {
+            format!("{}: loaded → not loaded (now lazy)", self.module)
+        }
+    }
+
+    /// The verdict class it reads as: lazy is better.
+    pub fn class(&self) -> &'static str {
+        if self.now_loaded {
+            "regressed"
+        } else {
+            "improved"
+        }
+    }
+}
+
+/// Per benchmark on both sides, the watched modules whose loading changed.
+fn import_changes(doc: &RunDocument, baseline: &[BenchmarkResult]) -> Vec<ImportChange> {
+    let mut out = Vec::new();
+    for cand in &doc.benchmarks {
+        let Some(now) = &cand.facts.watched_imports else { continue };
+        let Some(before) = baseline.iter().find(|b| b.id == cand.id).and_then(|b| b.facts.watched_imports.as_ref())
+        else {
+            continue;
+        };
+        for (module, loaded) in now {
+            if before.get(module).is_some_and(|was| was != loaded) {
+                out.push(ImportChange { id: cand.id.clone(), module: module.clone(), now_loaded: *loaded });
+            }
+        }
+    }
+    out
 }
 
 /// One row of a comparison.
@@ -142,6 +192,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         skipped: &cmp.skipped,
         added: &cmp.added,
         removed: &cmp.removed,
+        imports: import_changes(doc, &cmp.baseline_benchmarks),
     })
 }
 

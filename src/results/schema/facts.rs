@@ -53,6 +53,10 @@ pub struct Facts {
     /// Imported modules that `forbid-imported` names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forbidden_imported: Option<Vec<String>>,
+    /// Per module that `watch-imported` or `forbid-imported` names: whether the import loaded it
+    /// (or one of its submodules), so that a comparison can say which became lazy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watched_imports: Option<BTreeMap<String, bool>>,
     /// With a cold cache: per file, the largest resident fraction seen right after eviction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<Vec<Residency>>,
