@@ -97,7 +97,9 @@ fn max_rss_is_the_childs_own() {
     let small = samples(bench(&doc, "start/memory/small"), "max_rss");
     const MIB: f64 = 1024.0 * 1024.0;
     assert!(big.iter().all(|&v| v >= 64.0 * MIB), "alloc64 touched 64 MiB: {big:?}");
-    assert!(small.iter().all(|&v| v < 16.0 * MIB), "small measured after alloc64: {small:?}");
+    // Not alloc64's 64 MiB: what small reports is the runner's own peak, which exec folds in
+    // (about 5 MiB with a release build of coldbench, some 16 MiB with the debug build tests use).
+    assert!(small.iter().all(|&v| v < 32.0 * MIB), "small measured after alloc64: {small:?}");
 }
 
 #[test]
