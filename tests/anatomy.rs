@@ -207,11 +207,12 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
 fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() {
     let dir = common::temp_project(
         "[package.metadata.bench]\nruns = 3\n\n[[package.metadata.bench.python]]\nmodule = \"lazypkg\"\n\
-         watch-imported = [\"lazypkg.heavy\", \"json\"]\n",
+         python-path = [\"py\"]\nwatch-imported = [\"lazypkg.heavy\", \"json\"]\n",
         "fn main() {}\n",
     );
-    let pkg = dir.path().join("lazypkg");
-    std::fs::create_dir(&pkg).unwrap();
+    // A pure-Python package under py/, found through `python-path`: each side its own checkout's.
+    let pkg = dir.path().join("py/lazypkg");
+    std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("heavy.py"), "import json\n").unwrap();
     std::fs::write(pkg.join("__init__.py"), "from . import heavy\n").unwrap();
     std::fs::write(dir.path().join(".gitignore"), "/target\n").unwrap();
@@ -234,4 +235,44 @@ fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() 
     assert!(md.contains("- 🟢 `python/demo/lazypkg`: json: loaded → not loaded (now lazy)"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("target/coldbench/report.html")).unwrap();
     assert!(html.contains("<span class=\"improved\">lazypkg.heavy: loaded → not loaded (now lazy)</span>"), "{html}");
+    assert!(!String::from_utf8_lossy(&res.stderr).contains("PYTHONPATH points into"), "{}", describe(&res));
+
+    // An inherited PYTHONPATH into the working tree would make both sides import the lazy version.
+    let res = common::coldbench()
+        .current_dir(dir.path())
+        .env("PYTHONPATH", dir.path().join("py"))
+        .args(["--compare", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("PYTHONPATH points into the working tree (") && stderr.contains("`python-path`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_module_imported_by_some_runs_only_is_reported_by_name() {
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 4\nwarmup = 0\n\n[[package.metadata.bench.python]]\nmodule = \"flaky\"\n",
+        "fn main() {}\n",
+    );
+    // Every other import pulls in `json`, as a plugin scan or a race would now and then.
+    std::fs::write(
+        dir.path().join("flaky.py"),
+        "import os\np = os.path.join(os.path.dirname(__file__), 'count')\n\
+         n = int(open(p).read()) if os.path.exists(p) else 0\nopen(p, 'w').write(str(n + 1))\n\
+         if n % 2:\n    import json\n",
+    )
+    .unwrap();
+    let res = common::coldbench().current_dir(dir.path()).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let b = bench(&doc, "python/demo/flaky");
+    let unstable = b["facts"]["unstable_imports"].as_object().unwrap_or_else(|| panic!("{b:#}"));
+    assert_eq!(unstable["json"], 2, "json in 2 of 4 runs: {b:#}");
+    let warning = b["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).find(|w| w.contains("differ"));
+    assert!(warning.is_some_and(|w| w.contains("`json` in 2 of 4")), "{b:#}");
+    assert!(String::from_utf8_lossy(&res.stdout).contains("the modules imported differ from run to run"));
 }

@@ -80,6 +80,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     }
     let ws = workspace::load(&opts.cargo)?;
     let repo = git::open(&ws.root).map_err(ref_error)?;
+    let working_root = ws.root.clone();
     let baseline = git::resolve(&repo, baseline_ref).map_err(ref_error)?;
     let candidate_ref = against.map(|r| git::resolve(&repo, r).map_err(ref_error)).transpose()?;
     let manifest_in_repo = git::relative_to_workdir(&repo, &ws.root_manifest).ok_or_else(|| {
@@ -108,6 +109,13 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         None => working_tree(ws, opts),
     };
     let mut entries = ctx.entries(&base, &cand, local_plan)?;
+    if entries
+        .iter()
+        .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()))
+        .any(|b| b.id().kind == crate::measure::python::KIND)
+    {
+        warn_of_shared_pythonpath(&working_root, std::env::var_os("PYTHONPATH"), ui);
+    }
     check_something_compares(&entries, &base, &cand, opts.config_from)?;
 
     let needs = |pick: fn(&Entry) -> Option<&Box<dyn Bench>>| {
@@ -197,6 +205,23 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
 /// Entries for definitions made on `from`, bound to `to`; `make` places the definition and its
 /// binding on their sides.
+/// A `PYTHONPATH` inherited from the user that points into the working tree makes both sides of
+/// a comparison import the working tree's Python code: the comparison cannot see a change in it.
+fn warn_of_shared_pythonpath(working_root: &Path, pythonpath: Option<std::ffi::OsString>, ui: &Ui) {
+    let root = std::fs::canonicalize(working_root).unwrap_or_else(|_| working_root.to_path_buf());
+    for entry in std::env::split_paths(&pythonpath.unwrap_or_default()) {
+        let full = std::fs::canonicalize(&entry).unwrap_or(entry.clone());
+        if !entry.as_os_str().is_empty() && full.starts_with(&root) {
+            ui.warn(format!(
+                "PYTHONPATH points into the working tree ({}): both sides of this comparison import the Python code \
+                 found there, so a change in it cannot show; name the folders in the entry's `python-path` (relative \
+                 to the package, resolved in each side's checkout) and unset PYTHONPATH",
+                entry.display()
+            ));
+        }
+    }
+}
+
 /// Before measuring: each benchmark whose calibration on this host (`calibrate`) says that its
 /// planned run count cannot see its noise threshold, with the count that would.
 fn warn_of_too_few_runs<'a>(store: &Store, benches: impl Iterator<Item = &'a dyn Bench>, ui: &Ui) {

@@ -520,6 +520,7 @@ impl Common<'_> {
             lib: entry.lib.as_ref().map(|l| ArtifactRef::lib(&self.member.name, l)),
             forbid_imported: entry.forbid_imported.clone(),
             watch_imported: entry.watch_imported.clone(),
+            python_path: entry.python_path.clone(),
             own_prefix: if entry.own_prefix.is_empty() {
                 vec![entry.module.split('.').next().unwrap_or(&entry.module).to_string()]
             } else {

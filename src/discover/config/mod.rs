@@ -75,6 +75,8 @@ struct RawPython {
     #[serde(default)]
     watch_imported: Vec<String>,
     #[serde(default)]
+    python_path: Vec<String>,
+    #[serde(default)]
     env: BTreeMap<String, String>,
     budget: Option<RawBudget>,
 }
@@ -207,6 +209,9 @@ pub struct PythonEntry {
     pub own_prefix: Vec<String>,
     /// Modules whose loading is reported, not gated (`watch-imported`).
     pub watch_imported: Vec<String>,
+    /// Folders, relative to the package, put first on `PYTHONPATH` (`python-path`): each side of
+    /// a comparison imports its own checkout's sources.
+    pub python_path: Vec<PathBuf>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
     /// Absolute limits, as written.
@@ -400,6 +405,20 @@ fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]
             ));
         }
     }
+    let mut python_path = Vec::new();
+    for (i, folder) in raw.python_path.iter().enumerate() {
+        let path = PathBuf::from(folder);
+        let inside =
+            path.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        if folder.is_empty() || !inside {
+            return Err(config_error(
+                format!("{key}.python-path[{i}]"),
+                manifest,
+                format!("`{folder}` is not a folder inside the package: give it relative to the package, without `..` (for example \"src\")"),
+            ));
+        }
+        python_path.push(path);
+    }
     let budget = raw.budget.unwrap_or_default();
     Ok(PythonEntry {
         key,
@@ -410,6 +429,7 @@ fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]
         forbid_imported: raw.forbid_imported,
         own_prefix: raw.own_prefix,
         watch_imported: raw.watch_imported,
+        python_path,
         env: raw.env,
         budget,
     })

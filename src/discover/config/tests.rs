@@ -122,6 +122,17 @@ fn load_and_python_entries_are_validated() {
     assert_eq!(key_of(err), "package.metadata.bench.load[0].lib");
     let err = parse(json!({ "python": [{ "module": "1bad" }] })).unwrap_err();
     assert_eq!(key_of(err), "package.metadata.bench.python[0].module");
+    // Source folders stay inside the package; own prefixes are module names.
+    let cfg = parse(json!({ "python": [{ "module": "m", "python-path": ["py", "./src"], "own-prefix": ["m", "_m"] }]
+    }))
+    .unwrap();
+    assert_eq!(cfg.python[0].python_path, [Path::new("py"), Path::new("./src")]);
+    for bad in ["../elsewhere", "/abs", ""] {
+        let err = parse(json!({ "python": [{ "module": "m", "python-path": ["py", bad] }] })).unwrap_err();
+        assert_eq!(key_of(err), "package.metadata.bench.python[0].python-path[1]", "{bad}");
+    }
+    let err = parse(json!({ "python": [{ "module": "m", "own-prefix": ["m."] }] })).unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.python[0].own-prefix[0]");
 }
 
 #[test]

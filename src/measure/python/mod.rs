@@ -40,6 +40,9 @@ pub struct PythonDef {
     pub own_prefix: Vec<String>,
     /// Modules whose loading is reported (`watch-imported`), beside the forbidden ones.
     pub watch_imported: Vec<String>,
+    /// Folders relative to `cwd` (the package) put first on `PYTHONPATH`, after the extension
+    /// module's: on each side of a comparison, that side's checkout.
+    pub python_path: Vec<PathBuf>,
     /// Extra environment.
     pub env: BTreeMap<String, String>,
     /// Working directory: the package's folder.
@@ -100,12 +103,15 @@ pub struct PythonBench {
     facts: Facts,
     /// The folder put first on `PYTHONPATH`, holding the extension module; lives as long as the runs.
     staging: Option<tempfile::TempDir>,
+    /// Per module, in how many measured runs it was imported; and the runs.
+    imported_in: BTreeMap<String, usize>,
+    runs: usize,
 }
 
 impl PythonBench {
     /// A benchmark of this definition.
     pub fn new(def: PythonDef) -> PythonBench {
-        PythonBench { def, core: None, facts: Facts::default(), staging: None }
+        PythonBench { def, core: None, facts: Facts::default(), staging: None, imported_in: BTreeMap::new(), runs: 0 }
     }
 
     fn args(&self) -> Vec<String> {
@@ -149,6 +155,11 @@ impl Bench for PythonBench {
                 return Err(format!("library `{}` does not exist {}", lib.target, other.at));
             }
         }
+        for folder in &self.def.python_path {
+            if !package.dir.join(folder).is_dir() {
+                return Err(format!("python-path folder `{}` does not exist {}", folder.display(), other.at));
+            }
+        }
         def.python = other.reroot(&self.def.python);
         def.cwd = package.dir.clone();
         Ok(Box::new(PythonBench::new(def)))
@@ -157,6 +168,9 @@ impl Bench for PythonBench {
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
         let mut vars = self.def.env.clone();
         self.facts.program = Some(self.def.python.display().to_string());
+        // PYTHONPATH: the extension module's folder, the configured source folders of this side,
+        // then whatever the user had.
+        let mut path: Vec<String> = Vec::new();
         if let Some(a) = &self.def.lib {
             let (lib, built) = staged_file(env.staged, a)?;
             let dir = tempfile::tempdir().map_err(|e| format!("could not create a folder for the module: {e}"))?;
@@ -171,14 +185,23 @@ impl Bench for PythonBench {
             }
             crate::build::stage::fresh_copy(&lib, &target)
                 .map_err(|e| format!("could not place {} as {}: {e:#}", lib.display(), target.display()))?;
-            let mut path = dir.path().display().to_string();
-            if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-                path = format!("{path}:{}", old.to_string_lossy());
-            }
-            vars.insert("PYTHONPATH".into(), path);
+            path.push(dir.path().display().to_string());
             self.facts.library = Some(built.display().to_string());
             self.facts.run_copy = Some(target.display().to_string());
             self.staging = Some(dir);
+        }
+        for folder in &self.def.python_path {
+            let full = self.def.cwd.join(folder);
+            if !full.is_dir() {
+                return Err(format!("python-path folder {} does not exist", full.display()));
+            }
+            path.push(full.display().to_string());
+        }
+        if !path.is_empty() {
+            if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+                path.push(old.to_string_lossy().into_owned());
+            }
+            vars.insert("PYTHONPATH".into(), path.join(":"));
         }
         let spec = ProcessSpec {
             program: self.def.python.clone(),
@@ -248,6 +271,10 @@ impl Bench for PythonBench {
         }
         let times = importtime::parse_importtime(stderr, module)
             .map_err(|e| RunFailure::new(format!("could not read the import times: {e}")))?;
+        self.runs += 1;
+        for m in &times.modules {
+            *self.imported_in.entry(m.clone()).or_default() += 1;
+        }
         let mut values = vec![
             (usage::WALL.into(), record.wall.as_secs_f64()),
             ("import".into(), times.cumulative_secs),
@@ -265,5 +292,19 @@ impl Bench for PythonBench {
             report.facts.residency = core.residency();
         }
         self.staging = None;
+        // A module that some runs import and others do not (a race, a plugin scan) makes the
+        // module count vary: say which, rather than let a mean of counts hide it.
+        let unstable: BTreeMap<String, usize> =
+            self.imported_in.iter().filter(|(_, n)| **n < self.runs).map(|(m, n)| (m.clone(), *n)).collect();
+        if !unstable.is_empty() {
+            let listed: Vec<String> =
+                unstable.iter().take(5).map(|(m, n)| format!("`{m}` in {n} of {}", self.runs)).collect();
+            let more = if unstable.len() > 5 { format!(" and {} more", unstable.len() - 5) } else { String::new() };
+            report.warnings.push(format!(
+                "the modules imported differ from run to run ({}{more}): the module count is not one number",
+                listed.join(", ")
+            ));
+            report.facts.other.insert("unstable_imports".into(), serde_json::json!(unstable));
+        }
     }
 }
