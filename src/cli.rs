@@ -307,6 +307,9 @@ pub struct RunArgs {
     /// Folder for result files [default: <target-dir>/coldbench]
     #[arg(global = true, long, value_name = "DIR", help_heading = "Output")]
     pub output_dir: Option<PathBuf>,
+    /// How many of the slowest imports each Python import row lists [default: 10].
+    #[arg(global = true, long, value_name = "N", help_heading = "Output")]
+    pub top: Option<usize>,
     /// Cargo's options.
     #[command(flatten)]
     pub cargo: CargoArgs,

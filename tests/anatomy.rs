@@ -194,6 +194,10 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
     let over = project(2);
     let res = run(&over);
     assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    // A failed budget lists the slowest imports under the row: the question it raises.
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("slowest imports (cumulative, own, imported by):"), "{stdout}");
+    assert!(stdout.contains("mypkg.sub ") && stdout.contains(" ← mypkg"), "{stdout}");
     let doc = latest(&over.path().join("target/coldbench"));
     let b = bench(&doc, "python/demo/mypkg");
     assert!(samples(b, "own_modules").iter().all(|v| *v == 3.0), "{b:#}");
@@ -231,6 +235,21 @@ fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() 
     let doc = latest(&dir.path().join("target/coldbench"));
     let row = doc["comparison"]["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "own_modules").unwrap();
     assert_eq!((row["baseline"].as_f64(), row["candidate"].as_f64()), (Some(2.0), Some(1.0)), "{row:#}");
+    // The eager side's slowest imports name the heavy part and what pulled it in; the lazy side's do not.
+    let slowest = |b: &serde_json::Value| -> Vec<(String, Vec<serde_json::Value>)> {
+        b["facts"]["slowest_imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["module"].as_str().unwrap().to_string(), s["chain"].as_array().unwrap().clone()))
+            .collect()
+    };
+    let baseline = doc["comparison"]["baseline_benchmarks"].as_array().unwrap();
+    let eager = slowest(baseline.iter().find(|b| b["id"] == "python/demo/lazypkg").unwrap());
+    assert!(eager.iter().any(|(m, chain)| m == "lazypkg.heavy" && chain == &["lazypkg"]), "{eager:?}");
+    let lazy = slowest(bench(&doc, "python/demo/lazypkg"));
+    assert!(!lazy.iter().any(|(m, _)| m == "lazypkg.heavy"), "{lazy:?}");
+    assert!(bench(&doc, "python/demo/lazypkg")["facts"]["import_tree"].as_array().is_some_and(|t| !t.is_empty()));
     let md = std::fs::read_to_string(dir.path().join("target/coldbench/report.md")).unwrap();
     assert!(md.contains("- 🟢 `python/demo/lazypkg`: json: loaded → not loaded (now lazy)"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("target/coldbench/report.html")).unwrap();

@@ -69,6 +69,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             min_time: None,
             precision: args.precision,
             instructions: args.measure.contains(&crate::cli::Measure::Instructions),
+            top: args.top,
             max_time: args.max_time,
         },
         no_build: args.no_build,

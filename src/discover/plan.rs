@@ -39,6 +39,8 @@ pub const DEFAULT_WARMUP: u32 = 1;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Measured runs with `--quick`.
 pub const QUICK_RUNS: u32 = 10;
+/// The slowest imports listed per Python import row when `--top` does not say.
+pub const DEFAULT_TOP: usize = 10;
 /// How long a comparison with `--precision` may run per benchmark when `--max-time` does not say.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
 
@@ -76,6 +78,8 @@ pub struct Overrides {
     pub precision: Option<f64>,
     /// `--measure instructions`.
     pub instructions: bool,
+    /// `--top`: the slowest imports listed per Python import row.
+    pub top: Option<usize>,
     /// `--max-time`.
     pub max_time: Option<Duration>,
     /// Run until this much time has passed on the clock (at least [`QUICK_RUNS`] runs per side),
@@ -159,6 +163,7 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             policy: overrides.policy(&cfg.settings),
             thresholds: overrides.thresholds(&cfg.settings),
             cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
+            top: overrides.top.unwrap_or(DEFAULT_TOP),
             instructions: overrides.instructions.then(|| {
                 cfg.settings.instructions_noise.unwrap_or(crate::measure::process::instructions::DEFAULT_TOLERANCE)
             }),
@@ -284,6 +289,7 @@ struct Common<'a> {
     cache: CacheMode,
     precision: Option<Precision>,
     instructions: Option<f64>,
+    top: usize,
 }
 
 impl Common<'_> {
@@ -520,6 +526,7 @@ impl Common<'_> {
             lib: entry.lib.as_ref().map(|l| ArtifactRef::lib(&self.member.name, l)),
             forbid_imported: entry.forbid_imported.clone(),
             watch_imported: entry.watch_imported.clone(),
+            top: self.top,
             python_path: entry.python_path.clone(),
             own_prefix: if entry.own_prefix.is_empty() {
                 vec![entry.module.split('.').next().unwrap_or(&entry.module).to_string()]

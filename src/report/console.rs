@@ -111,6 +111,11 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
         notes.push(note.clone());
     }
     notes.extend(r.budget_notes.iter().map(|n| style(n).red().to_string()));
+    // Which imports make it slow: with -v, or when a budget failed and the question is asked.
+    if !r.slowest_imports.is_empty() && (detail || !r.budget_notes.is_empty()) {
+        notes.push(style("slowest imports (cumulative, own, imported by):").dim().to_string());
+        notes.extend(r.slowest_imports.iter().map(|l| style(format!("  {l}")).dim().to_string()));
+    }
     if detail {
         notes.extend(r.facts.iter().map(|(k, v)| style(format!("{k}: {v}")).dim().to_string()));
     }

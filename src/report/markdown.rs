@@ -83,6 +83,12 @@ pub fn render(view: &View) -> String {
             let _ = writeln!(out, "|{label} {status} | {median} | {mean} |{cells} {} |", r.runs);
         }
     }
+    for r in view.tables.iter().flat_map(|t| &t.rows).filter(|r| !r.slowest_imports.is_empty()) {
+        let _ = writeln!(out, "\nSlowest imports of `{}` (cumulative, own, imported by):\n", r.id);
+        for line in &r.slowest_imports {
+            let _ = writeln!(out, "1. {}", line.replace('|', "\\|"));
+        }
+    }
     let defaults: Vec<String> = view
         .tables
         .iter()

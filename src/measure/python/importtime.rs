@@ -1,5 +1,7 @@
 //! Reading `python -X importtime` output.
 
+use crate::results::{ImportNode, SlowImport};
+
 /// Import times of one `python -X importtime -c "import MODULE"` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportTimes {
@@ -62,6 +64,67 @@ pub fn forbidden_imports(imported: &[String], forbidden: &[String]) -> Vec<Strin
     hits
 }
 
+/// The import tree of a run: `-X importtime` prints each module after the modules it imported,
+/// indented two spaces per level, so a module's children are the deeper lines since the last
+/// line at its level or above.
+pub fn import_tree(stderr: &str) -> Vec<ImportNode> {
+    let mut pending: Vec<Vec<ImportNode>> = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix("import time:") else { continue };
+        let fields: Vec<&str> = rest.split('|').collect();
+        let [own, cumulative, name] = fields[..] else { continue };
+        let (Ok(own), Ok(cumulative)) = (own.trim().parse::<u64>(), cumulative.trim().parse::<u64>()) else {
+            continue;
+        };
+        let depth = (name.len() - name.trim_start().len()).saturating_sub(1) / 2;
+        while pending.len() <= depth + 1 {
+            pending.push(Vec::new());
+        }
+        let children = std::mem::take(&mut pending[depth + 1]);
+        let node = ImportNode {
+            module: name.trim().to_string(),
+            own: own as f64 * 1e-6,
+            cumulative: cumulative as f64 * 1e-6,
+            children,
+        };
+        pending[depth].push(node);
+    }
+    // Lines cut short (an import that raised) leave orphans deeper down: they become roots.
+    pending.into_iter().flatten().collect()
+}
+
+/// The `top` slowest imports that importing `module` caused, by cumulative time, each with the
+/// chain that pulled it in (from `module` down). The interpreter's own start-up imports (`site`
+/// and what `.pth` files load) are not `module`'s doing and are left out; so is `module` itself,
+/// whose time is the row's headline. Without `module` in the tree, the whole tree counts.
+pub fn slowest(tree: &[ImportNode], module: &str, top: usize) -> Vec<SlowImport> {
+    fn walk(nodes: &[ImportNode], chain: &mut Vec<String>, out: &mut Vec<SlowImport>) {
+        for n in nodes {
+            out.push(SlowImport {
+                module: n.module.clone(),
+                cumulative: n.cumulative,
+                own: n.own,
+                chain: chain.clone(),
+            });
+            chain.push(n.module.clone());
+            walk(&n.children, chain, out);
+            chain.pop();
+        }
+    }
+    fn find<'a>(nodes: &'a [ImportNode], module: &str) -> Option<&'a ImportNode> {
+        nodes.iter().rev().find(|n| n.module == module).or_else(|| nodes.iter().find_map(|n| find(&n.children, module)))
+    }
+    let mut all = Vec::new();
+    match find(tree, module) {
+        Some(node) => walk(&node.children, &mut vec![node.module.clone()], &mut all),
+        None => walk(tree, &mut Vec::new(), &mut all),
+    }
+    all.retain(|s| s.module != module);
+    all.sort_by(|a, b| b.cumulative.total_cmp(&a.cumulative).then_with(|| a.module.cmp(&b.module)));
+    all.truncate(top);
+    all
+}
+
 /// How many of `imported` are under one of `prefixes` (a prefix names a package and covers its
 /// submodules: `mypkg` counts `mypkg` and `mypkg.sub`, not `mypkg_extra`).
 pub fn own_modules(imported: &[String], prefixes: &[String]) -> usize {
@@ -105,6 +168,27 @@ import time:        50 |       2300 | fixture_pkg
         assert!(parse_importtime("import time: a | b\n", "x").is_err());
         assert!(parse_importtime("import time: x | 1 | y\n", "y").is_err());
         assert!(parse_importtime(SAMPLE, "numpy").unwrap_err().contains("does not list `numpy`"));
+    }
+
+    #[test]
+    fn the_tree_follows_the_indentation_and_the_slowest_carry_their_chain() {
+        let tree = import_tree(SAMPLE);
+        // Each module comes after what it imported: json imported _io and json.decoder, which
+        // imported marshal; fixture_pkg stands beside json.
+        let names: Vec<&str> = tree.iter().map(|n| n.module.as_str()).collect();
+        assert_eq!(names, ["json", "fixture_pkg"], "{tree:#?}");
+        let under_json: Vec<&str> = tree[0].children.iter().map(|n| n.module.as_str()).collect();
+        assert_eq!(under_json, ["_io", "json.decoder"]);
+        assert_eq!(tree[0].children[1].children[0].module, "marshal");
+        assert!((tree[0].cumulative - 2100e-6).abs() < 1e-12);
+        // What importing json caused, from json down; fixture_pkg's import caused nothing.
+        let slow = slowest(&tree, "json", 2);
+        assert_eq!(slow.iter().map(|s| s.module.as_str()).collect::<Vec<_>>(), ["json.decoder", "_io"]);
+        assert_eq!(slow[0].chain, ["json"]);
+        assert!((slow[0].own - 800e-6).abs() < 1e-12);
+        assert_eq!(slow.iter().filter(|s| s.chain == ["json", "json.decoder"]).count(), 0, "top 2 only");
+        assert!(slowest(&tree, "fixture_pkg", 10).is_empty());
+        assert_eq!(slowest(&tree, "absent", 1)[0].module, "fixture_pkg", "the whole tree without the module");
     }
 
     #[test]

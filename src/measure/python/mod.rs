@@ -16,7 +16,7 @@ use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{forbidden_check, staged_file, ProcessCore};
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
-use crate::results::{Better, Facts, Location, MetricDesc, OrderedMap, Readiness, Stat, Unit};
+use crate::results::{Better, Facts, ImportNode, Location, MetricDesc, OrderedMap, Readiness, Stat, Unit};
 
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "python";
@@ -40,6 +40,8 @@ pub struct PythonDef {
     pub own_prefix: Vec<String>,
     /// Modules whose loading is reported (`watch-imported`), beside the forbidden ones.
     pub watch_imported: Vec<String>,
+    /// How many of the slowest imports to list (`--top`).
+    pub top: usize,
     /// Folders relative to `cwd` (the package) put first on `PYTHONPATH`, after the extension
     /// module's: on each side of a comparison, that side's checkout.
     pub python_path: Vec<PathBuf>,
@@ -106,12 +108,25 @@ pub struct PythonBench {
     /// Per module, in how many measured runs it was imported; and the runs.
     imported_in: BTreeMap<String, usize>,
     runs: usize,
+    /// The import trees of the first [`KEPT_TREES`] runs, with the module's import time.
+    trees: Vec<(f64, Vec<ImportNode>)>,
 }
+
+/// Runs whose import trees are kept to pick the representative (median) one from.
+const KEPT_TREES: usize = 101;
 
 impl PythonBench {
     /// A benchmark of this definition.
     pub fn new(def: PythonDef) -> PythonBench {
-        PythonBench { def, core: None, facts: Facts::default(), staging: None, imported_in: BTreeMap::new(), runs: 0 }
+        PythonBench {
+            def,
+            core: None,
+            facts: Facts::default(),
+            staging: None,
+            imported_in: BTreeMap::new(),
+            runs: 0,
+            trees: Vec::new(),
+        }
     }
 
     fn args(&self) -> Vec<String> {
@@ -275,6 +290,9 @@ impl Bench for PythonBench {
         for m in &times.modules {
             *self.imported_in.entry(m.clone()).or_default() += 1;
         }
+        if self.trees.len() < KEPT_TREES {
+            self.trees.push((times.cumulative_secs, importtime::import_tree(stderr)));
+        }
         let mut values = vec![
             (usage::WALL.into(), record.wall.as_secs_f64()),
             ("import".into(), times.cumulative_secs),
@@ -292,6 +310,14 @@ impl Bench for PythonBench {
             report.facts.residency = core.residency();
         }
         self.staging = None;
+        // The tree of the run whose import time is the median: one real run, not an average.
+        if !self.trees.is_empty() {
+            self.trees.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (_, tree) = self.trees.swap_remove(self.trees.len() / 2);
+            report.facts.slowest_imports = Some(importtime::slowest(&tree, &self.def.module, self.def.top));
+            report.facts.import_tree = Some(tree);
+            self.trees.clear();
+        }
         // A module that some runs import and others do not (a race, a plugin scan) makes the
         // module count vary: say which, rather than let a mean of counts hide it.
         let unstable: BTreeMap<String, usize> =

@@ -99,6 +99,8 @@ pub struct Row {
     pub warnings: Vec<String>,
     /// The facts behind the number, as label and value.
     pub facts: Vec<(String, String)>,
+    /// A Python import's slowest imports: `json 2.100 ms (own 400.0 µs) ← fixture_pkg`.
+    pub slowest_imports: Vec<String>,
 }
 
 /// The statistics of a benchmark's headline metric.
@@ -322,6 +324,22 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
         detail: b.detail.iter().flat_map(|d| d.lines().map(str::to_string)).collect(),
         warnings: b.warnings.clone(),
         facts: super::facts::lines(b),
+        slowest_imports: b
+            .facts
+            .slowest_imports
+            .iter()
+            .flatten()
+            .map(|s| {
+                let chain: Vec<&str> = s.chain.iter().rev().map(String::as_str).collect();
+                let by = if chain.is_empty() { String::new() } else { format!(" ← {}", chain.join(" ← ")) };
+                format!(
+                    "{} {} (own {}){by}",
+                    s.module,
+                    format::value(Unit::Seconds, s.cumulative),
+                    format::value(Unit::Seconds, s.own)
+                )
+            })
+            .collect(),
     }
 }
 

@@ -57,6 +57,13 @@ pub struct Facts {
     /// (or one of its submodules), so that a comparison can say which became lazy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watched_imports: Option<BTreeMap<String, bool>>,
+    /// The import tree of one representative run of a Python import (the run whose import time
+    /// was the median), as `-X importtime` reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_tree: Option<Vec<ImportNode>>,
+    /// The slowest imports of that run by cumulative time (`--top`), the measured module aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowest_imports: Option<Vec<SlowImport>>,
     /// With a cold cache: per file, the largest resident fraction seen right after eviction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<Vec<Residency>>,
@@ -103,4 +110,31 @@ pub struct Residency {
     pub file: PathBuf,
     /// Resident fraction, 0 to 1.
     pub resident: f64,
+}
+
+/// One module of an import tree: its own and cumulative import time, and what it imported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportNode {
+    /// The module.
+    pub module: String,
+    /// Its own import time, in seconds.
+    pub own: f64,
+    /// With everything it imported, in seconds.
+    pub cumulative: f64,
+    /// The modules its import imported, in the order they finished.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ImportNode>,
+}
+
+/// A slow import and the chain of imports that pulled it in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowImport {
+    /// The module.
+    pub module: String,
+    /// With everything it imported, in seconds.
+    pub cumulative: f64,
+    /// Its own import time, in seconds.
+    pub own: f64,
+    /// The modules whose import pulled it in, outermost first (empty for a top-level import).
+    pub chain: Vec<String>,
 }

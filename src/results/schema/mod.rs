@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use facts::{Facts, LoaderStats, Relocations, Residency};
+pub use facts::{Facts, ImportNode, LoaderStats, Relocations, Residency, SlowImport};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
 
