@@ -40,9 +40,11 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     };
     // A real run with a comparison writes report.html next to its results.
     let out = tempfile::tempdir().unwrap();
-    let res = run_fixture(out.path(), &["-p", "apps", "--runs", "5", "--save-baseline", "before"]);
+    // pyimport's Python import adds its import tree (its forbidden import does not gate here).
+    let args = ["-p", "apps", "-p", "pyimport", "--runs", "5", "--fail-on", "never"];
+    let res = run_fixture(out.path(), &[&args[..], &["--save-baseline", "before"]].concat());
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
-    let res = run_fixture(out.path(), &["-p", "apps", "--runs", "5", "--baseline", "before"]);
+    let res = run_fixture(out.path(), &[&args[..], &["--baseline", "before"]].concat());
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(stderr.contains("Reports") && stderr.contains("report.html"), "the run says where: {stderr}");
@@ -125,8 +127,13 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     }
     let requests: Vec<String> = seen.lock().unwrap().iter().filter(|r| !browser_own(r)).cloned().collect();
     assert!(requests.is_empty(), "the page made network requests: {requests:?}");
-    // The charts are there: a strip plot per benchmark and the change chart of the comparison.
-    assert_eq!(dom_text.matches("<svg class=\"chart strip\"").count(), 2, "strip plots");
+    // The charts are there: a strip plot per benchmark, the change chart of the comparison, and
+    // the import tree of the Python import, from fixture_pkg down to json and what json imports.
+    assert_eq!(dom_text.matches("<svg class=\"chart strip\"").count(), 3, "strip plots");
+    assert_eq!(dom_text.matches("<svg class=\"chart imports\"").count(), 1, "import tree");
+    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg\""));
+    assert!(dom_text.matches("<rect class=\"import").count() >= 3, "fixture_pkg, json and below");
+    assert!(dom_text.contains(">json</text>") || dom_text.contains("<title>json: "));
     assert_eq!(dom_text.matches("<svg class=\"chart change\"").count(), 1, "change chart");
     assert!(dom_text.matches("<circle class=\"run\"").count() >= 10);
     assert!(

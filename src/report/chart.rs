@@ -425,6 +425,74 @@ pub fn series_chart(title: &str, unit: Unit, values: &[f64]) -> String {
     svg
 }
 
+/// Levels of an import tree drawn at most.
+const TREE_DEPTH: usize = 8;
+
+/// An icicle chart of an import tree: `root` across the top, each level below it, every module a
+/// box as wide as its share of its parent's cumulative time, labelled where there is room and
+/// titled with its times.
+pub fn import_tree_chart(title: &str, root: &crate::results::ImportNode) -> String {
+    const ROW: f64 = 22.0;
+    fn depth(n: &crate::results::ImportNode) -> usize {
+        1 + n.children.iter().map(depth).max().unwrap_or(0)
+    }
+    let levels = depth(root).min(TREE_DEPTH);
+    let (left, top, width) = (10.0, 24.0, WIDTH - 20.0);
+    let height = top + ROW * levels as f64 + 10.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart imports" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text class="legend" x="{left}" y="14">{t} (width: cumulative time)</text>"#,
+        t = escape(title)
+    );
+    fn draw(svg: &mut String, n: &crate::results::ImportNode, x: f64, w: f64, level: usize, top: f64, row: f64) {
+        if level >= TREE_DEPTH || w < 0.5 {
+            return;
+        }
+        let y = top + row * level as f64;
+        let text = format!(
+            "{}: {} (own {})",
+            n.module,
+            format::value(Unit::Seconds, n.cumulative),
+            format::value(Unit::Seconds, n.own)
+        );
+        let _ = write!(
+            svg,
+            r#"<g class="import"><rect class="import l{}" x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
+            level % 4,
+            (w - 1.0).max(0.5),
+            row - 2.0,
+            escape(&text)
+        );
+        // About 6.5 px a character at the chart's font size.
+        let room = ((w - 6.0) / 6.5) as usize;
+        if room >= 4 {
+            let label: String = if n.module.chars().count() <= room {
+                n.module.clone()
+            } else {
+                n.module.chars().take(room.saturating_sub(1)).chain(['…']).collect()
+            };
+            let _ = write!(
+                svg,
+                r#"<text class="import" x="{:.1}" y="{:.1}">{}</text>"#,
+                x + 3.0,
+                y + row - 8.0,
+                escape(&label)
+            );
+        }
+        svg.push_str("</g>");
+        let mut cx = x;
+        for child in &n.children {
+            let cw = if n.cumulative > 0.0 { w * child.cumulative / n.cumulative } else { 0.0 };
+            draw(svg, child, cx, cw, level + 1, top, row);
+            cx += cw;
+        }
+    }
+    draw(&mut svg, root, left, width, 0, top, ROW);
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +578,33 @@ mod tests {
         // The lowest tick is the lowest value above zero, and the cut whisker ends on the axis.
         assert!(svg.contains(">50.00 µs</text>"), "{svg}");
         assert!(svg.contains("y2=\"204.0\"") || svg.contains("y1=\"204.0\""), "{svg}");
+    }
+
+    #[test]
+    fn an_import_tree_is_an_icicle_of_boxes_as_wide_as_their_share() {
+        use crate::results::ImportNode;
+        let leaf = |m: &str, t: f64| ImportNode { module: m.into(), own: t, cumulative: t, children: vec![] };
+        let root = ImportNode {
+            module: "pkg".into(),
+            own: 0.001,
+            cumulative: 0.010,
+            children: vec![
+                ImportNode {
+                    module: "pkg.heavy".into(),
+                    own: 0.001,
+                    cumulative: 0.006,
+                    children: vec![leaf("json", 0.005)],
+                },
+                leaf("pkg.light", 0.003),
+            ],
+        };
+        let svg = import_tree_chart("import tree of python/p/pkg", &root);
+        assert_eq!(svg.matches("<rect class=\"import").count(), 4);
+        // pkg.heavy takes 60% of the width below pkg, and json all of pkg.heavy's.
+        assert!(svg.contains("<title>pkg.heavy: 6.000 ms (own 1.000 ms)</title>"), "{svg}");
+        assert!(svg.contains(r#"x="10.0" y="46.0" width="371.0""#), "{svg}");
+        assert!(svg.contains(r#"x="382.0" y="46.0" width="185.0""#), "{svg}");
+        assert!(svg.contains(">json</text>"));
     }
 
     #[test]

@@ -187,6 +187,14 @@ fn detail(view: &View, r: &Row) -> Detail {
     facts.extend(r.facts.iter().cloned());
     notes.extend(r.reference.iter().cloned());
     let mut charts = chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips);
+    // A Python import: the tree of its representative run, from the module down.
+    if let Some(tree) = &b.facts.import_tree {
+        let module = b.config.command.last().and_then(|c| c.strip_prefix("import ")).unwrap_or_default();
+        let root = tree.iter().rev().find(|n| n.module == module).or(tree.last());
+        if let Some(root) = root {
+            charts.push_str(&chart::import_tree_chart(&format!("import tree of {}", r.id), root));
+        }
+    }
     // Series kept of the last run (each request's latency, in order).
     for (name, values) in &b.series {
         let desc = b.metrics.iter().find(|(n, _)| n.starts_with(name.as_str())).map(|(_, d)| d);
