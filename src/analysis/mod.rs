@@ -11,3 +11,11 @@ pub mod power;
 pub mod sequential;
 pub mod summary;
 pub mod verdict;
+
+/// A standard normal draw (Box-Muller) for the tests' seeded noise models, so that they need no
+/// distribution crate.
+#[cfg(test)]
+pub(crate) fn standard_normal(rng: &mut impl rand::Rng) -> f64 {
+    let (u, v): (f64, f64) = (rng.gen_range(f64::EPSILON..1.0), rng.gen());
+    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+}

@@ -1,5 +1,5 @@
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use super::*;
 use crate::analysis::summary::summarize;
@@ -13,13 +13,7 @@ fn s(values: &[f64]) -> Samples {
 /// Normal draws (Box–Muller) from a fixed seed, so that the synthetic tests are deterministic.
 fn normal_samples(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| {
-            let u1: f64 = 1.0 - rng.gen::<f64>();
-            let u2: f64 = rng.gen();
-            mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-        })
-        .collect()
+    (0..n).map(|_| mean + sd * crate::analysis::standard_normal(&mut rng)).collect()
 }
 
 fn time(gates: bool) -> MetricDesc {

@@ -154,16 +154,12 @@ fn lag1(r: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
     use crate::analysis::hypothesis::welch_p_value;
 
-    /// A standard normal draw (Box-Muller), so that the tests need no distribution crate.
-    fn normal(rng: &mut StdRng) -> f64 {
-        let (u, v): (f64, f64) = (rng.gen_range(f64::EPSILON..1.0), rng.gen());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
+    use crate::analysis::standard_normal as normal;
 
     /// A run of a 10 ms benchmark with log-normal noise of spread `sd`, times `factor`.
     fn run(rng: &mut StdRng, sd: f64, factor: f64) -> f64 {

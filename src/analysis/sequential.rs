@@ -84,16 +84,13 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
     use crate::analysis::verdict::verdict;
     use crate::results::{Better, Thresholds, Verdict};
 
-    fn normal(rng: &mut StdRng) -> f64 {
-        let (u, v): (f64, f64) = (rng.gen_range(f64::EPSILON..1.0), rng.gen());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
+    use crate::analysis::standard_normal as normal;
 
     #[test]
     fn the_looks_spend_no_more_than_alpha_and_the_runs_double() {

@@ -6,11 +6,9 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::analysis::power::{Noise, RUN_COUNTS};
-use crate::build::cargo;
-use crate::build::stage::Staged;
 use crate::cli::{Format, RunArgs};
 use crate::discover::plan;
 use crate::discover::workspace;
@@ -36,13 +34,7 @@ pub fn command(time: Duration, detect: Option<f64>, args: &RunArgs, ui: &Ui) -> 
     }
     let store = super::run::open_store(&opts, &ws.target_dir);
     let _lock = super::run::lock_store(&store, ui)?;
-    let targets = side_a.to_build();
-    let built = if opts.no_build {
-        cargo::find_built(&ws, &opts.cargo, &targets)?
-    } else {
-        cargo::build(&ws, &opts.cargo, &targets, ui)?
-    };
-    let staged = Staged::new(store.dir(), "run", built).context("copying the built files to measure them")?;
+    let staged = super::run::build_and_stage(&opts, &ws, &side_a, &store, ui)?;
     let mut benches = Vec::new();
     for (a, b) in side_a.benches.iter_mut().zip(side_b.benches.iter_mut()) {
         let started = Instant::now();

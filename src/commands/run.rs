@@ -141,13 +141,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     for warning in &plan.warnings {
         ui.warn(warning);
     }
-    let targets = plan.to_build();
-    let built = if opts.no_build {
-        cargo::find_built(&ws, &opts.cargo, &targets)?
-    } else {
-        cargo::build(&ws, &opts.cargo, &targets, ui)?
-    };
-    let staged = Staged::new(store.dir(), "run", built).context("copying the built files to measure them")?;
+    let staged = build_and_stage(opts, &ws, &plan, &store, ui)?;
 
     let timestamp = now();
     let benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
@@ -164,6 +158,23 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let document = document(opts, timestamp, git, benchmarks, comparison);
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
+}
+
+/// Builds what `plan` needs (or finds it, with `--no-build`) and stages fresh copies to measure.
+pub(crate) fn build_and_stage(
+    opts: &RunOptions,
+    ws: &workspace::Workspace,
+    plan: &plan::Plan,
+    store: &Store,
+    ui: &Ui,
+) -> Result<Staged> {
+    let targets = plan.to_build();
+    let built = if opts.no_build {
+        cargo::find_built(ws, &opts.cargo, &targets)?
+    } else {
+        cargo::build(ws, &opts.cargo, &targets, ui)?
+    };
+    Staged::new(store.dir(), "run", built).context("copying the built files to measure them")
 }
 
 /// The results folder for a run.

@@ -414,9 +414,7 @@ mod tests {
             &self.settings
         }
         fn run(&mut self) -> Result<Observation, RunFailure> {
-            use rand::Rng;
-            let (u, v): (f64, f64) = (self.rng.gen_range(f64::EPSILON..1.0), self.rng.gen());
-            let z = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            let z = crate::analysis::standard_normal(&mut self.rng);
             let wall = 0.010 * self.factor * (self.sd * z).exp();
             Ok(Observation {
                 elapsed: Duration::from_secs_f64(wall),
