@@ -231,6 +231,10 @@ fn warn_of_too_few_runs<'a>(store: &Store, benches: impl Iterator<Item = &'a dyn
         let id = bench.id().render();
         let Some(c) = cal.bench(&id) else { continue };
         let settings = bench.settings();
+        // With a precision the runs go on until the interval is narrow enough: no count to judge.
+        if settings.precision.is_some() {
+            continue;
+        }
         let noise = crate::analysis::power::Noise {
             pairs: c.pairs,
             log_ratio_sd: c.log_ratio_sd,
