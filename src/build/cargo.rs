@@ -199,24 +199,36 @@ pub fn seed_target_dir(from: &Path, to: &Path, profile_dir: &str) -> Result<u64>
     Ok(copied)
 }
 
+/// Copies a tree, keeping modification times. A file that disappears while it is copied (a
+/// cargo build running in the user's target directory replaces its outputs) is left out: the
+/// seed only spares work, and cargo rebuilds what it lacks.
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
     std::fs::create_dir_all(to)?;
     let mut bytes = 0;
     for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let dest = to.join(entry.file_name());
-        if kind.is_dir() {
-            bytes += copy_tree(&entry.path(), &dest)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
-        } else {
-            bytes += std::fs::copy(entry.path(), &dest)?;
-            let modified = entry.metadata()?.modified()?;
-            std::fs::File::options().write(true).open(&dest)?.set_modified(modified)?;
+        match copy_entry(&entry?, to) {
+            Ok(n) => bytes += n,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(bytes)
+}
+
+fn copy_entry(entry: &std::fs::DirEntry, to: &Path) -> std::io::Result<u64> {
+    let kind = entry.file_type()?;
+    let dest = to.join(entry.file_name());
+    if kind.is_dir() {
+        copy_tree(&entry.path(), &dest)
+    } else if kind.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        Ok(0)
+    } else {
+        let modified = entry.metadata()?.modified()?;
+        let bytes = std::fs::copy(entry.path(), &dest)?;
+        std::fs::File::options().write(true).open(&dest)?.set_modified(modified)?;
+        Ok(bytes)
+    }
 }
 
 /// With `--no-build`: finds the already-built executables, naming every one that is missing.
