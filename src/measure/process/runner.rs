@@ -131,6 +131,51 @@ pub fn runner_main() -> u8 {
     }
 }
 
+/// Lowers the floor that a spawned child's `ru_maxrss` cannot go below. With `posix_spawn`
+/// (vfork) the child shares the runner's address space until `exec`, and Linux folds that address
+/// space's peak RSS into the child's: the runner's peak. Most of a fresh runner's RSS is pages of
+/// this binary and its libraries, touched once while starting. The file mappings that hold no
+/// anonymous (written) page are pure page-cache copies: dropping them from the page tables
+/// (`MADV_DONTNEED`) loses nothing — a later access faults the same bytes back in — and the peak
+/// is then reset to what remains (`clear_refs` 5). The runner faults back only the pages its spawn
+/// loop uses, during the warmup runs, so the floor becomes that working set. Best effort: where
+/// `/proc` says no, the floor stays where it was.
+fn shrink_peak_rss() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut current: Option<(usize, usize, bool)> = None;
+    let mut droppable = Vec::new();
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if let Some((lo, hi)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // A file mapping: an inode and an absolute path ([heap], [stack], [vdso] have none).
+                let file = fields.len() >= 6 && fields[4] != "0" && fields[5].starts_with('/');
+                current = Some((lo, hi, file));
+                continue;
+            }
+        }
+        if let (Some(kb), Some((lo, hi, true))) = (line.strip_prefix("Anonymous:"), current) {
+            if kb.trim() == "0 kB" {
+                droppable.push((lo, hi));
+            }
+        }
+    }
+    for (lo, hi) in droppable {
+        // SAFETY: a private or shared file mapping of this process without a single anonymous
+        // page: its pages are the file's, and dropping them only makes the next access fault.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED);
+        }
+    }
+    // Free heap pages go back too (glibc keeps them mapped otherwise).
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The runner's side: reads the specs, then serves one run per request line until stdin closes.
 pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     let mut lines = input.lines();
@@ -140,6 +185,7 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     });
     let mut launchers = match launchers {
         Ok(l) => {
+            shrink_peak_rss();
             reply(&mut output, &Reply::Ready)?;
             l
         }
