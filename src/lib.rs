@@ -6,8 +6,9 @@
 //! [`results`] holds the file format and its storage; [`report`] renders. [`commands`] wires the
 //! stages for each subcommand; the binary is a thin shell over [`main_entry`].
 //!
-//! Without the default feature `cli`, the library is only [`worker`]: what a program needs to
-//! become a worker of the RPC suite.
+//! Without the default feature `cli`, the library is [`self_report`] (no dependencies: what a
+//! measured program needs to report metrics about its own work) and, with the feature `worker`,
+//! [`worker`]: what a program needs to become a worker of the RPC suite.
 
 #[cfg(feature = "cli")]
 pub mod analysis;
@@ -31,12 +32,14 @@ pub mod measure;
 pub mod report;
 #[cfg(feature = "cli")]
 pub mod results;
+pub mod self_report;
 #[cfg(feature = "cli")]
 pub mod suites;
 #[cfg(feature = "cli")]
 pub mod ui;
 #[cfg(feature = "cli")]
 pub mod units;
+#[cfg(feature = "worker")]
 pub mod worker;
 
 #[cfg(feature = "cli")]

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Add the library without its command line (`cargo-coldbench = { version = "…",
-//! default-features = false }`): then it needs only `zmq` and `libc`.
+//! default-features = false, features = ["worker"] }`): then it needs only `zmq` and `libc`.
 //!
 //! Every worker also has the built-in methods the suite measures (`small_int`, `small_string`,
 //! `array_f64`, `bytes`, `echo`, `chain`, `singleton`); a method of the same name replaces one.
