@@ -48,6 +48,7 @@ impl Throughput {
             timeout: Duration::from_secs(1),
             default_entry: false,
             precision: None,
+            min_speedup: vec![],
         };
         Throughput { id, settings, rates, took, calls: 0 }
     }

@@ -1,7 +1,8 @@
 //! Statistics and judgement, in one place: descriptive statistics (`summary`, one percentile
 //! definition), the tests (`hypothesis`: Welch and Mann-Whitney; `bootstrap`), the verdict policy
-//! (`verdict`, direction-aware), side A against side B (`pairing`), budgets (`budget`), and what
-//! a comparison can see (`power`: noise from A/A pairs, detectable changes, runs needed).
+//! (`verdict`, direction-aware), side A against side B (`pairing`), budgets (`budget`), what a
+//! comparison can see (`power`: noise from A/A pairs, detectable changes, runs needed), and a
+//! benchmark against its reference (`speedup`).
 
 pub mod bootstrap;
 pub mod budget;
@@ -9,6 +10,7 @@ pub mod hypothesis;
 pub mod pairing;
 pub mod power;
 pub mod sequential;
+pub mod speedup;
 pub mod summary;
 pub mod verdict;
 

@@ -178,6 +178,23 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
             (None, None) => {}
         }
     }
+    // The candidate's head-to-head entries against their references: measured in different
+    // pairs, so "measured apart"; their `min-speedup` gates the candidate.
+    let by_id: BTreeMap<String, (Option<String>, Vec<crate::analysis::speedup::SpeedupLimit>)> = entries
+        .iter()
+        .filter_map(|e| e.cand.as_ref())
+        .map(|b| (b.id().render(), (b.reference(), b.settings().min_speedup.clone())))
+        .collect();
+    let reference_of: Vec<Option<usize>> = cand_results
+        .iter()
+        .map(|r| {
+            let wanted = by_id.get(&r.id)?.0.as_ref()?;
+            cand_results.iter().position(|x| &x.id == wanted)
+        })
+        .collect();
+    let limits: Vec<_> =
+        cand_results.iter().map(|r| by_id.get(&r.id).map(|(_, l)| l.clone()).unwrap_or_default()).collect();
+    run::attach_references(&mut cand_results, &reference_of, &limits, false);
     // The thresholds each measured pair recorded: a run to a precision records the significance
     // its last look may use.
     let thresholds: BTreeMap<String, crate::results::Thresholds> = entries

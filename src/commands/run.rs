@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::analysis::speedup::{self, SpeedupLimit};
 use crate::analysis::{pairing, verdict};
 use crate::build::cargo;
 use crate::build::git::{self, GitFacts};
@@ -213,28 +214,24 @@ pub(crate) fn document(
 }
 
 /// Measures every benchmark of a plan, in order. A benchmark whose reference is in the plan runs
-/// interleaved with it (and with the reference's other referrers), and its result says how it
-/// compares with the reference.
+/// interleaved with it (and with everything else measured against the same implementation, down
+/// a chain of references), and its result says how it compares with the reference.
 pub(crate) fn measure_plan(
     benches: &mut [Box<dyn Bench>],
     staged: &Staged,
     runner_exe: &Path,
     ui: &Ui,
 ) -> Vec<BenchmarkResult> {
-    let ids: Vec<String> = benches.iter().map(|b| b.id().render()).collect();
-    let reference_of: Vec<Option<usize>> = benches
-        .iter()
-        .enumerate()
-        .map(|(i, b)| b.reference().and_then(|r| ids.iter().position(|id| *id == r)).filter(|&j| j != i))
-        .collect();
-    let mut results: Vec<Option<BenchmarkResult>> = ids.iter().map(|_| None).collect();
+    let reference_of = references_in(benches);
+    let root_of: Vec<usize> = (0..benches.len()).map(|i| root(&reference_of, i)).collect();
+    let mut results: Vec<Option<BenchmarkResult>> = benches.iter().map(|_| None).collect();
     for head in 0..benches.len() {
-        if reference_of[head].is_some() {
+        if root_of[head] != head {
             continue;
         }
-        // The reference first, then what refers to it.
-        let mut members = vec![head];
-        members.extend((0..benches.len()).filter(|&j| reference_of[j] == Some(head)));
+        // The reference first, then what is measured against it, in plan order.
+        let members: Vec<usize> =
+            std::iter::once(head).chain((0..benches.len()).filter(|&j| j != head && root_of[j] == head)).collect();
         let mut picked: Vec<(usize, &mut Box<dyn Bench>)> =
             benches.iter_mut().enumerate().filter(|(j, _)| members.contains(j)).collect();
         picked.sort_by_key(|(j, _)| members.iter().position(|m| m == j));
@@ -250,13 +247,44 @@ pub(crate) fn measure_plan(
         }
     }
     let mut results: Vec<BenchmarkResult> = results.into_iter().map(|r| r.expect("every benchmark measured")).collect();
-    attach_references(&mut results, &reference_of, true);
+    let limits: Vec<Vec<SpeedupLimit>> = benches.iter().map(|b| b.settings().min_speedup.clone()).collect();
+    attach_references(&mut results, &reference_of, &limits, true);
     results
 }
 
+/// For each benchmark, the index of its reference among `benches`, when it is there.
+pub(crate) fn references_in(benches: &[Box<dyn Bench>]) -> Vec<Option<usize>> {
+    let ids: Vec<String> = benches.iter().map(|b| b.id().render()).collect();
+    benches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b.reference().and_then(|r| ids.iter().position(|id| *id == r)).filter(|&j| j != i))
+        .collect()
+}
+
+/// The end of the chain of references from `i`: the implementation everything on the chain is
+/// measured against. (The configuration rules out cycles; the walk stops anyway.)
+fn root(reference_of: &[Option<usize>], i: usize) -> usize {
+    let mut at = i;
+    for _ in 0..reference_of.len() {
+        match reference_of[at] {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    at
+}
+
 /// Adds to each result that has a reference the comparison with it; the rows explain and do not
-/// gate (a user's server is expected to cost more than the bare transport).
-pub(crate) fn attach_references(results: &mut [BenchmarkResult], reference_of: &[Option<usize>], interleaved: bool) {
+/// gate (a user's server is expected to cost more than the bare transport). A start entry against
+/// its reference is a head-to-head: its result also gets the speedups, and its `min-speedup`
+/// limits are checked with its budget.
+pub(crate) fn attach_references(
+    results: &mut [BenchmarkResult],
+    reference_of: &[Option<usize>],
+    limits: &[Vec<SpeedupLimit>],
+    interleaved: bool,
+) {
     for (i, reference) in reference_of.iter().enumerate() {
         let Some(j) = *reference else { continue };
         let thresholds = results[i].config.thresholds;
@@ -265,7 +293,20 @@ pub(crate) fn attach_references(results: &mut [BenchmarkResult], reference_of: &
             row.gating = false;
             row.verdict = verdict::explaining(row.verdict, false);
         }
-        results[i].reference = Some(crate::results::Reference { id: results[j].id.clone(), interleaved, rows });
+        let head_to_head = results[i].kind == crate::measure::start::KIND;
+        let speedups = if head_to_head {
+            speedup::speedups(&results[i].metrics, &rows)
+        } else {
+            crate::results::OrderedMap::new()
+        };
+        if results[i].status == Status::Ok {
+            let headline = results[i].headline().map(|(name, _)| name.to_string());
+            let reference = (results[j].id.as_str(), results[j].status);
+            let checks = speedup::check(&limits[i], headline.as_deref(), &speedups, reference);
+            results[i].budget.extend(checks);
+        }
+        results[i].reference =
+            Some(crate::results::Reference { id: results[j].id.clone(), interleaved, rows, speedups });
     }
 }
 

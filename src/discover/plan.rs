@@ -153,9 +153,31 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
         warnings: config::near_misses(&ws.metadata, "workspace.metadata", &ws.root_manifest),
         ..Plan::default()
     };
+    let mut configs = Vec::with_capacity(ws.members.len());
     for member in &ws.members {
         plan.warnings.extend(config::near_misses(&member.metadata, "package.metadata", &member.manifest));
-        let cfg = config::package_config(&member.metadata, &member.manifest, &member.bins, &member.libs, &defaults)?;
+        configs.push(config::package_config(
+            &member.metadata,
+            &member.manifest,
+            &member.bins,
+            &member.libs,
+            &defaults,
+        )?);
+    }
+    let entry_names: Vec<(String, Vec<String>)> = ws
+        .members
+        .iter()
+        .zip(&configs)
+        .map(|(m, cfg)| (m.name.clone(), config::entry_names(cfg.start.as_deref(), &m.bins)))
+        .collect();
+    for (member, cfg) in ws.members.iter().zip(&configs) {
+        if let Some(entries) = &cfg.start {
+            let elsewhere: Vec<(String, Vec<String>)> =
+                entry_names.iter().filter(|(name, _)| *name != member.name).cloned().collect();
+            config::check_references(entries, &cfg.manifest, &elsewhere)?;
+        }
+    }
+    for (member, cfg) in ws.members.iter().zip(configs) {
         let common = Common {
             member,
             manifest: &cfg.manifest,
@@ -247,6 +269,7 @@ fn start_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) ->
     let mut entries: Vec<StartEntry> =
         cfg.start.clone().unwrap_or_else(|| member.bins.iter().map(|b| default_start(b)).collect());
     if !overrides.bins.is_empty() {
+        let all = entries.clone();
         entries.retain(|e| matches!(&e.target, Target::Bin(b) if overrides.bins.contains(b)));
         // An explicitly requested bin without an entry of its own is run the default way.
         for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
@@ -254,6 +277,22 @@ fn start_entries(member: &Member, cfg: &PackageConfig, overrides: &Overrides) ->
                 entries.push(default_start(wanted));
             }
         }
+        // A selected entry runs against its reference: bring in the references it needs, in
+        // configuration order.
+        let mut wanted: Vec<String> = Vec::new();
+        let mut queue: Vec<String> = entries.iter().filter_map(|e| e.reference.clone()).collect();
+        while let Some(name) = queue.pop() {
+            if wanted.contains(&name) || entries.iter().any(|e| e.name == name) {
+                continue;
+            }
+            if let Some(r) = all.iter().find(|e| e.name == name) {
+                queue.extend(r.reference.clone());
+            }
+            wanted.push(name);
+        }
+        let position = |name: &str| all.iter().position(|e| e.name == name).unwrap_or(usize::MAX);
+        entries.extend(all.iter().filter(|e| wanted.contains(&e.name)).cloned());
+        entries.sort_by_key(|e| position(&e.name));
     }
     entries
 }
@@ -308,17 +347,23 @@ impl Common<'_> {
             // Entries made up without a configuration have no key path.
             default_entry: key.is_empty(),
             precision: self.precision,
+            min_speedup: Vec::new(),
         })
     }
 
-    fn start(&self, entry: StartEntry) -> Result<Box<dyn Bench>, UserError> {
+    fn start(&self, mut entry: StartEntry) -> Result<Box<dyn Bench>, UserError> {
         let dir = self.member.dir();
         let (program, mut args) = self.program(&entry.target, &entry.key)?;
         args.extend(entry.args);
         let readiness = self.readiness(entry.ready, &entry.key)?;
+        let min_speedup = config::min_speedups(&entry.budget, &entry.key, self.manifest)?;
+        entry.budget.remove(config::MIN_SPEEDUP);
+        let mut settings = self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?;
+        settings.min_speedup = min_speedup;
         let def = StartDef {
             id: BenchId::new(start::KIND, &self.member.name, &entry.name),
-            settings: self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?,
+            reference: entry.reference.map(|r| BenchId::new(start::KIND, &self.member.name, &r).render()),
+            settings,
             program,
             args,
             env: entry.env,
@@ -476,6 +521,7 @@ impl Common<'_> {
             timeout,
             default_entry: false,
             precision: None,
+            min_speedup: Vec::new(),
         }
     }
 
@@ -550,6 +596,7 @@ fn default_start(bin: &str) -> StartEntry {
         env: BTreeMap::new(),
         ready: Ready::Exit,
         forbid_loaded: Vec::new(),
+        reference: None,
         budget: BTreeMap::new(),
     }
 }

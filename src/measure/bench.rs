@@ -134,6 +134,8 @@ pub struct Settings {
     pub default_entry: bool,
     /// `--precision`: two sides run until their headline is this precise (or time is up).
     pub precision: Option<Precision>,
+    /// The speedups over its reference it must keep (`min-speedup`).
+    pub min_speedup: Vec<crate::analysis::speedup::SpeedupLimit>,
 }
 
 /// How precise a comparison must be before it stops (`--precision`, `precision = "1%"`).

@@ -291,6 +291,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             default_entry: false,
             precision: None,
+            min_speedup: Vec::new(),
         };
         let id = BenchId::new("scripted", "p", "b");
         Scripted { wall: Duration::from_millis(ms), fail_at, calls: 0, log: log.clone(), tag, id, settings }

@@ -493,6 +493,88 @@ pub fn import_tree_chart(title: &str, root: &crate::results::ImportNode) -> Stri
     svg
 }
 
+/// A bar chart of each head-to-head benchmark's speedups over its reference, one bar per metric
+/// with its 95% CI as a whisker, on a log axis with a line at 1× (no faster than the reference).
+pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
+    let bars: Vec<(String, String, &crate::results::Speedup)> = pairs
+        .iter()
+        .flat_map(|p| {
+            let name = p.id.rsplit_once('/').map_or(p.id.as_str(), |(_, n)| n).to_string();
+            p.speedups.iter().map(move |(metric, desc, s)| {
+                (format!("{name} · {}", desc.label_or(metric)), format!("than {}", p.reference_name()), s)
+            })
+        })
+        .collect();
+    if bars.is_empty() {
+        return String::new();
+    }
+    // Decades around every interval and 1×, so that a slowdown shows on the left of the line.
+    let lo = bars.iter().map(|(_, _, s)| s.ci95[0]).fold(1.0f64, f64::min).max(1e-3);
+    let hi = bars.iter().map(|(_, _, s)| s.ci95[1]).fold(1.0f64, f64::max).min(1e6);
+    let (lo, hi) = (10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil().max(lo.log10().floor() + 1.0)));
+    let left = 250.0;
+    let x = |f: f64| left + (f.clamp(lo, hi).log10() - lo.log10()) / (hi.log10() - lo.log10()) * (WIDTH - left - RIGHT);
+    let row_h = 26.0;
+    let height = 20.0 + row_h * bars.len() as f64 + 24.0;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="chart speedup" role="img" aria-label="speedup over the reference" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>Speedup over the reference (×, 95% CI, log scale)</title>"#
+    );
+    let _ = write!(
+        svg,
+        r#"<line class="zero" x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1}"/>"#,
+        x(1.0),
+        20.0 + row_h * bars.len() as f64
+    );
+    for (i, (label, than, s)) in bars.iter().enumerate() {
+        let y = 20.0 + row_h * i as f64;
+        let (a, b) = (x(1.0).min(x(s.factor)), x(1.0).max(x(s.factor)));
+        let class = if s.ci95[0] > 1.0 {
+            "improved"
+        } else if s.ci95[1] < 1.0 {
+            "regressed"
+        } else {
+            "no_change"
+        };
+        let _ = write!(
+            svg,
+            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + 13.0,
+            escape(label)
+        );
+        let _ = write!(
+            svg,
+            r#"<rect class="bar {class}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}: {:.2}× {} (CI {:.2}× … {:.2}×)</title></rect>"#,
+            y + 2.0,
+            (b - a).max(1.0),
+            escape(label),
+            s.factor,
+            escape(than),
+            s.ci95[0],
+            s.ci95[1]
+        );
+        let _ = write!(
+            svg,
+            r#"<line class="ci" x1="{:.1}" x2="{:.1}" y1="{2}" y2="{2}"/>"#,
+            x(s.ci95[0]),
+            x(s.ci95[1]),
+            y + 9.0
+        );
+    }
+    let axis_y = 20.0 + row_h * bars.len() as f64 + 16.0;
+    let mut decade = lo;
+    while decade <= hi * 1.0001 {
+        let text = if decade >= 1.0 { format!("{decade:.0}×") } else { format!("{decade}×") };
+        let _ =
+            write!(svg, r#"<text class="tick" x="{:.1}" y="{axis_y}" text-anchor="middle">{text}</text>"#, x(decade));
+        decade *= 10.0;
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

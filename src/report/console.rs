@@ -21,6 +21,15 @@ pub fn render(view: &View, detail: bool) -> String {
     for line in &view.highlights {
         out.push_str(&format!("{} {line}\n", style("→").cyan()));
     }
+    if let Some(h2h) = &view.head_to_head {
+        out.push_str(&format!(
+            "\n{}\n",
+            style(format!("Head-to-head ({} against their references)", pairs(h2h.pairs.len()))).bold()
+        ));
+        for line in &h2h.summary {
+            out.push_str(&format!("{} {line}\n", style("→").cyan()));
+        }
+    }
     if let Some(cmp) = &view.comparison {
         out.push('\n');
         out.push_str(&render_comparison(cmp, detail));
@@ -125,6 +134,14 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
     notes.extend(r.detail.iter().map(|l| style(format!("│ {l}")).dim().to_string()));
     notes.extend(r.warnings.iter().map(|w| format!("{} {w}", style("warning:").yellow())));
     notes
+}
+
+fn pairs(n: usize) -> String {
+    if n == 1 {
+        "1 benchmark".into()
+    } else {
+        format!("{n} benchmarks")
+    }
 }
 
 /// `5 benchmarks: 3 ok, 1 over budget, 1 failed`.

@@ -100,8 +100,17 @@ struct Page {
     tables: Vec<SummaryTable>,
     details: Vec<Detail>,
     sweeps: Vec<String>,
+    head_to_head: Option<HeadToHeadView>,
     comparison: Option<CompareView>,
     raw: String,
+}
+
+/// Benchmarks against their references: the speedup chart and the summary lines.
+#[derive(Serialize)]
+struct HeadToHeadView {
+    chart: String,
+    summary: Vec<String>,
+    notes: Vec<(String, String)>,
 }
 
 /// Renders the report with `template` (the built-in one unless `--template` gave another);
@@ -288,6 +297,11 @@ fn page(view: &View) -> Result<Page> {
         tables,
         details,
         sweeps: view.sweeps.iter().map(chart::sweep_chart).collect(),
+        head_to_head: view.head_to_head.as_ref().map(|h| HeadToHeadView {
+            chart: chart::speedup_chart(&h.pairs),
+            summary: h.summary.clone(),
+            notes: h.pairs.iter().map(|p| (p.id.clone(), crate::report::view::head_to_head::note(p))).collect(),
+        }),
         comparison,
         raw,
     })

@@ -111,6 +111,11 @@ pub fn render(view: &View) -> String {
             references.join("\n")
         );
     }
+    if let Some(h2h) = &view.head_to_head {
+        let lines: Vec<String> = h2h.summary.iter().map(|l| format!("- {l}")).collect();
+        let _ =
+            writeln!(out, "\n**Head-to-head**, over every benchmark against its reference:\n\n{}", lines.join("\n"));
+    }
     if let Some(cmp) = &view.comparison {
         let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
         if !cmp.interleaved {

@@ -242,6 +242,7 @@ pub fn suite_target_dir() -> PathBuf {
 /// still carry it and no ipc folder may be left in it.
 pub struct SuiteFixture {
     dir: tempfile::TempDir,
+    target: PathBuf,
 }
 
 impl SuiteFixture {
@@ -252,7 +253,14 @@ impl SuiteFixture {
         copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name), &ws);
         edit(&ws);
         std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        SuiteFixture { dir }
+        SuiteFixture { dir, target: suite_target_dir() }
+    }
+
+    /// Builds in a target directory of its own instead of the one the suites' fixtures share:
+    /// for a fixture whose tests build different versions of the same binaries at once.
+    pub fn own_target(mut self) -> SuiteFixture {
+        self.target = self.dir.path().join("target");
+        self
     }
 
     /// The workspace.
@@ -276,7 +284,7 @@ impl SuiteFixture {
         cmd.current_dir(self.ws())
             .env("TMPDIR", self.tmp())
             .arg("--target-dir")
-            .arg(suite_target_dir())
+            .arg(&self.target)
             .arg("--output-dir")
             .arg(self.out())
             .args(args);

@@ -13,12 +13,14 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 mod program;
+mod references;
 pub mod rpc;
 pub mod tensor;
 pub mod zmq;
 
 pub use program::ProgramConfig;
 pub(crate) use program::{check_count, check_duration, program, target, RawProgram};
+pub use references::{check_references, entry_names, min_speedups, MIN_SPEEDUP};
 
 use crate::error::UserError;
 use crate::measure::process::cache::CacheMode;
@@ -94,6 +96,7 @@ struct RawStart {
     ready: Option<RawReady>,
     #[serde(default)]
     forbid_loaded: Vec<String>,
+    reference: Option<String>,
     budget: Option<RawBudget>,
 }
 
@@ -168,6 +171,8 @@ pub struct StartEntry {
     pub ready: Ready,
     /// Shared objects (matched by file name) that must not be mapped at the end event.
     pub forbid_loaded: Vec<String>,
+    /// The name of the entry of the same package it runs against (`reference`).
+    pub reference: Option<String>,
     /// Absolute limits, as written.
     pub budget: RawBudget,
 }
@@ -565,7 +570,25 @@ fn validate_start(
         Some(ready) => validate_ready(ready, &format!("{key}.ready"), manifest, package_dir)?,
     };
     let budget = raw.budget.unwrap_or_default();
-    Ok(StartEntry { key, target, name, args: raw.args, env: raw.env, ready, forbid_loaded: raw.forbid_loaded, budget })
+    if budget.contains_key(MIN_SPEEDUP) && raw.reference.is_none() {
+        return Err(config_error(
+            format!("{key}.budget.{MIN_SPEEDUP}"),
+            manifest,
+            "a speedup is measured against a reference: name the entry to beat in `reference` (for example \
+             reference = \"python-baseline\")",
+        ));
+    }
+    Ok(StartEntry {
+        key,
+        target,
+        name,
+        args: raw.args,
+        env: raw.env,
+        ready,
+        forbid_loaded: raw.forbid_loaded,
+        reference: raw.reference,
+        budget,
+    })
 }
 
 pub(crate) fn validate_ready(

@@ -2,6 +2,8 @@
 //! resource usage, and the facts behind it — what it maps at the end event, what the loader did,
 //! what its ELF file says, and whether a forbidden shared object was loaded.
 
+pub mod reported;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +50,8 @@ pub struct StartDef {
     /// `--measure instructions`: also count instructions under callgrind, compared up to this
     /// relative tolerance (`instructions-noise`).
     pub instructions: Option<f64>,
+    /// The id of the start benchmark it runs against, interleaved (`reference`): a head-to-head.
+    pub reference: Option<String>,
 }
 
 /// Every metric a start benchmark can have, in report order (for files written without
@@ -74,12 +78,14 @@ pub struct StartBench {
     facts: Facts,
     /// The runner's index of the callgrind run, or why there is none.
     callgrind: Option<Result<usize, String>>,
+    /// What the program reports about itself (`COLDBENCH_METRICS`).
+    reported: reported::ReportedMetrics,
 }
 
 impl StartBench {
     /// A benchmark of this definition.
     pub fn new(def: StartDef) -> StartBench {
-        StartBench { def, core: None, facts: Facts::default(), callgrind: None }
+        StartBench { def, core: None, facts: Facts::default(), callgrind: None, reported: Default::default() }
     }
 
     /// The instruction count: the median of [`instructions::RUNS`] runs under callgrind, with
@@ -120,7 +126,14 @@ impl Bench for StartBench {
         if let Some(tolerance) = self.def.instructions {
             m.insert(instructions::METRIC, instructions::metric(tolerance));
         }
+        for (name, desc) in self.reported.metrics.iter() {
+            m.insert(name.to_string(), desc.clone());
+        }
         m
+    }
+
+    fn reference(&self) -> Option<String> {
+        self.def.reference.clone()
     }
 
     fn settings(&self) -> &Settings {
@@ -172,10 +185,13 @@ impl Bench for StartBench {
             }
         };
         elf_facts(&program, &mut self.facts);
+        let mut env_vars = self.def.env.clone();
+        let metrics_file = self.reported.open()?;
+        env_vars.insert(reported::ENV.into(), metrics_file.display().to_string());
         let spec = ProcessSpec {
             program,
             args: self.def.args.clone(),
-            env: self.def.env.clone(),
+            env: env_vars,
             cwd: self.def.cwd.clone(),
             readiness: self.def.readiness.clone(),
             timeout: self.def.settings.timeout,
@@ -229,12 +245,18 @@ impl Bench for StartBench {
 
     fn run(&mut self) -> Result<Observation, RunFailure> {
         let core = self.core.as_mut().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
+        self.reported.clear();
         let record = core.run()?;
         if let Some(reason) = record.failure(&core.spec().readiness, core.spec().timeout) {
             return Err(RunFailure { reason, detail: record.stderr_tail.clone() });
         }
         let mut values = vec![(usage::WALL.into(), record.wall.as_secs_f64())];
         values.extend(usage::usage_values(&record));
+        let builtin: Vec<String> =
+            metrics_with(true).keys().map(str::to_string).chain([instructions::METRIC.to_string()]).collect();
+        let builtin: Vec<&str> = builtin.iter().map(String::as_str).collect();
+        let own = self.reported.take(&builtin).map_err(RunFailure::new)?;
+        values.extend(own.into_iter().map(|(name, v)| (name.into(), v)));
         Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }
 
@@ -242,5 +264,6 @@ impl Bench for StartBench {
         if let Some(core) = self.core.take() {
             report.facts.residency = core.residency();
         }
+        self.reported.close();
     }
 }

@@ -4,8 +4,10 @@
 //! metric of its own.
 
 mod comparison;
+pub mod head_to_head;
 
 pub use comparison::{percent_text, Change, CompareRow, ComparisonView};
+pub use head_to_head::HeadToHead;
 
 use super::format::{self, change_percent, signed_percent};
 use crate::results::{BenchmarkResult, MetricDesc, RunDocument, Status, Unit};
@@ -25,6 +27,8 @@ pub struct View<'a> {
     pub sweeps: Vec<Sweep>,
     /// Lines the console ends with: per table, its best row in a metric declared `best`.
     pub highlights: Vec<String>,
+    /// Start entries against their references, when the run has any.
+    pub head_to_head: Option<HeadToHead>,
 }
 
 /// A metric plotted against a parameter: the rows of one group (`kind/package/name`) that differ
@@ -185,7 +189,15 @@ pub fn build(doc: &RunDocument) -> View<'_> {
         skipped: count(&|b| b.status == Status::Skipped),
     };
     let highlights = highlights(doc, &tables);
-    View { doc, tables, tally, comparison: comparison::comparison(doc), sweeps: sweeps(doc), highlights }
+    View {
+        doc,
+        tables,
+        tally,
+        comparison: comparison::comparison(doc),
+        sweeps: sweeps(doc),
+        highlights,
+        head_to_head: head_to_head::build(doc),
+    }
 }
 
 /// Per table of rows with parameters, its best measured row in a headline metric declared
@@ -346,6 +358,9 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
 /// `against zmq/svc/throughput[server=builtin,…] (interleaved): throughput 7.7k/s → 5.1k/s
 /// (−33.8%), server CPU/req …`: the metrics that would gate, of a benchmark against its reference.
 fn reference_note(b: &BenchmarkResult) -> Option<String> {
+    if let Some(pair) = head_to_head::pair(b) {
+        return Some(head_to_head::note(&pair));
+    }
     let reference = b.reference.as_ref()?;
     let parts: Vec<String> = reference
         .rows
@@ -527,6 +542,7 @@ fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
             _ if check.stat == "unchecked" => format!("could not check {}: {}", check.metric, check.found.join(", ")),
             "forbidden_loaded" => format!("forbidden shared object loaded: {}", check.found.join(", ")),
             "forbidden_imported" => format!("forbidden module imported: {}", check.found.join(", ")),
+            metric if check.stat == "speedup" => speedup_note(b, metric, check),
             metric => {
                 let desc = b.metrics.get(metric);
                 let label = desc.map_or(metric, |d| d.label_or(metric));
@@ -543,6 +559,40 @@ fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// "min-speedup not met: wall time 1.8× faster than python-baseline at the lower end of its 95%
+/// CI (2.1× at the medians), 0.2× short of the minimum of 2×".
+fn speedup_note(b: &BenchmarkResult, metric: &str, check: &crate::results::BudgetCheck) -> String {
+    let label = b.metrics.get(metric).map_or(metric, |d| d.label_or(metric));
+    let reference = b.reference.as_ref();
+    let name = reference.map_or("its reference", |r| {
+        if r.id.rsplit_once('/').map(|(p, _)| p) == b.id.rsplit_once('/').map(|(p, _)| p) {
+            r.id.rsplit_once('/').map_or(r.id.as_str(), |(_, n)| n)
+        } else {
+            r.id.as_str()
+        }
+    });
+    let point = reference
+        .and_then(|r| r.speedups.get(metric))
+        .map(|s| format!(" ({} at the medians)", times(s.factor)))
+        .unwrap_or_default();
+    format!(
+        "min-speedup not met: {label} {} faster than {name} at the lower end of its 95% CI{point}, {} short of the \
+         minimum of {}",
+        times(check.value),
+        times(check.limit - check.value),
+        times(check.limit)
+    )
+}
+
+/// A factor: `2.35×`, `12×`.
+fn times(f: f64) -> String {
+    if f.abs() >= 10.0 {
+        format!("{f:.0}×")
+    } else {
+        format!("{f:.2}×")
+    }
 }
 
 fn residency_note(b: &BenchmarkResult) -> Option<String> {

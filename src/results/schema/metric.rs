@@ -133,6 +133,10 @@ pub struct MetricDesc {
     /// instruction count, nearly but not quite deterministic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<f64>,
+    /// Whether the measured program reported it about itself (`COLDBENCH_METRICS`) rather than
+    /// cargo-coldbench measuring it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reported: bool,
 }
 
 impl MetricDesc {
@@ -151,6 +155,16 @@ impl MetricDesc {
             best: false,
             chart: false,
             tolerance: None,
+            reported: false,
+        }
+    }
+
+    /// `higher`, `lower` or `neither`: which way is better, as one word.
+    pub fn better_word(&self) -> &'static str {
+        match self.better {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+            Better::Neither => "neither",
         }
     }
 

@@ -428,6 +428,21 @@ pub struct Reference {
     pub interleaved: bool,
     /// Per metric: this benchmark (candidate) against the reference (baseline).
     pub rows: Vec<ComparisonRow>,
+    /// A start entry against its reference (a head-to-head): per metric that gates or that
+    /// compact tables show, how many times better it is in the metric's direction.
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub speedups: OrderedMap<Speedup>,
+}
+
+/// How many times better a benchmark is than its reference in one metric, in the metric's
+/// direction: reference / benchmark for a time or a size, benchmark / reference for a rate; above
+/// 1 is better.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Speedup {
+    /// The factor, from the ratio of medians.
+    pub factor: f64,
+    /// Its bootstrap 95% CI.
+    pub ci95: [f64; 2],
 }
 
 /// One side of a comparison.

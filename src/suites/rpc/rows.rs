@@ -239,6 +239,7 @@ mod tests {
             timeout: DEFAULT_TIMEOUT,
             default_entry: false,
             precision: None,
+            min_speedup: Vec::new(),
         }
     }
 

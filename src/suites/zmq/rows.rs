@@ -409,6 +409,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             default_entry: false,
             precision: None,
+            min_speedup: Vec::new(),
         }
     }
 
