@@ -231,3 +231,35 @@ fn references_to_nothing_to_itself_in_a_cycle_or_in_another_package_are_config_e
         assert!(stderr.contains(message), "{message}: {stderr}");
     }
 }
+
+#[test]
+fn the_pipeline_example_prints_speedups_and_the_memory_saved() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = common::coldbench()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-p", "pipeline-example", "--runs", "5", "--target-dir"])
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline-example-target"))
+        .arg("--output-dir")
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Head-to-head (4 benchmarks against their references)"), "{stdout}");
+    assert!(stdout.contains("faster wall time (") && stdout.contains("less peak RSS ("), "{stdout}");
+    assert!(stdout.contains("than python-10-text-1000 (interleaved)"), "{stdout}");
+    let doc = latest(out_dir.path());
+    for size in ["3-ints-100", "3-ints-1000", "10-text-100", "10-text-1000"] {
+        let b = doc["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == format!("start/pipeline-example/rust-{size}"))
+            .unwrap();
+        let speedups = &b["reference"]["speedups"];
+        for metric in ["wall", "max_rss", "init", "items_per_second"] {
+            assert!(speedups[metric]["factor"].as_f64().is_some(), "{size} {metric}: {speedups:#}");
+        }
+        assert_eq!(b["budget"].as_array().unwrap().iter().filter(|c| c["stat"] == "speedup").count(), 1);
+    }
+}
