@@ -501,7 +501,7 @@ pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
         .flat_map(|p| {
             let name = p.id.rsplit_once('/').map_or(p.id.as_str(), |(_, n)| n).to_string();
             p.speedups.iter().map(move |(metric, desc, s)| {
-                (format!("{name} · {}", desc.label_or(metric)), format!("than {}", p.reference_name()), s)
+                (format!("{name} · {}", desc.label_or(metric)), format!("over {}", p.reference_name()), s)
             })
         })
         .collect();
@@ -546,7 +546,7 @@ pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
         );
         let _ = write!(
             svg,
-            r#"<rect class="bar {class}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}: {:.2}× {} (CI {:.2}× … {:.2}×)</title></rect>"#,
+            r#"<rect class="bar {class}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}: speedup {:.2}× {} (CI {:.2}× … {:.2}×)</title></rect>"#,
             y + 2.0,
             (b - a).max(1.0),
             escape(label),
