@@ -49,6 +49,11 @@ impl Unit {
     pub const ALL: [Unit; 7] =
         [Unit::Seconds, Unit::Bytes, Unit::Count, Unit::PerSecond, Unit::BytesPerSecond, Unit::Ratio, Unit::Fraction];
 
+    /// The unit a metric line's `unit=` word names.
+    pub fn from_word(word: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.as_str() == word)
+    }
+
     /// The unit as written in a metric line: `seconds`, `per_second`, ….
     pub fn as_str(self) -> &'static str {
         match self {

@@ -186,7 +186,7 @@ impl Bench for StartBench {
         };
         elf_facts(&program, &mut self.facts);
         let mut env_vars = self.def.env.clone();
-        let metrics_file = self.reported.open()?;
+        let metrics_file = self.reported.open(self.metrics().keys().map(str::to_string).collect())?;
         env_vars.insert(reported::ENV.into(), metrics_file.display().to_string());
         let spec = ProcessSpec {
             program,
@@ -252,10 +252,7 @@ impl Bench for StartBench {
         }
         let mut values = vec![(usage::WALL.into(), record.wall.as_secs_f64())];
         values.extend(usage::usage_values(&record));
-        let builtin: Vec<String> =
-            metrics_with(true).keys().map(str::to_string).chain([instructions::METRIC.to_string()]).collect();
-        let builtin: Vec<&str> = builtin.iter().map(String::as_str).collect();
-        let own = self.reported.take(&builtin).map_err(RunFailure::new)?;
+        let own = self.reported.take().map_err(RunFailure::new)?;
         values.extend(own.into_iter().map(|(name, v)| (name.into(), v)));
         Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }

@@ -22,19 +22,6 @@ pub struct Reported {
     pub better: Better,
 }
 
-/// The unit of a line's `unit=` word.
-fn unit(word: &str) -> Option<Unit> {
-    self_report::Unit::ALL.iter().find(|u| u.as_str() == word).map(|u| match u {
-        self_report::Unit::Seconds => Unit::Seconds,
-        self_report::Unit::Bytes => Unit::Bytes,
-        self_report::Unit::Count => Unit::Count,
-        self_report::Unit::PerSecond => Unit::PerSecond,
-        self_report::Unit::BytesPerSecond => Unit::BytesPerSecond,
-        self_report::Unit::Ratio => Unit::Ratio,
-        self_report::Unit::Fraction => Unit::Fraction,
-    })
-}
-
 /// Without `better=`: rates are better higher, everything else lower.
 fn default_better(unit: Unit) -> Better {
     match unit {
@@ -45,7 +32,7 @@ fn default_better(unit: Unit) -> Better {
 
 /// Reads the metric lines of one run. Blank lines and lines starting with `#` are skipped. An
 /// error names the line by its number and text and says what is wrong with it.
-pub fn parse(text: &str, builtin: &[&str]) -> Result<Vec<Reported>, String> {
+pub fn parse(text: &str, builtin: &[String]) -> Result<Vec<Reported>, String> {
     let mut out: Vec<(usize, Reported)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -59,7 +46,7 @@ pub fn parse(text: &str, builtin: &[&str]) -> Result<Vec<Reported>, String> {
         if !valid_name(name) {
             return Err(bad(format!("`{name}` is not a metric name: use a letter, then letters, digits and `_`")));
         }
-        if builtin.contains(&name) {
+        if builtin.iter().any(|b| b == name) {
             return Err(bad(format!(
                 "`{name}` is measured by cargo-coldbench itself; report yours under another name"
             )));
@@ -79,9 +66,9 @@ pub fn parse(text: &str, builtin: &[&str]) -> Result<Vec<Reported>, String> {
         let allowed: Vec<&str> = self_report::Unit::ALL.iter().map(|u| u.as_str()).collect();
         let unit = match unit_word {
             None => Unit::Count,
-            Some(word) => {
-                unit(word).ok_or_else(|| bad(format!("`{word}` is not a unit; use one of {}", allowed.join(", "))))?
-            }
+            Some(word) => self_report::Unit::from_word(word)
+                .map(Unit::from)
+                .ok_or_else(|| bad(format!("`{word}` is not a unit; use one of {}", allowed.join(", "))))?,
         };
         let better = match better_word {
             None => default_better(unit),
@@ -110,11 +97,15 @@ pub struct ReportedMetrics {
     /// Descriptors, as the first run that reported each declared it.
     pub metrics: OrderedMap<MetricDesc>,
     dir: Option<tempfile::TempDir>,
+    /// The names of the metrics cargo-coldbench measures itself, which a program may not report.
+    builtin: Vec<String>,
 }
 
 impl ReportedMetrics {
-    /// A fresh folder for the metrics file; the file's path goes in the program's environment.
-    pub fn open(&mut self) -> Result<PathBuf, String> {
+    /// A fresh folder for the metrics file, whose path goes in the program's environment;
+    /// `builtin` are the names of the metrics the benchmark measures itself.
+    pub fn open(&mut self, builtin: Vec<String>) -> Result<PathBuf, String> {
+        self.builtin = builtin;
         let dir = tempfile::Builder::new()
             .prefix("coldbench-metrics-")
             .tempdir()
@@ -138,14 +129,14 @@ impl ReportedMetrics {
 
     /// The values the last run reported. A metric whose unit or direction differs from what an
     /// earlier run declared is an error naming both.
-    pub fn take(&mut self, builtin: &[&str]) -> Result<Vec<(String, f64)>, String> {
+    pub fn take(&mut self) -> Result<Vec<(String, f64)>, String> {
         let Some(path) = self.path() else { return Ok(Vec::new()) };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(format!("cannot read {ENV} ({}): {e}", path.display())),
         };
-        let lines = parse(&text, builtin)?;
+        let lines = parse(&text, &self.builtin)?;
         let mut values = Vec::with_capacity(lines.len());
         for r in lines {
             let desc = descriptor(r.unit, r.better);
@@ -179,20 +170,22 @@ impl ReportedMetrics {
 
 /// The unit as a metrics line writes it.
 fn word(unit: Unit) -> &'static str {
-    self_report::Unit::ALL.iter().find(|u| self::unit(u.as_str()) == Some(unit)).map_or("count", |u| u.as_str())
+    self_report::Unit::from(unit).as_str()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const BUILTIN: &[&str] = &["wall", "max_rss"];
+    fn builtin() -> Vec<String> {
+        vec!["wall".into(), "max_rss".into()]
+    }
 
     #[test]
     fn lines_declare_unit_and_direction_with_defaults() {
         let text =
             "# header\n\nitems_per_second=1.5e3 unit=per_second better=higher\ninit=0.25 unit=seconds\nrows=40\n";
-        let r = parse(text, BUILTIN).unwrap();
+        let r = parse(text, &builtin()).unwrap();
         assert_eq!(r.len(), 3);
         assert_eq!(
             (r[0].name.as_str(), r[0].value, r[0].unit, r[0].better),
@@ -200,7 +193,7 @@ mod tests {
         );
         assert_eq!((r[1].unit, r[1].better), (Unit::Seconds, Better::Lower));
         assert_eq!((r[2].unit, r[2].better), (Unit::Count, Better::Lower));
-        let rate = parse("bytes_out=10 unit=bytes_per_second", BUILTIN).unwrap();
+        let rate = parse("bytes_out=10 unit=bytes_per_second", &builtin()).unwrap();
         assert_eq!(rate[0].better, Better::Higher, "a rate without a direction is better higher");
     }
 
@@ -208,14 +201,14 @@ mod tests {
     fn every_unit_the_helper_writes_is_read() {
         for u in self_report::Unit::ALL {
             let line = self_report::Line { name: "m", value: 1.0, unit: u, better: self_report::Better::Lower };
-            let read = parse(&line.to_string(), BUILTIN).unwrap();
+            let read = parse(&line.to_string(), &builtin()).unwrap();
             assert_eq!(word(read[0].unit), u.as_str());
         }
     }
 
     #[test]
     fn errors_name_the_line_and_what_is_wrong() {
-        let err = parse("a=1\nitems=fast unit=per_second", BUILTIN).unwrap_err();
+        let err = parse("a=1\nitems=fast unit=per_second", &builtin()).unwrap_err();
         assert!(
             err.starts_with("COLDBENCH_METRICS line 2: `items=fast unit=per_second`: `fast` is not a number"),
             "{err}"
@@ -232,7 +225,7 @@ mod tests {
             ("x=1\nx=2", "already reported on line 1"),
         ];
         for (text, expected) in cases {
-            let err = parse(text, BUILTIN).unwrap_err();
+            let err = parse(text, &builtin()).unwrap_err();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
     }
@@ -240,14 +233,14 @@ mod tests {
     #[test]
     fn a_metric_keeps_its_unit_from_run_to_run() {
         let mut m = ReportedMetrics::default();
-        let path = m.open().unwrap();
-        assert!(m.take(BUILTIN).unwrap().is_empty(), "no file: nothing reported");
+        let path = m.open(builtin()).unwrap();
+        assert!(m.take().unwrap().is_empty(), "no file: nothing reported");
         std::fs::write(&path, "items=10 unit=per_second\n").unwrap();
-        assert_eq!(m.take(BUILTIN).unwrap(), vec![("items".to_string(), 10.0)]);
+        assert_eq!(m.take().unwrap(), vec![("items".to_string(), 10.0)]);
         m.clear();
         assert!(!path.exists());
         std::fs::write(&path, "items=10 unit=seconds\n").unwrap();
-        let err = m.take(BUILTIN).unwrap_err();
+        let err = m.take().unwrap_err();
         assert!(err.contains("unit=per_second better=higher and now with unit=seconds better=lower"), "{err}");
         m.close();
         assert!(!path.parent().unwrap().exists(), "the folder is removed");

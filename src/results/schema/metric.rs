@@ -25,6 +25,38 @@ pub enum Unit {
     Fraction,
 }
 
+/// The units a measured program reports in (`crate::self_report`, which has no dependencies)
+/// are these units, one for one.
+impl From<crate::self_report::Unit> for Unit {
+    fn from(u: crate::self_report::Unit) -> Unit {
+        use crate::self_report::Unit as R;
+        match u {
+            R::Seconds => Unit::Seconds,
+            R::Bytes => Unit::Bytes,
+            R::Count => Unit::Count,
+            R::PerSecond => Unit::PerSecond,
+            R::BytesPerSecond => Unit::BytesPerSecond,
+            R::Ratio => Unit::Ratio,
+            R::Fraction => Unit::Fraction,
+        }
+    }
+}
+
+impl From<Unit> for crate::self_report::Unit {
+    fn from(u: Unit) -> crate::self_report::Unit {
+        use crate::self_report::Unit as R;
+        match u {
+            Unit::Seconds => R::Seconds,
+            Unit::Bytes => R::Bytes,
+            Unit::Count => R::Count,
+            Unit::PerSecond => R::PerSecond,
+            Unit::BytesPerSecond => R::BytesPerSecond,
+            Unit::Ratio => R::Ratio,
+            Unit::Fraction => R::Fraction,
+        }
+    }
+}
+
 impl Unit {
     /// Whether samples of this unit are integers.
     pub fn is_integer(self) -> bool {
