@@ -101,10 +101,18 @@ pub fn geometric_mean(items: &[Speedup]) -> Option<Speedup> {
     Some(Speedup { factor: gm(&|s| s.factor), ci95: [gm(&|s| s.ci95[0]), gm(&|s| s.ci95[1])] })
 }
 
+/// A factor for people: `12×` from 10 up, else two decimals without a bare `.00` (`2.35×`, `2×`).
+pub fn times(f: f64) -> String {
+    if f.abs() >= 10.0 {
+        format!("{f:.0}×")
+    } else {
+        format!("{f:.2}×").replace(".00×", "×")
+    }
+}
+
 /// A speedup in words, for the metric's unit: `5.2× faster` (a time), `3.1× higher` (a rate),
 /// `71% less` (a size: the saving reads better as a share); with `label` after it.
 pub fn describe(s: &Speedup, desc: &MetricDesc, label: &str) -> String {
-    let times = |f: f64| if f >= 10.0 { format!("{f:.0}×") } else { format!("{f:.2}×").replace(".00×", "×") };
     match (desc.unit, s.factor >= 1.0) {
         (Unit::Bytes, _) => {
             // factor = reference / this: the share saved is 1 − 1/factor.

@@ -33,7 +33,7 @@ pub struct HeadToHead {
 }
 
 /// The name of `reference` as seen from `id`: the entry's name when both are in one package.
-fn short_name<'a>(id: &str, reference: &'a str) -> &'a str {
+pub(crate) fn short_name<'a>(id: &str, reference: &'a str) -> &'a str {
     let package = |s: &str| s.rsplit_once('/').map(|(p, _)| p.to_string());
     match (package(id), package(reference)) {
         (Some(a), Some(b)) if a == b => reference.rsplit_once('/').map_or(reference, |(_, n)| n),

@@ -561,18 +561,13 @@ fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
         .collect()
 }
 
-/// "min-speedup not met: wall time 1.8× faster than python-baseline at the lower end of its 95%
-/// CI (2.1× at the medians), 0.2× short of the minimum of 2×".
+/// "min-speedup not met: wall time 1.80× faster than python-baseline at the lower end of its 95%
+/// CI (2.10× at the medians), 0.20× short of the minimum of 2×".
 fn speedup_note(b: &BenchmarkResult, metric: &str, check: &crate::results::BudgetCheck) -> String {
+    use crate::analysis::speedup::times;
     let label = b.metrics.get(metric).map_or(metric, |d| d.label_or(metric));
     let reference = b.reference.as_ref();
-    let name = reference.map_or("its reference", |r| {
-        if r.id.rsplit_once('/').map(|(p, _)| p) == b.id.rsplit_once('/').map(|(p, _)| p) {
-            r.id.rsplit_once('/').map_or(r.id.as_str(), |(_, n)| n)
-        } else {
-            r.id.as_str()
-        }
-    });
+    let name = reference.map_or("its reference", |r| head_to_head::short_name(&b.id, &r.id));
     let point = reference
         .and_then(|r| r.speedups.get(metric))
         .map(|s| format!(" ({} at the medians)", times(s.factor)))
@@ -584,15 +579,6 @@ fn speedup_note(b: &BenchmarkResult, metric: &str, check: &crate::results::Budge
         times(check.limit - check.value),
         times(check.limit)
     )
-}
-
-/// A factor: `2.35×`, `12×`.
-fn times(f: f64) -> String {
-    if f.abs() >= 10.0 {
-        format!("{f:.0}×")
-    } else {
-        format!("{f:.2}×")
-    }
 }
 
 fn residency_note(b: &BenchmarkResult) -> Option<String> {
