@@ -168,6 +168,54 @@ pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     (first..=last).map(|k| k as f64 * step).collect()
 }
 
+/// One bar of a horizontal bar chart.
+struct Bar<'a> {
+    /// Its label, left of the bar.
+    label: &'a str,
+    /// Where the bar ends (it starts at the chart's zero).
+    value: f64,
+    /// The whisker.
+    ci: [f64; 2],
+    /// Its CSS class (a verdict).
+    class: &'a str,
+    /// The text shown on hover.
+    tooltip: String,
+}
+
+/// The rows of a horizontal bar chart, [`BAR_ROW`] apart from y = 20: a label right-aligned left
+/// of `left`, a bar from `zero` to the value, and the CI as a whisker; `x` maps values to x.
+fn bar_rows(svg: &mut String, bars: &[Bar], left: f64, zero: f64, x: &dyn Fn(f64) -> f64) {
+    for (i, bar) in bars.iter().enumerate() {
+        let y = 20.0 + BAR_ROW * i as f64;
+        let (a, b) = (x(zero).min(x(bar.value)), x(zero).max(x(bar.value)));
+        let _ = write!(
+            svg,
+            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + 13.0,
+            escape(bar.label)
+        );
+        let _ = write!(
+            svg,
+            r#"<rect class="bar {}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}</title></rect>"#,
+            bar.class,
+            y + 2.0,
+            (b - a).max(1.0),
+            escape(&bar.tooltip)
+        );
+        let _ = write!(
+            svg,
+            r#"<line class="ci" x1="{:.1}" x2="{:.1}" y1="{2}" y2="{2}"/>"#,
+            x(bar.ci[0]),
+            x(bar.ci[1]),
+            y + 9.0
+        );
+    }
+}
+
+/// The height of a row of a bar chart.
+const BAR_ROW: f64 = 26.0;
+
 /// A bar chart of Δ% per benchmark with its CI as an error bar and the noise band shaded.
 pub fn change_chart(changes: &[Change]) -> String {
     if changes.is_empty() {
@@ -181,7 +229,7 @@ pub fn change_chart(changes: &[Change]) -> String {
         * 1.1;
     let left = 220.0;
     let x = |p: f64| left + (p.clamp(-extent, extent) + extent) / (2.0 * extent) * (WIDTH - left - RIGHT);
-    let row_h = 26.0;
+    let row_h = BAR_ROW;
     let height = 20.0 + row_h * changes.len() as f64 + 24.0;
     let mut svg = String::new();
     let _ = write!(
@@ -202,36 +250,24 @@ pub fn change_chart(changes: &[Change]) -> String {
         x(0.0),
         20.0 + row_h * changes.len() as f64
     );
-    for (i, c) in changes.iter().enumerate() {
-        let y = 20.0 + row_h * i as f64;
-        let (a, b) = (x(0.0).min(x(c.percent)), x(0.0).max(x(c.percent)));
-        let _ = write!(
-            svg,
-            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            left - 8.0,
-            y + 13.0,
-            escape(&c.label)
-        );
-        let _ = write!(
-            svg,
-            r#"<rect class="bar {}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}: {:+.1}% (CI {:+.1}% … {:+.1}%) — {}</title></rect>"#,
-            c.verdict.as_str(),
-            y + 2.0,
-            (b - a).max(1.0),
-            escape(&c.label),
-            c.percent,
-            c.ci[0],
-            c.ci[1],
-            c.verdict.as_str()
-        );
-        let _ = write!(
-            svg,
-            r#"<line class="ci" x1="{:.1}" x2="{:.1}" y1="{2}" y2="{2}"/>"#,
-            x(c.ci[0]),
-            x(c.ci[1]),
-            y + 9.0
-        );
-    }
+    let bars: Vec<Bar> = changes
+        .iter()
+        .map(|c| Bar {
+            label: &c.label,
+            value: c.percent,
+            ci: c.ci,
+            class: c.verdict.as_str(),
+            tooltip: format!(
+                "{}: {:+.1}% (CI {:+.1}% … {:+.1}%) — {}",
+                c.label,
+                c.percent,
+                c.ci[0],
+                c.ci[1],
+                c.verdict.as_str()
+            ),
+        })
+        .collect();
+    bar_rows(&mut svg, &bars, left, 0.0, &x);
     let axis_y = 20.0 + row_h * changes.len() as f64 + 16.0;
     for p in [-extent, -extent / 2.0, 0.0, extent / 2.0, extent] {
         let _ =
@@ -514,7 +550,7 @@ pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
     let (lo, hi) = (10f64.powf(lo.log10().floor()), 10f64.powf(hi.log10().ceil().max(lo.log10().floor() + 1.0)));
     let left = 250.0;
     let x = |f: f64| left + (f.clamp(lo, hi).log10() - lo.log10()) / (hi.log10() - lo.log10()) * (WIDTH - left - RIGHT);
-    let row_h = 26.0;
+    let row_h = BAR_ROW;
     let height = 20.0 + row_h * bars.len() as f64 + 24.0;
     let mut svg = String::new();
     let _ = write!(
@@ -527,42 +563,23 @@ pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
         x(1.0),
         20.0 + row_h * bars.len() as f64
     );
-    for (i, (label, than, s)) in bars.iter().enumerate() {
-        let y = 20.0 + row_h * i as f64;
-        let (a, b) = (x(1.0).min(x(s.factor)), x(1.0).max(x(s.factor)));
-        let class = if s.ci95[0] > 1.0 {
-            "improved"
-        } else if s.ci95[1] < 1.0 {
-            "regressed"
-        } else {
-            "no_change"
-        };
-        let _ = write!(
-            svg,
-            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            left - 8.0,
-            y + 13.0,
-            escape(label)
-        );
-        let _ = write!(
-            svg,
-            r#"<rect class="bar {class}" x="{a:.1}" y="{}" width="{:.1}" height="14"><title>{}: speedup {:.2}× {} (CI {:.2}× … {:.2}×)</title></rect>"#,
-            y + 2.0,
-            (b - a).max(1.0),
-            escape(label),
-            s.factor,
-            escape(than),
-            s.ci95[0],
-            s.ci95[1]
-        );
-        let _ = write!(
-            svg,
-            r#"<line class="ci" x1="{:.1}" x2="{:.1}" y1="{2}" y2="{2}"/>"#,
-            x(s.ci95[0]),
-            x(s.ci95[1]),
-            y + 9.0
-        );
-    }
+    let rows: Vec<Bar> = bars
+        .iter()
+        .map(|(label, than, s)| Bar {
+            label,
+            value: s.factor,
+            ci: s.ci95,
+            class: if s.ci95[0] > 1.0 {
+                "improved"
+            } else if s.ci95[1] < 1.0 {
+                "regressed"
+            } else {
+                "no_change"
+            },
+            tooltip: format!("{label}: speedup {:.2}× {than} (CI {:.2}× … {:.2}×)", s.factor, s.ci95[0], s.ci95[1]),
+        })
+        .collect();
+    bar_rows(&mut svg, &rows, left, 1.0, &x);
     let axis_y = 20.0 + row_h * bars.len() as f64 + 16.0;
     let mut decade = lo;
     while decade <= hi * 1.0001 {
