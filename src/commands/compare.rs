@@ -185,13 +185,9 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         .filter_map(|e| e.cand.as_ref())
         .map(|b| (b.id().render(), (b.reference(), b.settings().min_speedup.clone())))
         .collect();
-    let reference_of: Vec<Option<usize>> = cand_results
-        .iter()
-        .map(|r| {
-            let wanted = by_id.get(&r.id)?.0.as_ref()?;
-            cand_results.iter().position(|x| &x.id == wanted)
-        })
-        .collect();
+    let ids: Vec<String> = cand_results.iter().map(|r| r.id.clone()).collect();
+    let references: Vec<Option<String>> = ids.iter().map(|id| by_id.get(id).and_then(|(r, _)| r.clone())).collect();
+    let reference_of = run::reference_indices(&ids, &references);
     let limits: Vec<_> =
         cand_results.iter().map(|r| by_id.get(&r.id).map(|(_, l)| l.clone()).unwrap_or_default()).collect();
     run::attach_references(&mut cand_results, &reference_of, &limits, false);

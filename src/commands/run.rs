@@ -253,12 +253,19 @@ pub(crate) fn measure_plan(
 }
 
 /// For each benchmark, the index of its reference among `benches`, when it is there.
-pub(crate) fn references_in(benches: &[Box<dyn Bench>]) -> Vec<Option<usize>> {
+fn references_in(benches: &[Box<dyn Bench>]) -> Vec<Option<usize>> {
     let ids: Vec<String> = benches.iter().map(|b| b.id().render()).collect();
-    benches
+    let references: Vec<Option<String>> = benches.iter().map(|b| b.reference()).collect();
+    reference_indices(&ids, &references)
+}
+
+/// For each id, the index of the id its reference names, when it is among `ids` (and is not
+/// itself).
+pub(crate) fn reference_indices(ids: &[String], references: &[Option<String>]) -> Vec<Option<usize>> {
+    references
         .iter()
         .enumerate()
-        .map(|(i, b)| b.reference().and_then(|r| ids.iter().position(|id| *id == r)).filter(|&j| j != i))
+        .map(|(i, r)| r.as_ref().and_then(|r| ids.iter().position(|id| id == r)).filter(|&j| j != i))
         .collect()
 }
 
