@@ -139,12 +139,9 @@ fn a_rewrite_runs_interleaved_with_its_reference_and_min_speedup_gates_on_the_in
 
 #[test]
 fn a_reported_rate_that_fell_30_percent_on_a_branch_fails_the_compare() {
-    let f = fixture(&format!("{SETTINGS}\n[[package.metadata.bench.start]]\nbin = \"fast\"\nname = \"rust\"\n"));
+    let f = fixture(&rust_against_python(""));
     let ws = f.ws();
-    std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
-    git_in(&ws, &["init", "-q", "-b", "main"]);
-    git_in(&ws, &["add", "-A"]);
-    git_in(&ws, &["commit", "-q", "-m", "fast pipeline"]);
+    f.commit_all("fast pipeline");
     // 1/0.7 as much work per item: 30% fewer items per second.
     let main_rs = ws.join("pipeline/src/main.rs");
     let source = std::fs::read_to_string(&main_rs).unwrap();
@@ -153,18 +150,52 @@ fn a_reported_rate_that_fell_30_percent_on_a_branch_fails_the_compare() {
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let doc = latest(&f.out());
     let rows = doc["comparison"]["rows"].as_array().unwrap();
-    let row = rows.iter().find(|r| r["metric"] == "items_per_second").unwrap_or_else(|| panic!("{rows:#?}"));
+    let row = rows
+        .iter()
+        .find(|r| r["id"] == "start/pipeline/rust" && r["metric"] == "items_per_second")
+        .unwrap_or_else(|| panic!("{rows:#?}"));
     let ratio = row["ratio"].as_f64().unwrap();
     assert!((0.6..0.8).contains(&ratio), "{row:#}");
     assert_eq!(row["verdict"], "failure", "a rate that fell is worse: {row:#}");
     assert_eq!(row["gating"], true);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("items_per_second"), "{stdout}");
+    // The candidate's Rust and Python entries ran in different pairs (each against its baseline):
+    // their head-to-head is there, marked as measured apart.
+    let reference = &bench(&doc, "rust")["reference"];
+    assert_eq!(
+        (reference["id"].as_str(), reference["interleaved"].as_bool()),
+        (Some("start/pipeline/python-baseline"), Some(false))
+    );
+    assert!(reference["speedups"]["wall"]["factor"].as_f64().unwrap() > 1.0, "{reference:#}");
+    assert!(stdout.contains("than python-baseline (measured apart)"), "{stdout}");
     assert_eq!(
         git_in(&ws, &["status", "--porcelain"]).trim(),
         "M pipeline/src/main.rs",
         "the working tree is as it was"
     );
+}
+
+#[test]
+fn a_chain_of_references_runs_as_one_interleaved_group() {
+    let config = format!(
+        "{}\n[[package.metadata.bench.start]]\nbin = \"fast\"\nname = \"rust-again\"\nreference = \"rust\"\n",
+        rust_against_python("")
+    );
+    let f = fixture(&config);
+    let out = f.run(&["--runs", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let runs = |name: &str| bench(&doc, name)["samples"]["wall"].as_array().unwrap().len();
+    assert_eq!((runs("python-baseline"), runs("rust"), runs("rust-again")), (4, 4, 4));
+    let again = &bench(&doc, "rust-again")["reference"];
+    assert_eq!((again["id"].as_str(), again["interleaved"].as_bool()), (Some("start/pipeline/rust"), Some(true)));
+    // The same program against itself: about 1×, whatever the machine.
+    let wall = again["speedups"]["wall"]["factor"].as_f64().unwrap();
+    assert!((0.5..2.0).contains(&wall), "{again:#}");
+    assert_eq!(bench(&doc, "rust")["reference"]["id"], "start/pipeline/python-baseline");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Head-to-head (2 benchmarks against their references)"), "{stdout}");
 }
 
 #[test]

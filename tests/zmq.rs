@@ -407,10 +407,7 @@ fn compare_judges_a_slower_server_by_each_metric_s_direction() {
     // five rounds per side: the band keeps such drift from reading as a change.
     let f = fixture("noise = \"40%\"\nwarn = \"100000%\"\nfail = \"200000%\"", &table);
     let ws = f.ws();
-    std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
-    git_in(&ws, &["init", "-q", "-b", "main"]);
-    git_in(&ws, &["add", "-A"]);
-    git_in(&ws, &["commit", "-q", "-m", "fast server"]);
+    f.commit_all("fast server");
     let main_rs = ws.join("echosvc/src/main.rs");
     let source = std::fs::read_to_string(&main_rs).unwrap();
     std::fs::write(&main_rs, source.replace("const EXTRA_DELAY_US: u64 = 0;", "const EXTRA_DELAY_US: u64 = 2000;"))

@@ -291,6 +291,16 @@ impl SuiteFixture {
         cmd
     }
 
+    /// Makes the workspace a git repository on branch `main` with everything committed (the
+    /// build output ignored), for `--compare`.
+    pub fn commit_all(&self, message: &str) {
+        let ws = self.ws();
+        std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
+        git_in(&ws, &["init", "-q", "-b", "main"]);
+        git_in(&ws, &["add", "-A"]);
+        git_in(&ws, &["commit", "-q", "-m", message]);
+    }
+
     /// Runs it, and checks that it left nothing behind.
     pub fn run(&self, args: &[&str]) -> Output {
         let out = self.command(args).output().unwrap();
