@@ -110,6 +110,15 @@ pub fn times(f: f64) -> String {
     }
 }
 
+/// How a factor above 1 reads for a metric: a time is `faster`, anything else `better`.
+pub fn better_word(desc: &MetricDesc) -> &'static str {
+    if desc.unit == Unit::Seconds {
+        "faster"
+    } else {
+        "better"
+    }
+}
+
 /// A speedup in words, for the metric's unit: `5.2× faster` (a time), `3.1× higher` (a rate),
 /// `71% less` (a size: the saving reads better as a share); with `label` after it.
 pub fn describe(s: &Speedup, desc: &MetricDesc, label: &str) -> String {

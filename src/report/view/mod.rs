@@ -565,7 +565,9 @@ fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
 /// CI (2.10× at the medians), 0.20× short of the minimum of 2×".
 fn speedup_note(b: &BenchmarkResult, metric: &str, check: &crate::results::BudgetCheck) -> String {
     use crate::analysis::speedup::times;
-    let label = b.metrics.get(metric).map_or(metric, |d| d.label_or(metric));
+    let desc = b.metrics.get(metric);
+    let label = desc.map_or(metric, |d| d.label_or(metric));
+    let word = desc.map_or("faster", crate::analysis::speedup::better_word);
     let reference = b.reference.as_ref();
     let name = reference.map_or("its reference", |r| head_to_head::short_name(&b.id, &r.id));
     let point = reference
@@ -573,7 +575,7 @@ fn speedup_note(b: &BenchmarkResult, metric: &str, check: &crate::results::Budge
         .map(|s| format!(" ({} at the medians)", times(s.factor)))
         .unwrap_or_default();
     format!(
-        "min-speedup not met: {label} {} faster than {name} at the lower end of its 95% CI{point}, {} short of the \
+        "min-speedup not met: {label} {} {word} than {name} at the lower end of its 95% CI{point}, {} short of the \
          minimum of {}",
         times(check.value),
         times(check.limit - check.value),
