@@ -39,10 +39,13 @@ fn the_same_bytes_built_in_place_and_taken_from_the_cache_are_not_a_regression()
     let p = big_binary_project();
     // The baseline (HEAD) comes from the artifact cache, a copy; the candidate is the file the
     // linker wrote into target/release. Unless both are measured from fresh copies, the page
-    // cache holds them differently and identical code reads as 1.4–1.6× slower.
+    // cache holds them differently and identical code reads as 1.4–1.6× slower. That bias is
+    // what this test guards against, so changes within ±20% count as noise: with the default ±2%
+    // an A/A compare on a loaded 2-core runner reads as "regressed" in a few runs of a hundred
+    // (the 5% significance level at work), which says nothing about the staging.
     let res = coldbench()
         .current_dir(p.path())
-        .args(["--compare", "HEAD", "--fail-on", "regression", "--runs", "60"])
+        .args(["--compare", "HEAD", "--fail-on", "regression", "--runs", "60", "--noise", "20%"])
         .output()
         .unwrap();
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
