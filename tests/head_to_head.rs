@@ -138,14 +138,15 @@ fn a_rewrite_runs_interleaved_with_its_reference_and_min_speedup_gates_on_the_in
 }
 
 #[test]
-fn a_reported_rate_that_fell_30_percent_on_a_branch_fails_the_compare() {
+fn a_reported_rate_that_halved_on_a_branch_fails_the_compare() {
     let f = fixture(&rust_against_python(""));
     let ws = f.ws();
     f.commit_all("fast pipeline");
-    // 1/0.7 as much work per item: 30% fewer items per second.
+    // Twice the work per item: half the items per second, far past the 25% failure threshold
+    // whatever the noise of ten runs on a loaded machine.
     let main_rs = ws.join("pipeline/src/main.rs");
     let source = std::fs::read_to_string(&main_rs).unwrap();
-    std::fs::write(&main_rs, source.replace("const WORK: u64 = 400;", "const WORK: u64 = 571;")).unwrap();
+    std::fs::write(&main_rs, source.replace("const WORK: u64 = 400;", "const WORK: u64 = 800;")).unwrap();
     let out = f.run(&["--compare", "HEAD", "--fail-on", "regression"]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let doc = latest(&f.out());
@@ -155,7 +156,7 @@ fn a_reported_rate_that_fell_30_percent_on_a_branch_fails_the_compare() {
         .find(|r| r["id"] == "start/pipeline/rust" && r["metric"] == "items_per_second")
         .unwrap_or_else(|| panic!("{rows:#?}"));
     let ratio = row["ratio"].as_f64().unwrap();
-    assert!((0.6..0.8).contains(&ratio), "{row:#}");
+    assert!((0.35..0.65).contains(&ratio), "{row:#}");
     assert_eq!(row["verdict"], "failure", "a rate that fell is worse: {row:#}");
     assert_eq!(row["gating"], true);
     let stdout = String::from_utf8_lossy(&out.stdout);
