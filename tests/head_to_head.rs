@@ -193,7 +193,7 @@ fn a_chain_of_references_runs_as_one_interleaved_group() {
     assert_eq!((again["id"].as_str(), again["interleaved"].as_bool()), (Some("start/pipeline/rust"), Some(true)));
     // The same program against itself: about 1×, whatever the machine.
     let wall = again["speedups"]["wall"]["factor"].as_f64().unwrap();
-    assert!((0.5..2.0).contains(&wall), "{again:#}");
+    assert!((0.33..3.0).contains(&wall), "{again:#}");
     assert_eq!(bench(&doc, "rust")["reference"]["id"], "start/pipeline/python-baseline");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Head-to-head (2 benchmarks against their references)"), "{stdout}");
@@ -269,7 +269,7 @@ fn the_pipeline_example_prints_speedups_and_the_memory_saved() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = common::coldbench()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["-p", "pipeline-example", "--runs", "5", "--target-dir"])
+        .args(["-p", "pipeline-example", "--runs", "10", "--target-dir"])
         .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline-example-target"))
         .arg("--output-dir")
         .arg(out_dir.path())

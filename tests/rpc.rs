@@ -61,9 +61,11 @@ fn the_quick_suite_runs_every_call_pattern_and_scaling_row_against_the_builtin_w
     // all of it is overhead. (For array_f64 and bytes the function itself dominates, and in this
     // debug build its own round-to-round noise is larger than the transfer, so the sign of their
     // overhead is not asserted.)
+    // Medians over the rounds: one round whose in-process block was preempted is not the rule.
     for method in ["small_int", "small_string"] {
         let row = find(&doc, "call", &[("method", method.into())]);
-        assert!(mean(row, "overhead") > 0.9 * mean(row, "call"), "{row:#}");
+        let median = |metric: &str| row["summary"][metric]["median"].as_f64().unwrap();
+        assert!(median("local") < 0.1 * median("call"), "{row:#}");
     }
     let small = find(&doc, "call", &[("method", "small_int".into())]);
     assert_eq!(small["samples"]["call"].as_array().unwrap().len(), 3, "3 rounds by default");

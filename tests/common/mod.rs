@@ -314,7 +314,7 @@ impl SuiteFixture {
         let marker = format!("TMPDIR={}", tmp.display());
         // Stopped processes are reaped before coldbench exits; give the kernel a moment anyway.
         let mut left = Vec::new();
-        for _ in 0..50 {
+        for _ in 0..250 {
             left = processes_with_env(&marker);
             if left.is_empty() {
                 break;
