@@ -1,9 +1,11 @@
 //! Building what is measured: cargo (`cargo`), git refs and their checkouts (`git`), the cache
-//! of built files per commit (`artifacts`), and the fresh copies that are measured (`stage`).
+//! of built files per commit (`artifacts`), path dependencies outside the repository in a checkout
+//! (`outside`), and the fresh copies that are measured (`stage`).
 
 pub mod artifacts;
 pub mod cargo;
 pub mod git;
+pub mod outside;
 pub mod stage;
 
 use std::collections::BTreeMap;

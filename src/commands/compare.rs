@@ -19,6 +19,7 @@ use super::run::{self, RunOptions, RunOutcome};
 use crate::analysis::pairing;
 use crate::build::artifacts::{ArtifactCache, BuildKey};
 use crate::build::git::{self, CheckoutState, GitFacts, ResolvedRef};
+use crate::build::outside::{self, Outside};
 use crate::build::stage::Staged;
 use crate::build::{cargo, ArtifactRef, Executables};
 use crate::cli::ConfigFrom;
@@ -46,6 +47,9 @@ struct Source {
     git: Option<GitFacts>,
     /// Completes "bin `x` does not exist ...": "at v10.2.0", "in the working tree".
     at: String,
+    /// Path dependencies of a ref that lie outside the repository: no commit pins them, so the
+    /// side builds them as they are on disk now, and its executables are never taken from the cache.
+    outside: Vec<Outside>,
 }
 
 impl Source {
@@ -316,7 +320,24 @@ fn working_tree(ws: Workspace, opts: &RunOptions) -> Source {
         side,
         git,
         at: "in the working tree".into(),
+        outside: Vec::new(),
     }
+}
+
+/// "the baseline (main) has 1 path dependency outside the repository (…): no commit pins it, …".
+fn describe_outside(role: &str, at: &str, outside: &[Outside]) -> String {
+    let mut paths: Vec<&Path> = outside.iter().map(|o| o.path.as_path()).collect();
+    paths.sort();
+    paths.dedup();
+    let shown: Vec<String> = paths.iter().take(3).map(|p| p.display().to_string()).collect();
+    let more = if paths.len() > 3 { format!(" and {} more", paths.len() - 3) } else { String::new() };
+    let (what, it) = if paths.len() == 1 { ("path dependency", "it") } else { ("path dependencies", "them") };
+    format!(
+        "the {role} ({at}) has {} {what} outside the repository ({}{more}): no commit pins {it}, so both sides \
+         build {it} as on disk now and a change in {it} cannot show here; this side is built afresh each time",
+        paths.len(),
+        shown.join(", "),
+    )
 }
 
 /// When no benchmark can run on both sides, a comparison would measure for minutes and judge
@@ -380,6 +401,14 @@ impl SideContext<'_> {
                 .warn(format!("the checkout in {} was incomplete (an interrupted run?); made it again", dir.display())),
         }
         super::clean::mark_used(self.store.dir(), &r.sha);
+        let outside = match self.repo.workdir() {
+            Some(root) => outside::anchor(&dir, root)
+                .with_context(|| format!("reading the manifests of the {role} ({} {short})", r.name))?,
+            None => Vec::new(),
+        };
+        if !outside.is_empty() {
+            self.ui.warn(describe_outside(role, &r.name, &outside));
+        }
         let mut cargo = self.opts.cargo.clone();
         cargo.manifest_path = Some(dir.join(self.manifest_in_repo));
         cargo.target_dir = Some(self.build_dir());
@@ -393,6 +422,7 @@ impl SideContext<'_> {
             side: Side { label: r.name.clone(), sha: Some(r.sha.clone()), dirty: false },
             git: Some(GitFacts { sha: r.sha.clone(), branch: None, dirty: false }),
             at: format!("at {}", r.name),
+            outside,
         })
     }
 
@@ -464,7 +494,9 @@ impl SideContext<'_> {
         let short = git::short(&r.sha);
         let key = BuildKey::new(&r.sha, &source.cargo, host::rustc_version());
         let cache = ArtifactCache::new(self.store.dir().join("artifacts"));
-        if let Some(found) = cache.lookup(&key, &bins) {
+        // The cache is keyed by commit, and a crate outside the repository changes without one.
+        let found = if source.outside.is_empty() { cache.lookup(&key, &bins) } else { None };
+        if let Some(found) = found {
             self.ui.note(format!("{}: reusing the executables built for {short} (no cargo build)", source.role));
             return Ok((found, false));
         }
