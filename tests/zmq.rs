@@ -19,9 +19,29 @@ fn fixture(settings: &str, table: &str) -> SuiteFixture {
     })
 }
 
-/// A port nothing listens on now.
+/// A port nothing listens on now, for a server that binds it seconds later (after its build).
+///
+/// Taken below the kernel's ephemeral range, so that a socket a concurrent test binds to port 0
+/// (the built-in floor, a client) cannot be handed the same port in the meantime, and different
+/// for every call of this process.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    if low < 10_000 {
+        return std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    }
+    let base = low - 8000 + (std::process::id() % 4000) as u16;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(port < low, "no free port below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The user's Rust server on `port`, with extra flags.
