@@ -162,8 +162,9 @@ impl std::fmt::Display for Warning {
         match self {
             Warning::Outliers { count, runs } => write!(
                 f,
-                "{count} of {runs} runs were statistical outliers: other programs may have been busy; \
-                 close them or use more --runs"
+                "{count} of {runs} runs {} statistical outliers: other programs may have been busy; \
+                 close them or use more --runs",
+                if *count == 1 { "was" } else { "were" }
             ),
             Warning::SlowFirstRun { warmups: 0 } => {
                 write!(f, "the first run was much slower than the rest: caches were probably cold; use --warmup")
@@ -304,5 +305,7 @@ mod tests {
         let samples = s(&[10.0, 10.0, 10.1, 9.9, 10.0, 10.0, 10.1, 9.9, 40.0, 45.0]);
         let w = warnings(&samples, &summarize(&samples), 1, true);
         assert!(w.contains(&Warning::Outliers { count: 2, runs: 10 }), "{w:?}");
+        assert!(Warning::Outliers { count: 2, runs: 10 }.to_string().starts_with("2 of 10 runs were statistical"));
+        assert!(Warning::Outliers { count: 1, runs: 5 }.to_string().starts_with("1 of 5 runs was statistical"));
     }
 }
