@@ -35,6 +35,8 @@ pub mod results;
 pub mod self_report;
 #[cfg(feature = "cli")]
 pub mod suites;
+#[cfg(all(test, feature = "cli"))]
+mod testing;
 #[cfg(feature = "cli")]
 pub mod ui;
 #[cfg(feature = "cli")]

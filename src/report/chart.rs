@@ -182,6 +182,12 @@ struct Bar<'a> {
     tooltip: String,
 }
 
+/// The vertical line at no change (0% on a change chart, 1× on a speedup chart), from the top of
+/// the bars to `rows_height` below them.
+fn reference_line(svg: &mut String, x: f64, rows_height: f64) {
+    let _ = write!(svg, r#"<line class="zero" x1="{x:.1}" x2="{x:.1}" y1="10" y2="{}"/>"#, 20.0 + rows_height);
+}
+
 /// The rows of a horizontal bar chart, [`BAR_ROW`] apart from y = 20: a label right-aligned left
 /// of `left`, a bar from `zero` to the value, and the CI as a whisker; `x` maps values to x.
 fn bar_rows(svg: &mut String, bars: &[Bar], left: f64, zero: f64, x: &dyn Fn(f64) -> f64) {
@@ -244,12 +250,7 @@ pub fn change_chart(changes: &[Change]) -> String {
         x(noise) - x(-noise),
         row_h * changes.len() as f64 + 10.0
     );
-    let _ = write!(
-        svg,
-        r#"<line class="zero" x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1}"/>"#,
-        x(0.0),
-        20.0 + row_h * changes.len() as f64
-    );
+    reference_line(&mut svg, x(0.0), row_h * changes.len() as f64);
     let bars: Vec<Bar> = changes
         .iter()
         .map(|c| Bar {
@@ -557,12 +558,7 @@ pub fn speedup_chart(pairs: &[super::view::head_to_head::Pair]) -> String {
         svg,
         r#"<svg class="chart speedup" role="img" aria-label="speedup over the reference" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>Speedup over the reference (×, 95% CI, log scale)</title>"#
     );
-    let _ = write!(
-        svg,
-        r#"<line class="zero" x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1}"/>"#,
-        x(1.0),
-        20.0 + row_h * bars.len() as f64
-    );
+    reference_line(&mut svg, x(1.0), row_h * bars.len() as f64);
     let rows: Vec<Bar> = bars
         .iter()
         .map(|(label, than, s)| Bar {

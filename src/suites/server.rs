@@ -537,20 +537,7 @@ mod tests {
         assert!(server.exit_reason().is_none());
         assert!(server.rss().unwrap() > 0 && server.cpu_time().is_some());
         server.stop();
-        let left = || {
-            std::fs::read_dir("/proc")
-                .unwrap()
-                .flatten()
-                .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00301.5\x00"))
-                .count()
-        };
-        // The orphaned child is killed with the group but dies (and leaves /proc) a moment later
-        // on a loaded machine: give it that moment, not the 300 s it would otherwise live.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while left() > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert_eq!(left(), 0, "the server's child outlived it");
+        assert_eq!(crate::testing::left_after_kill(b"sleep\x00301.5\x00"), 0, "the server's child outlived it");
     }
 
     #[test]

@@ -93,6 +93,19 @@ pub fn live_processes(exe: Option<&Path>, cmdline: Option<&[&str]>) -> Vec<u32> 
     found
 }
 
+/// What `find` still finds after giving killed processes up to 5 s to leave `/proc`: on a loaded
+/// machine a process killed with its group dies a moment after the kill returns.
+pub fn left_after_kill<T>(find: impl Fn() -> Vec<T>) -> Vec<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = find();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Text of stdout and stderr, for assertion messages.
 pub fn describe(out: &Output) -> String {
     format!(
@@ -313,14 +326,7 @@ impl SuiteFixture {
         let tmp = self.tmp();
         let marker = format!("TMPDIR={}", tmp.display());
         // Stopped processes are reaped before coldbench exits; give the kernel a moment anyway.
-        let mut left = Vec::new();
-        for _ in 0..250 {
-            left = processes_with_env(&marker);
-            if left.is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let left = left_after_kill(|| processes_with_env(&marker));
         assert!(left.is_empty(), "processes of the run are still alive: {left:?}");
         let files: Vec<String> =
             std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
