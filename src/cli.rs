@@ -134,6 +134,9 @@ pub enum Command {
 pub enum Measure {
     /// Instructions executed, counted by `valgrind --tool=callgrind`.
     Instructions,
+    /// `instructions`, and the profile by function of the median callgrind run of each start
+    /// (differential under `--compare`).
+    Profile,
 }
 
 /// The suites `cargo coldbench suite` runs.
@@ -279,7 +282,9 @@ pub struct RunArgs {
     #[arg(global = true, long, value_name = "PCT", value_parser = parse_percent, help_heading = "Comparing")]
     pub precision: Option<f64>,
     /// Also measure this (may repeat): `instructions` counts each start's instructions under
-    /// valgrind's callgrind, a nearly deterministic metric compared up to `instructions-noise`.
+    /// valgrind's callgrind, a nearly deterministic metric compared up to `instructions-noise`;
+    /// `profile` also keeps those runs' instructions by function (which functions changed, under
+    /// `--compare`).
     #[arg(global = true, long, value_enum, value_name = "WHAT", help_heading = "Measuring")]
     pub measure: Vec<Measure>,
     /// With a precision (`--precision` or `precision` in the configuration): how long a
@@ -307,7 +312,8 @@ pub struct RunArgs {
     /// Folder for result files [default: <target-dir>/coldbench]
     #[arg(global = true, long, value_name = "DIR", help_heading = "Output")]
     pub output_dir: Option<PathBuf>,
-    /// How many of the slowest imports each Python import row lists [default: 10].
+    /// How many of the slowest imports each Python import row lists, and of the functions each
+    /// profiled start lists (`--measure profile`) [default: 10].
     #[arg(global = true, long, value_name = "N", help_heading = "Output")]
     pub top: Option<usize>,
     /// Cargo's options.

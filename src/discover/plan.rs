@@ -76,8 +76,10 @@ pub struct Overrides {
     pub tensor: crate::suites::tensor::rows::TensorArgs,
     /// `--precision`, as a fraction.
     pub precision: Option<f64>,
-    /// `--measure instructions`.
+    /// `--measure instructions` (or `profile`, which implies it).
     pub instructions: bool,
+    /// `--measure profile`: keep the profile of the median callgrind run of each start.
+    pub profile: bool,
     /// `--top`: the slowest imports listed per Python import row.
     pub top: Option<usize>,
     /// `--max-time`.
@@ -143,8 +145,9 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
     if overrides.instructions {
         crate::measure::process::instructions::find_valgrind().map_err(|what| UserError::MissingTool {
             what,
-            hint: "`--measure instructions` counts instructions with valgrind: install it (`apt-get install \
-                   valgrind` on Debian and Ubuntu, `dnf install valgrind` on Fedora) or leave the option out"
+            hint: "`--measure instructions` and `--measure profile` run the starts under valgrind: install \
+                   it (`apt-get install valgrind` on Debian and Ubuntu, `dnf install valgrind` on Fedora) or \
+                   leave the option out"
                 .into(),
         })?;
     }
@@ -186,6 +189,7 @@ pub fn plan(ws: &Workspace, overrides: &Overrides) -> Result<Plan> {
             thresholds: overrides.thresholds(&cfg.settings),
             cache: overrides.cache.or(cfg.settings.cache).unwrap_or_default(),
             top: overrides.top.unwrap_or(DEFAULT_TOP),
+            profile: overrides.profile,
             instructions: overrides.instructions.then(|| {
                 cfg.settings.instructions_noise.unwrap_or(crate::measure::process::instructions::DEFAULT_TOLERANCE)
             }),
@@ -328,6 +332,7 @@ struct Common<'a> {
     cache: CacheMode,
     precision: Option<Precision>,
     instructions: Option<f64>,
+    profile: bool,
     top: usize,
 }
 
@@ -372,6 +377,7 @@ impl Common<'_> {
             cache: self.cache,
             forbid_loaded: entry.forbid_loaded,
             instructions: self.instructions,
+            profile: (self.profile && self.instructions.is_some()).then_some(self.top),
         };
         Ok(Box::new(StartBench::new(def)))
     }

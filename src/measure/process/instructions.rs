@@ -39,14 +39,18 @@ pub fn find_valgrind() -> Result<PathBuf, String> {
 }
 
 /// `spec` run under callgrind: the same program, arguments, environment and end event, with time
-/// for callgrind's slowdown, and stderr kept for its summary.
-pub fn under_callgrind(spec: &ProcessSpec, valgrind: &Path) -> ProcessSpec {
-    let mut args = vec![
-        "--tool=callgrind".to_string(),
-        "--callgrind-out-file=/dev/null".to_string(),
-        "--".to_string(),
-        spec.program.display().to_string(),
-    ];
+/// for callgrind's slowdown, and stderr kept for its summary. With `profile_to`, callgrind writes
+/// its profile there (`--measure profile`), else nowhere.
+pub fn under_callgrind(spec: &ProcessSpec, valgrind: &Path, profile_to: Option<&Path>) -> ProcessSpec {
+    let mut args = vec!["--tool=callgrind".to_string()];
+    match profile_to {
+        Some(file) => {
+            args.push(format!("--callgrind-out-file={}", file.display()));
+            args.extend(super::profile::OPTIONS.iter().map(|o| o.to_string()));
+        }
+        None => args.push("--callgrind-out-file=/dev/null".to_string()),
+    }
+    args.extend(["--".to_string(), spec.program.display().to_string()]);
     args.extend(spec.args.iter().cloned());
     ProcessSpec {
         program: valgrind.to_path_buf(),
@@ -88,8 +92,12 @@ mod tests {
             cache: Default::default(),
             evict_first: None,
         };
-        let wrapped = under_callgrind(&spec, Path::new("/usr/bin/valgrind"));
-        assert_eq!(wrapped.args[2..], ["--", "/bin/app", "--x"]);
+        let wrapped = under_callgrind(&spec, Path::new("/usr/bin/valgrind"), None);
+        assert_eq!(wrapped.args[1..], ["--callgrind-out-file=/dev/null", "--", "/bin/app", "--x"]);
         assert!(wrapped.capture_stderr && wrapped.timeout == Duration::from_secs(100));
+        let profiled = under_callgrind(&spec, Path::new("/usr/bin/valgrind"), Some(Path::new("/tmp/p/cg.out")));
+        assert_eq!(profiled.args[1], "--callgrind-out-file=/tmp/p/cg.out");
+        assert!(profiled.args.contains(&"--demangle=no".to_string()));
+        assert_eq!(profiled.args[profiled.args.len() - 3..], ["--", "/bin/app", "--x"]);
     }
 }

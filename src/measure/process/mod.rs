@@ -2,16 +2,20 @@
 //! timed start (`launcher`, `wait`), the helper process that spawns them (`runner`), the page
 //! cache (`cache`), what a process maps and the loader reports (`maps`), what an ELF file says
 //! (`elf`), the metrics every start yields (`usage`), instruction counts under callgrind
-//! (`instructions`), and what the kinds that start processes share (`core`).
+//! (`instructions`) and the profile of those runs (`profile`: callgrind's file read by
+//! `callgrind`, symbols by `symbols`), and what the kinds that start processes share (`core`).
 
 pub mod cache;
+pub mod callgrind;
 pub mod core;
 pub mod elf;
 pub mod instructions;
 pub mod launcher;
 pub mod maps;
+pub mod profile;
 pub mod runner;
 pub mod spec;
+pub mod symbols;
 pub mod usage;
 mod wait;
 

@@ -16,13 +16,16 @@ use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{
     elf_facts, elf_values, forbidden_check, forbidden_objects, staged_file, ProcessCore,
 };
-use crate::measure::process::instructions;
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
+use crate::measure::process::{instructions, profile};
 use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
 
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "start";
+
+/// The file callgrind writes a profile into, renamed after each run.
+const PROFILE_FILE: &str = "callgrind.out";
 
 pub use crate::measure::process::core::Program;
 
@@ -50,6 +53,9 @@ pub struct StartDef {
     /// `--measure instructions`: also count instructions under callgrind, compared up to this
     /// relative tolerance (`instructions-noise`).
     pub instructions: Option<f64>,
+    /// `--measure profile`: keep the profile of the callgrind run whose count was the median,
+    /// whose reports list this many functions (`--top`).
+    pub profile: Option<usize>,
     /// The id of the start benchmark it runs against, interleaved (`reference`): a head-to-head.
     pub reference: Option<String>,
 }
@@ -78,6 +84,8 @@ pub struct StartBench {
     facts: Facts,
     /// The runner's index of the callgrind run, or why there is none.
     callgrind: Option<Result<usize, String>>,
+    /// With `--measure profile`: the folder callgrind writes its profiles into.
+    profiles: Option<tempfile::TempDir>,
     /// What the program reports about itself (`COLDBENCH_METRICS`).
     reported: reported::ReportedMetrics,
 }
@@ -85,12 +93,19 @@ pub struct StartBench {
 impl StartBench {
     /// A benchmark of this definition.
     pub fn new(def: StartDef) -> StartBench {
-        StartBench { def, core: None, facts: Facts::default(), callgrind: None, reported: Default::default() }
+        StartBench {
+            def,
+            core: None,
+            facts: Facts::default(),
+            callgrind: None,
+            profiles: None,
+            reported: Default::default(),
+        }
     }
 
     /// The instruction count: the median of [`instructions::RUNS`] runs under callgrind, with
-    /// every count for the facts.
-    fn count_instructions(&mut self) -> Result<(f64, Vec<u64>), String> {
+    /// every count for the facts, and the index of the run whose count is the median.
+    fn count_instructions(&mut self) -> Result<(f64, Vec<u64>, usize), String> {
         let index = match self.callgrind.clone() {
             Some(index) => index?,
             None => return Err("not prepared".into()),
@@ -108,11 +123,25 @@ impl StartBench {
                     tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
                 ));
             };
+            if let Some(dir) = &self.profiles {
+                let written = dir.path().join(PROFILE_FILE);
+                std::fs::rename(&written, dir.path().join(format!("run-{}.out", counts.len())))
+                    .map_err(|e| format!("callgrind wrote no profile at {}: {e}", written.display()))?;
+            }
             counts.push(count);
         }
         let mut sorted = counts.clone();
         sorted.sort_unstable();
-        Ok((sorted[sorted.len() / 2] as f64, counts))
+        let median = sorted[sorted.len() / 2];
+        let run = counts.iter().position(|&c| c == median).unwrap_or(0);
+        Ok((median as f64, counts, run))
+    }
+
+    /// The profile of the callgrind run `run` (`--measure profile`), listing `top` functions.
+    fn read_profile(&self, run: usize, top: usize) -> Result<crate::results::Profile, String> {
+        let dir = self.profiles.as_ref().ok_or("not prepared")?;
+        let core = self.core.as_ref().ok_or("not prepared")?;
+        profile::read(&dir.path().join(format!("run-{run}.out")), &core.spec().program, top)
     }
 }
 
@@ -202,7 +231,15 @@ impl Bench for StartBench {
         };
         if self.def.instructions.is_some() {
             let valgrind = instructions::find_valgrind()?;
-            let under = instructions::under_callgrind(&spec, &valgrind);
+            if self.def.profile.is_some() {
+                let dir = tempfile::Builder::new()
+                    .prefix("coldbench-profile-")
+                    .tempdir()
+                    .map_err(|e| format!("could not make a folder for callgrind's profiles: {e}"))?;
+                self.profiles = Some(dir);
+            }
+            let profile_to = self.profiles.as_ref().map(|d| d.path().join(PROFILE_FILE));
+            let under = instructions::under_callgrind(&spec, &valgrind, profile_to.as_deref());
             self.core = Some(ProcessCore::start(env, spec)?);
             self.callgrind = Some(self.core.as_ref().expect("just started").add(&under));
         } else {
@@ -229,12 +266,18 @@ impl Bench for StartBench {
         }
         if self.def.instructions.is_some() {
             match self.count_instructions() {
-                Ok((median, counts)) => {
+                Ok((median, counts, run)) => {
                     values.push((instructions::METRIC.into(), median));
                     facts.other.insert(
                         instructions::METRIC.into(),
                         serde_json::json!({ "counts": counts, "tool": "valgrind --tool=callgrind" }),
                     );
+                    if let Some(top) = self.def.profile {
+                        match self.read_profile(run, top) {
+                            Ok(p) => facts.profile = Some(p),
+                            Err(why) => facts.problems.push(format!("profile: {why}")),
+                        }
+                    }
                 }
                 Err(why) => facts.problems.push(format!("instructions: {why}")),
             }
@@ -261,6 +304,7 @@ impl Bench for StartBench {
         if let Some(core) = self.core.take() {
             report.facts.residency = core.residency();
         }
+        self.profiles = None;
         self.reported.close();
     }
 }

@@ -64,6 +64,10 @@ pub struct Facts {
     /// The slowest imports of that run by cumulative time (`--top`), the measured module aside.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slowest_imports: Option<Vec<SlowImport>>,
+    /// `--measure profile`: instructions by function of the callgrind run whose count was the
+    /// median, with their objects, crates and groups, and the call tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<super::profile::Profile>,
     /// With a cold cache: per file, the largest resident fraction seen right after eviction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<Vec<Residency>>,

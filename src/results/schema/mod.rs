@@ -4,6 +4,7 @@
 mod facts;
 mod metric;
 mod ordered;
+mod profile;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use facts::{Facts, ImportNode, LoaderStats, Relocations, Residency, SlowImport};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
+pub use profile::{CallNode, Folded, FunctionGroup, GroupShare, Profile, ProfiledFunction, Share};
 
 /// The schema id written into, and required of, every result file.
 pub const SCHEMA: &str = "coldbench/1";
