@@ -462,72 +462,31 @@ pub fn series_chart(title: &str, unit: Unit, values: &[f64]) -> String {
     svg
 }
 
-/// Levels of an import tree drawn at most.
-const TREE_DEPTH: usize = 8;
+/// An import tree: boxes of class `import`, 8 levels at most.
+const IMPORTS: super::icicle::Shape =
+    super::icicle::Shape { chart: "imports", node: "import", row: 22.0, levels: 8, legend_below: false };
 
 /// An icicle chart of an import tree: `root` across the top, each level below it, every module a
 /// box as wide as its share of its parent's cumulative time, labelled where there is room and
 /// titled with its times.
 pub fn import_tree_chart(title: &str, root: &crate::results::ImportNode) -> String {
-    const ROW: f64 = 22.0;
-    fn depth(n: &crate::results::ImportNode) -> usize {
-        1 + n.children.iter().map(depth).max().unwrap_or(0)
-    }
-    let levels = depth(root).min(TREE_DEPTH);
-    let (left, top, width) = (10.0, 24.0, WIDTH - 20.0);
-    let height = top + ROW * levels as f64 + 10.0;
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg class="chart imports" role="img" aria-label="{t}" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text class="legend" x="{left}" y="14">{t} (width: cumulative time)</text>"#,
-        t = escape(title)
-    );
-    fn draw(svg: &mut String, n: &crate::results::ImportNode, x: f64, w: f64, level: usize, top: f64, row: f64) {
-        if level >= TREE_DEPTH || w < 0.5 {
-            return;
-        }
-        let y = top + row * level as f64;
-        let text = format!(
-            "{}: {} (own {})",
-            n.module,
-            format::value(Unit::Seconds, n.cumulative),
-            format::value(Unit::Seconds, n.own)
-        );
-        let _ = write!(
-            svg,
-            r#"<g class="import"><rect class="import l{}" x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
-            level % 4,
-            (w - 1.0).max(0.5),
-            row - 2.0,
-            escape(&text)
-        );
-        // About 6.5 px a character at the chart's font size.
-        let room = ((w - 6.0) / 6.5) as usize;
-        if room >= 4 {
-            let label: String = if n.module.chars().count() <= room {
-                n.module.clone()
-            } else {
-                n.module.chars().take(room.saturating_sub(1)).chain(['…']).collect()
-            };
-            let _ = write!(
-                svg,
-                r#"<text class="import" x="{:.1}" y="{:.1}">{}</text>"#,
-                x + 3.0,
-                y + row - 8.0,
-                escape(&label)
-            );
-        }
-        svg.push_str("</g>");
-        let mut cx = x;
-        for child in &n.children {
-            let cw = if n.cumulative > 0.0 { w * child.cumulative / n.cumulative } else { 0.0 };
-            draw(svg, child, cx, cw, level + 1, top, row);
-            cx += cw;
+    fn block(n: &crate::results::ImportNode, level: usize) -> super::icicle::Block {
+        super::icicle::Block {
+            label: n.module.clone(),
+            title: format!(
+                "{}: {} (own {})",
+                n.module,
+                format::value(Unit::Seconds, n.cumulative),
+                format::value(Unit::Seconds, n.own)
+            ),
+            class: format!("l{}", level % 4),
+            value: n.cumulative,
+            children: n.children.iter().map(|c| block(c, level + 1)).collect(),
         }
     }
-    draw(&mut svg, root, left, width, 0, top, ROW);
-    svg.push_str("</svg>");
-    svg
+    let root = block(root, 0);
+    let total = root.value;
+    super::icicle::icicle(&IMPORTS, title, "(width: cumulative time)", &[root], total)
 }
 
 /// A bar chart of each head-to-head benchmark's speedups over its reference, one bar per metric

@@ -3,6 +3,7 @@
 
 use console::{pad_str, style, Alignment, StyledObject};
 
+use super::view::profile::{grouped, ProfileDiff};
 use super::view::{CompareRow, ComparisonView, Row, Table, Tally, View};
 use crate::results::Side;
 
@@ -125,6 +126,11 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
         notes.push(style("slowest imports (cumulative, own, imported by):").dim().to_string());
         notes.extend(r.slowest_imports.iter().map(|l| style(format!("  {l}")).dim().to_string()));
     }
+    if let Some(p) = &r.profile {
+        notes.push(format!("{} {}", style("profile:").cyan(), p.summary));
+        let width = p.functions.iter().map(|f| f.instructions.len()).max().unwrap_or(0);
+        notes.extend(p.functions.iter().map(|f| format!("  {}", f.text(width))));
+    }
     if detail {
         notes.extend(r.facts.iter().map(|(k, v)| style(format!("{k}: {v}")).dim().to_string()));
     }
@@ -236,6 +242,9 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
                 out.push_str(&format!("    {}\n", style(note).dim()));
             }
         }
+        if let Some(p) = cmp.profiles.iter().find(|p| p.id == *id) {
+            out.push_str(&profile_diff(p));
+        }
     }
     if !cmp.imports.is_empty() {
         out.push_str(&format!("\n{}\n", style("imports that changed:").bold()));
@@ -264,6 +273,55 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
             let word = super::format::verdict_word(row);
             out.push_str(&format!("{text} — {}\n", verdict_label(word, class)));
         }
+    }
+    out
+}
+
+/// What changed by function, object, crate and group, beyond the instruction noise.
+fn profile_diff(p: &ProfileDiff) -> String {
+    let noise = grouped(p.noise as i64, false);
+    if p.functions.is_empty() {
+        return format!(
+            "  {}\n",
+            style(format!("profile: no function changed by more than ±{noise} instructions (the noise)")).dim()
+        );
+    }
+    let mut out = format!(
+        "  {}\n",
+        style(format!("profile: self instructions that changed by more than ±{noise} (the noise)")).bold()
+    );
+    let cells: Vec<[String; 4]> = p
+        .functions
+        .iter()
+        .map(|f| {
+            [
+                grouped(f.delta, true),
+                f.percent_text(),
+                f.sides_text(),
+                format!("{} [{}] · {}", f.name, f.place, f.group.label()),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> =
+        (0..3).map(|i| cells.iter().map(|c| console::measure_text_width(&c[i])).max().unwrap_or(0)).collect();
+    for (f, c) in p.functions.iter().zip(&cells) {
+        let delta = pad_str(&c[0], widths[0], Alignment::Right, None);
+        let delta = if f.delta > 0 { style(delta).red().to_string() } else { style(delta).green().to_string() };
+        out.push_str(&format!(
+            "    {delta}  {}  {}  {}\n",
+            pad_str(&c[1], widths[1], Alignment::Right, None),
+            pad_str(&c[2], widths[2], Alignment::Right, None),
+            c[3]
+        ));
+    }
+    for (what, list) in [("by object", &p.objects), ("by crate", &p.crates), ("by group", &p.groups)] {
+        if !list.is_empty() {
+            let parts: Vec<String> = list.iter().map(|t| t.text()).collect();
+            out.push_str(&format!("    {} {}\n", style(format!("{what}:")).dim(), parts.join(", ")));
+        }
+    }
+    if let Some(loader) = &p.loader {
+        out.push_str(&format!("    {} {loader}\n", style("note:").cyan()));
     }
     out
 }

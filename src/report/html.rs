@@ -8,7 +8,9 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::chart::{self, Strip};
+use super::icicle;
 use super::markdown::verdict_mark;
+use super::view::profile::{grouped, ProfileDiff};
 use super::view::{Row, View};
 use crate::results::RunDocument;
 
@@ -58,6 +60,20 @@ struct Detail {
     notes: Vec<String>,
     chart: String,
     facts: Vec<(String, String)>,
+    /// `--measure profile`: the group shares and the top functions (self, share, name, place, group).
+    profile: Option<(String, Vec<[String; 5]>)>,
+}
+
+/// What changed in a compared row's profile.
+#[derive(Serialize)]
+struct ProfileChanges {
+    id: String,
+    noise: String,
+    /// Δ, Δ%, baseline → candidate, function, place, group, class (`regressed`/`improved`).
+    functions: Vec<[String; 7]>,
+    /// `By object: …`, by crate, by group.
+    totals: Vec<String>,
+    loader: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +103,7 @@ struct CompareView {
     skipped: Vec<(String, String)>,
     /// Watched imports that changed: benchmark, text, class.
     imports: Vec<(String, String, &'static str)>,
+    profiles: Vec<ProfileChanges>,
 }
 
 #[derive(Serialize)]
@@ -204,6 +221,13 @@ fn detail(view: &View, r: &Row) -> Detail {
             charts.push_str(&chart::import_tree_chart(&format!("import tree of {}", r.id), root));
         }
     }
+    // A profiled start: its call tree, coloured by change when the baseline was profiled too.
+    if let Some(profile) = &b.facts.profile {
+        let compared = view.comparison.as_ref().and_then(|c| c.profiles.iter().find(|p| p.id == r.id));
+        let against = base.and_then(|x| x.facts.profile.as_ref()).zip(compared.map(|c| c.noise));
+        let title = format!("call tree of {}", r.id);
+        charts.push_str(&icicle::call_tree_chart(&title, profile, against));
+    }
     // Series kept of the last run (each request's latency, in order).
     for (name, values) in &b.series {
         let desc = b.metrics.iter().find(|(n, _)| n.starts_with(name.as_str())).map(|(_, d)| d);
@@ -219,6 +243,53 @@ fn detail(view: &View, r: &Row) -> Detail {
         notes,
         chart: charts,
         facts,
+        profile: r.profile.as_ref().map(|p| {
+            let rows = p
+                .functions
+                .iter()
+                .map(|f| {
+                    [
+                        f.instructions.clone(),
+                        format!("{:.1}%", f.share),
+                        f.name.clone(),
+                        f.place.clone(),
+                        f.group.into(),
+                    ]
+                })
+                .collect();
+            (p.summary.clone(), rows)
+        }),
+    }
+}
+
+fn profile_changes(p: &ProfileDiff) -> ProfileChanges {
+    let functions = p
+        .functions
+        .iter()
+        .map(|f| {
+            let class = if f.delta > 0 { "regressed" } else { "improved" };
+            [
+                grouped(f.delta, true),
+                f.percent_text(),
+                f.sides_text(),
+                f.name.clone(),
+                f.place.clone(),
+                f.group.label().into(),
+                class.into(),
+            ]
+        })
+        .collect();
+    let totals = [("By object", &p.objects), ("By crate", &p.crates), ("By group", &p.groups)]
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(what, list)| format!("{what}: {}", list.iter().map(|t| t.text()).collect::<Vec<_>>().join(", ")))
+        .collect();
+    ProfileChanges {
+        id: p.id.clone(),
+        noise: grouped(p.noise as i64, false),
+        functions,
+        totals,
+        loader: p.loader.clone(),
     }
 }
 
@@ -279,6 +350,7 @@ fn page(view: &View) -> Result<Page> {
         removed: c.removed.to_vec(),
         skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
         imports: c.imports.iter().map(|i| (i.id.clone(), i.text(), i.class())).collect(),
+        profiles: c.profiles.iter().map(profile_changes).collect(),
     });
     // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
     // `<!--<script` would swallow the rest of the page). JSON reads \u003c as the same `<`.

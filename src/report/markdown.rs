@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::view::profile::{grouped, ProfileDiff, ProfileView};
 use super::view::{CompareRow, View};
 
 /// A verdict word with a mark that reads without colour.
@@ -89,6 +90,11 @@ pub fn render(view: &View) -> String {
             let _ = writeln!(out, "1. {}", line.replace('|', "\\|"));
         }
     }
+    for r in view.tables.iter().flat_map(|t| &t.rows) {
+        if let Some(p) = &r.profile {
+            out.push_str(&profile(&r.id, p));
+        }
+    }
     let defaults: Vec<String> = view
         .tables
         .iter()
@@ -128,6 +134,9 @@ pub fn render(view: &View) -> String {
                 let _ = writeln!(out, "{}", comparison_row(id, r));
             }
         }
+        for p in &cmp.profiles {
+            out.push_str(&profile_diff(p));
+        }
         if !cmp.imports.is_empty() {
             let _ = writeln!(out, "\nImports that changed:\n");
             for change in &cmp.imports {
@@ -148,6 +157,59 @@ pub fn render(view: &View) -> String {
         if !cmp.removed.is_empty() {
             let _ = writeln!(out, "\nRemoved (not compared): {}", list(cmp.removed));
         }
+    }
+    out
+}
+
+/// A table cell: `|` would end it.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// A row's profile, folded away (it is long for a PR comment).
+fn profile(id: &str, p: &ProfileView) -> String {
+    let mut out = format!("\n<details><summary>Profile of <code>{id}</code>: {}</summary>\n\n", cell(&p.summary));
+    out.push_str("| Self instructions | Share | Function | Object | Group |\n|--:|--:|---|---|---|\n");
+    for f in &p.functions {
+        let _ =
+            writeln!(out, "| {} | {:.1}% | `{}` | {} | {} |", f.instructions, f.share, cell(&f.name), f.place, f.group);
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+/// What changed by function, object, crate and group in a compared row's profile.
+fn profile_diff(p: &ProfileDiff) -> String {
+    let noise = grouped(p.noise as i64, false);
+    if p.functions.is_empty() {
+        return format!(
+            "\nProfile of `{}`: no function changed by more than ±{noise} instructions (the noise).\n",
+            p.id
+        );
+    }
+    let mut out =
+        format!("\nProfile of `{}`: self instructions that changed by more than ±{noise} (the noise):\n\n", p.id);
+    out.push_str("| Δ | Δ% | Baseline → candidate | Function | Object | Group |\n|--:|--:|--:|---|---|---|\n");
+    for f in &p.functions {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` | {} | {} |",
+            grouped(f.delta, true),
+            f.percent_text(),
+            f.sides_text(),
+            cell(&f.name),
+            f.place,
+            f.group.label()
+        );
+    }
+    for (what, list) in [("By object", &p.objects), ("By crate", &p.crates), ("By group", &p.groups)] {
+        if !list.is_empty() {
+            let parts: Vec<String> = list.iter().map(|t| t.text()).collect();
+            let _ = writeln!(out, "\n{what}: {}", parts.join(", "));
+        }
+    }
+    if let Some(loader) = &p.loader {
+        let _ = writeln!(out, "\n> {}", capitalized(loader));
     }
     out
 }

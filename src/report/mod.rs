@@ -1,6 +1,7 @@
 //! Presenting results: a view of a result built once (`view`), rendered by one [`Exporter`] per
 //! format — the console table (`console`), Markdown (`markdown`), the HTML report (`html`, with
-//! its SVG `chart`s), the result JSON, and the exports for benchmark trackers (`export`).
+//! its SVG `chart`s and `icicle`s), the result JSON, and the exports for benchmark trackers
+//! (`export`).
 
 pub mod chart;
 pub mod console;
@@ -8,6 +9,7 @@ pub mod export;
 pub mod facts;
 pub mod format;
 pub mod html;
+pub mod icicle;
 pub mod markdown;
 pub mod view;
 

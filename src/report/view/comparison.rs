@@ -1,6 +1,8 @@
 //! The comparison part of a view: rows with their formatted values, changes and verdict words,
 //! the one-line summaries of gating rows and the bars of the change chart.
 
+use super::profile::{self, ProfileDiff};
+use crate::measure::process::instructions;
 use crate::report::format::{
     self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
 };
@@ -28,6 +30,8 @@ pub struct ComparisonView<'a> {
     pub removed: &'a [String],
     /// Watched or forbidden modules whose loading changed between the sides.
     pub imports: Vec<ImportChange>,
+    /// Per benchmark profiled on both sides (`--measure profile`), what changed by function.
+    pub profiles: Vec<ProfileDiff>,
 }
 
 /// A watched or forbidden module that one side loads and the other does not.
@@ -155,11 +159,24 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             None => groups.push((r.id.clone(), vec![row])),
         }
     }
+    let profiles: Vec<ProfileDiff> = doc
+        .benchmarks
+        .iter()
+        .filter_map(|c| profile::diff(cmp.baseline_benchmarks.iter().find(|b| b.id == c.id)?, c))
+        .collect();
     let summaries = cmp
         .rows
         .iter()
         .filter(|r| r.gating)
-        .map(|r| (summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id)), r))
+        .map(|r| {
+            let mut line = summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id));
+            if r.metric == instructions::METRIC {
+                if let Some(p) = profiles.iter().find(|p| p.id == r.id) {
+                    line.push_str(&profile_note(p));
+                }
+            }
+            (line, r)
+        })
         .collect();
     let changes = cmp
         .rows
@@ -193,7 +210,21 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         added: &cmp.added,
         removed: &cmp.removed,
         imports: import_changes(doc, &cmp.baseline_benchmarks),
+        profiles,
     })
+}
+
+/// `; biggest mover: +38 412 instructions in fd::cli::Opts::parse [fd, crate fd] (+41.0%)`, and
+/// the loader's facts when its relocation and symbol lookup grew.
+fn profile_note(p: &ProfileDiff) -> String {
+    let mut note = match p.functions.first() {
+        Some(f) => format!("; biggest mover: {}", f.mover()),
+        None => format!("; no function changed by more than ±{} instructions", profile::grouped(p.noise as i64, false)),
+    };
+    if let Some(loader) = &p.loader {
+        note.push_str(&format!("; {loader}"));
+    }
+    note
 }
 
 fn headline_of(doc: &RunDocument, id: &str) -> String {

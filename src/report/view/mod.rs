@@ -5,6 +5,7 @@
 
 mod comparison;
 pub mod head_to_head;
+pub mod profile;
 
 pub use comparison::{percent_text, Change, CompareRow, ComparisonView};
 pub use head_to_head::HeadToHead;
@@ -105,6 +106,8 @@ pub struct Row {
     pub facts: Vec<(String, String)>,
     /// A Python import's slowest imports: `json 2.100 ms (own 400.0 µs) ← fixture_pkg`.
     pub slowest_imports: Vec<String>,
+    /// A start's profile (`--measure profile`).
+    pub profile: Option<profile::ProfileView>,
 }
 
 /// The statistics of a benchmark's headline metric.
@@ -352,6 +355,7 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
                 )
             })
             .collect(),
+        profile: b.facts.profile.as_ref().filter(|_| ok).map(profile::view),
     }
 }
 

@@ -49,6 +49,19 @@ impl FunctionGroup {
         }
     }
 
+    /// Its name in files (`symbol_lookup`).
+    pub fn key(self) -> &'static str {
+        match self {
+            FunctionGroup::Relocation => "relocation",
+            FunctionGroup::SymbolLookup => "symbol_lookup",
+            FunctionGroup::Loading => "loading",
+            FunctionGroup::Runtime => "runtime",
+            FunctionGroup::Program => "program",
+            FunctionGroup::Libraries => "libraries",
+            FunctionGroup::Valgrind => "valgrind",
+        }
+    }
+
     /// Whether it is the dynamic loader's work.
     pub fn is_loader(self) -> bool {
         matches!(self, FunctionGroup::Relocation | FunctionGroup::SymbolLookup | FunctionGroup::Loading)
