@@ -40,8 +40,9 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     };
     // A real run with a comparison writes report.html next to its results.
     let out = tempfile::tempdir().unwrap();
-    // pyimport's Python import adds its import tree (its forbidden import does not gate here).
-    let args = ["-p", "apps", "-p", "pyimport", "--runs", "5", "--fail-on", "never"];
+    // pyimport's Python import adds its import tree (its forbidden import does not gate here), and
+    // the profile of the two starts their call trees, coloured by change against the baseline.
+    let args = ["-p", "apps", "-p", "pyimport", "--runs", "5", "--fail-on", "never", "--measure", "profile"];
     let res = run_fixture(out.path(), &[&args[..], &["--save-baseline", "before"]].concat());
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
     let res = run_fixture(out.path(), &[&args[..], &["--baseline", "before"]].concat());
@@ -135,6 +136,18 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     assert!(dom_text.matches("<rect class=\"import").count() >= 3, "fixture_pkg, json and below");
     assert!(dom_text.contains(">json</text>") || dom_text.contains("<title>json: "));
     assert_eq!(dom_text.matches("<svg class=\"chart change\"").count(), 1, "change chart");
+    // The call tree of each start, from the loader's entry down to `main`, coloured by change
+    // against the saved baseline (the same binaries: every box within the noise), with the
+    // profile's tables.
+    assert_eq!(dom_text.matches("<svg class=\"chart calls\"").count(), 2, "call trees");
+    assert!(dom_text.contains("aria-label=\"call tree of start/apps/hello\""));
+    assert!(dom_text.matches("<rect class=\"call same\"").count() >= 10, "boxes within the noise");
+    for changed in ["call new", "call up", "call down"] {
+        assert!(!dom_text.contains(&format!("<rect class=\"{changed}")), "identical code drawn as `{changed}`");
+    }
+    assert!(dom_text.contains("<title>std::rt::lang_start_internal [hello] · "), "the program's start in the tree");
+    assert_eq!(dom_text.matches("<table class=\"sortable profile\"").count(), 2, "top functions per start");
+    assert!(dom_text.contains("No function's self instructions changed by more than ±"));
     assert!(dom_text.matches("<circle class=\"run\"").count() >= 10);
     assert!(
         std::fs::metadata(&screenshot).map(|m| m.len() > 10_000).unwrap_or(false),

@@ -190,7 +190,16 @@ pub fn group(object: &str, name: &str, krate: Option<&str>, executable: bool) ->
         {
             return Grouping::Fixed(FunctionGroup::Relocation);
         }
-        if lower.contains("lookup") || lower.contains("hash") || name == "check_match" || name == "_dl_name_match_p" {
+        // Not `_dl_load_cache_lookup`: that finds a library's file in `ld.so.cache`.
+        const LOOKUP: [&str; 6] = [
+            "check_match",
+            "_dl_lookup_direct",
+            "lookup_malloc_symbol",
+            "dl_new_hash",
+            "_dl_elf_hash",
+            "do_lookup_unique",
+        ];
+        if name.contains("lookup_symbol") || name.starts_with("do_lookup") || LOOKUP.contains(&name) {
             return Grouping::Fixed(FunctionGroup::SymbolLookup);
         }
         return Grouping::Callers(FunctionGroup::Loading);
@@ -250,6 +259,8 @@ mod tests {
         assert_eq!(g("ld-linux-x86-64.so.2", "_dl_fixup", false), Grouping::Fixed(Relocation));
         assert_eq!(g("ld-linux-x86-64.so.2", "do_lookup_x", false), Grouping::Fixed(SymbolLookup));
         assert_eq!(g("ld-linux-x86-64.so.2", "check_match", false), Grouping::Fixed(SymbolLookup));
+        assert_eq!(g("ld-linux-x86-64.so.2", "_dl_lookup_symbol_x", false), Grouping::Fixed(SymbolLookup));
+        assert_eq!(g("ld-linux-x86-64.so.2", "_dl_load_cache_lookup", false), Grouping::Callers(Loading));
         assert_eq!(g("libc.so.6", "__libc_start_call_main", false), Grouping::Fixed(Runtime));
         assert_eq!(group("app", "std::rt::lang_start_internal", Some("std"), true), Grouping::Fixed(Runtime));
         assert_eq!(group("app", "app::main", Some("app"), true), Grouping::Fixed(Program));
