@@ -25,16 +25,12 @@ pub const TREE_DEPTH: usize = 48;
 /// below `main` under their own names (`_start`, `__libc_start_call_main`).
 pub const OPTIONS: [&str; 3] = ["--demangle=no", "--separate-recs=1", "--show-below-main=yes"];
 
-/// A function of the merged profile, before folding.
-struct Merged {
-    name: String,
-    object: String,
+/// What the profile adds to a merged function of the call graph.
+struct Meta {
     krate: Option<String>,
     grouping: symbols::Grouping,
     /// Decided once every function is merged.
     group: FunctionGroup,
-    self_cost: u64,
-    calls: Vec<callgrind::Call>,
 }
 
 /// Reads a callgrind output file of a run of `program` into a bounded profile whose reports list
@@ -47,16 +43,9 @@ pub fn read(file: &Path, program: &Path, top: usize) -> Result<Profile, String> 
 
 /// The bounded profile of a parsed run of `program`, whose reports list `top` functions.
 pub fn build(parsed: &callgrind::Profile, program: &Path, top: usize) -> Profile {
-    let merged = merge(parsed, program);
-    let inclusive: Vec<u64> = merged
-        .iter()
-        .enumerate()
-        .map(|(i, f)| f.self_cost + f.calls.iter().filter(|c| c.callee != i).map(|c| c.inclusive).sum::<u64>())
-        .collect();
-    let mut calls_into = vec![0u64; merged.len()];
-    for c in merged.iter().flat_map(|f| &f.calls) {
-        calls_into[c.callee] += c.count;
-    }
+    let (graph, meta) = merge(parsed, program);
+    let (inclusive, calls_into) = (graph.inclusive(), graph.calls_into());
+    let merged = &graph.functions;
     let total = parsed.total.max(1);
     let folded_below = ((total as f64 * FOLD_SHARE) as u64).max(1);
     let mut order: Vec<usize> = (0..merged.len()).collect();
@@ -65,42 +54,40 @@ pub fn build(parsed: &callgrind::Profile, program: &Path, top: usize) -> Profile
     let (kept, folded) = order.split_at(kept);
     let functions = kept
         .iter()
-        .map(|&i| {
-            let f = &merged[i];
-            ProfiledFunction {
-                name: f.name.clone(),
-                object: f.object.clone(),
-                krate: f.krate.clone(),
-                group: f.group,
-                self_instructions: f.self_cost,
-                inclusive: inclusive[i],
-                calls: calls_into[i],
-            }
+        .map(|&i| ProfiledFunction {
+            name: merged[i].name.clone(),
+            object: merged[i].object.clone(),
+            krate: meta[i].krate.clone(),
+            group: meta[i].group,
+            self_instructions: merged[i].self_cost,
+            inclusive: inclusive[i],
+            calls: calls_into[i],
         })
         .collect();
-    let folded: Vec<&Merged> = folded.iter().map(|&i| &merged[i]).filter(|f| f.self_cost > 0).collect();
-    let other = Folded { functions: folded.len() as u64, instructions: folded.iter().map(|f| f.self_cost).sum() };
+    let folded: Vec<u64> = folded.iter().map(|&i| merged[i].self_cost).filter(|&c| c > 0).collect();
+    let other = Folded { functions: folded.len() as u64, instructions: folded.iter().sum() };
     let objects = totals(merged.iter().map(|f| (f.object.clone(), f.self_cost)));
-    let crates = totals(merged.iter().filter_map(|f| Some((f.krate.clone()?, f.self_cost))));
+    let crates = totals(merged.iter().zip(&meta).filter_map(|(f, m)| Some((m.krate.clone()?, f.self_cost))));
     let groups = FunctionGroup::ALL
         .iter()
         .map(|&g| GroupShare {
             group: g,
-            instructions: merged.iter().filter(|f| f.group == g).map(|f| f.self_cost).sum(),
+            instructions: merged.iter().zip(&meta).filter(|(_, m)| m.group == g).map(|(f, _)| f.self_cost).sum(),
         })
         .filter(|g| g.instructions > 0)
         .collect();
-    let tree = call_tree(&merged, &inclusive, &calls_into, total);
+    let tree = call_tree(&graph, &meta, &inclusive, &calls_into, total);
     Profile { total: parsed.total, top, functions, other, folded_below, objects, crates, groups, tree }
 }
 
-/// The functions by object file name and display name (two raw symbols may read the same once
-/// demangled), with the groups of loader helpers taken from their callers.
-fn merge(parsed: &callgrind::Profile, program: &Path) -> Vec<Merged> {
+/// The call graph by object file name and display name (two raw symbols may read the same once
+/// demangled), with each function's crate and group.
+fn merge(parsed: &callgrind::Profile, program: &Path) -> (callgrind::Profile, Vec<Meta>) {
     let program_name = symbols::object_name(&program.display().to_string());
     let canonical = std::fs::canonicalize(program).ok();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
-    let mut merged: Vec<Merged> = Vec::new();
+    let mut graph = callgrind::Profile { total: parsed.total, ..callgrind::Profile::default() };
+    let mut meta: Vec<Meta> = Vec::new();
     let mut map = Vec::with_capacity(parsed.functions.len());
     for f in &parsed.functions {
         let object = symbols::object_name(&f.object);
@@ -108,34 +95,28 @@ fn merge(parsed: &callgrind::Profile, program: &Path) -> Vec<Merged> {
         let symbol = symbols::read(&f.name);
         let at = *index.entry((object.clone(), symbol.name.clone())).or_insert_with(|| {
             let grouping = symbols::group(&object, &symbol.name, symbol.krate.as_deref(), executable);
-            merged.push(Merged {
-                grouping,
-                group: grouping.fallback(),
-                name: symbol.name,
-                object,
-                krate: symbol.krate,
-                self_cost: 0,
-                calls: Vec::new(),
-            });
-            merged.len() - 1
+            meta.push(Meta { krate: symbol.krate, grouping, group: grouping.fallback() });
+            graph.functions.push(callgrind::Function { name: symbol.name, object, ..callgrind::Function::default() });
+            graph.functions.len() - 1
         });
         map.push(at);
     }
     for (f, &at) in parsed.functions.iter().zip(&map) {
-        merged[at].self_cost += f.self_cost;
+        let merged = &mut graph.functions[at];
+        merged.self_cost += f.self_cost;
         for c in &f.calls {
             let callee = map[c.callee];
-            match merged[at].calls.iter_mut().find(|x| x.callee == callee) {
+            match merged.calls.iter_mut().find(|x| x.callee == callee) {
                 Some(x) => {
                     x.count += c.count;
                     x.inclusive += c.inclusive;
                 }
-                None => merged[at].calls.push(callgrind::Call { callee, ..*c }),
+                None => merged.calls.push(callgrind::Call { callee, ..*c }),
             }
         }
     }
-    decide_groups(&mut merged);
-    merged
+    decide_groups(&graph, &mut meta);
+    (graph, meta)
 }
 
 /// Decides the groups that callers decide ([`symbols::Grouping::Callers`]): a function takes the
@@ -143,16 +124,16 @@ fn merge(parsed: &callgrind::Profile, program: &Path) -> Vec<Merged> {
 /// `check_match` is symbol lookup; libc's `sscanf` called by Rust's runtime is start-up). A
 /// function waits until all its callers are decided; when none can (cycles), those with some
 /// decided callers go first.
-fn decide_groups(merged: &mut [Merged]) {
-    let mut callers: Vec<Vec<(usize, u64)>> = vec![Vec::new(); merged.len()];
-    for (i, f) in merged.iter().enumerate() {
+fn decide_groups(graph: &callgrind::Profile, meta: &mut [Meta]) {
+    let mut callers: Vec<Vec<(usize, u64)>> = vec![Vec::new(); meta.len()];
+    for (i, f) in graph.functions.iter().enumerate() {
         for c in f.calls.iter().filter(|c| c.callee != i) {
             callers[c.callee].push((i, c.inclusive));
         }
     }
-    let mut decided: Vec<Option<FunctionGroup>> = merged
+    let mut decided: Vec<Option<FunctionGroup>> = meta
         .iter()
-        .map(|f| match f.grouping {
+        .map(|m| match m.grouping {
             symbols::Grouping::Fixed(g) => Some(g),
             symbols::Grouping::Callers(_) => None,
         })
@@ -160,7 +141,7 @@ fn decide_groups(merged: &mut [Merged]) {
     let mut partial = false;
     loop {
         let mut changed = false;
-        for i in 0..merged.len() {
+        for i in 0..meta.len() {
             if decided[i].is_some() || (!partial && callers[i].iter().any(|&(c, _)| decided[c].is_none())) {
                 continue;
             }
@@ -174,7 +155,7 @@ fn decide_groups(merged: &mut [Merged]) {
                 continue;
             }
             let best = spent.into_iter().max_by_key(|&(g, cost)| (cost, std::cmp::Reverse(g))).map(|(g, _)| g);
-            let grouping = merged[i].grouping;
+            let grouping = meta[i].grouping;
             decided[i] = Some(best.filter(|&g| grouping.takes(g)).unwrap_or(grouping.fallback()));
             changed = true;
         }
@@ -184,8 +165,8 @@ fn decide_groups(merged: &mut [Merged]) {
             (false, true) => break,
         }
     }
-    for (f, g) in merged.iter_mut().zip(decided) {
-        f.group = g.unwrap_or(f.grouping.fallback());
+    for (m, g) in meta.iter_mut().zip(decided) {
+        m.group = g.unwrap_or(m.grouping.fallback());
     }
 }
 
@@ -204,38 +185,56 @@ fn totals(items: impl Iterator<Item = (String, u64)>) -> Vec<Share> {
 /// The call tree from the functions nobody called (the loader's entry, a thread's start): each
 /// call's share of its caller's inclusive instructions, applied down the path (callgrind keeps
 /// costs per caller and callee, not per path), without cycles, calls under [`TREE_SHARE`] left out.
-fn call_tree(merged: &[Merged], inclusive: &[u64], calls_into: &[u64], total: u64) -> Vec<CallNode> {
+fn call_tree(
+    graph: &callgrind::Profile,
+    meta: &[Meta],
+    inclusive: &[u64],
+    calls_into: &[u64],
+    total: u64,
+) -> Vec<CallNode> {
     let min = (total as f64 * TREE_SHARE).max(1.0);
-    let mut roots: Vec<usize> =
-        (0..merged.len()).filter(|&i| calls_into[i] == 0 && inclusive[i] as f64 >= min).collect();
+    let mut roots: Vec<usize> = (0..meta.len()).filter(|&i| calls_into[i] == 0 && inclusive[i] as f64 >= min).collect();
     roots.sort_by_key(|&i| std::cmp::Reverse(inclusive[i]));
+    let walk = Walk { graph, meta, inclusive, min };
     let mut path = Vec::new();
-    roots.into_iter().map(|r| node(merged, inclusive, r, inclusive[r] as f64, min, &mut path)).collect()
+    roots.into_iter().map(|r| walk.node(r, inclusive[r] as f64, &mut path)).collect()
 }
 
-fn node(merged: &[Merged], inclusive: &[u64], f: usize, here: f64, min: f64, path: &mut Vec<usize>) -> CallNode {
-    let mut children = Vec::new();
-    if path.len() < TREE_DEPTH && inclusive[f] > 0 {
-        path.push(f);
-        let scale = here / inclusive[f] as f64;
-        let mut calls: Vec<&callgrind::Call> =
-            merged[f].calls.iter().filter(|c| c.callee != f && !path.contains(&c.callee)).collect();
-        calls.sort_by_key(|c| std::cmp::Reverse(c.inclusive));
-        for c in calls {
-            let share = c.inclusive as f64 * scale;
-            if share >= min {
-                children.push(node(merged, inclusive, c.callee, share, min, path));
+/// What a walk down the call graph reads.
+struct Walk<'a> {
+    graph: &'a callgrind::Profile,
+    meta: &'a [Meta],
+    inclusive: &'a [u64],
+    /// Calls below this many instructions are left out.
+    min: f64,
+}
+
+impl Walk<'_> {
+    /// Function `f`, reached by `path`, with `here` of its inclusive instructions on that path.
+    fn node(&self, f: usize, here: f64, path: &mut Vec<usize>) -> CallNode {
+        let function = &self.graph.functions[f];
+        let mut children = Vec::new();
+        if path.len() < TREE_DEPTH && self.inclusive[f] > 0 {
+            path.push(f);
+            let scale = here / self.inclusive[f] as f64;
+            let mut calls: Vec<&callgrind::Call> =
+                function.calls.iter().filter(|c| c.callee != f && !path.contains(&c.callee)).collect();
+            calls.sort_by_key(|c| std::cmp::Reverse(c.inclusive));
+            for c in calls {
+                let share = c.inclusive as f64 * scale;
+                if share >= self.min {
+                    children.push(self.node(c.callee, share, path));
+                }
             }
+            path.pop();
         }
-        path.pop();
-    }
-    let m = &merged[f];
-    CallNode {
-        name: m.name.clone(),
-        object: m.object.clone(),
-        instructions: here.round() as u64,
-        group: m.group,
-        children,
+        CallNode {
+            name: function.name.clone(),
+            object: function.object.clone(),
+            instructions: here.round() as u64,
+            group: self.meta[f].group,
+            children,
+        }
     }
 }
 
