@@ -28,8 +28,13 @@ pub fn read(raw: &str) -> Symbol {
         let (full, short) = (d.to_string(), format!("{d:#}"));
         // A legacy symbol is Rust's when it ends in the hash (dropped by `{:#}`); v0 always is.
         if raw.starts_with("_R") || full != short {
-            let krate = rust_crate(&short);
-            return Symbol { name: short, krate };
+            // `write_str.775`: a local copy numbered by LTO, numbered differently in every build.
+            let name = match short.rsplit_once('.') {
+                Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => name.to_string(),
+                _ => short,
+            };
+            let krate = rust_crate(&name);
+            return Symbol { name, krate };
         }
     }
     if raw.starts_with("_Z") {
@@ -99,9 +104,11 @@ pub fn object_name(object: &str) -> String {
 }
 
 /// libc's and the language runtime's start-up and exit, by name: what runs around `main` in any
-/// program (`std::rt::lang_start_internal`, `__libc_start_main`, `exit`).
+/// program (`std::rt::lang_start_internal`, `__libc_start_main`, `exit`), and `pthread_getattr_np`,
+/// which Rust's runtime calls to find its stack guard, also when link-time optimisation has
+/// inlined the runtime into `main`.
 fn is_runtime(name: &str) -> bool {
-    const EXACT: [&str; 21] = [
+    const EXACT: [&str; 22] = [
         "_start",
         "_dl_start_user",
         "_init",
@@ -115,6 +122,7 @@ fn is_runtime(name: &str) -> bool {
         "__libc_setup_tls",
         "__libc_init_secure",
         "__libc_init_first",
+        "pthread_getattr_np",
         "__libc_early_init",
         "init_cacheinfo",
         "__cpu_indicator_init",
@@ -238,8 +246,11 @@ mod tests {
         assert_eq!(rust_crate("<&mut fd::cli::Opts as clap::Parser>::parse").as_deref(), Some("fd"));
         assert_eq!(rust_crate("<T as clap::Parser>::parse").as_deref(), Some("clap"));
         assert_eq!(rust_crate("<alloc::vec::Vec<u8>>::push").as_deref(), Some("alloc"));
-        // callgrind's recursion level is not part of the name.
+        // callgrind's recursion level and LTO's numbering of local copies are not part of the name.
         assert_eq!(read("_ZN4work4main17h0123456789abcdefE'2").name, "work::main");
+        let copy =
+            read("_RNvXsZ_NtCslNYArtu3iFV_5alloc6stringNtB5_6StringNtNtCsgEmfK2I1SDS_4core3fmt5Write9write_str.1111");
+        assert_eq!(copy.name, "<alloc::string::String as core::fmt::Write>::write_str");
     }
 
     #[test]
@@ -262,6 +273,7 @@ mod tests {
         assert_eq!(g("ld-linux-x86-64.so.2", "_dl_lookup_symbol_x", false), Grouping::Fixed(SymbolLookup));
         assert_eq!(g("ld-linux-x86-64.so.2", "_dl_load_cache_lookup", false), Grouping::Callers(Loading));
         assert_eq!(g("libc.so.6", "__libc_start_call_main", false), Grouping::Fixed(Runtime));
+        assert_eq!(g("libc.so.6", "pthread_getattr_np", false), Grouping::Fixed(Runtime));
         assert_eq!(group("app", "std::rt::lang_start_internal", Some("std"), true), Grouping::Fixed(Runtime));
         assert_eq!(group("app", "app::main", Some("app"), true), Grouping::Fixed(Program));
         assert_eq!(g("vgpreload_core-amd64-linux.so", "_init", false), Grouping::Fixed(Valgrind));
