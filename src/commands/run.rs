@@ -9,7 +9,7 @@ use crate::analysis::{pairing, verdict};
 use crate::build::cargo;
 use crate::build::git::{self, GitFacts};
 use crate::build::stage::Staged;
-use crate::cli::{ConfigFrom, FailOn, RunArgs};
+use crate::cli::{ConfigFrom, FailOn, Measure, RunArgs};
 use crate::discover::plan::{self, Overrides};
 use crate::discover::workspace::{self, CargoOptions};
 use crate::host;
@@ -69,8 +69,9 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             tensor: Default::default(),
             min_time: None,
             precision: args.precision,
-            instructions: !args.measure.is_empty(),
-            profile: args.measure.contains(&crate::cli::Measure::Profile),
+            // `profile` comes from the callgrind runs that count instructions.
+            instructions: args.measure.iter().any(|m| matches!(m, Measure::Instructions | Measure::Profile)),
+            profile: args.measure.contains(&Measure::Profile),
             top: args.top,
             max_time: args.max_time,
         },

@@ -147,11 +147,20 @@ fn change_class(now: u64, before: Option<u64>, noise: u64) -> &'static str {
     }
 }
 
-fn same_node<'a>(list: Option<&'a [CallNode]>, n: &CallNode) -> Option<&'a CallNode> {
-    list?.iter().find(|b| b.name == n.name && b.object == n.object)
+/// The baseline's side of a call tree being compared.
+#[derive(Clone, Copy)]
+struct Against<'a> {
+    /// The instruction noise.
+    noise: u64,
+    /// The baseline's calls where this node would be.
+    siblings: &'a [CallNode],
 }
 
-fn call_block(n: &CallNode, base: Option<&CallNode>, compared: Option<u64>, total: u64) -> Block {
+/// A call tree's node as a box. Against the baseline, a node is matched by name and object among
+/// the baseline's calls at the same place; a node the baseline has not there (a function put
+/// between two others) is `new`, and its calls are matched one level up, so that a refactoring
+/// marks the new function and not everything below it.
+fn call_block(n: &CallNode, against: Option<Against>, total: u64) -> Block {
     let share = if total > 0 { n.instructions as f64 * 100.0 / total as f64 } else { 0.0 };
     let count = |v: u64| super::view::profile::grouped(v as i64, false);
     let mut title = format!(
@@ -161,8 +170,9 @@ fn call_block(n: &CallNode, base: Option<&CallNode>, compared: Option<u64>, tota
         count(n.instructions),
         n.group.label()
     );
-    let class = match compared {
-        Some(noise) => {
+    let base = against.and_then(|a| a.siblings.iter().find(|b| b.name == n.name && b.object == n.object));
+    let class = match against {
+        Some(a) => {
             match base {
                 Some(b) => {
                     let delta = n.instructions as i64 - b.instructions as i64;
@@ -173,17 +183,14 @@ fn call_block(n: &CallNode, base: Option<&CallNode>, compared: Option<u64>, tota
                         super::view::profile::grouped(delta, true)
                     );
                 }
-                None => title.push_str(" · not in the baseline's tree"),
+                None => title.push_str(" · not in the baseline's tree here"),
             }
-            change_class(n.instructions, base.map(|b| b.instructions), noise).to_string()
+            change_class(n.instructions, base.map(|b| b.instructions), a.noise).to_string()
         }
         None => n.group.key().to_string(),
     };
-    let children = n
-        .children
-        .iter()
-        .map(|c| call_block(c, same_node(base.map(|b| &b.children[..]), c), compared, total))
-        .collect();
+    let below = against.map(|a| Against { siblings: base.map_or(a.siblings, |b| &b.children[..]), ..a });
+    let children = n.children.iter().map(|c| call_block(c, below, total)).collect();
     Block { label: n.name.clone(), title, class, value: n.instructions as f64, children }
 }
 
@@ -197,14 +204,7 @@ pub fn call_tree_chart(title: &str, profile: &Profile, baseline: Option<(&Profil
     let roots: Vec<Block> = profile
         .tree
         .iter()
-        .map(|n| {
-            call_block(
-                n,
-                baseline.and_then(|(b, _)| same_node(Some(&b.tree), n)),
-                baseline.map(|(_, noise)| noise),
-                profile.total,
-            )
-        })
+        .map(|n| call_block(n, baseline.map(|(b, noise)| Against { noise, siblings: &b.tree }), profile.total))
         .collect();
     let legend = match baseline {
         Some(_) => {
@@ -258,6 +258,18 @@ mod tests {
         );
         let same = call_tree_chart("call tree", &before, Some((&before, 0)));
         assert_eq!(same.matches("<rect class=\"call same\"").count(), 3, "{same}");
+        // A function put between main and parse is new; parse below it is still compared.
+        let wrapped = profile(
+            vec![node(
+                "_start",
+                1000,
+                vec![node("main", 800, vec![node("run", 400, vec![node("parse", 400, vec![])])])],
+            )],
+            1000,
+        );
+        let compared = call_tree_chart("call tree", &wrapped, Some((&before, 0)));
+        assert_eq!(compared.matches("<rect class=\"call same\"").count(), 3, "{compared}");
+        assert_eq!(compared.matches("<rect class=\"call new\"").count(), 1, "{compared}");
         assert_eq!(call_tree_chart("empty", &Profile::default(), None), "");
     }
 }
