@@ -71,6 +71,10 @@ pub enum Command {
         /// skipped when the memory is not free).
         #[arg(long)]
         large_tensors: bool,
+        /// tensor: run rows even when the memory they need (host or GPU) is not free: they fail
+        /// with the figures where allocation fails, and the suite goes on.
+        #[arg(long)]
+        no_memory_check: bool,
     },
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {

@@ -86,9 +86,12 @@ fn the_quick_suite_measures_both_modes_for_every_default_shape_and_what_workers_
         mean(find(&doc, "transfer", &[("shape", "3×8192×8192".into()), ("mode", mode.into())]), "round_trip")
     };
     assert!(big("shared") * 3.0 < big("copy"), "shared {} s, copy {} s", big("shared"), big("copy"));
-    // Without a GPU (CI has none), the CUDA rows are skipped with the reason, not failed.
-    let cuda: Vec<&serde_json::Value> = all.iter().filter(|b| b["params"]["device"] == "cuda").collect();
+    // Without a GPU (CI has none), the CUDA rows are skipped with the reason, not failed: the
+    // transfer rows and the VRAM rows (the memory rows on the GPU).
+    let mut cuda: Vec<&serde_json::Value> = all.iter().filter(|b| b["params"]["device"] == "cuda").collect();
     assert_eq!(cuda.len(), 10);
+    cuda.extend(all.iter().filter(|b| name_of(b) == "vram"));
+    assert_eq!(cuda.len(), 12);
     if doc["host"]["gpus"].as_array().unwrap().is_empty() {
         for row in cuda {
             assert_eq!(row["status"], "skipped", "{row:#}");
@@ -158,6 +161,31 @@ fn options_pick_modes_and_large_tensors_that_do_not_fit_are_skipped_with_the_fig
         "{why}"
     );
     assert_eq!(find(&doc, "transfer", &[("device", "cpu".into()), ("shape", "8×8".into())])["status"], "ok");
+}
+
+#[test]
+fn without_the_memory_check_a_tensor_that_cannot_be_allocated_fails_alone() {
+    // 2^40 bf16 elements, 2 TiB: the kernel refuses such an allocation outright, unless it is set
+    // to grant any (vm.overcommit_memory = 1), where filling it would exhaust the machine.
+    if std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |m| m.trim() == "1") {
+        eprintln!("skipped: this kernel grants any allocation (vm.overcommit_memory = 1)");
+        return;
+    }
+    let f = fixture("shapes = [[8, 8], [1048576, 1048576]]\ndtype = \"bf16\"\nmodes = [\"copy\"]");
+    let args = ["suite", "tensor", "--quick", "--devices", "cpu", "--scenario", "transfer", "--no-memory-check"];
+    let out = f.run(&args);
+    assert_eq!(out.status.code(), Some(4), "a failed row exits 4: {}", describe(&out));
+    let doc = latest(&f.out());
+    let huge = find(&doc, "transfer", &[("shape", "1048576×1048576".into())]);
+    assert_eq!(huge["status"], "failed", "{huge:#}");
+    let why = huge["reason"].as_str().unwrap_or_default();
+    let expected = if cfg!(feature = "torch") {
+        "could not make the tensor"
+    } else {
+        "could not allocate 2.0 TiB of host memory for the tensor"
+    };
+    assert!(why.contains(expected), "{why}");
+    assert_eq!(find(&doc, "transfer", &[("shape", "8×8".into())])["status"], "ok", "the suite goes on");
 }
 
 #[test]

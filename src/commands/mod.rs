@@ -51,6 +51,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
             devices,
             no_gpu,
             large_tensors,
+            no_memory_check,
         }) => {
             let scaling = crate::suites::rpc::rows::ScalingArgs {
                 counts: counts.clone(),
@@ -67,6 +68,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
                 devices: devices.clone(),
                 no_gpu: *no_gpu,
                 large: *large_tensors,
+                no_memory_check: *no_memory_check,
             };
             suite::command(run, *which, scenario, &suite::SuiteArgs { scaling, tensor }, *list, ui)
         }
