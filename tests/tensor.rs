@@ -189,6 +189,61 @@ fn without_the_memory_check_a_tensor_that_cannot_be_allocated_fails_alone() {
 }
 
 #[test]
+fn a_configuration_file_runs_the_suite_without_cargo_or_a_workspace() {
+    // A machine with the binary and a file: no Cargo.toml, and no cargo or rustc to run.
+    let dir = tempfile::tempdir().unwrap();
+    let (here, tmp) = (dir.path().join("gpu-box"), dir.path().join("tmp"));
+    std::fs::create_dir(&here).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    let table = "[tensor]\nshapes = [[64, 64]]\nworkers = [1]\nmemory-size = \"1MiB\"\n";
+    std::fs::write(here.join("bench.toml"), table).unwrap();
+    std::fs::write(here.join("bad.toml"), "[tensor]\ndtype = \"f64\"\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = common::coldbench();
+        cmd.current_dir(&here).env("TMPDIR", &tmp).env("PATH", "/usr/bin:/bin");
+        cmd.env("CARGO", "/nonexistent/cargo").env("RUSTC", "/nonexistent/rustc");
+        cmd.args(["suite", "tensor"]).args(args).output().unwrap()
+    };
+    let list = run(&["--config", "bench.toml", "--list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("  tensor/bench/transfer[device=cpu,dtype=f32,shape=64×64,size=16 KiB,mode=shared]\n"),
+        "{text}"
+    );
+    assert!(text.contains("  tensor/bench/vram[size=1 MiB,workers=1]"), "{text}");
+
+    let out = run(&["--config", "bench.toml", "--quick", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Results are saved beside the file, as in a workspace's target folder.
+    let doc = latest(&here.join("target/coldbench"));
+    assert_eq!(printed["benchmarks"], doc["benchmarks"]);
+    let rows = benchmarks(&doc);
+    assert!(rows.iter().all(|b| b["id"].as_str().unwrap().starts_with("tensor/bench/")), "{rows:#?}");
+    for mode in ["copy", "shared"] {
+        let row = find(&doc, "transfer", &[("device", "cpu".into()), ("mode", mode.into())]);
+        assert_eq!(row["status"], "ok", "{row:#}");
+    }
+    assert_eq!(find(&doc, "memory", &[("workers", 1.into())])["status"], "ok");
+    if doc["host"]["gpus"].as_array().unwrap().is_empty() {
+        let gpu_rows = rows.iter().filter(|b| b["params"]["device"] == "cuda" || name_of(b) == "vram");
+        assert_eq!(gpu_rows.clone().count(), 3);
+        assert!(gpu_rows.clone().all(|b| b["status"] == "skipped"), "{rows:#?}");
+    }
+    let left = common::left_after_kill(|| common::processes_with_env(&format!("TMPDIR={}", tmp.display())));
+    assert!(left.is_empty(), "workers left: {left:?}");
+
+    // A mistake is named by its key in the file; what needs a workspace is refused.
+    let bad = run(&["--config", "bad.toml"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", describe(&bad));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(&format!("invalid `tensor.dtype` in {}", here.join("bad.toml").display())), "{err}");
+    let compare = run(&["--config", "bench.toml", "--compare", "main"]);
+    assert_eq!(compare.status.code(), Some(1), "{}", describe(&compare));
+    assert!(String::from_utf8_lossy(&compare.stderr).contains("--compare needs a cargo workspace"));
+}
+
+#[test]
 fn bad_tables_name_the_key_and_env_says_what_gpus_there_are() {
     for (table, key) in [
         ("dtype = \"f64\"", "package.metadata.bench.tensor.dtype"),

@@ -52,6 +52,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
             no_gpu,
             large_tensors,
             no_memory_check,
+            config,
         }) => {
             let scaling = crate::suites::rpc::rows::ScalingArgs {
                 counts: counts.clone(),
@@ -70,7 +71,8 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
                 large: *large_tensors,
                 no_memory_check: *no_memory_check,
             };
-            suite::command(run, *which, scenario, &suite::SuiteArgs { scaling, tensor }, *list, ui)
+            let suite_args = suite::SuiteArgs { scaling, tensor, config: config.clone() };
+            suite::command(run, *which, scenario, &suite_args, *list, ui)
         }
         None => run::command(run, &[], ui),
     }
