@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::data::{self, Sample, TensorSpec, CHECKSUM_STRIDE};
 use super::tensors::host_buffer;
-use crate::cuda::{self, DeviceBuffer, DeviceBytes, Gpu, IpcHandle, IpcMapping};
+use crate::cuda::{self, DeviceBuffer, DeviceBytes, Gpu, IpcHandle, IpcMapping, PinnedBuffer};
 
 /// The host fills its tensor through a buffer of this size.
 const FILL_CHUNK: usize = 64 << 20;
@@ -78,15 +78,49 @@ impl CudaTensor {
     }
 }
 
-/// The checksum of device memory, from its sample.
-pub fn device_checksum(gpu: &Gpu, bytes: DeviceBytes) -> Result<u64, String> {
+/// Where a worker reads samples back to: page-locked memory, reused, so that the strided copy goes
+/// straight into host memory; pageable where page-locked memory cannot be had.
+pub enum SampleBuffer {
+    /// Nothing yet.
+    None,
+    /// Page-locked.
+    Pinned(PinnedBuffer),
+    /// Pageable.
+    Pageable(Vec<u8>),
+}
+
+impl SampleBuffer {
+    /// At least `len` bytes of it.
+    fn at_least(&mut self, gpu: &'static Gpu, len: usize) -> &mut [u8] {
+        let short = match self {
+            SampleBuffer::None => true,
+            SampleBuffer::Pinned(b) => b.as_mut_slice().len() < len,
+            SampleBuffer::Pageable(b) => b.len() < len,
+        };
+        if short {
+            *self = SampleBuffer::None;
+            *self = match gpu.alloc_pinned(len) {
+                Ok(pinned) => SampleBuffer::Pinned(pinned),
+                Err(_) => SampleBuffer::Pageable(vec![0; len]),
+            };
+        }
+        match self {
+            SampleBuffer::Pinned(b) => &mut b.as_mut_slice()[..len],
+            SampleBuffer::Pageable(b) => &mut b[..len],
+            SampleBuffer::None => unreachable!("made above"),
+        }
+    }
+}
+
+/// The checksum of device memory, from its sample read back into `buffer`.
+pub fn device_checksum(gpu: &'static Gpu, bytes: DeviceBytes, buffer: &mut SampleBuffer) -> Result<u64, String> {
     let sample = Sample::of(bytes.len());
-    let mut rows = vec![0u8; sample.rows * 8];
-    let mut tail = vec![0u8; sample.len - sample.tail_start()];
+    let tail_start = sample.tail_start();
+    let (rows, tail) = buffer.at_least(gpu, sample.rows * 8 + sample.len - tail_start).split_at_mut(sample.rows * 8);
     let fail = |e: cuda::CudaError| format!("could not read the tensor's sample back from the GPU: {e}");
-    gpu.gather(bytes, CHECKSUM_STRIDE, 8, &mut rows).map_err(fail)?;
-    gpu.download(bytes, sample.tail_start(), &mut tail).map_err(fail)?;
-    Ok(sample.checksum(&rows, &tail))
+    gpu.gather(bytes, CHECKSUM_STRIDE, 8, rows).map_err(fail)?;
+    gpu.download(bytes, tail_start, tail).map_err(fail)?;
+    Ok(sample.checksum(rows, tail))
 }
 
 /// What a tensor worker holds on the GPU.
@@ -98,12 +132,18 @@ pub enum Held {
 }
 
 /// A worker's side: its own context (opened with the first request, or `cuda-context`), the device
-/// memory it copies tensors into, and the last mapping it was handed, kept while tensors arrive
-/// in it.
-#[derive(Default)]
+/// memory it copies tensors into, the last mapping it was handed, kept while tensors arrive in
+/// it, and where it reads samples back to.
 pub struct Receiver {
     buffer: Option<DeviceBuffer>,
     mapped: Option<(IpcHandle, IpcMapping)>,
+    sample: SampleBuffer,
+}
+
+impl Default for Receiver {
+    fn default() -> Receiver {
+        Receiver { buffer: None, mapped: None, sample: SampleBuffer::None }
+    }
 }
 
 impl Receiver {
@@ -125,7 +165,7 @@ impl Receiver {
             }
         };
         gpu.upload(buffer.bytes(), 0, data).map_err(|e| format!("could not copy the tensor to the GPU: {e}"))?;
-        let sum = device_checksum(gpu, buffer.bytes())?;
+        let sum = device_checksum(gpu, buffer.bytes(), &mut self.sample)?;
         if keep {
             return Ok((sum, Some(Held::Copy(buffer))));
         }
@@ -140,13 +180,13 @@ impl Receiver {
         let handle = IpcHandle::parse(handle)?;
         if keep {
             let map = gpu.open_ipc(&handle, len)?;
-            return Ok((device_checksum(gpu, map.bytes())?, Some(Held::Shared(map))));
+            return Ok((device_checksum(gpu, map.bytes(), &mut self.sample)?, Some(Held::Shared(map))));
         }
         if !matches!(&self.mapped, Some((h, m)) if *h == handle && m.bytes().len() == len) {
             self.mapped = None;
             self.mapped = Some((handle, gpu.open_ipc(&handle, len)?));
         }
         let (_, map) = self.mapped.as_ref().expect("just mapped");
-        Ok((device_checksum(gpu, map.bytes())?, None))
+        Ok((device_checksum(gpu, map.bytes(), &mut self.sample)?, None))
     }
 }
