@@ -30,7 +30,8 @@ enum Held {
 #[cfg(not(feature = "torch"))]
 type OnGpu = super::cuda::Receiver;
 #[cfg(feature = "torch")]
-type OnGpu = ();
+#[derive(Default)]
+struct OnGpu;
 
 /// Runs the worker until `bye` or until the host is gone.
 pub fn serve() -> Result<(), String> {
