@@ -49,6 +49,11 @@ pub enum Command {
         /// List the scenarios and their rows without running them.
         #[arg(long)]
         list: bool,
+        /// Run from this configuration file instead of a workspace: what [package.metadata.bench]
+        /// holds, at the top level ([tensor], [zmq], [rpc], runs, ...). Needs no cargo: a copied
+        /// binary benchmarks a machine without a Rust toolchain.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// rpc: the worker counts of the scaling rows (replacing the configured ones).
         #[arg(long, value_delimiter = ',', value_name = "N,N,...", value_parser = clap::value_parser!(u32).range(1..=1000))]
         counts: Vec<u32>,
@@ -71,6 +76,10 @@ pub enum Command {
         /// skipped when the memory is not free).
         #[arg(long)]
         large_tensors: bool,
+        /// tensor: run rows even when the memory they need (host or GPU) is not free: they fail
+        /// with the figures where allocation fails, and the suite goes on.
+        #[arg(long)]
+        no_memory_check: bool,
     },
     /// Compare two saved result files (not interleaved: they were measured at different times).
     Diff {

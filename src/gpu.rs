@@ -1,7 +1,11 @@
 //! NVIDIA GPUs through NVML (`nvml-wrapper`), loaded at run time: a machine without the driver
-//! has no GPUs and a sentence that says why, never an error.
+//! has no GPUs and a sentence that says why, never an error. Besides the host facts: a GPU's free
+//! memory, and the processes that hold memory on it.
 
-use nvml_wrapper::Nvml;
+use std::sync::OnceLock;
+
+use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::{Device, Nvml};
 
 pub use crate::results::GpuFacts;
 
@@ -14,14 +18,30 @@ pub struct Gpus {
     pub note: Option<String>,
 }
 
-fn nvml() -> Result<Nvml, String> {
-    Nvml::init().map_err(|e| match e {
-        nvml_wrapper::error::NvmlError::LibloadingError(_) => {
-            "no NVIDIA driver found (libnvidia-ml.so could not be loaded)".to_string()
-        }
-        nvml_wrapper::error::NvmlError::DriverNotLoaded => "the NVIDIA driver is not loaded".to_string(),
-        other => format!("NVML did not start: {other}"),
+/// NVML, started once per process.
+fn nvml() -> Result<&'static Nvml, String> {
+    static NVML: OnceLock<Result<Nvml, String>> = OnceLock::new();
+    NVML.get_or_init(|| {
+        Nvml::init().map_err(|e| match e {
+            nvml_wrapper::error::NvmlError::LibloadingError(_) => {
+                "no NVIDIA driver found (libnvidia-ml.so could not be loaded)".to_string()
+            }
+            nvml_wrapper::error::NvmlError::DriverNotLoaded => "the NVIDIA driver is not loaded".to_string(),
+            other => format!("NVML did not start: {other}"),
+        })
     })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Which GPU: the one with this UUID (as CUDA names it, so that `CUDA_VISIBLE_DEVICES` is
+/// honoured), else NVML's first.
+fn device(uuid: Option<&str>) -> Result<Device<'static>, String> {
+    let nvml = nvml()?;
+    match uuid {
+        Some(uuid) => nvml.device_by_uuid(uuid).map_err(|e| format!("NVML does not know the GPU {uuid}: {e}")),
+        None => nvml.device_by_index(0).map_err(|e| format!("NVML has no GPU 0: {e}")),
+    }
 }
 
 /// Lists the GPUs: name, memory, driver.
@@ -52,11 +72,35 @@ pub fn list() -> Gpus {
     Gpus { gpus, note }
 }
 
-/// Free memory of GPU `index`, when NVML can tell.
-pub fn free_memory(index: u32) -> Option<u64> {
-    let nvml = nvml().ok()?;
-    let d = nvml.device_by_index(index).ok()?;
-    d.memory_info().ok().map(|m| m.free)
+/// Free and used memory of a GPU (by CUDA's UUID, else the first), when NVML can tell.
+pub fn memory(uuid: Option<&str>) -> Option<(u64, u64)> {
+    device(uuid).ok()?.memory_info().ok().map(|m| (m.free, m.used))
+}
+
+/// A process with a compute context on a GPU, as NVML lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpuProcess {
+    /// Its PID in the driver's PID namespace: the host's, when this process runs in a container.
+    pub pid: u32,
+    /// The device memory it uses; `None` where NVML cannot tell (MIG, no permission).
+    pub used: Option<u64>,
+}
+
+/// The processes with a compute context on a GPU (by CUDA's UUID, else the first).
+pub fn compute_processes(uuid: Option<&str>) -> Result<Vec<GpuProcess>, String> {
+    let list = device(uuid)?
+        .running_compute_processes()
+        .map_err(|e| format!("NVML could not list the GPU's processes: {e}"))?;
+    Ok(list
+        .into_iter()
+        .map(|p| GpuProcess {
+            pid: p.pid,
+            used: match p.used_gpu_memory {
+                UsedGpuMemory::Used(bytes) => Some(bytes),
+                UsedGpuMemory::Unavailable => None,
+            },
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -66,5 +110,9 @@ mod tests {
         let gpus = super::list();
         // Either NVML works here and lists GPUs, or it says why not: never both empty and silent.
         assert!(!gpus.gpus.is_empty() || gpus.note.is_some(), "{gpus:?}");
+        if gpus.gpus.is_empty() {
+            assert!(super::memory(None).is_none());
+            assert!(super::compute_processes(None).is_err());
+        }
     }
 }

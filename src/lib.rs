@@ -19,6 +19,8 @@ pub mod cli;
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
+pub mod cuda;
+#[cfg(feature = "cli")]
 pub mod discover;
 #[cfg(feature = "cli")]
 pub mod error;

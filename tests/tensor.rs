@@ -86,9 +86,12 @@ fn the_quick_suite_measures_both_modes_for_every_default_shape_and_what_workers_
         mean(find(&doc, "transfer", &[("shape", "3×8192×8192".into()), ("mode", mode.into())]), "round_trip")
     };
     assert!(big("shared") * 3.0 < big("copy"), "shared {} s, copy {} s", big("shared"), big("copy"));
-    // Without a GPU (CI has none), the CUDA rows are skipped with the reason, not failed.
-    let cuda: Vec<&serde_json::Value> = all.iter().filter(|b| b["params"]["device"] == "cuda").collect();
+    // Without a GPU (CI has none), the CUDA rows are skipped with the reason, not failed: the
+    // transfer rows and the VRAM rows (the memory rows on the GPU).
+    let mut cuda: Vec<&serde_json::Value> = all.iter().filter(|b| b["params"]["device"] == "cuda").collect();
     assert_eq!(cuda.len(), 10);
+    cuda.extend(all.iter().filter(|b| name_of(b) == "vram"));
+    assert_eq!(cuda.len(), 12);
     if doc["host"]["gpus"].as_array().unwrap().is_empty() {
         for row in cuda {
             assert_eq!(row["status"], "skipped", "{row:#}");
@@ -158,6 +161,86 @@ fn options_pick_modes_and_large_tensors_that_do_not_fit_are_skipped_with_the_fig
         "{why}"
     );
     assert_eq!(find(&doc, "transfer", &[("device", "cpu".into()), ("shape", "8×8".into())])["status"], "ok");
+}
+
+#[test]
+fn without_the_memory_check_a_tensor_that_cannot_be_allocated_fails_alone() {
+    // 2^40 bf16 elements, 2 TiB: the kernel refuses such an allocation outright, unless it is set
+    // to grant any (vm.overcommit_memory = 1), where filling it would exhaust the machine.
+    if std::fs::read_to_string("/proc/sys/vm/overcommit_memory").map_or(true, |m| m.trim() == "1") {
+        eprintln!("skipped: this kernel grants any allocation (vm.overcommit_memory = 1)");
+        return;
+    }
+    let f = fixture("shapes = [[8, 8], [1048576, 1048576]]\ndtype = \"bf16\"\nmodes = [\"copy\"]");
+    let args = ["suite", "tensor", "--quick", "--devices", "cpu", "--scenario", "transfer", "--no-memory-check"];
+    let out = f.run(&args);
+    assert_eq!(out.status.code(), Some(4), "a failed row exits 4: {}", describe(&out));
+    let doc = latest(&f.out());
+    let huge = find(&doc, "transfer", &[("shape", "1048576×1048576".into())]);
+    assert_eq!(huge["status"], "failed", "{huge:#}");
+    let why = huge["reason"].as_str().unwrap_or_default();
+    let expected = if cfg!(feature = "torch") {
+        "could not make the tensor"
+    } else {
+        "could not allocate 2.0 TiB of host memory for the tensor"
+    };
+    assert!(why.contains(expected), "{why}");
+    assert_eq!(find(&doc, "transfer", &[("shape", "8×8".into())])["status"], "ok", "the suite goes on");
+}
+
+#[test]
+fn a_configuration_file_runs_the_suite_without_cargo_or_a_workspace() {
+    // A machine with the binary and a file: no Cargo.toml, and no cargo or rustc to run.
+    let dir = tempfile::tempdir().unwrap();
+    let (here, tmp) = (dir.path().join("gpu-box"), dir.path().join("tmp"));
+    std::fs::create_dir(&here).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    let table = "[tensor]\nshapes = [[64, 64]]\nworkers = [1]\nmemory-size = \"1MiB\"\n";
+    std::fs::write(here.join("bench.toml"), table).unwrap();
+    std::fs::write(here.join("bad.toml"), "[tensor]\ndtype = \"f64\"\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = common::coldbench();
+        cmd.current_dir(&here).env("TMPDIR", &tmp).env("PATH", "/usr/bin:/bin");
+        cmd.env("CARGO", "/nonexistent/cargo").env("RUSTC", "/nonexistent/rustc");
+        cmd.args(["suite", "tensor"]).args(args).output().unwrap()
+    };
+    let list = run(&["--config", "bench.toml", "--list"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("  tensor/bench/transfer[device=cpu,dtype=f32,shape=64×64,size=16 KiB,mode=shared]\n"),
+        "{text}"
+    );
+    assert!(text.contains("  tensor/bench/vram[size=1 MiB,workers=1]"), "{text}");
+
+    let out = run(&["--config", "bench.toml", "--quick", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Results are saved beside the file, as in a workspace's target folder.
+    let doc = latest(&here.join("target/coldbench"));
+    assert_eq!(printed["benchmarks"], doc["benchmarks"]);
+    let rows = benchmarks(&doc);
+    assert!(rows.iter().all(|b| b["id"].as_str().unwrap().starts_with("tensor/bench/")), "{rows:#?}");
+    for mode in ["copy", "shared"] {
+        let row = find(&doc, "transfer", &[("device", "cpu".into()), ("mode", mode.into())]);
+        assert_eq!(row["status"], "ok", "{row:#}");
+    }
+    assert_eq!(find(&doc, "memory", &[("workers", 1.into())])["status"], "ok");
+    if doc["host"]["gpus"].as_array().unwrap().is_empty() {
+        let gpu_rows = rows.iter().filter(|b| b["params"]["device"] == "cuda" || name_of(b) == "vram");
+        assert_eq!(gpu_rows.clone().count(), 3);
+        assert!(gpu_rows.clone().all(|b| b["status"] == "skipped"), "{rows:#?}");
+    }
+    let left = common::left_after_kill(|| common::processes_with_env(&format!("TMPDIR={}", tmp.display())));
+    assert!(left.is_empty(), "workers left: {left:?}");
+
+    // A mistake is named by its key in the file; what needs a workspace is refused.
+    let bad = run(&["--config", "bad.toml"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", describe(&bad));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains(&format!("invalid `tensor.dtype` in {}", here.join("bad.toml").display())), "{err}");
+    let compare = run(&["--config", "bench.toml", "--compare", "main"]);
+    assert_eq!(compare.status.code(), Some(1), "{}", describe(&compare));
+    assert!(String::from_utf8_lossy(&compare.stderr).contains("--compare needs a cargo workspace"));
 }
 
 #[test]

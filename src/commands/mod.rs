@@ -51,6 +51,8 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
             devices,
             no_gpu,
             large_tensors,
+            no_memory_check,
+            config,
         }) => {
             let scaling = crate::suites::rpc::rows::ScalingArgs {
                 counts: counts.clone(),
@@ -67,8 +69,10 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
                 devices: devices.clone(),
                 no_gpu: *no_gpu,
                 large: *large_tensors,
+                no_memory_check: *no_memory_check,
             };
-            suite::command(run, *which, scenario, &suite::SuiteArgs { scaling, tensor }, *list, ui)
+            let suite_args = suite::SuiteArgs { scaling, tensor, config: config.clone() };
+            suite::command(run, *which, scenario, &suite_args, *list, ui)
         }
         None => run::command(run, &[], ui),
     }

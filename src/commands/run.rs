@@ -11,6 +11,7 @@ use crate::build::git::{self, GitFacts};
 use crate::build::stage::Staged;
 use crate::cli::{ConfigFrom, FailOn, Measure, RunArgs};
 use crate::discover::plan::{self, Overrides};
+use crate::discover::standalone;
 use crate::discover::workspace::{self, CargoOptions};
 use crate::host;
 use crate::measure::bench::Bench;
@@ -36,6 +37,8 @@ pub struct RunOptions {
     pub baseline: Option<String>,
     /// `--config-from`: whose definitions a comparison applies.
     pub config_from: ConfigFrom,
+    /// `suite --config FILE`: a configuration file instead of a workspace.
+    pub config: Option<PathBuf>,
 }
 
 /// What a finished run produced.
@@ -80,6 +83,7 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
         runner_exe: std::env::current_exe().context("could not find this executable (needed as the runner)")?,
         baseline: args.baseline.clone(),
         config_from: args.config_from,
+        config: None,
     })
 }
 
@@ -136,8 +140,7 @@ pub fn exit_code(document: &RunDocument, fail_on: FailOn) -> u8 {
 
 /// Plans, builds, measures every benchmark and saves the result.
 pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
-    let ws = workspace::load(&opts.cargo)?;
-    let mut plan = plan::plan(&ws, &opts.overrides)?;
+    let (ws, mut plan) = load_and_plan(opts)?;
     let store = open_store(opts, &ws.target_dir);
     let baseline = opts.baseline.as_ref().map(|name| store.load_baseline(name).map(|doc| (name, doc))).transpose()?;
     let lock = lock_store(&store, ui)?;
@@ -161,6 +164,22 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let document = document(opts, timestamp, git, benchmarks, comparison);
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
+}
+
+/// The workspace, or the configuration file of `suite --config` standing in for one, and its plan.
+pub(crate) fn load_and_plan(opts: &RunOptions) -> Result<(workspace::Workspace, plan::Plan)> {
+    match &opts.config {
+        Some(file) => {
+            let ws = standalone::load(file, opts.cargo.target_dir.as_deref())?;
+            let plan = plan::plan(&ws, &opts.overrides).map_err(standalone::keys_in_file)?;
+            Ok((ws, plan))
+        }
+        None => {
+            let ws = workspace::load(&opts.cargo)?;
+            let plan = plan::plan(&ws, &opts.overrides)?;
+            Ok((ws, plan))
+        }
+    }
 }
 
 /// Builds what `plan` needs (or finds it, with `--no-build`) and stages fresh copies to measure.

@@ -1,10 +1,12 @@
 //! `cargo coldbench suite zmq|rpc|tensor|all`: the suites only, all of their scenarios or the groups
-//! `--scenario` names; `--list` shows the rows without running them.
+//! `--scenario` names; `--list` shows the rows without running them; `--config FILE` runs them from
+//! a configuration file instead of a workspace.
+
+use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::cli::{Format, RunArgs, SuiteName};
-use crate::discover::{plan, workspace};
 use crate::error::UserError;
 use crate::suites::rpc::rows::ScalingArgs;
 use crate::suites::tensor::rows::TensorArgs;
@@ -16,6 +18,8 @@ pub struct SuiteArgs {
     pub scaling: ScalingArgs,
     /// tensor's modes, devices and sizes.
     pub tensor: TensorArgs,
+    /// `--config FILE`: a configuration file instead of a workspace.
+    pub config: Option<PathBuf>,
 }
 use crate::ui::Ui;
 
@@ -41,7 +45,11 @@ pub fn command(
             return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available }.into());
         }
     }
+    if let Some(file) = &suite_args.config {
+        check_without_workspace(args, file)?;
+    }
     let mut opts = super::run::options(args, kinds)?;
+    opts.config = suite_args.config.clone();
     opts.overrides.scenarios = scenarios.to_vec();
     opts.overrides.scaling = suite_args.scaling.clone();
     opts.overrides.tensor = suite_args.tensor.clone();
@@ -51,10 +59,32 @@ pub fn command(
     super::run::execute(&opts, args, ui)
 }
 
+/// What a run from a configuration file cannot do: it has no workspace to build or compare.
+fn check_without_workspace(args: &RunArgs, file: &std::path::Path) -> Result<(), UserError> {
+    let cargo = &args.cargo;
+    let with = [
+        ("--compare", args.compare.is_some()),
+        ("--manifest-path", cargo.manifest_path.is_some()),
+        ("-p/--package", !cargo.packages.is_empty()),
+        ("--workspace", cargo.workspace),
+        ("--features", !cargo.features.is_empty() || cargo.all_features || cargo.no_default_features),
+        ("--bin", !args.bins.is_empty()),
+        ("--lib", !args.libs.is_empty()),
+    ];
+    match with.iter().find(|(_, given)| *given) {
+        Some((option, _)) => Err(UserError::Invalid(format!(
+            "{option} needs a cargo workspace, and --config {} runs without one: the suites of this binary, configured \
+             by the file (to compare with an earlier run, save it with --save-baseline NAME and run again with \
+             --baseline NAME)",
+            file.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The rows that would run, by scenario group, with why a row would be skipped.
 fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
-    let ws = workspace::load(&opts.cargo)?;
-    let plan = plan::plan(&ws, &opts.overrides)?;
+    let (_, plan) = super::run::load_and_plan(opts)?;
     let rows: Vec<(Group, String, Option<String>)> =
         plan.benches.iter().map(|b| (Group::of(b.id().kind, &b.id().name), b.id().render(), b.skip())).collect();
     let text = match format {

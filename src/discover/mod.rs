@@ -1,9 +1,11 @@
 //! Finding out what to run: the workspace (`workspace`: `cargo metadata`, package selection), the
 //! configuration's shape (`config`), budgets read against each kind's metrics (`limits`), what the
-//! machine offers (`probe`), and the benchmarks themselves (`plan`).
+//! machine offers (`probe`), and the benchmarks themselves (`plan`); a configuration file that
+//! stands in for a workspace (`standalone`: `suite --config FILE`).
 
 pub mod config;
 pub mod limits;
 pub mod plan;
 pub mod probe;
+pub mod standalone;
 pub mod workspace;

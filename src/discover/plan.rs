@@ -468,11 +468,7 @@ impl Common<'_> {
             || (overrides.tensor.devices.is_empty()
                 && cfg.devices.as_ref().is_none_or(|d| d.contains(&config::tensor::Device::Cuda)));
         let no_cuda = (wants_cuda && !overrides.tensor.no_gpu).then(tensor_suite::no_cuda).flatten();
-        let machine = tensor_rows::Machine {
-            mem_available: crate::suites::server::mem_available(),
-            vram_free: if no_cuda.is_none() && wants_cuda { crate::gpu::free_memory(0) } else { None },
-            no_cuda,
-        };
+        let machine = tensor_rows::Machine { no_cuda };
         let input = tensor_rows::RowsInput {
             package: &self.member.name,
             cfg,

@@ -94,7 +94,7 @@ impl Group {
             (rpc::KIND, "call") => Group::Calls,
             (rpc::KIND, "workers") => Group::Scaling,
             (rpc::KIND, _) => Group::Patterns,
-            (tensor::KIND, "memory") => Group::Memory,
+            (tensor::KIND, "memory" | "vram") => Group::Memory,
             (tensor::KIND, _) => Group::Transfer,
             (_, "throughput" | "clients") => Group::Throughput,
             (_, "latency" | "latency-payload" | "tail") => Group::Latency,

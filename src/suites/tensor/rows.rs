@@ -24,6 +24,8 @@ pub struct TensorArgs {
     pub no_gpu: bool,
     /// `--large-tensors`: the large shapes and a 2 GiB memory tensor.
     pub large: bool,
+    /// `--no-memory-check`: run rows whose memory does not look free (to see them fail).
+    pub no_memory_check: bool,
 }
 
 /// Per-row timeout when the table does not set one.
@@ -32,15 +34,52 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default shapes: tiny to image-sized.
 pub const DEFAULT_SHAPES: [&[u64]; 5] = [&[10, 10], &[100, 100], &[512, 512], &[1024, 1024], &[3, 8192, 8192]];
 
+/// About what a process's CUDA context takes of the GPU's memory (a worker's, in the estimates).
+pub const CUDA_CONTEXT: u64 = 512 << 20;
+
 /// What the machine offers, read when the plan is made.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Machine {
-    /// `MemAvailable`.
-    pub mem_available: Option<u64>,
     /// Why CUDA rows cannot run here, when they cannot.
     pub no_cuda: Option<String>,
-    /// Free memory of the first GPU.
-    pub vram_free: Option<u64>,
+}
+
+/// What a row needs free when it starts: checked just before it runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Needs {
+    /// What needs it, for the message: "a 768 MiB tensor in copy mode".
+    pub what: String,
+    /// Host memory, in bytes.
+    pub ram: u64,
+    /// GPU memory, in bytes.
+    pub vram: u64,
+}
+
+/// What is free now.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Free {
+    /// `MemAvailable`.
+    pub ram: Option<u64>,
+    /// The first GPU's free memory.
+    pub vram: Option<u64>,
+}
+
+impl Free {
+    /// What is free now; GPU memory only when `gpu` (opening this process's CUDA context).
+    pub fn now(gpu: bool) -> Free {
+        let vram =
+            if gpu { crate::cuda::gpu().ok().and_then(|g| g.mem_info().ok()).map(|(free, _)| free) } else { None };
+        Free { ram: crate::suites::server::mem_available(), vram }
+    }
+}
+
+impl Needs {
+    /// Why the row cannot run with `free`, with the figures; `None` when it fits (or what is free
+    /// is not known).
+    pub fn short_of(&self, free: Free) -> Option<String> {
+        short(self.ram, free.ram, "memory", &self.what)
+            .or_else(|| short(self.vram, free.vram, "GPU memory", &self.what))
+    }
 }
 
 /// What the rows are made from.
@@ -81,6 +120,51 @@ fn short(need: u64, available: Option<u64>, what: &str, why: &str) -> Option<Str
     })
 }
 
+/// Why a row on CUDA cannot run in this build, before what the machine offers.
+fn cuda_unsupported(mode: Option<Mode>) -> Option<String> {
+    if !cfg!(feature = "torch") {
+        return None;
+    }
+    let why = match mode {
+        Some(Mode::Shared) => "shared mode on CUDA needs CUDA IPC handles, which tch does not offer",
+        Some(Mode::Copy) => return None,
+        None => "VRAM per worker is measured through the CUDA driver API, which a `torch` build leaves to tch",
+    };
+    Some(format!("{why}; the default build (without `torch`) measures it"))
+}
+
+/// What a transfer row needs: the host's tensor, and up to two receive buffers in a copying
+/// worker (the first two messages land in fresh memory) or nothing of its own beside the host's
+/// segment in a sharing one. On CUDA (driver API), the host's tensor and the worker's copy are on
+/// the GPU, with the worker's context, and in host memory the copy's staging buffer.
+fn transfer_needs(bytes: u64, mode: Mode, device: Device) -> Needs {
+    let what = format!("a {} tensor in {} mode", format_size(bytes as f64), mode.as_str());
+    let (ram, vram) = match (device, mode, cfg!(feature = "torch")) {
+        (Device::Cpu, Mode::Copy, _) => (3 * bytes, 0),
+        (Device::Cpu, Mode::Shared, _) => (2 * bytes, 0),
+        (Device::Cuda, Mode::Copy, true) => (3 * bytes, 2 * bytes),
+        (Device::Cuda, Mode::Copy, false) => (3 * bytes, 2 * bytes + CUDA_CONTEXT),
+        (Device::Cuda, Mode::Shared, _) => (0, bytes + CUDA_CONTEXT),
+    };
+    Needs { what, ram, vram }
+}
+
+/// What a memory row needs: in copy mode each worker holds its own copy, and the host one more
+/// (on CUDA, the copies are on the GPU, and host memory holds the host's staging buffer and each
+/// worker's receive buffer).
+fn memory_needs(size: u64, workers: u32, modes: &[Mode], device: Device) -> Needs {
+    let n = workers as u64;
+    let what = format!("{n} worker{} holding {}", if n == 1 { "" } else { "s" }, format_size(size as f64));
+    let copy = modes.contains(&Mode::Copy);
+    let (ram, vram) = match (device, copy) {
+        (Device::Cpu, true) => (size * (n + 2), 0),
+        (Device::Cpu, false) => (size * 2, 0),
+        (Device::Cuda, true) => (size * (n + 1), size * (n + 1) + n * CUDA_CONTEXT),
+        (Device::Cuda, false) => (0, size + n * CUDA_CONTEXT),
+    };
+    Needs { what, ram, vram }
+}
+
 /// The rows, in report order.
 pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
     let cfg = input.cfg;
@@ -112,13 +196,18 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
         id.params = params;
         id
     };
-    let row = |id: BenchId, kind: RowKind, count: u32| TensorRow {
+    let row = |id: BenchId, kind: RowKind, count: u32, device: Device, needs: Needs| TensorRow {
         id,
         settings: input.settings.clone(),
         kind,
         count,
         shm_dir: shm_dir.clone(),
-        skip: None,
+        skip: match device {
+            Device::Cuda => input.machine.no_cuda.clone(),
+            Device::Cpu => None,
+        },
+        needs,
+        check_memory: !args.no_memory_check,
         reference: None,
     };
     let mut out = Vec::new();
@@ -140,38 +229,12 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
                         ],
                     );
                     let rendered = id.render();
-                    let mut r = row(
-                        id,
-                        RowKind::Transfer { spec: spec.clone(), mode, device },
-                        crate::suites::per_round(count, bytes, round_bytes, 3),
-                    );
-                    // The host holds the tensor (sent from where it lies, without a copy); a
-                    // copying worker up to two receive buffers (the first two messages land in
-                    // fresh memory), a sharing one nothing of its own beside the host's segment.
-                    let copies = if mode == Mode::Copy { 3 } else { 2 };
-                    r.skip = match device {
-                        Device::Cuda => input.machine.no_cuda.clone().or_else(|| {
-                            if mode == Mode::Shared {
-                                Some("shared mode on CUDA needs CUDA IPC handles, which tch does not offer".into())
-                            } else {
-                                short(
-                                    bytes * 2,
-                                    input.machine.vram_free,
-                                    "GPU memory",
-                                    &format!("a {} tensor", format_size(bytes as f64)),
-                                )
-                            }
-                        }),
-                        Device::Cpu => None,
+                    let kind = RowKind::Transfer { spec: spec.clone(), mode, device };
+                    let per_round = crate::suites::per_round(count, bytes, round_bytes, 3);
+                    let mut r = row(id, kind, per_round, device, transfer_needs(bytes, mode, device));
+                    if device == Device::Cuda {
+                        r.skip = r.skip.or_else(|| cuda_unsupported(Some(mode)));
                     }
-                    .or_else(|| {
-                        short(
-                            bytes * copies,
-                            input.machine.mem_available,
-                            "memory",
-                            &format!("a {} tensor in {} mode", format_size(bytes as f64), mode.as_str()),
-                        )
-                    });
                     match mode {
                         Mode::Copy => copy_id = Some(rendered),
                         Mode::Shared => r.reference = copy_id.clone(),
@@ -186,21 +249,24 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
         let mut workers = cfg.workers.clone().unwrap_or_else(|| vec![1, 5]);
         workers.sort_unstable();
         workers.dedup();
-        for n in workers {
-            let id = make(
-                "memory",
-                vec![number("size", size as f64, Unit::Bytes), number("workers", n as f64, Unit::Count)],
-            );
-            let mut r = row(id, RowKind::Memory { workers: n, bytes: size, modes: modes.clone() }, 1);
-            // In copy mode each worker holds its own copy, and the host one more.
-            let need = if modes.contains(&Mode::Copy) { size * (n as u64 + 2) } else { size * 2 };
-            r.skip = short(
-                need,
-                input.machine.mem_available,
-                "memory",
-                &format!("{n} worker{} holding {}", if n == 1 { "" } else { "s" }, format_size(size as f64)),
-            );
-            out.push(r);
+        for &device in &devices {
+            // The same rows on the GPU hold the tensor in device memory and read NVML.
+            let name = match device {
+                Device::Cpu => "memory",
+                Device::Cuda => "vram",
+            };
+            for &n in &workers {
+                let id = make(
+                    name,
+                    vec![number("size", size as f64, Unit::Bytes), number("workers", n as f64, Unit::Count)],
+                );
+                let kind = RowKind::Memory { workers: n, bytes: size, modes: modes.clone(), device };
+                let mut r = row(id, kind, 1, device, memory_needs(size, n, &modes, device));
+                if device == Device::Cuda {
+                    r.skip = r.skip.or_else(|| cuda_unsupported(None));
+                }
+                out.push(r);
+            }
         }
     }
     out
@@ -237,29 +303,66 @@ mod tests {
     fn every_shape_and_mode_is_a_row_and_shared_is_measured_against_copy() {
         let cfg = TensorConfig::default();
         let args = TensorArgs::default();
-        let machine = Machine { mem_available: Some(1 << 40), no_cuda: Some("no GPU".into()), vram_free: None };
-        let rows = rows(&input(&cfg, &args, machine));
+        let rows = rows(&input(&cfg, &args, Machine { no_cuda: Some("no GPU".into()) }));
         let ids: Vec<String> = rows.iter().map(|r| r.id.render()).collect();
-        assert_eq!(ids.len(), 2 * 5 * 2 + 2);
+        assert_eq!(ids.len(), 2 * 5 * 2 + 2 * 2);
         assert_eq!(ids[0], "tensor/p/transfer[device=cpu,dtype=f32,shape=10×10,size=400 B,mode=copy]");
         assert_eq!(rows[1].reference.as_deref(), Some(ids[0].as_str()));
         assert!(rows[..10].iter().all(|r| r.skip.is_none()));
-        assert!(rows[10..20].iter().all(|r| r.skip.is_some()), "CUDA rows are skipped without a GPU");
+        assert!(
+            rows[10..20].iter().all(|r| r.skip.as_deref() == Some("no GPU")),
+            "CUDA rows are skipped without a GPU"
+        );
         assert_eq!(ids[20], "tensor/p/memory[size=256 MiB,workers=1]");
+        assert_eq!(ids[23], "tensor/p/vram[size=256 MiB,workers=5]");
+        assert!(rows[20..22].iter().all(|r| r.skip.is_none()));
+        assert!(rows[22..].iter().all(|r| r.skip.as_deref() == Some("no GPU")), "and so are the VRAM rows");
         assert_eq!(rows[9].count, 3, "a 768 MiB tensor makes the fewest round trips");
+        assert!(rows.iter().all(|r| r.check_memory));
     }
 
     #[test]
     fn the_command_line_narrows_and_large_tensors_that_do_not_fit_are_skipped_with_the_figures() {
         let cfg = TensorConfig::default();
-        let args = TensorArgs { mode: Some(Mode::Shared), devices: vec![], no_gpu: true, large: true };
-        let machine = Machine { mem_available: Some(4 << 30), no_cuda: None, vram_free: None };
-        let rows = rows(&input(&cfg, &args, machine));
+        let args =
+            TensorArgs { mode: Some(Mode::Shared), devices: vec![], no_gpu: true, large: true, no_memory_check: false };
+        let rows = rows(&input(&cfg, &args, Machine { no_cuda: None }));
         assert_eq!(rows.len(), 6 + 2);
         let large = &rows[5];
         assert!(large.id.render().contains("shape=40132×40132"));
-        let why = large.skip.as_deref().unwrap();
-        assert!(why.contains("in shared mode needs about 12.0 GiB of memory, and 4.0 GiB is free"), "{why}");
+        let why = large.needs.short_of(Free { ram: Some(4 << 30), vram: None }).unwrap();
+        assert_eq!(why, "a 6.0 GiB tensor in shared mode needs about 12.0 GiB of memory, and 4.0 GiB is free");
+        assert_eq!(large.needs.short_of(Free { ram: Some(16 << 30), vram: Some(0) }), None, "a CPU row needs no GPU");
+        assert_eq!(large.needs.short_of(Free::default()), None, "what is free is not known");
         assert!(rows[6].id.render().contains("size=2 GiB"));
+    }
+
+    #[test]
+    fn cuda_rows_need_gpu_memory_for_the_tensor_the_worker_s_copy_and_its_context() {
+        let cfg =
+            TensorConfig { shapes: Some(vec![vec![256, 1024, 1024]]), workers: Some(vec![4]), ..Default::default() };
+        let args = TensorArgs { devices: vec![Device::Cuda], no_memory_check: true, ..Default::default() };
+        let rows = rows(&input(&cfg, &args, Machine { no_cuda: None }));
+        let ids: Vec<String> = rows.iter().map(|r| r.id.render()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids[0].contains("device=cuda") && ids[0].ends_with("mode=copy]"), "{ids:?}");
+        assert_eq!(ids[2], "tensor/p/vram[size=256 MiB,workers=4]");
+        assert!(rows.iter().all(|r| !r.check_memory), "--no-memory-check");
+        let (gib, ctx) = (1u64 << 30, CUDA_CONTEXT);
+        let (copy, shared, vram) = (&rows[0].needs, &rows[1].needs, &rows[2].needs);
+        if cfg!(feature = "torch") {
+            assert_eq!((copy.ram, copy.vram), (3 * gib, 2 * gib));
+            assert!(rows[1].skip.as_deref().unwrap().contains("tch does not offer"), "{:?}", rows[1].skip);
+            assert!(rows[2].skip.as_deref().unwrap().contains("CUDA driver API"), "{:?}", rows[2].skip);
+        } else {
+            assert!(rows.iter().all(|r| r.skip.is_none()));
+            assert_eq!((copy.ram, copy.vram), (3 * gib, 2 * gib + ctx));
+            assert_eq!((shared.ram, shared.vram), (0, gib + ctx), "a shared tensor stays on the GPU, once");
+            // Copy mode: the host's tensor and four copies; shared: the host's tensor alone.
+            assert_eq!((vram.ram, vram.vram), (5 * (256 << 20), 5 * (256 << 20) + 4 * ctx));
+        }
+        let why = copy.short_of(Free { ram: Some(64 * gib), vram: Some(gib) }).unwrap();
+        assert!(why.starts_with("a 1.0 GiB tensor in copy mode needs about 2."), "{why}");
+        assert!(why.ends_with(" GiB of GPU memory, and 1.0 GiB is free"), "{why}");
     }
 }

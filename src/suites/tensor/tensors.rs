@@ -2,7 +2,6 @@
 //! feature `torch` (on the CPU, or on CUDA, where sending it means copying it to the host first).
 
 use std::borrow::Cow;
-#[cfg(not(feature = "torch"))]
 use std::sync::Arc;
 
 use super::data::TensorSpec;
@@ -28,9 +27,9 @@ impl HostTensor {
     #[cfg(not(feature = "torch"))]
     pub fn new(spec: &TensorSpec, device: Device) -> Result<HostTensor, String> {
         if device == Device::Cuda {
-            return Err("CUDA tensors need the `torch` feature".into());
+            return Err("CUDA tensors of this build live in device memory (`super::cuda`)".into());
         }
-        let mut bytes = vec![0u8; spec.bytes() as usize];
+        let mut bytes = host_buffer(spec.bytes() as usize, "the tensor")?;
         super::data::fill(&mut bytes);
         Ok(HostTensor { bytes: Arc::new(bytes) })
     }
@@ -54,6 +53,16 @@ impl HostTensor {
     }
 }
 
+/// Host memory of `len` bytes, zeroed, or why it cannot be had (instead of aborting the process).
+pub fn host_buffer(len: usize, what: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| {
+        format!("could not allocate {} of host memory for {what}", crate::units::format_bytes(len as f64))
+    })?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
 /// A tensor's bytes in host memory, ready to be sent without a copy: `owner` keeps them alive
 /// for as long as the transport holds the message, however long that is.
 pub struct Payload {
@@ -68,6 +77,11 @@ impl Payload {
         Payload { ptr: bytes.as_ptr(), len: bytes.len(), owner: Box::new(bytes) }
     }
 
+    /// Bytes shared with their other owners.
+    pub fn from_arc(bytes: Arc<Vec<u8>>) -> Payload {
+        Payload { ptr: bytes.as_ptr(), len: bytes.len(), owner: Box::new(bytes) }
+    }
+
     /// The bytes' address and length, and what must live until the transport lets go of them.
     pub fn into_parts(self) -> (*const u8, usize, Box<dyn Send>) {
         (self.ptr, self.len, self.owner)
@@ -79,8 +93,7 @@ impl HostTensor {
     /// host → transport → device on CUDA).
     #[cfg(not(feature = "torch"))]
     pub fn payload(&self) -> Result<Payload, String> {
-        let owner = Arc::clone(&self.bytes);
-        Ok(Payload { ptr: owner.as_ptr(), len: owner.len(), owner: Box::new(owner) })
+        Ok(Payload::from_arc(Arc::clone(&self.bytes)))
     }
 
     /// Its bytes for the transport: shared, not copied, on the CPU (the first leg of device →

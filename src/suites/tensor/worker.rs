@@ -2,9 +2,11 @@
 //! host and answers each tensor with the checksum of what it received.
 //!
 //! Frames from the host: `copy HEADER DEVICE DATA` (the bytes cross), `shared HEADER DEVICE
-//! HANDLE` (a segment to map), `hold-copy …`/`hold-shared …` (the same, and keep the tensor until
-//! `release`), `release`, `bye`. The worker answers `ok CHECKSUM` or `error TEXT`; it starts by
-//! sending `ready`.
+//! HANDLE` (a segment to map, or on `cuda` a CUDA IPC handle), `hold-copy …`/`hold-shared …` (the
+//! same, and keep the tensor until `release`), `release`, `cuda-context` (open this process's
+//! context on the GPU now), `bye`. The worker answers `ok CHECKSUM` or `error TEXT`; it starts by
+//! sending `ready`. On `cuda` (driver API, the default build) the checksum is of what is in
+//! device memory.
 
 use super::data::{checksum, TensorSpec};
 use super::shm::Mapping;
@@ -19,7 +21,17 @@ enum Held {
     Shared(#[allow(dead_code)] Mapping),
     #[cfg(feature = "torch")]
     Torch(#[allow(dead_code)] tch::Tensor),
+    #[cfg(not(feature = "torch"))]
+    Cuda(#[allow(dead_code)] super::cuda::Held),
 }
+
+/// What a worker keeps on the GPU between requests (nothing with `torch`, whose CUDA tensors are
+/// made per request).
+#[cfg(not(feature = "torch"))]
+type OnGpu = super::cuda::Receiver;
+#[cfg(feature = "torch")]
+#[derive(Default)]
+struct OnGpu;
 
 /// Runs the worker until `bye` or until the host is gone.
 pub fn serve() -> Result<(), String> {
@@ -31,6 +43,7 @@ pub fn serve() -> Result<(), String> {
     socket.send("ready", 0).map_err(|e| e.to_string())?;
     let mut held: Vec<Held> = Vec::new();
     let mut last: Option<Mapping> = None;
+    let mut gpu: OnGpu = Default::default();
     loop {
         let mut frames = Vec::new();
         loop {
@@ -51,7 +64,8 @@ pub fn serve() -> Result<(), String> {
                 give_back_freed_memory();
                 Ok(0)
             }
-            "copy" | "shared" | "hold-copy" | "hold-shared" => receive(&op, frames, &mut held, &mut last),
+            "cuda-context" => open_cuda().map(|()| 0),
+            "copy" | "shared" | "hold-copy" | "hold-shared" => receive(&op, frames, &mut held, &mut last, &mut gpu),
             other => Err(format!("unknown request `{other}`")),
         };
         match answer {
@@ -62,11 +76,20 @@ pub fn serve() -> Result<(), String> {
     }
 }
 
+/// Opens this process's context on the GPU.
+fn open_cuda() -> Result<(), String> {
+    #[cfg(not(feature = "torch"))]
+    return crate::cuda::gpu().map(|_| ());
+    #[cfg(feature = "torch")]
+    Err("a `torch` build's worker has no CUDA context of its own".into())
+}
+
 fn receive(
     op: &str,
     mut frames: Vec<zmq::Message>,
     held: &mut Vec<Held>,
     last: &mut Option<Mapping>,
+    #[cfg_attr(feature = "torch", allow(unused_variables))] gpu: &mut OnGpu,
 ) -> Result<u64, String> {
     if frames.len() != 4 {
         return Err(format!("`{op}` has {} frames, not 4", frames.len()));
@@ -78,6 +101,20 @@ fn receive(
     };
     let len = spec.bytes() as usize;
     let keep = op.starts_with("hold-");
+    #[cfg(not(feature = "torch"))]
+    if device == Device::Cuda {
+        let (sum, kept) = if op.ends_with("copy") {
+            let data = &frames[3];
+            if data.len() != len {
+                return Err(format!("{} bytes arrived for a {}-byte tensor", data.len(), len));
+            }
+            gpu.copy(data, keep)?
+        } else {
+            gpu.shared(frames[3].as_str().ok_or("the handle is not text")?, len, keep)?
+        };
+        held.extend(kept.map(Held::Cuda));
+        return Ok(sum);
+    }
     if op.ends_with("copy") {
         let data = frames.pop().expect("four frames");
         if data.len() != len {
@@ -106,10 +143,7 @@ fn receive(
 /// The checksum of a received tensor; with `tch`, the bytes become a tensor first (on CUDA: a
 /// copy to the device, which the round trip includes).
 #[cfg(not(feature = "torch"))]
-fn accept(_spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Option<Held>), String> {
-    if device == Device::Cuda {
-        return Err("this worker was built without the `torch` feature and has no CUDA".into());
-    }
+fn accept(_spec: &TensorSpec, _device: Device, bytes: &[u8]) -> Result<(u64, Option<Held>), String> {
     Ok((checksum(bytes), None))
 }
 

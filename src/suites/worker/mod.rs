@@ -2,8 +2,9 @@
 //! every report can show a user's server beside the bare transport. Roles: `echo` (a REP, ROUTER
 //! or PULL server that answers with what it got, optionally decompressing and compressing again,
 //! over CURVE when asked), `stage` (a PUSH/PULL pipeline stage), `rpc` (the RPC suite's worker:
-//! [`crate::worker::Worker`] with its built-in methods) and `tensor` (the tensor suite's worker,
-//! [`crate::suites::tensor::worker`]).
+//! [`crate::worker::Worker`] with its built-in methods), `tensor` (the tensor suite's worker,
+//! [`crate::suites::tensor::worker`]) and `cuda-memcpy` (host ↔ device copies timed alone, the
+//! floor under the suite's CUDA rows: [`crate::suites::tensor::memcpy`]).
 
 pub mod echo;
 pub mod stage;
@@ -35,12 +36,15 @@ fn option<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let role = args.first().ok_or("no role given (echo, stage, rpc or tensor)")?;
+    let role = args.first().ok_or("no role given (echo, stage, rpc, tensor or cuda-memcpy)")?;
     if role == "rpc" {
         return crate::worker::Worker::new().serve_from_env();
     }
     if role == "tensor" {
         return crate::suites::tensor::worker::serve();
+    }
+    if role == "cuda-memcpy" {
+        return crate::suites::tensor::memcpy::main(&args[1..]);
     }
     let ctx = zmq::Context::new();
     let bind = option(args, "--bind").unwrap_or("tcp://127.0.0.1:*");
