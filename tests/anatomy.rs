@@ -170,6 +170,16 @@ fn a_cold_cache_run_evicts_the_executable_first() {
     assert!(residency.len() > 1, "{residency:?}");
 }
 
+/// The package `mypkg` in `dir`: `mypkg` imports `first`, then `mypkg.sub` and `_mypkg` (both
+/// empty).
+fn write_mypkg(dir: &Path, first: &str) {
+    let pkg = dir.join("mypkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("__init__.py"), format!("{first}from . import sub\nimport _mypkg\n")).unwrap();
+    std::fs::write(pkg.join("sub.py"), "").unwrap();
+    std::fs::write(dir.join("_mypkg.py"), "").unwrap();
+}
+
 #[test]
 fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
     let project = |limit: u32| {
@@ -180,11 +190,7 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
             ),
             "fn main() {}\n",
         );
-        let pkg = dir.path().join("mypkg");
-        std::fs::create_dir(&pkg).unwrap();
-        std::fs::write(pkg.join("__init__.py"), "import json\nfrom . import sub\nimport _mypkg\n").unwrap();
-        std::fs::write(pkg.join("sub.py"), "").unwrap();
-        std::fs::write(dir.path().join("_mypkg.py"), "").unwrap();
+        write_mypkg(dir.path(), "import json\n");
         dir
     };
     let run = |dir: &tempfile::TempDir| {
@@ -205,6 +211,44 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
     let met = project(3);
     let res = run(&met);
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+}
+
+#[test]
+fn sys_modules_after_the_import_is_counted_beside_the_logged_modules_and_budgeted() {
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 2\nwarmup = 0\n\n[[package.metadata.bench.python]]\nmodule = \"mypkg\"\n\
+         budget = { modules-total = LIMIT }\n",
+        "fn main() {}\n",
+    );
+    // The package adds exactly three modules to what the bare interpreter holds: mypkg,
+    // mypkg.sub and _mypkg, importing nothing else.
+    write_mypkg(dir.path(), "");
+    let bare = std::process::Command::new("python3")
+        .args(["-X", "importtime", "-c", "import sys; print(len(sys.modules))"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&bare.stdout).trim().parse::<usize>().unwrap() + 3;
+    let manifest = dir.path().join("Cargo.toml");
+    let template = std::fs::read_to_string(&manifest).unwrap();
+    let run_with_limit = |limit: usize| {
+        std::fs::write(&manifest, template.replace("LIMIT", &limit.to_string())).unwrap();
+        common::coldbench().current_dir(dir.path()).output().unwrap()
+    };
+
+    let res = run_with_limit(expected - 1);
+    assert_eq!(res.status.code(), Some(3), "one module over: {}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains(&format!("sys.modules {expected}")), "the table line: {stdout}");
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let b = bench(&doc, "python/demo/mypkg");
+    assert!(samples(b, "modules_total").iter().all(|v| *v == expected as f64), "{b:#}");
+    assert_eq!(b["metrics"]["modules_total"]["unit"], "count");
+    let over = b["budget"].as_array().unwrap().iter().find(|l| l["metric"] == "modules_total").unwrap();
+    assert_eq!((over["value"].as_f64(), over["ok"].as_bool()), (Some(expected as f64), Some(false)), "{over:#}");
+
+    let res = run_with_limit(expected);
+    assert_eq!(res.status.code(), Some(0), "at the limit: {}", describe(&res));
 }
 
 #[test]
