@@ -331,7 +331,7 @@ pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, u
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
     }
-    let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar });
+    let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     results
 }
@@ -346,13 +346,14 @@ fn measure_group(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> 
             ui.status("Measuring", id);
         }
     }
-    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar });
+    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     results
 }
 
 struct BarProgress<'a> {
     bar: &'a indicatif::ProgressBar,
+    ui: &'a Ui,
 }
 
 impl Progress for BarProgress<'_> {
@@ -365,5 +366,13 @@ impl Progress for BarProgress<'_> {
         if warmup {
             self.bar.tick();
         }
+    }
+
+    fn status(&self, verb: &str, message: &str) {
+        self.bar.suspend(|| self.ui.status(verb, message));
+    }
+
+    fn note(&self, message: &str) {
+        self.bar.suspend(|| self.ui.note(message));
     }
 }

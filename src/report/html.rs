@@ -198,7 +198,12 @@ fn detail(view: &View, r: &Row) -> Detail {
     let mut charts = chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips);
     // A Python import: the tree of its representative run, from the module down.
     if let Some(tree) = &b.facts.import_tree {
-        let module = b.config.command.last().and_then(|c| crate::measure::python::importtime::imported_by(c)).unwrap_or_default();
+        let module = b
+            .config
+            .command
+            .last()
+            .and_then(|c| crate::measure::python::importtime::imported_by(c))
+            .unwrap_or_default();
         let root = tree.iter().rev().find(|n| n.module == module).or(tree.last());
         if let Some(root) = root {
             charts.push_str(&chart::import_tree_chart(&format!("import tree of {}", r.id), root));
