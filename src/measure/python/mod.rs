@@ -163,7 +163,11 @@ impl PythonBench {
         let id = self.def.id.render();
         let made = match venv::existing(&venvs, &key) {
             Some(found) => {
-                env.progress.note(&format!("{id}: reusing the Python environment {}", found.dir.display()));
+                env.progress.note(&format!(
+                    "{id}: reusing the Python environment {} of {}",
+                    found.dir.display(),
+                    self.def.cwd.display()
+                ));
                 found
             }
             None => {
