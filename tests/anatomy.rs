@@ -249,6 +249,14 @@ fn sys_modules_after_the_import_is_counted_beside_the_logged_modules_and_budgete
 
     let res = run_with_limit(expected);
     assert_eq!(res.status.code(), Some(0), "at the limit: {}", describe(&res));
+    // Within budget, the slowest imports are listed when asked for, with -v or --top.
+    assert!(!String::from_utf8_lossy(&res.stdout).contains("slowest imports"), "{}", describe(&res));
+    for flags in [&["-v"][..], &["--top", "1"]] {
+        let res = common::coldbench().current_dir(dir.path()).arg("report").args(flags).output().unwrap();
+        let stdout = String::from_utf8_lossy(&res.stdout);
+        assert!(stdout.contains("slowest imports (cumulative, own, imported by):"), "{flags:?}: {stdout}");
+        assert!(stdout.contains("mypkg.sub ") && stdout.contains("← mypkg"), "{flags:?}: {stdout}");
+    }
 }
 
 #[test]
@@ -298,6 +306,9 @@ fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() 
     assert!(md.contains("- 🟢 `python/demo/lazypkg`: json: loaded → not loaded (now lazy)"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("target/coldbench/report.html")).unwrap();
     assert!(html.contains("<span class=\"improved\">lazypkg.heavy: loaded → not loaded (now lazy)</span>"), "{html}");
+    for side in ["baseline", "candidate"] {
+        assert!(html.contains(&format!("aria-label=\"import tree of python/demo/lazypkg ({side})\"")), "{side}");
+    }
     assert!(!String::from_utf8_lossy(&res.stderr).contains("PYTHONPATH points into"), "{}", describe(&res));
 
     // An inherited PYTHONPATH into the working tree would make both sides import the lazy version.

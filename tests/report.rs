@@ -130,8 +130,9 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     // The charts are there: a strip plot per benchmark, the change chart of the comparison, and
     // the import tree of the Python import, from fixture_pkg down to json and what json imports.
     assert_eq!(dom_text.matches("<svg class=\"chart strip\"").count(), 3, "strip plots");
-    assert_eq!(dom_text.matches("<svg class=\"chart imports\"").count(), 1, "import tree");
-    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg\""));
+    assert_eq!(dom_text.matches("<svg class=\"chart imports\"").count(), 2, "the import tree of each side");
+    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg (baseline)\""));
+    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg (candidate)\""));
     assert!(dom_text.matches("<rect class=\"import").count() >= 3, "fixture_pkg, json and below");
     assert!(dom_text.contains(">json</text>") || dom_text.contains("<title>json: "));
     assert_eq!(dom_text.matches("<svg class=\"chart change\"").count(), 1, "change chart");

@@ -95,7 +95,7 @@ pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
         Some(reference) => super::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
         None => run(&opts, ui)?,
     };
-    super::print_document(&outcome.document, args.format, ui)?;
+    super::print_document(&outcome.document, args, ui)?;
     ui.status("Saved", outcome.saved.display());
     let [html, md] = crate::report::write_standard(&outcome.document, outcome.store.dir())?;
     ui.status("Reports", format!("{} and {}", html.display(), md.display()));
