@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{ColdbenchArgs, Command, Format, RunArgs};
+use crate::cli::{ColdbenchArgs, Command, RunArgs};
 use crate::results::{RunDocument, Store};
 use crate::ui::Ui;
 
