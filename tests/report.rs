@@ -202,6 +202,28 @@ fn strip_plot_labels_fit_left_of_their_strips_in_a_browser() {
 }
 
 #[test]
+fn the_ci_recipe_runs_commands_that_exist() {
+    use clap::Parser;
+    let recipe =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions.yml")).unwrap();
+    let commands: Vec<Vec<String>> = recipe
+        .lines()
+        // Commands, as steps run them or as comments offer them in their place.
+        .map(|l| l.trim_start().trim_start_matches("# ").trim_start_matches("run: "))
+        .filter_map(|l| l.strip_prefix("cargo coldbench "))
+        .map(|rest| shlex::split(&rest.replace("$GITHUB_BASE_REF", "main")).unwrap())
+        .collect();
+    assert!(commands.len() >= 4, "{commands:?}");
+    assert!(commands.iter().any(|c| c.starts_with(&["--compare".into(), "origin/main".into()])), "{commands:?}");
+    for args in commands {
+        let line = ["cargo".to_string(), "coldbench".to_string()].into_iter().chain(args);
+        if let Err(e) = coldbench::cli::Cli::try_parse_from(line) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
 fn markdown_matches_its_snapshot() {
     let res = report(&["--format", "md"]);
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
