@@ -170,6 +170,16 @@ fn a_cold_cache_run_evicts_the_executable_first() {
     assert!(residency.len() > 1, "{residency:?}");
 }
 
+/// The package `mypkg` in `dir`: `mypkg` imports `first`, then `mypkg.sub` and `_mypkg` (both
+/// empty).
+fn write_mypkg(dir: &Path, first: &str) {
+    let pkg = dir.join("mypkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("__init__.py"), format!("{first}from . import sub\nimport _mypkg\n")).unwrap();
+    std::fs::write(pkg.join("sub.py"), "").unwrap();
+    std::fs::write(dir.join("_mypkg.py"), "").unwrap();
+}
+
 #[test]
 fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
     let project = |limit: u32| {
@@ -180,11 +190,7 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
             ),
             "fn main() {}\n",
         );
-        let pkg = dir.path().join("mypkg");
-        std::fs::create_dir(&pkg).unwrap();
-        std::fs::write(pkg.join("__init__.py"), "import json\nfrom . import sub\nimport _mypkg\n").unwrap();
-        std::fs::write(pkg.join("sub.py"), "").unwrap();
-        std::fs::write(dir.path().join("_mypkg.py"), "").unwrap();
+        write_mypkg(dir.path(), "import json\n");
         dir
     };
     let run = |dir: &tempfile::TempDir| {
@@ -205,6 +211,52 @@ fn a_budget_on_the_packages_own_modules_gates_and_passes_once_met() {
     let met = project(3);
     let res = run(&met);
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+}
+
+#[test]
+fn sys_modules_after_the_import_is_counted_beside_the_logged_modules_and_budgeted() {
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 2\nwarmup = 0\n\n[[package.metadata.bench.python]]\nmodule = \"mypkg\"\n\
+         budget = { modules-total = LIMIT }\n",
+        "fn main() {}\n",
+    );
+    // The package adds exactly three modules to what the bare interpreter holds: mypkg,
+    // mypkg.sub and _mypkg, importing nothing else.
+    write_mypkg(dir.path(), "");
+    let bare = std::process::Command::new("python3")
+        .args(["-X", "importtime", "-c", "import sys; print(len(sys.modules))"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&bare.stdout).trim().parse::<usize>().unwrap() + 3;
+    let manifest = dir.path().join("Cargo.toml");
+    let template = std::fs::read_to_string(&manifest).unwrap();
+    let run_with_limit = |limit: usize| {
+        std::fs::write(&manifest, template.replace("LIMIT", &limit.to_string())).unwrap();
+        common::coldbench().current_dir(dir.path()).output().unwrap()
+    };
+
+    let res = run_with_limit(expected - 1);
+    assert_eq!(res.status.code(), Some(3), "one module over: {}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains(&format!("sys.modules {expected}")), "the table line: {stdout}");
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let b = bench(&doc, "python/demo/mypkg");
+    assert!(samples(b, "modules_total").iter().all(|v| *v == expected as f64), "{b:#}");
+    assert_eq!(b["metrics"]["modules_total"]["unit"], "count");
+    let over = b["budget"].as_array().unwrap().iter().find(|l| l["metric"] == "modules_total").unwrap();
+    assert_eq!((over["value"].as_f64(), over["ok"].as_bool()), (Some(expected as f64), Some(false)), "{over:#}");
+
+    let res = run_with_limit(expected);
+    assert_eq!(res.status.code(), Some(0), "at the limit: {}", describe(&res));
+    // Within budget, the slowest imports are listed when asked for, with -v or --top.
+    assert!(!String::from_utf8_lossy(&res.stdout).contains("slowest imports"), "{}", describe(&res));
+    for flags in [&["-v"][..], &["--top", "1"]] {
+        let res = common::coldbench().current_dir(dir.path()).arg("report").args(flags).output().unwrap();
+        let stdout = String::from_utf8_lossy(&res.stdout);
+        assert!(stdout.contains("slowest imports (cumulative, own, imported by):"), "{flags:?}: {stdout}");
+        assert!(stdout.contains("mypkg.sub ") && stdout.contains("← mypkg"), "{flags:?}: {stdout}");
+    }
 }
 
 #[test]
@@ -254,6 +306,9 @@ fn a_compare_names_the_module_that_became_lazy_and_the_own_module_count_drops() 
     assert!(md.contains("- 🟢 `python/demo/lazypkg`: json: loaded → not loaded (now lazy)"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("target/coldbench/report.html")).unwrap();
     assert!(html.contains("<span class=\"improved\">lazypkg.heavy: loaded → not loaded (now lazy)</span>"), "{html}");
+    for side in ["baseline", "candidate"] {
+        assert!(html.contains(&format!("aria-label=\"import tree of python/demo/lazypkg ({side})\"")), "{side}");
+    }
     assert!(!String::from_utf8_lossy(&res.stderr).contains("PYTHONPATH points into"), "{}", describe(&res));
 
     // An inherited PYTHONPATH into the working tree would make both sides import the lazy version.
@@ -294,4 +349,109 @@ fn a_module_imported_by_some_runs_only_is_reported_by_name() {
     let warning = b["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).find(|w| w.contains("differ"));
     assert!(warning.is_some_and(|w| w.contains("`json` in 2 of 4")), "{b:#}");
     assert!(String::from_utf8_lossy(&res.stdout).contains("the modules imported differ from run to run"));
+}
+
+/// A wheel of the one-module distribution `name` (version 1.0) whose module is `body`, written
+/// with `zipfile`: pip installs it from the path with no build backend and no network.
+fn wheel(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}-1.0-py3-none-any.whl"));
+    let script = r#"
+import sys, zipfile
+path, name, body = sys.argv[1:4]
+info = name + "-1.0.dist-info"
+files = {name + ".py": body,
+         info + "/METADATA": "Metadata-Version: 2.1\nName: " + name + "\nVersion: 1.0\n",
+         info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: coldbench-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+files[info + "/RECORD"] = "".join(f + ",,\n" for f in list(files) + [info + "/RECORD"])
+with zipfile.ZipFile(path, "w") as z:
+    for f, text in files.items():
+        z.writestr(f, text)
+"#;
+    let made = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).args([name, body]).status();
+    assert!(made.is_ok_and(|s| s.success()), "could not write {}", path.display());
+    path
+}
+
+#[test]
+fn each_side_imports_from_its_own_environment_and_a_dropped_dependency_reads_now_lazy() {
+    let wheels = tempfile::tempdir().unwrap();
+    let heavy = wheel(wheels.path(), "heavydep", "import json\n");
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 2\nwarmup = 0\nstart = []\n\n[[package.metadata.bench.python]]\nmodule = \"app\"\n\
+         python-path = [\"py\"]\nwatch-imported = [\"heavydep\"]\n\
+         install = [\"python\", \"-m\", \"pip\", \"install\", \"--no-index\", \"--disable-pip-version-check\", \"-r\", \
+         \"requirements.txt\"]\n",
+        "fn main() {}\n",
+    );
+    std::fs::create_dir_all(dir.path().join("py/app")).unwrap();
+    std::fs::write(dir.path().join("py/app/__init__.py"), "import heavydep\n").unwrap();
+    std::fs::write(dir.path().join("requirements.txt"), format!("{}\n", heavy.display())).unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "/target\n").unwrap();
+    common::git_in(dir.path(), &["init", "-q", "-b", "main"]);
+    common::git_in(dir.path(), &["add", "-A"]);
+    common::git_in(dir.path(), &["commit", "-q", "-m", "eager"]);
+    // The candidate drops the dependency and imports it only when it is asked for.
+    std::fs::write(dir.path().join("requirements.txt"), "").unwrap();
+    std::fs::write(dir.path().join("py/app/__init__.py"), "def heavy():\n    import heavydep\n").unwrap();
+
+    let compare = || common::coldbench().current_dir(dir.path()).args(["--compare", "HEAD", "-v"]).output().unwrap();
+    let res = compare();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("python/demo/app: heavydep: loaded → not loaded (now lazy)"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(stderr.matches("Installing python/demo/app: a Python environment with `python -m pip").count(), 2);
+    let store = dir.path().join("target/coldbench");
+    let doc = latest(&store);
+    let baseline = &doc["comparison"]["baseline_benchmarks"].as_array().unwrap()[0];
+    let candidate = bench(&doc, "python/demo/app");
+    let program = |b: &serde_json::Value| std::path::PathBuf::from(b["facts"]["program"].as_str().unwrap());
+    let (base_python, cand_python) = (program(baseline), program(candidate));
+    assert_ne!(base_python, cand_python, "one environment per side");
+    for python in [&base_python, &cand_python] {
+        assert!(python.starts_with(store.join("venvs")) && python.ends_with("bin/python"), "{}", python.display());
+    }
+    assert_eq!(candidate["config"]["command"][0], cand_python.display().to_string(), "the command as run");
+    // Each side's environment holds what its own requirements list.
+    let imports = |python: &Path| {
+        std::process::Command::new(python).args(["-c", "import heavydep"]).output().unwrap().status.success()
+    };
+    assert!(imports(&base_python) && !imports(&cand_python));
+    for b in [baseline, candidate] {
+        assert!(b["facts"]["python_env"].as_str().unwrap().contains("(made in "), "{b:#}");
+    }
+
+    // Nothing changed: both environments are reused, and nothing is installed.
+    let res = compare();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(!stderr.contains("Installing"), "{stderr}");
+    assert_eq!(stderr.matches("python/demo/app: reusing the Python environment").count(), 2, "{stderr}");
+    let doc = latest(&store);
+    let baseline = &doc["comparison"]["baseline_benchmarks"].as_array().unwrap()[0];
+    assert_eq!((program(baseline), program(bench(&doc, "python/demo/app"))), (base_python, cand_python));
+    for b in [baseline, bench(&doc, "python/demo/app")] {
+        assert!(b["facts"]["python_env"].as_str().unwrap().ends_with("(reused)"), "{b:#}");
+    }
+    assert_eq!(std::fs::read_dir(store.join("venvs")).unwrap().count(), 2);
+}
+
+#[test]
+fn an_install_that_fails_is_a_failed_row_with_the_end_of_its_output() {
+    let dir = common::temp_project(
+        "[package.metadata.bench]\nruns = 2\nstart = []\n\n[[package.metadata.bench.python]]\nmodule = \"json\"\n\
+         install = [\"sh\", \"-c\", \"echo resolving; echo 'no matching distribution for nope' >&2; exit 3\"]\n",
+        "fn main() {}\n",
+    );
+    let res = common::coldbench().current_dir(dir.path()).output().unwrap();
+    assert_eq!(res.status.code(), Some(4), "{}", describe(&res));
+    let doc = latest(&dir.path().join("target/coldbench"));
+    let b = bench(&doc, "python/demo/json");
+    assert_eq!(b["status"], "failed");
+    let reason = b["reason"].as_str().unwrap();
+    assert!(reason.starts_with("the install command `sh -c \"echo resolving; "), "{reason}");
+    assert!(reason.contains("failed in ") && reason.contains("(exit status: 3); its output is in "), "{reason}");
+    assert!(b["detail"].as_str().unwrap().ends_with("resolving\nno matching distribution for nope"), "{b:#}");
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(stdout.contains("│ no matching distribution for nope"), "{stdout}");
 }

@@ -197,7 +197,7 @@ fn every_report_renders_it_with_its_unit_and_direction() {
         Throughput::new(1000.0, Duration::from_millis(5), exactly(20)),
         Throughput::new(700.0, Duration::from_millis(5), exactly(20)),
     );
-    let render = |format| coldbench::report::render(&doc, format, None, false).unwrap();
+    let render = |format| coldbench::report::render(&doc, format, None, Default::default()).unwrap();
 
     let console = render(Format::Human);
     assert!(console.contains("fake/pkg/pipeline[items=1000]"), "{console}");
@@ -246,7 +246,7 @@ fn histograms_become_percentile_metrics_and_parameters_become_sweeps() {
     assert_eq!(b.distributions["latency"].count, 500, "the merged histogram of the measured runs");
 
     let doc = document(results, None);
-    let html = coldbench::report::render(&doc, Format::Html, None, false).unwrap();
+    let html = coldbench::report::render(&doc, Format::Html, None, Default::default()).unwrap();
     assert!(html.contains("<svg class=\"chart sweep\""), "throughput against items");
     assert!(html.contains("throughput of fake/pkg/pipeline by items"));
 }

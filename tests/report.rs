@@ -25,6 +25,31 @@ fn find_browser() -> Option<PathBuf> {
     ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|b| which::which(b).ok())
 }
 
+/// The browser, or `None` when there is none here (CI requires one).
+fn browser_or_skip() -> Option<PathBuf> {
+    let found = find_browser();
+    if found.is_none() {
+        assert!(std::env::var_os("COLDBENCH_REQUIRE_BROWSER").is_none(), "no chromium found, but CI requires one");
+        eprintln!("skipping: no chromium (CI installs it and sets COLDBENCH_REQUIRE_BROWSER)");
+    }
+    found
+}
+
+/// Chromium's flags for a quiet headless run that fetches nothing of its own accord.
+const HEADLESS: [&str; 11] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+    "--virtual-time-budget=3000",
+];
+
 /// Hosts Chromium talks to by itself (time, updates, accounts) even with background networking
 /// off; requests to them are the browser's, not the page's.
 fn browser_own(request: &str) -> bool {
@@ -33,11 +58,7 @@ fn browser_own(request: &str) -> bool {
 
 #[test]
 fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
-    let Some(browser) = find_browser() else {
-        assert!(std::env::var_os("COLDBENCH_REQUIRE_BROWSER").is_none(), "no chromium found, but CI requires one");
-        eprintln!("skipping: no chromium (CI installs it and sets COLDBENCH_REQUIRE_BROWSER)");
-        return;
-    };
+    let Some(browser) = browser_or_skip() else { return };
     // A real run with a comparison writes report.html next to its results.
     let out = tempfile::tempdir().unwrap();
     // pyimport's Python import adds its import tree (its forbidden import does not gate here), and
@@ -88,19 +109,7 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     let url = format!("file://{}", html_path.display());
     let run_browser = |extra: &[String]| {
         std::process::Command::new(&browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--virtual-time-budget=3000",
-            ])
+            .args(HEADLESS)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg(format!("--proxy-server=http://127.0.0.1:{port}"))
             .args(extra)
@@ -131,8 +140,9 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
     // The charts are there: a strip plot per benchmark, the change chart of the comparison, and
     // the import tree of the Python import, from fixture_pkg down to json and what json imports.
     assert_eq!(dom_text.matches("<svg class=\"chart strip\"").count(), 3, "strip plots");
-    assert_eq!(dom_text.matches("<svg class=\"chart imports\"").count(), 1, "import tree");
-    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg\""));
+    assert_eq!(dom_text.matches("<svg class=\"chart imports\"").count(), 2, "the import tree of each side");
+    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg (baseline)\""));
+    assert!(dom_text.contains("aria-label=\"import tree of python/pyimport/fixture_pkg (candidate)\""));
     assert!(dom_text.matches("<rect class=\"import").count() >= 3, "fixture_pkg, json and below");
     assert!(dom_text.contains(">json</text>") || dom_text.contains("<title>json: "));
     assert_eq!(dom_text.matches("<svg class=\"chart change\"").count(), 1, "change chart");
@@ -154,6 +164,76 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
         "no screenshot at {}",
         screenshot.display()
     );
+}
+
+#[test]
+fn strip_plot_labels_fit_left_of_their_strips_in_a_browser() {
+    let Some(browser) = browser_or_skip() else { return };
+    // Thousands of runs a side: each strip is a histogram labelled with its run count.
+    let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(sample()).unwrap()).unwrap();
+    let runs: Vec<f64> = (0..1436).map(|i| 0.001 + (i % 97) as f64 * 1e-6).collect();
+    for list in ["/benchmarks", "/comparison/baseline_benchmarks"] {
+        for b in doc.pointer_mut(list).and_then(|l| l.as_array_mut()).unwrap() {
+            b["samples"]["wall"] = serde_json::json!(runs);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (result, page) = (dir.path().join("many.json"), dir.path().join("report.html"));
+    std::fs::write(&result, doc.to_string()).unwrap();
+    let res = coldbench().arg("report").arg(&result).arg("-o").arg(&page).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    // Where each label of a strip plot lies, as the browser lays it out with the report's fonts.
+    let measure = "<script>const out = [];\
+        for (const svg of document.querySelectorAll('svg.chart.strip')) {\
+          const left = svg.querySelector('line.axis').x1.baseVal.value;\
+          for (const t of svg.querySelectorAll('text.label')) {\
+            const b = t.getBBox(); out.push([t.textContent, b.x, b.x + b.width, left]); } }\
+        document.body.setAttribute('data-labels', JSON.stringify(out));</script></body>";
+    let html = std::fs::read_to_string(&page).unwrap().replace("</body>", measure);
+    std::fs::write(&page, html).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.display());
+    let browse = |extra: &str| {
+        std::process::Command::new(&browser)
+            .args(HEADLESS)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--proxy-server=http://127.0.0.1:9")
+            .arg(extra)
+            .arg(&url)
+            .output()
+            .unwrap()
+    };
+    let dom = String::from_utf8_lossy(&browse("--dump-dom").stdout).into_owned();
+    let labels = dom.split("data-labels=\"").nth(1).and_then(|r| r.split('"').next()).expect("measured");
+    let labels: Vec<(String, f64, f64, f64)> = serde_json::from_str(&labels.replace("&quot;", "\"")).unwrap();
+    assert!(labels.iter().any(|(text, ..)| text.starts_with("baseline") && text.contains("1436 runs")), "{labels:?}");
+    for (text, start, end, left) in &labels {
+        assert!(*start >= 0.0 && *end <= *left, "`{text}` spans {start:.1} … {end:.1}; the strip starts at {left}");
+    }
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coldbench-strip-labels.png");
+    browse(&format!("--screenshot={}", screenshot.display()));
+}
+
+#[test]
+fn the_ci_recipe_runs_commands_that_exist() {
+    use clap::Parser;
+    let recipe =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions.yml")).unwrap();
+    let commands: Vec<Vec<String>> = recipe
+        .lines()
+        // Commands, as steps run them or as comments offer them in their place.
+        .map(|l| l.trim_start().trim_start_matches("# ").trim_start_matches("run: "))
+        .filter_map(|l| l.strip_prefix("cargo coldbench "))
+        .map(|rest| shlex::split(&rest.replace("$GITHUB_BASE_REF", "main")).unwrap())
+        .collect();
+    assert!(commands.len() >= 4, "{commands:?}");
+    assert!(commands.iter().any(|c| c.starts_with(&["--compare".into(), "origin/main".into()])), "{commands:?}");
+    for args in commands {
+        let line = ["cargo".to_string(), "coldbench".to_string()].into_iter().chain(args);
+        if let Err(e) = coldbench::cli::Cli::try_parse_from(line) {
+            panic!("{e}");
+        }
+    }
 }
 
 #[test]

@@ -29,6 +29,9 @@ pub struct Staged {
     pub built: Executables,
     /// The fresh copies that are run, loaded and evicted.
     pub copies: Executables,
+    /// The results folder (`target/coldbench`), where kinds also keep what they make for a side
+    /// and reuse (Python environments).
+    pub store_dir: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,7 +41,7 @@ impl Staged {
     /// program that looks for a sibling binary beside `current_exe()` still finds it.
     pub fn new(store_dir: &Path, label: &str, built: Executables) -> Result<Staged> {
         if built.is_empty() {
-            return Ok(Staged { built, copies: Executables::new(), _dir: None });
+            return Ok(Staged { built, copies: Executables::new(), store_dir: store_dir.to_path_buf(), _dir: None });
         }
         let parent = store_dir.join(STAGE_DIR);
         std::fs::create_dir_all(&parent).with_context(|| format!("could not create {}", parent.display()))?;
@@ -52,7 +55,7 @@ impl Staged {
             fresh_copy(path, &dest)?;
             copies.insert(artifact.clone(), dest);
         }
-        Ok(Staged { built, copies, _dir: Some(dir) })
+        Ok(Staged { built, copies, store_dir: store_dir.to_path_buf(), _dir: Some(dir) })
     }
 
     /// The file as built for a copy's path (reports name files the user knows).

@@ -1,5 +1,5 @@
 //! `cargo coldbench clean [--keep N]`: removes the checkouts, builds and cached files of compared
-//! refs. Results, baselines and reports stay.
+//! refs, and the Python environments of Python import rows. Results, baselines and reports stay.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 
 use super::store_for;
 use crate::cli::RunArgs;
+use crate::measure::python::venv::{self, VENVS_DIR};
 use crate::results::STAGE_DIR;
 use crate::results::{Store, StoreLock};
 use crate::ui::Ui;
@@ -34,6 +35,8 @@ pub struct Cleaned {
     pub artifact_sets: usize,
     /// Whether the shared build folder (`build/`) was removed.
     pub build_dir: bool,
+    /// Python environments removed (`venvs/<key>/`).
+    pub envs: usize,
     /// Refs kept with `--keep`.
     pub kept: usize,
     /// Bytes of disk freed.
@@ -41,7 +44,8 @@ pub struct Cleaned {
 }
 
 /// Removes the cached checkouts, builds and artifacts of compared refs, keeping the `keep` most
-/// recently compared ones (and then the shared build folder, which holds their dependencies).
+/// recently compared ones (and then the shared build folder, which holds their dependencies, and
+/// the Python environments of the package folders that are left).
 pub fn clean(store: &Store, keep: Option<usize>, _lock: &StoreLock) -> Result<Cleaned> {
     let dir = store.dir();
     let mut refs = compared_refs(dir);
@@ -70,6 +74,7 @@ pub fn clean(store: &Store, keep: Option<usize>, _lock: &StoreLock) -> Result<Cl
             }
         }
     }
+    out.envs = clean_envs(&dir.join(VENVS_DIR), keep.unwrap_or(0) == 0, &mut out.freed)?;
     let stage = dir.join(STAGE_DIR);
     if stage.exists() {
         out.freed += remove(&stage)?;
@@ -79,8 +84,11 @@ pub fn clean(store: &Store, keep: Option<usize>, _lock: &StoreLock) -> Result<Cl
 
 /// One line for the user: what went and how much disk that freed.
 pub fn describe(c: &Cleaned, dir: &Path) -> String {
-    if c.freed == 0 && c.checkouts == 0 && c.artifact_sets == 0 && !c.build_dir {
-        return format!("nothing: {} holds no checkouts or builds of compared refs", dir.display());
+    if c.freed == 0 && c.checkouts == 0 && c.artifact_sets == 0 && !c.build_dir && c.envs == 0 {
+        return format!(
+            "nothing: {} holds no checkouts or builds of compared refs, nor Python environments",
+            dir.display()
+        );
     }
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts =
@@ -88,12 +96,33 @@ pub fn describe(c: &Cleaned, dir: &Path) -> String {
     if c.build_dir {
         parts.push("the shared build folder".into());
     }
+    if c.envs > 0 {
+        parts.push(plural(c.envs, "Python environment", "Python environments"));
+    }
     let kept = if c.kept > 0 {
         format!("; kept the {} most recently compared", plural(c.kept, "ref", "refs"))
     } else {
         String::new()
     };
     format!("{}: {} freed{kept}", parts.join(", "), crate::units::format_bytes(c.freed as f64))
+}
+
+/// Removes every Python environment (`all`), or those whose package folder is gone (a checkout
+/// removed) or that were never completed; returns how many, adding their size to `freed`.
+fn clean_envs(venvs: &Path, all: bool, freed: &mut u64) -> Result<usize> {
+    let Ok(entries) = std::fs::read_dir(venvs) else { return Ok(0) };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if all || venv::package_of(&path).is_none_or(|package| !package.is_dir()) {
+            *freed += remove(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Records that a comparison used `sha` now, for `clean --keep`.
@@ -191,5 +220,31 @@ mod tests {
         }
         assert!(dir.path().join("runs/x.json").exists() && dir.path().join("latest.json").exists());
         assert_eq!(clean(&store, None, &lock).unwrap().freed, 0);
+    }
+
+    #[test]
+    fn python_environments_go_with_their_package_folder_or_all_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        let lock = store.lock(|_| {}).unwrap();
+        let package = dir.path().join("pkg");
+        std::fs::create_dir_all(&package).unwrap();
+        let env = |key: &str, package: &Path| {
+            let env = dir.path().join(VENVS_DIR).join(key);
+            std::fs::create_dir_all(env.join("bin")).unwrap();
+            let marker = serde_json::json!({ "package": package });
+            std::fs::write(env.join(venv::MARKER), marker.to_string()).unwrap();
+            env
+        };
+        let kept = env("aaaa", &package);
+        let orphan = env("bbbb", &dir.path().join("worktrees/gone/pkg"));
+        let incomplete = dir.path().join(VENVS_DIR).join("cccc");
+        std::fs::create_dir_all(&incomplete).unwrap();
+        let cleaned = clean(&store, Some(1), &lock).unwrap();
+        assert_eq!(cleaned.envs, 2, "{cleaned:?}");
+        assert!(kept.exists() && !orphan.exists() && !incomplete.exists());
+        assert!(describe(&cleaned, dir.path()).contains("2 Python environments"));
+        assert_eq!(clean(&store, None, &lock).unwrap().envs, 1);
+        assert!(!kept.exists());
     }
 }

@@ -26,6 +26,6 @@ pub fn diff(base: &Path, new: &Path, noise: Option<f64>) -> Result<RunDocument> 
 /// `diff`: prints the comparison and returns the gate's exit status.
 pub fn command(base: &Path, new: &Path, args: &RunArgs, ui: &Ui) -> Result<u8> {
     let doc = diff(base, new, args.noise)?;
-    super::print_document(&doc, args.format, ui)?;
+    super::print_document(&doc, args, ui)?;
     Ok(super::run::exit_code(&doc, args.fail_on))
 }

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{ColdbenchArgs, Command, Format, RunArgs};
+use crate::cli::{ColdbenchArgs, Command, RunArgs};
 use crate::results::{RunDocument, Store};
 use crate::ui::Ui;
 
@@ -88,9 +88,10 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Prints a document in the `--format` asked for.
-pub fn print_document(doc: &RunDocument, format: Format, ui: &Ui) -> Result<()> {
-    write_stdout(crate::report::render(doc, format, None, ui.verbose)?.as_bytes())
+/// Prints a document in the `--format` asked for, with the detail `-v` and `--top` ask for.
+pub fn print_document(doc: &RunDocument, args: &RunArgs, ui: &Ui) -> Result<()> {
+    let detail = crate::report::Detail::new(ui.verbose, args.top);
+    write_stdout(crate::report::render(doc, args.format, None, detail)?.as_bytes())
 }
 
 /// The results folder of the workspace selected by the cargo options.

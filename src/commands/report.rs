@@ -32,7 +32,7 @@ pub fn report(
     };
     let doc = super::read_result(&path)?;
     let format = if args.format == Format::Human && output.is_some() { Format::Html } else { args.format };
-    let text = crate::report::render(&doc, format, template, ui.verbose)?;
+    let text = crate::report::render(&doc, format, template, crate::report::Detail::new(ui.verbose, args.top))?;
     match output {
         Some(out) => {
             crate::results::write_atomic(out, text.as_bytes())?;

@@ -101,7 +101,7 @@ pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
         Some(reference) => super::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
         None => run(&opts, ui)?,
     };
-    super::print_document(&outcome.document, args.format, ui)?;
+    super::print_document(&outcome.document, args, ui)?;
     ui.status("Saved", outcome.saved.display());
     let [html, md] = crate::report::write_standard(&outcome.document, outcome.store.dir())?;
     ui.status("Reports", format!("{} and {}", html.display(), md.display()));
@@ -352,7 +352,7 @@ pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, u
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
     }
-    let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar });
+    let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     results
 }
@@ -367,13 +367,14 @@ fn measure_group(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> 
             ui.status("Measuring", id);
         }
     }
-    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar });
+    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     results
 }
 
 struct BarProgress<'a> {
     bar: &'a indicatif::ProgressBar,
+    ui: &'a Ui,
 }
 
 impl Progress for BarProgress<'_> {
@@ -386,5 +387,13 @@ impl Progress for BarProgress<'_> {
         if warmup {
             self.bar.tick();
         }
+    }
+
+    fn status(&self, verb: &str, message: &str) {
+        self.bar.suspend(|| self.ui.status(verb, message));
+    }
+
+    fn note(&self, message: &str) {
+        self.bar.suspend(|| self.ui.note(message));
     }
 }

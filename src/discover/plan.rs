@@ -576,6 +576,10 @@ impl Common<'_> {
             watch_imported: entry.watch_imported.clone(),
             top: self.top,
             python_path: entry.python_path.clone(),
+            install: entry
+                .install
+                .clone()
+                .map(|command| python::venv::Install { command, inputs: entry.install_inputs.clone() }),
             own_prefix: if entry.own_prefix.is_empty() {
                 vec![entry.module.split('.').next().unwrap_or(&entry.module).to_string()]
             } else {

@@ -117,7 +117,25 @@ impl RunFailure {
     pub fn new(reason: impl Into<String>) -> RunFailure {
         RunFailure { reason: reason.into(), detail: None }
     }
+
+    /// The message [`Bench::prepare`] fails with when its failure has a detail (the end of a
+    /// command's output) to show apart from the reason.
+    pub fn prepare_message(reason: &str, detail: &str) -> String {
+        format!("{reason}{DETAIL_MARK}{detail}")
+    }
+
+    /// The failure a message of [`Bench::prepare`] stands for: the reason, and the detail when
+    /// [`RunFailure::prepare_message`] gave it one.
+    pub fn from_prepare(message: &str) -> RunFailure {
+        match message.split_once(DETAIL_MARK) {
+            Some((reason, detail)) => RunFailure { reason: reason.to_string(), detail: Some(detail.to_string()) },
+            None => RunFailure::new(message),
+        }
+    }
 }
+
+/// Between the reason and the detail of a failure to prepare.
+const DETAIL_MARK: &str = "\n\ndetail:\n";
 
 /// What is common to every benchmark: how it runs and is judged.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +252,8 @@ pub struct PrepareEnv<'a> {
     pub runner_exe: &'a Path,
     /// The runner process the sides share (one peak-RSS floor for both).
     pub runner: &'a RunnerSlot,
+    /// Where slow preparation (a Python environment made) is told.
+    pub progress: &'a dyn crate::measure::scheduler::Progress,
 }
 
 /// One benchmark that can be run repeatedly.
@@ -275,7 +295,8 @@ pub trait Bench {
         Err(format!("{} cannot be moved to the other side", self.id().render()))
     }
 
-    /// Gets ready to run (outside timing); an error fails the benchmark.
+    /// Gets ready to run (outside timing); an error fails the benchmark (with a detail when made by
+    /// [`RunFailure::prepare_message`]).
     fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
         Ok(())
     }

@@ -91,6 +91,12 @@ pub struct Measured {
 pub trait Progress {
     /// A run of `side` (of `sides`) finished; `done` of an estimated `planned` measured runs are done.
     fn run_finished(&mut self, side: usize, sides: usize, warmup: bool, done: u32, planned: u32);
+
+    /// Something slow outside the runs starts (a Python environment is made): a status line.
+    fn status(&self, _verb: &str, _message: &str) {}
+
+    /// Something worth a line with `-v` (a Python environment is reused).
+    fn note(&self, _message: &str) {}
 }
 
 /// A [`Progress`] that shows nothing.

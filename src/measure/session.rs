@@ -28,7 +28,7 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
     let slot = RunnerSlot::new();
     let mut prepared = Ok(());
     for (bench, staged) in sides.iter_mut() {
-        let env = PrepareEnv { staged, runner_exe, runner: &slot };
+        let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
         if let Err(e) = bench.prepare(&env) {
             prepared = Err(e);
             break;
@@ -38,7 +38,7 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         return sides
             .iter_mut()
             .map(|(bench, _)| {
-                let measured = Measured { failure: Some(RunFailure::new(reason.clone())), ..Measured::default() };
+                let measured = Measured { failure: Some(RunFailure::from_prepare(&reason)), ..Measured::default() };
                 let mut report = FactsReport::default();
                 bench.teardown(&mut report);
                 assemble::result(&**bench, &measured, report)
@@ -127,7 +127,7 @@ pub fn measure_side_by_side(
             ended.push(Some(Ok(reason)));
             continue;
         }
-        let env = PrepareEnv { staged, runner_exe, runner: &slot };
+        let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
         ended.push(bench.prepare(&env).err().map(Err));
     }
     let mut reports: Vec<FactsReport> = sides
@@ -151,7 +151,7 @@ pub fn measure_side_by_side(
         .map(|(((bench, _), ended), report)| match ended {
             Some(Ok(reason)) => assemble::skipped(&**bench, reason),
             Some(Err(reason)) => {
-                let measured = Measured { failure: Some(RunFailure::new(reason)), ..Measured::default() };
+                let measured = Measured { failure: Some(RunFailure::from_prepare(&reason)), ..Measured::default() };
                 bench.teardown(report);
                 assemble::result(&**bench, &measured, std::mem::take(report))
             }

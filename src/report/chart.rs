@@ -24,6 +24,10 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The width of a character of an 11 px label, on the generous side: labels are laid out before
+/// the browser picks a font.
+const LABEL_CHAR: f64 = 6.6;
+
 /// Above this many runs in a strip, dots would hide each other: the strip becomes a histogram.
 const DENSE_RUNS: usize = 300;
 /// Bins of a dense strip.
@@ -46,7 +50,14 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
     }
     let pad = (hi - lo) * 0.05;
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
-    let x = |v: f64| LEFT + (v - lo) / (hi - lo) * (WIDTH - LEFT - RIGHT);
+    // Each label, and under it a dense strip's run count: the strips start right of the widest.
+    let labels: Vec<(&str, Option<String>)> = strips
+        .iter()
+        .map(|s| (s.label, (s.runs.len() > DENSE_RUNS).then(|| format!("{} runs", s.runs.len()))))
+        .collect();
+    let widest = labels.iter().flat_map(|(l, n)| std::iter::once(*l).chain(n.as_deref())).map(|t| t.chars().count());
+    let left = (widest.max().unwrap_or(0) as f64 * LABEL_CHAR + 16.0).clamp(LEFT, WIDTH / 2.0);
+    let x = |v: f64| left + (v - lo) / (hi - lo) * (WIDTH - left - RIGHT);
     let row_h = 28.0;
     let height = 30.0 + row_h * strips.len() as f64 + 26.0;
     let mut svg = String::new();
@@ -56,20 +67,21 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
         t = escape(title)
     );
     let mut dense_any = false;
-    for (i, strip) in strips.iter().enumerate() {
+    for (i, (strip, (label, count))) in strips.iter().zip(&labels).enumerate() {
         let y = 30.0 + row_h * i as f64 + row_h / 2.0;
-        let dense = strip.runs.len() > DENSE_RUNS;
+        let dense = count.is_some();
         dense_any |= dense;
-        let label =
-            if dense { format!("{} ({} runs)", strip.label, strip.runs.len()) } else { strip.label.to_string() };
+        let label_x = left - 8.0;
+        let count = count
+            .as_ref()
+            .map_or(String::new(), |n| format!(r#"<tspan class="tick" x="{label_x}" dy="12">{}</tspan>"#, escape(n)));
         let _ = write!(
             svg,
-            r#"<text class="label" x="{}" y="{}" text-anchor="end">{}</text>"#,
-            LEFT - 8.0,
-            y + 4.0,
-            escape(&label)
+            r#"<text class="label" x="{label_x}" y="{}" text-anchor="end">{}{count}</text>"#,
+            if dense { y - 2.0 } else { y + 4.0 },
+            escape(label)
         );
-        let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{y}" y2="{y}"/>"#, WIDTH - RIGHT);
+        let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{}" y1="{y}" y2="{y}"/>"#, WIDTH - RIGHT);
         if dense {
             density(&mut svg, strip.runs, lo, hi, y, &x, unit);
         }
@@ -103,7 +115,7 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
         }
     }
     let axis_y = 30.0 + row_h * strips.len() as f64;
-    let _ = write!(svg, r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{axis_y}" y2="{axis_y}"/>"#, WIDTH - RIGHT);
+    let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{}" y1="{axis_y}" y2="{axis_y}"/>"#, WIDTH - RIGHT);
     for v in nice_ticks(lo, hi) {
         x_tick(&mut svg, x(v), axis_y, &fmt(v));
     }
@@ -112,7 +124,7 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
     } else {
         "● measured run   ○ warmup   │ median"
     };
-    let _ = write!(svg, r#"<text class="legend" x="{LEFT}" y="16">{legend}</text>"#);
+    let _ = write!(svg, r#"<text class="legend" x="{left}" y="16">{legend}</text>"#);
     svg.push_str("</svg>");
     svg
 }
@@ -570,7 +582,12 @@ mod tests {
         assert_eq!(svg.matches("<circle class=\"run\"").count(), 0, "no dot per run");
         let bins = svg.matches("class=\"run bin\"").count();
         assert!(bins > 0 && bins <= DENSE_BINS, "{bins}");
-        assert!(svg.contains("candidate (2000 runs)"));
+        // The run count goes on a line of its own under the label, both left of the strip.
+        assert!(svg.contains(r#"text-anchor="end">candidate<tspan class="tick" x="102" dy="12">2000 runs</tspan>"#));
+        let long = strip_plot("t", Unit::Seconds, &[Strip { label: "a rather long label", runs: &runs, warmups: &[] }]);
+        let left: f64 =
+            long.split(r#"<line class="axis" x1=""#).nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        assert!(left >= 19.0 * LABEL_CHAR + 8.0, "the strips start right of the label: {left}");
         let total: usize = svg
             .split("<title>")
             .filter_map(|t| t.split(" runs from ").next().filter(|n| n.len() < 6)?.parse::<usize>().ok())

@@ -5,11 +5,13 @@ use console::{pad_str, style, Alignment, StyledObject};
 
 use super::view::profile::{grouped, ProfileDiff};
 use super::view::{CompareRow, ComparisonView, Row, Table, Tally, View};
+use super::Detail;
 use crate::results::Side;
 
 /// Renders the tables and, when there is one, the comparison; `detail` adds each benchmark's
-/// command line and facts, and every metric of a comparison.
-pub fn render(view: &View, detail: bool) -> String {
+/// command line and facts, and every metric of a comparison, and the slowest imports of every
+/// Python import row.
+pub fn render(view: &View, detail: Detail) -> String {
     let mut out = String::new();
     for (i, table) in view.tables.iter().enumerate() {
         if i > 0 {
@@ -33,12 +35,12 @@ pub fn render(view: &View, detail: bool) -> String {
     }
     if let Some(cmp) = &view.comparison {
         out.push('\n');
-        out.push_str(&render_comparison(cmp, detail));
+        out.push_str(&render_comparison(cmp, detail.verbose));
     }
     out
 }
 
-fn render_table(table: &Table, detail: bool) -> String {
+fn render_table(table: &Table, detail: Detail) -> String {
     // A group's table names the group above it and shows each row's parameters.
     let mut headers: Vec<String> =
         if table.params.is_empty() { vec!["benchmark".to_string()] } else { table.params.clone() };
@@ -104,12 +106,12 @@ fn cells(r: &Row, columns: &[String]) -> Vec<String> {
     cells
 }
 
-fn notes(r: &Row, detail: bool) -> Vec<String> {
+fn notes(r: &Row, detail: Detail) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(note) = &r.default_note {
         notes.push(style(note).dim().to_string());
     }
-    if detail {
+    if detail.verbose {
         if let Some(command) = &r.command {
             notes.push(style(format!("command: {command}")).dim().to_string());
         }
@@ -121,8 +123,8 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
         notes.push(note.clone());
     }
     notes.extend(r.budget_notes.iter().map(|n| style(n).red().to_string()));
-    // Which imports make it slow: with -v, or when a budget failed and the question is asked.
-    if !r.slowest_imports.is_empty() && (detail || !r.budget_notes.is_empty()) {
+    // Which imports make it slow: with -v or --top, or when a budget failed and the question is asked.
+    if !r.slowest_imports.is_empty() && (detail.imports || !r.budget_notes.is_empty()) {
         notes.push(style("slowest imports (cumulative, own, imported by):").dim().to_string());
         notes.extend(r.slowest_imports.iter().map(|l| style(format!("  {l}")).dim().to_string()));
     }
@@ -131,7 +133,7 @@ fn notes(r: &Row, detail: bool) -> Vec<String> {
         let width = p.functions.iter().map(|f| f.instructions.len()).max().unwrap_or(0);
         notes.extend(p.functions.iter().map(|f| format!("  {}", f.text(width))));
     }
-    if detail {
+    if detail.verbose {
         notes.extend(r.facts.iter().map(|(k, v)| style(format!("{k}: {v}")).dim().to_string()));
     }
     if let Some(note) = &r.residency_note {

@@ -213,12 +213,15 @@ fn detail(view: &View, r: &Row) -> Detail {
     facts.extend(r.facts.iter().cloned());
     notes.extend(r.reference.iter().cloned());
     let mut charts = chart::strip_plot(&format!("{label} of {}", r.id), unit, &strips);
-    // A Python import: the tree of its representative run, from the module down.
-    if let Some(tree) = &b.facts.import_tree {
-        let module = b.config.command.last().and_then(|c| c.strip_prefix("import ")).unwrap_or_default();
-        let root = tree.iter().rev().find(|n| n.module == module).or(tree.last());
-        if let Some(root) = root {
-            charts.push_str(&chart::import_tree_chart(&format!("import tree of {}", r.id), root));
+    // A Python import: the tree of its representative run, from the module down; in a comparison
+    // the baseline's too, whatever the verdict, to see what became lazy.
+    let sides = match base {
+        Some(base) => vec![(base, " (baseline)"), (b, " (candidate)")],
+        None => vec![(b, "")],
+    };
+    for (side, which) in sides {
+        if let Some(root) = import_root(side) {
+            charts.push_str(&chart::import_tree_chart(&format!("import tree of {}{which}", r.id), root));
         }
     }
     // A profiled start: its call tree, coloured by change when the baseline was profiled too.
@@ -291,6 +294,15 @@ fn profile_changes(p: &ProfileDiff) -> ProfileChanges {
         totals,
         loader: p.loader.clone(),
     }
+}
+
+/// The imported module's node in a Python import's tree (the last top-level node when it is not
+/// there).
+fn import_root(b: &crate::results::BenchmarkResult) -> Option<&crate::results::ImportNode> {
+    let tree = b.facts.import_tree.as_ref()?;
+    let command = b.config.command.last();
+    let module = command.and_then(|c| crate::measure::python::importtime::imported_by(c)).unwrap_or_default();
+    tree.iter().rev().find(|n| n.module == module).or(tree.last())
 }
 
 fn page(view: &View) -> Result<Page> {

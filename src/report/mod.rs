@@ -27,10 +27,26 @@ pub trait Exporter {
     fn export(&self, view: &View) -> Result<String>;
 }
 
-/// The console table, with the facts and every metric of a comparison when `detail`.
+/// How much the console shows beyond the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// `-v`: each benchmark's command line and facts, and every metric of a comparison.
+    pub verbose: bool,
+    /// `-v` or `--top`: the slowest imports of every Python import row, not only of one over budget.
+    pub imports: bool,
+}
+
+impl Detail {
+    /// What `-v` (`verbose`) and `--top` (`top`) ask for.
+    pub fn new(verbose: bool, top: Option<usize>) -> Detail {
+        Detail { verbose, imports: verbose || top.is_some() }
+    }
+}
+
+/// The console table, with more under its rows as `detail` asks.
 pub struct Console {
-    /// `-v`.
-    pub detail: bool,
+    /// `-v`, `--top`.
+    pub detail: Detail,
 }
 
 impl Exporter for Console {
@@ -86,7 +102,7 @@ impl Exporter for Json {
 }
 
 /// The exporter of a format.
-pub fn exporter(format: Format, template: Option<&Path>, detail: bool) -> Result<Box<dyn Exporter>> {
+pub fn exporter(format: Format, template: Option<&Path>, detail: Detail) -> Result<Box<dyn Exporter>> {
     Ok(match format {
         Format::Human => Box::new(Console { detail }),
         Format::Json => Box::new(Json),
@@ -102,7 +118,7 @@ pub fn exporter(format: Format, template: Option<&Path>, detail: bool) -> Result
 }
 
 /// Renders a document in a format.
-pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>, detail: bool) -> Result<String> {
+pub fn render(doc: &RunDocument, format: Format, template: Option<&Path>, detail: Detail) -> Result<String> {
     exporter(format, template, detail)?.export(&view::build(doc))
 }
 

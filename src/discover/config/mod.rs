@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 mod program;
+mod python;
 mod references;
 pub mod rpc;
 pub mod tensor;
@@ -20,6 +21,7 @@ pub mod zmq;
 
 pub use program::ProgramConfig;
 pub(crate) use program::{check_count, check_duration, program, target, RawProgram};
+pub use python::PythonEntry;
 pub use references::{check_references, entry_names, min_speedups, MIN_SPEEDUP};
 
 use crate::error::UserError;
@@ -46,7 +48,7 @@ struct RawPackage {
     cache: Option<CacheMode>,
     start: Option<Vec<RawStart>>,
     load: Option<Vec<RawLoad>>,
-    python: Option<Vec<RawPython>>,
+    python: Option<Vec<python::RawPython>>,
     zmq: Option<serde_json::Value>,
     rpc: Option<serde_json::Value>,
     tensor: Option<serde_json::Value>,
@@ -58,26 +60,6 @@ struct RawLoad {
     lib: String,
     symbol: Option<String>,
     name: Option<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    budget: Option<RawBudget>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawPython {
-    module: String,
-    python: Option<String>,
-    lib: Option<String>,
-    name: Option<String>,
-    #[serde(default)]
-    forbid_imported: Vec<String>,
-    #[serde(default)]
-    own_prefix: Vec<String>,
-    #[serde(default)]
-    watch_imported: Vec<String>,
-    #[serde(default)]
-    python_path: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
     budget: Option<RawBudget>,
@@ -194,35 +176,6 @@ pub struct LoadEntry {
     pub budget: RawBudget,
 }
 
-/// One validated `[[package.metadata.bench.python]]` entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PythonEntry {
-    /// Key path for messages.
-    pub key: String,
-    /// The module to import.
-    pub module: String,
-    /// The interpreter as written (found when the plan is made).
-    pub python: String,
-    /// A `cdylib` of the package to place on `PYTHONPATH` as the module (a PyO3 extension).
-    pub lib: Option<String>,
-    /// Name used in the benchmark id.
-    pub name: String,
-    /// Modules that must not be imported.
-    pub forbid_imported: Vec<String>,
-    /// The top-level packages that are the package's own (`own-prefix`); empty means the
-    /// module's top-level package.
-    pub own_prefix: Vec<String>,
-    /// Modules whose loading is reported, not gated (`watch-imported`).
-    pub watch_imported: Vec<String>,
-    /// Folders, relative to the package, put first on `PYTHONPATH` (`python-path`): each side of
-    /// a comparison imports its own checkout's sources.
-    pub python_path: Vec<PathBuf>,
-    /// Extra environment variables.
-    pub env: BTreeMap<String, String>,
-    /// Absolute limits, as written.
-    pub budget: RawBudget,
-}
-
 /// The configuration of one package, validated.
 #[derive(Debug, Clone)]
 pub struct PackageConfig {
@@ -322,7 +275,7 @@ pub fn package_config(
     };
     let mut python = Vec::new();
     for (i, entry) in raw.python.unwrap_or_default().into_iter().enumerate() {
-        python.push(validate_python(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, libs)?);
+        python.push(python::validate(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, libs)?);
     }
     check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
     let zmq = raw.zmq.as_ref().map(|v| zmq::parse(v, manifest, package_dir, bins)).transpose()?;
@@ -364,80 +317,6 @@ fn validate_load(raw: RawLoad, key: String, manifest: &Path, libs: &[String]) ->
     }
     let budget = raw.budget.unwrap_or_default();
     Ok(LoadEntry { key, lib: lib.clone(), symbol: raw.symbol, name, env: raw.env, budget })
-}
-
-fn validate_python(raw: RawPython, key: String, manifest: &Path, libs: &[String]) -> Result<PythonEntry, UserError> {
-    let valid_module = !raw.module.is_empty()
-        && raw.module.split('.').all(|part| {
-            !part.is_empty()
-                && !part.starts_with(|c: char| c.is_ascii_digit())
-                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-        });
-    if !valid_module {
-        return Err(config_error(
-            format!("{key}.module"),
-            manifest,
-            format!("`{}` is not a Python module name", raw.module),
-        ));
-    }
-    let python = raw.python.unwrap_or_else(|| "python3".to_string());
-    if python.is_empty() {
-        return Err(config_error(format!("{key}.python"), manifest, "the interpreter is empty"));
-    }
-    let lib = match raw.lib {
-        None => None,
-        Some(wanted) => Some(
-            find_lib(libs, &wanted)
-                .ok_or_else(|| {
-                    config_error(
-                        format!("{key}.lib"),
-                        manifest,
-                        format!("the package has no cdylib target named `{wanted}` to import as `{}`", raw.module),
-                    )
-                })?
-                .clone(),
-        ),
-    };
-    let name = raw.name.unwrap_or_else(|| raw.module.clone());
-    check_name(&name, &key, manifest)?;
-    for (i, prefix) in raw.own_prefix.iter().enumerate() {
-        if prefix.is_empty() || prefix.contains(char::is_whitespace) || prefix.starts_with('.') || prefix.ends_with('.')
-        {
-            return Err(config_error(
-                format!("{key}.own-prefix[{i}]"),
-                manifest,
-                format!("`{prefix}` is not a module name (for example \"mypkg\" or \"_mypkg\")"),
-            ));
-        }
-    }
-    let mut python_path = Vec::new();
-    for (i, folder) in raw.python_path.iter().enumerate() {
-        let path = PathBuf::from(folder);
-        let inside =
-            path.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
-        if folder.is_empty() || !inside {
-            return Err(config_error(
-                format!("{key}.python-path[{i}]"),
-                manifest,
-                format!("`{folder}` is not a folder inside the package: give it relative to the package, without `..` (for example \"src\")"),
-            ));
-        }
-        python_path.push(path);
-    }
-    let budget = raw.budget.unwrap_or_default();
-    Ok(PythonEntry {
-        key,
-        module: raw.module,
-        python,
-        lib,
-        name,
-        forbid_imported: raw.forbid_imported,
-        own_prefix: raw.own_prefix,
-        watch_imported: raw.watch_imported,
-        python_path,
-        env: raw.env,
-        budget,
-    })
 }
 
 /// Warnings for tables under `prefix` (`package.metadata`, `workspace.metadata`) whose names come

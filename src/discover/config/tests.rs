@@ -136,6 +136,28 @@ fn load_and_python_entries_are_validated() {
 }
 
 #[test]
+fn an_install_command_has_a_program_and_its_inputs_stay_in_the_package() {
+    let cfg = parse(json!({ "python": [{ "module": "m", "install": ["uv", "sync"] }] })).unwrap();
+    assert_eq!(cfg.python[0].install.as_deref(), Some(&["uv".to_string(), "sync".to_string()][..]));
+    assert_eq!(cfg.python[0].install_inputs, None, "the usual files");
+    let cfg = parse(json!({ "python": [{ "module": "m", "install": ["pip", "install", "-r", "req/dev.txt"],
+        "install-inputs": ["req", "constraints.txt"] }] }))
+    .unwrap();
+    assert_eq!(cfg.python[0].install_inputs, Some(vec![PathBuf::from("req"), PathBuf::from("constraints.txt")]));
+    for empty in [json!([]), json!([""])] {
+        let err = parse(json!({ "python": [{ "module": "m", "install": empty }] })).unwrap_err();
+        assert!(err.to_string().contains("the install command is empty"), "{err}");
+        assert_eq!(key_of(err), "package.metadata.bench.python[0].install");
+    }
+    let err = parse(json!({ "python": [{ "module": "m", "install-inputs": ["requirements.txt"] }] })).unwrap_err();
+    assert!(err.to_string().contains("has no `install`"), "{err}");
+    assert_eq!(key_of(err), "package.metadata.bench.python[0].install-inputs");
+    let err = parse(json!({ "python": [{ "module": "m", "install": ["pip"], "install-inputs": ["../x.txt"] }] }))
+        .unwrap_err();
+    assert_eq!(key_of(err), "package.metadata.bench.python[0].install-inputs[0]");
+}
+
+#[test]
 fn near_miss_table_names_are_named_with_the_right_one() {
     let metadata = json!({ "coldbench": {}, "benchmark": {}, "bench": {}, "docs": {}, "release": {} });
     let warnings = near_misses(&metadata, "package.metadata", Path::new("/ws/Cargo.toml"));

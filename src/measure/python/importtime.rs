@@ -2,7 +2,22 @@
 
 use crate::results::{ImportNode, SlowImport};
 
-/// Import times of one `python -X importtime -c "import MODULE"` run.
+/// What the measured command prints to stderr after the import, before `len(sys.modules)`.
+const MODULES_TOTAL: &str = "coldbench: len(sys.modules) =";
+
+/// The code run with `-c`: the import, then the number of modules the interpreter holds, on
+/// stderr with the import-time log. `sys` is always loaded already: importing it adds nothing.
+pub fn import_code(module: &str) -> String {
+    format!("import {module}; import sys; print({MODULES_TOTAL:?}, len(sys.modules), file=sys.stderr)")
+}
+
+/// The module a command made by [`import_code`] (or by versions before it, `import MODULE`) imports.
+pub fn imported_by(code: &str) -> Option<&str> {
+    let rest = code.strip_prefix("import ")?;
+    Some(rest.split(';').next().unwrap_or(rest).trim())
+}
+
+/// Import times of one `python -X importtime -c "import MODULE; ..."` run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportTimes {
     /// The module's own import time, in seconds.
@@ -13,6 +28,8 @@ pub struct ImportTimes {
     pub total_secs: f64,
     /// Every module imported, in the order Python reported them.
     pub modules: Vec<String>,
+    /// `len(sys.modules)` after the import.
+    pub modules_total: usize,
 }
 
 /// Parses the `import time:` lines of stderr and finds `module` among them.
@@ -20,7 +37,13 @@ pub fn parse_importtime(stderr: &str, module: &str) -> Result<ImportTimes, Strin
     let mut modules = Vec::new();
     let mut total_us = 0u64;
     let mut found = None;
+    let mut modules_total = None;
     for line in stderr.lines() {
+        if let Some((_, count)) = line.split_once(MODULES_TOTAL) {
+            let count = count.trim().parse().map_err(|_| format!("unexpected module count line: {line}"))?;
+            modules_total = Some(count);
+            continue;
+        }
         let Some(rest) = line.strip_prefix("import time:") else { continue };
         if rest.contains("self [us]") {
             continue;
@@ -45,11 +68,15 @@ pub fn parse_importtime(stderr: &str, module: &str) -> Result<ImportTimes, Strin
     let (own, cumulative) = found.ok_or_else(|| {
         format!("`-X importtime` does not list `{module}`: it was imported before (by site?) or not at all")
     })?;
+    let modules_total = modules_total.ok_or_else(|| {
+        format!("no `{MODULES_TOTAL} N` line after the import (did the module end the interpreter or close stderr?)")
+    })?;
     Ok(ImportTimes {
         self_secs: own as f64 * 1e-6,
         cumulative_secs: cumulative as f64 * 1e-6,
         total_secs: total_us as f64 * 1e-6,
         modules,
+        modules_total,
     })
 }
 
@@ -151,6 +178,7 @@ import time:        30 |         30 |     marshal
 import time:       800 |       1500 |   json.decoder
 import time:       400 |       2100 | json
 import time:        50 |       2300 | fixture_pkg
+coldbench: len(sys.modules) = 41
 ";
 
     #[test]
@@ -160,6 +188,22 @@ import time:        50 |       2300 | fixture_pkg
         assert!((t.self_secs - 50e-6).abs() < 1e-12);
         assert!((t.cumulative_secs - 2300e-6).abs() < 1e-12);
         assert!((t.total_secs - 1400e-6).abs() < 1e-12);
+        assert_eq!(t.modules_total, 41);
+    }
+
+    #[test]
+    fn the_command_prints_the_module_count_and_names_the_module() {
+        let code = import_code("pkg.sub");
+        assert_eq!(
+            code,
+            r#"import pkg.sub; import sys; print("coldbench: len(sys.modules) =", len(sys.modules), file=sys.stderr)"#
+        );
+        assert_eq!(imported_by(&code), Some("pkg.sub"));
+        assert_eq!(imported_by("import pkg"), Some("pkg"), "files written before the count");
+        let without = SAMPLE.replace("coldbench: len(sys.modules) = 41\n", "");
+        assert!(parse_importtime(&without, "json").unwrap_err().contains("no `coldbench: len(sys.modules) = N` line"));
+        let garbled = SAMPLE.replace("= 41", "= many");
+        assert!(parse_importtime(&garbled, "json").unwrap_err().contains("unexpected module count line"));
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! Python import: `python -X importtime -c "import MODULE"` per run, read by `importtime`: the
-//! module's cumulative and own import time, the time of all imports, the number of modules, and
-//! the lazy-loading check (`forbid-imported`). A PyO3 `cdylib` of the package is placed on
-//! `PYTHONPATH` as the module, so a maturin project needs no install step.
+//! Python import: `python -X importtime -c "import MODULE; ..."` per run, read by `importtime`:
+//! the module's cumulative and own import time, the time of all imports, the number of modules
+//! (those the import-time log shows, and `len(sys.modules)` after the import, which the command
+//! prints), and the lazy-loading check (`forbid-imported`). A PyO3 `cdylib` of the package is
+//! placed on `PYTHONPATH` as the module, so a maturin project needs no install step. With
+//! `install`, each side imports from its own virtual environment (`venv`).
 
 pub mod importtime;
+pub mod venv;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,6 +48,9 @@ pub struct PythonDef {
     /// Folders relative to `cwd` (the package) put first on `PYTHONPATH`, after the extension
     /// module's: on each side of a comparison, that side's checkout.
     pub python_path: Vec<PathBuf>,
+    /// Installs the dependencies into a virtual environment of this side, made with `python`,
+    /// whose interpreter then imports the module.
+    pub install: Option<venv::Install>,
     /// Extra environment.
     pub env: BTreeMap<String, String>,
     /// Working directory: the package's folder.
@@ -75,6 +81,19 @@ fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
             ..MetricDesc::new(Unit::Count, Better::Lower)
         },
     );
+    // `len(sys.modules)` after the import, the count that scripts built on `sys.modules` report
+    // and budget: with the modules the interpreter had before the import-time log starts
+    // (builtin and frozen ones), without the imports that failed (optional dependencies tried).
+    out.insert(
+        "modules_total",
+        MetricDesc {
+            compare: Location::Mean,
+            stat: Some(Stat::Max),
+            label: "sys.modules".into(),
+            line: true,
+            ..MetricDesc::new(Unit::Count, Better::Lower)
+        },
+    );
     // The modules of the package itself, under `own-prefix` (its top-level package by default):
     // the part of the module count the package's authors decide.
     out.insert(
@@ -101,6 +120,8 @@ fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
 /// An import benchmark.
 pub struct PythonBench {
     def: PythonDef,
+    /// The interpreter that imports: `def.python`, or its environment's once prepared.
+    python: PathBuf,
     core: Option<ProcessCore>,
     facts: Facts,
     /// The folder put first on `PYTHONPATH`, holding the extension module; lives as long as the runs.
@@ -119,6 +140,7 @@ impl PythonBench {
     /// A benchmark of this definition.
     pub fn new(def: PythonDef) -> PythonBench {
         PythonBench {
+            python: def.python.clone(),
             def,
             core: None,
             facts: Facts::default(),
@@ -130,7 +152,39 @@ impl PythonBench {
     }
 
     fn args(&self) -> Vec<String> {
-        vec!["-X".into(), "importtime".into(), "-c".into(), format!("import {}", self.def.module)]
+        vec!["-X".into(), "importtime".into(), "-c".into(), importtime::import_code(&self.def.module)]
+    }
+
+    /// This side's environment: reused when its key is there, else made (and said so); the facts
+    /// name it.
+    fn environment(&mut self, install: &venv::Install, env: &PrepareEnv) -> Result<venv::Env, venv::EnvFailure> {
+        let venvs = env.staged.store_dir.join(venv::VENVS_DIR);
+        let key = venv::key(&self.def.python, install, &self.def.cwd)?;
+        let id = self.def.id.render();
+        let made = match venv::existing(&venvs, &key) {
+            Some(found) => {
+                env.progress.note(&format!(
+                    "{id}: reusing the Python environment {} of {}",
+                    found.dir.display(),
+                    self.def.cwd.display()
+                ));
+                found
+            }
+            None => {
+                let command = shlex::try_join(install.command.iter().map(String::as_str)).unwrap_or_default();
+                env.progress.status(
+                    "Installing",
+                    &format!("{id}: a Python environment with `{command}` in {}", self.def.cwd.display()),
+                );
+                venv::make(&venvs, &key, &self.def.python, install, &self.def.cwd)?
+            }
+        };
+        let how = match made.made {
+            Some(took) => format!("made in {:.1} s", took.as_secs_f64()),
+            None => "reused".to_string(),
+        };
+        self.facts.other.insert("python_env".into(), serde_json::json!(format!("{} ({how})", made.dir.display())));
+        Ok(made)
     }
 }
 
@@ -150,7 +204,7 @@ impl Bench for PythonBench {
     fn described(&self) -> Described {
         let args = self.args();
         Described {
-            command: std::iter::once(self.def.python.display().to_string()).chain(args.iter().cloned()).collect(),
+            command: std::iter::once(self.python.display().to_string()).chain(args.iter().cloned()).collect(),
             args,
             env: self.def.env.clone(),
             ready: Readiness::Exit,
@@ -181,8 +235,12 @@ impl Bench for PythonBench {
     }
 
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+        if let Some(install) = self.def.install.clone() {
+            let made = self.environment(&install, env).map_err(|e| e.message())?;
+            self.python = made.python;
+        }
         let mut vars = self.def.env.clone();
-        self.facts.program = Some(self.def.python.display().to_string());
+        self.facts.program = Some(self.python.display().to_string());
         // PYTHONPATH: the extension module's folder, the configured source folders of this side,
         // then whatever the user had.
         let mut path: Vec<String> = Vec::new();
@@ -219,7 +277,7 @@ impl Bench for PythonBench {
             vars.insert("PYTHONPATH".into(), path.join(":"));
         }
         let spec = ProcessSpec {
-            program: self.def.python.clone(),
+            program: self.python.clone(),
             args: self.args(),
             env: vars,
             cwd: self.def.cwd.clone(),
@@ -299,6 +357,7 @@ impl Bench for PythonBench {
             ("import_self".into(), times.self_secs),
             ("import_total".into(), times.total_secs),
             ("modules".into(), times.modules.len() as f64),
+            ("modules_total".into(), times.modules_total as f64),
             ("own_modules".into(), importtime::own_modules(&times.modules, &self.def.own_prefix) as f64),
         ];
         values.extend(usage::usage_values(&record));
