@@ -181,7 +181,10 @@ impl ZmqBench {
                 }
                 let secs = r.elapsed.as_secs_f64();
                 out.values.push(("throughput".into(), r.messages as f64 / secs));
-                out.values.push(("bandwidth".into(), r.bytes as f64 / secs));
+                // Payload bytes per second: none for a request without `{payload}`.
+                if self.exchange.carries_payload() {
+                    out.values.push(("bandwidth".into(), r.bytes as f64 / secs));
+                }
                 if *codec != Codec::None {
                     out.values.push(("compression_ratio".into(), r.bytes as f64 / r.wire_bytes.max(1) as f64));
                     out.values.push(("client_cpu".into(), cpu.as_secs_f64() / r.messages as f64));

@@ -2,7 +2,7 @@
 //! growth per 10 000 requests, and the warning when it grew in every round as a leak does.
 
 use crate::measure::bench::FactsReport;
-use crate::units::format_size;
+use crate::units::format_bytes;
 
 /// Requests a growth is given per.
 pub const PER: u64 = 10_000;
@@ -55,12 +55,12 @@ pub fn report(samples: &[(u64, u64)], warmups: usize, report: &mut FactsReport) 
         Some(grown)
     });
     if let Some((first, last)) = growth(samples, warmups) {
-        let per = grown.map(|g| format!(", +{} per 10 000 requests", format_size(g.round()))).unwrap_or_default();
+        let per = grown.map(|g| format!(", +{} per 10 000 requests", format_bytes(g))).unwrap_or_default();
         report.warnings.push(format!(
             "the server's memory grew after every round ({} → {}{per}): a possible leak; run more rounds \
              (`iterations`) to be sure",
-            format_size(first as f64),
-            format_size(last as f64)
+            format_bytes(first as f64),
+            format_bytes(last as f64)
         ));
     }
 }
@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(r.warnings.len(), 1);
         assert!(
             r.warnings[0].starts_with(
-                "the server's memory grew after every round (10 MiB → 14 MiB, +10 MiB per 10 000 requests)"
+                "the server's memory grew after every round (10.0 MiB → 14.0 MiB, +10.0 MiB per 10 000 requests)"
             ),
             "{}",
             r.warnings[0]

@@ -74,8 +74,13 @@ impl Exchange {
     }
 
     /// Whether the request carries the row's payload.
-    pub fn sends_payload(&self) -> bool {
+    pub fn carries_payload(&self) -> bool {
         self.frames.contains(&RequestFrame::Payload)
+    }
+
+    /// Whether the request is the payload alone, one frame.
+    pub fn is_bare(&self) -> bool {
+        matches!(self.frames[..], [RequestFrame::Payload])
     }
 
     /// A builder of this exchange's requests, for one client.
@@ -159,7 +164,7 @@ pub struct Builder<'a> {
 
 impl Builder<'_> {
     /// The next request's frames, with `payload` for `{payload}`; counters take the next number.
-    pub fn next<'s>(&'s mut self, payload: &'s [u8]) -> impl Iterator<Item = &'s [u8]> + 's {
+    pub fn next<'s>(&'s mut self, payload: &'s [u8]) -> impl ExactSizeIterator<Item = &'s [u8]> + 's {
         if self.exchange.counted {
             let n = self.exchange.seq.fetch_add(1, Ordering::Relaxed);
             for (frame, buf) in self.exchange.frames.iter().zip(self.bufs.iter_mut()) {
@@ -306,7 +311,7 @@ mod tests {
     #[test]
     fn an_echo_is_one_frame_of_the_payload_s_size() {
         let ex = Exchange::echo();
-        assert!(ex.echoes() && !ex.counts_errors() && ex.sends_payload());
+        assert!(ex.echoes() && !ex.counts_errors() && ex.is_bare() && ex.carries_payload());
         assert_eq!(ex.judge(&[vec![7; 64]], 64), Ok(Ok(())));
         let err = ex.judge(&[b"a".to_vec(), b"b".to_vec()], 1).unwrap_err();
         assert_eq!(err.reason, "the server answered with 2 frames where 1 was expected: [\"a\", \"b\"]");
@@ -338,6 +343,7 @@ mod tests {
         // Without `reply`, any reply counts.
         let any = Exchange::user(Some(&[fixed("PING")]), None);
         assert_eq!(any.judge(&[], 0), Ok(Ok(())));
+        assert!(!any.carries_payload() && !any.is_bare());
     }
 
     #[test]
