@@ -121,7 +121,14 @@ impl Exchange {
                     FrameOrigin::File(path) => format!("{} ({path})", size(bytes.len())),
                     _ => size(bytes.len()),
                 },
-                RequestFrame::Counter { pieces } => format!("\"{}\"", pieces.join(SEQ)),
+                RequestFrame::Counter { pieces } => {
+                    let text = pieces.join(SEQ);
+                    if is_short_text(text.as_bytes()) {
+                        format!("\"{text}\"")
+                    } else {
+                        format!("{} + {SEQ}", size(pieces.iter().map(String::len).sum()))
+                    }
+                }
                 RequestFrame::Payload => format!("{} ({PAYLOAD})", size(payload_len)),
                 RequestFrame::Seq(format) => format!("{} ({})", size(format.size()), format.as_str()),
             })
@@ -306,6 +313,10 @@ mod tests {
         let third: Vec<Vec<u8>> = b.next(b"").map(<[u8]>::to_vec).collect();
         assert_eq!(third[1], b"{\"id\":2}");
         assert_eq!(ex.describe(64), "4 frames: \"CALL\", \"{\"id\":{seq}}\", 4 B (u32be), 64 B ({payload})");
+        // A long string with a counter is shown by its size, as other long frames are.
+        let header =
+            RequestFrame::Counter { pieces: vec!["{\"msg_id\": \"".into(), format!("\"{}}}", " ".repeat(40))] };
+        assert_eq!(Exchange::user(Some(&[header]), None).describe(0), "1 frame: 54 B + {seq}");
     }
 
     #[test]

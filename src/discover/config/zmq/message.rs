@@ -186,16 +186,7 @@ fn frame(value: &serde_json::Value, key: &str, manifest: &Path, package_dir: &Pa
             let text = || v.as_str().ok_or_else(|| err(&sub, format!("expected a string, not {v}")));
             match name.as_str() {
                 "hex" => {
-                    let digits: String = text()?.chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
-                    let bytes = hex::decode(&digits).map_err(|e| {
-                        err(
-                            &sub,
-                            format!(
-                                "`{}` is not hex: {e}; write two digits per byte, such as \"00ff\"",
-                                text().unwrap_or_default()
-                            ),
-                        )
-                    })?;
+                    let bytes = decode_hex(text()?).map_err(|m| err(&sub, m))?;
                     if bytes.is_empty() {
                         return Err(err(&sub, "the hex string is empty; an empty frame is \"\"".into()));
                     }
@@ -303,13 +294,16 @@ fn expected_bytes(v: &serde_json::Value) -> Result<Vec<u8>, String> {
         )),
         serde_json::Value::String(s) => Ok(s.as_bytes().to_vec()),
         serde_json::Value::Object(t) if t.len() == 1 && t.get("hex").is_some_and(|h| h.is_string()) => {
-            let digits: String =
-                t["hex"].as_str().unwrap_or_default().chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
-            hex::decode(&digits)
-                .map_err(|e| format!("`{digits}` is not hex: {e}; write two digits per byte, such as \"00ff\""))
+            decode_hex(t["hex"].as_str().unwrap_or_default())
         }
         other => Err(format!("expected a string or {{ hex = \"…\" }}, not {other}")),
     }
+}
+
+/// Hex digits, two per byte; spaces and `_` may group them.
+fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace() && *c != '_').collect();
+    hex::decode(&digits).map_err(|e| format!("`{text}` is not hex: {e}; write two digits per byte, such as \"00ff\""))
 }
 
 fn expected_size(v: &serde_json::Value, request: Option<&[RequestFrame]>) -> Result<ExpectedSize, String> {
@@ -425,6 +419,10 @@ mod tests {
             "k.reply.check[0]"
         );
         assert_eq!(bad(json!({ "check": [{ "frame": 0, "equals": "{payload}" }] }), &ping), "k.reply.check[0].equals");
+        assert_eq!(
+            bad(json!({ "check": [{ "frame": 0, "equals": { "hex": "zz" } }] }), &ping),
+            "k.reply.check[0].equals"
+        );
         assert_eq!(bad(json!({ "frames": 0 }), &ping), "k.reply.frames");
         assert_eq!(bad(json!({}), &ping), "k.reply");
         assert_eq!(bad(json!({ "check": [{ "frame": 0, "equal": "x" }] }), &ping), "k.reply.check[0].equal");
