@@ -141,3 +141,52 @@ fn unknown_lib_lists_the_libraries() {
     let stderr = fails_cleanly(dir.path(), &["load", "--lib", "nope"]);
     assert!(stderr.contains("error: no cdylib or dylib named `nope`"), "{stderr}");
 }
+
+#[test]
+fn zmq_request_and_reply_mistakes_name_the_key_and_the_manifest() {
+    let server = |rest: &str| {
+        format!(
+            "[package.metadata.bench.zmq]\nserver = {{ command = [\"python3\", \"rpc.py\"], endpoint = \"tcp://127.0.0.1:5555\", \
+             pattern = \"router\"{rest} }}\n"
+        )
+    };
+    // (the table's extra keys, the key named, what the message says)
+    let cases = [
+        (
+            ", request = [\"PING\", { file = \"frames/nope.bin\" }]",
+            "server.request[1].file",
+            "cannot read the frame file",
+        ),
+        (", request = [\"PING\", { hex = \"0xff\" }]", "server.request[1].hex", "is not hex"),
+        (", request = [\"PING-{payload}\"]", "server.request[0]", "a frame of its own"),
+        (
+            ", request = [\"PING\"], reply = { check = [{ frame = 0, size = \"{payload}\" }] }",
+            "server.reply.check[0].size",
+            "the request has no \"{payload}\" frame",
+        ),
+        (
+            ", request = [\"PING\"], reply = { frames = 1, check = [{ frame = 1, equals = \"PONG\" }] }",
+            "server.reply.check[0].frame",
+            "frame 1 cannot exist in a reply of 1 frame",
+        ),
+        (
+            ", request = [\"PING\"], reply = { check = [{ frame = 0, matches = \"^(PONG\" }] }",
+            "server.reply.check[0].matches",
+            "invalid regular expression",
+        ),
+    ];
+    for (rest, key, says) in cases {
+        let dir = temp_project(&server(rest), HELLO);
+        let stderr = fails_cleanly(dir.path(), &["suite", "zmq", "--list"]);
+        let manifest = dir.path().join("Cargo.toml");
+        assert!(
+            stderr.contains(&format!("error: invalid `package.metadata.bench.zmq.{key}` in {}", manifest.display())),
+            "{rest}: {stderr}"
+        );
+        assert!(stderr.contains(says) && stderr.contains("help: "), "{rest}: {stderr}");
+    }
+    // The missing frame file is named with its path.
+    let dir = temp_project(&server(cases[0].0), HELLO);
+    let stderr = fails_cleanly(dir.path(), &["suite", "zmq", "--list"]);
+    assert!(stderr.contains(&dir.path().join("frames/nope.bin").display().to_string()), "{stderr}");
+}

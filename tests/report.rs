@@ -331,7 +331,11 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
     assert_eq!(cfg.load.unwrap().len(), 1);
     assert_eq!(cfg.python.len(), 1);
     let zmq = cfg.zmq.expect("the example has a ZeroMQ table");
-    assert_eq!(zmq.server.unwrap().program.name, "my-server");
+    assert_eq!(zmq.servers[0].program.name, "my-server");
+    assert!(
+        zmq.servers[0].request.is_some() && zmq.servers[0].reply.is_some(),
+        "the example shows a server's own messages"
+    );
     assert_eq!(zmq.iterations, Some(3));
     let rpc = cfg.rpc.expect("the example has an RPC table");
     assert_eq!((rpc.worker.unwrap().name.as_str(), rpc.calls.len()), ("my-worker", 1));

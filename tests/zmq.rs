@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{bench, coldbench, describe, git_in, latest, suite_target_dir, SuiteFixture};
+use common::{bench, coldbench, describe, git_in, latest, samples, suite_target_dir, SuiteFixture};
 
 /// A copy of the fixture workspace with `table` as its `[package.metadata.bench.zmq]` (and
 /// `settings` as its `[package.metadata.bench]`).
@@ -228,16 +228,26 @@ fn a_rust_server_is_measured_beside_the_floor_with_its_overhead() {
     );
 }
 
-#[test]
-fn a_python_server_is_measured_through_its_command() {
-    let has_pyzmq =
-        std::process::Command::new("python3").args(["-c", "import zmq"]).status().is_ok_and(|s| s.success());
-    if !has_pyzmq {
+/// Whether `python3` can import these modules; without them a test is skipped, unless CI
+/// (`COLDBENCH_REQUIRE_PYZMQ`) requires them.
+fn python_has(modules: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
         assert!(
             std::env::var_os("COLDBENCH_REQUIRE_PYZMQ").is_none(),
-            "COLDBENCH_REQUIRE_PYZMQ is set, but pyzmq is missing"
+            "COLDBENCH_REQUIRE_PYZMQ is set, but python3 cannot import {modules}"
         );
-        eprintln!("skipped: pyzmq is not installed (pip install pyzmq)");
+        eprintln!("skipped: python3 cannot import {modules} (pip install pyzmq msgpack)");
+    }
+    found
+}
+
+#[test]
+fn a_python_server_is_measured_through_its_command() {
+    if !python_has("zmq") {
         return;
     }
     let port = free_port();
@@ -256,6 +266,198 @@ fn a_python_server_is_measured_through_its_command() {
         assert!(mean(row, "throughput") > 0.0 && mean(row, "server_cpu") > 0.0);
         assert!(row["config"]["command"][0].as_str().unwrap().ends_with("python3"), "{row:#}");
     }
+}
+
+/// The keys of a server table for the fixture's Python RPC server (`py_rpc.py`: a ROUTER socket
+/// speaking [type, msgpack header, body] only), named `name`, with its flags and `more` keys.
+fn rpc_server(name: &str, port: u16, flags: &str, more: &[&str]) -> Vec<String> {
+    let mut keys = vec![
+        format!("command = [\"python3\", \"py_rpc.py\", \"tcp://127.0.0.1:{port}\"{flags}]"),
+        format!("name = \"{name}\""),
+        format!("endpoint = \"tcp://127.0.0.1:{port}\""),
+        "pattern = \"router\"".to_string(),
+        "ready = { stdout = \"^ready$\" }".to_string(),
+    ];
+    keys.extend(more.iter().map(|k| k.to_string()));
+    keys
+}
+
+/// Keys as an inline table.
+fn inline(keys: &[String]) -> String {
+    format!("{{ {} }}", keys.join(", "))
+}
+
+/// msgpack of `{"v": 1}`: the header the RPC server wants.
+const HEADER: [u8; 4] = [0x81, 0xa1, b'v', 0x01];
+
+#[test]
+fn a_server_with_its_own_messages_is_measured_by_every_request_row() {
+    if !python_has("zmq, msgpack") {
+        return;
+    }
+    let port = free_port();
+    let more = [
+        "request = [\"ECHO\", { file = \"frames/header.bin\" }, \"{payload}\", \"{seq}\"]",
+        "reply = { frames = 3, check = [{ frame = 0, equals = \"ECHO\" }, { frame = 0, matches = \"^(ECHO|UPPER)$\" }, \
+         { frame = 2, size = \"{payload}\" }] }",
+    ];
+    let table = format!("server = {}\n{SMALL}", inline(&rpc_server("rpc", port, ", \"--ids\"", &more)));
+    let f = fixture("", &table);
+    std::fs::create_dir(f.ws().join("echosvc/frames")).unwrap();
+    std::fs::write(f.ws().join("echosvc/frames/header.bin"), HEADER).unwrap();
+    // The list shows what each row sends, by size.
+    let list = f.run(&["suite", "zmq", "--list", "--scenario", "latency"]);
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains(
+            "  zmq/echosvc/tail[server=rpc,transport=tcp,payload=64 B,requests=300]\n      request: 4 frames: \
+                       \"ECHO\", 4 B (frames/header.bin), 64 B ({payload}), \"{seq}\"\n      reply: 3 frames, frame 0 \
+                       equals \"ECHO\", frame 0 matches `^(ECHO|UPPER)$`, frame 2 has the payload's size\n"
+        ),
+        "{}",
+        describe(&list)
+    );
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let mine: Vec<&serde_json::Value> = benchmarks(&doc).iter().filter(|b| b["params"]["server"] == "rpc").collect();
+    let names: Vec<&str> = mine.iter().map(|b| name_of(b)).collect();
+    assert_eq!(names, ["throughput", "throughput", "clients", "latency", "latency-payload", "tail"]);
+    for row in mine {
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert_eq!(mean(row, "errors"), 0.0, "every reply passes the checks: {row:#}");
+        assert!(row["metrics"]["errors"]["gates"] == true && row["metrics"]["errors"]["better"] == "lower");
+        let headline =
+            if name_of(row).starts_with("latency") || name_of(row) == "tail" { "latency_p50" } else { "throughput" };
+        assert!(mean(row, headline) > 0.0, "{row:#}");
+        assert!(row["reference"]["id"].as_str().unwrap().contains("server=builtin"), "{row:#}");
+    }
+}
+
+#[test]
+fn a_wrong_reply_check_counts_every_request_and_fails_the_gate() {
+    if !python_has("zmq, msgpack") {
+        return;
+    }
+    let port = free_port();
+    let more = [
+        "request = [\"ECHO\", { hex = \"81 a1 76 01\" }, \"{payload}\"]",
+        "reply = { check = [{ frame = 0, equals = \"PONG\" }] }",
+    ];
+    let table = format!(
+        "server = {}\nrates = []\nlatency-payload-sizes = []\ntail-requests = 200\niterations = 2",
+        inline(&rpc_server("rpc", port, "", &more))
+    );
+    let f = fixture("", &table);
+    let out = f.run(&["suite", "zmq", "--scenario", "latency"]);
+    assert_eq!(out.status.code(), Some(3), "errors fail the gate: {}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/tail[server=rpc,transport=tcp,payload=64 B,requests=200]");
+    assert_eq!(row["status"], "ok", "bad replies are counted, not a failure: {row:#}");
+    assert_eq!(row["samples"]["errors"], serde_json::json!([200, 200]), "every request of every round: {row:#}");
+    assert!(row["samples"].get("latency_p50").is_none(), "a bad reply is no round trip");
+    let budget = &row["budget"][0];
+    assert_eq!((&budget["metric"], &budget["ok"]), (&serde_json::json!("errors"), &serde_json::json!(false)));
+    let warnings = row["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "600 replies failed the `reply` check over all rounds; the first: frame 0 fails the check that it equals \\\"PONG\\\"; the reply: [\\\"ECHO\\\""
+        ),
+        "{warnings}"
+    );
+    assert!(describe(&out).contains("replies failed the `reply` check"), "shown under the row: {}", describe(&out));
+}
+
+#[test]
+fn a_server_that_does_not_understand_the_request_is_told_apart_from_one_that_closes() {
+    if !python_has("zmq, msgpack") {
+        return;
+    }
+    // Without `request` the RPC server gets the bare payload, which it ignores.
+    let port = free_port();
+    let table = format!(
+        "server = {}\npayload-sizes = [64]\nclients = []\nround = \"50ms\"\niterations = 2",
+        inline(&rpc_server("rpc", port, "", &[]))
+    );
+    let f = fixture("", &table);
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/throughput[server=rpc,pattern=req-rep,transport=tcp,payload=64 B]");
+    assert_eq!(
+        row["reason"],
+        "sent 1 frame: 64 B ({payload}); no reply within 5s: a server with its own message format needs `request` \
+         (the frames of one request) in its `[package.metadata.bench.zmq]` server table"
+    );
+    // Something that is no ZeroMQ server: it accepts connections and closes them.
+    let port = free_port();
+    let closer = format!(
+        "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port}))\ns.listen()\nprint('ready', flush=True)\nwhile True:\n    s.accept()[0].close()\n"
+    );
+    std::fs::write(f.ws().join("echosvc/closer.py"), closer).unwrap();
+    let table = format!(
+        "server = {{ command = [\"python3\", \"closer.py\"], name = \"closer\", endpoint = \"tcp://127.0.0.1:{port}\", \
+         ready = {{ stdout = \"^ready$\" }}, request = [\"PING\"] }}\npayload-sizes = [64]\nclients = []\n\
+         round = \"50ms\"\niterations = 2"
+    );
+    let manifest = f.ws().join("echosvc/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let head = text.split("[package.metadata.bench.zmq]").next().unwrap();
+    std::fs::write(&manifest, format!("{head}[package.metadata.bench.zmq]\n{table}\n")).unwrap();
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let row = bench(&doc, "zmq/echosvc/throughput[server=closer,pattern=req-rep,transport=tcp]");
+    let reason = row["reason"].as_str().unwrap();
+    assert!(reason.starts_with("sent 1 frame: \"PING\"; the ZeroMQ handshake with the server failed"), "{reason}");
+}
+
+#[test]
+fn two_servers_run_side_by_side_and_one_that_allocates_per_request_is_flagged() {
+    if !python_has("zmq, msgpack") {
+        return;
+    }
+    let more = ["request = [\"UPPER\", { hex = \"81a17601\" }, \"{payload}\"]", "reply = { frames = 3 }"];
+    let settings =
+        [("rpc-fast", ""), ("rpc-slow", ", \"--delay-us\", \"2000\""), ("rpc-leaky", ", \"--leak-kb\", \"16\"")];
+    let servers: String = settings
+        .iter()
+        .map(|(name, flags)| {
+            format!(
+                "[[package.metadata.bench.zmq.server]]\n{}\n\n",
+                rpc_server(name, free_port(), flags, &more).join("\n")
+            )
+        })
+        .collect();
+    let f = SuiteFixture::new("zmqws", |ws| {
+        let manifest = ws.join("echosvc/Cargo.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str(&format!(
+            "\n[package.metadata.bench.zmq]\npayload-sizes = [64]\nclients = []\nround = \"100ms\"\ntransports = [\"tcp\"]\n\n{servers}"
+        ));
+        std::fs::write(&manifest, text).unwrap();
+    });
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let id =
+        |server: &str| format!("zmq/echosvc/throughput[server={server},pattern=req-rep,transport=tcp,payload=64 B]");
+    let (fast, slow, leaky) =
+        (bench(&doc, &id("rpc-fast")), bench(&doc, &id("rpc-slow")), bench(&doc, &id("rpc-leaky")));
+    assert_eq!(fast["reference"]["id"], id("builtin"));
+    assert_eq!(slow["reference"]["id"], id("rpc-fast"), "the second server is measured against the first");
+    let row = slow["reference"]["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "throughput").unwrap();
+    // The slow setting's 2 ms a request against the fast one's ~0.1 ms: the ratio says it whatever
+    // the spread of three rounds on a loaded machine makes of the test.
+    assert!(row["ratio"].as_f64().unwrap() < 0.5, "{row:#} {:?}", samples(fast, "throughput"));
+    let warnings = leaky["warnings"].to_string();
+    assert!(warnings.contains("grew after every round") && warnings.contains("per 10 000 requests"), "{warnings}");
+    let per_10k = leaky["facts"]["server_rss_growth_per_10k_requests_bytes"].as_f64().unwrap();
+    assert!(per_10k > 100.0 * 1024.0 * 1024.0, "16 KiB a request is 156 MiB per 10 000: {per_10k}");
+    assert!(mean(leaky, "server_rss_growth") > 100.0 * 1024.0 * 1024.0, "{leaky:#}");
+    assert!(!fast["warnings"].to_string().contains("possible leak"), "{fast:#}");
+    assert!(fast["facts"]["server_rss_growth_per_10k_requests_bytes"].as_f64().unwrap() < per_10k / 10.0);
 }
 
 #[test]
@@ -355,7 +557,7 @@ fn servers_that_cannot_serve_fail_their_rows_with_the_reason() {
     let doc = latest(&f.out());
     let row = bench(&doc, "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]");
     let reason = row["reason"].as_str().unwrap();
-    assert!(reason.starts_with("the server answered with 2 frames where 1 was expected: [64 bytes "), "{reason}");
+    assert!(reason.starts_with("the server answered with 2 frames where 1 was expected: [64 B "), "{reason}");
     assert!(reason.ends_with(", \"extra\"]"), "{reason}");
 }
 

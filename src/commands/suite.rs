@@ -85,31 +85,36 @@ fn check_without_workspace(args: &RunArgs, file: &std::path::Path) -> Result<(),
 /// The rows that would run, by scenario group, with why a row would be skipped.
 fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
     let (_, plan) = super::run::load_and_plan(opts)?;
-    let rows: Vec<(Group, String, Option<String>)> =
-        plan.benches.iter().map(|b| (Group::of(b.id().kind, &b.id().name), b.id().render(), b.skip())).collect();
+    let rows: Vec<(Group, String, Option<String>, Vec<String>)> = plan
+        .benches
+        .iter()
+        .map(|b| (Group::of(b.id().kind, &b.id().name), b.id().render(), b.skip(), b.listing()))
+        .collect();
     let text = match format {
         Format::Json => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|(group, id, skip)| serde_json::json!({ "scenario": group.as_str(), "id": id, "skipped": skip }))
+                .map(|(group, id, skip, lines)| {
+                    serde_json::json!({ "scenario": group.as_str(), "id": id, "skipped": skip, "sends": lines })
+                })
                 .collect();
             serde_json::to_string_pretty(&items)? + "\n"
         }
         _ => {
             let mut out = String::new();
-            let mut groups: Vec<Group> = rows.iter().map(|(g, _, _)| *g).collect();
+            let mut groups: Vec<Group> = rows.iter().map(|(g, ..)| *g).collect();
             groups.dedup();
             // A reason is said once, at the end: nine CURVE rows share one.
             let mut reasons: Vec<&str> = Vec::new();
             for group in groups {
-                let mine: Vec<&(Group, String, Option<String>)> = rows.iter().filter(|(g, _, _)| *g == group).collect();
+                let mine: Vec<_> = rows.iter().filter(|(g, ..)| *g == group).collect();
                 out.push_str(&format!(
                     "{} ({} row{})\n",
                     group.as_str(),
                     mine.len(),
                     if mine.len() == 1 { "" } else { "s" }
                 ));
-                for (_, id, skip) in mine {
+                for (_, id, skip, lines) in mine {
                     match skip {
                         Some(why) => {
                             if !reasons.contains(&why.as_str()) {
@@ -119,6 +124,9 @@ fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
                             out.push_str(&format!("  {id}  (skipped [{n}])\n"));
                         }
                         None => out.push_str(&format!("  {id}\n")),
+                    }
+                    for line in lines {
+                        out.push_str(&format!("      {line}\n"));
                     }
                 }
             }

@@ -28,7 +28,7 @@ use crate::suites::rpc::rows::{self as rpc_rows, ScalingArgs};
 use crate::suites::rpc::{self as rpc_suite};
 use crate::suites::tensor::{self as tensor_suite};
 use crate::suites::zmq::bench::{UserServer, ZmqBench};
-use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes};
+use crate::suites::zmq::rows::{self as zmq_rows, RowsInput, Sizes, UserRows};
 use crate::suites::zmq::{self as zmq_suite};
 use crate::suites::Group;
 use crate::suites::UserCommand;
@@ -409,16 +409,23 @@ impl Common<'_> {
         overrides: &Overrides,
     ) -> Result<Vec<Box<dyn Bench>>, UserError> {
         let settings = self.suite_settings(configured, overrides, cfg.iterations, 1, self.timeout);
-        let user = match &cfg.server {
-            Some(server) => Some((server.program.name.clone(), server.pattern, self.user_server(server)?)),
-            None => None,
-        };
+        let users = cfg
+            .servers
+            .iter()
+            .map(|server| {
+                Ok(UserRows {
+                    name: server.program.name.clone(),
+                    pattern: server.pattern,
+                    server: self.user_server(server)?,
+                })
+            })
+            .collect::<Result<_, UserError>>()?;
         let input = RowsInput {
             package: &self.member.name,
             sizes: Sizes::new(cfg, overrides.quick),
             groups: &overrides.scenarios,
             settings,
-            user,
+            users,
             no_curve: zmq_suite::curve_missing(),
         };
         Ok(zmq_rows::rows(&input).into_iter().map(|row| Box::new(ZmqBench::new(row)) as Box<dyn Bench>).collect())
@@ -546,6 +553,8 @@ impl Common<'_> {
             endpoint: server.endpoint.clone(),
             ready,
             timeout: server.timeout.unwrap_or(self.timeout),
+            request: server.request.clone().map(std::sync::Arc::new),
+            reply: server.reply.clone().map(std::sync::Arc::new),
         })
     }
 

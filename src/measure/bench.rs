@@ -272,6 +272,12 @@ pub trait Bench {
         Described::default()
     }
 
+    /// Lines shown under its id by `suite --list`: what one run sends and expects (a ZeroMQ row's
+    /// request frames, by size).
+    fn listing(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The built targets it needs.
     fn needs(&self) -> Vec<ArtifactRef> {
         Vec::new()

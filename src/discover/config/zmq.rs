@@ -1,5 +1,8 @@
 //! `[package.metadata.bench.zmq]`: the ZeroMQ suite's shape. Every key is optional; an empty table
-//! runs every scenario against the built-in echo worker.
+//! runs every scenario against the built-in echo worker. `server` is one table or an array of
+//! them; each server's own message format (`request`, `reply`) is read in [`message`].
+
+pub mod message;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,13 +17,15 @@ use super::{
 use crate::error::UserError;
 use crate::suites::zmq::codec::{Codec, Data};
 use crate::units::{Bytes, UserDuration};
+use message::{ReplyConfig, RequestFrame};
 
 const PREFIX: &str = "package.metadata.bench.zmq";
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawZmq {
-    server: Option<RawServer>,
+    /// One server table or an array of them: read in [`servers`].
+    server: Option<serde_json::Value>,
     payload_sizes: Option<Vec<Bytes>>,
     clients: Option<Vec<u32>>,
     rates: Option<Vec<f64>>,
@@ -52,6 +57,8 @@ struct RawServer {
     ready: Option<RawReady>,
     pattern: Option<ServerPattern>,
     timeout: Option<UserDuration>,
+    request: Option<Vec<serde_json::Value>>,
+    reply: Option<serde_json::Value>,
 }
 
 /// A transport the built-in worker is measured over.
@@ -102,13 +109,18 @@ pub struct ServerConfig {
     pub pattern: ServerPattern,
     /// How long it may take to get ready.
     pub timeout: Option<Duration>,
+    /// The frames of one request in its own format; without it, the payload as one frame, and
+    /// the reply must echo it.
+    pub request: Option<Vec<RequestFrame>>,
+    /// What a good reply looks like; without it, any reply (or, without `request`, an echo).
+    pub reply: Option<ReplyConfig>,
 }
 
 /// The validated table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ZmqConfig {
-    /// A user's server, measured beside the built-in worker.
-    pub server: Option<ServerConfig>,
+    /// Users' servers, measured beside the built-in worker and each other.
+    pub servers: Vec<ServerConfig>,
     /// Payload sizes of the throughput scenario, in bytes.
     pub payload_sizes: Option<Vec<u64>>,
     /// Client counts of the clients scenario.
@@ -180,9 +192,12 @@ pub fn parse(
     for (key, d) in [("duration", raw.duration), ("round", raw.round)] {
         check_duration(&format!("{PREFIX}.{key}"), d.map(|d| d.0), Duration::from_secs(600), manifest)?;
     }
-    let server = raw.server.map(|s| validate_server(s, manifest, package_dir, bins)).transpose()?;
+    let servers = match &raw.server {
+        Some(value) => servers(value, manifest, package_dir, bins)?,
+        None => Vec::new(),
+    };
     Ok(ZmqConfig {
-        server,
+        servers,
         payload_sizes: sizes("payload-sizes", raw.payload_sizes)?,
         clients: raw.clients,
         rates: raw.rates,
@@ -201,23 +216,79 @@ pub fn parse(
     })
 }
 
+/// `server`: one table (`server = { … }`) or an array of tables (`[[….zmq.server]]`), each
+/// with a name of its own.
+fn servers(
+    value: &serde_json::Value,
+    manifest: &Path,
+    package_dir: &Path,
+    bins: &[String],
+) -> Result<Vec<ServerConfig>, UserError> {
+    let key = format!("{PREFIX}.server");
+    let Some(tables) = value.as_array() else {
+        return Ok(vec![validate_server(value, key, manifest, package_dir, bins)?]);
+    };
+    if tables.is_empty() {
+        return Err(config_error(
+            key,
+            manifest,
+            "the array of servers is empty: give at least one, or leave `server` out",
+        ));
+    }
+    let servers = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| validate_server(t, format!("{key}[{i}]"), manifest, package_dir, bins))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, server) in servers.iter().enumerate() {
+        if let Some(first) = servers[..i].iter().find(|s| s.program.name == server.program.name) {
+            return Err(config_error(
+                format!("{}.name", server.program.key),
+                manifest,
+                format!(
+                    "`{}` is also the name of `{}`: every server needs a `name` of its own (it is `server=NAME` in ids)",
+                    server.program.name, first.program.key
+                ),
+            ));
+        }
+    }
+    Ok(servers)
+}
+
 fn validate_server(
-    raw: RawServer,
+    value: &serde_json::Value,
+    key: String,
     manifest: &Path,
     package_dir: &Path,
     bins: &[String],
 ) -> Result<ServerConfig, UserError> {
-    let key = format!("{PREFIX}.server");
+    let raw: RawServer = parse_value(value, &key, manifest)?;
     let raw_program = RawProgram { bin: raw.bin, command: raw.command, name: raw.name, args: raw.args, env: raw.env };
     let program = program(raw_program, &key, manifest, bins)?;
     check_endpoint(&raw.endpoint).map_err(|why| config_error(format!("{key}.endpoint"), manifest, why))?;
     let ready = raw.ready.map(|r| validate_ready(r, &format!("{key}.ready"), manifest, package_dir)).transpose()?;
+    let pattern = raw.pattern.unwrap_or(ServerPattern::Rep);
+    let request =
+        raw.request.map(|r| message::request(&r, &format!("{key}.request"), manifest, package_dir)).transpose()?;
+    let reply = match raw.reply {
+        Some(_) if pattern == ServerPattern::Pull => {
+            return Err(config_error(
+                format!("{key}.reply"),
+                manifest,
+                "a `pull` server never replies: leave `reply` out, or set `pattern` to \"rep\" or \"router\"",
+            ))
+        }
+        Some(v) => Some(message::reply(&v, &format!("{key}.reply"), manifest, request.as_deref())?),
+        None => None,
+    };
     Ok(ServerConfig {
         program,
         endpoint: raw.endpoint,
         ready,
-        pattern: raw.pattern.unwrap_or(ServerPattern::Rep),
+        pattern,
         timeout: raw.timeout.map(|d| d.0),
+        request,
+        reply,
     })
 }
 
@@ -262,8 +333,9 @@ mod tests {
             "payload-sizes": [64, "1KiB"], "compression": ["none", "zstd"], "transports": ["tcp", "ipc"]
         }))
         .unwrap();
-        let server = cfg.server.unwrap();
+        let server = &cfg.servers[0];
         assert_eq!((server.program.name.as_str(), server.pattern), ("echo-server", ServerPattern::Router));
+        assert_eq!((server.request.as_ref(), server.reply.as_ref()), (None, None));
         assert_eq!(cfg.payload_sizes, Some(vec![64, 1024]));
         let bad = |v| key_of(parse_zmq(v).unwrap_err());
         assert_eq!(
@@ -284,5 +356,35 @@ mod tests {
         assert_eq!(bad(json!({ "clients": [0] })), "package.metadata.bench.zmq.clients[0]");
         assert_eq!(bad(json!({ "iterations": 1 })), "package.metadata.bench.zmq.iterations");
         assert_eq!(bad(json!({ "servr": {} })), "package.metadata.bench.zmq.servr");
+    }
+
+    #[test]
+    fn servers_may_be_an_array_with_a_name_each_and_their_own_messages() {
+        let server = |name: &str, port: u16| {
+            json!({ "command": ["python3", "rpc.py"], "name": name, "endpoint": format!("tcp://127.0.0.1:{port}"),
+                    "pattern": "router", "request": ["PING", "{payload}"], "reply": { "frames": 1 } })
+        };
+        let cfg = parse_zmq(json!({ "server": [server("fast", 5555), server("slow", 5556)] })).unwrap();
+        let names: Vec<&str> = cfg.servers.iter().map(|s| s.program.name.as_str()).collect();
+        assert_eq!(names, ["fast", "slow"]);
+        assert_eq!(cfg.servers[1].program.key, "package.metadata.bench.zmq.server[1]");
+        assert_eq!(cfg.servers[1].request.as_ref().unwrap()[1], message::RequestFrame::Payload);
+        let bad = |v| key_of(parse_zmq(v).unwrap_err());
+        assert_eq!(
+            bad(json!({ "server": [server("a", 5555), server("a", 5556)] })),
+            "package.metadata.bench.zmq.server[1].name"
+        );
+        assert_eq!(bad(json!({ "server": [] })), "package.metadata.bench.zmq.server");
+        let mut hex = server("a", 5555);
+        hex["request"] = json!(["PING", { "hex": "zz" }]);
+        assert_eq!(
+            bad(json!({ "server": [server("b", 5556), hex] })),
+            "package.metadata.bench.zmq.server[1].request[1].hex"
+        );
+        let pull =
+            json!({ "command": ["x"], "endpoint": "tcp://127.0.0.1:1", "pattern": "pull", "reply": { "frames": 1 } });
+        assert_eq!(bad(json!({ "server": pull })), "package.metadata.bench.zmq.server.reply");
+        let typo = json!({ "command": ["x"], "endpoint": "tcp://127.0.0.1:1", "requests": [] });
+        assert_eq!(bad(json!({ "server": typo })), "package.metadata.bench.zmq.server.requests");
     }
 }

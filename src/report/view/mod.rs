@@ -372,7 +372,8 @@ fn reference_note(b: &BenchmarkResult) -> Option<String> {
         .filter(|r| b.metrics.get(&r.metric).is_some_and(|d| d.gates || d.column.as_deref() == Some("server CPU/req")))
         .filter_map(|r| {
             let desc = b.metrics.get(&r.metric);
-            let (base, cand) = (r.baseline?, r.candidate?);
+            // Nothing on either side (no bad reply) says nothing.
+            let (base, cand) = Some((r.baseline?, r.candidate?)).filter(|(b, c)| *b != 0.0 || *c != 0.0)?;
             let label = desc.map_or(r.metric.as_str(), |d| d.label_or(&r.metric));
             let fmt = |v: f64| format::metric_value(desc, v);
             let percent = change_percent(r, desc).map(|p| format!(" ({})", signed_percent(p))).unwrap_or_default();

@@ -4,14 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::codec::{Codec, Data};
-use super::load::{self, Round};
+use super::load::{self, Bad, Round};
+use super::memory;
+use super::message::Exchange;
 use super::metrics::{self, Shape};
 use super::pipeline;
 use super::runtime::Runtime;
 use crate::build::ArtifactRef;
+use crate::discover::config::zmq::message::{ReplyConfig, RequestFrame};
 use crate::discover::config::zmq::Transport;
 use crate::measure::bench::{
     Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
@@ -59,6 +63,10 @@ pub struct UserServer {
     pub ready: Readiness,
     /// How long it may take.
     pub timeout: Duration,
+    /// The frames of one request in its own format (`request`), when it has one.
+    pub request: Option<Arc<Vec<RequestFrame>>>,
+    /// What a good reply looks like (`reply`), when said.
+    pub reply: Option<Arc<ReplyConfig>>,
 }
 
 /// The server a row measures.
@@ -67,7 +75,7 @@ pub enum ServerDef {
     /// The built-in echo worker.
     Builtin { pattern: Pattern, transport: Transport, codec: Codec, curve: bool },
     /// The user's server.
-    User(UserServer),
+    User(Box<UserServer>),
     /// None: the row starts its own workers (pipelines).
     None,
 }
@@ -101,6 +109,8 @@ struct RoundOut {
     series: Vec<(MetricName, Vec<f64>)>,
     /// Requests the server handled, for its CPU time per request.
     requests: Option<u64>,
+    /// Replies that failed the `reply` check.
+    bad: Bad,
 }
 
 /// Owners of fixed endpoints: one per bench, so that the two sides of a comparison take turns.
@@ -111,6 +121,10 @@ pub struct ZmqBench {
     row: ZmqRow,
     owner: u64,
     ctx: zmq::Context,
+    /// What its client sends and how replies are judged.
+    exchange: Exchange,
+    /// Bad replies over the measured rounds (warmups included).
+    bad: Bad,
     runtime: Option<Runtime>,
     /// The server's resident memory once ready, then after each round (warmups included) with
     /// the requests of that round, for as long as the same process served.
@@ -123,10 +137,16 @@ pub struct ZmqBench {
 impl ZmqBench {
     /// A bench for this row.
     pub fn new(row: ZmqRow) -> ZmqBench {
+        let exchange = match &row.server {
+            ServerDef::User(u) => Exchange::user(u.request.as_deref().map(Vec::as_slice), u.reply.as_deref()),
+            _ => Exchange::echo(),
+        };
         ZmqBench {
             row,
             owner: OWNERS.fetch_add(1, Ordering::Relaxed),
             ctx: zmq::Context::new(),
+            exchange,
+            bad: Bad::default(),
             runtime: None,
             rss: Vec::new(),
             command: Vec::new(),
@@ -137,6 +157,7 @@ impl ZmqBench {
     fn round(&mut self) -> Result<RoundOut, RunFailure> {
         let rt = self.runtime.as_ref().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
         let ctx = &self.ctx;
+        let ex = &self.exchange;
         let round = self.row.round;
         let client = || rt.client.as_ref().ok_or_else(|| RunFailure::new("no client socket"));
         let mut out = RoundOut::default();
@@ -145,41 +166,54 @@ impl ZmqBench {
                 let bytes = data.generate(*payload);
                 let cpu_before = thread_cpu();
                 let r: Round = match kind {
-                    Client::ReqRep => load::req_rep(client()?, &bytes, *codec, round)?,
-                    Client::Dealer(window) => load::dealer(client()?, &bytes, *window, round)?,
-                    Client::Push => load::push(client()?, rt.ack_socket.as_ref(), &bytes, round)?,
+                    Client::ReqRep => load::req_rep(client()?, ex, &bytes, *codec, round)?,
+                    Client::Dealer(window) => load::dealer(client()?, ex, &bytes, *window, round)?,
+                    Client::Push => load::push(client()?, rt.ack_socket.as_ref(), ex, &bytes, round)?,
                     Client::Many(n) => {
-                        load::many_clients(ctx, &rt.endpoint, &mut rt.clients.borrow_mut(), &bytes, *n, round)?
+                        let mut sockets = rt.clients.borrow_mut();
+                        load::many_clients(ctx, &rt.endpoint, &mut sockets, ex, &bytes, *n, round, rt.watched())?
                     }
                 };
                 let cpu = thread_cpu().saturating_sub(cpu_before);
-                if r.messages == 0 {
+                // A round of bad replies only is measured (its errors fail the gate), not lost.
+                if r.messages == 0 && r.bad.count == 0 {
                     return Err(RunFailure::new("no message went through in the round"));
                 }
                 let secs = r.elapsed.as_secs_f64();
                 out.values.push(("throughput".into(), r.messages as f64 / secs));
-                out.values.push(("bandwidth".into(), r.bytes as f64 / secs));
+                // Payload bytes per second: none for a request without `{payload}`.
+                if self.exchange.carries_payload() {
+                    out.values.push(("bandwidth".into(), r.bytes as f64 / secs));
+                }
                 if *codec != Codec::None {
                     out.values.push(("compression_ratio".into(), r.bytes as f64 / r.wire_bytes.max(1) as f64));
                     out.values.push(("client_cpu".into(), cpu.as_secs_f64() / r.messages as f64));
                 }
-                out.requests = Some(r.messages);
+                out.requests = Some(r.messages + r.bad.count);
+                out.bad = r.bad;
             }
             Scenario::Latency { rate, payload, duration } => {
                 // Answers may trail the last send by as long as the server is behind.
                 let drain = self.row.settings.timeout.max(Duration::from_secs(2));
-                let o = load::open_loop(client()?, *payload, *rate, *duration, drain)?;
-                out.histograms.push(("latency".into(), o.latency));
+                let o = load::open_loop(client()?, ex, *payload, *rate, *duration, drain)?;
+                // Without one good reply there is no latency to report (the errors say why).
+                if !o.latency.is_empty() {
+                    out.histograms.push(("latency".into(), o.latency));
+                }
                 out.values.push(("achieved_rate".into(), o.achieved_rate));
                 out.values.push(("late".into(), o.late as f64));
                 out.values.push(("lost".into(), (o.sent - o.answered) as f64));
                 out.requests = Some(o.answered);
+                out.bad = o.bad;
             }
             Scenario::Tail { requests, payload } => {
-                let (series, hist) = load::sequential(client()?, &vec![0x5a; *payload], *requests)?;
-                out.requests = Some(series.len() as u64);
-                out.histograms.push(("latency".into(), hist));
-                out.series.push(("latency".into(), series));
+                let (series, hist, bad) = load::sequential(client()?, ex, &vec![0x5a; *payload], *requests)?;
+                out.requests = Some(u64::from(*requests));
+                if !hist.is_empty() {
+                    out.histograms.push(("latency".into(), hist));
+                    out.series.push(("latency".into(), series));
+                }
+                out.bad = bad;
             }
             Scenario::Pipeline { stages } => {
                 let r = pipeline::round(ctx, &rt.runner_exe, *stages, &[0x5a; 64], round, self.row.settings.timeout)?;
@@ -188,11 +222,14 @@ impl ZmqBench {
                 out.values.push(("stages_cpu".into(), r.cpu.as_secs_f64() / r.items.max(1) as f64));
             }
             Scenario::Handshake { connections } => {
-                let times = load::handshakes(ctx, &rt.endpoint, rt.curve.as_ref(), *connections)?;
+                let times = load::handshakes(ctx, &rt.endpoint, rt.curve.as_ref(), ex, *connections)?;
                 let mean = times.iter().sum::<Duration>().as_secs_f64() / times.len().max(1) as f64;
                 out.values.push(("handshake".into(), mean));
                 out.requests = Some(times.len() as u64);
             }
+        }
+        if self.exchange.counts_errors() {
+            out.values.push(("errors".into(), out.bad.count as f64));
         }
         Ok(out)
     }
@@ -205,27 +242,6 @@ fn thread_cpu() -> Duration {
         libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
     }
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Memory that grew in every measured round, and steadily (a leak grows with the work; buffers
-/// filling up as load peaks grow by ever smaller steps), by at least 1 MiB in all: `(before the
-/// first measured round, after the last)`. Each sample is the server's RSS and the requests it
-/// handled in the round before (the first, when it was ready, has none); warmup rounds first.
-pub fn growth(samples: &[(u64, u64)], warmups: usize) -> Option<(u64, u64)> {
-    let measured = samples.get(warmups..)?;
-    if measured.len() < 3 {
-        return None;
-    }
-    let (first, last) = (measured[0].0, measured.last()?.0);
-    if measured.windows(2).any(|w| w[1].0 <= w[0].0) || last - first < 1 << 20 {
-        return None;
-    }
-    // Growth per request in each round: steady when no round's is under half the largest, and
-    // the last is not much under the first.
-    let rates: Vec<f64> = measured.windows(2).map(|w| (w[1].0 - w[0].0) as f64 / w[1].1.max(1) as f64).collect();
-    let most = rates.iter().copied().fold(0.0, f64::max);
-    let steady = rates.iter().all(|r| r * 2.0 >= most) && rates[rates.len() - 1] * 4.0 >= rates[0] * 3.0;
-    steady.then_some((first, last))
 }
 
 /// Why an open-loop row did not get the load it asked for, when it did not: the generator fell
@@ -265,7 +281,7 @@ impl Bench for ZmqBench {
     }
 
     fn metrics(&self) -> OrderedMap<MetricDesc> {
-        metrics::descriptors(self.row.shape)
+        metrics::descriptors(self.row.shape, self.exchange.counts_errors())
     }
 
     fn settings(&self) -> &Settings {
@@ -279,6 +295,21 @@ impl Bench for ZmqBench {
         };
         let args = self.command.iter().skip(1).cloned().collect();
         Described { command: self.command.clone(), args, env, ready }
+    }
+
+    fn listing(&self) -> Vec<String> {
+        let payload = match &self.row.scenario {
+            Scenario::Throughput { payload, .. } | Scenario::Tail { payload, .. } => *payload,
+            Scenario::Latency { payload, .. } if self.exchange.echoes() => (*payload).max(8),
+            Scenario::Latency { payload, .. } => *payload,
+            Scenario::Handshake { .. } => b"hello".len(),
+            Scenario::Pipeline { .. } => return Vec::new(),
+        };
+        let mut lines = vec![format!("request: {}", self.exchange.describe(payload))];
+        if !matches!(self.row.scenario, Scenario::Throughput { client: Client::Push, .. }) {
+            lines.push(format!("reply: {}", self.exchange.describe_judge()));
+        }
+        lines
     }
 
     fn needs(&self) -> Vec<ArtifactRef> {
@@ -340,6 +371,7 @@ impl Bench for ZmqBench {
             // A server that died explains the round's failure better than the timeout it caused.
             Err(failure) => return Err(self.runtime.as_mut().and_then(Runtime::gone).unwrap_or(failure)),
         };
+        self.bad.add(std::mem::take(&mut out.bad));
         if let Some(pid) = pid {
             let cpu_after = crate::suites::server::cpu_time(pid);
             if let (Some(before), Some(after), Some(n)) = (cpu_before, cpu_after, out.requests.filter(|n| *n > 0)) {
@@ -347,7 +379,11 @@ impl Bench for ZmqBench {
             }
             if let Some(rss) = crate::suites::server::rss(pid) {
                 out.values.push(("server_rss".into(), rss as f64));
-                self.rss.push((rss, out.requests.unwrap_or(0)));
+                let requests = out.requests.unwrap_or(0);
+                if let Some(grown) = self.rss.last().and_then(|(before, _)| memory::per_10k(*before, rss, requests)) {
+                    out.values.push(("server_rss_growth".into(), grown));
+                }
+                self.rss.push((rss, requests));
             }
         }
         if let Scenario::Latency { rate, duration, .. } = &self.row.scenario {
@@ -365,17 +401,15 @@ impl Bench for ZmqBench {
             }
             rt.stop();
         }
-        if let (Some((first, _)), Some((last, _))) = (self.rss.first(), self.rss.last()) {
-            report.facts.other.insert("server_rss_when_ready_bytes".into(), (*first).into());
-            report.facts.other.insert("server_rss_after_last_round_bytes".into(), (*last).into());
-        }
         if let Scenario::Latency { rate, .. } = &self.row.scenario {
             report.warnings.extend(shortfall(*rate, &self.schedule));
         }
-        if let Some((first, last)) = growth(&self.rss, self.row.settings.policy.warmup as usize) {
-            let (a, b) = (crate::units::format_size(first as f64), crate::units::format_size(last as f64));
+        memory::report(&self.rss, self.row.settings.policy.warmup as usize, report);
+        if let Some(first) = &self.bad.first {
             report.warnings.push(format!(
-                "the server's memory grew after every round ({a} → {b}): a possible leak; run more rounds (`iterations`) to be sure"
+                "{} repl{} failed the `reply` check over all rounds; the first: {first}",
+                self.bad.count,
+                if self.bad.count == 1 { "y" } else { "ies" }
             ));
         }
     }
@@ -383,8 +417,6 @@ impl Bench for ZmqBench {
 
 #[cfg(test)]
 mod tests {
-    use super::growth;
-
     #[test]
     fn a_rate_that_was_not_achieved_is_explained() {
         assert_eq!(super::shortfall(1000.0, &[(995.0, 2.0, 1000.0), (1001.0, 0.0, 1000.0)]), None);
@@ -395,28 +427,5 @@ mod tests {
             generator.starts_with("40% of the sends left more than 1 ms behind") && generator.contains("50.0k/s"),
             "{generator}"
         );
-    }
-
-    #[test]
-    fn memory_that_grows_every_round_is_flagged() {
-        const MIB: u64 = 1 << 20;
-        // The same number of requests in every round.
-        let even = |rss: &[u64]| -> Vec<(u64, u64)> {
-            rss.iter().enumerate().map(|(i, r)| (*r, if i == 0 { 0 } else { 1000 })).collect()
-        };
-        // Ready, a warmup, three measured rounds.
-        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 11 * MIB, 12 * MIB, 13 * MIB]), 1), Some((10 * MIB, 13 * MIB)));
-        // The warmup's growth is not counted: steady afterwards.
-        assert_eq!(growth(&even(&[6 * MIB, 12 * MIB, 12 * MIB, 12 * MIB, 12 * MIB]), 1), None);
-        // Buffers warming up: growth that dies away, fast or slowly.
-        assert_eq!(growth(&even(&[6 * MIB, 8 * MIB, 11 * MIB, 11 * MIB + 4096, 11 * MIB + 8192]), 1), None);
-        assert_eq!(growth(&even(&[6 * MIB, 10_461_184, 11_177_984, 11_583_488, 11_935_744]), 1), None);
-        // Growing, but by a few pages only.
-        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 10 * MIB + 4096, 10 * MIB + 8192, 10 * MIB + 12288]), 1), None);
-        // A leak in a round that did less work grew less: per request it is as steady as ever.
-        let uneven = [(6 * MIB, 0), (10 * MIB, 1000), (12 * MIB, 1000), (13 * MIB, 500), (15 * MIB, 1000)];
-        assert_eq!(growth(&uneven, 1), Some((10 * MIB, 15 * MIB)));
-        // Too few rounds to tell.
-        assert_eq!(growth(&even(&[6 * MIB, 10 * MIB, 20 * MIB]), 1), None);
     }
 }

@@ -25,7 +25,8 @@ pub enum Shape {
     Handshake,
 }
 
-/// The server's CPU time per request and its memory after each round.
+/// The server's CPU time per request, its memory after each round, and how much that grew in the
+/// round per 10 000 requests.
 fn server_metrics(m: &mut OrderedMap<MetricDesc>) {
     m.insert(
         "server_cpu",
@@ -33,6 +34,12 @@ fn server_metrics(m: &mut OrderedMap<MetricDesc>) {
     );
     let rss = MetricDesc { stat: Some(Stat::Max), ..by_mean(Unit::Bytes, Better::Lower, "server RSS") };
     m.insert("server_rss", column(rss, "server RSS", false));
+    m.insert("server_rss_growth", by_mean(Unit::Bytes, Better::Lower, "server RSS growth per 10k requests"));
+}
+
+/// Replies that failed the user's `reply` check, per round: lower is better, and it gates.
+fn error_metric(m: &mut OrderedMap<MetricDesc>) {
+    m.insert("errors", gating(column(by_mean(Unit::Count, Better::Lower, "bad replies"), "errors", true)));
 }
 
 /// Latency percentiles in milliseconds-scale columns: p50 is the headline; p99 gates too.
@@ -48,8 +55,9 @@ fn latency_metrics(m: &mut OrderedMap<MetricDesc>) {
     }
 }
 
-/// The descriptors of a row of this shape, headline first.
-pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
+/// The descriptors of a row of this shape, headline first; `errors` when its replies are checked
+/// against the user's `reply`.
+pub fn descriptors(shape: Shape, errors: bool) -> OrderedMap<MetricDesc> {
     let mut m = OrderedMap::new();
     match shape {
         Shape::Throughput { codec, process } => {
@@ -102,6 +110,9 @@ pub fn descriptors(shape: Shape) -> OrderedMap<MetricDesc> {
             server_metrics(&mut m);
         }
     }
+    if errors {
+        error_metric(&mut m);
+    }
     m
 }
 
@@ -111,17 +122,21 @@ mod tests {
 
     #[test]
     fn throughput_is_higher_better_and_latency_lower_better_both_by_mean() {
-        let t = descriptors(Shape::Throughput { codec: true, process: true });
+        let t = descriptors(Shape::Throughput { codec: true, process: true }, false);
         assert_eq!(t.iter().next().unwrap().0, "throughput");
         let throughput = t.get("throughput").unwrap();
         assert_eq!((throughput.better, throughput.gates, throughput.compare), (Better::Higher, true, Location::Mean));
         assert!(t.get("compression_ratio").is_some() && t.get("server_cpu").is_some());
-        let inproc = descriptors(Shape::Throughput { codec: false, process: false });
+        let inproc = descriptors(Shape::Throughput { codec: false, process: false }, false);
         assert!(inproc.get("server_cpu").is_none() && inproc.get("compression_ratio").is_none());
-        let l = descriptors(Shape::Latency);
+        let l = descriptors(Shape::Latency, false);
         assert_eq!(l.iter().next().unwrap().0, "latency_p50");
         let p99 = l.get("latency_p99").unwrap();
         assert_eq!((p99.better, p99.gates, p99.compare), (Better::Lower, true, Location::Mean));
         assert!(!l.get("latency_max").unwrap().gates);
+        assert!(l.get("errors").is_none());
+        let checked = descriptors(Shape::Tail, true);
+        let errors = checked.get("errors").unwrap();
+        assert_eq!((errors.better, errors.gates, errors.unit), (Better::Lower, true, Unit::Count));
     }
 }

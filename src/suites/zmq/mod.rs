@@ -5,7 +5,10 @@
 pub mod bench;
 pub mod codec;
 pub mod load;
+pub mod memory;
+pub mod message;
 pub mod metrics;
+pub mod monitor;
 pub mod pipeline;
 pub mod rows;
 pub mod runtime;

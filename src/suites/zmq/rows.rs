@@ -7,9 +7,11 @@ use std::time::Duration;
 use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use super::codec::{Codec, Data};
 use super::metrics::Shape;
+use crate::analysis::budget::Limit;
+use crate::discover::config::zmq::message::RequestFrame;
 use crate::discover::config::zmq::{ServerPattern, Transport, ZmqConfig};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
-use crate::results::Unit;
+use crate::results::{Bound, Stat, Unit};
 use crate::suites::worker::echo::Pattern;
 pub use crate::suites::Group;
 
@@ -115,10 +117,20 @@ pub struct RowsInput<'a> {
     pub groups: &'a [Group],
     /// How every row runs and is judged.
     pub settings: Settings,
-    /// The user's server and its socket pattern.
-    pub user: Option<(String, ServerPattern, UserServer)>,
+    /// The users' servers, in configuration order.
+    pub users: Vec<UserRows>,
     /// Why CURVE rows cannot run here, when they cannot.
     pub no_curve: Option<String>,
+}
+
+/// A user's server, as its rows need it.
+pub struct UserRows {
+    /// Its name in ids (`server=NAME`).
+    pub name: String,
+    /// Its socket.
+    pub pattern: ServerPattern,
+    /// How it is started, and what it is sent.
+    pub server: UserServer,
 }
 
 fn text(name: &str, v: &str) -> Param {
@@ -157,10 +169,11 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
     let s = &input.sizes;
     let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
     let builtin_tcp = Who { name: "builtin", transport: Transport::Tcp };
-    let user = input
-        .user
-        .as_ref()
-        .map(|(name, pattern, server)| (Who { name, transport: transport_of(&server.endpoint) }, *pattern, server));
+    let users: Vec<(Who, ServerPattern, &UserServer)> = input
+        .users
+        .iter()
+        .map(|u| (Who { name: &u.name, transport: transport_of(&u.server.endpoint) }, u.pattern, &u.server))
+        .collect();
     let mut out: Vec<ZmqRow> = Vec::new();
     let make = |name: &str, who: &Who, mut params: Vec<Param>, scenario: Scenario, server: ServerDef, shape: Shape| {
         let mut id = BenchId::new(super::KIND, input.package, name);
@@ -189,7 +202,7 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
         codec,
         curve,
     };
-    let user_def = |server: &UserServer| ServerDef::User(server.clone());
+    let user_def = |server: &UserServer| ServerDef::User(Box::new(server.clone()));
     let payload = |b: u64| number("payload", b as f64, Unit::Bytes);
 
     if wants(Group::Throughput) {
@@ -210,7 +223,7 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
                 }
             }
         }
-        if let Some((who, pattern, server)) = &user {
+        for (who, pattern, server) in &users {
             let mine: &[Client] = match pattern {
                 ServerPattern::Pull => &[Client::Push],
                 _ => &[Client::ReqRep, Client::Dealer(s.window)],
@@ -239,7 +252,7 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
                 Shape::Throughput { codec: false, process: true },
             ));
         }
-        if let Some((who, pattern, server)) = &user {
+        for (who, pattern, server) in &users {
             if *pattern != ServerPattern::Pull {
                 for &n in &s.clients {
                     out.push(make(
@@ -298,17 +311,18 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
         };
         let router = builtin(Pattern::Router, Transport::Tcp, Codec::None, false);
         let rep = builtin(Pattern::Rep, Transport::Tcp, Codec::None, false);
-        let user_latency = user.as_ref().filter(|(_, p, _)| *p != ServerPattern::Pull);
+        let user_latency: Vec<&(Who, ServerPattern, &UserServer)> =
+            users.iter().filter(|(_, p, _)| *p != ServerPattern::Pull).collect();
         latency_rows(&builtin_tcp, &router, &mut out);
-        if let Some((who, _, server)) = user_latency {
+        for (who, _, server) in &user_latency {
             latency_rows(who, &user_def(server), &mut out);
         }
         by_payload(&builtin_tcp, &router, &mut out);
-        if let Some((who, _, server)) = user_latency {
+        for (who, _, server) in &user_latency {
             by_payload(who, &user_def(server), &mut out);
         }
         tail(&builtin_tcp, &rep, &mut out);
-        if let Some((who, _, server)) = user_latency {
+        for (who, _, server) in &user_latency {
             tail(who, &user_def(server), &mut out);
         }
     }
@@ -373,17 +387,50 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
         }
     }
 
-    // Each user row is measured against the built-in row with the same parameters, when there is one.
-    let ids: Vec<String> = out.iter().map(|r| r.id.render()).collect();
-    for row in out.iter_mut().filter(|r| matches!(r.server, ServerDef::User(_))) {
-        let mut floor = row.id.clone();
-        floor.params[0] = text("server", "builtin");
-        let floor = floor.render();
-        if ids.contains(&floor) {
-            row.reference = Some(floor);
-        }
-    }
+    link_servers(&mut out, &input.users);
     out
+}
+
+/// Links each user row to the row it is measured against, with the same parameters: the first
+/// server's rows against the built-in server, every later server's against the first's (so two
+/// servers run side by side, interleaved), else against the built-in one. Then the rows of a
+/// request that sends no payload lose the payload parameter (it would not change what is sent)
+/// and are kept once per scenario; rows whose replies are checked fail the gate on any error.
+fn link_servers(rows: &mut Vec<ZmqRow>, users: &[UserRows]) {
+    let strips = |name: &str| {
+        users
+            .iter()
+            .any(|u| u.name == name && u.server.request.as_ref().is_some_and(|f| !f.contains(&RequestFrame::Payload)))
+    };
+    // A row's id as the rows of `server` have it.
+    let id_for = |id: &BenchId, server: &str| {
+        let mut id = id.clone();
+        id.params[0] = text("server", server);
+        if strips(server) {
+            id.params.retain(|p| p.name != "payload");
+        }
+        id.render()
+    };
+    let ids: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| id_for(&r.id, &r.id.params[0].display())).collect();
+    let first = users.first().map(|u| u.name.as_str());
+    let mut seen = std::collections::BTreeSet::new();
+    rows.retain_mut(|row| {
+        let ServerDef::User(server) = &row.server else { return true };
+        let own = row.id.params[0].display();
+        let find = |server: &str| Some(id_for(&row.id, server)).filter(|id| ids.contains(id));
+        let reference = first.filter(|f| *f != own).and_then(find).or_else(|| find("builtin"));
+        let errors_gate = server.reply.is_some();
+        row.reference = reference;
+        if errors_gate {
+            row.settings.limits.push(Limit { metric: "errors".into(), stat: Stat::Max, bound: Bound::Max, value: 0.0 });
+        }
+        if strips(&own) {
+            row.id.params.retain(|p| p.name != "payload");
+            return seen.insert(row.id.render());
+        }
+        true
+    });
 }
 
 /// The transport of an endpoint the configuration accepted (`tcp://` or `ipc://`).
@@ -424,6 +471,8 @@ mod tests {
             endpoint: "tcp://127.0.0.1:5555".into(),
             ready: Readiness::Exit,
             timeout: Duration::from_secs(1),
+            request: None,
+            reply: None,
         }
     }
 
@@ -435,7 +484,7 @@ mod tests {
             sizes,
             groups: &[],
             settings: settings(),
-            user: Some(("echo".into(), ServerPattern::Rep, user())),
+            users: vec![UserRows { name: "echo".into(), pattern: ServerPattern::Rep, server: user() }],
             no_curve: Some("libzmq has no CURVE".into()),
         };
         let rows = rows(&input);
@@ -475,11 +524,68 @@ mod tests {
             sizes: Sizes::new(&ZmqConfig::default(), true),
             groups: &[Group::Pipeline],
             settings: settings(),
-            user: None,
+            users: Vec::new(),
             no_curve: None,
         };
         let rows = rows(&input);
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| Group::of(super::super::KIND, &r.id.name) == Group::Pipeline));
+    }
+
+    #[test]
+    fn later_servers_run_against_the_first_and_a_request_without_payload_is_planned_once() {
+        use crate::discover::config::zmq::message::{FrameOrigin, ReplyConfig};
+        let cfg = ZmqConfig { payload_sizes: Some(vec![64, 1024]), clients: Some(vec![]), ..ZmqConfig::default() };
+        let mut a = user();
+        a.request = Some(std::sync::Arc::new(vec![RequestFrame::Payload]));
+        a.reply = Some(std::sync::Arc::new(ReplyConfig { frames: Some(1), checks: Vec::new() }));
+        let mut b = user();
+        let ping = RequestFrame::Fixed { bytes: b"PING".to_vec(), origin: FrameOrigin::Text };
+        b.request = Some(std::sync::Arc::new(vec![ping]));
+        let input = RowsInput {
+            package: "svc",
+            sizes: Sizes::new(&cfg, true),
+            groups: &[Group::Throughput],
+            settings: settings(),
+            users: vec![
+                UserRows { name: "a".into(), pattern: ServerPattern::Rep, server: a },
+                UserRows { name: "b".into(), pattern: ServerPattern::Rep, server: b },
+            ],
+            no_curve: None,
+        };
+        let rows = rows(&input);
+        let of = |server: &str| -> Vec<(String, Option<String>)> {
+            rows.iter()
+                .filter(|r| r.id.params[0].display() == server)
+                .map(|r| (r.id.render(), r.reference.clone()))
+                .collect()
+        };
+        let a_rows = of("a");
+        assert_eq!(a_rows.len(), 4, "{a_rows:#?}");
+        assert_eq!(
+            a_rows[0],
+            (
+                "zmq/svc/throughput[server=a,pattern=req-rep,transport=tcp,payload=64 B]".to_string(),
+                Some("zmq/svc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]".to_string())
+            )
+        );
+        // The same PING at every payload size: one row per pattern, measured against the first server.
+        assert_eq!(
+            of("b"),
+            [
+                (
+                    "zmq/svc/throughput[server=b,pattern=req-rep,transport=tcp]".to_string(),
+                    Some("zmq/svc/throughput[server=a,pattern=req-rep,transport=tcp,payload=64 B]".to_string())
+                ),
+                (
+                    "zmq/svc/throughput[server=b,pattern=dealer-router,transport=tcp]".to_string(),
+                    Some("zmq/svc/throughput[server=a,pattern=dealer-router,transport=tcp,payload=64 B]".to_string())
+                ),
+            ]
+        );
+        // Errors fail the gate where replies are checked, and only there.
+        let errors_limit = |r: &ZmqRow| r.settings.limits.iter().any(|l| l.metric == "errors" && l.value == 0.0);
+        assert!(rows.iter().filter(|r| r.id.params[0].display() == "a").all(errors_limit));
+        assert!(!rows.iter().filter(|r| r.id.params[0].display() != "a").any(errors_limit));
     }
 }

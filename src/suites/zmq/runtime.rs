@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use super::codec::Codec;
-use super::load::{self, CurveClient};
+use super::load::{self, Conn, CurveClient};
 use crate::discover::config::zmq::Transport;
 use crate::measure::bench::{PrepareEnv, RunFailure};
 use crate::results::Readiness;
@@ -48,11 +48,11 @@ pub struct Runtime {
     /// The server's CURVE key, when the row uses CURVE.
     pub curve: Option<CurveClient>,
     /// The row's client socket, when its scenario uses one.
-    pub client: Option<zmq::Socket>,
+    pub client: Option<Conn>,
     /// The socket that receives the PULL server's counts.
-    pub ack_socket: Option<zmq::Socket>,
+    pub ack_socket: Option<Conn>,
     /// The sockets of a many-clients row, kept from round to round.
-    pub clients: std::cell::RefCell<Vec<zmq::Socket>>,
+    pub clients: std::cell::RefCell<Vec<Conn>>,
     /// This executable (the built-in workers).
     pub runner_exe: PathBuf,
     /// The server's command line, for results.
@@ -85,12 +85,13 @@ impl Runtime {
             Scenario::Throughput { client: Client::Push, .. } => Some(zmq::PUSH),
             _ => None,
         };
-        self.client = kind.map(|k| load::socket(ctx, k, &self.endpoint, self.curve.as_ref())).transpose()?;
+        let watch = self.watched();
+        self.client = kind.map(|k| load::socket(ctx, k, &self.endpoint, self.curve.as_ref(), watch)).transpose()?;
         if let Some(client) = &self.client {
             // A PUSH that cannot deliver holds at most this many before the round waits.
             client.set_sndhwm(1000).map_err(|e| RunFailure::new(format!("socket: {e}")))?;
         }
-        self.ack_socket = self.ack.as_ref().map(|a| load::socket(ctx, zmq::PULL, a, None)).transpose()?;
+        self.ack_socket = self.ack.as_ref().map(|a| load::socket(ctx, zmq::PULL, a, None, false)).transpose()?;
         self.clients.borrow_mut().clear();
         Ok(())
     }
@@ -123,6 +124,12 @@ impl Runtime {
                 self.connect(ctx, scenario)
             }
         }
+    }
+
+    /// Whether client connections are watched, to tell a server that closes them from a silent
+    /// one: a user's server (the built-in one answers).
+    pub fn watched(&self) -> bool {
+        matches!(self.server, Running::User { .. })
     }
 
     /// The server process, when it is one.
