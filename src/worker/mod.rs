@@ -33,6 +33,11 @@ use std::time::{Duration, Instant};
 pub use frame::{Arg, Message, Payload, Status, PROTOCOL};
 use transport::{Connection, RecvError};
 
+/// The worker in Python (one file, `cargo coldbench worker python`): the protocol with the
+/// standard library over stdio and with pyzmq over ZeroMQ, the built-in methods, and a way to
+/// register one's own.
+pub const PYTHON_WORKER: &str = include_str!("coldbench_worker.py");
+
 /// The environment variable that tells a worker where the host is: a ZeroMQ endpoint to connect
 /// a DEALER socket to (`ipc://…`, `tcp://127.0.0.1:…`), or `stdio`.
 pub const ENDPOINT_ENV: &str = "COLDBENCH_RPC";
