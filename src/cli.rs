@@ -113,6 +113,13 @@ pub enum Command {
     },
     /// Print a commented [package.metadata.bench] example with every key.
     Init,
+    /// Print the RPC suite's worker in another language, to save and add your methods to
+    /// (`python`: stdio with the standard library, ipc and tcp with pyzmq).
+    Worker {
+        /// The language.
+        #[arg(value_enum)]
+        language: WorkerLanguage,
+    },
     /// Print shell completions for `cargo coldbench`.
     Completions {
         /// The shell.
@@ -159,6 +166,13 @@ pub enum SuiteName {
     Tensor,
     /// Every suite.
     All,
+}
+
+/// The languages `cargo coldbench worker` prints a worker in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkerLanguage {
+    /// One file of Python 3 (`coldbench_worker.py`).
+    Python,
 }
 
 /// `--mode` of the tensor suite.

@@ -3,11 +3,16 @@
 //! one that crashes, one that hangs — and a program that does not speak the protocol), each test
 //! writing the `[package.metadata.bench.rpc]` table it needs.
 //!
+//! The Python worker (`cargo coldbench worker python`) is tested against the same rows, on
+//! `tests/fixtures/pyrpcws`, and method by method against the Rust functions.
+//!
 //! Every run checks that no worker and no ipc folder is left ([`SuiteFixture::run`]).
 
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::{describe, latest, SuiteFixture};
 
@@ -99,18 +104,21 @@ fn a_user_worker_is_measured_over_ipc_and_over_stdio() {
         "worker = { bin = \"rpc-worker\" }\ncalls = [{ method = \"shout\", payload = \"1KiB\" }]\n\
          transport = [\"ipc\", \"stdio\"]\ncount = 50\niterations = 2",
     );
-    let out = f.run(&["suite", "rpc", "--scenario", "calls", "--scenario", "scaling", "--counts", "1,3"]);
+    let out = f.run(&["suite", "rpc", "--quick", "--scenario", "calls", "--scenario", "scaling", "--counts", "1,3"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let doc = latest(&f.out());
     for transport in ["ipc", "stdio"] {
-        let row = find(&doc, "call", &[("worker", "rpc-worker".into()), ("transport", transport.into())]);
+        let mine = [("worker", "rpc-worker".into()), ("transport", transport.into())];
+        let row = find(&doc, "call", &[mine[0].clone(), mine[1].clone(), ("method", "shout".into())]);
         assert_eq!(row["status"], "ok", "{row:#}");
-        assert_eq!(row["params"]["method"], "shout");
         // The user's method is timed where it ran; the call costs more.
         assert!(mean(row, "local") > 0.0 && mean(row, "call") > mean(row, "local"), "{row:#}");
-        // The built-in worker is measured on the same transport.
+        // Its built-in methods are measured too, each against the built-in worker's row.
+        let small = find(&doc, "call", &[mine[0].clone(), mine[1].clone(), ("method", "small_int".into())]);
+        assert_eq!(small["status"], "ok", "{small:#}");
         let floor = find(&doc, "call", &[("worker", "builtin".into()), ("transport", transport.into())]);
         assert_eq!(floor["status"], "ok");
+        assert_eq!(small["reference"]["id"], floor["id"]);
     }
     for n in [1, 3] {
         let row = find(&doc, "workers", &[("worker", "rpc-worker".into()), ("count", n.into())]);
@@ -184,4 +192,182 @@ fn list_shows_the_rows_by_scenario_without_running_them() {
     assert!(stdout.contains("patterns (4 rows)\n") && stdout.contains("scaling (2 rows)\n"), "{stdout}");
     assert!(stdout.contains("rpc/rpcworker/chain[worker=builtin,transport=ipc,depth=2]"), "{stdout}");
     assert!(!f.out().exists(), "nothing ran");
+}
+
+/// The transports the Python worker is tested over: stdio always, ipc where pyzmq is installed
+/// (in CI it must be).
+fn python_transports() -> Vec<&'static str> {
+    let has_pyzmq = Command::new("python3").args(["-c", "import zmq"]).status().is_ok_and(|s| s.success());
+    if !has_pyzmq {
+        assert!(
+            std::env::var_os("COLDBENCH_REQUIRE_PYZMQ").is_none(),
+            "COLDBENCH_REQUIRE_PYZMQ is set, but pyzmq is missing"
+        );
+        eprintln!("ipc skipped: pyzmq is not installed (pip install pyzmq)");
+        return vec!["stdio"];
+    }
+    vec!["stdio", "ipc"]
+}
+
+/// A copy of `tests/fixtures/pyrpcws` with the Python worker saved from `cargo coldbench worker
+/// python` into `bench/`, and `table` as its `[package.metadata.bench.rpc]`.
+fn python_fixture(table: &str) -> SuiteFixture {
+    let f = SuiteFixture::new("pyrpcws", |ws| {
+        let manifest = ws.join("pyrpc/Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, format!("{text}\n[package.metadata.bench.rpc]\n{table}\n")).unwrap();
+    });
+    let out = f.command(&["worker", "python"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(out.stdout.starts_with(b"#!/usr/bin/env python3\n"), "{}", describe(&out));
+    std::fs::write(f.ws().join("pyrpc/bench/coldbench_worker.py"), &out.stdout).unwrap();
+    f
+}
+
+#[test]
+fn the_python_worker_answers_every_builtin_method_as_the_rust_worker_does() {
+    use coldbench::worker::builtin::Call;
+    use coldbench::worker::{CallError, Method, Peer};
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/worker/coldbench_worker.py");
+    for transport in python_transports() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (conn, _ctx) = if transport == "stdio" {
+            cmd.env("COLDBENCH_RPC", "stdio");
+            (None, None)
+        } else {
+            let ctx = zmq::Context::new();
+            let socket = ctx.socket(zmq::DEALER).unwrap();
+            socket.set_linger(0).unwrap();
+            let endpoint = format!("ipc://{}/w", dir.path().display());
+            socket.bind(&endpoint).unwrap();
+            cmd.env("COLDBENCH_RPC", &endpoint);
+            (Some(coldbench::worker::transport::Connection::zmq(socket)), Some(ctx))
+        };
+        let mut child = cmd.spawn().unwrap();
+        let conn = conn.unwrap_or_else(|| {
+            let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&stdout);
+            coldbench::worker::transport::Connection::stream(Box::new(stdout), Box::new(stdin), fd)
+        });
+        // The host's side: `chain` and the counter that `singleton` calls.
+        let counter = Rc::new(std::cell::Cell::new(0u64));
+        let c = counter.clone();
+        let mut host: HashMap<String, Method> = HashMap::new();
+        host.insert("chain".into(), Rc::new(coldbench::worker::chain));
+        host.insert(
+            "counter.add".into(),
+            Rc::new(move |_: &[u8], _: &mut Peer| {
+                c.set(c.get() + 1);
+                Ok(c.get().to_le_bytes().to_vec())
+            }),
+        );
+        let mut peer = Peer::new(conn, host).with_limit(Duration::from_secs(30), Box::new(|| None));
+        let mut methods = peer.await_hello().unwrap();
+        methods.sort();
+        assert_eq!(methods, ["array_f64", "bytes", "chain", "echo", "singleton", "small_int", "small_string"]);
+
+        for call in Call::ALL {
+            let payload = call.payload();
+            let reply = peer.call(call.method(), &payload).unwrap();
+            assert_eq!(*reply.payload, call.function()(&payload).unwrap()[..], "{transport}: {call:?}");
+            assert!(reply.method_time > Duration::ZERO, "{transport}: {call:?}");
+        }
+        assert_eq!(*peer.call("bytes", b"123456789").unwrap().payload, 0xCBF4_3926u32.to_le_bytes());
+        assert_eq!(*peer.call("small_string", "añb€".as_bytes()).unwrap().payload, *"€bña".as_bytes());
+        let big: std::sync::Arc<[u8]> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        assert_eq!(*peer.call("echo", &big).unwrap().payload, big[..], "{transport}: a large echo");
+        assert_eq!(*peer.call("chain", &3u32.to_le_bytes()).unwrap().payload, 1u32.to_le_bytes());
+        assert_eq!(*peer.call("singleton", &5u32.to_le_bytes()).unwrap().payload, 5u64.to_le_bytes());
+        assert_eq!(counter.get(), 5);
+        match peer.call("small_int", b"1234") {
+            Err(CallError::Failed(why)) => assert_eq!(why, "ValueError: small_int takes 8 bytes, got 4"),
+            other => panic!("{transport}: {other:?}"),
+        }
+        assert!(matches!(peer.call("nope", b""), Err(CallError::UnknownMethod(m)) if m == "nope"));
+
+        peer.bye();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{transport}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("ValueError: small_int takes 8 bytes"), "the traceback goes to stderr: {stderr}");
+    }
+}
+
+#[test]
+fn a_python_worker_runs_the_call_pattern_and_scaling_rows_beside_the_builtin_one() {
+    let transports = python_transports();
+    let f = python_fixture(&format!(
+        "worker = {{ command = [\"python3\", \"bench/worker.py\"], name = \"py\" }}\n\
+         calls = [{{ method = \"shout\", payload = 64 }}, {{ method = \"explode\", payload = 3 }}]\n\
+         transport = {transports:?}\ndepth = 2\nfan-out = 2\nworkers = [1, 2]\niterations = 2"
+    ));
+    let out = f.run(&["suite", "rpc", "--quick"]);
+    assert_eq!(out.status.code(), Some(4), "`explode` fails, the rest passes: {}", describe(&out));
+    let doc = latest(&f.out());
+    let py = |name: &str, t: &str, extra: (&str, serde_json::Value)| {
+        find(&doc, name, &[("worker", "py".into()), ("transport", t.into()), extra]).clone()
+    };
+    for t in &transports {
+        let explode = py("call", t, ("method", "explode".into()));
+        assert_eq!(explode["status"], "failed");
+        let reason = explode["reason"].as_str().unwrap();
+        assert!(reason.contains("ValueError: cannot explode 3 bytes"), "{reason}");
+        let mut rows = vec![py("call", t, ("method", "shout".into()))];
+        for method in ["small_int", "small_string", "array_f64", "bytes"] {
+            let row = py("call", t, ("method", method.into()));
+            // Measured interleaved with the built-in worker's row, on the same transport.
+            let floor = row["id"].as_str().unwrap().replace("[worker=py,", "[worker=builtin,");
+            assert_eq!(row["reference"]["id"], floor.as_str(), "{row:#}");
+            assert_eq!(row["reference"]["interleaved"], true);
+            rows.push(row);
+        }
+        rows.extend([1, 2].map(|d| py("chain", t, ("depth", d.into()))));
+        rows.push(find(&doc, "singleton", &[("worker", "py".into()), ("transport", (*t).into())]).clone());
+        rows.push(py("fan-out", t, ("workers", 2.into())));
+        for row in &rows {
+            assert_eq!(row["status"], "ok", "{row:#}");
+        }
+        // `local` is the time the worker says its method ran: Python's own CRC-32 of 50 MiB.
+        let bytes = py("call", t, ("method", "bytes".into()));
+        assert!(mean(&bytes, "local") > 0.0 && mean(&bytes, "call") > mean(&bytes, "local"), "{bytes:#}");
+    }
+    for n in [1, 2] {
+        let row = find(&doc, "workers", &[("worker", "py".into()), ("count", n.into())]);
+        assert_eq!(row["status"], "ok", "{row:#}");
+        assert!(mean(row, "worker_pss") > 1_000_000.0, "a Python interpreter: {row:#}");
+    }
+    assert!(benchmarks(&doc).iter().filter(|b| b["params"]["worker"] == "builtin").all(|b| b["status"] == "ok"));
+}
+
+#[test]
+fn a_worker_without_the_builtin_methods_skips_their_rows_and_one_without_pyzmq_says_how_to_get_it() {
+    let f = python_fixture(
+        "worker = { command = [\"python3\", \"bench/only_mine.py\"], name = \"mine\", env = { PYTHONPATH = \"nozmq\" } }\n\
+         transport = [\"stdio\", \"ipc\"]\ndepth = 1\nfan-out = 2\ncount = 5\niterations = 2",
+    );
+    let out = f.run(&["suite", "rpc", "--scenario", "patterns"]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let doc = latest(&f.out());
+    for name in ["chain", "singleton", "fan-out"] {
+        let over = |t: &str| {
+            benchmarks(&doc)
+                .iter()
+                .find(|b| name_of(b) == name && b["params"]["worker"] == "mine" && b["params"]["transport"] == t)
+                .unwrap_or_else(|| panic!("no {name} row over {t}"))
+        };
+        let stdio = over("stdio");
+        assert_eq!(stdio["status"], "skipped", "{stdio:#}");
+        assert!(stdio["reason"].as_str().unwrap().contains("the worker has no method `"), "{stdio:#}");
+        assert!(stdio["reason"].as_str().unwrap().contains("(its methods: shout)"), "{stdio:#}");
+        let ipc = over("ipc");
+        assert_eq!(ipc["status"], "failed", "{ipc:#}");
+        let reason = ipc["reason"].as_str().unwrap();
+        assert!(reason.contains("pyzmq is not installed: pip install pyzmq"), "{reason}");
+    }
+    assert!(benchmarks(&doc).iter().filter(|b| b["params"]["worker"] == "builtin").all(|b| b["status"] == "ok"));
 }

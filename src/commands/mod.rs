@@ -13,6 +13,7 @@ pub mod init;
 pub mod report;
 pub mod run;
 pub mod suite;
+pub mod worker;
 
 use std::io::Write;
 use std::path::Path;
@@ -34,6 +35,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
             report::report(result.as_deref(), output.as_deref(), template.as_deref(), run, ui)
         }
         Some(Command::Init) => init::init(),
+        Some(Command::Worker { language }) => worker::print(*language),
         Some(Command::Completions { shell }) => completions::completions(*shell),
         Some(Command::Diff { base, new }) => diff::command(base, new, run, ui),
         Some(Command::Baseline { action }) => baseline::baseline(action, run, ui),

@@ -284,7 +284,9 @@ pub trait Bench {
     }
 
     /// Why it cannot run here at all (CURVE without a libzmq that has it, a GPU row without a
-    /// GPU); it is then a *skipped* result with this reason, and nothing is prepared.
+    /// GPU); it is then a *skipped* result with this reason, and nothing is prepared. Asked again
+    /// after `prepare`, which may learn it (a user's RPC worker without a built-in method); a
+    /// bench that skips itself there has already let go of what it started.
     fn skip(&self) -> Option<String> {
         None
     }

@@ -34,6 +34,16 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
             break;
         }
     }
+    // Preparing may show that a side cannot run here after all (a worker without the method).
+    if let Some(reason) = prepared.as_ref().ok().and_then(|_| sides.iter().find_map(|(bench, _)| bench.skip())) {
+        return sides
+            .iter_mut()
+            .map(|(bench, _)| {
+                bench.teardown(&mut FactsReport::default());
+                assemble::skipped(&**bench, reason.clone())
+            })
+            .collect();
+    }
     if let Err(reason) = prepared {
         return sides
             .iter_mut()
@@ -128,7 +138,10 @@ pub fn measure_side_by_side(
             continue;
         }
         let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
-        ended.push(bench.prepare(&env).err().map(Err));
+        ended.push(match bench.prepare(&env) {
+            Err(reason) => Some(Err(reason)),
+            Ok(()) => bench.skip().map(Ok),
+        });
     }
     let mut reports: Vec<FactsReport> = sides
         .iter_mut()

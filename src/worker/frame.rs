@@ -2,6 +2,7 @@
 //! of frames: one ZeroMQ multipart message, or one length-prefixed record on stdin/stdout.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The protocol a worker announces in its `HELLO`.
 pub const PROTOCOL: &str = "coldbench-rpc/1";
@@ -61,6 +62,12 @@ impl From<&[u8]> for Payload {
 impl From<zmq::Message> for Payload {
     fn from(m: zmq::Message) -> Payload {
         Payload(Repr::Zmq(m))
+    }
+}
+
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        self
     }
 }
 
@@ -137,18 +144,74 @@ pub fn show(frame: &[u8]) -> String {
     }
 }
 
-/// Hands the frames of a CALL to `emit`, the argument borrowed: the caller's bytes go to the
-/// transport without first becoming a [`Message`].
+/// A call's argument: bytes the transport copies, or bytes shared with it, which ZeroMQ sends
+/// from where they lie (a large argument sent many times, as the suite's 50 MiB call is).
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    /// Copied into the transport's message.
+    Bytes(&'a [u8]),
+    /// Sent without a copy where the transport can; ZeroMQ keeps a reference until they are out.
+    Shared(&'a Arc<[u8]>),
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(bytes: &'a [u8]) -> Arg<'a> {
+        Arg::Bytes(bytes)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Arg<'a> {
+    fn from(bytes: &'a [u8; N]) -> Arg<'a> {
+        Arg::Bytes(bytes)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(bytes: &'a Vec<u8>) -> Arg<'a> {
+        Arg::Bytes(bytes)
+    }
+}
+
+impl<'a> From<&'a Arc<[u8]>> for Arg<'a> {
+    fn from(bytes: &'a Arc<[u8]>) -> Arg<'a> {
+        Arg::Shared(bytes)
+    }
+}
+
+/// A frame on its way out: bytes the transport copies, or an owner of bytes that ZeroMQ sends
+/// from where they lie and lets go of when they are out.
+pub enum Out<'a> {
+    /// Borrowed.
+    Bytes(&'a [u8]),
+    /// Owned (a reply's result) or shared (a call's argument).
+    Owned(Box<dyn AsRef<[u8]> + Send>),
+}
+
+impl Out<'_> {
+    /// The frame's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Out::Bytes(b) => b,
+            Out::Owned(owner) => (**owner).as_ref(),
+        }
+    }
+}
+
+/// Hands the frames of a CALL to `emit`: the caller's argument goes to the transport without
+/// first becoming a [`Message`].
 pub fn emit_call<E>(
     id: u64,
     method: &str,
-    payload: &[u8],
-    mut emit: impl FnMut(&[u8], bool) -> Result<(), E>,
+    arg: Arg,
+    mut emit: impl FnMut(Out, bool) -> Result<(), E>,
 ) -> Result<(), E> {
-    emit(b"CALL", true)?;
-    emit(&id.to_le_bytes(), true)?;
-    emit(method.as_bytes(), true)?;
-    emit(payload, false)
+    emit(Out::Bytes(b"CALL"), true)?;
+    emit(Out::Bytes(&id.to_le_bytes()), true)?;
+    emit(Out::Bytes(method.as_bytes()), true)?;
+    match arg {
+        Arg::Bytes(bytes) => emit(Out::Bytes(bytes), false),
+        Arg::Shared(shared) => emit(Out::Owned(Box::new(Arc::clone(shared))), false),
+    }
 }
 
 /// Frames in a CALL.
@@ -156,26 +219,31 @@ pub const CALL_FRAMES: usize = 4;
 
 impl Message {
     /// Hands the message's frames to `emit` in order, each with whether more follow; the
-    /// payload is not copied.
-    pub fn emit<E>(&self, mut emit: impl FnMut(&[u8], bool) -> Result<(), E>) -> Result<(), E> {
+    /// payload goes with its owner, not copied.
+    pub fn emit<E>(self, mut emit: impl FnMut(Out, bool) -> Result<(), E>) -> Result<(), E> {
         match self {
             Message::Hello { protocol, methods } => {
-                emit(b"HELLO", true)?;
-                emit(protocol.as_bytes(), !methods.is_empty())?;
+                emit(Out::Bytes(b"HELLO"), true)?;
+                emit(Out::Bytes(protocol.as_bytes()), !methods.is_empty())?;
                 for (i, m) in methods.iter().enumerate() {
-                    emit(m.as_bytes(), i + 1 < methods.len())?;
+                    emit(Out::Bytes(m.as_bytes()), i + 1 < methods.len())?;
                 }
                 Ok(())
             }
-            Message::Call { id, method, payload } => emit_call(*id, method, payload, emit),
-            Message::Reply { id, status, payload, method_ns } => {
-                emit(b"REPLY", true)?;
-                emit(&id.to_le_bytes(), true)?;
-                emit(&[*status as u8], true)?;
-                emit(payload, true)?;
-                emit(&method_ns.to_le_bytes(), false)
+            Message::Call { id, method, payload } => {
+                emit(Out::Bytes(b"CALL"), true)?;
+                emit(Out::Bytes(&id.to_le_bytes()), true)?;
+                emit(Out::Bytes(method.as_bytes()), true)?;
+                emit(Out::Owned(Box::new(payload)), false)
             }
-            Message::Bye => emit(b"BYE", false),
+            Message::Reply { id, status, payload, method_ns } => {
+                emit(Out::Bytes(b"REPLY"), true)?;
+                emit(Out::Bytes(&id.to_le_bytes()), true)?;
+                emit(Out::Bytes(&[status as u8]), true)?;
+                emit(Out::Owned(Box::new(payload)), true)?;
+                emit(Out::Bytes(&method_ns.to_le_bytes()), false)
+            }
+            Message::Bye => emit(Out::Bytes(b"BYE"), false),
         }
     }
 
@@ -257,32 +325,44 @@ impl Message {
 mod tests {
     use super::*;
 
-    fn frames(m: &Message) -> Vec<Payload> {
+    fn frames(m: Message) -> Vec<Payload> {
         let mut out = Vec::new();
         let mut last_more = true;
+        let count = m.frame_count();
         m.emit(|f, more| {
             assert!(last_more, "a frame after the last");
             last_more = more;
-            out.push(Payload::from(f));
+            out.push(Payload::from(f.bytes()));
             Ok::<(), ()>(())
         })
         .unwrap();
-        assert!(!last_more && out.len() == m.frame_count());
+        assert!(!last_more && out.len() == count);
         out
     }
 
     #[test]
     fn every_message_reads_back_as_written() {
-        let messages = [
-            Message::Hello { protocol: PROTOCOL.into(), methods: vec!["a".into(), "b".into()] },
-            Message::Hello { protocol: PROTOCOL.into(), methods: vec![] },
-            Message::Call { id: 7, method: "small_int".into(), payload: vec![1, 2, 3].into() },
-            Message::Reply { id: 7, status: Status::Failed, payload: b"boom".to_vec().into(), method_ns: 12 },
-            Message::Bye,
-        ];
-        for m in messages {
-            assert_eq!(Message::decode(frames(&m)).unwrap(), m);
+        let messages = || {
+            [
+                Message::Hello { protocol: PROTOCOL.into(), methods: vec!["a".into(), "b".into()] },
+                Message::Hello { protocol: PROTOCOL.into(), methods: vec![] },
+                Message::Call { id: 7, method: "small_int".into(), payload: vec![1, 2, 3].into() },
+                Message::Reply { id: 7, status: Status::Failed, payload: b"boom".to_vec().into(), method_ns: 12 },
+                Message::Bye,
+            ]
+        };
+        for (m, written) in messages().into_iter().zip(messages()) {
+            assert_eq!(Message::decode(frames(written)).unwrap(), m);
         }
+        // A CALL with a shared argument has the same frames.
+        let shared: Arc<[u8]> = Arc::from(&[1u8, 2, 3][..]);
+        let mut out = Vec::new();
+        emit_call(7, "small_int", Arg::from(&shared), |f, _| {
+            out.push(Payload::from(f.bytes()));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(Message::decode(out).unwrap(), messages()[2]);
     }
 
     #[test]

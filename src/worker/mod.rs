@@ -30,8 +30,13 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-pub use frame::{Message, Payload, Status, PROTOCOL};
+pub use frame::{Arg, Message, Payload, Status, PROTOCOL};
 use transport::{Connection, RecvError};
+
+/// The worker in Python (one file, `cargo coldbench worker python`): the protocol with the
+/// standard library over stdio and with pyzmq over ZeroMQ, the built-in methods, and a way to
+/// register one's own.
+pub const PYTHON_WORKER: &str = include_str!("coldbench_worker.py");
 
 /// The environment variable that tells a worker where the host is: a ZeroMQ endpoint to connect
 /// a DEALER socket to (`ipc://…`, `tcp://127.0.0.1:…`), or `stdio`.
@@ -127,19 +132,19 @@ impl Peer {
 
     /// Calls `method` on the other side and waits for its reply, serving the calls the other
     /// side makes meanwhile.
-    pub fn call(&mut self, method: &str, payload: &[u8]) -> Result<Reply, CallError> {
-        let id = self.send_call(method, payload)?;
+    pub fn call<'a>(&mut self, method: &str, arg: impl Into<Arg<'a>>) -> Result<Reply, CallError> {
+        let id = self.send_call(method, arg)?;
         self.wait_reply(id)
     }
 
     /// Sends a call without waiting; [`Peer::wait_reply`] waits for it. Calls to several peers
     /// at once are sent to each, then awaited from each.
-    pub fn send_call(&mut self, method: &str, payload: &[u8]) -> Result<u64, CallError> {
+    pub fn send_call<'a>(&mut self, method: &str, arg: impl Into<Arg<'a>>) -> Result<u64, CallError> {
         let id = self.next_id;
         self.next_id += 1;
-        // The argument goes from the caller's bytes to the transport: one copy, as any RPC
-        // serialising its argument makes.
-        self.conn.send_call(id, method, payload).map_err(CallError::Io)?;
+        // Borrowed bytes are copied into the transport's message, as any RPC serialising its
+        // argument does; shared ones go from where they lie.
+        self.conn.send_call(id, method, arg.into()).map_err(CallError::Io)?;
         Ok(id)
     }
 
@@ -230,7 +235,7 @@ impl Peer {
                 }
             }
         };
-        self.conn.send(&reply).map_err(CallError::Io)
+        self.conn.send(reply).map_err(CallError::Io)
     }
 
     /// Serves calls until the other side says goodbye or closes the connection.
@@ -257,14 +262,14 @@ impl Peer {
 
     /// Tells the other side to exit.
     pub fn bye(&mut self) {
-        let _ = self.conn.send_now(&Message::Bye);
+        let _ = self.conn.send_now(Message::Bye);
     }
 
     /// Sends the `HELLO` that starts a worker's session.
     fn hello(&mut self) -> std::io::Result<()> {
         let mut methods: Vec<String> = self.methods.keys().cloned().collect();
         methods.sort();
-        self.conn.send(&Message::Hello { protocol: PROTOCOL.to_string(), methods })
+        self.conn.send(Message::Hello { protocol: PROTOCOL.to_string(), methods })
     }
 }
 

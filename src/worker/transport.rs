@@ -2,11 +2,16 @@
 //! a byte stream — the worker's stdin and stdout — with each message written as a frame count
 //! (`u32`, little-endian) and, per frame, its length (`u64`, little-endian) and bytes.
 
+use std::ffi::c_void;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::fd::RawFd;
 use std::time::Duration;
 
-use super::frame::{emit_call, show, BadFrame, Message, Payload, CALL_FRAMES};
+use super::frame::{emit_call, show, Arg, BadFrame, Message, Out, Payload, CALL_FRAMES};
+
+/// From this size on, a frame that can be shared is sent from where it lies: below it, ZeroMQ's
+/// own copy costs less than the reference it would keep (pyzmq draws the same line).
+pub const SHARE_FROM: usize = 64 << 10;
 
 /// More frames than any message has: a stream that says so is not the protocol.
 const MAX_FRAMES: u32 = 4096;
@@ -74,19 +79,19 @@ impl Connection {
         }
     }
 
-    /// Sends a message.
-    pub fn send(&mut self, message: &Message) -> io::Result<()> {
+    /// Sends a message; a large payload goes from where it lies.
+    pub fn send(&mut self, message: Message) -> io::Result<()> {
         self.send_frames(message.frame_count(), 0, |emit| message.emit(emit))
     }
 
     /// Sends a message if it can go at once (a goodbye to a peer that may be gone already).
-    pub fn send_now(&mut self, message: &Message) -> io::Result<()> {
+    pub fn send_now(&mut self, message: Message) -> io::Result<()> {
         self.send_frames(message.frame_count(), zmq::DONTWAIT, |emit| message.emit(emit))
     }
 
     /// Sends a CALL straight from the caller's argument.
-    pub fn send_call(&mut self, id: u64, method: &str, payload: &[u8]) -> io::Result<()> {
-        self.send_frames(CALL_FRAMES, 0, |emit| emit_call(id, method, payload, emit))
+    pub fn send_call(&mut self, id: u64, method: &str, arg: Arg) -> io::Result<()> {
+        self.send_frames(CALL_FRAMES, 0, |emit| emit_call(id, method, arg, emit))
     }
 
     /// Sends the `count` frames that `frames` hands to the emitter it is given.
@@ -94,20 +99,27 @@ impl Connection {
         &mut self,
         count: usize,
         flags: i32,
-        frames: impl FnOnce(&mut dyn FnMut(&[u8], bool) -> io::Result<()>) -> io::Result<()>,
+        frames: impl FnOnce(&mut dyn FnMut(Out, bool) -> io::Result<()>) -> io::Result<()>,
     ) -> io::Result<()> {
         match self {
             Connection::Zmq { socket, .. } => frames(&mut |frame, more| {
-                socket.send(frame, flags | if more { zmq::SNDMORE } else { 0 }).map_err(|e| match e {
+                let flags = flags | if more { zmq::SNDMORE } else { 0 };
+                match frame {
+                    Out::Owned(owner) if (*owner).as_ref().len() >= SHARE_FROM => send_owned(socket, owner, flags),
+                    frame => socket.send(frame.bytes(), flags),
+                }
+                .map_err(|e| match e {
                     zmq::Error::EAGAIN => io::Error::new(io::ErrorKind::TimedOut, "the other side takes no messages"),
                     e => zmq_io(e),
                 })
             }),
+            // A frame larger than the buffer is written from where it lies (`BufWriter` does).
             Connection::Stream { writer, .. } => {
                 writer.write_all(&(count as u32).to_le_bytes())?;
                 frames(&mut |frame, _| {
-                    writer.write_all(&(frame.len() as u64).to_le_bytes())?;
-                    writer.write_all(frame)
+                    let bytes = frame.bytes();
+                    writer.write_all(&(bytes.len() as u64).to_le_bytes())?;
+                    writer.write_all(bytes)
                 })?;
                 writer.flush()
             }
@@ -149,6 +161,56 @@ impl Connection {
     }
 }
 
+/// Sends `owner`'s bytes as one frame without copying them: `zmq::Socket::send` would first copy
+/// them into a message of their own — for a large frame a whole extra pass over it, into fresh
+/// memory faulted in page by page — a cost of the sender's choice, not of the transport.
+fn send_owned(socket: &mut zmq::Socket, owner: Box<dyn AsRef<[u8]> + Send>, flags: i32) -> Result<(), zmq::Error> {
+    let bytes = (*owner).as_ref();
+    let (ptr, len) = (bytes.as_ptr(), bytes.len());
+    // SAFETY: the bytes are `owner`'s; it is boxed, so they stay where they are, and nothing
+    // else can change them while ZeroMQ holds it.
+    unsafe { send_from(socket, ptr, len, Box::new(owner), flags) }
+}
+
+/// Sends the `len` bytes at `ptr` as one frame without copying them; `owner` is dropped (on
+/// ZeroMQ's I/O thread) when ZeroMQ lets go of them.
+///
+/// # Safety
+///
+/// `ptr` points at `len` bytes that `owner` keeps alive and unchanged while it lives.
+pub unsafe fn send_from(
+    socket: &mut zmq::Socket,
+    ptr: *const u8,
+    len: usize,
+    owner: Box<dyn Send>,
+    flags: i32,
+) -> Result<(), zmq::Error> {
+    unsafe extern "C" fn release(_data: *mut c_void, hint: *mut c_void) {
+        // SAFETY: `hint` is the box made below, and ZeroMQ calls this once, when it lets go.
+        drop(unsafe { Box::from_raw(hint as *mut Box<dyn Send>) });
+    }
+    if len == 0 {
+        return socket.send(&[][..], flags);
+    }
+    let hint = Box::into_raw(Box::new(owner)) as *mut c_void;
+    let mut msg = zmq_sys::zmq_msg_t::default();
+    // SAFETY: the caller promises that `ptr` points at `len` bytes that `owner` keeps alive and
+    // unchanged; ZeroMQ only reads them and calls `release` once when done (also when sending
+    // fails and the message is closed), which frees `owner`.
+    unsafe {
+        if zmq_sys::zmq_msg_init_data(&mut msg, ptr as *mut c_void, len, Some(release), hint) != 0 {
+            drop(Box::from_raw(hint as *mut Box<dyn Send>));
+            return Err(zmq::Error::from_raw(zmq_sys::zmq_errno()));
+        }
+        if zmq_sys::zmq_msg_send(&mut msg, socket.as_mut_ptr(), flags) == -1 {
+            let e = zmq::Error::from_raw(zmq_sys::zmq_errno());
+            zmq_sys::zmq_msg_close(&mut msg);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Whether `fd` has something to read (or its end) within `wait`.
 fn readable(fd: RawFd, wait: Duration) -> io::Result<bool> {
     let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
@@ -188,8 +250,12 @@ fn read_record(reader: &mut BufReader<Box<dyn Read + Send>>) -> Result<Vec<Paylo
         if len > MAX_FRAME {
             return Err(not_protocol(format!("frame {i} of {len} bytes")));
         }
-        let mut frame = vec![0u8; len as usize];
-        read_exact(reader, &mut frame)?;
+        // Read into the new buffer as it is: zeroing it first would be one more pass over a
+        // large frame.
+        let mut frame = Vec::with_capacity(len as usize);
+        if reader.by_ref().take(len).read_to_end(&mut frame).map_err(RecvError::Io)? < len as usize {
+            return Err(RecvError::Closed);
+        }
         frames.push(Payload::from(frame));
     }
     Ok(frames)
@@ -223,7 +289,7 @@ mod tests {
         assert!(b.recv(Some(Duration::from_millis(10))).unwrap().is_none());
         let call = Message::Call { id: 3, method: "m".into(), payload: vec![9; 100_000].into() };
         let writer = std::thread::spawn(move || {
-            a.send(&call).unwrap();
+            a.send(call).unwrap();
             a
         });
         let got = b.recv(Some(Duration::from_secs(5))).unwrap().unwrap();

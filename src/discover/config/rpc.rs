@@ -17,7 +17,7 @@ const PREFIX: &str = "package.metadata.bench.rpc";
 struct RawRpc {
     worker: Option<RawProgram>,
     calls: Option<Vec<RawCall>>,
-    transport: Option<OneOrMany<RpcTransport>>,
+    transport: Option<OneOrMany<String>>,
     count: Option<u32>,
     warmup: Option<u32>,
     iterations: Option<u32>,
@@ -42,8 +42,7 @@ struct RawCall {
 }
 
 /// How the host talks to a worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RpcTransport {
     /// A ZeroMQ DEALER pair over a Unix domain socket.
     Ipc,
@@ -54,6 +53,8 @@ pub enum RpcTransport {
 }
 
 impl RpcTransport {
+    const ALL: [RpcTransport; 3] = [RpcTransport::Ipc, RpcTransport::Tcp, RpcTransport::Stdio];
+
     /// `ipc`, `tcp`, `stdio`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,13 +114,30 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
         range(&format!("workers[{i}]"), Some(*n), 1, 1000)?;
     }
     check_duration(&format!("{PREFIX}.timeout"), raw.timeout.map(|t| t.0), Duration::from_secs(3600), manifest)?;
-    let transports = raw.transport.map(|t| match t {
-        OneOrMany::One(t) => vec![t],
-        OneOrMany::Many(v) => v,
-    });
-    if transports.as_ref().is_some_and(Vec::is_empty) {
-        return Err(err("transport", "the list is empty: name at least one of \"ipc\", \"tcp\", \"stdio\"".into()));
-    }
+    let transports = raw
+        .transport
+        .map(|t| match t {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        })
+        .map(|names| {
+            if names.is_empty() {
+                return Err(err(
+                    "transport",
+                    "the list is empty: name at least one of \"ipc\", \"tcp\", \"stdio\"".into(),
+                ));
+            }
+            let known = |name: &String| RpcTransport::ALL.into_iter().find(|t| t.as_str() == name);
+            names
+                .iter()
+                .map(|name| {
+                    known(name).ok_or_else(|| {
+                        err("transport", format!("unknown transport `{name}`: use \"ipc\", \"tcp\" or \"stdio\""))
+                    })
+                })
+                .collect()
+        })
+        .transpose()?;
     let worker = raw.worker.map(|w| program(w, &format!("{PREFIX}.worker"), manifest, bins)).transpose()?;
     let calls: Vec<CallConfig> = raw
         .calls
@@ -193,6 +211,9 @@ mod tests {
         assert_eq!(bad(json!({ "worker": { "bin": "nope" } })), "package.metadata.bench.rpc.worker.bin");
         assert_eq!(bad(json!({ "calls": [{ "method": "x" }] })), "package.metadata.bench.rpc.calls");
         assert_eq!(bad(json!({ "transport": "udp" })), "package.metadata.bench.rpc.transport");
+        let unknown = parse_rpc(json!({ "transport": ["ipc", "udp"] })).unwrap_err().to_string();
+        assert!(unknown.contains("unknown transport `udp`: use \"ipc\", \"tcp\" or \"stdio\""), "{unknown}");
+        assert!(unknown.contains("/ws/Cargo.toml"), "{unknown}");
         assert_eq!(bad(json!({ "workers": [0] })), "package.metadata.bench.rpc.workers[0]");
         assert_eq!(bad(json!({ "depth": 100 })), "package.metadata.bench.rpc.depth");
         assert_eq!(bad(json!({ "wrkers": [1] })), "package.metadata.bench.rpc.wrkers");

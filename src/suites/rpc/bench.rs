@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::host::{self, Spawn, WorkerProc};
@@ -20,7 +21,7 @@ use crate::measure::bench::{
 use crate::measure::process::core::Program;
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
-use crate::suites::worker::WORKER_ARG;
+use crate::suites::worker::{tunables_after, REUSE_LARGE_BLOCKS, WORKER_ARG};
 use crate::suites::UserCommand;
 use crate::worker::builtin::{self, Call};
 use crate::worker::{CallError, Method};
@@ -86,6 +87,8 @@ pub struct RpcRow {
     pub shape: Shape,
     /// Why it cannot run here (a payload larger than free memory).
     pub skip: Option<String>,
+    /// The id of the built-in worker's row it is measured against, interleaved.
+    pub reference: Option<String>,
 }
 
 /// Names for ipc sockets, unique within this process.
@@ -97,12 +100,16 @@ pub struct RpcBench {
     spawn: Option<Spawn>,
     ipc_dir: Option<tempfile::TempDir>,
     workers: Vec<WorkerProc>,
-    payload: Vec<u8>,
+    /// The argument of a call row: shared with the transport, which sends it without a copy.
+    payload: Arc<[u8]>,
     /// What the built-in function returns for the payload: every reply must be it.
     expected: Option<Vec<u8>>,
     host_methods: HashMap<String, Method>,
     counter: Rc<Cell<u64>>,
     command: Vec<String>,
+    /// Why the row cannot run, learnt when its worker said HELLO: a user's worker without the
+    /// built-in method the row calls.
+    missing: Option<String>,
 }
 
 /// The host's object that `singleton` calls: a counter.
@@ -130,11 +137,12 @@ impl RpcBench {
             spawn: None,
             ipc_dir: None,
             workers: Vec::new(),
-            payload: Vec::new(),
+            payload: Arc::from(Vec::new()),
             expected: None,
             host_methods,
             counter,
             command: Vec::new(),
+            missing: None,
         }
     }
 
@@ -160,6 +168,10 @@ impl RpcBench {
             other => format!("`{what}`: {other}"),
         };
         RunFailure { reason, detail: self.workers.get(worker).and_then(WorkerProc::stderr_tail) }
+    }
+
+    fn builtin_worker(&self) -> bool {
+        matches!(self.row.worker, WorkerDef::Builtin)
     }
 
     fn needs_method(&self, method: &str) -> Result<(), String> {
@@ -191,8 +203,9 @@ impl RpcBench {
                     times.push(took.as_secs_f64());
                     in_worker += reply.method_time;
                 }
-                // A built-in is called here too; a user's method is timed where it ran.
-                let local = match builtin {
+                // The built-in worker's function is called here too; a user's worker reports how
+                // long its method ran.
+                let local = match builtin.filter(|_| self.builtin_worker()) {
                     Some(call) => {
                         let f = call.function();
                         let start = Instant::now();
@@ -263,6 +276,7 @@ impl RpcBench {
             }
             Scenario::FanOut { workers } => {
                 let arg = Call::SmallInt.payload();
+                let mut in_workers = Duration::ZERO;
                 let start = Instant::now();
                 for _ in 0..calls {
                     let mut ids = Vec::with_capacity(self.workers.len());
@@ -271,15 +285,20 @@ impl RpcBench {
                     }
                     for (i, id) in ids {
                         let id = id.map_err(|e| self.failure(i, "small_int", e))?;
-                        self.workers[i].peer.wait_reply(id).map_err(|e| self.failure(i, "small_int", e))?;
+                        let reply = self.workers[i].peer.wait_reply(id).map_err(|e| self.failure(i, "small_int", e))?;
+                        in_workers += reply.method_time;
                     }
                 }
                 let call = mean(start.elapsed(), calls);
-                let start = Instant::now();
-                for _ in 0..calls * workers {
-                    let _ = black_box(builtin::small_int(black_box(&arg)));
-                }
-                let local = mean(start.elapsed(), calls);
+                let local = if self.builtin_worker() {
+                    let start = Instant::now();
+                    for _ in 0..calls * workers {
+                        let _ = black_box(builtin::small_int(black_box(&arg)));
+                    }
+                    mean(start.elapsed(), calls)
+                } else {
+                    mean(in_workers, calls)
+                };
                 Ok(vec![("call".into(), call), ("local".into(), local), ("overhead".into(), call - local)])
             }
             Scenario::Workers { count } => self.scaling_round(count),
@@ -352,7 +371,11 @@ impl Bench for RpcBench {
     }
 
     fn skip(&self) -> Option<String> {
-        self.row.skip.clone()
+        self.row.skip.clone().or_else(|| self.missing.clone())
+    }
+
+    fn reference(&self) -> Option<String> {
+        self.row.reference.clone()
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
@@ -379,10 +402,15 @@ impl Bench for RpcBench {
             let dir = crate::suites::zmq::ipc_dir()?;
             self.ipc_dir = Some(dir);
         }
+        // Every worker, the user's too, reuses the memory of large messages, unless its `env`
+        // sets the allocator's tunables itself.
+        let mut env = command.env;
+        env.entry("GLIBC_TUNABLES".to_string())
+            .or_insert_with(|| tunables_after(REUSE_LARGE_BLOCKS, std::env::var("GLIBC_TUNABLES").ok().as_deref()));
         self.spawn = Some(Spawn {
             program,
             args: command.args,
-            env: command.env,
+            env,
             cwd: command.cwd,
             transport: self.row.transport,
             timeout: self.row.settings.timeout,
@@ -395,10 +423,20 @@ impl Bench for RpcBench {
             Scenario::Singleton => (1, "singleton".to_string()),
         };
         self.workers = self.start_workers(workers)?;
-        self.needs_method(&method)?;
+        if let Err(why) = self.needs_method(&method) {
+            // The user's own calls name methods it must have; a built-in row is skipped by a
+            // worker that does not implement it (a port of the protocol with only its own methods).
+            let builtin_row = !matches!(self.row.scenario, Scenario::Call { builtin: None, .. });
+            if !builtin_row {
+                return Err(why);
+            }
+            self.missing = Some(why);
+            self.workers.clear();
+            return Ok(());
+        }
         if let Scenario::Call { payload, builtin, .. } = &self.row.scenario {
             self.payload = match builtin {
-                Some(call) => call.payload(),
+                Some(call) => call.payload().into(),
                 None => (0..*payload).map(|i| (i % 251) as u8).collect(),
             };
             self.expected = builtin.map(|c| c.function()(&self.payload)).transpose()?;
@@ -440,7 +478,7 @@ impl Bench for RpcBench {
         self.ipc_dir = None;
         // Benches live until the run ends: a 50 MiB argument kept here would be counted in every
         // later row's host memory.
-        self.payload = Vec::new();
+        self.payload = Arc::from(Vec::new());
         self.expected = None;
     }
 }

@@ -121,6 +121,9 @@ pub fn spawn(
         Some(socket) => Connection::zmq(socket),
         None => {
             let (stdin, stdout) = server.take_pipes().ok_or("the worker's stdin and stdout are not pipes")?;
+            for pipe in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
+                widen_pipe(pipe);
+            }
             let fd = stdout.as_raw_fd();
             Connection::stream(Box::new(stdout), Box::new(stdin), fd)
         }
@@ -130,6 +133,17 @@ pub fn spawn(
     let watch = Box::new(move || watched.borrow_mut().exit_reason());
     let peer = Peer::new(conn, host_methods.clone()).with_limit(spawn.timeout, watch);
     Ok(Starting { peer, server, ctx })
+}
+
+/// A pipe's buffer, as large as an unprivileged process may make it (`/proc/sys/fs/pipe-max-size`,
+/// 1 MiB by default) instead of 64 KiB: a large message then crosses in a sixteenth of the
+/// wake-ups of writer and reader. Where the system refuses, the pipe stays as it is.
+fn widen_pipe(fd: std::os::fd::RawFd) {
+    const WIDE: libc::c_int = 1 << 20;
+    // SAFETY: F_SETPIPE_SZ only resizes the buffer of the pipe `fd` refers to, which is open.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, WIDE);
+    }
 }
 
 impl WorkerProc {

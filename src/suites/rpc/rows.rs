@@ -156,33 +156,32 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
                 warmup: s.warmup,
                 shape,
                 skip: None,
+                reference: None,
             }
         };
     let builtin = WorkerDef::Builtin;
     let mut out = Vec::new();
     let user = input.user.as_ref().map(|u| (u.name.as_str(), WorkerDef::User(u.worker.clone()), &u.calls));
+    // The built-in worker, then the user's: the same built-in calls and patterns (a worker that
+    // lacks one of those methods skips its row), then its own calls.
+    let workers: Vec<(&str, &WorkerDef)> =
+        std::iter::once(("builtin", &builtin)).chain(user.iter().map(|(name, def, _)| (*name, def))).collect();
 
     if wants(Group::Calls) {
         for &t in &s.transports {
-            for call in Call::ALL {
-                let size = call.payload_size() as u64;
-                let params = vec![text("method", call.method()), number("payload", size as f64, Unit::Bytes)];
-                let scenario =
-                    Scenario::Call { method: call.method().into(), payload: size as usize, builtin: Some(call) };
-                let mut r = row(
-                    make("call", "builtin", Some(t), params),
-                    scenario,
-                    &builtin,
-                    t,
-                    s.calls_for(size),
-                    Shape::Call,
-                );
-                r.skip = too_big(size, input.mem_available);
-                out.push(r);
+            for &(name, def) in &workers {
+                for call in Call::ALL {
+                    let size = call.payload_size() as u64;
+                    let params = vec![text("method", call.method()), number("payload", size as f64, Unit::Bytes)];
+                    let scenario =
+                        Scenario::Call { method: call.method().into(), payload: size as usize, builtin: Some(call) };
+                    let mut r =
+                        row(make("call", name, Some(t), params), scenario, def, t, s.calls_for(size), Shape::Call);
+                    r.skip = too_big(size, input.mem_available);
+                    out.push(r);
+                }
             }
-        }
-        if let Some((name, def, calls)) = &user {
-            for &t in &s.transports {
+            if let Some((name, def, calls)) = &user {
                 for (method, size) in calls.iter() {
                     let params = vec![text("method", method), number("payload", *size as f64, Unit::Bytes)];
                     let scenario = Scenario::Call { method: method.clone(), payload: *size as usize, builtin: None };
@@ -196,29 +195,39 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
     }
     if wants(Group::Patterns) {
         for &t in &s.transports {
-            for depth in 1..=s.depth {
-                let id = make("chain", "builtin", Some(t), vec![number("depth", depth as f64, Unit::Count)]);
-                out.push(row(id, Scenario::Chain { depth }, &builtin, t, s.count, Shape::Chain));
+            for &(name, def) in &workers {
+                for depth in 1..=s.depth {
+                    let id = make("chain", name, Some(t), vec![number("depth", depth as f64, Unit::Count)]);
+                    out.push(row(id, Scenario::Chain { depth }, def, t, s.count, Shape::Chain));
+                }
+                let id = make("singleton", name, Some(t), Vec::new());
+                out.push(row(id, Scenario::Singleton, def, t, s.count, Shape::Singleton));
+                let n = s.fan_out;
+                let id = make("fan-out", name, Some(t), vec![number("workers", n as f64, Unit::Count)]);
+                out.push(row(id, Scenario::FanOut { workers: n }, def, t, s.count, Shape::FanOut));
             }
-            let id = make("singleton", "builtin", Some(t), Vec::new());
-            out.push(row(id, Scenario::Singleton, &builtin, t, s.count, Shape::Singleton));
-            let n = s.fan_out;
-            let id = make("fan-out", "builtin", Some(t), vec![number("workers", n as f64, Unit::Count)]);
-            out.push(row(id, Scenario::FanOut { workers: n }, &builtin, t, s.count, Shape::FanOut));
         }
     }
     if wants(Group::Scaling) {
         // Memory does not depend on the transport much: the first one is used.
         let t = s.transports[0];
-        let mut scale = |name: &str, def: &WorkerDef| {
+        for &(name, def) in &workers {
             for &n in &s.workers {
                 let id = make("workers", name, None, vec![number("count", n as f64, Unit::Count)]);
                 out.push(row(id, Scenario::Workers { count: n }, def, t, 1, Shape::Workers));
             }
-        };
-        scale("builtin", &builtin);
-        if let Some((name, def, _)) = &user {
-            scale(name, def);
+        }
+    }
+
+    // Each row of the user's worker is measured against the built-in worker's row with the same
+    // parameters, interleaved, when there is one.
+    let ids: Vec<String> = out.iter().map(|r| r.id.render()).collect();
+    for row in out.iter_mut().filter(|r| matches!(r.worker, WorkerDef::User(_))) {
+        let mut floor = row.id.clone();
+        floor.params[0] = text("worker", "builtin");
+        let floor = floor.render();
+        if ids.contains(&floor) {
+            row.reference = Some(floor);
         }
     }
     out
@@ -263,6 +272,41 @@ mod tests {
         assert!(ids.contains(&"rpc/p/chain[worker=builtin,transport=ipc,depth=4]".to_string()));
         assert!(ids.contains(&"rpc/p/workers[worker=builtin,count=20]".to_string()));
         assert_eq!(ids.len(), 4 + 4 + 2 + 4);
+    }
+
+    #[test]
+    fn a_users_worker_gets_every_builtin_row_too_each_against_the_builtin_workers() {
+        let user = UserRows {
+            name: "py".into(),
+            worker: crate::suites::UserCommand {
+                program: crate::measure::process::core::Program::Path("python3".into()),
+                args: vec!["worker.py".into()],
+                env: Default::default(),
+                cwd: "/p".into(),
+            },
+            calls: vec![("shout".into(), 64)],
+        };
+        let cfg = RpcConfig { depth: Some(2), workers: Some(vec![1]), ..RpcConfig::default() };
+        let input = RowsInput {
+            package: "p",
+            sizes: Sizes::new(&cfg, true, &ScalingArgs::default()),
+            groups: &[],
+            settings: settings(),
+            user: Some(user),
+            mem_available: Some(1 << 40),
+        };
+        let rows = rows(&input);
+        let builtin: Vec<&RpcRow> = rows.iter().filter(|r| matches!(r.worker, WorkerDef::Builtin)).collect();
+        let users: Vec<&RpcRow> = rows.iter().filter(|r| matches!(r.worker, WorkerDef::User(_))).collect();
+        // 4 calls, chains of depth 1 and 2, singleton, fan-out, 1 scaling row each; and `shout`.
+        assert_eq!((builtin.len(), users.len()), (9, 10));
+        for r in &users {
+            let own = r.id.render().contains("method=shout");
+            let floor = r.id.render().replace("[worker=py,", "[worker=builtin,");
+            assert_eq!(r.reference.as_deref(), (!own).then_some(floor.as_str()), "{}", r.id.render());
+            assert!(builtin.iter().any(|b| b.id.render() == floor) != own);
+        }
+        assert!(builtin.iter().all(|r| r.reference.is_none()));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! segment's handle) and wait for the checksum, with a time limit, while watching that it runs.
 
 use std::collections::BTreeMap;
-use std::ffi::c_void;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -150,31 +149,9 @@ impl TensorWorker {
 /// into a new message, a whole extra pass over the tensor (and, for a fresh message, a page fault
 /// per 4 KiB) that is the sender's choice, not a cost of the transport.
 fn send_without_copy(socket: &mut zmq::Socket, data: Payload) -> Result<(), zmq::Error> {
-    unsafe extern "C" fn release(_data: *mut c_void, hint: *mut c_void) {
-        // SAFETY: `hint` is the box made below, and ZeroMQ calls this once, when it lets go.
-        drop(unsafe { Box::from_raw(hint as *mut Box<dyn Send>) });
-    }
     let (ptr, len, owner) = data.into_parts();
-    if len == 0 {
-        return socket.send(&[][..], 0);
-    }
-    let hint = Box::into_raw(Box::new(owner)) as *mut c_void;
-    let mut msg = zmq_sys::zmq_msg_t::default();
-    // SAFETY: `ptr` points at `len` bytes that `owner` keeps alive and unchanged; ZeroMQ only
-    // reads them and calls `release` once when done (also when init or send fails and the
-    // message is closed), which frees `owner`.
-    unsafe {
-        if zmq_sys::zmq_msg_init_data(&mut msg, ptr as *mut c_void, len, Some(release), hint) != 0 {
-            drop(Box::from_raw(hint as *mut Box<dyn Send>));
-            return Err(zmq::Error::from_raw(zmq_sys::zmq_errno()));
-        }
-        if zmq_sys::zmq_msg_send(&mut msg, socket.as_mut_ptr(), 0) == -1 {
-            let e = zmq::Error::from_raw(zmq_sys::zmq_errno());
-            zmq_sys::zmq_msg_close(&mut msg);
-            return Err(e);
-        }
-    }
-    Ok(())
+    // SAFETY: `ptr` points at `len` bytes that `owner` keeps alive and unchanged.
+    unsafe { crate::worker::transport::send_from(socket, ptr, len, owner, 0) }
 }
 
 impl Drop for TensorWorker {

@@ -157,25 +157,14 @@ fn accept(spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Optio
     }
 }
 
-/// How the worker's allocator is set up (glibc reads `GLIBC_TUNABLES` when the process starts):
-/// so that the next tensor arrives in memory the last one used. By default glibc serves every
-/// block over 32 MiB with a fresh `mmap` and unmaps it on free, so each large message would be
-/// received into pages faulted in and zeroed one by one: a cost of the allocator, which a
-/// long-lived worker with a buffer pool does not pay, not of the transport. ZeroMQ allocates
-/// the receive buffer itself, on its I/O thread, so the allocator is the only lever: no `mmap`
-/// for large blocks, one arena, no trimming, and no thread cache or fast bins, whose small
-/// blocks would otherwise keep a freed receive buffer from merging back and being reused whole.
-/// Any tunables the user set come first; ours win where both name one.
+/// How the worker's allocator is set up: large blocks reused
+/// ([`crate::suites::worker::REUSE_LARGE_BLOCKS`]), and no thread cache or fast bins, whose small
+/// blocks would otherwise keep a freed 1 GiB receive buffer from merging back and being reused
+/// whole. Any tunables the user set come first; ours win where both name one.
 pub fn allocator_tunables() -> String {
-    tunables_after(std::env::var("GLIBC_TUNABLES").ok().as_deref())
-}
-
-fn tunables_after(theirs: Option<&str>) -> String {
-    const OURS: &str = "glibc.malloc.mmap_max=0:glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=4611686018427387904:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0";
-    match theirs {
-        Some(theirs) if !theirs.is_empty() => format!("{theirs}:{OURS}"),
-        _ => OURS.to_string(),
-    }
+    let ours =
+        format!("{}:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0", crate::suites::worker::REUSE_LARGE_BLOCKS);
+    crate::suites::worker::tunables_after(&ours, std::env::var("GLIBC_TUNABLES").ok().as_deref())
 }
 
 /// Returns what the worker no longer holds to the system, so that a memory row reads only what
@@ -192,9 +181,14 @@ fn give_back_freed_memory() {
 mod tests {
     #[test]
     fn the_users_tunables_are_kept_and_ours_come_last() {
-        let ours = super::tunables_after(None);
-        assert!(ours.starts_with("glibc.malloc.mmap_max=0:") && ours.contains("tcache_count=0"), "{ours}");
-        assert_eq!(super::tunables_after(Some("")), ours);
-        assert_eq!(super::tunables_after(Some("glibc.pthread.rseq=0")), format!("glibc.pthread.rseq=0:{ours}"));
+        let tunables_after = crate::suites::worker::tunables_after;
+        assert_eq!(tunables_after("a=1", None), "a=1");
+        assert_eq!(tunables_after("a=1", Some("")), "a=1");
+        assert_eq!(tunables_after("a=1", Some("glibc.pthread.rseq=0")), "glibc.pthread.rseq=0:a=1");
+        let ours = super::allocator_tunables();
+        assert!(
+            ours.contains("glibc.malloc.mmap_max=0:") && ours.ends_with("tcache_count=0:glibc.malloc.mxfast=0"),
+            "{ours}"
+        );
     }
 }

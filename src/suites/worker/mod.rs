@@ -92,3 +92,23 @@ fn announce(endpoints: &[String]) -> Result<(), String> {
 pub fn last_endpoint(socket: &zmq::Socket) -> Result<String, String> {
     socket.get_last_endpoint().map_err(|e| e.to_string())?.map_err(|_| "the endpoint is not UTF-8".to_string())
 }
+
+/// glibc's allocator tunables for a worker that receives large messages, read when it starts:
+/// keep and reuse the memory of the last one. By default glibc serves every block over 32 MiB
+/// with a fresh `mmap` and unmaps it on free, so each large message would be received into pages
+/// faulted in and zeroed one by one (twice the transport's own cost at 50 MiB) — a cost of the
+/// allocator, which a long-lived server with a buffer pool does not pay, not of the transport.
+/// The receive buffer is allocated by the transport (by libzmq, on its I/O thread), so the
+/// allocator is the lever, for a worker in any language: no `mmap` for large blocks, one arena
+/// (the I/O thread's buffer returns to where the next one is taken), no trimming.
+pub const REUSE_LARGE_BLOCKS: &str =
+    "glibc.malloc.mmap_max=0:glibc.malloc.arena_max=1:glibc.malloc.trim_threshold=4611686018427387904";
+
+/// `GLIBC_TUNABLES` for a worker: `ours` after what the environment already sets, so that ours
+/// win where both name one.
+pub fn tunables_after(ours: &str, theirs: Option<&str>) -> String {
+    match theirs {
+        Some(theirs) if !theirs.is_empty() => format!("{theirs}:{ours}"),
+        _ => ours.to_string(),
+    }
+}
