@@ -7,6 +7,7 @@ pub mod console;
 pub mod export;
 pub mod facts;
 pub mod format;
+pub mod history;
 pub mod html;
 pub mod markdown;
 pub mod view;
