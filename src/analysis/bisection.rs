@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::pairing;
+use crate::results::{BenchmarkResult, ComparisonRow, Series, Thresholds, Verdict};
+
 /// What a probe of one commit found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
@@ -56,6 +59,58 @@ pub fn search(n: usize, known: &BTreeMap<usize, Probe>, mut probe: impl FnMut(us
     }
 }
 
+/// How sure the measurements of a commit against good are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Slower: the usual verdict is a regression.
+    Bad,
+    /// Not slower, and clearly not at the level bad was measured at: the whole CI stays on
+    /// good's side of the middle between good and bad.
+    Good,
+    /// Not judged a regression, but the CI reaches the middle: measure more.
+    Unsure,
+}
+
+/// The call of a commit's comparison with good, its `verdict` and the CI of its ratio, when bad
+/// was measured at `bad_ratio`. Without a CI nothing is sure.
+pub fn call(verdict: Verdict, ci95: Option<[f64; 2]>, bad_ratio: f64) -> Call {
+    if verdict.is_regression() {
+        return Call::Bad;
+    }
+    let Some([lo, hi]) = ci95 else { return Call::Unsure };
+    let middle = (1.0 + bad_ratio) / 2.0;
+    let clear = if bad_ratio >= 1.0 { hi < middle } else { lo > middle };
+    if clear {
+        Call::Good
+    } else {
+        Call::Unsure
+    }
+}
+
+/// One benchmark of one commit measured against good in several sessions (good's result and
+/// the commit's, per session): the runs of each side put together and compared again, with
+/// `thresholds`. Sessions alternate the two sides alike, so pooling keeps them on equal footing.
+pub fn pooled(sessions: &[(&BenchmarkResult, &BenchmarkResult)], thresholds: &Thresholds) -> Vec<ComparisonRow> {
+    let Some(((base, cand), more)) = sessions.split_first() else { return Vec::new() };
+    let (mut base, mut cand) = ((*base).clone(), (*cand).clone());
+    for (b, c) in more {
+        extend(&mut base, b);
+        extend(&mut cand, c);
+    }
+    pairing::compare_pair(&base, &cand, thresholds)
+}
+
+/// Appends the samples of `more` to those of `into`, metric by metric.
+fn extend(into: &mut BenchmarkResult, more: &BenchmarkResult) {
+    for (metric, series) in into.samples.iter_mut() {
+        let Some(extra) = more.samples.get(metric) else { continue };
+        *series = match (&*series, extra) {
+            (Series::Int(a), Series::Int(b)) => Series::Int(a.iter().chain(b).copied().collect()),
+            (a, b) => Series::Float(a.as_f64().into_iter().chain(b.as_f64()).collect()),
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +157,35 @@ mod tests {
         // are candidates, as git bisect says.
         let (found, _) = run(16, 9, &[8], &BTreeMap::new());
         assert_eq!(found, Found::Among(vec![8, 9]));
+    }
+
+    #[test]
+    fn a_probe_is_sure_when_its_interval_stays_on_one_side_of_the_middle() {
+        // Bad was 10% slower: the middle is +5%.
+        assert_eq!(call(Verdict::Regressed, Some([1.03, 1.12]), 1.10), Call::Bad);
+        assert_eq!(call(Verdict::WithinNoise, Some([0.99, 1.03]), 1.10), Call::Good);
+        assert_eq!(call(Verdict::NoChange, Some([1.02, 1.15]), 1.10), Call::Unsure, "it may well be slower");
+        assert_eq!(call(Verdict::NoChange, None, 1.10), Call::Unsure);
+        // A throughput that fell 20%: the middle is −10%.
+        assert_eq!(call(Verdict::NoChange, Some([0.93, 1.02]), 0.80), Call::Good);
+        assert_eq!(call(Verdict::NoChange, Some([0.85, 1.02]), 0.80), Call::Unsure);
+    }
+
+    #[test]
+    fn sessions_pooled_compare_all_their_runs() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
+        let mut doc = crate::results::read(&path).unwrap();
+        crate::measure::legacy::upgrade(&mut doc);
+        let cand = &doc.benchmarks[0];
+        let base = doc.comparison.as_ref().unwrap().baseline_benchmarks.iter().find(|b| b.id == cand.id).unwrap();
+        let runs = |b: &BenchmarkResult| b.samples["wall"].len();
+        let one = pooled(&[(base, cand)], &Thresholds::DEFAULT);
+        let two = pooled(&[(base, cand), (base, cand)], &Thresholds::DEFAULT);
+        let wall = |rows: &[ComparisonRow]| rows.iter().find(|r| r.metric == "wall").cloned().unwrap();
+        assert_eq!(wall(&one).ratio, wall(&two).ratio, "the same runs twice: the same medians");
+        let width = |r: &ComparisonRow| r.ci95.map(|[a, b]| b - a).unwrap();
+        assert!(width(&wall(&two)) <= width(&wall(&one)), "twice the runs: no wider an interval");
+        assert!(runs(cand) > 1 && pooled(&[], &Thresholds::DEFAULT).is_empty());
     }
 
     #[test]

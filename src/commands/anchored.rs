@@ -67,23 +67,6 @@ impl Setup {
         self.defs.benches.iter().map(|b| b.id().render()).collect()
     }
 
-    /// Checks that some benchmark of today's has the metric `name`.
-    pub(crate) fn check_metric(&self, name: &str) -> Result<()> {
-        let mut names: Vec<String> = self
-            .defs
-            .benches
-            .iter()
-            .flat_map(|b| b.metrics().iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>())
-            .collect();
-        names.sort();
-        names.dedup();
-        if names.iter().any(|n| n == name) {
-            return Ok(());
-        }
-        Err(UserError::Invalid(format!("no benchmark has a metric `{name}`; the metrics are: {}", names.join(", ")))
-            .into())
-    }
-
     /// The results folder of the points.
     pub(crate) fn points(&self) -> HistoryStore {
         HistoryStore::new(self.store.dir())

@@ -1,7 +1,8 @@
 //! `cargo coldbench bisect --good REF --bad REF [--bench ID] [--metric NAME]`: the first commit
 //! of the first-parent line from good to bad at which a benchmark got slower. Each probe is a
-//! comparison with good, interleaved, judged by the usual verdict; the points of `history` against
-//! good and earlier probes are used before anything is built.
+//! comparison with good, interleaved, judged by the usual verdict — measured again, the runs
+//! pooled, while it is unsure; the points of `history` against good and earlier probes are used
+//! before anything is built.
 
 use std::collections::BTreeMap;
 
@@ -9,25 +10,30 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::anchored::{Anchored, Point, Setup};
-use crate::analysis::bisection::{self, Found, Probe};
-use crate::analysis::verdict;
+use crate::analysis::bisection::{self, Call, Found, Probe};
 use crate::build::git;
 use crate::build::range;
 use crate::cli::{BisectArgs, Format, RunArgs};
 use crate::error::UserError;
 use crate::report::history::change_text;
-use crate::results::{short_sha, CommitInfo, ComparisonRow, Status, Verdict};
+use crate::results::{short_sha, CommitInfo, ComparisonRow, Status, Thresholds};
 use crate::ui::Ui;
 
 /// The exit status of a usage error.
 const EXIT_USAGE: u8 = 2;
+/// Sessions a probe may take to be sure of its call, their runs pooled.
+const MAX_SESSIONS: usize = 4;
 
-/// A benchmark's metric that regressed between good and bad.
+/// A benchmark's metric that regressed between good and bad, and the ratio bad was measured at.
 #[derive(Debug, Clone, PartialEq)]
 struct Target {
     id: String,
     metric: String,
+    bad_ratio: f64,
 }
+
+/// Every session of each commit measured against good, by position on the line.
+type Sessions = BTreeMap<usize, Vec<Point>>;
 
 /// `bisect`: returns the exit status (0 found, 1 could not, 2 usage).
 pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
@@ -46,57 +52,91 @@ pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     // Everything at hand: points measured earlier against good with these settings (of bad,
     // only one that has every benchmark followed).
     let ids = if args.benches.is_empty() { setup.ids() } else { args.benches.clone() };
-    let mut points: BTreeMap<usize, Point> =
-        (1..n - 1).filter_map(|i| anchored.stored(&line[i], &[]).map(|p| (i, p))).collect();
-
+    let mut sessions: Sessions =
+        (1..n - 1).filter_map(|i| anchored.stored(&line[i], &[]).map(|p| (i, vec![p]))).collect();
     ui.status("Checking", format!("{} against {} (good)", line[n - 1].describe(), line[0].describe()));
     let bad = match anchored.stored(&line[n - 1], &ids) {
         Some(point) => point,
         None => anchored.measure(&line[n - 1], (!args.benches.is_empty()).then_some(args.benches.as_slice()))?,
     };
-    points.insert(n - 1, bad);
-    let bad = &points[&(n - 1)];
     if let Some(gap) = bad.gap() {
         ui.warn(format!("{}: {gap}", line[n - 1].describe()));
         return could_not(format!("the bad commit {} could not be measured", line[n - 1].describe()));
     }
-    let targets = regressions(bad, args, noise);
+    let followed: Vec<(String, String)> = followed_rows(&bad, args).map(|r| (r.id.clone(), r.metric.clone())).collect();
+    if let (Some(metric), true) = (&args.metric, followed.is_empty()) {
+        return usage(&UserError::Invalid(super::history::unknown_metric(metric, std::iter::once(&bad.doc))).into());
+    }
+    let mut bad = vec![bad];
+    let rows = loop {
+        let rows: Vec<ComparisonRow> =
+            followed.iter().filter_map(|(id, metric)| pooled_row(&bad, id, metric, noise)).collect();
+        let unsure: Vec<String> =
+            rows.iter().filter(|r| may_regress(r, &bad[0], noise)).map(|r| r.id.clone()).collect();
+        if unsure.is_empty() || bad.len() >= MAX_SESSIONS {
+            break rows;
+        }
+        ui.status("Again", format!("{}: not sure yet, measuring more", line[n - 1].describe()));
+        bad.push(anchored.measure(&line[n - 1], Some(&unsure))?);
+    };
+    let targets: Vec<Target> = rows
+        .iter()
+        .filter(|r| r.verdict.is_regression())
+        .filter_map(|r| Some(Target { id: r.id.clone(), metric: r.metric.clone(), bad_ratio: r.ratio? }))
+        .collect();
     if targets.is_empty() {
         let mut text = format!(
             "{} is not slower than {} in any benchmark followed:\n",
             line[n - 1].describe(),
             line[0].describe()
         );
-        for row in followed_rows(bad, args) {
-            text.push_str(&format!("  {} · {}: {}\n", row.id, row.metric, row_text(row, noise, bad)));
+        for row in &rows {
+            text.push_str(&format!("  {} · {}: {}\n", row.id, row.metric, row_text(row)));
         }
         super::write_stdout(text.as_bytes())?;
         return could_not("nothing regressed between good and bad".into());
     }
+    sessions.insert(n - 1, bad);
 
     let wanted: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
     let mut probed = 0;
     let mut found = Vec::new();
     for target in &targets {
-        let known: BTreeMap<usize, Probe> =
-            points.iter().filter_map(|(i, p)| judge(p, target, noise).map(|v| (*i, v))).collect();
+        let known: BTreeMap<usize, Probe> = sessions
+            .iter()
+            .filter_map(|(i, s)| match assess(s, target, noise) {
+                Assessed::Known(probe) => Some((*i, probe)),
+                _ => None,
+            })
+            .collect();
         let mut failure = None;
         let outcome = bisection::search(n, &known, |i| {
             let commit = &line[i];
-            ui.status("Probing", format!("{} ({} of {} commits after good)", commit.describe(), i, n - 1));
+            let kept = sessions.entry(i).or_default();
             probed += 1;
-            match anchored.measure(commit, Some(&wanted)) {
-                Ok(point) => {
-                    let probe = judge(&point, target, noise).unwrap_or(Probe::Skip);
-                    if let Some(gap) = point.gap() {
-                        ui.warn(format!("{}: {gap}; skipped", commit.describe()));
+            loop {
+                let assessed = assess(kept, target, noise);
+                match assessed {
+                    Assessed::Known(probe) => return probe,
+                    Assessed::Unsure(best) if kept.len() >= MAX_SESSIONS => return best,
+                    Assessed::Unsure(_) => {
+                        ui.status("Again", format!("{}: not sure yet, measuring more", commit.describe()))
                     }
-                    points.insert(i, point);
-                    probe
+                    Assessed::Missing => {
+                        ui.status("Probing", format!("{} ({i} of {} commits after good)", commit.describe(), n - 1))
+                    }
                 }
-                Err(e) => {
-                    failure.get_or_insert(e);
-                    Probe::Skip
+                match anchored.measure(commit, Some(&wanted)) {
+                    Ok(point) => {
+                        if let Some(gap) = point.gap() {
+                            ui.warn(format!("{}: {gap}; skipped", commit.describe()));
+                        }
+                        kept.push(point);
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                        return Probe::Skip;
+                    }
                 }
             }
         });
@@ -111,8 +151,8 @@ pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
         format!("{} commits after good: {probed} probed, {} built by cargo (good included)", n - 1, anchored.built),
     );
     let text = match run.format {
-        Format::Json => serde_json::to_string_pretty(&json_report(&line, &found, &points, noise))? + "\n",
-        _ => human_report(&line, &found, &points, noise),
+        Format::Json => serde_json::to_string_pretty(&json_report(&line, &found, &sessions, noise))? + "\n",
+        _ => human_report(&line, &found, &sessions, noise),
     };
     super::write_stdout(text.as_bytes())?;
     Ok(if found.iter().all(|(_, f)| matches!(f, Found::First { .. })) { 0 } else { crate::EXIT_ERROR })
@@ -138,16 +178,20 @@ fn line(setup: &Setup, args: &BisectArgs) -> Result<Vec<CommitInfo>> {
         return Err(UserError::Invalid(format!("`{}` and `{}` are the same commit", args.good, args.bad)).into());
     }
     let line = range::first_parent_line(&setup.repo, &bad, Some(&good), None)?;
-    if line.forked_base.is_some() || line.shallow {
+    if line.shallow {
+        return Err(UserError::Invalid(format!(
+            "this shallow clone does not reach `{}` from `{}`: fetch the rest with `git fetch --unshallow`",
+            args.good, args.bad
+        ))
+        .into());
+    }
+    if line.forked_base.is_some() {
         return Err(UserError::Invalid(format!(
             "`{}` is not on the first-parent line of `{}`: give the commit where that line left good's history \
              (`git merge-base {} {}`)",
             args.good, args.bad, args.good, args.bad
         ))
         .into());
-    }
-    if let Some(metric) = &args.metric {
-        setup.check_metric(metric)?;
     }
     let ids = setup.ids();
     if let Some(unknown) = args.benches.iter().find(|b| !ids.contains(b)) {
@@ -168,70 +212,93 @@ fn followed_rows<'p>(point: &'p Point, args: &'p BisectArgs) -> impl Iterator<It
         .filter(move |r| r.metric != "status" && args.metric.as_ref().map_or(r.gating, |m| &r.metric == m))
 }
 
-/// The followed metrics that regressed between good and bad.
-fn regressions(bad: &Point, args: &BisectArgs, noise: Option<f64>) -> Vec<Target> {
-    followed_rows(bad, args)
-        .filter(|row| verdict_of(row, bad, noise).is_some_and(Verdict::is_regression))
-        .map(|row| Target { id: row.id.clone(), metric: row.metric.clone() })
-        .collect()
+/// The thresholds a benchmark of a point is judged with: its own, `--noise` replacing its noise.
+fn thresholds(point: &Point, id: &str, noise: Option<f64>) -> Thresholds {
+    let own = point.doc.benchmarks.iter().find(|b| b.id == id).map(|b| b.config.thresholds).unwrap_or_default();
+    Thresholds { noise: noise.unwrap_or(own.noise), ..own }
 }
 
-/// A row's verdict, judged again when `--noise` changes the threshold it was judged with.
-fn verdict_of(row: &ComparisonRow, point: &Point, noise: Option<f64>) -> Option<Verdict> {
-    let Some(noise) = noise else { return Some(row.verdict) };
-    let bench = point.doc.benchmarks.iter().find(|b| b.id == row.id)?;
-    let desc = bench.metrics.get(&row.metric)?;
-    let (Some(p), Some(ci), Some(ratio)) = (row.deciding_p(), row.ci95, row.ratio) else { return Some(row.verdict) };
-    let thresholds = crate::results::Thresholds { noise, ..bench.config.thresholds };
-    Some(verdict::explaining(verdict::verdict(p, ci, ratio, &thresholds, desc.better), desc.gates))
+/// Whether a row not judged a regression may still be one: its interval reaches past the noise
+/// band in the worse direction (more runs would tell).
+fn may_regress(row: &ComparisonRow, point: &Point, noise: Option<f64>) -> bool {
+    let better = point.doc.benchmarks.iter().find(|b| b.id == row.id).and_then(|b| b.metrics.get(&row.metric));
+    let (Some(desc), Some([lo, hi])) = (better, row.ci95) else { return false };
+    let band = thresholds(point, &row.id, noise).noise;
+    !row.verdict.is_regression()
+        && match desc.better {
+            crate::results::Better::Lower => hi > 1.0 + band,
+            crate::results::Better::Higher => lo < 1.0 - band,
+            crate::results::Better::Neither => false,
+        }
 }
 
-/// What a point says of a target: slower than good, not, or nothing to judge by (a gap, a
-/// failed benchmark); `None` when the point did not measure the target at all.
-fn judge(point: &Point, target: &Target, noise: Option<f64>) -> Option<Probe> {
-    if point.gap().is_some() {
-        return Some(Probe::Skip);
+/// What the sessions of one commit say of a target.
+enum Assessed {
+    /// A call, or a skip (a gap, a failed benchmark).
+    Known(Probe),
+    /// Not sure yet; the usual verdict of the runs so far as the best guess.
+    Unsure(Probe),
+    /// The target was not measured there.
+    Missing,
+}
+
+fn assess(sessions: &[Point], target: &Target, noise: Option<f64>) -> Assessed {
+    if sessions.iter().any(|s| s.gap().is_some()) {
+        return Assessed::Known(Probe::Skip);
     }
-    let bench = point.doc.benchmarks.iter().find(|b| b.id == target.id)?;
-    let row = target_row(point, target).filter(|r| bench.status == Status::Ok && r.ratio.is_some());
-    Some(match row.and_then(|r| verdict_of(r, point, noise)) {
-        Some(v) if v.is_regression() => Probe::Bad,
-        Some(_) => Probe::Good,
-        None => Probe::Skip,
-    })
+    let Some(row) = pooled_row(sessions, &target.id, &target.metric, noise) else { return Assessed::Missing };
+    if row.ratio.is_none() || row.metric == "status" {
+        return Assessed::Known(Probe::Skip);
+    }
+    match bisection::call(row.verdict, row.ci95, target.bad_ratio) {
+        Call::Bad => Assessed::Known(Probe::Bad),
+        Call::Good => Assessed::Known(Probe::Good),
+        Call::Unsure => Assessed::Unsure(if row.verdict.is_regression() { Probe::Bad } else { Probe::Good }),
+    }
+}
+
+/// The target's row over every session of a commit, their runs pooled; the status row when the
+/// benchmark failed in one; `None` when no session measured it.
+fn pooled_row(sessions: &[Point], id: &str, metric: &str, noise: Option<f64>) -> Option<ComparisonRow> {
+    let mut pairs = Vec::new();
+    for s in sessions {
+        let base = s.doc.comparison.iter().flat_map(|c| &c.baseline_benchmarks).find(|b| b.id == id);
+        let (Some(cand), Some(base)) = (s.doc.benchmarks.iter().find(|b| b.id == id), base) else { continue };
+        if cand.status != Status::Ok || base.status != Status::Ok {
+            return s.doc.comparison.iter().flat_map(|c| &c.rows).find(|r| r.id == id).cloned();
+        }
+        pairs.push((base, cand));
+    }
+    let first = sessions.iter().find(|s| s.doc.benchmarks.iter().any(|b| b.id == id))?;
+    let rows = bisection::pooled(&pairs, &thresholds(first, id, noise));
+    rows.into_iter().find(|r| r.metric == metric)
 }
 
 /// `+10.3% (CI +9.2% … +11.4%), warning`.
-fn row_text(row: &ComparisonRow, noise: Option<f64>, point: &Point) -> String {
-    let verdict = verdict_of(row, point, noise).unwrap_or(row.verdict).as_str().replace('_', " ");
+fn row_text(row: &ComparisonRow) -> String {
+    let verdict = row.verdict.as_str().replace('_', " ");
     match (row.ratio, row.ci95) {
         (Some(r), Some([lo, hi])) => format!("{}, {verdict}", change_text(r - 1.0, [lo - 1.0, hi - 1.0])),
         _ => verdict,
     }
 }
 
-fn target_row<'p>(point: &'p Point, target: &Target) -> Option<&'p ComparisonRow> {
-    point.doc.comparison.iter().flat_map(|c| &c.rows).find(|r| r.id == target.id && r.metric == target.metric)
-}
-
-fn human_report(
-    line: &[CommitInfo],
-    found: &[(Target, Found)],
-    points: &BTreeMap<usize, Point>,
-    noise: Option<f64>,
-) -> String {
+fn human_report(line: &[CommitInfo], found: &[(Target, Found)], sessions: &Sessions, noise: Option<f64>) -> String {
     let mut out = String::new();
     for (target, outcome) in found {
+        let text = |i: usize| {
+            let s = sessions.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let row = pooled_row(s, &target.id, &target.metric, noise).map(|r| row_text(&r)).unwrap_or_default();
+            if s.len() > 1 {
+                format!("{row} ({} sessions pooled)", s.len())
+            } else {
+                row
+            }
+        };
         match outcome {
             Found::First { first, parent } => {
                 let commit = &line[*first];
-                let change = |i: usize| {
-                    points
-                        .get(&i)
-                        .and_then(|p| target_row(p, target).map(|r| row_text(r, noise, p)))
-                        .unwrap_or_default()
-                };
-                let parent_text = if *parent == 0 { "good itself".to_string() } else { change(*parent) };
+                let parent_text = if *parent == 0 { "good itself".to_string() } else { text(*parent) };
                 out.push_str(&format!(
                     "{} · {}: first slower at {}\n  by {}, {}\n  {} against good {}; its parent {}: {}\n",
                     target.id,
@@ -239,7 +306,7 @@ fn human_report(
                     commit.describe(),
                     commit.author,
                     commit.time,
-                    change(*first),
+                    text(*first),
                     short_sha(&line[0].sha),
                     short_sha(&line[*parent].sha),
                     parent_text
@@ -262,19 +329,22 @@ fn human_report(
 fn json_report(
     line: &[CommitInfo],
     found: &[(Target, Found)],
-    points: &BTreeMap<usize, Point>,
+    sessions: &Sessions,
     noise: Option<f64>,
 ) -> serde_json::Value {
     let results: Vec<serde_json::Value> = found
         .iter()
         .map(|(target, outcome)| {
-            let row = |i: usize| points.get(&i).and_then(|p| target_row(p, target).map(|r| (r, p)));
             let described = |i: usize| {
-                let (ratio, ci95, verdict) = match row(i) {
-                    Some((r, p)) => (r.ratio, r.ci95, verdict_of(r, p, noise)),
-                    None => (None, None, None),
-                };
-                json!({ "commit": line[i], "ratio": ratio, "ci95": ci95, "verdict": verdict })
+                let s = sessions.get(&i).map(Vec::as_slice).unwrap_or_default();
+                let row = pooled_row(s, &target.id, &target.metric, noise);
+                json!({
+                    "commit": line[i],
+                    "ratio": row.as_ref().and_then(|r| r.ratio),
+                    "ci95": row.as_ref().and_then(|r| r.ci95),
+                    "verdict": row.as_ref().map(|r| r.verdict),
+                    "sessions": s.len(),
+                })
             };
             match outcome {
                 Found::First { first, parent } => json!({

@@ -17,9 +17,6 @@ pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     crate::suites::server::stop_servers_on_interrupt();
     crate::build::interrupt::defer_interrupts();
     let setup = Setup::new(run, "history", ui)?;
-    if let Some(metric) = &args.metric {
-        setup.check_metric(metric)?;
-    }
     let spec = RangeSpec::parse(args.range.as_deref()).map_err(UserError::from)?;
     let line = range::resolve(&setup.repo, &spec, args.last.map(|n| n as usize))?;
     if let Some(base) = &line.forked_base {
@@ -85,9 +82,21 @@ pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
         .collect();
     let noise = setup.opts.overrides.noise;
     let history = view::build(anchored.anchor(), &docs, args.metric.as_deref(), noise, super::run::now());
+    if let (Some(metric), true) = (&args.metric, history.series.is_empty()) {
+        let docs = docs.iter().map(|d| d.doc);
+        return Err(UserError::Invalid(format!("{}; drawn without it", unknown_metric(metric, docs))).into());
+    }
     super::write_stdout(view::render(&history, &docs, run.format)?.as_bytes())?;
     let [html, md] = view::write_standard(&history, setup.store.dir())?;
     ui.status("Reports", format!("{} and {}", html.display(), md.display()));
     let measured = points.iter().filter(|(p, _)| p.gap().is_none()).count();
     Ok(if measured == 0 { crate::EXIT_ERROR } else { 0 })
+}
+
+/// "no benchmark has a metric `x`; they have: wall, user, ...", from the results measured.
+pub(super) fn unknown_metric<'a>(name: &str, docs: impl Iterator<Item = &'a crate::results::RunDocument>) -> String {
+    let mut names: Vec<&str> = docs.flat_map(|d| &d.benchmarks).flat_map(|b| b.metrics.keys()).collect();
+    names.sort_unstable();
+    names.dedup();
+    format!("no benchmark has a metric `{name}`; they have: {}", names.join(", "))
 }
