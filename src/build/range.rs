@@ -145,7 +145,7 @@ pub fn commit_info(repo: &git2::Repository, r: &ResolvedRef) -> Result<CommitInf
 /// counting back from the newest; the oldest is always kept.
 pub fn every(n: usize, every: usize) -> Vec<usize> {
     let every = every.max(1);
-    (0..n).filter(|&i| i == 0 || (n - 1 - i) % every == 0).collect()
+    (0..n).filter(|&i| i == 0 || (n - 1 - i).is_multiple_of(every)).collect()
 }
 
 #[cfg(test)]

@@ -82,6 +82,9 @@ pub fn build(
     }
 }
 
+/// Takes a point's estimate and its 95% CI, when it has them.
+type PickEstimate = fn(&SeriesPoint) -> Option<(f64, [f64; 2])>;
+
 fn series(id: &str, metric: &str, points: &[PointDoc], noise: Option<f64>) -> HistorySeries {
     let found: Vec<Option<&BenchmarkResult>> =
         points.iter().map(|p| p.doc.benchmarks.iter().find(|b| b.id == id)).collect();
@@ -89,7 +92,7 @@ fn series(id: &str, metric: &str, points: &[PointDoc], noise: Option<f64>) -> Hi
     let unit = first.metrics.get(metric).map_or(crate::results::Unit::Seconds, |d| d.unit);
     let noise = noise.unwrap_or(first.config.thresholds.noise);
     let series_points: Vec<SeriesPoint> = points.iter().zip(&found).map(|(p, b)| point(p, *b, id, metric)).collect();
-    let estimates = |pick: fn(&SeriesPoint) -> Option<(f64, [f64; 2])>| -> Vec<Option<Estimate>> {
+    let estimates = |pick: PickEstimate| -> Vec<Option<Estimate>> {
         series_points.iter().map(|p| pick(p).map(|(value, ci95)| Estimate { value, ci95 })).collect()
     };
     let ratios = steps::detect(&estimates(|p| p.ratio.zip(p.ci95)), noise);
