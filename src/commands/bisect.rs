@@ -177,6 +177,17 @@ fn line(setup: &Setup, args: &BisectArgs) -> Result<Vec<CommitInfo>> {
     if good.sha == bad.sha {
         return Err(UserError::Invalid(format!("`{}` and `{}` are the same commit", args.good, args.bad)).into());
     }
+    let oid = |sha: &str| git2::Oid::from_str(sha).ok();
+    if let (Some(g), Some(b)) = (oid(&good.sha), oid(&bad.sha)) {
+        if !setup.repo.graph_descendant_of(b, g).unwrap_or(true) {
+            return Err(UserError::Invalid(format!(
+                "`{}` is not an ancestor of `{}`: good must be the older commit; if `{}` is the fast one, \
+                 swap them: `--good {} --bad {}`",
+                args.good, args.bad, args.bad, args.bad, args.good
+            ))
+            .into());
+        }
+    }
     let line = range::first_parent_line(&setup.repo, &bad, Some(&good), None)?;
     if line.shallow {
         return Err(UserError::Invalid(format!(
