@@ -143,6 +143,58 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         keep: Option<usize>,
     },
+    /// Measure every first-parent commit of a range against one anchor, interleaved, and mark where
+    /// each benchmark's level changed.
+    History(HistoryArgs),
+    /// Find the first commit between a good and a bad ref that made a benchmark slower.
+    Bisect(BisectArgs),
+}
+
+/// `cargo coldbench history [RANGE] ...`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The commits: `A..B` (A and the first-parent commits after it up to B), `A..` (up to HEAD),
+    /// or a ref (the commits up to it) [default: the last 20 commits of HEAD]
+    #[arg(value_name = "RANGE")]
+    pub range: Option<String>,
+    /// Only the newest N commits of the range
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub last: Option<u32>,
+    /// Only every K-th commit, counting back from the newest (the oldest is kept)
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub every: Option<u32>,
+    /// Measure every commit against this ref [default: the range's first commit]
+    #[arg(long, value_name = "REF")]
+    pub anchor: Option<String>,
+    /// The metric whose series is drawn and searched for steps [default: each benchmark's
+    /// headline, `wall` for a start]
+    #[arg(long, value_name = "NAME")]
+    pub metric: Option<String>,
+    /// Take the commits already measured against the anchor with the same definitions and
+    /// settings from earlier runs (the default)
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Measure every commit again
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `cargo coldbench bisect --good REF --bad REF ...`.
+#[derive(Debug, Args)]
+pub struct BisectArgs {
+    /// A commit where the benchmark was fast
+    #[arg(long, value_name = "REF")]
+    pub good: String,
+    /// A later commit where it is slow (on the first-parent line of `good`'s descendants)
+    #[arg(long, value_name = "REF")]
+    pub bad: String,
+    /// The benchmark to follow, by id (`start/app/server`; may repeat) [default: every gating
+    /// benchmark that regressed between good and bad]
+    #[arg(long = "bench", value_name = "ID")]
+    pub benches: Vec<String>,
+    /// The metric to follow [default: every gating metric that regressed]
+    #[arg(long, value_name = "NAME")]
+    pub metric: Option<String>,
 }
 
 /// What `--measure` adds.

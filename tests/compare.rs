@@ -4,31 +4,6 @@ mod common;
 
 use common::*;
 
-/// Everything about a repository that a comparison must leave as it was.
-fn repo_state(p: &GitProject) -> Vec<String> {
-    let hooks = p.path().join(".git/hooks");
-    let mut hook_files: Vec<String> = std::fs::read_dir(&hooks)
-        .map(|d| {
-            d.flatten()
-                .map(|e| {
-                    format!("{}:{}", e.file_name().to_string_lossy(), std::fs::read(e.path()).unwrap_or_default().len())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    hook_files.sort();
-    vec![
-        p.git(&["status", "--porcelain", "--untracked-files=all"]),
-        p.git(&["stash", "list"]),
-        p.git(&["rev-parse", "HEAD"]),
-        p.git(&["symbolic-ref", "HEAD"]),
-        p.git(&["branch", "-a", "--format=%(refname) %(objectname)"]),
-        p.git(&["worktree", "list", "--porcelain"]),
-        std::fs::read(p.path().join(".git/index")).map(|b| format!("index {} bytes", b.len())).unwrap(),
-        hook_files.join(","),
-    ]
-}
-
 fn wall_rows(doc: &serde_json::Value) -> Vec<serde_json::Value> {
     doc["comparison"]["rows"].as_array().unwrap().iter().filter(|r| r["metric"] == "wall").cloned().collect()
 }
@@ -42,7 +17,7 @@ fn a_three_times_slower_binary_fails_and_an_unchanged_one_passes_without_touchin
     // Work in progress that the comparison must not disturb.
     std::fs::write(p.path().join("README.md"), "edited, not committed\n").unwrap();
     std::fs::write(p.path().join("notes.txt"), "untracked\n").unwrap();
-    let before = repo_state(&p);
+    let before = p.state();
 
     let res = coldbench()
         .current_dir(p.path())
@@ -63,7 +38,7 @@ fn a_three_times_slower_binary_fails_and_an_unchanged_one_passes_without_touchin
     assert_eq!(doc["comparison"]["candidate"]["dirty"], true);
     let stdout = String::from_utf8_lossy(&res.stdout);
     assert!(stdout.contains("start/work/work: ") && stdout.contains("slower"), "{stdout}");
-    assert_eq!(repo_state(&p), before, "the comparison changed the user's repository");
+    assert_eq!(p.state(), before, "the comparison changed the user's repository");
 
     // The same code on both sides: no regression of any degree on the gating rows. Changes within
     // ±20% count as noise: at the default ±2% an A/A compare on a loaded runner reads as
@@ -80,7 +55,7 @@ fn a_three_times_slower_binary_fails_and_an_unchanged_one_passes_without_touchin
         let verdict = row["verdict"].as_str().unwrap();
         assert!(!["regressed", "warning", "failure"].contains(&verdict), "A/A compare gave {row:#}");
     }
-    assert_eq!(repo_state(&p), before, "the comparison changed the user's repository");
+    assert_eq!(p.state(), before, "the comparison changed the user's repository");
 }
 
 #[test]

@@ -4,10 +4,7 @@
 mod common;
 
 use common::*;
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// A saved result with a comparison, checked in so that renderings are deterministic.
 fn sample() -> PathBuf {
@@ -18,47 +15,8 @@ fn report(args: &[&str]) -> std::process::Output {
     coldbench().arg("report").arg(sample()).args(args).output().unwrap()
 }
 
-fn find_browser() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|b| which::which(b).ok())
-}
-
-/// The browser, or `None` when there is none here (CI requires one).
-fn browser_or_skip() -> Option<PathBuf> {
-    let found = find_browser();
-    if found.is_none() {
-        assert!(std::env::var_os("COLDBENCH_REQUIRE_BROWSER").is_none(), "no chromium found, but CI requires one");
-        eprintln!("skipping: no chromium (CI installs it and sets COLDBENCH_REQUIRE_BROWSER)");
-    }
-    found
-}
-
-/// Chromium's flags for a quiet headless run that fetches nothing of its own accord.
-const HEADLESS: [&str; 11] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--enable-logging=stderr",
-    "--v=0",
-    "--virtual-time-budget=3000",
-];
-
-/// Hosts Chromium talks to by itself (time, updates, accounts) even with background networking
-/// off; requests to them are the browser's, not the page's.
-fn browser_own(request: &str) -> bool {
-    ["google.com", "googleapis.com", "gstatic.com", "gvt1.com"].iter().any(|h| request.contains(h))
-}
-
 #[test]
 fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
-    let Some(browser) = browser_or_skip() else { return };
     // A real run with a comparison writes report.html next to its results.
     let out = tempfile::tempdir().unwrap();
     // pyimport's Python import adds its import tree (its forbidden import does not gate here), and
@@ -79,64 +37,11 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
         assert!(!html.contains(needle), "the report contains `{needle}`");
     }
 
-    // Every request the page could make goes through this "proxy", which only counts them.
-    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = proxy.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen_by_proxy = seen.clone();
-    proxy.set_nonblocking(true).unwrap();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stop_proxy = stop.clone();
-    let listener = std::thread::spawn(move || {
-        while !stop_proxy.load(std::sync::atomic::Ordering::SeqCst) {
-            match proxy.accept() {
-                Ok((mut conn, _)) => {
-                    conn.set_read_timeout(Some(std::time::Duration::from_millis(500))).ok();
-                    let mut buf = [0u8; 512];
-                    let n = conn.read(&mut buf).unwrap_or(0);
-                    seen_by_proxy
-                        .lock()
-                        .unwrap()
-                        .push(String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string());
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
-    });
-    let profile = tempfile::tempdir().unwrap();
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coldbench-report.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let url = format!("file://{}", html_path.display());
-    let run_browser = |extra: &[String]| {
-        std::process::Command::new(&browser)
-            .args(HEADLESS)
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("--proxy-server=http://127.0.0.1:{port}"))
-            .args(extra)
-            .arg(&url)
-            .output()
-            .unwrap()
-    };
-    let dom = run_browser(&["--dump-dom".to_string()]);
-    let shot = run_browser(&[format!("--screenshot={}", screenshot.display()), "--window-size=1280,2400".to_string()]);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    listener.join().unwrap();
-
-    let dom_text = String::from_utf8_lossy(&dom.stdout);
-    assert!(
-        dom_text.contains("data-ready=\"1\""),
-        "the page's script ran to the end:\n{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
-    assert!(!dom_text.contains("data-errors"), "the page raised errors");
-    for stderr in [&dom.stderr, &shot.stderr] {
-        let console: Vec<&str> =
-            std::str::from_utf8(stderr).unwrap_or("").lines().filter(|l| l.contains(":CONSOLE")).collect();
-        assert!(console.is_empty(), "console messages: {console:?}");
-    }
-    let requests: Vec<String> = seen.lock().unwrap().iter().filter(|r| !browser_own(r)).cloned().collect();
-    assert!(requests.is_empty(), "the page made network requests: {requests:?}");
+    let Some(page) = common::browser::render(&html_path, Some(&screenshot)) else { return };
+    assert!(page.console.is_empty(), "console messages: {:?}", page.console);
+    assert!(page.requests.is_empty(), "the page made network requests: {:?}", page.requests);
+    let dom_text = page.dom;
     // The charts are there: a strip plot per benchmark, the change chart of the comparison, and
     // the import tree of the Python import, from fixture_pkg down to json and what json imports.
     assert_eq!(dom_text.matches("<svg class=\"chart strip\"").count(), 3, "strip plots");
@@ -168,7 +73,6 @@ fn the_html_report_renders_in_a_headless_browser_without_errors_or_network() {
 
 #[test]
 fn strip_plot_labels_fit_left_of_their_strips_in_a_browser() {
-    let Some(browser) = browser_or_skip() else { return };
     // Thousands of runs a side: each strip is a histogram labelled with its run count.
     let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(sample()).unwrap()).unwrap();
     let runs: Vec<f64> = (0..1436).map(|i| 0.001 + (i % 97) as f64 * 1e-6).collect();
@@ -191,27 +95,15 @@ fn strip_plot_labels_fit_left_of_their_strips_in_a_browser() {
         document.body.setAttribute('data-labels', JSON.stringify(out));</script></body>";
     let html = std::fs::read_to_string(&page).unwrap().replace("</body>", measure);
     std::fs::write(&page, html).unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", page.display());
-    let browse = |extra: &str| {
-        std::process::Command::new(&browser)
-            .args(HEADLESS)
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("--proxy-server=http://127.0.0.1:9")
-            .arg(extra)
-            .arg(&url)
-            .output()
-            .unwrap()
-    };
-    let dom = String::from_utf8_lossy(&browse("--dump-dom").stdout).into_owned();
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coldbench-strip-labels.png");
+    let Some(rendered) = common::browser::render(&page, Some(&screenshot)) else { return };
+    let dom = rendered.dom;
     let labels = dom.split("data-labels=\"").nth(1).and_then(|r| r.split('"').next()).expect("measured");
     let labels: Vec<(String, f64, f64, f64)> = serde_json::from_str(&labels.replace("&quot;", "\"")).unwrap();
     assert!(labels.iter().any(|(text, ..)| text.starts_with("baseline") && text.contains("1436 runs")), "{labels:?}");
     for (text, start, end, left) in &labels {
         assert!(*start >= 0.0 && *end <= *left, "`{text}` spans {start:.1} … {end:.1}; the strip starts at {left}");
     }
-    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("coldbench-strip-labels.png");
-    browse(&format!("--screenshot={}", screenshot.display()));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! comparison can see (`power`: noise from A/A pairs, detectable changes, runs needed), and a
 //! benchmark against its reference (`speedup`).
 
+pub mod bisection;
 pub mod bootstrap;
 pub mod budget;
 pub mod hypothesis;
@@ -11,6 +12,7 @@ pub mod pairing;
 pub mod power;
 pub mod sequential;
 pub mod speedup;
+pub mod steps;
 pub mod summary;
 pub mod verdict;
 

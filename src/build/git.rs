@@ -28,6 +28,12 @@ pub enum RefError {
     /// The ref names a commit whose objects are not in this (shallow) clone.
     #[error("the commit of `{name}` is not in this shallow clone")]
     NotFetched { name: String },
+    /// A range that is not `A..B`, `A..`, `..B` or a ref.
+    #[error("`{text}` is not a range of commits")]
+    BadRange { text: String },
+    /// The start of a range is not in the history of its end.
+    #[error("`{base}` is not an ancestor of `{tip}`")]
+    NotAncestor { base: String, tip: String },
 }
 
 impl RefError {
@@ -49,6 +55,14 @@ impl RefError {
                 help
             }
             RefError::NotFetched { .. } => "fetch it first: `git fetch --unshallow` (or `git fetch --deepen N`)".into(),
+            RefError::BadRange { .. } => {
+                "write `A..B` (A and the first-parent commits after it up to B), `A..` (up to HEAD) or a ref \
+                 (the commits up to it); `A...B` is not supported"
+                    .into()
+            }
+            RefError::NotAncestor { base, tip } => {
+                format!("give an older commit of `{tip}`'s history as the start, or swap them: `{tip}..{base}`")
+            }
         }
     }
 }
@@ -114,8 +128,12 @@ fn close_names(repo: &git2::Repository, name: &str) -> Vec<String> {
 /// registered, no branch is created, and the index, HEAD and stash are not touched. A marker file
 /// beside the folder (`<sha>.complete`) is written last; a folder left half-written by an
 /// interrupted run has none and is checked out afresh.
+///
+/// An interrupt (Ctrl-C) while the folder is written waits until it is whole (see
+/// [`super::interrupt`]).
 pub fn checkout(repo: &git2::Repository, sha: &str, dir: &Path) -> anyhow::Result<CheckoutState> {
     use anyhow::Context;
+    let _whole = super::interrupt::hold();
     let marker = dir.with_extension("complete");
     if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == sha) && dir.join(".git").is_dir() {
         return Ok(CheckoutState::Reused);

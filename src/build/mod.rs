@@ -1,11 +1,14 @@
-//! Building what is measured: cargo (`cargo`), git refs and their checkouts (`git`), the cache
-//! of built files per commit (`artifacts`), path dependencies outside the repository in a checkout
-//! (`outside`), and the fresh copies that are measured (`stage`).
+//! Building what is measured: cargo (`cargo`), git refs and their checkouts (`git`), ranges of
+//! commits (`range`), the cache of built files per commit (`artifacts`), path dependencies outside
+//! the repository in a checkout (`outside`), the fresh copies that are measured (`stage`), and
+//! interrupts that wait for a checkout to be whole (`interrupt`).
 
 pub mod artifacts;
 pub mod cargo;
 pub mod git;
+pub mod interrupt;
 pub mod outside;
+pub mod range;
 pub mod stage;
 
 use std::collections::BTreeMap;

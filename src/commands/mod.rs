@@ -1,13 +1,16 @@
 //! One module per subcommand; each wires the stages together and measures or prints nothing itself
 //! beyond handing its result to a report.
 
+pub(crate) mod anchored;
 pub mod baseline;
+pub mod bisect;
 pub mod calibrate;
 pub mod clean;
 pub mod compare;
 pub mod completions;
 pub mod diff;
 pub mod env;
+pub mod history;
 pub mod hook;
 pub mod init;
 pub mod report;
@@ -31,6 +34,8 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Env) => env::env(run.format),
         Some(Command::Calibrate { time, detect }) => calibrate::command(*time, *detect, run, ui),
         Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
+        Some(Command::History(history)) => history::command(history, run, ui),
+        Some(Command::Bisect(bisect)) => bisect::command(bisect, run, ui),
         Some(Command::Report { result, output, template }) => {
             report::report(result.as_deref(), output.as_deref(), template.as_deref(), run, ui)
         }

@@ -96,6 +96,7 @@ pub fn command(args: &RunArgs, kinds: &[&'static str], ui: &Ui) -> Result<u8> {
 pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
     // Servers a suite starts run in process groups of their own: Ctrl-C must stop them too.
     crate::suites::server::stop_servers_on_interrupt();
+    crate::build::interrupt::defer_interrupts();
     let opts = opts.clone();
     let outcome = match &args.compare {
         Some(reference) => super::compare::compare(&opts, reference, args.against.as_deref(), ui)?,

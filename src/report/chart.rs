@@ -20,7 +20,8 @@ const WIDTH: f64 = 640.0;
 const LEFT: f64 = 110.0;
 const RIGHT: f64 = 20.0;
 
-fn escape(s: &str) -> String {
+/// Text as SVG and HTML may hold it.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -8,6 +8,7 @@ pub mod console;
 pub mod export;
 pub mod facts;
 pub mod format;
+pub mod history;
 pub mod html;
 pub mod icicle;
 pub mod markdown;

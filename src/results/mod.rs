@@ -1,6 +1,8 @@
-//! Results: the schema of the files (`schema`, plain data) and their storage (`store`).
+//! Results: the schema of the files (`schema`, plain data) and their storage (`store`; the points
+//! of `history` and `bisect` in `history`).
 
 pub mod calibration;
+pub mod history;
 pub mod schema;
 pub mod store;
 

@@ -6,6 +6,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod browser;
+
 /// The fixture workspace's manifest.
 pub fn fixture_manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ws/Cargo.toml")
@@ -170,20 +172,43 @@ impl GitProject {
 
     /// Rewrites the binary to spin for `iterations`.
     pub fn set_work(&self, iterations: u64) {
-        std::fs::write(
-            self.path().join("src/main.rs"),
-            format!(
-                "fn main() {{\n    let mut x: u64 = 1;\n    for i in 0..{iterations}u64 {{\n        \
-                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));\n    }}\n    \
-                 if x == 42 {{\n        println!(\"unlikely\");\n    }}\n}}\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(self.path().join("src/main.rs"), spin_source(iterations)).unwrap();
     }
 
     /// Runs git in the repository and returns its stdout; panics when git fails.
     pub fn git(&self, args: &[&str]) -> String {
         git_in(self.path(), args)
+    }
+
+    /// Everything about the repository that coldbench must leave as it was: status, stash, HEAD,
+    /// branches, linked worktrees, the index, the hooks, and the state of a `git bisect`.
+    pub fn state(&self) -> Vec<String> {
+        let files = |dir: &Path, prefix: &str| -> String {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                        .map(|e| {
+                            let bytes = std::fs::read(e.path()).unwrap_or_default();
+                            format!("{}:{}", e.file_name().to_string_lossy(), String::from_utf8_lossy(&bytes))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names.join(",")
+        };
+        vec![
+            self.git(&["status", "--porcelain", "--untracked-files=all"]),
+            self.git(&["stash", "list"]),
+            self.git(&["rev-parse", "HEAD"]),
+            self.git(&["rev-parse", "--symbolic-full-name", "HEAD"]),
+            self.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+            self.git(&["worktree", "list", "--porcelain"]),
+            std::fs::read(self.path().join(".git/index")).map(|b| format!("index {} bytes", b.len())).unwrap(),
+            files(&self.path().join(".git/hooks"), ""),
+            files(&self.path().join(".git"), "BISECT_"),
+        ]
     }
 
     /// Commits everything and returns the new sha.
@@ -192,6 +217,15 @@ impl GitProject {
         self.git(&["commit", "-q", "-m", message]);
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
+}
+
+/// The source of a binary that spins for `iterations` and exits.
+pub fn spin_source(iterations: u64) -> String {
+    format!(
+        "fn main() {{\n    let mut x: u64 = 1;\n    for i in 0..{iterations}u64 {{\n        \
+         x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));\n    }}\n    \
+         if x == 42 {{\n        println!(\"unlikely\");\n    }}\n}}\n"
+    )
 }
 
 /// Runs git in `dir` with a fixed identity and returns stdout; panics when git fails.

@@ -2,6 +2,7 @@
 //! that measures, so that the file format changes only when these types do.
 
 mod facts;
+mod history;
 mod metric;
 mod ordered;
 mod profile;
@@ -13,6 +14,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use facts::{Facts, ImportNode, LoaderStats, Relocations, Residency, SlowImport};
+pub use history::{
+    CommitInfo, History, HistoryCommit, HistoryMark, HistorySeries, SeriesLevel, SeriesPoint, SeriesStep,
+    HISTORY_SCHEMA,
+};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
 pub use profile::{CallNode, Folded, FunctionGroup, GroupShare, Profile, ProfiledFunction, Share};
@@ -40,6 +45,10 @@ pub struct RunDocument {
     /// The comparison with a baseline, when the run made one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// For a point of `history` or a probe of `bisect`: the commit, its anchor and the key of
+    /// the settings it was measured with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryMark>,
 }
 
 impl RunDocument {
@@ -61,6 +70,7 @@ impl RunDocument {
             config,
             benchmarks,
             comparison,
+            history: None,
         }
     }
 }
