@@ -60,7 +60,7 @@ use clap::Parser;
 pub const EXIT_ERROR: u8 = 1;
 
 #[cfg(feature = "cli")]
-/// Runs the command line and returns the process exit status (DESIGN §2).
+/// Runs the command line and returns the process exit status (README "Exit status").
 pub fn main_entry() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == measure::runner::RUNNER_ARG) {

@@ -113,7 +113,7 @@ pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
     Ok(exit_code(&outcome.document, args.fail_on))
 }
 
-/// The exit status of DESIGN §2 for a document: 4 when a benchmark failed, 3 when the gate
+/// The exit status (README "Exit status") for a document: 4 when a benchmark failed, 3 when the gate
 /// failed, else 0.
 pub fn exit_code(document: &RunDocument, fail_on: FailOn) -> u8 {
     let benches = &document.benchmarks;

@@ -1,4 +1,4 @@
-//! The result schema (`coldbench/1`, DESIGN §9): plain serde types, importing nothing of the code
+//! The result schema (`coldbench/1`, README "Results"): plain serde types, importing nothing of the code
 //! that measures, so that the file format changes only when these types do.
 
 mod facts;
@@ -204,7 +204,7 @@ impl Series {
     }
 }
 
-/// The summary of one metric of one benchmark (DESIGN §5).
+/// The summary of one metric of one benchmark (README "Comparisons").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of measured runs.
@@ -477,7 +477,7 @@ impl Side {
     }
 }
 
-/// A comparison of two sides, per benchmark and metric (DESIGN §5, §9).
+/// A comparison of two sides, per benchmark and metric (README "Comparisons", "Results").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The side compared against.

@@ -1,4 +1,4 @@
-//! The RPC suite (`[package.metadata.bench.rpc]`, DESIGN §7): what a call through a worker
+//! The RPC suite (`[package.metadata.bench.rpc]`, README "The RPC suite"): what a call through a worker
 //! process costs against the same function called in-process, how that grows with payload size
 //! and call depth, and how much memory each worker process costs — against the built-in worker
 //! and the user's own (a program using [`crate::worker`], or anything speaking

@@ -1,4 +1,4 @@
-//! The tensor suite (`[package.metadata.bench.tensor]`, DESIGN §8): what it costs to hand a
+//! The tensor suite (`[package.metadata.bench.tensor]`, README "The tensor suite"): what it costs to hand a
 //! tensor to another process by copying its bytes through ZeroMQ or by sharing memory, from tiny
 //! to model-sized tensors, and how much memory workers holding the same tensor use in each mode.
 //! Tensors are plain typed buffers, on CUDA device memory through the driver API (`cuda`); or

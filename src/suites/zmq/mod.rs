@@ -1,4 +1,4 @@
-//! The ZeroMQ suite (`[package.metadata.bench.zmq]`, DESIGN §6): throughput by payload size and
+//! The ZeroMQ suite (`[package.metadata.bench.zmq]`, README "The ZeroMQ suite"): throughput by payload size and
 //! client count, latency under load from an open-loop generator, tail latency, pipelines,
 //! compression and CURVE — against the built-in echo worker (the floor) and the user's server.
 
