@@ -54,6 +54,7 @@ fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResu
         reason: None,
         detail: None,
         samples,
+        processes: Vec::new(),
         warmup_samples: BTreeMap::new(),
         summary,
         values: BTreeMap::new(),
@@ -73,6 +74,8 @@ fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResu
             runs: 10.into(),
             timeout: 1.0,
             thresholds: Thresholds::DEFAULT,
+            processes: None,
+            calibrated_noise: BTreeMap::new(),
         },
     }
 }

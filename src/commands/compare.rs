@@ -203,8 +203,15 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         .map(|s| (s.id().render(), s.settings().thresholds))
         .chain(paired_cand.iter().map(|r| (r.id.clone(), r.config.thresholds)))
         .collect();
-    let rows =
-        pairing::compare_results(&paired_base, &paired_cand, &|id| thresholds.get(id).copied().unwrap_or_default());
+    for results in [&mut paired_cand, &mut cand_results] {
+        crate::results::calibration::attach_noise(store.dir(), results, opts.overrides.quick);
+    }
+    let rows = pairing::compare_results_with(
+        &paired_base,
+        &paired_cand,
+        &|id| thresholds.get(id).copied().unwrap_or_default(),
+        opts.overrides.multiplicity,
+    );
     let comparison = Comparison {
         baseline: base.side,
         candidate: cand.side,
@@ -214,6 +221,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         removed,
         baseline_benchmarks: base_results,
         skipped,
+        multiplicity: rows.multiplicity,
     };
     let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;

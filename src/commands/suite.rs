@@ -28,7 +28,20 @@ pub fn command(
     list: bool,
     ui: &Ui,
 ) -> Result<u8> {
-    let kinds: &[&'static str] = match which {
+    let kinds = kinds(which, scenarios)?;
+    let mut opts = super::run::options(args, kinds)?;
+    opts.overrides.scenarios = scenarios.to_vec();
+    opts.overrides.scaling = suite_args.scaling.clone();
+    opts.overrides.tensor = suite_args.tensor.clone();
+    if list {
+        return print_list(&opts, args.format);
+    }
+    super::run::execute(&opts, args, ui)
+}
+
+/// The result kinds of a suite name, or the error of a scenario group that is not the suite's.
+pub fn kinds(which: SuiteName, scenarios: &[Group]) -> Result<&'static [&'static str], UserError> {
+    let kinds: &'static [&'static str] = match which {
         SuiteName::Zmq => &[zmq::KIND],
         SuiteName::Rpc => &[rpc::KIND],
         SuiteName::Tensor => &[tensor::KIND],
@@ -38,17 +51,10 @@ pub fn command(
         if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
             use clap::ValueEnum;
             let available = Group::value_variants().iter().filter(|v| v.suite() == *kind).map(|v| v.as_str()).collect();
-            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available }.into());
+            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available });
         }
     }
-    let mut opts = super::run::options(args, kinds)?;
-    opts.overrides.scenarios = scenarios.to_vec();
-    opts.overrides.scaling = suite_args.scaling.clone();
-    opts.overrides.tensor = suite_args.tensor.clone();
-    if list {
-        return print_list(&opts, args.format);
-    }
-    super::run::execute(&opts, args, ui)
+    Ok(kinds)
 }
 
 /// The rows that would run, by scenario group, with why a row would be skipped.

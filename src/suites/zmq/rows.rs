@@ -410,6 +410,7 @@ mod tests {
             default_entry: false,
             precision: None,
             min_speedup: Vec::new(),
+            processes: 2,
         }
     }
 
