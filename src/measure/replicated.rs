@@ -3,11 +3,14 @@
 //!
 //! Rounds against one server process are not independent: where its threads landed, its socket
 //! buffers and its allocator stay with it, so three rounds of one process are nearly one sample
-//! (see `BENCHMARKS.md`, "Suite comparisons you can gate on"). Each *block* here prepares every
-//! side anew — a fresh server per side —, runs the sides' rounds interleaved, and tears them down;
-//! blocks alternate which side goes first (A B A B…, then B A B A…) so that whatever the first
-//! round of a pair does to the second cancels. Every measured run records its block, and the
-//! analysis compares the sides block by block (`analysis::nested`).
+//! (see `BENCHMARKS.md`, "Suite comparisons you can gate on"). Each *block* here gives every side
+//! a fresh process in turn: it prepares the side (starts its server), runs its warmups and rounds,
+//! and tears it down, then does the same for the next side. Blocks alternate which side goes first
+//! (A B, B A, A B, …), so that whatever going first or second does cancels, and a block is short,
+//! so that what the machine did meanwhile hits both of its sides. Every measured run records its
+//! block, and the analysis compares the sides block by block (`analysis::nested`). One side's
+//! server at a time also means that two sides never fight over an endpoint a user's server must
+//! bind, and that a server is warmed by its own warmup round.
 
 use std::path::Path;
 
@@ -18,16 +21,18 @@ use super::scheduler::{self, Measured, Progress, RunPolicy};
 use super::session::SideRef;
 use crate::results::BenchmarkResult;
 
-/// Counts a block's runs on top of the blocks before it, for progress bars.
+/// Shows one side's runs of a block as that side's, counted on top of its blocks before.
 struct Offset<'a> {
     inner: &'a mut dyn Progress,
+    side: usize,
+    sides: usize,
     done: u32,
     blocks: u32,
 }
 
 impl Progress for Offset<'_> {
-    fn run_finished(&mut self, side: usize, sides: usize, warmup: bool, done: u32, planned: u32) {
-        self.inner.run_finished(side, sides, warmup, self.done + done, planned * self.blocks);
+    fn run_finished(&mut self, _: usize, _: usize, warmup: bool, done: u32, planned: u32) {
+        self.inner.run_finished(self.side, self.sides, warmup, self.done + done, planned * self.blocks);
     }
 }
 
@@ -46,7 +51,6 @@ fn absorb(into: &mut Measured, from: Measured, block: u32) {
     into.runs.extend(from.runs);
     into.warmups.extend(from.warmups);
     into.failure = from.failure;
-    into.stopped = from.stopped;
 }
 
 /// Keeps the first of repeated lines: every block's teardown may say the same thing.
@@ -58,8 +62,9 @@ fn dedup(lines: &mut Vec<String>) {
 /// Measures the same benchmark on every side (linked: a failure on one side stops the others)
 /// against `processes` fresh processes per side, and returns a result per side in order.
 ///
-/// A side that cannot be prepared fails them all. When the baseline (side 0) fails, the
-/// candidate finishes its block alone, as [`super::session::measure`] does.
+/// A side that cannot be prepared or fails ends the blocks; the sides still to run in that block
+/// are stopped, except that a candidate whose baseline (side 0) failed still runs its block, as
+/// [`super::session::measure`] measures it alone.
 pub fn measure(
     sides: &mut [SideRef],
     runner_exe: &Path,
@@ -69,9 +74,9 @@ pub fn measure(
     blocks(sides, runner_exe, progress, processes, true)
 }
 
-/// Measures different benchmarks interleaved, each against `processes` fresh processes and each
-/// judged on its own (a user's server and the built-in one it is measured against): a side that is
-/// skipped, cannot be prepared or fails drops out, and the others go on, as in
+/// Measures different benchmarks in turn, each against `processes` fresh processes and each
+/// judged on its own (a user's server and the built-in one it is measured against): a side that
+/// is skipped, cannot be prepared or fails drops out, and the others go on, as in
 /// [`super::session::measure_side_by_side`].
 pub fn measure_side_by_side(
     sides: &mut [SideRef],
@@ -94,91 +99,59 @@ fn blocks(
     let policy: RunPolicy = sides[n - 1].0.settings().policy;
     let mut measured: Vec<Measured> = (0..n).map(|_| Measured::default()).collect();
     let mut reports: Vec<FactsReport> = (0..n).map(|_| FactsReport::default()).collect();
+    let mut seen = vec![false; n];
     // Unlinked sides that will not run at all: skipped, with the reason.
     let skipped: Vec<Option<String>> =
         sides.iter().map(|(bench, _)| if linked { None } else { bench.skip() }).collect();
+    let mut ended = false;
     for block in 0..processes {
-        let active: Vec<usize> =
-            (0..n).filter(|&i| skipped[i].is_none() && measured[i].failure.is_none()).collect();
-        let mut running = Vec::new();
-        for &i in &active {
-            let (bench, staged) = &mut sides[i];
+        for side in order(n, block) {
+            let baseline_failed = measured[0].failure.is_some();
+            if skipped[side].is_some() || measured[side].failure.is_some() || (ended && !(side == n - 1 && baseline_failed)) {
+                continue;
+            }
+            let (bench, staged) = &mut sides[side];
             let env = PrepareEnv { staged, runner_exe, runner: &slot };
-            match bench.prepare(&env) {
-                Ok(()) => running.push(i),
-                Err(reason) => {
-                    measured[i].failure = Some(RunFailure::new(reason));
-                    bench.teardown(&mut reports[i]);
-                    if linked {
-                        break;
+            let got = match bench.prepare(&env) {
+                Ok(()) => {
+                    if !seen[side] {
+                        reports[side] = bench.facts();
+                        seen[side] = true;
                     }
+                    let done = measured[side].runs.len() as u32;
+                    let mut offset = Offset { inner: &mut *progress, side, sides: n, done, blocks: processes };
+                    let only: &mut dyn Bench = &mut **bench;
+                    scheduler::run_interleaved(&mut [only], policy, &mut offset).remove(0)
                 }
-            }
-        }
-        if linked && running.len() < n {
-            // A side that cannot be prepared fails them all.
-            let reason = measured.iter().find_map(|m| m.failure.clone()).expect("a side failed");
-            for &i in &running {
-                sides[i].0.teardown(&mut reports[i]);
-            }
-            for m in measured.iter_mut() {
-                m.failure = Some(reason.clone());
-            }
-            break;
-        }
-        if running.is_empty() {
-            break;
-        }
-        if block == 0 {
-            for &i in &running {
-                reports[i] = sides[i].0.facts();
-            }
-        }
-        let order: Vec<usize> = order(running.len(), block).into_iter().map(|k| running[k]).collect();
-        let done = running.iter().map(|&i| measured[i].runs.len() as u32).max().unwrap_or(0);
-        let mut offset = Offset { inner: progress, done, blocks: processes };
-        let got = {
-            let mut slots: Vec<Option<&mut dyn Bench>> =
-                sides.iter_mut().map(|(b, _)| Some(&mut **b as &mut dyn Bench)).collect();
-            let mut ordered: Vec<&mut dyn Bench> =
-                order.iter().map(|&i| slots[i].take().expect("each side once")).collect();
-            if linked {
-                scheduler::run_interleaved(&mut ordered, policy, &mut offset)
-            } else {
-                scheduler::run_side_by_side(&mut ordered, policy, &mut offset)
-            }
-        };
-        let mut by_side: Vec<Option<Measured>> = (0..n).map(|_| None).collect();
-        for (&side, m) in order.iter().zip(got) {
-            by_side[side] = Some(m);
-        }
-        let last = n - 1;
-        if linked && last > 0 {
-            let baseline_failed = by_side[0].as_ref().is_some_and(|m| m.failure.is_some());
-            if baseline_failed && by_side[last].as_ref().is_some_and(|m| m.stopped.is_some()) {
-                let candidate: &mut dyn Bench = &mut *sides[last].0;
-                by_side[last] = scheduler::run_interleaved(&mut [candidate], policy, &mut offset).pop();
-            }
-        }
-        let ended = linked && by_side.iter().flatten().any(|m| m.failure.is_some() || m.stopped.is_some());
-        for &i in &running {
-            let got = by_side[i].take().expect("a result per running side");
-            let last_block = ended || got.failure.is_some() || block + 1 == processes;
-            absorb(&mut measured[i], got, block);
-            let report = &mut reports[i];
-            if last_block {
-                sides[i].0.teardown(report);
+                Err(reason) => Measured { failure: Some(RunFailure::new(reason)), ..Measured::default() },
+            };
+            let failed = got.failure.is_some();
+            absorb(&mut measured[side], got, block);
+            let report = &mut reports[side];
+            if failed || block + 1 == processes {
+                bench.teardown(report);
                 dedup(&mut report.facts.problems);
                 dedup(&mut report.warnings);
             } else {
                 let mut scratch = FactsReport::default();
-                sides[i].0.teardown(&mut scratch);
+                bench.teardown(&mut scratch);
                 report.facts.problems.extend(scratch.facts.problems);
                 report.warnings.extend(scratch.warnings);
             }
+            ended |= linked && failed;
         }
         if ended {
             break;
+        }
+    }
+    if ended {
+        // The sides that did not fail were stopped by the one that did.
+        for m in measured.iter_mut().filter(|m| m.failure.is_none()) {
+            m.stopped = Some("stopped because the other side of the comparison failed".into());
+        }
+        // A candidate whose baseline failed has its own result.
+        if n > 1 && measured[0].failure.is_some() && measured[n - 1].failure.is_none() {
+            measured[n - 1].stopped = None;
         }
     }
     sides
@@ -230,6 +203,9 @@ mod tests {
         fn settings(&self) -> &Settings {
             &self.settings
         }
+        fn skip(&self) -> Option<String> {
+            (self.tag == 's').then(|| "not here".to_string())
+        }
         fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
             self.prepared += 1;
             self.log.borrow_mut().push('P');
@@ -271,25 +247,30 @@ mod tests {
         Logged { tag, log: log.clone(), prepared: 0, fail_prepare_at: None, fail_run_at: None, runs: 0, id, settings }
     }
 
-    fn run(a: &mut Logged, b: &mut Logged, processes: u32) -> Vec<BenchmarkResult> {
+    fn run(a: &mut Logged, b: &mut Logged, processes: u32, linked: bool) -> Vec<BenchmarkResult> {
         let dir = tempfile::tempdir().unwrap();
         let staged = Staged::new(dir.path(), "t", crate::build::Executables::new()).unwrap();
         let mut sides: [SideRef; 2] = [(a, &staged), (b, &staged)];
-        measure(&mut sides, Path::new("/bin/true"), &mut NoProgress, processes)
+        let exe = Path::new("/bin/true");
+        if linked {
+            measure(&mut sides, exe, &mut NoProgress, processes)
+        } else {
+            measure_side_by_side(&mut sides, exe, &mut NoProgress, processes)
+        }
     }
 
     #[test]
-    fn each_block_prepares_fresh_sides_and_alternates_which_goes_first() {
+    fn each_block_gives_each_side_a_fresh_process_in_turn_and_alternates_who_goes_first() {
         let log = Rc::new(RefCell::new(String::new()));
         let (mut a, mut b) = (logged('a', &log, 2), logged('b', &log, 2));
-        let results = run(&mut a, &mut b, 3);
-        // Per block: prepare both, a warmup round and two measured rounds, interleaved, then both
-        // torn down; the second block starts with b.
-        assert_eq!(*log.borrow(), "PPabababTTPPbababaTTPPabababTT");
+        let results = run(&mut a, &mut b, 3, true);
+        // Per side and block: started, a warmup round and two measured rounds, stopped; the
+        // second block starts with b.
+        assert_eq!(*log.borrow(), "PaaaTPbbbTPbbbTPaaaTPaaaTPbbbT");
         for r in &results {
             assert_eq!(r.status, Status::Ok);
             assert_eq!(r.processes, [0, 0, 1, 1, 2, 2], "two rounds per process");
-            // Each run says which preparation (process) it ran against.
+            // Each run says which start (process) it ran against.
             assert_eq!(r.samples["value"].as_f64(), [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
             assert_eq!(r.warmup_samples["value"].as_f64().len(), 3, "a warmup per fresh process");
         }
@@ -298,33 +279,51 @@ mod tests {
     }
 
     #[test]
-    fn a_side_that_cannot_be_prepared_again_fails_both_and_a_failed_round_ends_the_blocks() {
+    fn a_side_that_fails_ends_the_blocks_and_stops_the_other() {
         let log = Rc::new(RefCell::new(String::new()));
         let (mut a, mut b) = (logged('a', &log, 1), logged('b', &log, 1));
         b.fail_prepare_at = Some(2);
-        let results = run(&mut a, &mut b, 3);
-        assert!(results.iter().all(|r| r.status == Status::Failed && r.reason.as_deref() == Some("no server")));
-        assert_eq!(*log.borrow(), "PPababTTPPTT", "every side is stopped, and no third block starts");
+        let results = run(&mut a, &mut b, 3, true);
+        assert_eq!(*log.borrow(), "PaaTPbbTPT", "block 1 starts with b, which cannot start: no block more");
+        assert_eq!((results[1].status, results[1].reason.as_deref()), (Status::Failed, Some("no server")));
+        assert_eq!(results[0].status, Status::Skipped, "the baseline is stopped");
 
         let log = Rc::new(RefCell::new(String::new()));
         let (mut a, mut b) = (logged('a', &log, 2), logged('b', &log, 2));
         b.fail_run_at = Some(4);
-        let results = run(&mut a, &mut b, 3);
+        let results = run(&mut a, &mut b, 3, true);
+        assert_eq!(*log.borrow(), "PaaaTPbbbTPbT");
         assert_eq!(results[1].status, Status::Failed);
-        assert_eq!(results[0].status, Status::Skipped, "the other side is stopped");
-        assert_eq!(*log.borrow(), "PPabababTTPPbTT");
+        assert_eq!(results[0].status, Status::Skipped);
     }
 
     #[test]
-    fn when_the_baseline_fails_the_candidate_finishes_its_block_alone() {
+    fn when_the_baseline_fails_the_candidate_still_runs_its_block() {
         let log = Rc::new(RefCell::new(String::new()));
         let (mut a, mut b) = (logged('a', &log, 2), logged('b', &log, 2));
-        a.fail_run_at = Some(4);
-        let results = run(&mut a, &mut b, 3);
+        a.fail_run_at = Some(7);
+        let results = run(&mut a, &mut b, 4, true);
+        // Block 2 starts with a, which fails on its first round there; b runs that block, no more.
+        assert_eq!(*log.borrow(), "PaaaTPbbbTPbbbTPaaaTPaTPbbbT");
         assert_eq!(results[0].status, Status::Failed);
         assert_eq!(results[1].status, Status::Ok);
-        // Block 1 starts with b; a fails on its first call there; b then runs a warmup and two rounds alone.
-        assert_eq!(*log.borrow(), "PPabababTTPPbabbbTT");
-        assert_eq!(results[1].processes, [0, 0, 1, 1]);
+        assert_eq!(results[1].processes, [0, 0, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn side_by_side_a_skipped_or_failing_side_drops_out_and_the_other_goes_on() {
+        let log = Rc::new(RefCell::new(String::new()));
+        let (mut a, mut b) = (logged('a', &log, 1), logged('b', &log, 1));
+        b.fail_run_at = Some(3);
+        let results = run(&mut a, &mut b, 3, false);
+        assert_eq!(*log.borrow(), "PaaTPbbTPbTPaaTPaaT");
+        assert_eq!((results[0].status, results[1].status), (Status::Ok, Status::Failed));
+        assert_eq!(results[0].processes, [0, 1, 2]);
+
+        let log = Rc::new(RefCell::new(String::new()));
+        let (mut s, mut b) = (logged('s', &log, 1), logged('b', &log, 1));
+        let results = run(&mut s, &mut b, 2, false);
+        assert_eq!(*log.borrow(), "PbbTPbbT");
+        assert_eq!((results[0].status, results[1].status), (Status::Skipped, Status::Ok));
     }
 }
