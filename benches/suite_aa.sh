@@ -8,16 +8,21 @@
 #                                             --compare HEAD --fail-on regression`
 #   benches/suite_aa.sh rpc-quick N      N × `suite rpc --quick --compare HEAD --fail-on regression`
 #   benches/suite_aa.sh tensor-quick N   N × `suite tensor --quick --compare HEAD --fail-on regression`
-#   benches/suite_aa.sh detect N         a user REP server in Python: one plain quick run measures
-#                                        its time per request per payload; the working tree's server
-#                                        then spins 25% of that before each reply (its rows 20%
-#                                        slower); N quick compares against HEAD.
+#   benches/suite_aa.sh starts-40 N      N × `start --quick --compare HEAD --fail-on regression` of a
+#                                        package with 40 binaries (a start row each)
+#   benches/suite_aa.sh detect N         a user REP server in Python that does 0.5 ms of work per
+#                                        request: one plain quick run measures its time per request
+#                                        per payload (1 / its req-rep throughput); the working
+#                                        tree's server then spins 25% of that more before each
+#                                        reply (its requests take 25% longer: its throughput falls
+#                                        by 20%); N quick compares of the throughput and latency
+#                                        scenarios against HEAD.
 #
 # One line per compare: seconds, exit status, gating rows, flagged rows (any verdict but no change
 # and within noise), and the flagged rows themselves; then the totals. Extra arguments go to every
 # coldbench command (`--processes 12`). The JSON results are kept in $KEEP when it is set.
 set -euo pipefail
-mode=${1:?usage: suite_aa.sh zmq-quick|zmq-full|rpc-quick|tensor-quick|detect N [ARGS...]}
+mode=${1:?usage: suite_aa.sh zmq-quick|zmq-full|rpc-quick|tensor-quick|starts-40|detect N [ARGS...]}
 n=${2:-10}
 shift $(($# < 2 ? $# : 2))
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,13 +56,22 @@ $server
 [package.metadata.bench.tensor]
 TOML
 echo '' > "$proj/src/lib.rs"
-# A REP echo server in Python; DELAY maps a request's size to seconds spun before the reply.
+if [ "$mode" = starts-40 ]; then
+  # 40 binaries, each a start row: they print a line and exit.
+  mkdir -p "$proj/src/bin"
+  for i in $(seq -w 1 40); do
+    printf 'fn main() {\n    println!("tool %s");\n}\n' "$i" > "$proj/src/bin/tool$i.rs"
+  done
+fi
+# A REP echo server in Python that works WORK seconds per request; DELAY maps a request's size to
+# the seconds spun on top of that before the reply.
 cat > "$proj/server.py" <<'PY'
 import sys
 import time
 
 import zmq
 
+WORK = 0.0005
 DELAY = {}
 
 ctx = zmq.Context()
@@ -67,11 +81,9 @@ socket.bind(sys.argv[1])
 print("ready", flush=True)
 while True:
     frames = socket.recv_multipart()
-    delay = DELAY.get(sum(len(f) for f in frames))
-    if delay:
-        until = time.perf_counter() + delay
-        while time.perf_counter() < until:
-            pass
+    until = time.perf_counter() + WORK + DELAY.get(sum(len(f) for f in frames), 0.0)
+    while time.perf_counter() < until:
+        pass
     socket.send_multipart(frames)
 PY
 printf '/target\n' > "$proj/.gitignore"
@@ -83,6 +95,7 @@ case $mode in
   zmq-full) args=(suite zmq --scenario throughput --scenario latency) ;;
   rpc-quick) args=(suite rpc --quick) ;;
   tensor-quick) args=(suite tensor --quick) ;;
+  starts-40) args=(start --quick) ;;
   detect) args=(suite zmq --quick --scenario throughput --scenario latency) ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ use coldbench::measure::bench::{Bench, BenchId, Observation, PrepareEnv, RunFail
 use coldbench::measure::scheduler::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
 use coldbench::results::{
-    Adjustment, Better, BenchmarkResult, Location, MetricDesc, OrderedMap, Series, Thresholds, Unit,
+    Adjustment, BenchmarkResult, Better, Location, MetricDesc, OrderedMap, Series, Thresholds, Unit,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -178,12 +178,8 @@ fn a_real_twenty_percent_slowdown_is_still_found_process_by_process() {
     let compares = 20;
     for seed in 0..compares {
         let rows = compare(20, &slower, 200 + seed, QUIRKY, NEW);
-        let flagged: Vec<&str> = rows
-            .rows
-            .iter()
-            .filter(|r| r.verdict.is_regression())
-            .map(|r| r.id.as_str())
-            .collect();
+        let flagged: Vec<&str> =
+            rows.rows.iter().filter(|r| r.verdict.is_regression()).map(|r| r.id.as_str()).collect();
         let expected: Vec<String> = slower.iter().map(|i| format!("fakesuite/pkg/row{i}")).collect();
         found += expected.iter().filter(|id| flagged.contains(&id.as_str())).count();
         assert!(flagged.iter().all(|id| expected.iter().any(|e| e == id)), "a row that did not change: {flagged:?}");

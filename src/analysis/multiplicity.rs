@@ -128,11 +128,7 @@ pub fn adjust_family(members: &[Member], method: Method) -> Vec<f64> {
         method.adjust(&one_sided)
     };
     let (worse, better) = (per_direction(true), per_direction(false));
-    members
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (2.0 * if m.worse { worse[i] } else { better[i] }).min(1.0))
-        .collect()
+    members.iter().enumerate().map(|(i, m)| (2.0 * if m.worse { worse[i] } else { better[i] }).min(1.0)).collect()
 }
 
 /// A row's verdict once its adjusted p-value is known: a change whose adjusted p-value is not
@@ -199,11 +195,7 @@ mod tests {
     fn holm_and_bh_match_r() {
         let p = [0.01, 0.04, 0.03, 0.005, 0.5];
         assert!(close(&holm(&p), &[0.04, 0.09, 0.09, 0.025, 0.5]), "{:?}", holm(&p));
-        assert!(
-            close(&benjamini_hochberg(&p), &[0.025, 0.05, 0.05, 0.025, 0.5]),
-            "{:?}",
-            benjamini_hochberg(&p)
-        );
+        assert!(close(&benjamini_hochberg(&p), &[0.025, 0.05, 0.05, 0.025, 0.5]), "{:?}", benjamini_hochberg(&p));
         assert!(holm(&[]).is_empty() && benjamini_hochberg(&[]).is_empty());
         assert_eq!(holm(&[0.3]), [0.3]);
         assert_eq!(benjamini_hochberg(&[f64::NAN, 0.01]), [1.0, 0.02]);

@@ -108,7 +108,7 @@ pub fn compare(base: &Units, cand: &Units) -> NestedComparison {
 /// half-width of its 95% interval. A zero standard error is certainty: p is 0 for a difference
 /// and 1 for none.
 fn t_test(diff: f64, se: f64, df: f64) -> (f64, f64) {
-    if !(se > 0.0) || !se.is_finite() {
+    if se.is_nan() || se <= 0.0 || se.is_infinite() {
         return (if diff == 0.0 { 1.0 } else { 0.0 }, 0.0);
     }
     match StudentsT::new(0.0, 1.0, df.max(1.0)) {

@@ -133,7 +133,11 @@ pub fn compare_results_with(
     let cand_ids: Vec<&str> = candidate.iter().map(|c| c.id.as_str()).collect();
     out.removed = baseline.iter().filter(|b| !cand_ids.contains(&b.id.as_str())).map(|b| b.id.clone()).collect();
     let desc_of = |r: &ComparisonRow| {
-        candidate.iter().find(|c| c.id == r.id).and_then(|c| c.metrics.get(&r.metric)).map_or(Better::Lower, |d| d.better)
+        candidate
+            .iter()
+            .find(|c| c.id == r.id)
+            .and_then(|c| c.metrics.get(&r.metric))
+            .map_or(Better::Lower, |d| d.better)
     };
     let [gating, explaining] =
         multiplicity::apply(&mut out.rows, method, &desc_of, &|r: &ComparisonRow| thresholds(&r.id).significance);
@@ -218,8 +222,8 @@ fn nested_row(
     thresholds: &Thresholds,
     level: f64,
 ) -> Option<ComparisonRow> {
-    let b = Units::new(&sampled(base, metric)?.values().to_vec(), &base.processes)?;
-    let c = Units::new(&sampled(cand, metric)?.values().to_vec(), &cand.processes)?;
+    let b = Units::new(sampled(base, metric)?.values(), &base.processes)?;
+    let c = Units::new(sampled(cand, metric)?.values(), &cand.processes)?;
     let n = nested::compare(&b, &c);
     let noise = noise_band(cand, metric, desc, thresholds);
     let judged = Thresholds { noise, ..*thresholds };

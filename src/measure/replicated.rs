@@ -38,7 +38,7 @@ impl Progress for Offset<'_> {
 
 /// The order of `n` sides in block `block`: as given in even blocks, reversed in odd ones.
 pub fn order(n: usize, block: u32) -> Vec<usize> {
-    if block % 2 == 0 {
+    if block.is_multiple_of(2) {
         (0..n).collect()
     } else {
         (0..n).rev().collect()
@@ -107,7 +107,10 @@ fn blocks(
     for block in 0..processes {
         for side in order(n, block) {
             let baseline_failed = measured[0].failure.is_some();
-            if skipped[side].is_some() || measured[side].failure.is_some() || (ended && !(side == n - 1 && baseline_failed)) {
+            if skipped[side].is_some()
+                || measured[side].failure.is_some()
+                || (ended && !(side == n - 1 && baseline_failed))
+            {
                 continue;
             }
             let (bench, staged) = &mut sides[side];

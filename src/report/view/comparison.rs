@@ -272,10 +272,9 @@ fn summary_line(
                 _ => String::new(),
             };
             let noisy = match (r.detectable, thresholds) {
-                (Some(d), Some(t)) if d > t.fail && !r.verdict.is_regression() => format!(
-                    "; too noisy to judge: a {:.0}% regression (fail) could go unseen",
-                    t.fail * 100.0
-                ),
+                (Some(d), Some(t)) if d > t.fail && !r.verdict.is_regression() => {
+                    format!("; too noisy to judge: a {:.0}% regression (fail) could go unseen", t.fail * 100.0)
+                }
                 _ => String::new(),
             };
             let power = format!("{power}{noisy}");
