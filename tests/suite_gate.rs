@@ -15,11 +15,13 @@ use std::time::Duration;
 use coldbench::analysis::pairing::{compare_results_with, Rows};
 use coldbench::build::stage::Staged;
 use coldbench::build::Executables;
+use coldbench::cli::Format;
 use coldbench::measure::bench::{Bench, BenchId, Observation, PrepareEnv, RunFailure, Settings};
 use coldbench::measure::scheduler::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
 use coldbench::results::{
-    Adjustment, BenchmarkResult, Better, Location, MetricDesc, OrderedMap, Series, Thresholds, Unit,
+    Adjustment, BenchmarkResult, Better, Comparison, Location, MetricDesc, OrderedMap, RunConfig, RunDocument, Series,
+    Side, Thresholds, Unit,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -134,6 +136,17 @@ fn row(i: usize, rate: f64, seed: u64, noise: Noise, design: Design) -> FakeRow 
 /// One compare of `rows` rows, interleaved side by side as `--compare` runs them; the candidate's
 /// rows listed in `slower` run at 0.8 × the baseline's rate.
 fn compare(rows: usize, slower: &[usize], seed: u64, noise: Noise, design: Design) -> Rows {
+    measure_and_compare(rows, slower, seed, &|_| noise, design).2
+}
+
+/// [`compare`] with the noise of each row, returning both sides' results too.
+fn measure_and_compare(
+    rows: usize,
+    slower: &[usize],
+    seed: u64,
+    noise: &dyn Fn(usize) -> Noise,
+    design: Design,
+) -> (Vec<BenchmarkResult>, Vec<BenchmarkResult>, Rows) {
     let dir = tempfile::tempdir().unwrap();
     let staged = Staged::new(dir.path(), "fake", Executables::new()).unwrap();
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
@@ -141,15 +154,16 @@ fn compare(rows: usize, slower: &[usize], seed: u64, noise: Noise, design: Desig
     for i in 0..rows {
         let s = seed * 1_000_003 + 2 * i as u64;
         let factor = if slower.contains(&i) { 0.8 } else { 1.0 };
-        let mut b = row(i, 10_000.0, s, noise, design);
-        let mut c = row(i, 10_000.0 * factor, s + 1, noise, design);
+        let mut b = row(i, 10_000.0, s, noise(i), design);
+        let mut c = row(i, 10_000.0 * factor, s + 1, noise(i), design);
         let mut sides: [session::SideRef; 2] = [(&mut b, &staged), (&mut c, &staged)];
         let mut results = session::measure(&mut sides, &exe, &mut NoProgress);
         cand.push(results.pop().unwrap());
         base.push(results.pop().unwrap());
     }
     let thresholds = Thresholds { noise: design.noise, ..Thresholds::DEFAULT };
-    compare_results_with(&base, &cand, &|_| thresholds, design.method)
+    let rows = compare_results_with(&base, &cand, &|_| thresholds, design.method);
+    (base, cand, rows)
 }
 
 /// The rows of a comparison that are flagged: any verdict but no change and within noise.
@@ -239,4 +253,57 @@ fn a_plan_of_100_null_rows_is_controlled_as_a_family() {
         assert!(n <= 16, "{method:?}: {n} of {compares} compares of 100 null rows flagged a row");
         assert!(n >= 2, "{method:?} is not so strict that nothing is ever found: {n}");
     }
+}
+
+#[test]
+fn the_console_says_how_the_family_was_judged_what_each_row_could_see_and_which_are_too_noisy() {
+    // Six rows: row 1 is 20% slower; rows 4 and 5 have servers whose level swings by 40%.
+    let wild = Noise { process: 0.4, round: 0.05 };
+    let noise = |i: usize| if i >= 4 { wild } else { QUIRKY };
+    let (base, cand, rows) = measure_and_compare(6, &[1], 7, &noise, NEW);
+    let side = |label: &str| Side { label: label.into(), sha: None, dirty: false };
+    let comparison = Comparison {
+        baseline: side("main"),
+        candidate: side("working tree"),
+        interleaved: true,
+        rows: rows.rows,
+        added: rows.added,
+        removed: rows.removed,
+        baseline_benchmarks: base,
+        skipped: vec![],
+        multiplicity: rows.multiplicity,
+    };
+    let config = RunConfig {
+        profile: "release".into(),
+        features: vec![],
+        all_features: false,
+        no_default_features: false,
+        no_build: true,
+    };
+    let doc = RunDocument::new(
+        "2026-12-06T00:00:00Z".into(),
+        None,
+        coldbench::host::collect(),
+        config,
+        cand,
+        Some(comparison),
+    );
+    let console = coldbench::report::render(&doc, Format::Human, None, false).unwrap();
+    assert!(
+        console.contains("p-values adjusted for the 6 gating rows (Benjamini–Hochberg, per direction of change)"),
+        "{console}"
+    );
+    let slower = console.lines().find(|l| l.starts_with("fakesuite/pkg/row1: ")).unwrap();
+    assert!(slower.contains("20.0% lower") || slower.contains("% lower (CI "), "{slower}");
+    assert!(slower.contains("paired t over 8 processes, p "), "{slower}");
+    assert!(slower.contains("could detect ≥ ") && slower.contains("(95% power, as one of 6 rows)"), "{slower}");
+    assert!(slower.ends_with("▲ regressed") || slower.ends_with("▲ warning"), "{slower}");
+    // The wild rows could not have seen a 25% regression: they say so, and are listed.
+    for i in [4, 5] {
+        let line = console.lines().find(|l| l.starts_with(&format!("fakesuite/pkg/row{i}: "))).unwrap();
+        assert!(line.contains("too noisy to judge: a 25% regression (fail) could go unseen"), "{line}");
+    }
+    assert!(console.contains("too noisy to judge: 2 of the gating rows"), "{console}");
+    assert!(console.contains("  fakesuite/pkg/row4: could detect ≥ "), "{console}");
+    assert!(!console.contains("  fakesuite/pkg/row0: could detect"), "a quiet row is not listed: {console}");
 }
