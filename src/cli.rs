@@ -127,15 +127,23 @@ pub enum Command {
     },
     /// Show what this machine offers: the facts recorded with every result.
     Env,
-    /// Measure how noisy each start and load benchmark is here, and so how many runs a
-    /// comparison needs to see a change (saved per host under calibration/).
+    /// Measure how noisy each start and load benchmark (or, with --suite, each suite row) is
+    /// here, and so how many runs a comparison needs to see a change (saved per host under
+    /// calibration/; a suite row's noise also sets the noise band of its comparisons).
     Calibrate {
-        /// How long to run each benchmark as interleaved A/A pairs.
+        /// How long to run each start or load benchmark as interleaved A/A pairs.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
         time: Duration,
-        /// The change to find the run count for [default: the configured noise threshold].
+        /// The change to find the run (or process) count for [default: the configured noise threshold].
         #[arg(long, value_name = "PCT", value_parser = parse_percent)]
         detect: Option<f64>,
+        /// Calibrate the rows of this suite instead: each as A/A pairs of fresh processes
+        /// (--processes of them per side [default: 12]), with the rounds a comparison makes.
+        #[arg(long, value_enum, value_name = "SUITE")]
+        suite: Option<SuiteName>,
+        /// With --suite: only this group of scenarios (may repeat).
+        #[arg(long, value_enum, value_name = "GROUP", requires = "suite")]
+        scenario: Vec<crate::suites::Group>,
     },
     /// Remove the checkouts, builds and cached files of compared refs (results are kept).
     Clean {
@@ -282,6 +290,27 @@ pub enum FailOn {
     Never,
 }
 
+/// `--multiplicity`: how a comparison's rows are adjusted for their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Multiplicity {
+    /// Benjamini–Hochberg: of the rows flagged, at most 5% expected to be false.
+    Bh,
+    /// Holm: at most a 5% chance that any row is flagged falsely.
+    Holm,
+    /// Every row at its own level of 5%.
+    None,
+}
+
+impl From<Multiplicity> for crate::results::Adjustment {
+    fn from(m: Multiplicity) -> Self {
+        match m {
+            Multiplicity::Bh => crate::results::Adjustment::Bh,
+            Multiplicity::Holm => crate::results::Adjustment::Holm,
+            Multiplicity::None => crate::results::Adjustment::None,
+        }
+    }
+}
+
 /// `--config-from`: whose benchmark definitions a comparison applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ConfigFrom {
@@ -369,6 +398,15 @@ pub struct RunArgs {
     /// Fewer runs, for git hooks: 10 measured runs and 1 warmup (unless --runs/--warmup say otherwise)
     #[arg(global = true, long, help_heading = "Measuring")]
     pub quick: bool,
+    /// Suite rows: fresh server or worker processes per side, each measured for its rounds
+    /// (`iterations`, or --runs) [default: 6; --quick: 8, of fewer and shorter rounds]
+    #[arg(global = true, long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=1000), help_heading = "Measuring")]
+    pub processes: Option<u32>,
+    /// How the p-values of a comparison's many rows are adjusted for their number: `bh`
+    /// (Benjamini–Hochberg, the false discovery rate), `holm` (the family-wise error), each per
+    /// direction of change, or `none`
+    #[arg(global = true, long, value_enum, value_name = "METHOD", default_value = "bh", help_heading = "Comparing")]
+    pub multiplicity: Multiplicity,
     /// Use the executables already built instead of running cargo build
     #[arg(global = true, long, help_heading = "Measuring")]
     pub no_build: bool,

@@ -49,6 +49,7 @@ impl Throughput {
             default_entry: false,
             precision: None,
             min_speedup: vec![],
+            processes: 1,
         };
         Throughput { id, settings, rates, took, calls: 0 }
     }
@@ -136,6 +137,7 @@ fn compare(baseline: Throughput, candidate: Throughput) -> RunDocument {
         removed: rows.removed,
         baseline_benchmarks: vec![base],
         skipped: vec![],
+        multiplicity: rows.multiplicity,
     };
     document(vec![cand], Some(comparison))
 }

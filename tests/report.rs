@@ -228,7 +228,7 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
         zmq.servers[0].request.is_some() && zmq.servers[0].reply.is_some(),
         "the example shows a server's own messages"
     );
-    assert_eq!(zmq.iterations, Some(3));
+    assert_eq!(zmq.iterations, Some(1));
     let rpc = cfg.rpc.expect("the example has an RPC table");
     assert_eq!((rpc.worker.unwrap().name.as_str(), rpc.calls.len()), ("my-worker", 1));
     let tensor = cfg.tensor.expect("the example has a tensor table");

@@ -73,7 +73,8 @@ fn the_quick_suite_runs_every_call_pattern_and_scaling_row_against_the_builtin_w
         assert!(median("local") < 0.1 * median("call"), "{row:#}");
     }
     let small = find(&doc, "call", &[("method", "small_int".into())]);
-    assert_eq!(small["samples"]["call"].as_array().unwrap().len(), 3, "3 rounds by default");
+    assert_eq!(small["samples"]["call"].as_array().unwrap().len(), 2, "1 round by default, per worker process");
+    assert_eq!(small["processes"], serde_json::json!([0, 1]), "the fixture's 2 processes per side");
     assert_eq!(small["facts"]["calls_per_round"], 100, "--quick makes 100 calls a round");
     // A chain of four calls across the boundary takes longer than one.
     let depth = |d: u32| mean(find(&doc, "chain", &[("depth", d.into())]), "chain");

@@ -82,18 +82,19 @@ fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_wor
     {
         assert!(all.iter().any(|b| name_of(b) == name && b["status"] == "ok"), "no measured {name} row");
     }
-    for transport in ["tcp", "ipc", "inproc"] {
+    for transport in ["tcp", "ipc"] {
         let row = all.iter().find(|b| name_of(b) == "throughput" && b["params"]["transport"] == transport).unwrap();
         assert_eq!(row["status"], "ok", "{row:#}");
         assert!(mean(row, "throughput") > 0.0 && mean(row, "bandwidth") > 0.0);
-        assert_eq!(row["samples"]["throughput"].as_array().unwrap().len(), 3, "3 rounds by default");
+        // One round against each of the (here, 2) fresh servers, each after a warmup round.
+        assert_eq!(row["processes"], serde_json::json!([0, 1]), "{row:#}");
+        assert_eq!(row["warmup_samples"]["throughput"].as_array().unwrap().len(), 2);
     }
+    assert!(all.iter().all(|b| b["params"]["transport"] != "inproc"), "--quick leaves out inproc");
     assert!(all.iter().all(|b| b["params"]["server"] == "builtin"), "no user server is configured");
-    // The floor's own costs are measured, except for the in-process transport.
+    // The floor's own costs are measured.
     let tcp = bench(&doc, "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]");
     assert!(mean(tcp, "server_cpu") > 0.0 && mean(tcp, "server_rss") > 1e6, "{tcp:#}");
-    let inproc = bench(&doc, "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=inproc,payload=64 B]");
-    assert!(inproc["summary"].get("server_cpu").is_none());
     // Compression rows say how much the payload shrank; text compresses, and the codec costs CPU.
     let zstd = all.iter().find(|b| b["params"]["codec"] == "zstd" && b["params"]["curve"] == "off").unwrap();
     assert!(mean(zstd, "compression_ratio") > 1.5, "{zstd:#}");
@@ -109,7 +110,10 @@ fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_wor
     let latency = all.iter().find(|b| name_of(b) == "latency" && b["params"]["rate"] == 1000).unwrap();
     assert!((500.0..1100.0).contains(&mean(latency, "achieved_rate")), "{latency:#}");
     // The latencies of all rounds are merged into one distribution, every request counted.
-    assert_eq!(latency["distributions"]["latency"]["count"], 600, "3 rounds of 200 ms at 1000/s");
+    assert_eq!(
+        latency["distributions"]["latency"]["count"], 400,
+        "a round of 200 ms at 1000/s against each of 2 servers"
+    );
     let pipeline = all.iter().find(|b| name_of(b) == "pipeline" && b["params"]["stages"] == 10).unwrap();
     assert!(mean(pipeline, "ready_time") > 0.0 && mean(pipeline, "throughput") > 0.0);
 
@@ -624,13 +628,18 @@ fn compare_judges_a_slower_server_by_each_metric_s_direction() {
     let port = free_port();
     let table = format!(
         "{}\npayload-sizes = [64]\nclients = [1]\nrates = [200]\nlatency-payload-sizes = []\ntail-requests = 200\n\
-         round = \"100ms\"\nduration = \"500ms\"\niterations = 5\ntransports = [\"tcp\"]",
+         round = \"100ms\"\nduration = \"250ms\"\niterations = 1\ntransports = [\"tcp\"]",
         rust_server(port, "")
     );
     // Warn and fail far away: the verdict is then exactly "regressed" whatever the size. The 2 ms
-    // delay changes the server's rows by far more than the wide noise band, while the floor, the
-    // same worker on both sides, may drift by tens of percent on a loaded 2-core runner with only
-    // five rounds per side: the band keeps such drift from reading as a change.
+    // delay per request cuts the server's throughput to a tenth or less and multiplies its median
+    // latency, far beyond the wide noise band, while the floor, the same worker on both sides, may
+    // drift by tens of percent on a loaded 2-core runner: the band keeps such drift from reading
+    // as a change. Six blocks, each a fresh server per side back to back, are compared block by
+    // block (the fixture's two would leave one degree of freedom: no change after the family's
+    // adjustment however large the ratio); a block in which the machine stalled the fast server
+    // (which once made a mean of rounds of one server per side read "no change" on CI) is one of
+    // six paired ratios, and the other five still carry the change.
     let f = fixture("noise = \"40%\"\nwarn = \"100000%\"\nfail = \"200000%\"", &table);
     let ws = f.ws();
     f.commit_all("fast server");
@@ -638,21 +647,46 @@ fn compare_judges_a_slower_server_by_each_metric_s_direction() {
     let source = std::fs::read_to_string(&main_rs).unwrap();
     std::fs::write(&main_rs, source.replace("const EXTRA_DELAY_US: u64 = 0;", "const EXTRA_DELAY_US: u64 = 2000;"))
         .unwrap();
-    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--scenario", "latency", "--compare", "HEAD"]);
+    let out = f.run(&[
+        "suite",
+        "zmq",
+        "--scenario",
+        "throughput",
+        "--scenario",
+        "latency",
+        "--compare",
+        "HEAD",
+        "--processes",
+        "6",
+    ]);
     assert_eq!(out.status.code(), Some(0), "regressed does not fail the gate: {}", describe(&out));
     let doc = latest(&f.out());
     let rows = doc["comparison"]["rows"].as_array().unwrap();
-    let verdict = |id: &str, metric: &str| -> String {
-        let row = rows
-            .iter()
+    let row = |id: &str, metric: &str| -> &serde_json::Value {
+        rows.iter()
             .find(|r| r["id"] == id && r["metric"] == metric)
-            .unwrap_or_else(|| panic!("no {id} {metric} in {rows:#?}"));
-        row["verdict"].as_str().unwrap().to_string()
+            .unwrap_or_else(|| panic!("no {id} {metric} in {rows:#?}"))
+    };
+    let verdict = |id: &str, metric: &str| -> String { row(id, metric)["verdict"].as_str().unwrap().to_string() };
+    // Each side's values, process by process, for a failure to show.
+    let samples = |id: &str, metric: &str| -> String {
+        let side = |b: &serde_json::Value| {
+            format!(
+                "{} over processes {} ({} {} {})",
+                b["samples"][metric], b["processes"], b["status"], b["failure"], b["warnings"]
+            )
+        };
+        let base = doc["comparison"]["baseline_benchmarks"].as_array().unwrap().iter().find(|b| b["id"] == id);
+        format!("baseline {}, candidate {}", base.map_or("none".into(), side), side(bench(&doc, id)))
     };
     let throughput = "zmq/echosvc/throughput[server=echo-server,pattern=req-rep,transport=tcp,payload=64 B]";
-    assert_eq!(verdict(throughput, "throughput"), "regressed", "throughput fell: higher is better");
+    let slower = row(throughput, "throughput");
+    let why = format!("{slower:#}\n{}", samples(throughput, "throughput"));
+    assert_eq!(verdict(throughput, "throughput"), "regressed", "throughput fell: higher is better: {why}");
+    assert_eq!((&slower["test"], &slower["processes"]), (&"paired_t".into(), &serde_json::json!([6, 6])), "{why}");
     let latency = "zmq/echosvc/latency[server=echo-server,transport=tcp,payload=64 B,rate=200]";
-    assert_eq!(verdict(latency, "latency_p50"), "regressed", "latency rose: lower is better");
+    let why = format!("{:#}\n{}", row(latency, "latency_p50"), samples(latency, "latency_p50"));
+    assert_eq!(verdict(latency, "latency_p50"), "regressed", "latency rose: lower is better: {why}");
     // The floor did not change: it is the same built-in worker on both sides.
     let floor = "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]";
     assert!(["no_change", "within_noise"].contains(&verdict(floor, "throughput").as_str()));
@@ -661,4 +695,59 @@ fn compare_judges_a_slower_server_by_each_metric_s_direction() {
         "M echosvc/src/main.rs",
         "the working tree is as it was"
     );
+}
+
+#[test]
+fn calibrate_learns_each_suite_row_s_spread_and_its_comparisons_here_judge_with_that_band() {
+    let f = fixture("", "payload-sizes = [64]\nround = \"30ms\"\ntransports = [\"tcp\"]");
+    let out = f.run(&["calibrate", "--suite", "zmq", "--scenario", "throughput", "--processes", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let id = "zmq/echosvc/throughput[server=builtin,pattern=req-rep,transport=tcp,payload=64 B]";
+    assert!(
+        stdout.contains(&format!("{id}\n  4 A/A pairs of fresh processes (1 round each) of `throughput`")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("noise band of its comparisons: 4 processes ±"), "{stdout}");
+    assert!(stdout.contains("processes per side to detect 5.0%: "), "the band of its family by default: {stdout}");
+    let files: Vec<_> = std::fs::read_dir(f.out().join("calibration")).unwrap().flatten().collect();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(files[0].path()).unwrap()).unwrap();
+    let entry = saved["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id && b["metric"] == "throughput")
+        .unwrap_or_else(|| panic!("{saved:#}"));
+    assert_eq!(entry["suite"], serde_json::json!({ "rounds": 1, "quick": false }));
+    assert_eq!(entry["pairs"], 4);
+    let sd = entry["log_ratio_sd"].as_f64().unwrap();
+    assert!(sd > 0.0, "{entry:#}");
+
+    // A comparison of that row here, with the same rounds, is judged with the band of the spread
+    // over its own number of processes: σ / √3 on the log scale.
+    f.commit_all("bench");
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--compare", "HEAD", "--processes", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    let band = bench(&doc, id)["config"]["calibrated_noise"]["throughput"].as_f64().unwrap();
+    assert!((band - (sd / 3f64.sqrt()).exp_m1()).abs() < 1e-12, "{band} from σ {sd}");
+    let row = |doc: &serde_json::Value| -> serde_json::Value {
+        doc["comparison"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id && r["metric"] == "throughput")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&doc)["noise"].as_f64().unwrap(), band.max(0.02), "never below the configured noise");
+    assert_eq!(row(&doc)["processes"], serde_json::json!([3, 3]));
+    assert_eq!(row(&doc)["test"], "paired_t");
+
+    // The calibration of full rounds says nothing of --quick ones: the family's band applies.
+    let out = f.run(&["suite", "zmq", "--scenario", "throughput", "--compare", "HEAD", "--quick"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let doc = latest(&f.out());
+    assert!(bench(&doc, id)["config"].get("calibrated_noise").is_none());
+    assert_eq!(row(&doc)["noise"], 0.05);
 }

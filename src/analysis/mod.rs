@@ -1,13 +1,16 @@
 //! Statistics and judgement, in one place: descriptive statistics (`summary`, one percentile
 //! definition), the tests (`hypothesis`: Welch and Mann-Whitney; `bootstrap`), the verdict policy
 //! (`verdict`, direction-aware), side A against side B (`pairing`), budgets (`budget`), what a
-//! comparison can see (`power`: noise from A/A pairs, detectable changes, runs needed), and a
-//! benchmark against its reference (`speedup`).
+//! comparison can see (`power`: noise from A/A pairs, detectable changes, runs needed), a
+//! benchmark against its reference (`speedup`), sides whose runs are nested in processes
+//! (`nested`) and the adjustment of many rows' p-values as one family (`multiplicity`).
 
 pub mod bisection;
 pub mod bootstrap;
 pub mod budget;
 pub mod hypothesis;
+pub mod multiplicity;
+pub mod nested;
 pub mod pairing;
 pub mod power;
 pub mod sequential;

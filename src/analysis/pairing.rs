@@ -1,16 +1,21 @@
 //! Side A against side B: the benchmarks of two sides paired by id, and each metric compared as
 //! its descriptor says — medians by the Mann-Whitney U test, means by Welch's t-test, facts
 //! exactly — with bootstrap intervals of the ratio and a verdict in the metric's direction.
+//! Benchmarks that ran against several processes per side are compared process by process
+//! ([`nested`]), and the rows' p-values are adjusted for their number ([`multiplicity`]).
 
 use std::collections::BTreeMap;
 
 use super::bootstrap;
 use super::hypothesis::{mann_whitney_p_value, welch_p_value};
+use super::multiplicity::{self, Method};
+use super::nested::{self, Units};
 use super::power;
 use super::summary::{mean, median_in_place, Samples};
 use super::verdict::{exact, exact_within, explaining, verdict};
 use crate::results::{
-    BenchmarkResult, Comparison, ComparisonRow, Location, MetricDesc, RunDocument, Side, Status, Thresholds,
+    BenchmarkResult, Better, Comparison, ComparisonRow, Location, MetricDesc, Multiplicity, RunDocument, Side, Status,
+    Thresholds,
 };
 
 /// Resamples of the comparison bootstrap: enough for stable 2.5th/97.5th percentiles, few enough
@@ -79,54 +84,171 @@ pub struct Rows {
     pub added: Vec<String>,
     /// Only in the baseline.
     pub removed: Vec<String>,
+    /// How the rows' p-values were adjusted for their number.
+    pub multiplicity: Option<Multiplicity>,
 }
 
 /// Compares each candidate benchmark with the baseline benchmark of the same id; `thresholds`
-/// gives the thresholds of a benchmark id (from its package's configuration).
+/// gives the thresholds of a benchmark id (from its package's configuration). The rows' p-values
+/// are adjusted as a family by the default method (see [`compare_results_with`]).
 pub fn compare_results(
     baseline: &[BenchmarkResult],
     candidate: &[BenchmarkResult],
     thresholds: &dyn Fn(&str) -> Thresholds,
 ) -> Rows {
+    compare_results_with(baseline, candidate, thresholds, Method::default())
+}
+
+/// [`compare_results`], with the rows' p-values adjusted by `method` for their number: the gating
+/// rows with a p-value are one family, the explaining ones another (see [`multiplicity`]). Each
+/// row's stated power is for a change in that row alone at the level the family leaves it.
+pub fn compare_results_with(
+    baseline: &[BenchmarkResult],
+    candidate: &[BenchmarkResult],
+    thresholds: &dyn Fn(&str) -> Thresholds,
+    method: Method,
+) -> Rows {
     let base_by_id: BTreeMap<&str, &BenchmarkResult> = baseline.iter().map(|b| (b.id.as_str(), b)).collect();
+    let pairs: Vec<(&BenchmarkResult, &BenchmarkResult)> =
+        candidate.iter().filter_map(|c| Some((*base_by_id.get(c.id.as_str())?, c))).collect();
+    let family = family_sizes(&pairs);
     let mut out = Rows::default();
     for cand in candidate {
         match base_by_id.get(cand.id.as_str()) {
-            Some(base) => out.rows.extend(compare_one(base, cand, &thresholds(&cand.id))),
+            Some(base) => {
+                let t = thresholds(&cand.id);
+                let level = |gates: bool| {
+                    let m = if gates { family[0] } else { family[1] };
+                    if method == Method::None {
+                        t.significance
+                    } else {
+                        t.significance / m.max(1) as f64
+                    }
+                };
+                out.rows.extend(compare_one(base, cand, &t, &level));
+            }
             None => out.added.push(cand.id.clone()),
         }
     }
     let cand_ids: Vec<&str> = candidate.iter().map(|c| c.id.as_str()).collect();
     out.removed = baseline.iter().filter(|b| !cand_ids.contains(&b.id.as_str())).map(|b| b.id.clone()).collect();
+    let desc_of = |r: &ComparisonRow| {
+        candidate
+            .iter()
+            .find(|c| c.id == r.id)
+            .and_then(|c| c.metrics.get(&r.metric))
+            .map_or(Better::Lower, |d| d.better)
+    };
+    let [gating, explaining] =
+        multiplicity::apply(&mut out.rows, method, &desc_of, &|r: &ComparisonRow| thresholds(&r.id).significance);
+    out.multiplicity = Some(Multiplicity { method, gating, explaining });
     out
 }
 
 /// Every metric of `cand` against `base`, whatever their ids (a benchmark against its reference).
 pub fn compare_pair(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
-    compare_one(base, cand, thresholds)
+    compare_one(base, cand, thresholds, &|_| thresholds.significance)
 }
 
-fn compare_one(base: &BenchmarkResult, cand: &BenchmarkResult, thresholds: &Thresholds) -> Vec<ComparisonRow> {
+/// The metrics two results compare: the candidate's descriptors, in its declared order, then the
+/// baseline's that the candidate lacks; metrics neither describes (a file without descriptors)
+/// are not compared.
+fn compared<'a>(base: &'a BenchmarkResult, cand: &'a BenchmarkResult) -> Vec<(&'a str, &'a MetricDesc)> {
+    let descriptors = cand.metrics.iter().chain(base.metrics.iter().filter(|(n, _)| !cand.metrics.contains_key(n)));
+    let mut out: Vec<(&str, &MetricDesc)> = Vec::new();
+    for (metric, desc) in descriptors {
+        if !out.iter().any(|(m, _)| *m == metric) {
+            out.push((metric, desc));
+        }
+    }
+    out
+}
+
+/// How many rows with a p-value the comparison of these pairs makes: gating, explaining.
+fn family_sizes(pairs: &[(&BenchmarkResult, &BenchmarkResult)]) -> [usize; 2] {
+    let mut sizes = [0; 2];
+    for (base, cand) in pairs.iter().filter(|(b, c)| b.status == Status::Ok && c.status == Status::Ok) {
+        for (metric, desc) in compared(base, cand) {
+            if desc.compare != Location::Exact && sampled(base, metric).is_some() && sampled(cand, metric).is_some() {
+                sizes[usize::from(!desc.gates)] += 1;
+            }
+        }
+    }
+    sizes
+}
+
+/// The samples of a metric, when there are any and all are finite.
+fn sampled(r: &BenchmarkResult, metric: &str) -> Option<Samples> {
+    Samples::new(r.samples.get(metric)?.as_f64())
+}
+
+/// `level(gates)`: the significance at which a row's power is stated.
+fn compare_one(
+    base: &BenchmarkResult,
+    cand: &BenchmarkResult,
+    thresholds: &Thresholds,
+    level: &dyn Fn(bool) -> f64,
+) -> Vec<ComparisonRow> {
     if base.status != Status::Ok || cand.status != Status::Ok {
         return vec![status_row(base, cand)];
     }
     let mut rows = Vec::new();
-    // The candidate's descriptors, in its declared order; metrics it does not describe (a file
-    // without descriptors) are not compared.
-    let descriptors = cand.metrics.iter().chain(base.metrics.iter().filter(|(n, _)| !cand.metrics.contains_key(n)));
-    let mut seen = Vec::new();
-    for (metric, desc) in descriptors {
-        if seen.contains(&metric) {
-            continue;
-        }
-        seen.push(metric);
+    for (metric, desc) in compared(base, cand) {
         let row = match desc.compare {
             Location::Exact => exact_row(base, cand, metric, desc, thresholds),
-            Location::Median | Location::Mean => sampled_row(base, cand, metric, desc, thresholds),
+            Location::Median | Location::Mean => nested_row(base, cand, metric, desc, thresholds, level(desc.gates))
+                .or_else(|| sampled_row(base, cand, metric, desc, thresholds, level(desc.gates))),
         };
         rows.extend(row);
     }
     rows
+}
+
+/// The noise band of a metric's verdict: the configured `noise`, or wider where the host's
+/// calibration of this benchmark says so, or — without one — where the metric's family
+/// default is wider.
+pub fn noise_band(cand: &BenchmarkResult, metric: &str, desc: &MetricDesc, thresholds: &Thresholds) -> f64 {
+    let floor = cand.config.calibrated_noise.get(metric).copied().or(desc.noise).unwrap_or(0.0);
+    thresholds.noise.max(floor)
+}
+
+/// A metric of two sides that ran against several processes each, compared process by process
+/// ([`nested`]); `None` when either side did not.
+fn nested_row(
+    base: &BenchmarkResult,
+    cand: &BenchmarkResult,
+    metric: &str,
+    desc: &MetricDesc,
+    thresholds: &Thresholds,
+    level: f64,
+) -> Option<ComparisonRow> {
+    let b = Units::new(sampled(base, metric)?.values(), &base.processes)?;
+    let c = Units::new(sampled(cand, metric)?.values(), &cand.processes)?;
+    let n = nested::compare(&b, &c);
+    let noise = noise_band(cand, metric, desc, thresholds);
+    let judged = Thresholds { noise, ..*thresholds };
+    let verdict = explaining(verdict(n.p, n.ci95, n.ratio, &judged, desc.better), desc.gates);
+    let finite = n.ratio.is_finite() && n.ci95.iter().all(|x| x.is_finite());
+    let detectable = (n.log && n.se.is_finite()).then(|| nested::detectable(n.se, n.df, level, power::POWER));
+    let fewest = n.processes[0].min(n.processes[1]);
+    let means_ratio = n.means[1] / n.means[0];
+    Some(ComparisonRow {
+        location: Some("mean".into()),
+        baseline: Some(n.means[0]),
+        candidate: Some(n.means[1]),
+        ratio: finite.then_some(n.ratio),
+        ci95: finite.then_some(n.ci95),
+        ratio_of_means: means_ratio.is_finite().then_some(means_ratio),
+        p_value: Some(n.p),
+        test: Some(if n.paired { "paired_t" } else { "welch_processes" }.into()),
+        detectable,
+        runs_to_see_noise: detectable.filter(|d| *d > noise).map(|d| nested::processes_to_see(fewest, d, noise)),
+        noise: Some(noise),
+        processes: Some(n.processes),
+        df: Some(n.df),
+        note: (!finite).then(|| "the baseline's mean is 0, so there is no ratio".to_string()),
+        ..plain_row(&cand.id, metric, verdict, desc.gates)
+    })
 }
 
 fn sampled_row(
@@ -135,6 +257,7 @@ fn sampled_row(
     metric: &str,
     desc: &MetricDesc,
     thresholds: &Thresholds,
+    level: f64,
 ) -> Option<ComparisonRow> {
     let b = Samples::new(base.samples.get(metric)?.as_f64())?;
     let c = Samples::new(cand.samples.get(metric)?.as_f64())?;
@@ -148,8 +271,10 @@ fn sampled_row(
     } else {
         ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio)
     };
-    let verdict = explaining(verdict(p, ci95, ratio, thresholds, desc.better), desc.gates);
-    let detectable = power::detectable_between(b.values(), c.values());
+    let noise = noise_band(cand, metric, desc, thresholds);
+    let judged = Thresholds { noise, ..*thresholds };
+    let verdict = explaining(verdict(p, ci95, ratio, &judged, desc.better), desc.gates);
+    let detectable = power::detectable_between_at(b.values(), c.values(), level);
     // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
     let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
     let (means_ratio, means_ci) = m.mean_ratio;
@@ -169,8 +294,12 @@ fn sampled_row(
         mann_whitney_p: Some(m.mann_whitney_p),
         detectable,
         runs_to_see_noise: detectable
-            .filter(|d| *d > thresholds.noise)
-            .map(|d| power::runs_to_see(b.values().len().min(c.values().len()) as u64, d, thresholds.noise)),
+            .filter(|d| *d > noise)
+            .map(|d| power::runs_to_see(b.values().len().min(c.values().len()) as u64, d, noise)),
+        p_adjusted: None,
+        noise: Some(noise),
+        processes: None,
+        df: None,
         verdict,
         gating: desc.gates,
         note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
@@ -195,6 +324,10 @@ fn plain_row(id: &str, metric: &str, verdict: crate::results::Verdict, gating: b
         mann_whitney_p: None,
         detectable: None,
         runs_to_see_noise: None,
+        p_adjusted: None,
+        noise: None,
+        processes: None,
+        df: None,
         verdict,
         gating,
         note: None,
@@ -263,16 +396,22 @@ pub fn against_document(
     candidate: &[BenchmarkResult],
     candidate_side: Side,
     noise: Option<f64>,
+    method: Method,
 ) -> Comparison {
     let thresholds: BTreeMap<&str, Thresholds> =
         candidate.iter().map(|b| (b.id.as_str(), b.config.thresholds)).collect();
-    let rows = compare_results(&base.benchmarks, candidate, &|id| {
-        let mut t = thresholds.get(id).copied().unwrap_or_default();
-        if let Some(noise) = noise {
-            t.noise = noise;
-        }
-        t
-    });
+    let rows = compare_results_with(
+        &base.benchmarks,
+        candidate,
+        &|id| {
+            let mut t = thresholds.get(id).copied().unwrap_or_default();
+            if let Some(noise) = noise {
+                t.noise = noise;
+            }
+            t
+        },
+        method,
+    );
     Comparison {
         baseline: Side {
             label: base_label,
@@ -286,6 +425,7 @@ pub fn against_document(
         removed: rows.removed,
         baseline_benchmarks: base.benchmarks.clone(),
         skipped: Vec::new(),
+        multiplicity: rows.multiplicity,
     }
 }
 

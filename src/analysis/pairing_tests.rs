@@ -54,6 +54,7 @@ fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResu
         reason: None,
         detail: None,
         samples,
+        processes: Vec::new(),
         warmup_samples: BTreeMap::new(),
         summary,
         values: BTreeMap::new(),
@@ -73,6 +74,8 @@ fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResu
             runs: 10.into(),
             timeout: 1.0,
             thresholds: Thresholds::DEFAULT,
+            processes: None,
+            calibrated_noise: BTreeMap::new(),
         },
     }
 }
@@ -252,4 +255,65 @@ fn every_sampled_row_states_what_it_could_detect_and_few_noisy_runs_say_how_many
     let (a, b) = (normal_samples(33, 400, 10.0, 0.5), normal_samples(34, 400, 10.0, 0.5));
     let many = judge(&a, &b, time(true));
     assert!(many.detectable.unwrap() < 0.02 && many.runs_to_see_noise.is_none(), "{many:?}");
+}
+
+#[test]
+fn a_metric_s_band_is_its_family_s_unless_this_host_s_calibration_says_otherwise() {
+    let throughput = MetricDesc { noise: Some(0.05), ..by_mean(rate()) };
+    let mut r = result("k/p/a", vec![("m", throughput.clone(), vec![1.0, 2.0])]);
+    let t = Thresholds::DEFAULT;
+    assert_eq!(noise_band(&r, "m", &throughput, &t), 0.05);
+    r.config.calibrated_noise.insert("m".into(), 0.03);
+    assert_eq!(noise_band(&r, "m", &throughput, &t), 0.03, "narrower on a quiet host");
+    r.config.calibrated_noise.insert("m".into(), 0.01);
+    assert_eq!(noise_band(&r, "m", &throughput, &t), 0.02, "never below the configured noise");
+    assert_eq!(noise_band(&r, "wall", &time(true), &t), 0.02, "a start time keeps the configured noise");
+
+    // A clear 4% fall of a throughput is within its family's 5%, and a regression at 2%.
+    let (base, cand) = (spread(1000.0, 30), spread(960.0, 30));
+    let row = judge(&base, &cand, throughput);
+    assert_eq!((row.verdict, row.noise), (Verdict::WithinNoise, Some(0.05)));
+    assert_eq!(judge(&base, &cand, by_mean(rate())).verdict, Verdict::Regressed);
+}
+
+/// A result whose runs ran one per process, in blocks 0, 1, 2, ...
+fn by_process(id: &str, desc: MetricDesc, values: Vec<f64>) -> BenchmarkResult {
+    let mut r = result(id, vec![("m", desc, values)]);
+    r.processes = (0..r.samples["m"].as_f64().len() as u32).collect();
+    r
+}
+
+#[test]
+fn rows_measured_against_processes_are_compared_process_by_process_and_adjusted_as_a_family() {
+    let desc = MetricDesc { noise: Some(0.05), ..by_mean(rate()) };
+    // Block by block, the candidate is 20% slower; the blocks differ from each other by far more.
+    let base: Vec<f64> = [1000.0, 1600.0, 700.0, 1300.0, 800.0, 1500.0].to_vec();
+    let cand: Vec<f64> = base.iter().enumerate().map(|(i, b)| b * 0.8 * (1.0 + 0.01 * (i % 3) as f64)).collect();
+    let mut bases = vec![by_process("k/p/slow", desc.clone(), base.clone())];
+    let mut cands = vec![by_process("k/p/slow", desc.clone(), cand)];
+    // Nine rows of identical code beside it.
+    for i in 0..9 {
+        let id = format!("k/p/same{i}");
+        let noise: Vec<f64> =
+            base.iter().enumerate().map(|(j, b)| b * (1.0 + 0.01 * ((i + j) % 5) as f64 - 0.02)).collect();
+        bases.push(by_process(&id, desc.clone(), base.clone()));
+        cands.push(by_process(&id, desc.clone(), noise));
+    }
+    let rows = compare_results(&bases, &cands, &|_| Thresholds::DEFAULT);
+    let slow = rows.rows.iter().find(|r| r.id == "k/p/slow").unwrap();
+    assert_eq!((slow.test.as_deref(), slow.processes, slow.df), (Some("paired_t"), Some([6, 6]), Some(5.0)));
+    assert!(slow.verdict.is_regression(), "{slow:?}");
+    assert!((slow.ratio.unwrap() - 0.808).abs() < 0.01, "{slow:?}");
+    // As one of 10 gating rows, its p-value is adjusted up, and its power stated at that level.
+    assert!(slow.p_adjusted.unwrap() > slow.p_value.unwrap(), "{slow:?}");
+    assert_eq!(rows.multiplicity.map(|m| (m.method, m.gating)), Some((crate::results::Adjustment::Bh, 10)));
+    let alone = compare_results(&bases[..1], &cands[..1], &|_| Thresholds::DEFAULT);
+    assert!(slow.detectable.unwrap() > alone.rows[0].detectable.unwrap());
+    // Without the blocks, their own spread (σ ≈ 30%) hides the change: the same values as two
+    // groups of processes are not significant.
+    let mut unpaired = cands[0].clone();
+    unpaired.processes = (10..16).collect();
+    let two_groups = compare_results(&bases[..1], &[unpaired], &|_| Thresholds::DEFAULT);
+    assert_eq!(two_groups.rows[0].test.as_deref(), Some("welch_processes"));
+    assert_eq!(two_groups.rows[0].verdict, Verdict::NoChange);
 }

@@ -106,6 +106,12 @@ impl Noise {
 /// `ALPHA` with power `POWER`, from their own spread (on the log scale); `None` when a value is
 /// not positive or a side has fewer than 2 runs.
 pub fn detectable_between(a: &[f64], b: &[f64]) -> Option<f64> {
+    detectable_between_at(a, b, ALPHA)
+}
+
+/// [`detectable_between`] at two-sided level `alpha`: the level a row of a family of `m` rows is
+/// judged at when it alone changed is about `ALPHA / m`.
+pub fn detectable_between_at(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
     let log_var_of_mean = |v: &[f64]| -> Option<f64> {
         if v.len() < 2 || !v.iter().all(|x| x.is_finite() && *x > 0.0) {
             return None;
@@ -114,7 +120,7 @@ pub fn detectable_between(a: &[f64], b: &[f64]) -> Option<f64> {
         Some(variance(&logs, mean(&logs)) / logs.len() as f64)
     };
     let se = (log_var_of_mean(a)? + log_var_of_mean(b)?).sqrt();
-    Some(((z(1.0 - ALPHA / 2.0) + z(POWER)) * se).exp() - 1.0)
+    Some(((z(1.0 - alpha / 2.0) + z(POWER)) * se).exp() - 1.0)
 }
 
 /// The runs per side that would make a comparison of `n` runs, which can detect `detectable`,

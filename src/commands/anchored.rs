@@ -222,8 +222,14 @@ impl<'s> Anchored<'s> {
         let timestamp = run::now();
         let sides = [anchor.side.clone(), source.side.clone()];
         let ui = self.ctx.ui;
-        let (results, mut comparison) =
-            compare::measure_entries(&mut entries, [&anchor_staged, &staged], sides, &self.setup.opts.runner_exe, ui);
+        let (results, mut comparison) = compare::measure_entries(
+            &mut entries,
+            [&anchor_staged, &staged],
+            sides,
+            &self.setup.opts,
+            &self.setup.store,
+            ui,
+        );
         comparison.skipped.extend(skipped);
         let mut doc = run::document(&self.setup.opts, timestamp, source.git.clone(), results, Some(comparison));
         doc.history = Some(self.mark(commit, None));

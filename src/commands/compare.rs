@@ -135,7 +135,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let timestamp = run::now();
     let sides = [base.side.clone(), cand.side.clone()];
     let (cand_results, comparison) =
-        measure_entries(&mut entries, [&base_staged, &cand_staged], sides, &opts.runner_exe, ui);
+        measure_entries(&mut entries, [&base_staged, &cand_staged], sides, opts, &store, ui);
     let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
@@ -155,9 +155,11 @@ pub(super) fn measure_entries(
     entries: &mut [Entry],
     [base_staged, cand_staged]: [&Staged; 2],
     [base_side, cand_side]: [Side; 2],
-    runner_exe: &Path,
+    opts: &RunOptions,
+    store: &Store,
     ui: &Ui,
 ) -> (Vec<BenchmarkResult>, Comparison) {
+    let runner_exe = opts.runner_exe.as_path();
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
     let mut paired_base = Vec::new();
@@ -222,8 +224,15 @@ pub(super) fn measure_entries(
         .map(|s| (s.id().render(), s.settings().thresholds))
         .chain(paired_cand.iter().map(|r| (r.id.clone(), r.config.thresholds)))
         .collect();
-    let rows =
-        pairing::compare_results(&paired_base, &paired_cand, &|id| thresholds.get(id).copied().unwrap_or_default());
+    for results in [&mut paired_cand, &mut cand_results] {
+        crate::results::calibration::attach_noise(store.dir(), results, opts.overrides.quick);
+    }
+    let rows = pairing::compare_results_with(
+        &paired_base,
+        &paired_cand,
+        &|id| thresholds.get(id).copied().unwrap_or_default(),
+        opts.overrides.multiplicity,
+    );
     let comparison = Comparison {
         baseline: base_side,
         candidate: cand_side,
@@ -233,6 +242,7 @@ pub(super) fn measure_entries(
         removed,
         baseline_benchmarks: base_results,
         skipped,
+        multiplicity: rows.multiplicity,
     };
     (cand_results, comparison)
 }

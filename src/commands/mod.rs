@@ -32,7 +32,9 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
     let run = &args.run;
     match &args.command {
         Some(Command::Env) => env::env(run.format),
-        Some(Command::Calibrate { time, detect }) => calibrate::command(*time, *detect, run, ui),
+        Some(Command::Calibrate { time, detect, suite, scenario }) => {
+            calibrate::command(*time, *detect, suite.map(|s| (s, scenario.as_slice())), run, ui)
+        }
         Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
         Some(Command::History(history)) => history::command(history, run, ui),
         Some(Command::Bisect(bisect)) => bisect::command(bisect, run, ui),

@@ -71,6 +71,8 @@ pub fn options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
             scaling: Default::default(),
             tensor: Default::default(),
             min_time: None,
+            processes: args.processes,
+            multiplicity: args.multiplicity.into(),
             precision: args.precision,
             // `profile` comes from the callgrind runs that count instructions.
             instructions: args.measure.iter().any(|m| matches!(m, Measure::Instructions | Measure::Profile)),
@@ -151,7 +153,8 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let staged = build_and_stage(opts, &ws, &plan, &store, ui)?;
 
     let timestamp = now();
-    let benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
+    let mut benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
+    crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.overrides.quick);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {
         crate::measure::legacy::upgrade(&mut doc);
@@ -160,7 +163,14 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
             sha: git.as_ref().map(|g| g.sha.clone()),
             dirty: git.as_ref().is_some_and(|g| g.dirty),
         };
-        pairing::against_document(&doc, format!("baseline {name}"), &benchmarks, side, opts.overrides.noise)
+        pairing::against_document(
+            &doc,
+            format!("baseline {name}"),
+            &benchmarks,
+            side,
+            opts.overrides.noise,
+            opts.overrides.multiplicity,
+        )
     });
     let document = document(opts, timestamp, git, benchmarks, comparison);
     let saved = store.save_run(&document, &lock).context("saving the results")?;

@@ -32,19 +32,7 @@ pub fn command(
     list: bool,
     ui: &Ui,
 ) -> Result<u8> {
-    let kinds: &[&'static str] = match which {
-        SuiteName::Zmq => &[zmq::KIND],
-        SuiteName::Rpc => &[rpc::KIND],
-        SuiteName::Tensor => &[tensor::KIND],
-        SuiteName::All => &[zmq::KIND, rpc::KIND, tensor::KIND],
-    };
-    if let [kind] = kinds {
-        if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
-            use clap::ValueEnum;
-            let available = Group::value_variants().iter().filter(|v| v.suite() == *kind).map(|v| v.as_str()).collect();
-            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available }.into());
-        }
-    }
+    let kinds = kinds(which, scenarios)?;
     if let Some(file) = &suite_args.config {
         check_without_workspace(args, file)?;
     }
@@ -57,6 +45,24 @@ pub fn command(
         return print_list(&opts, args.format);
     }
     super::run::execute(&opts, args, ui)
+}
+
+/// The result kinds of a suite name, or the error of a scenario group that is not the suite's.
+pub fn kinds(which: SuiteName, scenarios: &[Group]) -> Result<&'static [&'static str], UserError> {
+    let kinds: &'static [&'static str] = match which {
+        SuiteName::Zmq => &[zmq::KIND],
+        SuiteName::Rpc => &[rpc::KIND],
+        SuiteName::Tensor => &[tensor::KIND],
+        SuiteName::All => &[zmq::KIND, rpc::KIND, tensor::KIND],
+    };
+    if let [kind] = kinds {
+        if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
+            use clap::ValueEnum;
+            let available = Group::value_variants().iter().filter(|v| v.suite() == *kind).map(|v| v.as_str()).collect();
+            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available });
+        }
+    }
+    Ok(kinds)
 }
 
 /// What a run from a configuration file cannot do: it has no workspace to build or compare.

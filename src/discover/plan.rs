@@ -43,6 +43,14 @@ pub const QUICK_RUNS: u32 = 10;
 pub const DEFAULT_TOP: usize = 10;
 /// How long a comparison with `--precision` may run per benchmark when `--max-time` does not say.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
+/// Fresh server or worker processes per side of a suite row, unless said: the process is the
+/// unit a suite row's comparison counts (see `measure::replicated`).
+pub const DEFAULT_PROCESSES: u32 = 6;
+/// Processes per side of a suite row with `--quick`: more of them, with shorter rounds.
+pub const QUICK_PROCESSES: u32 = 8;
+/// Measured rounds per process of a suite row, unless `iterations` or `--runs` say: rounds of
+/// one process share its quirks, so a second one adds less than another process does.
+pub const DEFAULT_ROUNDS: u32 = 1;
 
 /// Command-line values that override the configuration.
 #[derive(Debug, Clone, Default)]
@@ -87,6 +95,10 @@ pub struct Overrides {
     /// Run until this much time has passed on the clock (at least [`QUICK_RUNS`] runs per side),
     /// whatever the configuration says: `calibrate --time`.
     pub min_time: Option<Duration>,
+    /// `--processes`: fresh server or worker processes per side of a suite row.
+    pub processes: Option<u32>,
+    /// `--multiplicity`: how a comparison's rows are adjusted for their number.
+    pub multiplicity: crate::results::Adjustment,
 }
 
 impl Overrides {
@@ -353,6 +365,7 @@ impl Common<'_> {
             default_entry: key.is_empty(),
             precision: self.precision,
             min_speedup: Vec::new(),
+            processes: 1,
         })
     }
 
@@ -510,8 +523,10 @@ impl Common<'_> {
         Ok(UserCommand { program, args, env: p.env.clone(), cwd: self.member.dir().to_path_buf() })
     }
 
-    /// How a suite's rows run: `iterations` rounds (3 unless said) after `warmup` rounds;
-    /// `--runs` and `--warmup` still rule.
+    /// How a suite's rows run: against `--processes` (or `processes`) fresh servers or workers per
+    /// side ([`DEFAULT_PROCESSES`], [`QUICK_PROCESSES`] with `--quick`), each for `iterations`
+    /// rounds ([`DEFAULT_ROUNDS`] unless said) after `warmup` rounds; `--runs` and `--warmup`
+    /// still rule.
     fn suite_settings(
         &self,
         configured: &Configured,
@@ -523,7 +538,7 @@ impl Common<'_> {
         Settings {
             policy: RunPolicy {
                 warmup: overrides.warmup.unwrap_or(warmup),
-                runs: RunCount::Exactly(overrides.runs.or(iterations).unwrap_or(3).max(2)),
+                runs: RunCount::Exactly(overrides.runs.or(iterations).unwrap_or(DEFAULT_ROUNDS).max(1)),
             },
             thresholds: overrides.thresholds(configured),
             limits: Vec::new(),
@@ -531,6 +546,11 @@ impl Common<'_> {
             default_entry: false,
             precision: None,
             min_speedup: Vec::new(),
+            processes: overrides.processes.or(configured.processes).unwrap_or(if overrides.quick {
+                QUICK_PROCESSES
+            } else {
+                DEFAULT_PROCESSES
+            }),
         }
     }
 

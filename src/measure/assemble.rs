@@ -145,6 +145,7 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
         reason,
         detail,
         samples,
+        processes: if inconsistent.is_none() { measured.processes.clone() } else { Vec::new() },
         warmup_samples,
         summary,
         values,
@@ -172,6 +173,8 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             },
             timeout: settings.timeout.as_secs_f64(),
             thresholds: settings.thresholds,
+            processes: (settings.processes > 1).then_some(settings.processes),
+            calibrated_noise: BTreeMap::new(),
         },
     }
 }

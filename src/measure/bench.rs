@@ -154,6 +154,10 @@ pub struct Settings {
     pub precision: Option<Precision>,
     /// The speedups over its reference it must keep (`min-speedup`).
     pub min_speedup: Vec<crate::analysis::speedup::SpeedupLimit>,
+    /// How many fresh processes (a suite row's server or worker) each side runs against, each for
+    /// the policy's warmups and runs (see [`crate::measure::replicated`]); 1 for kinds whose every
+    /// run is a process of its own.
+    pub processes: u32,
 }
 
 /// How precise a comparison must be before it stops (`--precision`, `precision = "1%"`).

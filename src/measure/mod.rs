@@ -1,5 +1,6 @@
 //! Measuring: the seam every kind implements (`bench`), the order and number of runs
-//! (`scheduler`), one benchmark measured on its sides (`session`), results assembled from any
+//! (`scheduler`), one benchmark measured on its sides (`session`), against several server processes
+//! per side (`replicated`), results assembled from any
 //! kind (`assemble`), files written before descriptors (`legacy`), what the kinds that start
 //! processes share (`process`), and the three kinds of process benchmark: `start`, `load` and
 //! `python`.
@@ -10,6 +11,7 @@ pub mod legacy;
 pub mod load;
 pub mod process;
 pub mod python;
+pub mod replicated;
 pub mod scheduler;
 pub mod session;
 pub mod start;

@@ -85,6 +85,9 @@ pub struct Measured {
     pub failure: Option<RunFailure>,
     /// Why this side stopped early without failing itself (another side failed).
     pub stopped: Option<String>,
+    /// Per measured run, the process (block) it ran against, when the side ran against several
+    /// (see [`super::replicated`]); empty otherwise.
+    pub processes: Vec<u32>,
 }
 
 /// Told about every finished run, to draw progress.
@@ -298,6 +301,7 @@ mod tests {
             default_entry: false,
             precision: None,
             min_speedup: Vec::new(),
+            processes: 1,
         };
         let id = BenchId::new("scripted", "p", "b");
         Scripted { wall: Duration::from_millis(ms), fail_at, calls: 0, log: log.clone(), tag, id, settings }

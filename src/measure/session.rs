@@ -16,7 +16,9 @@ use crate::results::Location;
 pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
 
 /// Measures the same benchmark on every side, interleaved, with the last side's (the
-/// candidate's) run policy, and returns a result per side in order.
+/// candidate's) run policy, and returns a result per side in order. A benchmark that runs
+/// against several processes per side (`Settings::processes`) is measured block by block
+/// ([`super::replicated`]).
 ///
 /// The sides share one runner process (and so one peak-RSS floor). A side that cannot be prepared
 /// fails them all; a broken baseline stops the interleaving, and the candidate is then measured
@@ -24,6 +26,10 @@ pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
 pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
     if let Some(reason) = sides.iter().find_map(|(bench, _)| bench.skip()) {
         return sides.iter().map(|(bench, _)| assemble::skipped(&**bench, reason.clone())).collect();
+    }
+    let processes = sides[sides.len() - 1].0.settings().processes;
+    if processes > 1 {
+        return super::replicated::measure(sides, runner_exe, progress, processes);
     }
     let slot = RunnerSlot::new();
     let mut prepared = Ok(());
@@ -129,6 +135,10 @@ pub fn measure_side_by_side(
     runner_exe: &Path,
     progress: &mut dyn Progress,
 ) -> Vec<BenchmarkResult> {
+    let processes = sides[sides.len() - 1].0.settings().processes;
+    if processes > 1 {
+        return super::replicated::measure_side_by_side(sides, runner_exe, progress, processes);
+    }
     let slot = RunnerSlot::new();
     // Per side: what ended it before its runs (skipped, or not prepared).
     let mut ended: Vec<Option<Result<String, String>>> = Vec::new();

@@ -212,6 +212,10 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
             .to_string(),
         );
     }
+    if let Some(line) = family_line(cmp) {
+        out.push_str(&style(line).dim().to_string());
+        out.push('\n');
+    }
     const HEAD: [&str; 6] = ["metric", "baseline", "candidate", "Δ", "Δ%", "verdict"];
     for (id, rows) in &cmp.groups {
         let rows: Vec<&CompareRow> = rows.iter().filter(|r| detail || r.notable).collect();
@@ -276,6 +280,22 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
             out.push_str(&format!("{text} — {}\n", verdict_label(word, class)));
         }
     }
+    if !cmp.too_noisy.is_empty() {
+        out.push_str(&format!(
+            "\n{} {} of the gating rows could not have seen a regression of their `fail` threshold on this machine, \
+             so their verdict says little: more processes (`--processes`) or longer rounds (`round`, `iterations`) \
+             would; `calibrate --suite` measures what it takes\n",
+            style("too noisy to judge:").yellow().bold(),
+            cmp.too_noisy.len(),
+        ));
+        for (label, detectable, fail) in &cmp.too_noisy {
+            out.push_str(&format!(
+                "  {label}: could detect ≥ {:.0}%, fail is {:.0}%\n",
+                detectable * 100.0,
+                fail * 100.0
+            ));
+        }
+    }
     out
 }
 
@@ -326,6 +346,24 @@ fn profile_diff(p: &ProfileDiff) -> String {
         out.push_str(&format!("    {} {loader}\n", style("note:").cyan()));
     }
     out
+}
+
+/// How the rows were judged as a family: the adjustment and what it guarantees.
+fn family_line(cmp: &ComparisonView) -> Option<String> {
+    use crate::results::Adjustment;
+    let family = cmp.family.filter(|f| f.gating + f.explaining > 1)?;
+    Some(match family.method {
+        Adjustment::None => format!(
+            "p-values not adjusted for the {} gating rows (--multiplicity none): each may flag by chance 1 time in 20",
+            family.gating
+        ),
+        method => format!(
+            "p-values adjusted for the {} gating rows ({}, per direction of change): identical code fails the gate \
+             at most 1 time in 20",
+            family.gating,
+            if method == Adjustment::Holm { "Holm" } else { "Benjamini–Hochberg" },
+        ),
+    })
 }
 
 fn compare_cells(r: &CompareRow) -> Vec<String> {

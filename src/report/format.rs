@@ -82,10 +82,18 @@ pub fn signed_percent(p: f64) -> String {
 pub fn p_text(row: &ComparisonRow) -> Option<String> {
     let p = row.deciding_p()?;
     let value = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
-    Some(match row.test.as_deref() {
-        Some("mann_whitney") => format!("Mann-Whitney {value}"),
-        Some("welch") => format!("Welch {value}"),
+    let test = match (row.test.as_deref(), row.processes) {
+        (Some("mann_whitney"), _) => format!("Mann-Whitney {value}"),
+        (Some("welch"), _) => format!("Welch {value}"),
+        (Some("paired_t"), Some([n, _])) => format!("paired t over {n} processes, {value}"),
+        (Some("welch_processes"), Some([a, b])) => format!("Welch over {a} and {b} processes, {value}"),
         _ => value,
+    };
+    // The adjusted p-value decides; it is shown where the family changed it.
+    Some(match row.p_adjusted.filter(|a| (a - p).abs() > 1e-12) {
+        Some(a) if a < 0.001 => format!("{test}, adjusted p < 0.001"),
+        Some(a) => format!("{test}, adjusted {a:.3}"),
+        None => test,
     })
 }
 

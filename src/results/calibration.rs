@@ -1,5 +1,7 @@
 //! What `cargo coldbench calibrate` saves per host (`calibration/<host>.json`): each benchmark's
-//! noise from interleaved A/A pairs and what comparisons of it can detect.
+//! noise from interleaved A/A pairs and what comparisons of it can detect — pairs of runs for
+//! start and load benchmarks, pairs of fresh processes for suite rows, whose noise then sets the
+//! noise band of their later comparisons on this host ([`attach_noise`]).
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::store::write_atomic;
+use super::BenchmarkResult;
 
 /// The schema tag of a calibration file.
 pub const SCHEMA: &str = "coldbench-calibration/1";
@@ -45,8 +48,21 @@ pub struct CalibratedBench {
     pub detectable: Vec<(u64, f64)>,
     /// The change asked about (`--detect`, else the noise threshold), as a fraction.
     pub detect: f64,
-    /// Runs per side that detect it.
+    /// Runs per side that detect it (processes per side for a suite row).
     pub runs_for_detect: u64,
+    /// For a suite row: its pairs are pairs of fresh processes, each the mean of `rounds` rounds,
+    /// and `detectable` counts processes per side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<SuiteCalibration>,
+}
+
+/// How a suite row was calibrated: what its comparisons must share for the calibration to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteCalibration {
+    /// Measured rounds per process.
+    pub rounds: u32,
+    /// Whether the rounds had `--quick` sizes (shorter).
+    pub quick: bool,
 }
 
 impl Calibration {
@@ -70,9 +86,33 @@ impl Calibration {
         serde_json::from_slice::<Calibration>(&text).ok().filter(|c| c.schema == SCHEMA)
     }
 
-    /// The calibration of benchmark `id`.
+    /// The calibration of benchmark `id` by pairs of runs (a start or load benchmark).
     pub fn bench(&self, id: &str) -> Option<&CalibratedBench> {
-        self.benchmarks.iter().find(|b| b.id == id)
+        self.benchmarks.iter().find(|b| b.id == id && b.suite.is_none())
+    }
+}
+
+/// The noise band a suite row's calibration gives a comparison of `processes` processes per
+/// side: the standard deviation of such a comparison's ratio between two sides of identical code
+/// on this host, `σ / √processes` of the log ratio of one process pair. A change smaller than
+/// what identical code typically shows is within noise.
+pub fn band(log_ratio_sd: f64, processes: u32) -> f64 {
+    (log_ratio_sd / f64::from(processes.max(1)).sqrt()).exp_m1()
+}
+
+/// Records in each suite row measured against several processes the noise band this host's
+/// calibration gives each calibrated metric (`config.calibrated_noise`), when the calibration was
+/// made with the same rounds per process and the same `--quick` sizes.
+pub fn attach_noise(results_dir: &Path, results: &mut [BenchmarkResult], quick: bool) {
+    let Some(cal) = Calibration::load(&Calibration::path(results_dir, &host_name())) else { return };
+    for r in results.iter_mut() {
+        let (Some(processes), Some(rounds)) = (r.config.processes, r.config.runs.as_u64()) else { continue };
+        for b in &cal.benchmarks {
+            let applies = b.suite.is_some_and(|s| u64::from(s.rounds) == rounds && s.quick == quick);
+            if b.id == r.id && applies {
+                r.config.calibrated_noise.insert(b.metric.clone(), band(b.log_ratio_sd, processes));
+            }
+        }
     }
 }
 

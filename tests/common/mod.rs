@@ -325,7 +325,9 @@ impl SuiteFixture {
         self.dir.path().join("tmp")
     }
 
-    /// cargo-coldbench in the workspace with these arguments.
+    /// cargo-coldbench in the workspace with these arguments. Suite rows run against 2 server
+    /// processes per side (the fewest a comparison takes) unless the arguments say otherwise: the
+    /// tests are about what the rows do, and stay quick.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = coldbench();
         cmd.current_dir(self.ws())
@@ -335,6 +337,9 @@ impl SuiteFixture {
             .arg("--output-dir")
             .arg(self.out())
             .args(args);
+        if !args.contains(&"--processes") {
+            cmd.args(["--processes", "2"]);
+        }
         cmd
     }
 

@@ -46,6 +46,7 @@ struct RawPackage {
     warn: Option<Percent>,
     fail: Option<Percent>,
     cache: Option<CacheMode>,
+    processes: Option<u32>,
     start: Option<Vec<RawStart>>,
     load: Option<Vec<RawLoad>>,
     python: Option<Vec<python::RawPython>>,
@@ -111,6 +112,8 @@ pub struct Settings {
     pub fail: Option<f64>,
     /// The page cache before each run.
     pub cache: Option<CacheMode>,
+    /// Suite rows: fresh server or worker processes per side.
+    pub processes: Option<u32>,
 }
 
 /// What a start entry, a server or a worker runs, as written.
@@ -232,6 +235,7 @@ impl RawPackage {
             warn: self.warn.map(|p| p.0).or(defaults.warn),
             fail: self.fail.map(|p| p.0).or(defaults.fail),
             cache: self.cache.or(defaults.cache),
+            processes: self.processes.or(defaults.processes),
         }
     }
 }
@@ -396,6 +400,16 @@ fn check_settings(settings: &Settings, prefix: &str, manifest: &Path) -> Result<
     }
     if settings.timeout == Some(Duration::ZERO) {
         return Err(config_error(format!("{prefix}.timeout"), manifest, "the timeout must be above zero"));
+    }
+    if let Some(processes) = settings.processes.filter(|p| !(2..=1000).contains(p)) {
+        return Err(config_error(
+            format!("{prefix}.processes"),
+            manifest,
+            format!(
+                "{processes} processes per side cannot be compared: one process cannot tell its own quirks from a \
+                 change, so use 2 to 1000"
+            ),
+        ));
     }
     if let (Some(warn), Some(fail)) = (settings.warn, settings.fail) {
         if warn > fail {

@@ -107,7 +107,7 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
         |key: &str, v: Option<u32>, min: u32, max: u32| check_count(&format!("{PREFIX}.{key}"), v, min, max, manifest);
     range("count", raw.count, 1, 10_000_000)?;
     range("warmup", raw.warmup, 0, 1_000_000)?;
-    range("iterations", raw.iterations, 2, 1000)?;
+    range("iterations", raw.iterations, 1, 1000)?;
     range("depth", raw.depth, 1, 64)?;
     range("fan-out", raw.fan_out, 1, 64)?;
     for (i, n) in raw.workers.iter().flatten().enumerate() {

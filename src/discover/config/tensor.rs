@@ -177,7 +177,7 @@ pub fn parse(value: &serde_json::Value, manifest: &Path) -> Result<TensorConfig,
     let range =
         |key: &str, v: Option<u32>, min: u32, max: u32| check_count(&format!("{PREFIX}.{key}"), v, min, max, manifest);
     range("count", raw.count, 1, 1_000_000)?;
-    range("iterations", raw.iterations, 2, 1000)?;
+    range("iterations", raw.iterations, 1, 1000)?;
     for (i, n) in raw.workers.iter().flatten().enumerate() {
         range(&format!("workers[{i}]"), Some(*n), 1, 256)?;
     }

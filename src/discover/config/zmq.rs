@@ -165,7 +165,7 @@ pub fn parse(
     let positive =
         |key: &str, v: Option<u32>, min: u32, max: u32| check_count(&format!("{PREFIX}.{key}"), v, min, max, manifest);
     positive("window", raw.window, 1, 100_000)?;
-    positive("iterations", raw.iterations, 2, 1000)?;
+    positive("iterations", raw.iterations, 1, 1000)?;
     positive("tail-requests", raw.tail_requests, 10, 10_000_000)?;
     for (i, c) in raw.clients.iter().flatten().enumerate() {
         positive(&format!("clients[{i}]"), Some(*c), 1, 1000)?;
@@ -354,7 +354,7 @@ mod tests {
         assert_eq!(bad(json!({ "compression": ["gzip"] })), "package.metadata.bench.zmq.compression[0]");
         assert_eq!(bad(json!({ "rates": [100, -5] })), "package.metadata.bench.zmq.rates[1]");
         assert_eq!(bad(json!({ "clients": [0] })), "package.metadata.bench.zmq.clients[0]");
-        assert_eq!(bad(json!({ "iterations": 1 })), "package.metadata.bench.zmq.iterations");
+        assert_eq!(bad(json!({ "iterations": 0 })), "package.metadata.bench.zmq.iterations");
         assert_eq!(bad(json!({ "servr": {} })), "package.metadata.bench.zmq.servr");
     }
 

@@ -6,7 +6,10 @@ use crate::measure::process::instructions;
 use crate::report::format::{
     self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
 };
-use crate::results::{BenchmarkResult, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Unit, Verdict};
+use crate::results::{
+    BenchmarkResult, ComparisonRow, MetricDesc, Multiplicity, RunDocument, Side, SkippedBench, Thresholds, Unit,
+    Verdict,
+};
 
 /// A comparison, ready to render.
 pub struct ComparisonView<'a> {
@@ -32,6 +35,11 @@ pub struct ComparisonView<'a> {
     pub imports: Vec<ImportChange>,
     /// Per benchmark profiled on both sides (`--measure profile`), what changed by function.
     pub profiles: Vec<ProfileDiff>,
+    /// How the rows' p-values were adjusted for their number.
+    pub family: Option<Multiplicity>,
+    /// Gating rows too noisy to judge: they could not have detected a change of their `fail`
+    /// threshold. Per row: its label, what it could detect and that threshold (fractions).
+    pub too_noisy: Vec<(String, f64, f64)>,
 }
 
 /// A watched or forbidden module that one side loads and the other does not.
@@ -164,18 +172,31 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         .iter()
         .filter_map(|c| profile::diff(cmp.baseline_benchmarks.iter().find(|b| b.id == c.id)?, c))
         .collect();
+    let thresholds_of = |id: &str| doc.benchmarks.iter().find(|b| b.id == id).map(|b| b.config.thresholds);
+    let family = cmp.multiplicity.filter(|m| m.gating > 1).map(|m| m.gating);
     let summaries = cmp
         .rows
         .iter()
         .filter(|r| r.gating)
         .map(|r| {
-            let mut line = summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id));
+            let headline = r.metric == headline_of(doc, &r.id);
+            let mut line = summary_line(r, desc_of(&r.id, &r.metric), headline, thresholds_of(&r.id), family);
             if r.metric == instructions::METRIC {
                 if let Some(p) = profiles.iter().find(|p| p.id == r.id) {
                     line.push_str(&profile_note(p));
                 }
             }
             (line, r)
+        })
+        .collect();
+    let too_noisy = cmp
+        .rows
+        .iter()
+        .filter(|r| r.gating && !r.verdict.is_regression())
+        .filter_map(|r| {
+            let fail = thresholds_of(&r.id)?.fail;
+            let detectable = r.detectable.filter(|d| *d > fail)?;
+            Some((row_label(doc, r), detectable, fail))
         })
         .collect();
     let changes = cmp
@@ -185,13 +206,10 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         .filter_map(|r| {
             let ratio = r.ratio?;
             let [lo, hi] = r.ci95?;
-            let noise = doc.benchmarks.iter().find(|b| b.id == r.id).map_or(2.0, |b| b.config.thresholds.noise * 100.0);
+            let configured = || thresholds_of(&r.id).map_or(0.02, |t| t.noise);
+            let noise = r.noise.unwrap_or_else(configured) * 100.0;
             Some(Change {
-                label: if r.metric == headline_of(doc, &r.id) {
-                    r.id.clone()
-                } else {
-                    format!("{} ({})", r.id, r.metric)
-                },
+                label: row_label(doc, r),
                 percent: (ratio - 1.0) * 100.0,
                 ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
                 verdict: r.verdict,
@@ -211,6 +229,8 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         removed: &cmp.removed,
         imports: import_changes(doc, &cmp.baseline_benchmarks),
         profiles,
+        family: cmp.multiplicity,
+        too_noisy,
     })
 }
 
@@ -227,6 +247,15 @@ fn profile_note(p: &ProfileDiff) -> String {
     note
 }
 
+/// A gating row's name: its benchmark, with the metric unless it is the headline.
+fn row_label(doc: &RunDocument, r: &ComparisonRow) -> String {
+    if r.metric == headline_of(doc, &r.id) {
+        r.id.clone()
+    } else {
+        format!("{} ({})", r.id, r.metric)
+    }
+}
+
 fn headline_of(doc: &RunDocument, id: &str) -> String {
     doc.benchmarks
         .iter()
@@ -237,8 +266,15 @@ fn headline_of(doc: &RunDocument, id: &str) -> String {
 
 /// `median 12.4% slower (CI +9.8% … +15.1%, Mann-Whitney p < 0.001)` for a time; `higher` and
 /// `lower` for other units; the metric named unless it is the benchmark's headline; the note of a
-/// status row.
-fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) -> String {
+/// status row. The power is stated for a change in this row alone among the `family` rows of the
+/// gate; a row that could not see a change of its `fail` threshold says it is too noisy to judge.
+fn summary_line(
+    r: &ComparisonRow,
+    desc: Option<&MetricDesc>,
+    headline: bool,
+    thresholds: Option<Thresholds>,
+    family: Option<usize>,
+) -> String {
     let what = match (r.ratio, r.ci95, p_text(r)) {
         (Some(ratio), Some([lo, hi]), Some(p)) => {
             let change = (ratio - 1.0) * 100.0;
@@ -252,16 +288,25 @@ fn summary_line(r: &ComparisonRow, desc: Option<&MetricDesc>, headline: bool) ->
             let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
             let location = r.location.as_deref().unwrap_or("median");
             let label = if headline { String::new() } else { format!(" ({})", r.metric) };
+            let among = family.map(|m| format!(", as one of {m} rows")).unwrap_or_default();
+            let unit = if r.processes.is_some() { "processes" } else { "runs" };
             let power = match (r.detectable, r.runs_to_see_noise) {
                 (Some(d), Some(runs)) => {
                     format!(
-                        "; could detect ≥ {:.1}% (95% power), {runs} runs per side would see the noise threshold",
+                        "; could detect ≥ {:.1}% (95% power{among}), {runs} {unit} per side would see the noise band",
                         d * 100.0
                     )
                 }
-                (Some(d), None) => format!("; could detect ≥ {:.1}% (95% power)", d * 100.0),
+                (Some(d), None) => format!("; could detect ≥ {:.1}% (95% power{among})", d * 100.0),
                 _ => String::new(),
             };
+            let noisy = match (r.detectable, thresholds) {
+                (Some(d), Some(t)) if d > t.fail && !r.verdict.is_regression() => {
+                    format!("; too noisy to judge: a {:.0}% regression (fail) could go unseen", t.fail * 100.0)
+                }
+                _ => String::new(),
+            };
+            let power = format!("{power}{noisy}");
             format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p}{power})", change.abs())
         }
         // A value compared exactly (an instruction count): the change and both values.

@@ -169,6 +169,11 @@ pub struct MetricDesc {
     /// cargo-coldbench measuring it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reported: bool,
+    /// The noise band of the metric's family, as a fraction, where it is wider than the configured
+    /// `noise` (a suite's throughput varies more than a start time): changes within it are within
+    /// noise. A calibration of the host (`calibrate`) replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
 }
 
 impl MetricDesc {
@@ -188,6 +193,7 @@ impl MetricDesc {
             chart: false,
             tolerance: None,
             reported: false,
+            noise: None,
         }
     }
 

@@ -319,6 +319,13 @@ pub struct BenchConfig {
     /// Thresholds for comparisons (so that `diff` judges with the configuration of the run).
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Fresh server or worker processes per side, each for `warmup` and `runs` (suite rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u32>,
+    /// Per metric, the noise band this host's calibration (`calibrate`) gave it for this many
+    /// processes: a comparison counts changes within it as within noise.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calibrated_noise: BTreeMap<String, f64>,
 }
 
 fn exit() -> Readiness {
@@ -385,6 +392,11 @@ pub struct BenchmarkResult {
     pub detail: Option<String>,
     /// Raw values of the measured runs, per metric.
     pub samples: BTreeMap<String, Series>,
+    /// Per measured run, the server or worker process it ran against (numbered from 0 in the
+    /// order they ran), for a benchmark measured against several per side: the process, not the
+    /// run, is the unit its comparison counts. Empty when every run is a process of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<u32>,
     /// Raw values of the warmup runs (not part of the statistics).
     #[serde(default)]
     pub warmup_samples: BTreeMap<String, Series>,
@@ -501,6 +513,34 @@ pub struct Comparison {
     /// they were not compared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedBench>,
+    /// How the rows' p-values were adjusted for being many; absent in files written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiplicity: Option<Multiplicity>,
+}
+
+/// How a comparison's p-values are adjusted for its number of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adjustment {
+    /// Benjamini–Hochberg: the false discovery rate, per direction of change.
+    #[default]
+    Bh,
+    /// Holm: the family-wise error rate, per direction of change.
+    Holm,
+    /// None: every row at its own level.
+    None,
+}
+
+/// The adjustment of a comparison's p-values for its number of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Multiplicity {
+    /// `bh` (Benjamini–Hochberg, the false discovery rate) or `holm` (the family-wise error), each
+    /// per direction of change; `none`.
+    pub method: Adjustment,
+    /// Rows in the gate's family: the gating rows with a p-value.
+    pub gating: usize,
+    /// Rows in the other family: the explaining rows with a p-value.
+    pub explaining: usize,
 }
 
 /// A benchmark of a comparison that one side could not run.
@@ -557,6 +597,20 @@ pub struct ComparisonRow {
     /// change of the threshold's size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_to_see_noise: Option<u64>,
+    /// The p-value after adjusting for the other rows of the comparison (see
+    /// `Comparison::multiplicity`); the verdict uses it. `p_value` stays the row's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    /// The noise band the verdict used, as a fraction: the configured `noise`, or more for a metric
+    /// whose default or calibrated band is wider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
+    /// For a row compared process by process: the processes per side (baseline, candidate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<[usize; 2]>,
+    /// The degrees of freedom of a process-by-process test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
     /// The verdict, in the metric's direction.
     pub verdict: Verdict,
     /// Whether this row can fail the gate (the others explain).
@@ -567,8 +621,9 @@ pub struct ComparisonRow {
 }
 
 impl ComparisonRow {
-    /// The p-value the verdict used. Files written before rows named their test held Welch's
-    /// p in `p_value` and judged medians by Mann-Whitney's.
+    /// The p-value of the row's own test (the verdict uses `p_adjusted` when there is one). Files
+    /// written before rows named their test held Welch's p in `p_value` and judged medians by
+    /// Mann-Whitney's.
     pub fn deciding_p(&self) -> Option<f64> {
         match (&self.test, self.location.as_deref()) {
             (Some(_), _) | (None, Some("mean")) => self.p_value,

@@ -249,6 +249,7 @@ mod tests {
             default_entry: false,
             precision: None,
             min_speedup: Vec::new(),
+            processes: 2,
         }
     }
 

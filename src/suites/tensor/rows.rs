@@ -294,6 +294,7 @@ mod tests {
                 default_entry: false,
                 precision: None,
                 min_speedup: Vec::new(),
+                processes: 2,
             },
             machine,
         }

@@ -3,7 +3,7 @@
 
 use crate::measure::bench::percentile_metrics;
 use crate::results::{Better, Location, MetricDesc, OrderedMap, Stat, Unit};
-use crate::suites::metric::{by_mean, column, gating};
+use crate::suites::metric::{by_mean, column, gating, MEAN_NOISE, TAIL_NOISE};
 
 /// The shape of a row, which decides its metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,7 @@ fn error_metric(m: &mut OrderedMap<MetricDesc>) {
 fn latency_metrics(m: &mut OrderedMap<MetricDesc>) {
     for (name, mut d) in percentile_metrics("latency", "latency", false) {
         d.compare = Location::Mean;
+        d.noise = Some(if name == "latency_p50" { MEAN_NOISE } else { TAIL_NOISE });
         d.gates = name == "latency_p50" || name == "latency_p99";
         if name != "latency_p50" {
             d.column = Some(if name == "latency_max" { "max".into() } else { "p95/p99/p99.9".into() });

@@ -79,8 +79,11 @@ impl Sizes {
                     vec![100.0, 500.0, 1000.0, 2000.0, 5000.0]
                 }
             }),
-            duration: cfg.duration.unwrap_or(pick(Duration::from_secs(1), Duration::from_millis(200))),
-            round: cfg.round.unwrap_or(pick(Duration::from_millis(500), Duration::from_millis(60))),
+            // Short rounds against many fresh servers: a server process's own quirks move a row
+            // more than a longer round steadies it (BENCHMARKS.md, "Suite comparisons you can
+            // gate on"), so the time goes to more processes (`processes`).
+            duration: cfg.duration.unwrap_or(pick(Duration::from_millis(500), Duration::from_millis(200))),
+            round: cfg.round.unwrap_or(pick(Duration::from_millis(200), Duration::from_millis(60))),
             window: cfg.window.unwrap_or(100),
             latency_rate: cfg.latency_rate.unwrap_or(500.0),
             latency_payloads: cfg.latency_payload_sizes.clone().unwrap_or_else(|| {
@@ -97,10 +100,15 @@ impl Sizes {
                 .clone()
                 .unwrap_or_else(|| vec![Codec::None, Codec::Snappy, Codec::Lz4, Codec::Zstd]),
             data: cfg.payload.unwrap_or(Data::Text),
-            transports: cfg
-                .transports
-                .clone()
-                .unwrap_or_else(|| vec![Transport::Tcp, Transport::Ipc, Transport::Inproc]),
+            // `--quick` leaves out inproc: a thread of coldbench itself, which no change of
+            // yours can move, and a pre-push hook has no time for.
+            transports: cfg.transports.clone().unwrap_or_else(|| {
+                if quick {
+                    vec![Transport::Tcp, Transport::Ipc]
+                } else {
+                    vec![Transport::Tcp, Transport::Ipc, Transport::Inproc]
+                }
+            }),
             curve: cfg.curve.unwrap_or(true),
             handshakes: if quick { 20 } else { 100 },
         }
@@ -457,6 +465,7 @@ mod tests {
             default_entry: false,
             precision: None,
             min_speedup: Vec::new(),
+            processes: 2,
         }
     }
 
