@@ -7,9 +7,11 @@
 pub mod bootstrap;
 pub mod budget;
 pub mod hypothesis;
+pub mod modes;
 pub mod pairing;
 pub mod power;
 pub mod sequential;
+pub mod shift;
 pub mod speedup;
 pub mod summary;
 pub mod verdict;

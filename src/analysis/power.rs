@@ -117,6 +117,21 @@ pub fn detectable_between(a: &[f64], b: &[f64]) -> Option<f64> {
     Some(((z(1.0 - ALPHA / 2.0) + z(POWER)) * se).exp() - 1.0)
 }
 
+/// The smallest change (a fraction) that a comparison detects with power `POWER` when its
+/// interval of the ratio at level `1 − alpha` is `ci`: the interval's half-width on the log scale
+/// is `z₁₋α/₂ · SE`, and a change is seen when it lies `(z₁₋α/₂ + z_power) · SE` away. Derived from
+/// the interval the verdict reads, so the two never disagree. `None` for an interval that is not
+/// positive and finite.
+pub fn detectable_from_interval(ci: [f64; 2], alpha: f64) -> Option<f64> {
+    let [lo, hi] = ci;
+    if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+        return None;
+    }
+    let z_alpha = z(1.0 - alpha / 2.0);
+    let se = (hi.ln() - lo.ln()) / (2.0 * z_alpha);
+    Some(((z_alpha + z(POWER)) * se).exp() - 1.0)
+}
+
 /// The runs per side that would make a comparison of `n` runs, which can detect `detectable`,
 /// detect `target` instead: the standard error falls with the square root of the runs.
 pub fn runs_to_see(n: u64, detectable: f64, target: f64) -> u64 {

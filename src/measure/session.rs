@@ -9,8 +9,8 @@ use super::process::RunnerSlot;
 use super::scheduler::{self, Measured, PrecisionOutcome, Progress};
 use crate::analysis::sequential::Plan;
 use crate::build::stage::Staged;
-use crate::results::BenchmarkResult;
 use crate::results::Location;
+use crate::results::{BenchmarkResult, PrecisionFacts};
 
 /// One side: its benchmark and its built files.
 pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
@@ -91,24 +91,28 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
 }
 
 /// A result measured to a precision records how it ended, and judges at the significance its
-/// last look may spend (see [`crate::analysis::sequential`]).
+/// last look may spend (see [`crate::analysis::sequential`]): `analysis::pairing` then computes
+/// the look's interval again from the same runs, at that level.
 fn record_precision(r: &mut BenchmarkResult, metric: &str, p: Precision, outcome: PrecisionOutcome) {
     r.config.thresholds.significance = outcome.look.alpha;
     let look = outcome.look;
-    r.facts.other.insert(
-        "precision".into(),
-        serde_json::json!({
-            "metric": metric,
-            "within": p.within,
-            "reached": outcome.reached,
-            "look": look.k,
-            "runs": look.runs,
-            "alpha": look.alpha,
-            "ratio": look.ratio,
-            "ci": look.ci,
-            "rule": "checkpoints at 10, 20, 40, ... runs per side; Pocock-type Lan-DeMets alpha spending over 8 looks",
-        }),
-    );
+    r.facts.precision = Some(PrecisionFacts {
+        metric: metric.to_string(),
+        within: p.within,
+        reached: outcome.reached,
+        stopped: Some(outcome.stopped),
+        look: look.k,
+        looks: Some(look.looks),
+        runs: look.runs,
+        alpha: look.alpha,
+        spent: Some(look.spent),
+        ratio: look.ratio,
+        ci: look.ci,
+        half_width: Some(look.half_width),
+        rule: "Hodges-Lehmann shift of the interleaved pairs at checkpoints of 10, 20, 40, ... runs per side; \
+               Pocock-type Lan-DeMets alpha spending over the looks that fit in --max-time"
+            .into(),
+    });
 }
 
 /// Measures different benchmarks interleaved, each judged on its own: a user's server and the
