@@ -87,6 +87,7 @@ mod tests {
             capture_stderr: false,
             cache: Default::default(),
             evict_first: None,
+            cpu: None,
         };
         let wrapped = under_callgrind(&spec, Path::new("/usr/bin/valgrind"));
         assert_eq!(wrapped.args[2..], ["--", "/bin/app", "--x"]);

@@ -1,5 +1,5 @@
 //! Starting processes the same way every time: the spec of a run and its record (`spec`), one
-//! timed start (`launcher`, `wait`), the helper process that spawns them (`runner`), the page
+//! timed start (`launcher`, `spawn`, `wait`), the helper process that spawns them (`runner`), the page
 //! cache (`cache`), what a process maps and the loader reports (`maps`), what an ELF file says
 //! (`elf`), the metrics every start yields (`usage`), instruction counts under callgrind
 //! (`instructions`), and what the kinds that start processes share (`core`).
@@ -11,6 +11,7 @@ pub mod instructions;
 pub mod launcher;
 pub mod maps;
 pub mod runner;
+mod spawn;
 pub mod spec;
 pub mod usage;
 mod wait;

@@ -279,6 +279,7 @@ mod tests {
             capture_stderr: false,
             cache: Default::default(),
             evict_first: None,
+            cpu: None,
         }
     }
 
