@@ -110,7 +110,12 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Show what this machine offers: the facts recorded with every result.
-    Env,
+    Env {
+        /// Also watch the machine for a moment and judge whether it is fit to measure (governor,
+        /// boost, ASLR, other busy processes, steal, swap, heat, battery); exit 1 when it is not.
+        #[arg(long)]
+        check: bool,
+    },
     /// Measure how noisy each start and load benchmark is here, and so how many runs a
     /// comparison needs to see a change (saved per host under calibration/).
     Calibrate {

@@ -138,6 +138,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
     warn_of_too_few_runs(&store, entries.iter().filter_map(|e| e.cand.as_deref()), ui);
 
+    let machine = run::check_machine(ui);
     let timestamp = run::now();
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
@@ -215,7 +216,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         baseline_benchmarks: base_results,
         skipped,
     };
-    let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
+    let document = run::document(opts, timestamp, cand.git, machine, cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
 }

@@ -27,7 +27,7 @@ use crate::ui::Ui;
 pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
     let run = &args.run;
     match &args.command {
-        Some(Command::Env) => env::env(run.format),
+        Some(Command::Env { check }) => env::env(run.format, *check, ui),
         Some(Command::Calibrate { time, detect }) => calibrate::command(*time, *detect, run, ui),
         Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
         Some(Command::Report { result, output, template }) => {

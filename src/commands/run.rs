@@ -16,7 +16,9 @@ use crate::host;
 use crate::measure::bench::Bench;
 use crate::measure::scheduler::Progress;
 use crate::measure::session;
-use crate::results::{BenchmarkResult, Comparison, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict};
+use crate::results::{
+    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict,
+};
 use crate::ui::Ui;
 
 /// Everything a run needs to know.
@@ -144,6 +146,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     }
     let staged = build_and_stage(opts, &ws, &plan, &store, ui)?;
 
+    let machine = check_machine(ui);
     let timestamp = now();
     let benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
     let git = git::facts(&ws.root);
@@ -156,7 +159,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
         };
         pairing::against_document(&doc, format!("baseline {name}"), &benchmarks, side, opts.overrides.noise)
     });
-    let document = document(opts, timestamp, git, benchmarks, comparison);
+    let document = document(opts, timestamp, git, machine, benchmarks, comparison);
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
 }
@@ -195,11 +198,21 @@ pub(crate) fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// Watches the machine for a moment before measuring and warns of each thing that makes timings
+/// unsteady, with its fix; none stops the run. The result's host facts keep what was seen.
+pub(crate) fn check_machine(ui: &Ui) -> MachineState {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let state = host::check::check(&host::state::Source::from_env(), host::check::WINDOW, cores);
+    super::env::warn_of(&state, ui);
+    state
+}
+
 /// Assembles a result document.
 pub(crate) fn document(
     opts: &RunOptions,
     timestamp: String,
     git: Option<GitFacts>,
+    machine: MachineState,
     benchmarks: Vec<BenchmarkResult>,
     comparison: Option<Comparison>,
 ) -> RunDocument {
@@ -210,7 +223,8 @@ pub(crate) fn document(
         no_default_features: opts.cargo.no_default_features,
         no_build: opts.no_build,
     };
-    RunDocument::new(timestamp, git, host::collect(), config, benchmarks, comparison)
+    let host = host::HostFacts { machine: Some(machine), ..host::collect() };
+    RunDocument::new(timestamp, git, host, config, benchmarks, comparison)
 }
 
 /// Measures every benchmark of a plan, in order. A benchmark whose reference is in the plan runs

@@ -1,5 +1,6 @@
 //! Measuring: the seam every kind implements (`bench`), the order and number of runs
-//! (`scheduler`), one benchmark measured on its sides (`session`), results assembled from any
+//! (`scheduler`), one benchmark measured on its sides (`session`) with the machine watched while
+//! two sides run (`watch`), results assembled from any
 //! kind (`assemble`), files written before descriptors (`legacy`), what the kinds that start
 //! processes share (`process`), and the three kinds of process benchmark: `start`, `load` and
 //! `python`.
@@ -13,5 +14,6 @@ pub mod python;
 pub mod scheduler;
 pub mod session;
 pub mod start;
+pub mod watch;
 
 pub use process::runner;

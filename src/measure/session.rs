@@ -7,8 +7,10 @@ use super::assemble;
 use super::bench::{Bench, FactsReport, Precision, PrepareEnv, RunFailure};
 use super::process::RunnerSlot;
 use super::scheduler::{self, Measured, PrecisionOutcome, Progress};
+use super::watch::Watching;
 use crate::analysis::sequential::Plan;
 use crate::build::stage::Staged;
+use crate::host::state::Source;
 use crate::results::Location;
 use crate::results::{BenchmarkResult, PrecisionFacts};
 
@@ -55,10 +57,14 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         .find(|(_, d)| d.compare != Location::Exact)
         .map(|(n, _)| n.to_string());
     let mut precision = None;
+    let mut drift = None;
     let mut measured = {
         let mut benches: Vec<&mut dyn Bench> = sides.iter_mut().map(|(b, _)| &mut **b as &mut dyn Bench).collect();
-        match (settings.precision, &headline, benches.len()) {
-            (Some(p), Some(metric), 2) => {
+        let compared = benches.len() == 2;
+        let mut watching = Watching::new(progress, Source::from_env());
+        let progress: &mut dyn Progress = if compared { &mut watching } else { watching.inner() };
+        let measured = match (settings.precision, &headline, compared) {
+            (Some(p), Some(metric), true) => {
                 let plan = Plan { alpha: settings.thresholds.significance, precision: p.within };
                 let (measured, outcome) =
                     scheduler::run_to_precision(&mut benches, policy.warmup, metric, plan, p.max_time, progress);
@@ -66,7 +72,11 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
                 measured
             }
             _ => scheduler::run_interleaved(&mut benches, policy, progress),
+        };
+        if compared {
+            drift = watching.drift();
         }
+        measured
     };
     let last = measured.len() - 1;
     if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
@@ -86,6 +96,9 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         for r in results.iter_mut() {
             record_precision(r, &metric, p, outcome);
         }
+    }
+    for r in results.iter_mut() {
+        r.facts.machine_drift = drift.clone();
     }
     results
 }

@@ -233,6 +233,21 @@ fn bench_lines(doc: &RunDocument, rows: &[ComparisonRow]) -> Vec<BenchLine> {
         if let Some(p) = &b.facts.precision {
             out.push(BenchLine { id: b.id.clone(), text: precision_text(p), warn: !p.reached });
         }
+        if let Some(d) = b.facts.machine_drift.as_ref().filter(|d| d.changed) {
+            out.push(BenchLine {
+                id: b.id.clone(),
+                text: format!(
+                    "the machine changed while this ran: CPU steal {:.1}% → {:.1}%, other threads ready to run {:.1} → \
+                     {:.1}, from the first half of the interleaved pairs to the second; what this comparison could see \
+                     was set by its noisier half — rerun it on a quiet machine (`cargo coldbench env --check`)",
+                    d.steal[0] * 100.0,
+                    d.steal[1] * 100.0,
+                    d.runnable[0],
+                    d.runnable[1]
+                ),
+                warn: true,
+            });
+        }
         let modes = rows.iter().filter(|r| r.id == b.id).find_map(|r| Some((r, r.modes?)));
         if let Some((row, m)) = modes {
             let desc = b.metrics.get(&row.metric);

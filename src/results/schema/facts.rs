@@ -73,6 +73,10 @@ pub struct Facts {
     /// How a run to a precision (`--precision`) ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<PrecisionFacts>,
+    /// With two sides interleaved: how the machine's load and steal changed between the first
+    /// and the second half of the pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_drift: Option<super::MachineDrift>,
     /// Facts that could not be collected, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,

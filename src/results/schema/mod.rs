@@ -2,6 +2,7 @@
 //! that measures, so that the file format changes only when these types do.
 
 mod facts;
+mod machine;
 mod metric;
 mod ordered;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use facts::{
     Facts, ImportNode, LoaderStats, Mode, Modes, PrecisionFacts, PrecisionStop, Relocations, Residency, SlowImport,
 };
+pub use machine::{BusyProcess, MachineDrift, MachineProblem, MachineState};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
 
@@ -116,6 +118,9 @@ pub struct HostFacts {
     /// The libtorch the tensor suite uses (`tch`, feature `torch`); absent without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch: Option<String>,
+    /// The machine's state just before measuring, and what in it makes timings unsteady.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineState>,
 }
 
 /// A GPU as NVML describes it.
