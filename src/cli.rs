@@ -291,6 +291,10 @@ pub struct RunArgs {
     /// benchmark may run at most [default: 5m].
     #[arg(global = true, long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Comparing")]
     pub max_time: Option<Duration>,
+    /// Pin the runner and the measured programs to CPUs: one CPU for both, or the runner's and the
+    /// program's (`0,1`)
+    #[arg(global = true, long, value_name = "CPU[,CPU]", help_heading = "Measuring")]
+    pub pin: Option<crate::measure::process::pin::Pin>,
     /// Fewer runs, for git hooks: 10 measured runs and 1 warmup (unless --runs/--warmup say otherwise)
     #[arg(global = true, long, help_heading = "Measuring")]
     pub quick: bool,

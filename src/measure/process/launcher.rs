@@ -294,9 +294,18 @@ impl Launcher {
         use nix::unistd::Pid;
 
         let mut cmd = self.command(extra_env)?;
-        // SAFETY: ptrace(TRACEME) is async-signal-safe and touches no memory of the parent.
+        let cpu = self.cpu;
+        // SAFETY: ptrace(TRACEME) and sched_setaffinity are async-signal-safe and touch no memory of
+        // the parent (the CPU set is a copy on the child's stack).
         unsafe {
-            cmd.pre_exec(|| ptrace::traceme().map_err(io::Error::from));
+            cmd.pre_exec(move || {
+                if let Some(set) = &cpu {
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                ptrace::traceme().map_err(io::Error::from)
+            });
         }
         let blocked = AllSignalsBlocked::new();
         let start = Instant::now();

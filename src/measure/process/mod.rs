@@ -1,6 +1,6 @@
 //! Starting processes the same way every time: the spec of a run and its record (`spec`), one
 //! timed start (`launcher`, `spawn`, `wait`), the helper process that spawns them (`runner`), the page
-//! cache (`cache`), what a process maps and the loader reports (`maps`), what an ELF file says
+//! cache (`cache`), what a process maps and the loader reports (`maps`), the CPUs runs are pinned to (`pin`), what an ELF file says
 //! (`elf`), the metrics every start yields (`usage`), instruction counts under callgrind
 //! (`instructions`), and what the kinds that start processes share (`core`).
 
@@ -10,6 +10,7 @@ pub mod elf;
 pub mod instructions;
 pub mod launcher;
 pub mod maps;
+pub mod pin;
 pub mod runner;
 mod spawn;
 pub mod spec;
