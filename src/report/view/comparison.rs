@@ -284,9 +284,9 @@ fn precision_text(p: &crate::results::PrecisionFacts) -> String {
         Some(looks) => format!("look {} of {looks}", p.look),
         None => format!("look {}", p.look),
     };
-    let spent = p.spent.map(|s| format!(", {} of α spent", format::alpha_text(s))).unwrap_or_default();
+    let spent = p.spent.map(|s| format!(", {} spent over the run", format::alpha_text(s))).unwrap_or_default();
     let judged = format!(
-        "judged at {look} on its {} interval, α {}{spent}",
+        "judged at {look} on its {} interval (α {} at this look{spent})",
         level_text(1.0 - p.alpha),
         format::alpha_text(p.alpha)
     );
