@@ -15,12 +15,14 @@
 # identical code whose start has two modes reads as.
 # It prints the verdicts of the gating rows (wall, instructions), the wall ratio each compare
 # measured, the runs per side, whether the precision was reached, and the time each compare took.
-# More arguments for every compare: COLDBENCH_ARGS (e.g. "--max-time 60s").
+# More arguments for every compare: COLDBENCH_ARGS (e.g. "--max-time 60s"); KINDS the compares
+# of a one-mode start to run (default "precision instructions").
 set -euo pipefail
 compares=${1:-20}
 iterations=${2:-8000000}
 extra=${3:-4}
 shape=${4:-unimodal}
+kinds=${KINDS:-precision instructions}
 read -r -a more <<< "${COLDBENCH_ARGS:-}"
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -97,10 +99,14 @@ for i in $(seq 1 "$compares"); do
   if [[ $shape == bimodal ]]; then
     one same-precision "$iterations" --precision 1% --noise 1%
   else
-    one slower-precision "$slower" --precision 1% --noise 1%
-    one same-precision "$iterations" --precision 1% --noise 1%
-    one slower-instructions "$slower" --measure instructions --runs 10 --noise 1%
-    one same-instructions "$iterations" --measure instructions --runs 10 --noise 1%
+    if [[ " $kinds " == *" precision "* ]]; then
+      one slower-precision "$slower" --precision 1% --noise 1%
+      one same-precision "$iterations" --precision 1% --noise 1%
+    fi
+    if [[ " $kinds " == *" instructions "* ]]; then
+      one slower-instructions "$slower" --measure instructions --runs 10 --noise 1%
+      one same-instructions "$iterations" --measure instructions --runs 10 --noise 1%
+    fi
   fi
 done | tee "$work/all.txt"
 
