@@ -295,10 +295,17 @@ impl Launcher {
 
         let mut cmd = self.command(extra_env)?;
         let cpu = self.cpu;
-        // SAFETY: ptrace(TRACEME) and sched_setaffinity are async-signal-safe and touch no memory of
-        // the parent (the CPU set is a copy on the child's stack).
+        // SAFETY: sigprocmask, ptrace(TRACEME) and sched_setaffinity are async-signal-safe and touch
+        // no memory of the parent (the CPU set is a copy on the child's stack).
         unsafe {
             cmd.pre_exec(move || {
+                // The fork inherits the mask that holds every signal back around the spawn; with
+                // SIGTRAP blocked, the stop at exec would never come and the run would go untraced.
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
                 if let Some(set) = &cpu {
                     if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0 {
                         return Err(io::Error::last_os_error());
