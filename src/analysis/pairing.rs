@@ -183,7 +183,8 @@ fn sampled_row(
         verdict,
         gating: desc.gates,
         note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
-        ci_level: (shifted.is_some() && thresholds.significance != power::ALPHA).then(|| 1.0 - thresholds.significance),
+        ci_level: (shifted.is_some() && thresholds.significance != power::ALPHA)
+            .then_some(1.0 - thresholds.significance),
         modes: (headline && !by_mean).then(|| modes::compare_shares(b.values(), c.values())).flatten(),
     })
 }
