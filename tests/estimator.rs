@@ -1,8 +1,8 @@
 //! Which estimate judges a start: a seeded fake start (wall times drawn from a chosen shape) runs
 //! through the scheduler and the comparison as `--compare` runs it, and the verdict of today's
 //! rule (the Hodges–Lehmann shift of the interleaved pairs) is set beside the one of the ratio of
-//! medians with its bootstrap interval and Mann-Whitney's test, which it replaced. The figures of
-//! `simulated_verdicts_for_benchmarks_md` are the ones in BENCHMARKS.md.
+//! medians with its bootstrap interval and Mann-Whitney's test, which it replaced.
+//! `simulated_verdicts_for_benchmarks_md` prints each rule's rates over many seeds (by hand).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,6 +58,8 @@ struct FakeStart {
     factor: f64,
     slow_share: f64,
     level: Rc<RefCell<f64>>,
+    /// How long each run takes in fact: a run to a precision stops on the clock.
+    pause: Duration,
 }
 
 impl Bench for FakeStart {
@@ -76,6 +78,7 @@ impl Bench for FakeStart {
     }
 
     fn run(&mut self) -> Result<Observation, RunFailure> {
+        std::thread::sleep(self.pause);
         let rng = &mut self.rng;
         let base = match self.shape {
             Shape::Unimodal { sd } => 1e-3 * (sd * normal(rng)).exp(),
@@ -102,9 +105,10 @@ impl Bench for FakeStart {
     }
 }
 
-/// The verdicts of one interleaved compare of `runs` per side: today's, and those of the
-/// Hodges–Lehmann shift of the pairs, of the sides taken whole, and of the ratio of medians.
-fn one_compare(shape: Shape, factor: f64, runs: u32, noise: f64, seed: u64) -> [Verdict; 7] {
+/// The verdicts of one interleaved compare of `runs` per side: today's and that of the ratio of
+/// medians; with `all`, also those of the Hodges–Lehmann shift of single pairs, of the sides taken
+/// whole and of blocks of 8, 16 and 32 pairs (slow in a debug build: for BENCHMARKS.md only).
+fn one_compare(shape: Shape, factor: f64, runs: u32, noise: f64, seed: u64, all: bool) -> [Verdict; 7] {
     let mut rng = StdRng::seed_from_u64(seed);
     let level = Rc::new(RefCell::new(0.0));
     let thresholds = Thresholds { noise, ..Thresholds::DEFAULT };
@@ -130,6 +134,7 @@ fn one_compare(shape: Shape, factor: f64, runs: u32, noise: f64, seed: u64) -> [
             factor,
             slow_share,
             level: level.clone(),
+            pause: Duration::ZERO,
         }
     };
     let (mut base, mut cand) = (side(0, 1.0, &mut rng), side(1, factor, &mut rng));
@@ -144,6 +149,9 @@ fn one_compare(shape: Shape, factor: f64, runs: u32, noise: f64, seed: u64) -> [
     let m = compare_samples(&walls(&b), &walls(&c), seed);
     let (ratio, ci) = m.median_ratio;
     let medians = verdict(m.mann_whitney_p, ci, ratio, &thresholds, Better::Lower);
+    if !all {
+        return [today, today, today, medians, today, today, today];
+    }
     let (wb, wc) = (walls(&b), walls(&c));
     let judge = |s: Option<shift::Shift>| {
         let s = s.unwrap();
@@ -159,10 +167,10 @@ fn one_compare(shape: Shape, factor: f64, runs: u32, noise: f64, seed: u64) -> [
 
 /// How many of `compares` compares flag a regression (regressed, warning or failure) and how many
 /// say anything but no change or within noise, by each rule of [`one_compare`].
-fn tally(shape: Shape, factor: f64, runs: u32, noise: f64, compares: u64) -> [[usize; 2]; 7] {
+fn tally(shape: Shape, factor: f64, runs: u32, noise: f64, compares: u64, all: bool) -> [[usize; 2]; 7] {
     let mut out = [[0; 2]; 7];
     for i in 0..compares {
-        let verdicts = one_compare(shape, factor, runs, noise, 1000 * i + 7);
+        let verdicts = one_compare(shape, factor, runs, noise, 1000 * i + 7, all);
         for (slot, v) in out.iter_mut().zip(verdicts) {
             slot[0] += usize::from(v.is_regression());
             slot[1] += usize::from(!matches!(v, Verdict::NoChange | Verdict::WithinNoise));
@@ -176,20 +184,19 @@ fn a_bimodal_start_whose_copies_differ_a_little_in_mode_mass_is_not_a_regression
     // Identical code whose two copies put 46% and 54% of their runs in the slow mode: the median
     // leaves the fast mode for the slow one, 29% higher.
     for seed in 0..3 {
-        let [today, _, _, medians, ..] = one_compare(Shape::BimodalShares([0.46, 0.54]), 1.0, 1280, 0.01, seed);
+        let [today, _, _, medians, ..] = one_compare(Shape::BimodalShares([0.46, 0.54]), 1.0, 1280, 0.01, seed, false);
         assert!(medians.is_regression(), "seed {seed}: the ratio of medians said {medians:?}");
         assert!(matches!(today, Verdict::NoChange | Verdict::WithinNoise), "seed {seed}: {today:?}");
     }
 }
 
 #[test]
-fn the_shift_is_as_powerful_as_the_medians_on_one_mode_and_quiet_on_two() {
+fn the_shift_is_as_powerful_as_the_medians_on_one_mode() {
     // A 3% slower start with 5% noise, 100 runs a side, noise threshold 1%: about 3 in 4 found.
-    let [today, _, _, medians, ..] = tally(Shape::Unimodal { sd: 0.05 }, 1.03, 100, 0.01, 40);
+    // (Two modes, where the medians raise false alarms and the shift does not, take 1280 runs a side:
+    // the test above, and the simulation below for the rates.)
+    let [today, _, _, medians, ..] = tally(Shape::Unimodal { sd: 0.05 }, 1.03, 100, 0.01, 40, false);
     assert!(today[0] >= medians[0] && today[0] >= 24, "3% found: shift {today:?}, medians {medians:?}");
-    // Identical code, two modes whose mass differs a little between copies, 1280 runs a side.
-    let [today, _, _, medians, ..] = tally(Shape::Bimodal { jitter: 0.03 }, 1.0, 1280, 0.01, 20);
-    assert!(today[1] <= 1 && medians[1] >= 2, "A/A alarms: shift {today:?}, medians {medians:?}");
 }
 
 /// A document of one compare, as `--compare` saves it.
@@ -228,9 +235,10 @@ fn document(base: BenchmarkResult, cand: BenchmarkResult, thresholds: Thresholds
 
 #[test]
 fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_last_look() {
-    // ±0.1% is out of reach for 5% noise in 300 ms: time is up first.
+    // ±0.1% is out of reach for 5% noise in 250 ms of runs that take 0.1 ms each: time is up, or
+    // (when a loaded machine slowed the first look and so the plan) the last planned look is made.
     let thresholds = Thresholds { noise: 0.01, ..Thresholds::DEFAULT };
-    let precision = Precision { within: 0.001, max_time: Duration::from_millis(300) };
+    let precision = Precision { within: 0.001, max_time: Duration::from_millis(250) };
     let mut rng = StdRng::seed_from_u64(77);
     let mut side = |factor: f64| FakeStart {
         id: BenchId::new("start", "fake", "bin"),
@@ -248,6 +256,7 @@ fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_las
         factor,
         slow_share: 0.0,
         level: Rc::new(RefCell::new(0.0)),
+        pause: Duration::from_micros(100),
     };
     let (mut base, mut cand) = (side(1.0), side(1.05));
     let dir = tempfile::tempdir().unwrap();
@@ -256,7 +265,12 @@ fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_las
     let mut results = session::measure(&mut [(&mut base, &staged), (&mut cand, &staged)], &exe, &mut NoProgress);
     let (c, b) = (results.pop().unwrap(), results.pop().unwrap());
     let p = c.facts.precision.clone().expect("the run to a precision is recorded");
-    assert!(!p.reached && p.stopped == Some(PrecisionStop::MaxTime), "{p:?}");
+    let why = match p.stopped {
+        Some(PrecisionStop::MaxTime) => "--max-time was up",
+        Some(PrecisionStop::Looks) => "the last look of the schedule was made",
+        _ => panic!("a run short of its precision stopped as if precise: {p:?}"),
+    };
+    assert!(!p.reached, "{p:?}");
     assert!(p.half_width.unwrap() > 0.001 && p.alpha < 0.05, "{p:?}");
     assert_eq!(c.samples["wall"].len() as u64, p.runs, "judged on the runs the last look saw");
 
@@ -277,7 +291,7 @@ fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_las
     assert_eq!(row.verdict, expected);
 
     let said = format!(
-        "precision not reached: ±{:.1}% after {} runs a side; asked ±0.1% (--max-time was up)",
+        "precision not reached: ±{:.1}% after {} runs a side; asked ±0.1% ({why})",
         p.half_width.unwrap() * 100.0,
         p.runs
     );
@@ -287,8 +301,8 @@ fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_las
     }
 }
 
-/// The figures of BENCHMARKS.md ("Bimodal starts: which estimate judges"): `cargo test --release
-/// --test estimator -- --ignored --nocapture`.
+/// Each rule's regressions and alarms over 200 seeded compares per shape (too slow for CI):
+/// `cargo test --release --test estimator -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn simulated_verdicts_for_benchmarks_md() {
@@ -330,7 +344,7 @@ fn simulated_verdicts_for_benchmarks_md() {
     );
     println!("|---|--:|--:|--:|--:|--:|--:|");
     for (label, shape, factor, runs) in cases {
-        let [today, pairs, sides, medians, b8, _, b32] = tally(shape, factor, runs, 0.01, compares);
+        let [today, pairs, sides, medians, b8, _, b32] = tally(shape, factor, runs, 0.01, compares, true);
         let cells: Vec<String> =
             [today, b8, b32, pairs, sides, medians].iter().map(|c| format!("{} / {}", c[0], c[1])).collect();
         println!("| {label} | {} |", cells.join(" | "));
