@@ -126,7 +126,12 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Show what this machine offers: the facts recorded with every result.
-    Env,
+    Env {
+        /// Also watch the machine for a moment and judge whether it is fit to measure (governor,
+        /// boost, ASLR, other busy processes, steal, swap, heat, battery); exit 1 when it is not.
+        #[arg(long)]
+        check: bool,
+    },
     /// Measure how noisy each start and load benchmark (or, with --suite, each suite row) is
     /// here, and so how many runs a comparison needs to see a change (saved per host under
     /// calibration/; a suite row's noise also sets the noise band of its comparisons).
@@ -395,6 +400,10 @@ pub struct RunArgs {
     /// benchmark may run at most [default: 5m].
     #[arg(global = true, long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Comparing")]
     pub max_time: Option<Duration>,
+    /// Pin the runner and the measured programs to CPUs: one CPU for both, or the runner's and the
+    /// program's (`0,1`)
+    #[arg(global = true, long, value_name = "CPU[,CPU]", help_heading = "Measuring")]
+    pub pin: Option<crate::measure::process::pin::Pin>,
     /// Fewer runs, for git hooks: 10 measured runs and 1 warmup (unless --runs/--warmup say otherwise)
     #[arg(global = true, long, help_heading = "Measuring")]
     pub quick: bool,

@@ -244,8 +244,9 @@ fn only_gating_metrics_are_judged_and_the_statistic_shown_is_the_one_used() {
     assert_eq!((vcsw["location"].as_str(), vcsw["test"].as_str()), (Some("mean"), Some("welch")));
     assert_eq!(vcsw["p_value"], vcsw["welch_p"]);
     let wall = rows(&doc, "wall")[0];
-    assert_eq!((wall["location"].as_str(), wall["test"].as_str()), (Some("median"), Some("mann_whitney")));
-    assert_eq!(wall["p_value"], wall["mann_whitney_p"]);
+    // Interleaved sides: the shift of the pairs by blocks, with its own rank test's p-value.
+    assert_eq!((wall["location"].as_str(), wall["test"].as_str()), (Some("shift"), Some("van_elteren")));
+    assert!(wall["p_value"].is_f64() && wall["p_value"] != wall["welch_p"], "{wall:#}");
     // The exit status follows the gating verdict alone.
     let expected = if wall["verdict"] == "failure" { 3 } else { 0 };
     assert_eq!(res.status.code(), Some(expected), "{}", describe(&res));
@@ -258,7 +259,7 @@ fn only_gating_metrics_are_judged_and_the_statistic_shown_is_the_one_used() {
         assert!(!vcsw_line.contains(word), "a metric that does not gate is judged: {vcsw_line}");
     }
     let summary = stdout.lines().find(|l| l.starts_with("start/work/work: ")).unwrap_or_else(|| panic!("{stdout}"));
-    assert!(summary.contains("median") && summary.contains("Mann-Whitney p"), "{summary}");
+    assert!(summary.contains("shift") && summary.contains("van Elteren p"), "{summary}");
     // The verdict states its power.
     assert!(summary.contains("could detect ≥ ") && summary.contains("% (95% power)"), "{summary}");
     let md = std::fs::read_to_string(p.path().join("target/coldbench/report.md")).unwrap();

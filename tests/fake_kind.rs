@@ -208,7 +208,7 @@ fn every_report_renders_it_with_its_unit_and_direction() {
     assert!(console.contains("30.0% lower"), "a rate reads higher or lower, not slower: {console}");
 
     let md = render(Format::Md);
-    assert!(md.contains("| throughput (median) |") && md.contains("🔴 failure"), "{md}");
+    assert!(md.contains("| throughput (shift) |") && md.contains("🔴 failure"), "{md}");
 
     let html = render(Format::Html);
     assert!(html.contains("fake/pkg/pipeline[items=1000]") && html.contains("class=\"text failure\""), "{html}");

@@ -27,6 +27,7 @@ fn peak_rss_is_each_childs_own_even_from_one_runner() {
         capture_stderr: false,
         cache: Default::default(),
         evict_first: None,
+        cpu: None,
     };
     // One runner serves both: a harness that read getrusage(RUSAGE_CHILDREN) would report the
     // big child's 64 MiB again for the small one.

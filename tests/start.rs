@@ -292,3 +292,31 @@ fn a_process_that_escapes_the_group_is_still_ended_with_its_run() {
     assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
     assert_eq!(live_processes(None, Some(&["sleep", "302"])), Vec::<u32>::new(), "a run left a process behind");
 }
+
+#[test]
+fn pinned_runs_put_the_runner_and_the_program_on_the_cpus_asked_for() {
+    let out = tempfile::tempdir().unwrap();
+    let seen = out.path().join("affinity.txt");
+    // The program writes its own CPUs and its parent's (the runner's).
+    let script = format!(
+        "grep Cpus_allowed_list /proc/self/status /proc/$PPID/status | sed s/.*://g | tr -d '\\\\t' | tr '\\\\n' ' ' >> {}; echo >> {}",
+        seen.display(),
+        seen.display()
+    );
+    let dir = temp_project(
+        &format!("[[package.metadata.bench.start]]\ncommand = [\"sh\", \"-c\", \"{script}\"]\nname = \"where\"\n"),
+        "fn main() {}\n",
+    );
+    let two = std::thread::available_parallelism().unwrap().get() >= 2;
+    let (pin, expected) = if two { ("0,1", "1 0") } else { ("0", "0 0") };
+    let res =
+        coldbench().current_dir(dir.path()).args(["--runs", "3", "--warmup", "0", "--pin", pin]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let lines = std::fs::read_to_string(&seen).unwrap();
+    let runs: Vec<&str> = lines.lines().map(str::trim).collect();
+    assert!(runs.len() >= 3 && runs.iter().all(|l| *l == expected), "program and runner CPUs per run: {runs:?}");
+
+    let res = coldbench().current_dir(dir.path()).args(["--pin", "4096"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("--pin: CPU 4096 is not one this process may run on"));
+}

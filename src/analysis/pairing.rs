@@ -1,8 +1,8 @@
 //! Side A against side B: the benchmarks of two sides paired by id, and each metric compared as
-//! its descriptor says — medians by the Mann-Whitney U test, means by Welch's t-test, facts
-//! exactly — with bootstrap intervals of the ratio and a verdict in the metric's direction.
-//! Benchmarks that ran against several processes per side are compared process by process
-//! ([`nested`]), and the rows' p-values are adjusted for their number ([`multiplicity`]).
+//! its descriptor says — medians by the Hodges–Lehmann shift and its rank test (`shift`), means by
+//! Welch's t-test with a bootstrap interval of their ratio, facts exactly — with a verdict in the
+//! metric's direction. Benchmarks that ran against several processes per side are compared process
+//! by process ([`nested`]), and the rows' p-values are adjusted for their number ([`multiplicity`]).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,7 @@ use super::nested::{self, Units};
 use super::power;
 use super::summary::{mean, median_in_place, Samples};
 use super::verdict::{exact, exact_within, explaining, verdict};
+use super::{modes, shift};
 use crate::results::{
     BenchmarkResult, Better, Comparison, ComparisonRow, Location, MetricDesc, Multiplicity, RunDocument, Side, Status,
     Thresholds,
@@ -263,21 +264,28 @@ fn sampled_row(
     let c = Samples::new(cand.samples.get(metric)?.as_f64())?;
     let m = compare_samples(&b, &c, seed_for(&cand.id, metric));
     let by_mean = desc.compare == Location::Mean;
-    // Each location is judged by the test that suits it, and that test's p-value is the one
-    // reported beside the verdict. Medians are judged with the rank test: one stray slow run
-    // inflates the variance that Welch's test divides by, and would hide a large shift.
-    let (location, test, p, index, (ratio, ci95)) = if by_mean {
-        ("mean", "welch", m.welch_p, 1, m.mean_ratio)
-    } else {
-        ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio)
+    // A metric compared by its median is judged by the Hodges–Lehmann shift (paired run by run
+    // when the sides ran interleaved) at the row's significance, which stays put when runs move
+    // between two modes, where the ratio of medians jumps; with a value that is not positive (no
+    // log scale) by the medians and the Mann-Whitney test. Means are judged by Welch's test.
+    let shifted = (!by_mean).then(|| shift::shift(b.values(), c.values(), thresholds.significance)).flatten();
+    let (location, test, p, index, (ratio, ci95)) = match shifted {
+        _ if by_mean => ("mean", "welch", m.welch_p, 1, m.mean_ratio),
+        Some(s) => ("shift", s.test(), s.p_value, 0, (s.ratio, s.ci)),
+        None => ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio),
     };
     let noise = noise_band(cand, metric, desc, thresholds);
     let judged = Thresholds { noise, ..*thresholds };
     let verdict = explaining(verdict(p, ci95, ratio, &judged, desc.better), desc.gates);
-    let detectable = power::detectable_between_at(b.values(), c.values(), level);
+    // What the comparison could detect, from the interval the verdict read where there is one.
+    let detectable = match shifted {
+        Some(s) => power::detectable_from_interval(s.ci, thresholds.significance, level),
+        None => power::detectable_between_at(b.values(), c.values(), level),
+    };
     // A ratio over a zero baseline is infinite, which JSON cannot hold: leave it out.
     let finite = ratio.is_finite() && ci95.iter().all(|x| x.is_finite());
     let (means_ratio, means_ci) = m.mean_ratio;
+    let headline = cand.headline().is_some_and(|(name, _)| name == metric);
     Some(ComparisonRow {
         id: cand.id.clone(),
         metric: metric.to_string(),
@@ -303,6 +311,9 @@ fn sampled_row(
         verdict,
         gating: desc.gates,
         note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
+        ci_level: (shifted.is_some() && thresholds.significance != power::ALPHA)
+            .then_some(1.0 - thresholds.significance),
+        modes: (headline && !by_mean).then(|| modes::compare_shares(b.values(), c.values())).flatten(),
     })
 }
 
@@ -331,6 +342,8 @@ fn plain_row(id: &str, metric: &str, verdict: crate::results::Verdict, gating: b
         verdict,
         gating,
         note: None,
+        ci_level: None,
+        modes: None,
     }
 }
 

@@ -123,6 +123,20 @@ pub fn detectable_between_at(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
     Some(((z(1.0 - alpha / 2.0) + z(POWER)) * se).exp() - 1.0)
 }
 
+/// The smallest change (a fraction) that a comparison detects with power `POWER` at two-sided
+/// level `alpha` when its interval of the ratio at level `1 − interval_alpha` is `ci`: the
+/// interval's half-width on the log scale is `z₁₋interval_alpha/₂ · SE`, and a change is seen when
+/// it lies `(z₁₋α/₂ + z_power) · SE` away. Derived from the interval the verdict reads, so the two
+/// never disagree. `None` for an interval that is not positive and finite.
+pub fn detectable_from_interval(ci: [f64; 2], interval_alpha: f64, alpha: f64) -> Option<f64> {
+    let [lo, hi] = ci;
+    if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+        return None;
+    }
+    let se = (hi.ln() - lo.ln()) / (2.0 * z(1.0 - interval_alpha / 2.0));
+    Some(((z(1.0 - alpha / 2.0) + z(POWER)) * se).exp() - 1.0)
+}
+
 /// The runs per side that would make a comparison of `n` runs, which can detect `detectable`,
 /// detect `target` instead: the standard error falls with the square root of the runs.
 pub fn runs_to_see(n: u64, detectable: f64, target: f64) -> u64 {

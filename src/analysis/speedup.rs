@@ -175,6 +175,8 @@ mod tests {
             verdict: Verdict::Improved,
             gating: false,
             note: None,
+            ci_level: None,
+            modes: None,
         }
     }
 

@@ -59,6 +59,8 @@ impl Setup {
         let key = settings_key(&working, &opts);
         let store = run::open_store(&opts, &working.target_dir);
         let lock = run::lock_store(&store, ui)?;
+        // Warned of once; every point keeps the state it was measured in.
+        run::check_machine(ui);
         Ok(Setup { opts, working, repo, store, lock, manifest_in_repo, defs, key })
     }
 
@@ -219,6 +221,7 @@ impl<'s> Anchored<'s> {
         let dir = self.setup.store.dir();
         let anchor_staged = Staged::new(dir, "anchor", anchor_built).context("copying the anchor's files")?;
         let staged = Staged::new(dir, "commit", built).context("copying the commit's files")?;
+        let machine = run::machine_state();
         let timestamp = run::now();
         let sides = [anchor.side.clone(), source.side.clone()];
         let ui = self.ctx.ui;
@@ -231,7 +234,8 @@ impl<'s> Anchored<'s> {
             ui,
         );
         comparison.skipped.extend(skipped);
-        let mut doc = run::document(&self.setup.opts, timestamp, source.git.clone(), results, Some(comparison));
+        let mut doc =
+            run::document(&self.setup.opts, timestamp, source.git.clone(), Some(machine), results, Some(comparison));
         doc.history = Some(self.mark(commit, None));
         self.keep(commit, doc)
     }
@@ -269,7 +273,7 @@ impl<'s> Anchored<'s> {
     /// Keeps a commit that could not be measured as a gap with its reason.
     fn gap(&self, commit: &CommitInfo, reason: String) -> Result<Point> {
         let git = Some(GitFacts { sha: commit.sha.clone(), branch: None, dirty: false });
-        let mut doc = run::document(&self.setup.opts, run::now(), git, Vec::new(), None);
+        let mut doc = run::document(&self.setup.opts, run::now(), git, None, Vec::new(), None);
         doc.history = Some(self.mark(commit, Some(reason)));
         self.keep(commit, doc)
     }

@@ -132,11 +132,12 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
 
     warn_of_too_few_runs(&store, entries.iter().filter_map(|e| e.cand.as_deref()), ui);
 
+    let machine = run::check_machine(ui);
     let timestamp = run::now();
     let sides = [base.side.clone(), cand.side.clone()];
     let (cand_results, comparison) =
         measure_entries(&mut entries, [&base_staged, &cand_staged], sides, opts, &store, ui);
-    let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
+    let document = run::document(opts, timestamp, cand.git, Some(machine), cand_results, Some(comparison));
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
 }

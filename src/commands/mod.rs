@@ -30,8 +30,12 @@ use crate::ui::Ui;
 /// Runs the subcommand (or the default run) and returns the exit status.
 pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
     let run = &args.run;
+    // Every runner this command starts, and every program it measures, runs on the CPUs chosen.
+    if let Some(pin) = run.pin {
+        crate::measure::process::pin::set(pin).map_err(crate::error::UserError::Invalid)?;
+    }
     match &args.command {
-        Some(Command::Env) => env::env(run.format),
+        Some(Command::Env { check }) => env::env(run.format, *check, ui),
         Some(Command::Calibrate { time, detect, suite, scenario }) => {
             calibrate::command(*time, *detect, suite.map(|s| (s, scenario.as_slice())), run, ui)
         }

@@ -17,7 +17,9 @@ use crate::host;
 use crate::measure::bench::Bench;
 use crate::measure::scheduler::Progress;
 use crate::measure::session;
-use crate::results::{BenchmarkResult, Comparison, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict};
+use crate::results::{
+    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict,
+};
 use crate::ui::Ui;
 
 /// Everything a run needs to know.
@@ -152,6 +154,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     }
     let staged = build_and_stage(opts, &ws, &plan, &store, ui)?;
 
+    let machine = check_machine(ui);
     let timestamp = now();
     let mut benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
     crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.overrides.quick);
@@ -172,7 +175,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
             opts.overrides.multiplicity,
         )
     });
-    let document = document(opts, timestamp, git, benchmarks, comparison);
+    let document = document(opts, timestamp, git, Some(machine), benchmarks, comparison);
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
 }
@@ -227,11 +230,27 @@ pub(crate) fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// Watches the machine for a moment before measuring and warns of each thing that makes timings
+/// unsteady, with its fix; none stops the run. The result's host facts keep what was seen.
+pub(crate) fn check_machine(ui: &Ui) -> MachineState {
+    let state = machine_state();
+    super::env::warn_of(&state, ui);
+    state
+}
+
+/// The machine watched for a moment, without warnings: for `history`, which warns once, not at
+/// every commit.
+pub(crate) fn machine_state() -> MachineState {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    host::check::check(&host::state::Source::from_env(), host::check::WINDOW, cores)
+}
+
 /// Assembles a result document.
 pub(crate) fn document(
     opts: &RunOptions,
     timestamp: String,
     git: Option<GitFacts>,
+    machine: Option<MachineState>,
     benchmarks: Vec<BenchmarkResult>,
     comparison: Option<Comparison>,
 ) -> RunDocument {
@@ -242,7 +261,8 @@ pub(crate) fn document(
         no_default_features: opts.cargo.no_default_features,
         no_build: opts.no_build,
     };
-    RunDocument::new(timestamp, git, host::collect(), config, benchmarks, comparison)
+    let host = host::HostFacts { machine, ..host::collect() };
+    RunDocument::new(timestamp, git, host, config, benchmarks, comparison)
 }
 
 /// Measures every benchmark of a plan, in order. A benchmark whose reference is in the plan runs

@@ -11,7 +11,8 @@ use super::scheduler::{Measured, RunCount};
 use crate::analysis::budget;
 use crate::analysis::summary::{self, Samples};
 use crate::results::{
-    BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, OrderedMap, Series, Status, Summary,
+    BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, Modes, OrderedMap, Series, Status,
+    Summary,
 };
 
 /// Percentiles kept of a merged histogram.
@@ -88,6 +89,12 @@ fn distributions(observations: &[Observation]) -> BTreeMap<String, Distribution>
         .collect()
 }
 
+/// The modes of a metric's runs, when it has two.
+fn modes_of(metric: &str, series: &Series) -> Option<Modes> {
+    let modes = crate::analysis::modes::detect(&series.as_f64())?;
+    Some(Modes { metric: metric.to_string(), modes: modes.to_vec(), method: crate::analysis::modes::METHOD.into() })
+}
+
 /// The result of a benchmark that was not run on this side, and why.
 pub fn skipped(bench: &dyn Bench, reason: String) -> BenchmarkResult {
     let measured = Measured { stopped: Some(reason), ..Measured::default() };
@@ -133,6 +140,10 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
         budget = budget::check(&settings.limits, &metrics, &summary, &values);
         budget.extend(report.checks);
     }
+    let mut facts = report.facts;
+    if ok {
+        facts.modes = headline.and_then(|(name, _)| modes_of(name, samples.get(name)?));
+    }
     let id = bench.id();
     let described = bench.described();
     BenchmarkResult {
@@ -156,7 +167,7 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             .map(|run| run.series.iter().map(|(n, v)| (n.to_string(), v.clone())).collect())
             .unwrap_or_default(),
         reference: None,
-        facts: report.facts,
+        facts,
         budget,
         warnings,
         config: BenchConfig {

@@ -1,6 +1,7 @@
 //! Measuring: the seam every kind implements (`bench`), the order and number of runs
-//! (`scheduler`), one benchmark measured on its sides (`session`), against several server processes
-//! per side (`replicated`), results assembled from any
+//! (`scheduler`), one benchmark measured on its sides (`session`) with the machine watched while
+//! two sides run (`watch`), against several server processes per side (`replicated`), results
+//! assembled from any
 //! kind (`assemble`), files written before descriptors (`legacy`), what the kinds that start
 //! processes share (`process`), and the three kinds of process benchmark: `start`, `load` and
 //! `python`.
@@ -15,5 +16,6 @@ pub mod replicated;
 pub mod scheduler;
 pub mod session;
 pub mod start;
+pub mod watch;
 
 pub use process::runner;

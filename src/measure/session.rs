@@ -7,10 +7,12 @@ use super::assemble;
 use super::bench::{Bench, FactsReport, Precision, PrepareEnv, RunFailure};
 use super::process::RunnerSlot;
 use super::scheduler::{self, Measured, PrecisionOutcome, Progress};
+use super::watch::Watching;
 use crate::analysis::sequential::Plan;
 use crate::build::stage::Staged;
-use crate::results::BenchmarkResult;
+use crate::host::state::Source;
 use crate::results::Location;
+use crate::results::{BenchmarkResult, PrecisionFacts};
 
 /// One side: its benchmark and its built files.
 pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
@@ -71,10 +73,14 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         .find(|(_, d)| d.compare != Location::Exact)
         .map(|(n, _)| n.to_string());
     let mut precision = None;
+    let mut drift = None;
     let mut measured = {
         let mut benches: Vec<&mut dyn Bench> = sides.iter_mut().map(|(b, _)| &mut **b as &mut dyn Bench).collect();
-        match (settings.precision, &headline, benches.len()) {
-            (Some(p), Some(metric), 2) => {
+        let compared = benches.len() == 2;
+        let mut watching = Watching::new(progress, Source::from_env());
+        let progress: &mut dyn Progress = if compared { &mut watching } else { watching.inner() };
+        let measured = match (settings.precision, &headline, compared) {
+            (Some(p), Some(metric), true) => {
                 let plan = Plan { alpha: settings.thresholds.significance, precision: p.within };
                 let (measured, outcome) =
                     scheduler::run_to_precision(&mut benches, policy.warmup, metric, plan, p.max_time, progress);
@@ -82,7 +88,11 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
                 measured
             }
             _ => scheduler::run_interleaved(&mut benches, policy, progress),
+        };
+        if compared {
+            drift = watching.drift();
         }
+        measured
     };
     let last = measured.len() - 1;
     if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
@@ -103,28 +113,35 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
             record_precision(r, &metric, p, outcome);
         }
     }
+    for r in results.iter_mut() {
+        r.facts.machine_drift = drift.clone();
+    }
     results
 }
 
 /// A result measured to a precision records how it ended, and judges at the significance its
-/// last look may spend (see [`crate::analysis::sequential`]).
+/// last look may spend (see [`crate::analysis::sequential`]): `analysis::pairing` then computes
+/// the look's interval again from the same runs, at that level.
 fn record_precision(r: &mut BenchmarkResult, metric: &str, p: Precision, outcome: PrecisionOutcome) {
     r.config.thresholds.significance = outcome.look.alpha;
     let look = outcome.look;
-    r.facts.other.insert(
-        "precision".into(),
-        serde_json::json!({
-            "metric": metric,
-            "within": p.within,
-            "reached": outcome.reached,
-            "look": look.k,
-            "runs": look.runs,
-            "alpha": look.alpha,
-            "ratio": look.ratio,
-            "ci": look.ci,
-            "rule": "checkpoints at 10, 20, 40, ... runs per side; Pocock-type Lan-DeMets alpha spending over 8 looks",
-        }),
-    );
+    r.facts.precision = Some(PrecisionFacts {
+        metric: metric.to_string(),
+        within: p.within,
+        reached: outcome.reached,
+        stopped: Some(outcome.stopped),
+        look: look.k,
+        looks: Some(look.looks),
+        runs: look.runs,
+        alpha: look.alpha,
+        spent: Some(look.spent),
+        ratio: look.ratio,
+        ci: look.ci,
+        half_width: Some(look.half_width),
+        rule: "Hodges-Lehmann shift of the interleaved pairs at checkpoints of 10, 20, 40, ... runs per side; \
+               Pocock-type Lan-DeMets alpha spending over the looks that fit in --max-time"
+            .into(),
+    });
 }
 
 /// Measures different benchmarks interleaved, each judged on its own: a user's server and the

@@ -14,6 +14,8 @@ pub struct Strip<'a> {
     pub runs: &'a [f64],
     /// Warmup runs (drawn hollow).
     pub warmups: &'a [f64],
+    /// Its modes, when its runs have two (drawn as dashed ticks with their shares).
+    pub modes: &'a [crate::results::Mode],
 }
 
 const WIDTH: f64 = 640.0;
@@ -114,16 +116,30 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
                 fmt(m)
             );
         }
+        for mode in strip.modes {
+            let text = format!("mode {} ({:.0}%)", fmt(mode.at), mode.share * 100.0);
+            let _ = write!(
+                svg,
+                r#"<line class="mode" x1="{0:.1}" x2="{0:.1}" y1="{1}" y2="{2}"><title>{3}</title></line><text class="mode-label" x="{0:.1}" y="{4}" text-anchor="middle">{5:.0}%</text>"#,
+                x(mode.at),
+                y - 12.0,
+                y + 12.0,
+                escape(&text),
+                y - 14.0,
+                mode.share * 100.0
+            );
+        }
     }
     let axis_y = 30.0 + row_h * strips.len() as f64;
     let _ = write!(svg, r#"<line class="axis" x1="{left}" x2="{}" y1="{axis_y}" y2="{axis_y}"/>"#, WIDTH - RIGHT);
     for v in nice_ticks(lo, hi) {
         x_tick(&mut svg, x(v), axis_y, &fmt(v));
     }
-    let legend = if dense_any {
-        "● measured run   ▮ runs per bin   ○ warmup   │ median"
-    } else {
-        "● measured run   ○ warmup   │ median"
+    let legend = match (dense_any, strips.iter().any(|s| !s.modes.is_empty())) {
+        (true, false) => "● measured run   ▮ runs per bin   ○ warmup   │ median",
+        (false, false) => "● measured run   ○ warmup   │ median",
+        (true, true) => "● measured run   ▮ runs per bin   ○ warmup   │ median   ┆ mode (share of runs)",
+        (false, true) => "● measured run   ○ warmup   │ median   ┆ mode (share of runs)",
     };
     let _ = write!(svg, r#"<text class="legend" x="{left}" y="16">{legend}</text>"#);
     svg.push_str("</svg>");
@@ -567,8 +583,11 @@ mod tests {
 
     #[test]
     fn strip_plots_have_a_dot_per_run_and_mark_warmups() {
-        let svg =
-            strip_plot("t", Unit::Seconds, &[Strip { label: "a<b", runs: &[0.001, 0.002, 0.003], warmups: &[0.01] }]);
+        let svg = strip_plot(
+            "t",
+            Unit::Seconds,
+            &[Strip { label: "a<b", runs: &[0.001, 0.002, 0.003], warmups: &[0.01], modes: &[] }],
+        );
         assert_eq!(svg.matches(r#"class="run""#).count(), 3);
         assert_eq!(svg.matches(r#"class="warmup""#).count(), 1);
         assert!(svg.contains("a&lt;b"), "labels are escaped");
@@ -577,15 +596,31 @@ mod tests {
     }
 
     #[test]
+    fn modes_are_marked_with_their_shares() {
+        use crate::results::Mode;
+        let modes = [Mode { at: 0.00102, share: 0.52 }, Mode { at: 0.00132, share: 0.48 }];
+        let runs = [0.00101, 0.00103, 0.00131, 0.00133];
+        let svg = strip_plot("t", Unit::Seconds, &[Strip { label: "a", runs: &runs, warmups: &[], modes: &modes }]);
+        assert_eq!(svg.matches(r#"<line class="mode""#).count(), 2);
+        assert!(svg.contains("<title>mode 1.020 ms (52%)</title>") && svg.contains(">48%</text>"), "{svg}");
+        assert!(svg.contains("┆ mode"));
+    }
+
+    #[test]
     fn thousands_of_runs_become_a_histogram_that_states_the_count() {
         let runs: Vec<f64> = (0..2000).map(|i| 0.001 + (i % 100) as f64 * 1e-6).collect();
-        let svg = strip_plot("t", Unit::Seconds, &[Strip { label: "candidate", runs: &runs, warmups: &[0.002] }]);
+        let svg =
+            strip_plot("t", Unit::Seconds, &[Strip { label: "candidate", runs: &runs, warmups: &[0.002], modes: &[] }]);
         assert_eq!(svg.matches("<circle class=\"run\"").count(), 0, "no dot per run");
         let bins = svg.matches("class=\"run bin\"").count();
         assert!(bins > 0 && bins <= DENSE_BINS, "{bins}");
         // The run count goes on a line of its own under the label, both left of the strip.
         assert!(svg.contains(r#"text-anchor="end">candidate<tspan class="tick" x="102" dy="12">2000 runs</tspan>"#));
-        let long = strip_plot("t", Unit::Seconds, &[Strip { label: "a rather long label", runs: &runs, warmups: &[] }]);
+        let long = strip_plot(
+            "t",
+            Unit::Seconds,
+            &[Strip { label: "a rather long label", runs: &runs, warmups: &[], modes: &[] }],
+        );
         let left: f64 =
             long.split(r#"<line class="axis" x1=""#).nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
         assert!(left >= 19.0 * LABEL_CHAR + 8.0, "the strips start right of the label: {left}");
@@ -604,7 +639,8 @@ mod tests {
         assert!(t.iter().all(|v| (v * 100.0 - (v * 100.0).round()).abs() < 1e-9), "{t:?}");
         assert!(nice_ticks(1.0, 1.0).is_empty());
         // A tick mark and its centred label share one x.
-        let svg = strip_plot("t", Unit::Seconds, &[Strip { label: "a", runs: &[0.0012, 0.0031], warmups: &[] }]);
+        let svg =
+            strip_plot("t", Unit::Seconds, &[Strip { label: "a", runs: &[0.0012, 0.0031], warmups: &[], modes: &[] }]);
         let marks: Vec<&str> = svg.split("tickmark\" x1=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();
         let labels: Vec<&str> =
             svg.split("class=\"tick\" x=\"").skip(1).map(|r| r.split('"').next().unwrap()).collect();

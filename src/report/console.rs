@@ -119,6 +119,9 @@ fn notes(r: &Row, detail: Detail) -> Vec<String> {
     if let Some(line) = &r.line {
         notes.push(line.clone());
     }
+    if let Some(modes) = &r.modes {
+        notes.push(format!("{} {modes}", style("note:").cyan()));
+    }
     if let Some(note) = &r.reference {
         notes.push(note.clone());
     }
@@ -250,6 +253,14 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
         }
         if let Some(p) = cmp.profiles.iter().find(|p| p.id == *id) {
             out.push_str(&profile_diff(p));
+        }
+        for said in cmp.lines.iter().filter(|l| l.id == *id) {
+            let text = if said.warn {
+                format!("{} {}", style("warning:").yellow(), said.text)
+            } else {
+                style(&said.text).dim().to_string()
+            };
+            out.push_str(&format!("  {text}\n"));
         }
     }
     if !cmp.imports.is_empty() {

@@ -78,12 +78,32 @@ pub fn signed_percent(p: f64) -> String {
     format!("{sign}{:.1}%", p.abs())
 }
 
+/// `p < 0.001`, `p = 0.042`.
+pub fn p_value_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+/// A significance level: `0.05`, `0.0081`.
+pub fn alpha_text(alpha: f64) -> String {
+    if alpha >= 0.01 {
+        format!("{alpha:.3}").trim_end_matches('0').to_string()
+    } else {
+        format!("{alpha:.2e}").parse::<f64>().map_or_else(|_| alpha.to_string(), |a| a.to_string())
+    }
+}
+
 /// `Mann-Whitney p < 0.001`, `Welch p = 0.042`: the p-value the verdict used, with its test.
 pub fn p_text(row: &ComparisonRow) -> Option<String> {
     let p = row.deciding_p()?;
-    let value = if p < 0.001 { "p < 0.001".to_string() } else { format!("p = {p:.3}") };
+    let value = p_value_text(p);
     let test = match (row.test.as_deref(), row.processes) {
         (Some("mann_whitney"), _) => format!("Mann-Whitney {value}"),
+        (Some("van_elteren"), _) => format!("van Elteren {value}"),
+        (Some("wilcoxon"), _) => format!("Wilcoxon {value}"),
         (Some("welch"), _) => format!("Welch {value}"),
         (Some("paired_t"), Some([n, _])) => format!("paired t over {n} processes, {value}"),
         (Some("welch_processes"), Some([a, b])) => format!("Welch over {a} and {b} processes, {value}"),

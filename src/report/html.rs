@@ -104,6 +104,8 @@ struct CompareView {
     /// Watched imports that changed: benchmark, text, class.
     imports: Vec<(String, String, &'static str)>,
     profiles: Vec<ProfileChanges>,
+    /// Lines under benchmarks (precision, modes, the machine): benchmark, text, whether a warning.
+    lines: Vec<(String, String, bool)>,
 }
 
 #[derive(Serialize)]
@@ -187,19 +189,25 @@ fn detail(view: &View, r: &Row) -> Detail {
     };
     let (runs, warmups) = (values(b, false), values(b, true));
     let (base_runs, base_warmups) = base.map(|x| (values(x, false), values(x, true))).unwrap_or_default();
+    let modes_of = |x: &'_ crate::results::BenchmarkResult| -> Vec<crate::results::Mode> {
+        x.facts.modes.as_ref().filter(|m| m.metric == headline).map(|m| m.modes.clone()).unwrap_or_default()
+    };
+    let (modes, base_modes) = (modes_of(b), base.map(modes_of).unwrap_or_default());
     let mut strips = Vec::new();
     if base.is_some() {
-        strips.push(Strip { label: "baseline", runs: &base_runs, warmups: &base_warmups });
+        strips.push(Strip { label: "baseline", runs: &base_runs, warmups: &base_warmups, modes: &base_modes });
     }
     strips.push(Strip {
         label: if base.is_some() { "candidate" } else { headline.as_str() },
         runs: &runs,
         warmups: &warmups,
+        modes: &modes,
     });
     let unit = b.headline().map_or(crate::results::Unit::Seconds, |(_, d)| d.unit);
     let label = b.headline().map_or(headline.as_str(), |(n, d)| d.label_or(n));
     let mut notes: Vec<String> = r.default_note.iter().cloned().collect();
     notes.extend(r.line.iter().cloned());
+    notes.extend(r.modes.iter().cloned());
     notes.extend(r.warnings.iter().cloned());
     notes.extend(r.budget_notes.iter().cloned());
     notes.extend(r.residency_note.iter().cloned());
@@ -363,6 +371,7 @@ fn page(view: &View) -> Result<Page> {
         skipped: c.skipped.iter().map(|s| (s.id.clone(), s.reason.clone())).collect(),
         imports: c.imports.iter().map(|i| (i.id.clone(), i.text(), i.class())).collect(),
         profiles: c.profiles.iter().map(profile_changes).collect(),
+        lines: c.lines.iter().map(|l| (l.id.clone(), l.text.clone(), l.warn)).collect(),
     });
     // The data sits inside a <script> element: no `<` may appear raw (`</script>` would end it,
     // `<!--<script` would swallow the rest of the page). JSON reads \u003c as the same `<`.

@@ -104,6 +104,15 @@ pub fn render(view: &View) -> String {
     if !defaults.is_empty() {
         let _ = writeln!(out, "\nWhat ran without a configuration entry:\n\n{}", defaults.join("\n"));
     }
+    let modes: Vec<String> = view
+        .tables
+        .iter()
+        .flat_map(|t| &t.rows)
+        .filter_map(|r| Some(format!("- `{}`: {}", r.id, r.modes.as_ref()?)))
+        .collect();
+    if !modes.is_empty() {
+        let _ = writeln!(out, "\nRuns that fall into two modes:\n\n{}", modes.join("\n"));
+    }
     let references: Vec<String> = view
         .tables
         .iter()
@@ -136,6 +145,13 @@ pub fn render(view: &View) -> String {
         }
         for p in &cmp.profiles {
             out.push_str(&profile_diff(p));
+        }
+        if !cmp.lines.is_empty() {
+            let _ = writeln!(out);
+            for said in &cmp.lines {
+                let mark = if said.warn { "⚠️ " } else { "" };
+                let _ = writeln!(out, "- {mark}`{}`: {}", said.id, said.text.replace('|', "\\|"));
+            }
         }
         if !cmp.imports.is_empty() {
             let _ = writeln!(out, "\nImports that changed:\n");

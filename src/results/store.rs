@@ -251,6 +251,7 @@ mod tests {
                 gpus: vec![],
                 gpu_note: None,
                 torch: None,
+                machine: None,
             },
             config: RunConfig {
                 profile: "release".into(),

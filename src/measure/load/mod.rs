@@ -130,6 +130,7 @@ impl Bench for LoadBench {
             cache: self.def.cache,
             // A load evicts the library, not the helper (this program, which the runner maps).
             evict_first: Some(evict),
+            cpu: None,
         };
         let core = ProcessCore::start(env, helper(args, vec![lib]))?;
         // The same page-cache treatment as the load runs, which do not evict the helper itself.

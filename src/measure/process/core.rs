@@ -27,8 +27,10 @@ pub struct ProcessCore {
 }
 
 impl ProcessCore {
-    /// Registers `spec` with the runner of `env` (starting it for the first side).
+    /// Registers `spec` with the runner of `env` (starting it for the first side), on the CPU
+    /// `--pin` chose for children.
     pub fn start(env: &PrepareEnv, spec: ProcessSpec) -> Result<ProcessCore, String> {
+        let spec = pinned(spec);
         let runner = env.runner.get(env.runner_exe).map_err(|e| format!("could not start the runner: {e}"))?;
         let index = runner.borrow_mut().add(&spec).map_err(|e| format!("could not start the runner: {e}"))?;
         let names = env
@@ -42,7 +44,7 @@ impl ProcessCore {
 
     /// Registers another spec in the same runner (an empty helper run beside each measured one).
     pub fn add(&self, spec: &ProcessSpec) -> Result<usize, String> {
-        self.runner.borrow_mut().add(spec).map_err(|e| format!("could not register a run: {e}"))
+        self.runner.borrow_mut().add(&pinned(spec.clone())).map_err(|e| format!("could not register a run: {e}"))
     }
 
     /// The spec this side runs.
@@ -107,6 +109,11 @@ impl ProcessCore {
         });
         Some(named.collect())
     }
+}
+
+/// `spec` on the child's CPU of `--pin`, when there is one.
+fn pinned(spec: ProcessSpec) -> ProcessSpec {
+    ProcessSpec { cpu: super::pin::get().map(|p| p.child).or(spec.cpu), ..spec }
 }
 
 /// What a benchmark runs: a binary cargo builds, or a program at a known path.

@@ -91,6 +91,7 @@ mod tests {
             capture_stderr: false,
             cache: Default::default(),
             evict_first: None,
+            cpu: None,
         };
         let wrapped = under_callgrind(&spec, Path::new("/usr/bin/valgrind"), None);
         assert_eq!(wrapped.args[1..], ["--callgrind-out-file=/dev/null", "--", "/bin/app", "--x"]);

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::OwnedFd;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,10 +19,11 @@ use regex::Regex;
 
 use super::cache::{drop_all, evict, residency, CacheMode};
 use super::maps::{loader_stats, mapped_objects, threads, ProcessFacts};
+use super::spawn::{pipe, AllSignalsBlocked, Exec, Spawner};
 use super::spec::{Ending, ProcessSpec, RunRecord};
 use super::wait::{
     collect_leftovers, far_future, kill_group, memfd, read_all, reap, status_ending, tcp_accepts, terminate_group,
-    wait_for_line, wait_polling, ChildGuard, Event, ExitWatcher, InterruptsBlocked, ACTIVE_GROUP,
+    wait_for_line, wait_polling, ChildGuard, Event, ExitWatcher, ACTIVE_GROUP,
 };
 use crate::results::{Readiness, Residency};
 
@@ -41,6 +42,12 @@ pub struct Launcher {
     /// Files evicted before each run with `cache = "cold"`: the executable and, once the facts
     /// run has seen them, the shared objects it maps.
     evict: Vec<PathBuf>,
+    /// The command as `execve` takes it, built once.
+    exec: Exec,
+    /// The child's stack and what else every spawn needs, prepared once.
+    spawner: Spawner,
+    /// With `cpu`: the child's CPU.
+    cpu: Option<libc::cpu_set_t>,
 }
 
 /// What a run observes beyond timing when it is the untimed facts run.
@@ -62,7 +69,18 @@ impl Launcher {
             Some(files) => files.clone(),
             None => vec![spec.program.clone()],
         };
-        Ok(Launcher { spec, pattern, stdout: memfd("coldbench-stdout")?, stderr: memfd("coldbench-stderr")?, evict })
+        let exec = Exec::new(&spec, &BTreeMap::new())?;
+        let cpu = spec.cpu.map(cpu_set);
+        Ok(Launcher {
+            spec,
+            pattern,
+            stdout: memfd("coldbench-stdout")?,
+            stderr: memfd("coldbench-stderr")?,
+            evict,
+            exec,
+            spawner: Spawner::new()?,
+            cpu,
+        })
     }
 
     /// The spec this launcher runs.
@@ -158,11 +176,19 @@ impl Launcher {
         }
     }
 
-    fn command(&self, extra_env: &BTreeMap<String, String>) -> io::Result<Command> {
+    /// Empties the files that keep the child's output.
+    fn reset_output(&self) -> io::Result<()> {
         self.stdout.set_len(0)?;
         (&self.stdout).seek(SeekFrom::Start(0))?;
         self.stderr.set_len(0)?;
         (&self.stderr).seek(SeekFrom::Start(0))?;
+        Ok(())
+    }
+
+    /// The command of the untimed traced run (ptrace needs a hook before `exec`, which the timed
+    /// spawn has not).
+    fn command(&self, extra_env: &BTreeMap<String, String>) -> io::Result<Command> {
+        self.reset_output()?;
         let stdout = if self.pattern.is_some() {
             Stdio::piped()
         } else if self.spec.capture_stdout {
@@ -190,16 +216,30 @@ impl Launcher {
         if let Some(blocked) = self.prepare_readiness()? {
             return Ok((RunRecord::blocked(blocked), None));
         }
-        let mut cmd = self.command(extra_env)?;
+        self.reset_output()?;
+        // Everything the spawn needs is ready before the clock starts: the command (built once,
+        // or with the facts run's variables now), the streams, the child's stack.
+        let facts_exec = if extra_env.is_empty() { None } else { Some(Exec::new(&self.spec, extra_env)?) };
+        let exec = facts_exec.as_ref().unwrap_or(&self.exec);
+        let (stdout_read, stdout_write) = match self.pattern {
+            Some(_) => pipe().map(|(r, w)| (Some(r), Some(w)))?,
+            None => (None, None),
+        };
+        let stdout_fd = match (&stdout_write, self.spec.capture_stdout) {
+            (Some(w), _) => w.as_raw_fd(),
+            (None, true) => self.stdout.as_raw_fd(),
+            (None, false) => self.spawner.null(),
+        };
+        let fds = [self.spawner.null(), stdout_fd, self.stderr.as_raw_fd()];
 
-        let blocked = InterruptsBlocked::new();
+        let blocked = AllSignalsBlocked::new();
         let start = Instant::now();
-        let mut child = cmd.spawn()?;
-        let pid = child.id() as libc::pid_t;
+        let spawned = self.spawner.spawn(exec, fds, self.cpu.as_ref())?;
+        let pid = spawned.pid;
         let mut guard = ChildGuard::new(pid);
         drop(blocked);
-        let stdout = child.stdout.take();
-        let watcher = ExitWatcher::new(pid);
+        drop(stdout_write);
+        let watcher = ExitWatcher::with_pidfd(pid, spawned.pidfd);
         let deadline = start + self.spec.timeout;
 
         let (event, end) = match &self.spec.readiness {
@@ -209,7 +249,7 @@ impl Launcher {
             }
             Readiness::Stdout { .. } => {
                 let pattern = self.pattern.as_ref().expect("compiled in new()");
-                wait_for_line(&watcher, stdout.map(OwnedFd::from), pattern, deadline)?
+                wait_for_line(&watcher, stdout_read, pattern, deadline)?
             }
             Readiness::Tcp { addr } => wait_polling(&watcher, deadline, || tcp_accepts(addr))?,
             Readiness::File { path } => wait_polling(&watcher, deadline, || path.exists())?,
@@ -254,11 +294,27 @@ impl Launcher {
         use nix::unistd::Pid;
 
         let mut cmd = self.command(extra_env)?;
-        // SAFETY: ptrace(TRACEME) is async-signal-safe and touches no memory of the parent.
+        let cpu = self.cpu;
+        // SAFETY: sigprocmask, ptrace(TRACEME) and sched_setaffinity are async-signal-safe and touch
+        // no memory of the parent (the CPU set is a copy on the child's stack).
         unsafe {
-            cmd.pre_exec(|| ptrace::traceme().map_err(io::Error::from));
+            cmd.pre_exec(move || {
+                // The fork inherits the mask that holds every signal back around the spawn; with
+                // SIGTRAP blocked, the stop at exec would never come and the run would go untraced.
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if let Some(set) = &cpu {
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                ptrace::traceme().map_err(io::Error::from)
+            });
         }
-        let blocked = InterruptsBlocked::new();
+        let blocked = AllSignalsBlocked::new();
         let start = Instant::now();
         let child = cmd.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
@@ -365,6 +421,16 @@ pub fn stderr_tail(stderr: &mut File) -> Option<String> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(5)..].join("\n");
     (!tail.is_empty()).then_some(tail)
+}
+
+/// The CPU set of one CPU.
+fn cpu_set(cpu: usize) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes one bit of it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        set
+    }
 }
 
 fn take_snapshot(pid: libc::pid_t, program: &Path) -> Snapshot {

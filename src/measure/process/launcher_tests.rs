@@ -13,6 +13,7 @@ fn spec(program: &str, args: &[&str], readiness: Readiness, timeout_ms: u64) -> 
         capture_stderr: false,
         cache: CacheMode::Warm,
         evict_first: None,
+        cpu: None,
     }
 }
 

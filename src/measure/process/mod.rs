@@ -1,6 +1,6 @@
 //! Starting processes the same way every time: the spec of a run and its record (`spec`), one
-//! timed start (`launcher`, `wait`), the helper process that spawns them (`runner`), the page
-//! cache (`cache`), what a process maps and the loader reports (`maps`), what an ELF file says
+//! timed start (`launcher`, `spawn`, `wait`), the helper process that spawns them (`runner`), the page
+//! cache (`cache`), what a process maps and the loader reports (`maps`), the CPUs runs are pinned to (`pin`), what an ELF file says
 //! (`elf`), the metrics every start yields (`usage`), instruction counts under callgrind
 //! (`instructions`) and the profile of those runs (`profile`: callgrind's file read by
 //! `callgrind`, symbols by `symbols`), and what the kinds that start processes share (`core`).
@@ -12,8 +12,10 @@ pub mod elf;
 pub mod instructions;
 pub mod launcher;
 pub mod maps;
+pub mod pin;
 pub mod profile;
 pub mod runner;
+mod spawn;
 pub mod spec;
 pub mod symbols;
 pub mod usage;

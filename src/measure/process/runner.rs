@@ -50,6 +50,13 @@ impl Runner {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
+        if let Some(pin) = super::pin::get() {
+            if let Err(e) = super::pin::pin_process(child.id(), pin.runner) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(io::Error::other(format!("could not pin the runner to CPU {}: {e}", pin.runner)));
+            }
+        }
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new() };
@@ -279,6 +286,7 @@ mod tests {
             capture_stderr: false,
             cache: Default::default(),
             evict_first: None,
+            cpu: None,
         }
     }
 

@@ -37,6 +37,9 @@ pub struct ProcessSpec {
     /// Files to evict with a cold cache instead of the program and what it maps.
     #[serde(default)]
     pub evict_first: Option<Vec<PathBuf>>,
+    /// The CPU the process runs on (`--pin`), or any.
+    #[serde(default)]
+    pub cpu: Option<usize>,
 }
 
 /// The child's own resource usage, from `wait4`.

@@ -100,36 +100,6 @@ pub fn on_interrupt(handler: extern "C" fn(libc::c_int)) {
     }
 }
 
-/// Holds SIGINT, SIGTERM and SIGHUP back while a child is spawned and its group recorded, so that
-/// an interrupt in between is handled (killing that group) rather than leaving the child running.
-/// The child itself starts with an empty signal mask: std resets it when spawning.
-pub(super) struct InterruptsBlocked {
-    old: libc::sigset_t,
-}
-
-impl InterruptsBlocked {
-    pub(super) fn new() -> Self {
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                libc::sigaddset(&mut set, signal);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-            InterruptsBlocked { old }
-        }
-    }
-}
-
-impl Drop for InterruptsBlocked {
-    fn drop(&mut self) {
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
-        }
-    }
-}
-
 /// Owns a started child until it is reaped: an error on the way out (a failed poll, a read error)
 /// still kills its process group and reaps it, so nothing is left running or unreaped.
 pub(super) struct ChildGuard {
@@ -330,9 +300,13 @@ pub(super) struct ExitWatcher {
 }
 
 impl ExitWatcher {
-    pub(super) fn new(pid: libc::pid_t) -> Self {
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let pidfd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    /// Watches `pid`, through the pidfd the spawn returned, or one opened now.
+    pub(super) fn with_pidfd(pid: libc::pid_t, pidfd: Option<OwnedFd>) -> Self {
+        let pidfd = pidfd.or_else(|| {
+            // SAFETY: pidfd_open returns a new descriptor (or -1), owned by nothing else.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+        });
         ExitWatcher { pid, pidfd }
     }
 

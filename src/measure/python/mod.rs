@@ -287,6 +287,7 @@ impl Bench for PythonBench {
             capture_stderr: true,
             cache: self.def.cache,
             evict_first: None,
+            cpu: None,
         };
         self.core = Some(ProcessCore::start(env, spec)?);
         Ok(())

@@ -228,6 +228,7 @@ impl Bench for StartBench {
             capture_stderr: false,
             cache: self.def.cache,
             evict_first: None,
+            cpu: None,
         };
         if self.def.instructions.is_some() {
             let valgrind = instructions::find_valgrind()?;

@@ -40,6 +40,18 @@ pub struct ComparisonView<'a> {
     /// Gating rows too noisy to judge: they could not have detected a change of their `fail`
     /// threshold. Per row: its label, what it could detect and that threshold (fractions).
     pub too_noisy: Vec<(String, f64, f64)>,
+    /// Lines under a benchmark's rows: how a run to a precision ended, the shares of two modes.
+    pub lines: Vec<BenchLine>,
+}
+
+/// A line said under a benchmark of a comparison.
+pub struct BenchLine {
+    /// The benchmark.
+    pub id: String,
+    /// What is said.
+    pub text: String,
+    /// Whether it is a warning (a precision not reached, modes whose shares changed).
+    pub warn: bool,
 }
 
 /// A watched or forbidden module that one side loads and the other does not.
@@ -140,7 +152,11 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         let desc = desc_of(&r.id, &r.metric);
         let fmt = |v: f64| format::metric_value(desc, v);
         let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
+        // A shift row's change is the shift applied to the baseline, not the medians' difference.
+        let shifted = r.location.as_deref() == Some("shift");
+        let moved = |b: f64, c: f64| if shifted { r.ratio.map_or(c, |ratio| b * ratio) } else { c };
         let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
+            let c = moved(b, c);
             let sign = if c > b {
                 "+"
             } else if c < b {
@@ -155,7 +171,10 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             values,
             delta,
             percent: change_percent(r, desc),
-            ci: r.ci95.map(|[a, b]| format!("{:+.1}% … {:+.1}%", (a - 1.0) * 100.0, (b - 1.0) * 100.0)),
+            ci: r.ci95.map(|[a, b]| {
+                let level = r.ci_level.map(|l| format!(" ({})", level_text(l))).unwrap_or_default();
+                format!("{:+.1}% … {:+.1}%{level}", (a - 1.0) * 100.0, (b - 1.0) * 100.0)
+            }),
             p: p_text(r),
             word: verdict_word(r),
             class: verdict_class(r),
@@ -231,6 +250,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         profiles,
         family: cmp.multiplicity,
         too_noisy,
+        lines: bench_lines(doc, &cmp.rows),
     })
 }
 
@@ -254,6 +274,102 @@ fn row_label(doc: &RunDocument, r: &ComparisonRow) -> String {
     } else {
         format!("{} ({})", r.id, r.metric)
     }
+}
+
+/// `99.2%`, `95%`.
+pub fn level_text(level: f64) -> String {
+    let percent = level * 100.0;
+    if (percent - percent.round()).abs() < 0.05 {
+        format!("{percent:.0}%")
+    } else {
+        format!("{percent:.1}%")
+    }
+}
+
+/// Per benchmark of the candidate: how its run to a precision ended, and the shares of its modes.
+fn bench_lines(doc: &RunDocument, rows: &[ComparisonRow]) -> Vec<BenchLine> {
+    let mut out = Vec::new();
+    for b in &doc.benchmarks {
+        if let Some(p) = &b.facts.precision {
+            out.push(BenchLine { id: b.id.clone(), text: precision_text(p), warn: !p.reached });
+        }
+        if let Some(d) = b.facts.machine_drift.as_ref().filter(|d| d.changed) {
+            out.push(BenchLine {
+                id: b.id.clone(),
+                text: format!(
+                    "the machine changed while this ran: CPU steal {:.1}% → {:.1}%, other threads ready to run {:.1} → \
+                     {:.1}, from the first half of the interleaved pairs to the second; what this comparison could see \
+                     was set by its noisier half — rerun it on a quiet machine (`cargo coldbench env --check`)",
+                    d.steal[0] * 100.0,
+                    d.steal[1] * 100.0,
+                    d.runnable[0],
+                    d.runnable[1]
+                ),
+                warn: true,
+            });
+        }
+        let modes = rows.iter().filter(|r| r.id == b.id).find_map(|r| Some((r, r.modes?)));
+        if let Some((row, m)) = modes {
+            let desc = b.metrics.get(&row.metric);
+            let fmt = |v: f64| format::metric_value(desc, v);
+            let share = |s: [f64; 2]| format!("{:.0}% / {:.0}%", s[0] * 100.0, s[1] * 100.0);
+            let changed = m.changed(b.config.thresholds.significance);
+            let how = if changed {
+                format!("changed ({})", format::p_value_text(m.p_value))
+            } else {
+                "the same within chance".to_string()
+            };
+            out.push(BenchLine {
+                id: b.id.clone(),
+                text: format!(
+                    "two modes, {} and {}: their shares of the runs {} → {}, {how}",
+                    fmt(m.at[0]),
+                    fmt(m.at[1]),
+                    share(m.baseline),
+                    share(m.candidate)
+                ),
+                warn: changed,
+            });
+        }
+    }
+    out
+}
+
+/// `precision ±0.8% reached after 640 runs a side (asked ±1%) …` or, when it was not,
+/// `precision not reached: ±3.4% after 1280 runs a side; asked ±1% …`.
+fn precision_text(p: &crate::results::PrecisionFacts) -> String {
+    use crate::results::PrecisionStop;
+    let half = p.half_width.unwrap_or_else(|| (p.ci[1] / p.ratio).max(p.ratio / p.ci[0]) - 1.0);
+    let look = match p.looks {
+        Some(looks) => format!("look {} of {looks}", p.look),
+        None => format!("look {}", p.look),
+    };
+    let spent = p.spent.map(|s| format!(", {} spent over the run", format::alpha_text(s))).unwrap_or_default();
+    let judged = format!(
+        "judged at {look} on its {} interval (α {} at this look{spent})",
+        level_text(1.0 - p.alpha),
+        format::alpha_text(p.alpha)
+    );
+    if p.reached {
+        return format!(
+            "precision ±{:.1}% reached after {} runs a side (asked ±{:.1}%); {judged}",
+            half * 100.0,
+            p.runs,
+            p.within * 100.0
+        );
+    }
+    let why = match p.stopped {
+        Some(PrecisionStop::MaxTime) => "--max-time was up",
+        Some(PrecisionStop::Looks) => "the last look of the schedule was made",
+        _ => "it stopped",
+    };
+    format!(
+        "precision not reached: ±{:.1}% after {} runs a side; asked ±{:.1}% ({why}); the verdict is {judged}, \
+         not a fixed-sample test",
+        half * 100.0,
+        p.runs,
+        p.within * 100.0
+    )
 }
 
 fn headline_of(doc: &RunDocument, id: &str) -> String {
@@ -286,7 +402,10 @@ fn summary_line(
                 (false, false) => "lower",
             };
             let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
-            let location = r.location.as_deref().unwrap_or("median");
+            let location = match r.location.as_deref() {
+                Some("shift") => "shift",
+                other => other.unwrap_or("median"),
+            };
             let label = if headline { String::new() } else { format!(" ({})", r.metric) };
             let among = family.map(|m| format!(", as one of {m} rows")).unwrap_or_default();
             let unit = if r.processes.is_some() { "processes" } else { "runs" };
@@ -307,7 +426,8 @@ fn summary_line(
                 _ => String::new(),
             };
             let power = format!("{power}{noisy}");
-            format!("{location} {:.1}% {direction}{label} (CI {a:+.1}% … {b:+.1}%, {p}{power})", change.abs())
+            let level = r.ci_level.map(|l| format!("{} ", level_text(l))).unwrap_or_default();
+            format!("{location} {:.1}% {direction}{label} ({level}CI {a:+.1}% … {b:+.1}%, {p}{power})", change.abs())
         }
         // A value compared exactly (an instruction count): the change and both values.
         (Some(ratio), _, None) if r.metric != "status" && ratio != 1.0 => {

@@ -86,6 +86,8 @@ pub struct Row {
     pub cells: Vec<String>,
     /// The metrics listed under the row (`dlopen 1.2 ms, init 3 µs`).
     pub line: Option<String>,
+    /// The headline's two modes, when it has them: `two modes: 1.02 ms (52%), 1.32 ms (48%)`.
+    pub modes: Option<String>,
     /// What ran when no configuration entry asked for it.
     pub default_note: Option<String>,
     /// The full command line, with the environment it added.
@@ -331,6 +333,7 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
         headline,
         cells,
         line: (ok && !line_parts.is_empty()).then(|| line_parts.join(", ")),
+        modes: b.facts.modes.as_ref().filter(|_| ok).map(|m| modes_text(b, m)),
         default_note: b.config.default_entry.then(|| default_entry_note(b)),
         command: (!b.config.command.is_empty()).then(|| command_text(b)),
         budget_notes: budget_notes(b),
@@ -357,6 +360,19 @@ fn row(b: &BenchmarkResult, columns: &[String]) -> Row {
             .collect(),
         profile: b.facts.profile.as_ref().filter(|_| ok).map(profile::view),
     }
+}
+
+/// `two modes: 1.02 ms (52%), 1.32 ms (48%)`, in the metric's unit (named unless it is the headline).
+fn modes_text(b: &BenchmarkResult, modes: &crate::results::Modes) -> String {
+    let desc = b.metrics.get(&modes.metric);
+    let parts: Vec<String> =
+        modes.modes.iter().map(|m| format!("{} ({:.0}%)", format::metric_value(desc, m.at), m.share * 100.0)).collect();
+    let of = if b.headline().is_some_and(|(n, _)| n == modes.metric) {
+        String::new()
+    } else {
+        format!(" of {}", modes.metric)
+    };
+    format!("two modes{of}: {}", parts.join(", "))
 }
 
 /// `against zmq/svc/throughput[server=builtin,…] (interleaved): throughput 7.7k/s → 5.1k/s

@@ -71,6 +71,16 @@ pub struct Facts {
     /// With a cold cache: per file, the largest resident fraction seen right after eviction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residency: Option<Vec<Residency>>,
+    /// The modes of the headline metric's runs, when it has two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<Modes>,
+    /// How a run to a precision (`--precision`) ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionFacts>,
+    /// With two sides interleaved: how the machine's load and steal changed between the first
+    /// and the second half of the pairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_drift: Option<super::MachineDrift>,
     /// Facts that could not be collected, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -141,4 +151,72 @@ pub struct SlowImport {
     pub own: f64,
     /// The modules whose import pulled it in, outermost first (empty for a top-level import).
     pub chain: Vec<String>,
+}
+
+/// A mode of a metric's runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mode {
+    /// Where it is: the median of the runs in it.
+    pub at: f64,
+    /// The share of the runs in it, 0 to 1.
+    pub share: f64,
+}
+
+/// The modes of a benchmark's headline metric, lower first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Modes {
+    /// The metric.
+    pub metric: String,
+    /// The modes, lower first.
+    pub modes: Vec<Mode>,
+    /// How they were found.
+    pub method: String,
+}
+
+/// Why a run to a precision stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecisionStop {
+    /// Its interval was within the precision.
+    Precise,
+    /// `--max-time` was up.
+    MaxTime,
+    /// The last look the schedule allows was made.
+    Looks,
+}
+
+/// How a run to a precision ended, at its last look; the verdict uses this look's interval and
+/// significance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionFacts {
+    /// The metric it ran for (the headline).
+    pub metric: String,
+    /// The precision asked for: the interval's half-width as a fraction of the ratio.
+    pub within: f64,
+    /// Whether it was reached.
+    pub reached: bool,
+    /// Why it stopped (absent in files written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<PrecisionStop>,
+    /// The last look (1-based).
+    pub look: u32,
+    /// The looks the schedule planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks: Option<u32>,
+    /// Runs per side at it.
+    pub runs: u64,
+    /// The significance level this look used.
+    pub alpha: f64,
+    /// The significance level spent by the end of this look, of the overall level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent: Option<f64>,
+    /// The ratio candidate / baseline at the look.
+    pub ratio: f64,
+    /// Its interval at level `1 − alpha`.
+    pub ci: [f64; 2],
+    /// The half-width reached, as a fraction of the ratio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_width: Option<f64>,
+    /// The rule, in words.
+    pub rule: String,
 }

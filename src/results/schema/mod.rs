@@ -3,6 +3,7 @@
 
 mod facts;
 mod history;
+mod machine;
 mod metric;
 mod ordered;
 mod profile;
@@ -13,11 +14,14 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use facts::{Facts, ImportNode, LoaderStats, Relocations, Residency, SlowImport};
+pub use facts::{
+    Facts, ImportNode, LoaderStats, Mode, Modes, PrecisionFacts, PrecisionStop, Relocations, Residency, SlowImport,
+};
 pub use history::{
     CommitInfo, History, HistoryCommit, HistoryMark, HistorySeries, SeriesLevel, SeriesPoint, SeriesStep,
     HISTORY_SCHEMA,
 };
+pub use machine::{BusyProcess, MachineDrift, MachineProblem, MachineState};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
 pub use profile::{CallNode, Folded, FunctionGroup, GroupShare, Profile, ProfiledFunction, Share};
@@ -126,6 +130,9 @@ pub struct HostFacts {
     /// The libtorch the tensor suite uses (`tch`, feature `torch`); absent without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch: Option<String>,
+    /// The machine's state just before measuring, and what in it makes timings unsteady.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineState>,
 }
 
 /// A GPU as NVML describes it.
@@ -561,16 +568,20 @@ pub struct ComparisonRow {
     pub id: String,
     /// Metric name, or `status` for a benchmark that failed on one side.
     pub metric: String,
-    /// Which location was compared: `median` or `mean` (`None` for exact facts and status rows).
+    /// Which location was compared: `shift` (the Hodges–Lehmann shift, for metrics declared
+    /// `median`), `median` (the same metrics with a value that is not positive, or in files written
+    /// before the shift) or `mean` (`None` for exact facts and status rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// Baseline value at that location.
     pub baseline: Option<f64>,
     /// Candidate value at that location.
     pub candidate: Option<f64>,
-    /// Candidate / baseline at that location.
+    /// Candidate / baseline at that location (for `shift`: the shift as a ratio, while
+    /// `baseline` and `candidate` are the sides' medians).
     pub ratio: Option<f64>,
-    /// Bootstrap 95% CI of `ratio`.
+    /// The 95% CI of `ratio` (at `ci_level` when that is given): the rank test's for a shift,
+    /// the bootstrap's for a median or a mean.
     pub ci95: Option<[f64; 2]>,
     /// Candidate mean / baseline mean.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -578,9 +589,10 @@ pub struct ComparisonRow {
     /// Bootstrap 95% CI of the ratio of means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_of_means_ci95: Option<[f64; 2]>,
-    /// The p-value the verdict used: Mann-Whitney's for medians, Welch's for means (see `test`).
+    /// The p-value the verdict used (see `test`).
     pub p_value: Option<f64>,
-    /// The test that gave `p_value`: `mann_whitney` or `welch`.
+    /// The test that gave `p_value`: `van_elteren` (the shift of interleaved sides, by blocks of
+    /// pairs), `mann_whitney` (sides measured apart, or medians) or `welch` (means).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<String>,
     /// Welch's t-test p-value.
@@ -618,6 +630,26 @@ pub struct ComparisonRow {
     /// Explanation for rows without statistics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The level of `ci95` when it is not 95%: a run to a precision judges at its last look's
+    /// level (`0.992`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_level: Option<f64>,
+    /// When both sides' runs together have two modes: the modes and each side's share of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modes: Option<ModeShares>,
+}
+
+/// Two modes of a metric over both sides of a comparison, and each side's share of them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModeShares {
+    /// Where the lower and the upper mode are.
+    pub at: [f64; 2],
+    /// The baseline's share of runs in each.
+    pub baseline: [f64; 2],
+    /// The candidate's share of runs in each.
+    pub candidate: [f64; 2],
+    /// A two-proportion z-test of the shares.
+    pub p_value: f64,
 }
 
 impl ComparisonRow {

@@ -1,4 +1,8 @@
-//! Facts about the machine that go into every result and into `cargo coldbench env`.
+//! Facts about the machine that go into every result and into `cargo coldbench env`: what it is
+//! (here), what state it is in (`state`), and whether that state is fit to measure (`check`).
+
+pub mod check;
+pub mod state;
 
 use std::process::Command;
 
@@ -20,6 +24,7 @@ pub fn collect() -> HostFacts {
         gpus: gpus.gpus,
         gpu_note: gpus.note,
         torch: crate::suites::tensor::torch_facts(),
+        machine: None,
     }
 }
 
