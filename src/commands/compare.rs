@@ -31,22 +31,22 @@ use crate::measure::assemble;
 use crate::measure::bench::Bench;
 use crate::measure::scheduler::RunCount;
 use crate::results::calibration::Calibration;
-use crate::results::{Comparison, Side, SkippedBench, Store};
+use crate::results::{BenchmarkResult, Comparison, Side, SkippedBench, Store};
 use crate::ui::Ui;
 
 /// One side of a comparison, checked out and read, not yet built.
-struct Source {
+pub(super) struct Source {
     /// `baseline` or `candidate`.
-    role: &'static str,
-    ws: Workspace,
+    pub(super) role: &'static str,
+    pub(super) ws: Workspace,
     /// The cargo options its build uses.
     cargo: CargoOptions,
     /// The commit, for a ref; `None` for the working tree.
     reference: Option<ResolvedRef>,
-    side: Side,
-    git: Option<GitFacts>,
+    pub(super) side: Side,
+    pub(super) git: Option<GitFacts>,
     /// Completes "bin `x` does not exist ...": "at v10.2.0", "in the working tree".
-    at: String,
+    pub(super) at: String,
     /// Path dependencies of a ref that lie outside the repository: no commit pins them, so the
     /// side builds them as they are on disk now, and its executables are never taken from the cache.
     outside: Vec<Outside>,
@@ -68,11 +68,11 @@ fn side_name(role: &str, reference: Option<&ResolvedRef>) -> String {
 
 /// A benchmark of the comparison: on both sides, on one side only, or defined for both but
 /// runnable on one.
-struct Entry {
-    base: Option<Box<dyn Bench>>,
-    cand: Option<Box<dyn Bench>>,
+pub(super) struct Entry {
+    pub(super) base: Option<Box<dyn Bench>>,
+    pub(super) cand: Option<Box<dyn Bench>>,
     /// The side that could not run a benchmark defined for both, and why.
-    skipped: Option<(&'static str, String)>,
+    pub(super) skipped: Option<(&'static str, String)>,
 }
 
 /// Compares the working tree (or `against`) with `baseline_ref`, interleaved, and saves the run.
@@ -122,14 +122,8 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     }
     check_something_compares(&entries, &base, &cand, opts.config_from)?;
 
-    let needs = |pick: fn(&Entry) -> Option<&Box<dyn Bench>>| {
-        let mut out: Vec<ArtifactRef> = entries.iter().filter_map(pick).flat_map(|b| b.needs()).collect();
-        out.sort();
-        out.dedup();
-        out
-    };
-    let (base_built, base_fresh) = ctx.build(&base, &needs(|e| e.base.as_ref()))?;
-    let (cand_built, cand_fresh) = ctx.build(&cand, &needs(|e| e.cand.as_ref()))?;
+    let (base_built, base_fresh) = ctx.build(&base, &needs(&entries, |e| e.base.as_ref()))?;
+    let (cand_built, cand_fresh) = ctx.build(&cand, &needs(&entries, |e| e.cand.as_ref()))?;
     if base_fresh || cand_fresh {
         report_cache_size(&store, ui);
     }
@@ -139,6 +133,31 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     warn_of_too_few_runs(&store, entries.iter().filter_map(|e| e.cand.as_deref()), ui);
 
     let timestamp = run::now();
+    let sides = [base.side.clone(), cand.side.clone()];
+    let (cand_results, comparison) =
+        measure_entries(&mut entries, [&base_staged, &cand_staged], sides, &opts.runner_exe, ui);
+    let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
+    let saved = store.save_run(&document, &lock).context("saving the results")?;
+    Ok(RunOutcome { document, saved, store })
+}
+
+/// What one side of the entries needs built, `pick` choosing the side.
+pub(super) fn needs(entries: &[Entry], pick: fn(&Entry) -> Option<&Box<dyn Bench>>) -> Vec<ArtifactRef> {
+    let mut out: Vec<ArtifactRef> = entries.iter().filter_map(pick).flat_map(|b| b.needs()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Measures the entries — interleaved, baseline first in every pair, where both sides have a
+/// benchmark — and judges the pairs: the candidate's results and the comparison.
+pub(super) fn measure_entries(
+    entries: &mut [Entry],
+    [base_staged, cand_staged]: [&Staged; 2],
+    [base_side, cand_side]: [Side; 2],
+    runner_exe: &Path,
+    ui: &Ui,
+) -> (Vec<BenchmarkResult>, Comparison) {
     let mut cand_results = Vec::new();
     let mut base_results = Vec::new();
     let mut paired_base = Vec::new();
@@ -150,7 +169,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         match (entry.base.as_deref_mut(), entry.cand.as_deref_mut()) {
             (Some(b), Some(c)) => {
                 // Baseline first in every pair; the candidate's run policy for both.
-                let mut pair = run::measure_sides(&mut [(b, &base_staged), (c, &cand_staged)], &opts.runner_exe, ui);
+                let mut pair = run::measure_sides(&mut [(b, base_staged), (c, cand_staged)], runner_exe, ui);
                 let c = pair.pop().expect("two sides");
                 let b = pair.pop().expect("two sides");
                 paired_base.push(b.clone());
@@ -167,7 +186,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
                     }
                     None => added.push(id),
                 }
-                cand_results.push(run::measure_alone(c, &cand_staged, &opts.runner_exe, ui));
+                cand_results.push(run::measure_alone(c, cand_staged, runner_exe, ui));
             }
             (Some(b), None) => {
                 let id = b.id().render();
@@ -206,8 +225,8 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     let rows =
         pairing::compare_results(&paired_base, &paired_cand, &|id| thresholds.get(id).copied().unwrap_or_default());
     let comparison = Comparison {
-        baseline: base.side,
-        candidate: cand.side,
+        baseline: base_side,
+        candidate: cand_side,
         interleaved: true,
         rows: rows.rows,
         added,
@@ -215,9 +234,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
         baseline_benchmarks: base_results,
         skipped,
     };
-    let document = run::document(opts, timestamp, cand.git, cand_results, Some(comparison));
-    let saved = store.save_run(&document, &lock).context("saving the results")?;
-    Ok(RunOutcome { document, saved, store })
+    (cand_results, comparison)
 }
 
 /// Entries for definitions made on `from`, bound to `to`; `make` places the definition and its
@@ -359,7 +376,7 @@ fn check_something_compares(entries: &[Entry], base: &Source, cand: &Source, fro
 }
 
 /// Prints how much disk the checkouts, builds and cached files of compared refs take.
-fn report_cache_size(store: &Store, ui: &Ui) {
+pub(super) fn report_cache_size(store: &Store, ui: &Ui) {
     let used: u64 =
         ["worktrees", "build", "artifacts"].iter().map(|d| super::clean::disk_usage(&store.dir().join(d))).sum();
     ui.status(
@@ -372,14 +389,14 @@ fn report_cache_size(store: &Store, ui: &Ui) {
     );
 }
 
-struct SideContext<'a> {
-    opts: &'a RunOptions,
+pub(super) struct SideContext<'a> {
+    pub(super) opts: &'a RunOptions,
     /// The user's own target directory, whose dependencies seed the build folder of refs.
-    user_target_dir: PathBuf,
-    store: &'a Store,
-    repo: &'a git2::Repository,
-    manifest_in_repo: &'a Path,
-    ui: &'a Ui,
+    pub(super) user_target_dir: PathBuf,
+    pub(super) store: &'a Store,
+    pub(super) repo: &'a git2::Repository,
+    pub(super) manifest_in_repo: &'a Path,
+    pub(super) ui: &'a Ui,
 }
 
 impl SideContext<'_> {
@@ -388,7 +405,7 @@ impl SideContext<'_> {
     }
 
     /// Checks out a commit and reads its workspace.
-    fn checkout(&self, role: &'static str, r: &ResolvedRef) -> Result<Source> {
+    pub(super) fn checkout(&self, role: &'static str, r: &ResolvedRef) -> Result<Source> {
         let short = git::short(&r.sha);
         let dir = self.store.dir().join("worktrees").join(&r.sha);
         match git::checkout(self.repo, &r.sha, &dir)
@@ -484,7 +501,7 @@ impl SideContext<'_> {
     /// builds in `target/coldbench/build/`, shared by all refs so that dependencies compile once;
     /// its path packages are cleaned first, because cargo fingerprints them relative to the
     /// workspace root and would take another checkout's output as fresh.
-    fn build(&self, source: &Source, needs: &[ArtifactRef]) -> Result<(Executables, bool)> {
+    pub(super) fn build(&self, source: &Source, needs: &[ArtifactRef]) -> Result<(Executables, bool)> {
         let bins = needs.to_vec();
         let Some(r) = &source.reference else {
             let built =
