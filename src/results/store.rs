@@ -261,6 +261,7 @@ mod tests {
             },
             benchmarks: vec![],
             comparison: None,
+            other_candidates: Vec::new(),
         }
     }
 

@@ -6,7 +6,9 @@ use crate::measure::process::instructions;
 use crate::report::format::{
     self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
 };
-use crate::results::{BenchmarkResult, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Unit, Verdict};
+use crate::results::{
+    BenchmarkResult, Better, Comparison, ComparisonRow, MetricDesc, RunDocument, Side, SkippedBench, Unit, Verdict,
+};
 
 /// A comparison, ready to render.
 pub struct ComparisonView<'a> {
@@ -65,9 +67,9 @@ impl ImportChange {
 }
 
 /// Per benchmark on both sides, the watched modules whose loading changed.
-fn import_changes(doc: &RunDocument, baseline: &[BenchmarkResult]) -> Vec<ImportChange> {
+fn import_changes(candidate: &[BenchmarkResult], baseline: &[BenchmarkResult]) -> Vec<ImportChange> {
     let mut out = Vec::new();
-    for cand in &doc.benchmarks {
+    for cand in candidate {
         let Some(now) = &cand.facts.watched_imports else { continue };
         let Some(before) = baseline.iter().find(|b| b.id == cand.id).and_then(|b| b.facts.watched_imports.as_ref())
         else {
@@ -83,6 +85,7 @@ fn import_changes(doc: &RunDocument, baseline: &[BenchmarkResult]) -> Vec<Import
 }
 
 /// One row of a comparison.
+#[derive(Clone)]
 pub struct CompareRow {
     /// The row.
     pub row: ComparisonRow,
@@ -104,6 +107,8 @@ pub struct CompareRow {
     pub class: &'static str,
     /// Whether it is shown without `-v`: gating, or changed.
     pub notable: bool,
+    /// The metric's direction.
+    pub better: Better,
 }
 
 /// A bar of the change chart.
@@ -120,12 +125,21 @@ pub struct Change {
     pub noise: f64,
 }
 
-pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>> {
+pub(super) fn comparison(doc: &RunDocument) -> Option<ComparisonView<'_>> {
     let cmp = doc.comparison.as_ref()?;
+    Some(comparison_of(cmp, &doc.benchmarks, &cmp.baseline_benchmarks))
+}
+
+/// The view of one candidate's comparison, from its results and the baseline's.
+pub(super) fn comparison_of<'a>(
+    cmp: &'a Comparison,
+    candidate: &'a [BenchmarkResult],
+    baseline: &'a [BenchmarkResult],
+) -> ComparisonView<'a> {
     let desc_of = |id: &str, metric: &str| -> Option<&'a MetricDesc> {
         let find =
             |list: &'a [BenchmarkResult]| list.iter().find(|b| b.id == id).and_then(move |b| b.metrics.get(metric));
-        find(&doc.benchmarks).or_else(|| find(&cmp.baseline_benchmarks))
+        find(candidate).or_else(|| find(baseline))
     };
     let mut groups: Vec<(String, Vec<CompareRow>)> = Vec::new();
     for r in &cmp.rows {
@@ -152,6 +166,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             word: verdict_word(r),
             class: verdict_class(r),
             notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
+            better: desc.map_or(Better::Lower, |d| d.better),
             row: r.clone(),
         };
         match groups.iter_mut().find(|(id, _)| *id == r.id) {
@@ -159,17 +174,14 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             None => groups.push((r.id.clone(), vec![row])),
         }
     }
-    let profiles: Vec<ProfileDiff> = doc
-        .benchmarks
-        .iter()
-        .filter_map(|c| profile::diff(cmp.baseline_benchmarks.iter().find(|b| b.id == c.id)?, c))
-        .collect();
+    let profiles: Vec<ProfileDiff> =
+        candidate.iter().filter_map(|c| profile::diff(baseline.iter().find(|b| b.id == c.id)?, c)).collect();
     let summaries = cmp
         .rows
         .iter()
         .filter(|r| r.gating)
         .map(|r| {
-            let mut line = summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(doc, &r.id));
+            let mut line = summary_line(r, desc_of(&r.id, &r.metric), r.metric == headline_of(candidate, &r.id));
             if r.metric == instructions::METRIC {
                 if let Some(p) = profiles.iter().find(|p| p.id == r.id) {
                     line.push_str(&profile_note(p));
@@ -185,9 +197,9 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         .filter_map(|r| {
             let ratio = r.ratio?;
             let [lo, hi] = r.ci95?;
-            let noise = doc.benchmarks.iter().find(|b| b.id == r.id).map_or(2.0, |b| b.config.thresholds.noise * 100.0);
+            let noise = candidate.iter().find(|b| b.id == r.id).map_or(2.0, |b| b.config.thresholds.noise * 100.0);
             Some(Change {
-                label: if r.metric == headline_of(doc, &r.id) {
+                label: if r.metric == headline_of(candidate, &r.id) {
                     r.id.clone()
                 } else {
                     format!("{} ({})", r.id, r.metric)
@@ -199,7 +211,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             })
         })
         .collect();
-    Some(ComparisonView {
+    ComparisonView {
         baseline: &cmp.baseline,
         candidate: &cmp.candidate,
         interleaved: cmp.interleaved,
@@ -209,9 +221,9 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         skipped: &cmp.skipped,
         added: &cmp.added,
         removed: &cmp.removed,
-        imports: import_changes(doc, &cmp.baseline_benchmarks),
+        imports: import_changes(candidate, baseline),
         profiles,
-    })
+    }
 }
 
 /// `; biggest mover: +38 412 instructions in fd::cli::Opts::parse [fd, crate fd] (+41.0%)`, and
@@ -227,12 +239,8 @@ fn profile_note(p: &ProfileDiff) -> String {
     note
 }
 
-fn headline_of(doc: &RunDocument, id: &str) -> String {
-    doc.benchmarks
-        .iter()
-        .find(|b| b.id == id)
-        .and_then(|b| b.headline().map(|(n, _)| n.to_string()))
-        .unwrap_or_default()
+fn headline_of(candidate: &[BenchmarkResult], id: &str) -> String {
+    candidate.iter().find(|b| b.id == id).and_then(|b| b.headline().map(|(n, _)| n.to_string())).unwrap_or_default()
 }
 
 /// `median 12.4% slower (CI +9.8% … +15.1%, Mann-Whitney p < 0.001)` for a time; `higher` and
