@@ -81,12 +81,15 @@ pub enum Command {
         #[arg(long)]
         no_memory_check: bool,
     },
-    /// Compare two saved result files (not interleaved: they were measured at different times).
+    /// Compare saved result files with a baseline file (not interleaved: they were measured at
+    /// different times).
     Diff {
         /// The baseline result file.
         base: PathBuf,
-        /// The candidate result file.
-        new: PathBuf,
+        /// The candidate result file; several are several candidates against BASE, one table (the
+        /// exit status gates on any).
+        #[arg(required = true, num_args = 1..)]
+        new: Vec<PathBuf>,
     },
     /// Manage saved baselines (target/coldbench/baselines/).
     Baseline {
@@ -364,9 +367,11 @@ pub struct RunArgs {
     /// Compare with this git ref (branch, tag, sha, HEAD~3, origin/main), built in a checkout of its own
     #[arg(global = true, long, value_name = "REF", help_heading = "Comparing", conflicts_with = "baseline")]
     pub compare: Option<String>,
-    /// With --compare: measure this ref as the candidate instead of the working tree
+    /// With --compare: measure this ref as the candidate instead of the working tree (`.` is the
+    /// working tree). Repeat it to measure several candidates against the baseline in one
+    /// interleaved run, one table; the exit status then gates on any candidate
     #[arg(global = true, long, value_name = "REF", requires = "compare", help_heading = "Comparing")]
-    pub against: Option<String>,
+    pub against: Vec<String>,
     /// With --compare: whose benchmark definitions apply to both sides
     #[arg(
         global = true,

@@ -314,3 +314,95 @@ fn a_path_dependency_outside_the_repository_is_built_as_on_disk_on_both_sides() 
     let (base2, cand2) = binary_bytes(&latest(&repo.join("target/coldbench")));
     assert!(base2 >= base + 390_000 && cand2 == base2, "both sides have the sibling as it is now: {base2} {cand2}");
 }
+
+/// Rewrites the binary to sleep `ms` milliseconds: a start whose length the load of a shared
+/// machine barely changes, so a 10% longer one reads as slower with few runs.
+fn set_sleep(p: &GitProject, ms: u64) {
+    std::fs::write(
+        p.path().join("src/main.rs"),
+        format!("fn main() {{\n    std::thread::sleep(std::time::Duration::from_millis({ms}));\n}}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn several_candidates_run_in_turn_with_one_baseline_and_the_gate_fails_on_any() {
+    let p = GitProject::new(10);
+    // Thresholds under which a 10% slower start fails: changes within ±2% are noise, past 5% fail.
+    let manifest = std::fs::read_to_string(p.path().join("Cargo.toml")).unwrap();
+    std::fs::write(
+        p.path().join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.bench]\nnoise = \"2%\"\nwarn = \"3%\"\nfail = \"5%\"\n"),
+    )
+    .unwrap();
+    set_sleep(&p, 20);
+    p.commit_all("sleeps 20 ms");
+    p.git(&["checkout", "-q", "-b", "feature-slow"]);
+    // With the process start on both (1–3 ms on a loaded machine), 23 ms against 20 ms is some 10%
+    // slower.
+    set_sleep(&p, 23);
+    p.commit_all("sleeps 23 ms");
+    p.git(&["checkout", "-q", "main"]);
+    std::fs::write(p.path().join("README.md"), "edited, not committed\n").unwrap();
+
+    // The working tree (unchanged code) first, the slower branch second: the gate must see both.
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", "main", "--against", ".", "--against", "feature-slow"])
+        .args(["--fail-on", "regression", "--runs", "40", "--warmup", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(3), "{}", describe(&res));
+    let doc = latest(&p.path().join("target/coldbench"));
+    let same = &doc["comparison"];
+    assert_eq!(same["candidate"]["label"], "working tree");
+    let same_wall = &wall_rows(&doc)[0];
+    assert!(
+        !["regressed", "warning", "failure"].contains(&same_wall["verdict"].as_str().unwrap()),
+        "unchanged code: {same_wall:#}"
+    );
+    let others = doc["other_candidates"].as_array().unwrap();
+    assert_eq!(others.len(), 1);
+    let slow = &others[0]["comparison"];
+    assert_eq!(slow["candidate"]["label"], "feature-slow");
+    assert_eq!(slow["interleaved"], true);
+    let slow_wall = slow["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "wall").unwrap();
+    assert_eq!(slow_wall["verdict"], "failure", "{slow_wall:#}");
+    let ratio = slow_wall["ratio"].as_f64().unwrap();
+    assert!((1.03..1.3).contains(&ratio), "about 10% slower: {slow_wall:#}");
+    // One baseline, measured once for both, with as many runs as each candidate.
+    assert_eq!(same["baseline_benchmarks"].as_array().unwrap().len(), 1);
+    assert_eq!(slow["baseline_benchmarks"], serde_json::json!([]));
+    let base_runs = samples(&same["baseline_benchmarks"][0], "wall").len();
+    assert_eq!(base_runs, 40);
+    assert_eq!(samples(bench(&doc, "start/work/work"), "wall").len(), 40);
+    assert_eq!(samples(&others[0]["benchmarks"][0], "wall").len(), 40);
+
+    // One table: the benchmark once, a column group per candidate, and the best one named.
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    let table = stdout.split("Comparison:").nth(1).expect("a comparison");
+    assert_eq!(table.matches("start/work/work\n").count(), 1, "{stdout}");
+    assert!(table.contains("working tree") && table.contains("feature-slow"), "{stdout}");
+    let best = table.lines().find(|l| l.contains("start/work/work wall (median): ")).expect("a best line");
+    assert!(best.trim_start().starts_with("start/work/work wall (median): working tree"), "{stdout}");
+    let md = std::fs::read_to_string(p.path().join("target/coldbench/report.md")).unwrap();
+    assert!(
+        md.contains("| Baseline | working tree | Δ% | 95% CI | Verdict | feature-slow | Δ% | 95% CI | Verdict |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(p.path().join("target/coldbench/report.html")).unwrap();
+    assert!(html.contains("<th>feature-slow</th>") && html.contains("Best candidate per gating metric"), "{html}");
+
+    // The same candidate named twice is a usage mistake, said before anything is built.
+    let res = coldbench()
+        .current_dir(p.path())
+        .args(["--compare", "main", "--against", "feature-slow", "--against", "feature-slow"])
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(1), "{}", describe(&res));
+    assert!(
+        String::from_utf8_lossy(&res.stderr).contains("--against names `feature-slow` twice"),
+        "{}",
+        describe(&res)
+    );
+}

@@ -33,6 +33,39 @@ fn diff_compares_two_saved_runs_and_says_they_were_not_interleaved() {
     }
     let human = coldbench().arg("diff").args(&files).output().unwrap();
     assert!(String::from_utf8_lossy(&human.stdout).contains("not interleaved"), "{}", describe(&human));
+
+    // Several NEW files: each a candidate against BASE, in one document and one table. The second
+    // candidate is BASE itself, so its every ratio is exactly 1.
+    let several = [&files[0], &files[1], &files[0]];
+    let res = coldbench().arg("diff").args(several).args(["--format", "json"]).output().unwrap();
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let doc: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(doc["comparison"]["candidate"]["label"], files[1].display().to_string());
+    let others = doc["other_candidates"].as_array().unwrap();
+    assert_eq!(others.len(), 1);
+    let same = &others[0]["comparison"];
+    assert_eq!(same["candidate"]["label"], files[0].display().to_string());
+    assert_eq!(same["baseline_benchmarks"], serde_json::json!([]), "the baseline's results are kept once");
+    let walls: Vec<_> = same["rows"].as_array().unwrap().iter().filter(|r| r["metric"] == "wall").collect();
+    assert_eq!(walls.len(), 2, "{same:#}");
+    for row in walls {
+        assert_eq!(row["ratio"], 1.0, "{row:#}");
+        assert_eq!(row["verdict"], "no_change", "{row:#}");
+    }
+    assert_eq!(others[0]["benchmarks"].as_array().unwrap().len(), 2);
+    // Saved, the document renders as one table with a column group per candidate.
+    let saved = out.path().join("several.json");
+    std::fs::write(&saved, &res.stdout).unwrap();
+    let md = coldbench().args(["report", "--format", "md"]).arg(&saved).output().unwrap();
+    assert_eq!(md.status.code(), Some(0), "{}", describe(&md));
+    let md = String::from_utf8_lossy(&md.stdout);
+    let head = format!(
+        "| Benchmark | Metric | Baseline | {} | Δ% | 95% CI | Verdict | {} | Δ% | 95% CI | Verdict |",
+        files[1].display(),
+        files[0].display()
+    );
+    assert!(md.contains(&head), "{md}");
+    assert_eq!(md.matches("| `start/apps/greet` | wall (median) |").count(), 1, "one line per metric: {md}");
     assert_eq!(run_files(out.path()).len(), 2, "diff writes nothing");
 }
 

@@ -79,7 +79,7 @@ impl Setup {
 fn refuse_run_options(args: &RunArgs, command: &str) -> Result<()> {
     let given = [
         (args.compare.is_some(), "--compare"),
-        (args.against.is_some(), "--against"),
+        (!args.against.is_empty(), "--against"),
         (args.baseline.is_some(), "--baseline"),
         (args.save_baseline.is_some(), "--save-baseline"),
         (args.no_build, "--no-build"),

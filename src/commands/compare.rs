@@ -1,14 +1,15 @@
-//! `--compare REF` / `--against REF2`: build two sides and run them interleaved.
+//! `--compare REF` / `--against REF2`: build the sides and run them interleaved.
 //!
-//! The baseline (and with `--against`, the candidate) is checked out under
+//! The baseline (and each `--against` ref) is checked out under
 //! `target/coldbench/worktrees/<sha>/` and built into `target/coldbench/build/`; built files of a
 //! commit are cached under `target/coldbench/artifacts/<sha>/`. The working tree is built by the
 //! same `cargo build` as a plain run, in the user's own target directory, so a compare costs one
 //! extra build (the baseline's), and none when the baseline is cached. The user's working tree,
 //! index, HEAD, branches, stash and hooks are only read.
 //!
-//! By default the benchmark definitions come from the candidate and are applied to both sides
-//! (`--config-from`), so an old ref is measured with today's benchmarks.
+//! By default the benchmark definitions come from the candidate (the first, with several) and
+//! are applied to every side (`--config-from`), so an old ref is measured with today's benchmarks.
+//! Several candidates run in turn with the baseline, and each is judged against it as a pair.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,8 +31,9 @@ use crate::host;
 use crate::measure::assemble;
 use crate::measure::bench::Bench;
 use crate::measure::scheduler::RunCount;
+use crate::measure::session;
 use crate::results::calibration::Calibration;
-use crate::results::{BenchmarkResult, Comparison, Side, SkippedBench, Store};
+use crate::results::{BenchmarkResult, Candidate, Comparison, Side, SkippedBench, Store};
 use crate::ui::Ui;
 
 /// One side of a comparison, checked out and read, not yet built.
@@ -75,24 +77,35 @@ pub(super) struct Entry {
     pub(super) skipped: Option<(&'static str, String)>,
 }
 
-/// Compares the working tree (or `against`) with `baseline_ref`, interleaved, and saves the run.
-pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui: &Ui) -> Result<RunOutcome> {
+/// Compares the working tree (or the refs of `against`, where `.` is the working tree) with
+/// `baseline_ref`, interleaved, and saves the run. Several candidates run in turn with the
+/// baseline (A B C A B C ...) and are each judged against it.
+pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &Ui) -> Result<RunOutcome> {
     if opts.no_build {
         return Err(
             UserError::Invalid("--no-build cannot be used with --compare: both sides must be built".into()).into()
         );
     }
+    if against.len() > 1 && opts.overrides.precision.is_some() {
+        return Err(UserError::Invalid(
+            "--precision cannot be used with several --against: a run to a precision follows the interval of one \
+             pair; compare the candidates one at a time, or drop --precision"
+                .into(),
+        )
+        .into());
+    }
     let ws = workspace::load(&opts.cargo)?;
     let repo = git::open(&ws.root).map_err(ref_error)?;
     let working_root = ws.root.clone();
     let baseline = git::resolve(&repo, baseline_ref).map_err(ref_error)?;
-    let candidate_ref = against.map(|r| git::resolve(&repo, r).map_err(ref_error)).transpose()?;
+    let candidate_refs = candidate_refs(&repo, against)?;
     let manifest_in_repo = git::relative_to_workdir(&repo, &ws.root_manifest).ok_or_else(|| {
         UserError::Invalid(format!("{} is not inside the repository's working folder", ws.root_manifest.display()))
     })?;
     // The working tree's configuration, when it is used, is checked before anything is written.
-    let local_plan = match (&candidate_ref, opts.config_from) {
-        (None, ConfigFrom::Candidate | ConfigFrom::Each) => Some(plan::plan(&ws, &opts.overrides)?),
+    let working_tree_at = candidate_refs.iter().position(Option::is_none);
+    let mut local_plan = match (working_tree_at, opts.config_from) {
+        (Some(0), ConfigFrom::Candidate) | (Some(_), ConfigFrom::Each) => Some(plan::plan(&ws, &opts.overrides)?),
         _ => None,
     };
 
@@ -108,50 +121,110 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: Option<&str>, ui:
     };
 
     let base = ctx.checkout("baseline", &baseline)?;
-    let cand = match &candidate_ref {
-        Some(r) => ctx.checkout("candidate", r)?,
-        None => working_tree(ws, opts),
-    };
-    let mut entries = ctx.entries(&base, &cand, local_plan)?;
-    if entries
-        .iter()
-        .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()))
-        .any(|b| b.id().kind == crate::measure::python::KIND)
-    {
+    let mut ws = Some(ws);
+    let mut cands = Vec::new();
+    for r in &candidate_refs {
+        cands.push(match r {
+            Some(r) => ctx.checkout("candidate", r)?,
+            None => working_tree(ws.take().expect("the working tree is one candidate"), opts),
+        });
+    }
+    let mut lists = Vec::new();
+    for (j, cand) in cands.iter().enumerate() {
+        let local = if Some(j) == working_tree_at { local_plan.take() } else { None };
+        let entries = match opts.config_from {
+            // Every candidate is measured with the first one's definitions.
+            ConfigFrom::Candidate if j > 0 => ctx.entries_from(&cands[0], &base, cand)?,
+            _ => ctx.entries(&base, cand, local)?,
+        };
+        check_something_compares(&entries, &base, cand, opts.config_from)?;
+        lists.push(entries);
+    }
+    let benches = || lists.iter().flatten().filter_map(|e| e.cand.as_ref().or(e.base.as_ref()));
+    if benches().any(|b| b.id().kind == crate::measure::python::KIND) {
         warn_of_shared_pythonpath(&working_root, std::env::var_os("PYTHONPATH"), ui);
     }
-    check_something_compares(&entries, &base, &cand, opts.config_from)?;
+    if cands.len() > 1 {
+        if let Some(b) = benches().find(|b| b.settings().precision.is_some()) {
+            ui.warn(format!(
+                "{} asks for a precision, which a run with several candidates cannot follow: it runs by the run count",
+                b.id().render()
+            ));
+        }
+    }
 
-    let (base_built, base_fresh) = ctx.build(&base, &needs(&entries, |e| e.base.as_ref()))?;
-    let (cand_built, cand_fresh) = ctx.build(&cand, &needs(&entries, |e| e.cand.as_ref()))?;
-    if base_fresh || cand_fresh {
+    let base_needs: Vec<ArtifactRef> = lists.iter().flat_map(|l| needs(l, |e| e.base.as_ref())).collect();
+    let (base_built, mut fresh) = ctx.build(&base, &dedup(base_needs))?;
+    let mut cand_built = Vec::new();
+    for (cand, entries) in cands.iter().zip(&lists) {
+        let (built, built_fresh) = ctx.build(cand, &needs(entries, |e| e.cand.as_ref()))?;
+        fresh |= built_fresh;
+        cand_built.push(built);
+    }
+    if fresh {
         report_cache_size(&store, ui);
     }
     let base_staged = Staged::new(store.dir(), "baseline", base_built).context("copying the baseline's files")?;
-    let cand_staged = Staged::new(store.dir(), "candidate", cand_built).context("copying the candidate's files")?;
+    let cand_staged = cand_built
+        .into_iter()
+        .map(|built| Staged::new(store.dir(), "candidate", built).context("copying the candidate's files"))
+        .collect::<Result<Vec<Staged>>>()?;
 
-    warn_of_too_few_runs(&store, entries.iter().filter_map(|e| e.cand.as_deref()), ui);
+    warn_of_too_few_runs(&store, lists[0].iter().filter_map(|e| e.cand.as_deref()), ui);
 
     let machine = run::check_machine(ui);
     let timestamp = run::now();
-    let sides = [base.side.clone(), cand.side.clone()];
-    let (cand_results, comparison) =
-        measure_entries(&mut entries, [&base_staged, &cand_staged], sides, opts, &store, ui);
-    let document = run::document(opts, timestamp, cand.git, Some(machine), cand_results, Some(comparison));
+    let mut slices: Vec<&mut [Entry]> = lists.iter_mut().map(Vec::as_mut_slice).collect();
+    let staged: Vec<&Staged> = cand_staged.iter().collect();
+    let sides = cands.iter().map(|c| c.side.clone()).collect();
+    let mut judged =
+        measure_candidates(&mut slices, &base_staged, &staged, base.side.clone(), sides, opts, &store, ui).into_iter();
+    let (cand_results, comparison) = judged.next().expect("a candidate");
+    let mut document =
+        run::document(opts, timestamp, cands[0].git.clone(), Some(machine), cand_results, Some(comparison));
+    document.other_candidates = judged
+        .map(|(benchmarks, mut comparison)| {
+            // The baseline's results are those of the document's comparison.
+            comparison.baseline_benchmarks.clear();
+            Candidate { comparison, benchmarks }
+        })
+        .collect();
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
 }
 
+/// The candidates `against` names, in order: `None` for the working tree (`.`, or no `--against`).
+fn candidate_refs(repo: &git2::Repository, against: &[String]) -> Result<Vec<Option<ResolvedRef>>> {
+    if against.is_empty() {
+        return Ok(vec![None]);
+    }
+    if let Some((_, name)) = against.iter().enumerate().find(|(i, a)| against[..*i].contains(a)) {
+        let what = if name == "." { "the working tree (`.`)".to_string() } else { format!("`{name}`") };
+        return Err(UserError::Invalid(format!(
+            "--against names {what} twice: each candidate is measured once, so name it once"
+        ))
+        .into());
+    }
+    against
+        .iter()
+        .map(|a| if a == "." { Ok(None) } else { git::resolve(repo, a).map(Some).map_err(ref_error) })
+        .collect()
+}
+
 /// What one side of the entries needs built, `pick` choosing the side.
 pub(super) fn needs(entries: &[Entry], pick: fn(&Entry) -> Option<&Box<dyn Bench>>) -> Vec<ArtifactRef> {
-    let mut out: Vec<ArtifactRef> = entries.iter().filter_map(pick).flat_map(|b| b.needs()).collect();
+    dedup(entries.iter().filter_map(pick).flat_map(|b| b.needs()).collect())
+}
+
+fn dedup(mut out: Vec<ArtifactRef>) -> Vec<ArtifactRef> {
     out.sort();
     out.dedup();
     out
 }
 
 /// Measures the entries — interleaved, baseline first in every pair, where both sides have a
-/// benchmark — and judges the pairs: the candidate's results and the comparison.
+/// benchmark — and judges the pairs: the candidate's results and the comparison. One candidate
+/// of [`measure_candidates`], the pair that `history` and `bisect` measure per commit.
 pub(super) fn measure_entries(
     entries: &mut [Entry],
     [base_staged, cand_staged]: [&Staged; 2],
@@ -160,50 +233,153 @@ pub(super) fn measure_entries(
     store: &Store,
     ui: &Ui,
 ) -> (Vec<BenchmarkResult>, Comparison) {
+    let judged =
+        measure_candidates(&mut [entries], base_staged, &[cand_staged], base_side, vec![cand_side], opts, store, ui);
+    judged.into_iter().next().expect("one candidate")
+}
+
+/// What one candidate's entries gave, before they are judged.
+#[derive(Default)]
+struct Collected {
+    cand_results: Vec<BenchmarkResult>,
+    paired_base: Vec<BenchmarkResult>,
+    paired_cand: Vec<BenchmarkResult>,
+    added: Vec<String>,
+    removed: Vec<String>,
+    skipped: Vec<SkippedBench>,
+}
+
+/// Measures a baseline against several candidates: `lists` holds each candidate's entries against
+/// the baseline. A benchmark runs interleaved on the baseline and every candidate that has it
+/// (A B C A B C ...), the baseline measured once for all; each candidate is then judged against
+/// it as a pair would be. Returns per candidate its results and its comparison, whose
+/// `baseline_benchmarks` are the baseline's results, the same for all.
+pub(super) fn measure_candidates(
+    lists: &mut [&mut [Entry]],
+    base_staged: &Staged,
+    cand_staged: &[&Staged],
+    base_side: Side,
+    cand_sides: Vec<Side>,
+    opts: &RunOptions,
+    store: &Store,
+    ui: &Ui,
+) -> Vec<(Vec<BenchmarkResult>, Comparison)> {
     let runner_exe = opts.runner_exe.as_path();
-    let mut cand_results = Vec::new();
+    let mut collected: Vec<Collected> = lists.iter().map(|_| Collected::default()).collect();
     let mut base_results = Vec::new();
-    let mut paired_base = Vec::new();
-    let mut paired_cand = Vec::new();
-    let mut added = Vec::new();
-    let mut removed = Vec::new();
-    let mut skipped = Vec::new();
-    for entry in entries.iter_mut() {
-        match (entry.base.as_deref_mut(), entry.cand.as_deref_mut()) {
-            (Some(b), Some(c)) => {
-                // Baseline first in every pair; the candidate's run policy for both.
-                let mut pair = run::measure_sides(&mut [(b, base_staged), (c, cand_staged)], runner_exe, ui);
-                let c = pair.pop().expect("two sides");
-                let b = pair.pop().expect("two sides");
-                paired_base.push(b.clone());
-                paired_cand.push(c.clone());
-                base_results.push(b);
-                cand_results.push(c);
-            }
-            (None, Some(c)) => {
-                let id = c.id().render();
-                match &entry.skipped {
-                    Some((side, reason)) => {
-                        base_results.push(assemble::skipped(c, reason.clone()));
-                        skipped.push(SkippedBench { id: id.clone(), side: side.to_string(), reason: reason.clone() });
-                    }
-                    None => added.push(id),
-                }
-                cand_results.push(run::measure_alone(c, cand_staged, runner_exe, ui));
-            }
-            (Some(b), None) => {
-                let id = b.id().render();
-                match &entry.skipped {
-                    Some((side, reason)) => {
-                        cand_results.push(assemble::skipped(b, reason.clone()));
-                        skipped.push(SkippedBench { id, side: side.to_string(), reason: reason.clone() });
-                    }
-                    None => removed.push(id),
-                }
-            }
-            (None, None) => {}
+    let mut ids: Vec<String> = Vec::new();
+    for id in lists
+        .iter()
+        .flat_map(|list| list.iter())
+        .filter_map(|e| e.cand.as_ref().or(e.base.as_ref()).map(|b| b.id().render()))
+    {
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
+    for id in &ids {
+        // Each candidate's entry of this benchmark, and the first baseline bench among them.
+        let mut at: Vec<Option<&mut Entry>> = lists
+            .iter_mut()
+            .map(|list| {
+                list.iter_mut().find(|e| e.cand.as_ref().or(e.base.as_ref()).is_some_and(|b| b.id().render() == *id))
+            })
+            .collect();
+        let paired: Vec<usize> =
+            (0..at.len()).filter(|&j| at[j].as_ref().is_some_and(|e| e.base.is_some() && e.cand.is_some())).collect();
+        if let Some(&first) = paired.first() {
+            let (base, cands) = split_sides(&mut at, first, &paired);
+            let mut sides: Vec<session::SideRef> = std::iter::once((base, base_staged))
+                .chain(cands.into_iter().zip(&paired).map(|(c, &j)| (c, cand_staged[j])))
+                .collect();
+            // Baseline first in every round; the last candidate's run policy for all.
+            let mut measured = run::measure_sides(&mut sides, runner_exe, ui).into_iter();
+            let b = measured.next().expect("the baseline's result");
+            for (&j, c) in paired.iter().zip(measured) {
+                collected[j].paired_base.push(b.clone());
+                collected[j].paired_cand.push(c.clone());
+                collected[j].cand_results.push(c);
+            }
+            base_results.push(b);
+        }
+        for (j, entry) in at.into_iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            let got = &mut collected[j];
+            match (entry.base.as_deref_mut(), entry.cand.as_deref_mut()) {
+                (Some(_), Some(_)) | (None, None) => {}
+                (None, Some(c)) => {
+                    match &entry.skipped {
+                        Some((side, reason)) => {
+                            if !base_results.iter().any(|r| r.id == *id) {
+                                base_results.push(assemble::skipped(c, reason.clone()));
+                            }
+                            got.skipped.push(SkippedBench {
+                                id: id.clone(),
+                                side: side.to_string(),
+                                reason: reason.clone(),
+                            });
+                        }
+                        None => got.added.push(id.clone()),
+                    }
+                    got.cand_results.push(run::measure_alone(c, cand_staged[j], runner_exe, ui));
+                }
+                (Some(b), None) => match &entry.skipped {
+                    Some((side, reason)) => {
+                        got.cand_results.push(assemble::skipped(b, reason.clone()));
+                        got.skipped.push(SkippedBench {
+                            id: id.clone(),
+                            side: side.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    None => got.removed.push(id.clone()),
+                },
+            }
+        }
+    }
+    lists
+        .iter()
+        .zip(collected)
+        .zip(cand_sides)
+        .map(|((entries, got), cand_side)| {
+            judge(entries, got, base_results.clone(), [base_side.clone(), cand_side], opts, store)
+        })
+        .collect()
+}
+
+/// The baseline bench of entry `first` and the candidate benches of the entries `paired`, each
+/// borrowed once.
+fn split_sides<'a>(
+    at: &'a mut [Option<&mut Entry>],
+    first: usize,
+    paired: &[usize],
+) -> (&'a mut dyn Bench, Vec<&'a mut dyn Bench>) {
+    let mut base = None;
+    let mut cands = Vec::new();
+    for (j, entry) in at.iter_mut().enumerate() {
+        let Some(entry) = entry.as_deref_mut() else { continue };
+        if !paired.contains(&j) {
+            continue;
+        }
+        let Entry { base: b, cand: c, .. } = entry;
+        if j == first {
+            base = b.as_deref_mut();
+        }
+        cands.push(&mut **c.as_mut().expect("a paired entry has a candidate") as &mut dyn Bench);
+    }
+    (base.expect("the first paired entry has a baseline"), cands)
+}
+
+/// Judges one candidate's pairs: its results with their references attached, and its comparison.
+fn judge(
+    entries: &[Entry],
+    got: Collected,
+    base_results: Vec<BenchmarkResult>,
+    [base_side, cand_side]: [Side; 2],
+    opts: &RunOptions,
+    store: &Store,
+) -> (Vec<BenchmarkResult>, Comparison) {
+    let Collected { mut cand_results, paired_base, mut paired_cand, added, removed, skipped } = got;
     // The candidate's head-to-head entries against their references: measured in different
     // pairs, so "measured apart"; their `min-speedup` gates the candidate.
     let by_id: BTreeMap<String, (Option<String>, Vec<crate::analysis::speedup::SpeedupLimit>)> = entries
@@ -504,6 +680,21 @@ impl SideContext<'_> {
             self.ui.warn(w);
         }
         Ok(entries)
+    }
+
+    /// The entries of a second or later candidate under `--config-from candidate`: the first
+    /// candidate's definitions, bound to the baseline and to this candidate.
+    fn entries_from(&self, first: &Source, base: &Source, cand: &Source) -> Result<Vec<Entry>> {
+        let on = |to: &Source, place: fn(Option<Box<dyn Bench>>) -> Entry| -> Result<Vec<Entry>> {
+            Ok(bound(self.plan_side(first, None)?, first, to, |_, other| place(other)))
+        };
+        let on_base = on(base, |b| Entry { base: b, cand: None, skipped: None })?;
+        let on_cand = on(cand, |c| Entry { base: None, cand: c, skipped: None })?;
+        Ok(on_base
+            .into_iter()
+            .zip(on_cand)
+            .map(|(b, c)| Entry { base: b.base, cand: c.cand, skipped: b.skipped.or(c.skipped) })
+            .collect())
     }
 
     /// Builds what a side's benchmarks need; says whether a build ran (rather than a cache hit).

@@ -103,7 +103,7 @@ pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
     crate::build::interrupt::defer_interrupts();
     let opts = opts.clone();
     let outcome = match &args.compare {
-        Some(reference) => super::compare::compare(&opts, reference, args.against.as_deref(), ui)?,
+        Some(reference) => super::compare::compare(&opts, reference, &args.against, ui)?,
         None => run(&opts, ui)?,
     };
     super::print_document(&outcome.document, args, ui)?;
@@ -118,19 +118,19 @@ pub fn execute(opts: &RunOptions, args: &RunArgs, ui: &Ui) -> Result<u8> {
 }
 
 /// The exit status (README "Exit status") for a document: 4 when a benchmark failed, 3 when the gate
-/// failed, else 0.
+/// failed, else 0 — on any candidate, when the document has several.
 pub fn exit_code(document: &RunDocument, fail_on: FailOn) -> u8 {
-    let benches = &document.benchmarks;
-    if benches.iter().any(|b| b.status == Status::Failed) {
+    let benches = || document.candidates().flat_map(|(benches, _)| benches);
+    if benches().any(|b| b.status == Status::Failed) {
         return 4;
     }
     if fail_on == FailOn::Never {
         return 0;
     }
-    if benches.iter().any(BenchmarkResult::over_budget) {
+    if benches().any(BenchmarkResult::over_budget) {
         return 3;
     }
-    let worst = document.comparison.as_ref().and_then(|c| verdict::worst_gating(&c.rows));
+    let worst = document.candidates().filter_map(|(_, c)| verdict::worst_gating(&c?.rows)).max();
     let gate = match fail_on {
         FailOn::Regression => matches!(worst, Some(Verdict::Failure)),
         FailOn::Warning => matches!(worst, Some(Verdict::Failure | Verdict::Warning)),

@@ -116,6 +116,8 @@ impl Progress for NoProgress {
 /// satisfied, so with the adaptive count the slower side's time decides for both. The first
 /// failure on any side ends the benchmark on every side (one hanging binary costs one timeout,
 /// and a comparison with a broken side means nothing); the other sides are marked as stopped.
+/// With more than two sides (a baseline, first, and several candidates) a candidate that fails
+/// drops out and the others go on, until the baseline or the last candidate fails.
 pub fn run_interleaved(sides: &mut [&mut dyn Bench], policy: RunPolicy, progress: &mut dyn Progress) -> Vec<Measured> {
     interleave(sides, policy, progress, true)
 }
@@ -181,10 +183,18 @@ fn round(
             Ok(obs) => out[i].runs.push(obs),
             Err(failure) => {
                 out[i].failure = Some(failure);
-                if linked && n > 1 {
+                // With several candidates, one that fails drops out and the others go on against
+                // the baseline; the baseline's failure, or the last candidate's, ends them all.
+                let candidates_left = out.iter().enumerate().skip(1).any(|(j, m)| j != i && m.active());
+                if linked && n > 1 && (i == 0 || !candidates_left) {
+                    let why = match (n, i) {
+                        (2, _) => "stopped because the other side of the comparison failed",
+                        (_, 0) => "stopped because the baseline failed",
+                        _ => "stopped because every candidate failed",
+                    };
                     for (j, m) in out.iter_mut().enumerate() {
-                        if j != i {
-                            m.stopped = Some("stopped because the other side of the comparison failed".into());
+                        if j != i && m.active() {
+                            m.stopped = Some(why.into());
                         }
                     }
                     return false;
@@ -375,6 +385,42 @@ mod tests {
         let mut b = scripted(1, None, 'b', &log);
         run_interleaved(&mut [&mut a, &mut b], RunPolicy { warmup: 1, runs: RunCount::Exactly(3) }, &mut NoProgress);
         assert_eq!(log.borrow().iter().collect::<String>(), "abababab");
+    }
+
+    #[test]
+    fn a_baseline_and_two_candidates_take_turns_and_a_failing_candidate_drops_out() {
+        let log: std::rc::Rc<std::cell::RefCell<Vec<char>>> = Default::default();
+        let (mut a, mut b, mut c) =
+            (scripted(1, None, 'a', &log), scripted(1, None, 'b', &log), scripted(1, None, 'c', &log));
+        let policy = RunPolicy { warmup: 1, runs: RunCount::Exactly(2) };
+        run_interleaved(&mut [&mut a, &mut b, &mut c], policy, &mut NoProgress);
+        assert_eq!(log.borrow().iter().collect::<String>(), "abcabcabc");
+
+        log.borrow_mut().clear();
+        let (mut a, mut b, mut c) =
+            (scripted(1, None, 'a', &log), scripted(1, Some(2), 'b', &log), scripted(1, None, 'c', &log));
+        let out = run_interleaved(
+            &mut [&mut a, &mut b, &mut c],
+            RunPolicy { warmup: 0, runs: RunCount::Exactly(3) },
+            &mut NoProgress,
+        );
+        assert_eq!(log.borrow().iter().collect::<String>(), "abcabcac", "b fails at its second run and drops out");
+        assert!(out[1].failure.is_some());
+        assert!(
+            out[0].stopped.is_none() && out[2].stopped.is_none() && out[0].runs.len() == 3 && out[2].runs.len() == 3
+        );
+
+        // The baseline's failure ends every candidate.
+        let (mut a, mut b, mut c) =
+            (scripted(1, Some(2), 'a', &log), scripted(1, None, 'b', &log), scripted(1, None, 'c', &log));
+        let out = run_interleaved(
+            &mut [&mut a, &mut b, &mut c],
+            RunPolicy { warmup: 0, runs: RunCount::Exactly(3) },
+            &mut NoProgress,
+        );
+        assert!(out[0].failure.is_some());
+        assert_eq!(out[1].stopped.as_deref(), Some("stopped because the baseline failed"));
+        assert!(out[2].stopped.is_some() && out[2].runs.len() == 1);
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
 /// ([`super::replicated`]).
 ///
 /// The sides share one runner process (and so one peak-RSS floor). A side that cannot be prepared
-/// fails them all; a broken baseline stops the interleaving, and the candidate is then measured
-/// on its own.
+/// fails them all; a broken baseline stops the interleaving, and each candidate is then measured
+/// on its own. A run to a precision needs exactly two sides; more run by the run count.
 pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
     if let Some(reason) = sides.iter().find_map(|(bench, _)| bench.skip()) {
         return sides.iter().map(|(bench, _)| assemble::skipped(&**bench, reason.clone())).collect();
@@ -94,10 +94,12 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
         }
         measured
     };
-    let last = measured.len() - 1;
-    if last > 0 && measured[0].failure.is_some() && measured[last].stopped.is_some() {
-        let candidate: &mut dyn Bench = &mut *sides[last].0;
-        measured[last] = scheduler::run_interleaved(&mut [candidate], policy, progress).remove(0);
+    // A broken baseline stopped every candidate: each is measured on its own.
+    if measured[0].failure.is_some() {
+        for (side, m) in sides.iter_mut().zip(measured.iter_mut()).skip(1).filter(|(_, m)| m.stopped.is_some()) {
+            let candidate: &mut dyn Bench = &mut *side.0;
+            *m = scheduler::run_interleaved(&mut [candidate], policy, progress).remove(0);
+        }
     }
     let mut results: Vec<BenchmarkResult> = sides
         .iter_mut()

@@ -4,7 +4,7 @@
 use console::{pad_str, style, Alignment, StyledObject};
 
 use super::view::profile::{grouped, ProfileDiff};
-use super::view::{CompareRow, ComparisonView, Row, Table, Tally, View};
+use super::view::{Candidates, CompareRow, ComparisonView, Row, Table, Tally, View};
 use super::Detail;
 use crate::results::Side;
 
@@ -33,7 +33,10 @@ pub fn render(view: &View, detail: Detail) -> String {
             out.push_str(&format!("{} {line}\n", style("→").cyan()));
         }
     }
-    if let Some(cmp) = &view.comparison {
+    if let Some(several) = &view.candidates {
+        out.push('\n');
+        out.push_str(&render_candidates(several, detail.verbose));
+    } else if let Some(cmp) = &view.comparison {
         out.push('\n');
         out.push_str(&render_comparison(cmp, detail.verbose));
     }
@@ -197,60 +200,65 @@ fn verdict_label(word: &str, class: &str) -> String {
     }
 }
 
+/// The line under a comparison's heading: whether the sides ran interleaved.
+fn interleaving(interleaved: bool, sides: &str) -> String {
+    if interleaved {
+        let them = if sides == "two sides" { "both" } else { "them" };
+        style(format!("the {sides} ran interleaved, so drift on the machine hit {them} alike\n")).dim().to_string()
+    } else {
+        style(format!(
+            "not interleaved: the {sides} were measured at different times, so a change of the machine's state \
+             between them shows up as a change\n"
+        ))
+        .yellow()
+        .to_string()
+    }
+}
+
+/// A table of `cells` under `head`, indented; the columns in `left` are aligned left.
+fn compare_table(head: &[String], cells: &[(Vec<String>, Option<String>)], left: &dyn Fn(usize) -> bool) -> String {
+    let mut widths: Vec<usize> = head.iter().map(|h| console::measure_text_width(h)).collect();
+    for (c, _) in cells {
+        for (w, cell) in widths.iter_mut().zip(c) {
+            *w = (*w).max(console::measure_text_width(cell));
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                pad_str(c, *w, if left(i) { Alignment::Left } else { Alignment::Right }, None).into_owned()
+            })
+            .collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(&head.iter().map(|h| style(h).dim().to_string()).collect::<Vec<_>>());
+    for (c, note) in cells {
+        out.push_str(&line(c));
+        if let Some(note) = note {
+            out.push_str(&format!("    {}\n", style(note).dim()));
+        }
+    }
+    out
+}
+
 /// Renders a comparison: a table per benchmark and a summary line per gating row. Without
 /// `detail`, only gating rows and what changed are listed.
 pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
     let mut out = format!("{} {} → {}\n", style("Comparison:").bold(), describe(cmp.baseline), describe(cmp.candidate));
-    if cmp.interleaved {
-        out.push_str(
-            &style("the two sides ran interleaved, so drift on the machine hit both alike\n").dim().to_string(),
-        );
-    } else {
-        out.push_str(
-            &style(
-                "not interleaved: the two sides were measured at different times, so a change of the machine's \
-                 state between them shows up as a change\n",
-            )
-            .yellow()
-            .to_string(),
-        );
-    }
+    out.push_str(&interleaving(cmp.interleaved, "two sides"));
     if let Some(line) = family_line(cmp) {
         out.push_str(&style(line).dim().to_string());
         out.push('\n');
     }
-    const HEAD: [&str; 6] = ["metric", "baseline", "candidate", "Δ", "Δ%", "verdict"];
+    let head: Vec<String> = ["metric", "baseline", "candidate", "Δ", "Δ%", "verdict"].map(String::from).into();
     for (id, rows) in &cmp.groups {
-        let rows: Vec<&CompareRow> = rows.iter().filter(|r| detail || r.notable).collect();
-        out.push('\n');
-        out.push_str(&style(id).bold().to_string());
-        out.push('\n');
-        let cells: Vec<Vec<String>> = rows.iter().map(|r| compare_cells(r)).collect();
-        let mut widths: Vec<usize> = HEAD.iter().map(|h| console::measure_text_width(h)).collect();
-        for c in &cells {
-            for (w, cell) in widths.iter_mut().zip(c) {
-                *w = (*w).max(console::measure_text_width(cell));
-            }
-        }
-        let line = |cells: &[String]| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| {
-                    let a = if i == 0 || i == 5 { Alignment::Left } else { Alignment::Right };
-                    pad_str(c, *w, a, None).into_owned()
-                })
-                .collect();
-            format!("  {}\n", padded.join("  ").trim_end())
-        };
-        out.push_str(&line(&HEAD.iter().map(|h| style(h).dim().to_string()).collect::<Vec<_>>()));
-        for (row, c) in rows.iter().zip(&cells) {
-            out.push_str(&line(c));
-            if let Some(note) = &row.row.note {
-                out.push_str(&format!("    {}\n", style(note).dim()));
-            }
-        }
+        let cells: Vec<(Vec<String>, Option<String>)> =
+            rows.iter().filter(|r| detail || r.notable).map(|r| (compare_cells(r), r.row.note.clone())).collect();
+        out.push_str(&format!("\n{}\n", style(id).bold()));
+        out.push_str(&compare_table(&head, &cells, &|i| i == 0 || i == 5));
         if let Some(p) = cmp.profiles.iter().find(|p| p.id == *id) {
             out.push_str(&profile_diff(p));
         }
@@ -263,8 +271,99 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
             out.push_str(&format!("  {text}\n"));
         }
     }
+    out.push_str(&comparison_notes(cmp, ""));
+    if !cmp.summaries.is_empty() {
+        out.push('\n');
+        out.push_str(&summaries(cmp, ""));
+    }
+    out
+}
+
+/// Several candidates against one baseline: a table per benchmark with a column per candidate,
+/// each candidate's notes, the ranking per gating metric and each candidate's summary lines.
+pub fn render_candidates(several: &Candidates, detail: bool) -> String {
+    let labels: Vec<String> = several.each.iter().map(|c| describe(c.candidate)).collect();
+    let mut out = format!("{} {} → {}\n", style("Comparison:").bold(), describe(several.baseline), labels.join(", "));
+    out.push_str(&interleaving(several.interleaved, "baseline and the candidates"));
+    let mut head: Vec<String> = vec!["metric".into(), "baseline".into()];
+    for c in &several.each {
+        head.extend([c.candidate.label.clone(), "CI".into(), "verdict".into()]);
+    }
+    for (id, lines) in &several.groups {
+        let cells: Vec<(Vec<String>, Option<String>)> = lines
+            .iter()
+            .filter(|l| detail || l.notable)
+            .map(|l| {
+                let mut cells = vec![l.metric.clone(), l.baseline.clone().unwrap_or_else(|| "-".into())];
+                for cell in &l.cells {
+                    cells.extend(match cell {
+                        Some(r) => {
+                            let value = r.values.as_ref().map(|[_, c]| format!("{c} {}", super::view::percent_text(r)));
+                            [
+                                value.unwrap_or_else(|| "-".into()),
+                                r.ci.clone().unwrap_or_else(|| "-".into()),
+                                verdict_label(r.word, r.class),
+                            ]
+                        }
+                        None => ["-".to_string(), "-".to_string(), "-".to_string()],
+                    });
+                }
+                (cells, None)
+            })
+            .collect();
+        out.push_str(&format!("\n{}\n", style(id).bold()));
+        out.push_str(&compare_table(&head, &cells, &|i| i == 0 || (i >= 4 && (i - 4) % 3 == 0)));
+        for c in &several.each {
+            if let Some(p) = c.profiles.iter().find(|p| p.id == *id) {
+                out.push_str(&format!("  {}\n{}", style(&c.candidate.label).bold(), profile_diff(p)));
+            }
+        }
+    }
+    for c in &several.each {
+        out.push_str(&comparison_notes(c, &format!("{}: ", c.candidate.label)));
+    }
+    if !several.best.is_empty() {
+        out.push_str(&format!("\n{}\n", style("best candidate per gating metric:").bold()));
+        for r in &several.best {
+            let order: Vec<String> = r
+                .order
+                .iter()
+                .map(|(label, row)| {
+                    format!("{label} {} ({})", super::view::percent_text(row), verdict_label(row.word, row.class))
+                })
+                .collect();
+            let tie = match (r.overlap, r.order.get(1)) {
+                (true, Some((next, _))) => {
+                    style(format!(" — {} and {next} overlap: not told apart", r.order[0].0)).dim().to_string()
+                }
+                _ => String::new(),
+            };
+            out.push_str(&format!("  {} {}: {}{tie}\n", r.id, r.metric, order.join(", then ")));
+        }
+    }
+    for c in several.each.iter().filter(|c| !c.summaries.is_empty()) {
+        out.push('\n');
+        out.push_str(&summaries(c, &format!("{}: ", c.candidate.label)));
+    }
+    out
+}
+
+/// A summary line per gating row, each after `prefix`.
+fn summaries(cmp: &ComparisonView, prefix: &str) -> String {
+    let mut out = String::new();
+    for (text, row) in &cmp.summaries {
+        let class = super::format::verdict_class(row);
+        let word = super::format::verdict_word(row);
+        out.push_str(&format!("{prefix}{text} — {}\n", verdict_label(word, class)));
+    }
+    out
+}
+
+/// Imports that changed, benchmarks skipped, added and removed, each heading after `prefix`.
+fn comparison_notes(cmp: &ComparisonView, prefix: &str) -> String {
+    let mut out = String::new();
     if !cmp.imports.is_empty() {
-        out.push_str(&format!("\n{}\n", style("imports that changed:").bold()));
+        out.push_str(&format!("\n{}\n", style(format!("{prefix}imports that changed:")).bold()));
         for change in &cmp.imports {
             let text = change.text();
             let text = if change.now_loaded { style(text).red() } else { style(text).green() };
@@ -272,24 +371,24 @@ pub fn render_comparison(cmp: &ComparisonView, detail: bool) -> String {
         }
     }
     if !cmp.skipped.is_empty() {
-        out.push_str(&format!("\n{}\n", style("skipped (not compared):").yellow()));
+        out.push_str(&format!("\n{}\n", style(format!("{prefix}skipped (not compared):")).yellow()));
         for s in cmp.skipped {
             out.push_str(&format!("  {}: {}\n", s.id, s.reason));
         }
     }
     if !cmp.added.is_empty() {
-        out.push_str(&format!("\n{} {}\n", style("added (not compared):").cyan(), cmp.added.join(", ")));
+        out.push_str(&format!(
+            "\n{} {}\n",
+            style(format!("{prefix}added (not compared):")).cyan(),
+            cmp.added.join(", ")
+        ));
     }
     if !cmp.removed.is_empty() {
-        out.push_str(&format!("{} {}\n", style("removed (not compared):").cyan(), cmp.removed.join(", ")));
-    }
-    if !cmp.summaries.is_empty() {
-        out.push('\n');
-        for (text, row) in &cmp.summaries {
-            let class = super::format::verdict_class(row);
-            let word = super::format::verdict_word(row);
-            out.push_str(&format!("{text} — {}\n", verdict_label(word, class)));
-        }
+        out.push_str(&format!(
+            "{} {}\n",
+            style(format!("{prefix}removed (not compared):")).cyan(),
+            cmp.removed.join(", ")
+        ));
     }
     if !cmp.too_noisy.is_empty() {
         out.push_str(&format!(

@@ -11,7 +11,7 @@ use super::chart::{self, Strip};
 use super::icicle;
 use super::markdown::verdict_mark;
 use super::view::profile::{grouped, ProfileDiff};
-use super::view::{Row, View};
+use super::view::{Candidates, Change, Row, View};
 use crate::results::RunDocument;
 
 /// The built-in template.
@@ -108,6 +108,33 @@ struct CompareView {
     lines: Vec<(String, String, bool)>,
 }
 
+/// Several candidates against one baseline.
+#[derive(Serialize)]
+struct CandidatesView {
+    baseline: String,
+    /// Each candidate, described.
+    sides: Vec<String>,
+    /// Each candidate's label, a column group of the table.
+    labels: Vec<String>,
+    interleaved: bool,
+    chart: String,
+    rows: Vec<CandidatesRow>,
+    /// `start/app/x wall (median): feature-b −0.3% (⚪ within noise), then …`.
+    best: Vec<String>,
+    /// Per candidate with any: its label and lines (imports that changed, skipped, added, removed).
+    notes: Vec<(String, Vec<String>)>,
+}
+
+/// One metric of one benchmark across the candidates.
+#[derive(Serialize)]
+struct CandidatesRow {
+    id: String,
+    metric: String,
+    baseline: String,
+    /// Per candidate: value, Δ%, Δ% raw (for sorting), CI, verdict, verdict class.
+    cells: Vec<(String, String, f64, String, String, &'static str)>,
+}
+
 #[derive(Serialize)]
 struct Page {
     title: String,
@@ -121,6 +148,7 @@ struct Page {
     sweeps: Vec<String>,
     head_to_head: Option<HeadToHeadView>,
     comparison: Option<CompareView>,
+    candidates: Option<CandidatesView>,
     raw: String,
 }
 
@@ -396,8 +424,95 @@ fn page(view: &View) -> Result<Page> {
             notes: h.pairs.iter().map(|p| (p.id.clone(), crate::report::view::head_to_head::note(p))).collect(),
         }),
         comparison,
+        candidates: view.candidates.as_ref().map(candidates),
         raw,
     })
+}
+
+fn candidates(several: &Candidates) -> CandidatesView {
+    let dash = || "–".to_string();
+    let rows = several
+        .groups
+        .iter()
+        .flat_map(|(id, lines)| lines.iter().map(move |l| (id, l)))
+        .map(|(id, l)| CandidatesRow {
+            id: id.clone(),
+            metric: l.metric.clone(),
+            baseline: l.baseline.clone().unwrap_or_else(dash),
+            cells: l
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Some(r) => (
+                        r.values.as_ref().map_or_else(dash, |[_, c]| c.clone()),
+                        r.percent.map(|p| format!("{p:+.1}%")).unwrap_or_else(dash),
+                        r.percent.unwrap_or(0.0),
+                        r.ci.clone().unwrap_or_else(dash),
+                        verdict_mark(r.word, r.class),
+                        r.class,
+                    ),
+                    None => (dash(), dash(), 0.0, dash(), dash(), "neutral"),
+                })
+                .collect(),
+        })
+        .collect();
+    let changes: Vec<Change> = several
+        .each
+        .iter()
+        .flat_map(|c| {
+            c.changes.iter().map(|ch| Change {
+                label: format!("{}: {}", c.candidate.label, ch.label),
+                percent: ch.percent,
+                ci: ch.ci,
+                verdict: ch.verdict,
+                noise: ch.noise,
+            })
+        })
+        .collect();
+    let best = several
+        .best
+        .iter()
+        .map(|r| {
+            let order: Vec<String> = r
+                .order
+                .iter()
+                .map(|(label, row)| {
+                    format!(
+                        "{label} {} ({})",
+                        crate::report::view::percent_text(row),
+                        verdict_mark(row.word, row.class)
+                    )
+                })
+                .collect();
+            let tie = match (r.overlap, r.order.get(1)) {
+                (true, Some((next, _))) => format!(" — {} and {next} overlap: not told apart", r.order[0].0),
+                _ => String::new(),
+            };
+            format!("{} {}: {}{tie}", r.id, r.metric, order.join(", then "))
+        })
+        .collect();
+    let notes = several
+        .each
+        .iter()
+        .map(|c| {
+            let mut lines: Vec<String> = c.imports.iter().map(|i| format!("{}: {}", i.id, i.text())).collect();
+            lines.extend(c.skipped.iter().map(|s| format!("skipped (not compared): {}: {}", s.id, s.reason)));
+            lines.extend(c.added.iter().map(|a| format!("added (not compared): {a}")));
+            lines.extend(c.removed.iter().map(|r| format!("removed (not compared): {r}")));
+            (c.candidate.label.clone(), lines)
+        })
+        .filter(|(_, lines)| !lines.is_empty())
+        .collect();
+    CandidatesView {
+        baseline: several.baseline.describe(""),
+        sides: several.each.iter().map(|c| c.candidate.describe("")).collect(),
+        labels: several.each.iter().map(|c| c.candidate.label.clone()).collect(),
+        interleaved: several.interleaved,
+        chart: chart::change_chart(&changes),
+        rows,
+        best,
+        notes,
+    }
 }
 
 #[cfg(test)]

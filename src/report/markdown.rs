@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::view::profile::{grouped, ProfileDiff, ProfileView};
-use super::view::{CompareRow, View};
+use super::view::{Candidates, CompareRow, ComparisonView, View};
 
 /// A verdict word with a mark that reads without colour.
 pub fn verdict_mark(word: &str, class: &str) -> String {
@@ -131,7 +131,9 @@ pub fn render(view: &View) -> String {
         let _ =
             writeln!(out, "\n**Head-to-head**, over every benchmark against its reference:\n\n{}", lines.join("\n"));
     }
-    if let Some(cmp) = &view.comparison {
+    if let Some(several) = &view.candidates {
+        out.push_str(&candidates(several));
+    } else if let Some(cmp) = &view.comparison {
         let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
         if !cmp.interleaved {
             let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
@@ -153,26 +155,101 @@ pub fn render(view: &View) -> String {
                 let _ = writeln!(out, "- {mark}`{}`: {}", said.id, said.text.replace('|', "\\|"));
             }
         }
-        if !cmp.imports.is_empty() {
-            let _ = writeln!(out, "\nImports that changed:\n");
-            for change in &cmp.imports {
-                let mark = if change.now_loaded { "🔴" } else { "🟢" };
-                let _ = writeln!(out, "- {mark} `{}`: {}", change.id, change.text());
-            }
+        out.push_str(&comparison_notes(cmp, ""));
+    }
+    out
+}
+
+/// Several candidates: one table with a value, change, CI and verdict per candidate, the
+/// ranking per gating metric, and each candidate's notes.
+fn candidates(several: &Candidates) -> String {
+    let mut out = String::new();
+    let sides: Vec<String> = several.each.iter().map(|c| c.candidate.describe("`")).collect();
+    let _ = writeln!(out, "\n### Comparison: {} → {}\n", several.baseline.describe("`"), sides.join(", "));
+    if !several.interleaved {
+        let _ = writeln!(out, "> Not interleaved: the baseline and the candidates were measured at different times.\n");
+    }
+    let titles: String =
+        several.each.iter().map(|c| format!(" {} | Δ% | 95% CI | Verdict |", cell(&c.candidate.label))).collect();
+    let aligns: String = several.each.iter().map(|_| "--:|--:|--:|---|").collect();
+    let _ = writeln!(out, "| Benchmark | Metric | Baseline |{titles}");
+    let _ = writeln!(out, "|---|---|--:|{aligns}");
+    for (id, lines) in &several.groups {
+        for l in lines.iter().filter(|l| l.notable) {
+            let dash = || "–".to_string();
+            let cells: String = l
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Some(r) => format!(
+                        " {} | {} | {} | {} |",
+                        r.values.as_ref().map_or_else(dash, |[_, c]| c.clone()),
+                        r.percent.map_or_else(dash, |p| format!("{p:+.1}%")),
+                        r.ci.clone().unwrap_or_else(dash),
+                        verdict_mark(r.word, r.class)
+                    ),
+                    None => " – | – | – | – |".to_string(),
+                })
+                .collect();
+            let _ = writeln!(out, "| `{id}` | {} | {} |{cells}", l.metric, l.baseline.clone().unwrap_or_else(dash));
         }
-        if !cmp.skipped.is_empty() {
-            let _ = writeln!(out, "\nSkipped (not compared):\n");
-            for sk in cmp.skipped {
-                let _ = writeln!(out, "- `{}`: {}", sk.id, sk.reason);
-            }
+    }
+    if !several.best.is_empty() {
+        let _ = writeln!(out, "\nBest candidate per gating metric:\n");
+        for r in &several.best {
+            let order: Vec<String> = r
+                .order
+                .iter()
+                .map(|(label, row)| {
+                    format!(
+                        "{} {} ({})",
+                        cell(label),
+                        super::view::percent_text(row),
+                        verdict_mark(row.word, row.class)
+                    )
+                })
+                .collect();
+            let tie = match (r.overlap, r.order.get(1)) {
+                (true, Some((next, _))) => format!(" — {} and {} overlap: not told apart", r.order[0].0, next),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "- `{}` {}: **{}**{tie}", r.id, r.metric, order.join("**, then "));
         }
-        let list = |ids: &[String]| ids.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
-        if !cmp.added.is_empty() {
-            let _ = writeln!(out, "\nAdded (not compared): {}", list(cmp.added));
+    }
+    for c in &several.each {
+        for p in &c.profiles {
+            let _ = writeln!(out, "\n**{}**", cell(&c.candidate.label));
+            out.push_str(&profile_diff(p));
         }
-        if !cmp.removed.is_empty() {
-            let _ = writeln!(out, "\nRemoved (not compared): {}", list(cmp.removed));
+        out.push_str(&comparison_notes(c, &format!("{}: ", c.candidate.label)));
+    }
+    out
+}
+
+/// Imports that changed, benchmarks skipped, added and removed, each heading after `prefix`.
+fn comparison_notes(cmp: &ComparisonView, prefix: &str) -> String {
+    let mut out = String::new();
+    // A candidate's label keeps its case; a heading of its own starts with a capital.
+    let heading = |text: &str| if prefix.is_empty() { capitalized(text) } else { format!("{prefix}{text}") };
+    if !cmp.imports.is_empty() {
+        let _ = writeln!(out, "\n{}:\n", heading("imports that changed"));
+        for change in &cmp.imports {
+            let mark = if change.now_loaded { "🔴" } else { "🟢" };
+            let _ = writeln!(out, "- {mark} `{}`: {}", change.id, change.text());
         }
+    }
+    if !cmp.skipped.is_empty() {
+        let _ = writeln!(out, "\n{}:\n", heading("skipped (not compared)"));
+        for sk in cmp.skipped {
+            let _ = writeln!(out, "- `{}`: {}", sk.id, sk.reason);
+        }
+    }
+    let list = |ids: &[String]| ids.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+    if !cmp.added.is_empty() {
+        let _ = writeln!(out, "\n{}: {}", heading("added (not compared)"), list(cmp.added));
+    }
+    if !cmp.removed.is_empty() {
+        let _ = writeln!(out, "\n{}: {}", heading("removed (not compared)"), list(cmp.removed));
     }
     out
 }

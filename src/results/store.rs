@@ -263,6 +263,7 @@ mod tests {
             benchmarks: vec![],
             comparison: None,
             history: None,
+            other_candidates: Vec::new(),
         }
     }
 

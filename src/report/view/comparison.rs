@@ -7,8 +7,8 @@ use crate::report::format::{
     self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
 };
 use crate::results::{
-    BenchmarkResult, ComparisonRow, MetricDesc, Multiplicity, RunDocument, Side, SkippedBench, Thresholds, Unit,
-    Verdict,
+    BenchmarkResult, Better, Comparison, ComparisonRow, MetricDesc, Multiplicity, RunDocument, Side, SkippedBench,
+    Thresholds, Unit, Verdict,
 };
 
 /// A comparison, ready to render.
@@ -85,9 +85,9 @@ impl ImportChange {
 }
 
 /// Per benchmark on both sides, the watched modules whose loading changed.
-fn import_changes(doc: &RunDocument, baseline: &[BenchmarkResult]) -> Vec<ImportChange> {
+fn import_changes(candidate: &[BenchmarkResult], baseline: &[BenchmarkResult]) -> Vec<ImportChange> {
     let mut out = Vec::new();
-    for cand in &doc.benchmarks {
+    for cand in candidate {
         let Some(now) = &cand.facts.watched_imports else { continue };
         let Some(before) = baseline.iter().find(|b| b.id == cand.id).and_then(|b| b.facts.watched_imports.as_ref())
         else {
@@ -103,6 +103,7 @@ fn import_changes(doc: &RunDocument, baseline: &[BenchmarkResult]) -> Vec<Import
 }
 
 /// One row of a comparison.
+#[derive(Clone)]
 pub struct CompareRow {
     /// The row.
     pub row: ComparisonRow,
@@ -124,6 +125,8 @@ pub struct CompareRow {
     pub class: &'static str,
     /// Whether it is shown without `-v`: gating, or changed.
     pub notable: bool,
+    /// The metric's direction.
+    pub better: Better,
 }
 
 /// A bar of the change chart.
@@ -140,12 +143,21 @@ pub struct Change {
     pub noise: f64,
 }
 
-pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>> {
+pub(super) fn comparison(doc: &RunDocument) -> Option<ComparisonView<'_>> {
     let cmp = doc.comparison.as_ref()?;
+    Some(comparison_of(cmp, &doc.benchmarks, &cmp.baseline_benchmarks))
+}
+
+/// The view of one candidate's comparison, from its results and the baseline's.
+pub(super) fn comparison_of<'a>(
+    cmp: &'a Comparison,
+    candidate: &'a [BenchmarkResult],
+    baseline: &'a [BenchmarkResult],
+) -> ComparisonView<'a> {
     let desc_of = |id: &str, metric: &str| -> Option<&'a MetricDesc> {
         let find =
             |list: &'a [BenchmarkResult]| list.iter().find(|b| b.id == id).and_then(move |b| b.metrics.get(metric));
-        find(&doc.benchmarks).or_else(|| find(&cmp.baseline_benchmarks))
+        find(candidate).or_else(|| find(baseline))
     };
     let mut groups: Vec<(String, Vec<CompareRow>)> = Vec::new();
     for r in &cmp.rows {
@@ -179,6 +191,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             word: verdict_word(r),
             class: verdict_class(r),
             notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
+            better: desc.map_or(Better::Lower, |d| d.better),
             row: r.clone(),
         };
         match groups.iter_mut().find(|(id, _)| *id == r.id) {
@@ -186,19 +199,16 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             None => groups.push((r.id.clone(), vec![row])),
         }
     }
-    let profiles: Vec<ProfileDiff> = doc
-        .benchmarks
-        .iter()
-        .filter_map(|c| profile::diff(cmp.baseline_benchmarks.iter().find(|b| b.id == c.id)?, c))
-        .collect();
-    let thresholds_of = |id: &str| doc.benchmarks.iter().find(|b| b.id == id).map(|b| b.config.thresholds);
+    let profiles: Vec<ProfileDiff> =
+        candidate.iter().filter_map(|c| profile::diff(baseline.iter().find(|b| b.id == c.id)?, c)).collect();
+    let thresholds_of = |id: &str| candidate.iter().find(|b| b.id == id).map(|b| b.config.thresholds);
     let family = cmp.multiplicity.filter(|m| m.gating > 1).map(|m| m.gating);
     let summaries = cmp
         .rows
         .iter()
         .filter(|r| r.gating)
         .map(|r| {
-            let headline = r.metric == headline_of(doc, &r.id);
+            let headline = r.metric == headline_of(candidate, &r.id);
             let mut line = summary_line(r, desc_of(&r.id, &r.metric), headline, thresholds_of(&r.id), family);
             if r.metric == instructions::METRIC {
                 if let Some(p) = profiles.iter().find(|p| p.id == r.id) {
@@ -215,7 +225,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         .filter_map(|r| {
             let fail = thresholds_of(&r.id)?.fail;
             let detectable = r.detectable.filter(|d| *d > fail)?;
-            Some((row_label(doc, r), detectable, fail))
+            Some((row_label(candidate, r), detectable, fail))
         })
         .collect();
     let changes = cmp
@@ -228,7 +238,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             let configured = || thresholds_of(&r.id).map_or(0.02, |t| t.noise);
             let noise = r.noise.unwrap_or_else(configured) * 100.0;
             Some(Change {
-                label: row_label(doc, r),
+                label: row_label(candidate, r),
                 percent: (ratio - 1.0) * 100.0,
                 ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
                 verdict: r.verdict,
@@ -236,7 +246,7 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
             })
         })
         .collect();
-    Some(ComparisonView {
+    ComparisonView {
         baseline: &cmp.baseline,
         candidate: &cmp.candidate,
         interleaved: cmp.interleaved,
@@ -246,12 +256,12 @@ pub(super) fn comparison<'a>(doc: &'a RunDocument) -> Option<ComparisonView<'a>>
         skipped: &cmp.skipped,
         added: &cmp.added,
         removed: &cmp.removed,
-        imports: import_changes(doc, &cmp.baseline_benchmarks),
+        imports: import_changes(candidate, baseline),
         profiles,
         family: cmp.multiplicity,
         too_noisy,
-        lines: bench_lines(doc, &cmp.rows),
-    })
+        lines: bench_lines(candidate, &cmp.rows),
+    }
 }
 
 /// `; biggest mover: +38 412 instructions in fd::cli::Opts::parse [fd, crate fd] (+41.0%)`, and
@@ -268,8 +278,8 @@ fn profile_note(p: &ProfileDiff) -> String {
 }
 
 /// A gating row's name: its benchmark, with the metric unless it is the headline.
-fn row_label(doc: &RunDocument, r: &ComparisonRow) -> String {
-    if r.metric == headline_of(doc, &r.id) {
+fn row_label(candidate: &[BenchmarkResult], r: &ComparisonRow) -> String {
+    if r.metric == headline_of(candidate, &r.id) {
         r.id.clone()
     } else {
         format!("{} ({})", r.id, r.metric)
@@ -287,9 +297,9 @@ pub fn level_text(level: f64) -> String {
 }
 
 /// Per benchmark of the candidate: how its run to a precision ended, and the shares of its modes.
-fn bench_lines(doc: &RunDocument, rows: &[ComparisonRow]) -> Vec<BenchLine> {
+fn bench_lines(candidate: &[BenchmarkResult], rows: &[ComparisonRow]) -> Vec<BenchLine> {
     let mut out = Vec::new();
-    for b in &doc.benchmarks {
+    for b in candidate {
         if let Some(p) = &b.facts.precision {
             out.push(BenchLine { id: b.id.clone(), text: precision_text(p), warn: !p.reached });
         }
@@ -372,12 +382,8 @@ fn precision_text(p: &crate::results::PrecisionFacts) -> String {
     )
 }
 
-fn headline_of(doc: &RunDocument, id: &str) -> String {
-    doc.benchmarks
-        .iter()
-        .find(|b| b.id == id)
-        .and_then(|b| b.headline().map(|(n, _)| n.to_string()))
-        .unwrap_or_default()
+fn headline_of(candidate: &[BenchmarkResult], id: &str) -> String {
+    candidate.iter().find(|b| b.id == id).and_then(|b| b.headline().map(|(n, _)| n.to_string())).unwrap_or_default()
 }
 
 /// `median 12.4% slower (CI +9.8% … +15.1%, Mann-Whitney p < 0.001)` for a time; `higher` and

@@ -3,10 +3,12 @@
 //! console, Markdown, HTML and exports render this; none of them decides a verdict or a headline
 //! metric of its own.
 
+pub mod candidates;
 mod comparison;
 pub mod head_to_head;
 pub mod profile;
 
+pub use candidates::Candidates;
 pub use comparison::{percent_text, Change, CompareRow, ComparisonView};
 pub use head_to_head::HeadToHead;
 
@@ -22,8 +24,10 @@ pub struct View<'a> {
     pub tables: Vec<Table>,
     /// How many benchmarks ended how.
     pub tally: Tally,
-    /// The comparison, when the run made one.
+    /// The comparison, when the run made one (the first candidate's, with several).
     pub comparison: Option<ComparisonView<'a>>,
+    /// With several candidates: all of them against the baseline, one table.
+    pub candidates: Option<Candidates<'a>>,
     /// Per group of parameterised benchmarks, its headline metric against a parameter.
     pub sweeps: Vec<Sweep>,
     /// Lines the console ends with: per table, its best row in a metric declared `best`.
@@ -199,6 +203,7 @@ pub fn build(doc: &RunDocument) -> View<'_> {
         tables,
         tally,
         comparison: comparison::comparison(doc),
+        candidates: candidates::candidates(doc),
         sweeps: sweeps(doc),
         highlights,
         head_to_head: head_to_head::build(doc),

@@ -46,13 +46,18 @@ pub struct RunDocument {
     pub config: RunConfig,
     /// Every benchmark, in run order.
     pub benchmarks: Vec<BenchmarkResult>,
-    /// The comparison with a baseline, when the run made one.
+    /// The comparison with a baseline, when the run made one (with several candidates, the
+    /// first candidate's: `benchmarks` are its results).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
     /// For a point of `history` or a probe of `bisect`: the commit, its anchor and the key of
     /// the settings it was measured with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryMark>,
+    /// With several candidates (`--against` repeated, `diff` with several NEW files): the second
+    /// and later, each compared with the same baseline as `comparison`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_candidates: Vec<Candidate>,
 }
 
 impl RunDocument {
@@ -75,8 +80,31 @@ impl RunDocument {
             benchmarks,
             comparison,
             history: None,
+            other_candidates: Vec::new(),
         }
     }
+
+    /// Every candidate's results with its comparison: the document's own, then the others.
+    pub fn candidates(&self) -> impl Iterator<Item = (&[BenchmarkResult], Option<&Comparison>)> {
+        std::iter::once((self.benchmarks.as_slice(), self.comparison.as_ref()))
+            .chain(self.other_candidates.iter().map(|c| (c.benchmarks.as_slice(), Some(&c.comparison))))
+    }
+
+    /// The baseline's own results of the document's comparison (which later candidates share).
+    pub fn baseline_benchmarks(&self) -> &[BenchmarkResult] {
+        self.comparison.as_ref().map_or(&[], |c| c.baseline_benchmarks.as_slice())
+    }
+}
+
+/// A second or later candidate of a run with several: its results and its comparison with the
+/// baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The comparison; its `baseline_benchmarks` are left empty, since the baseline is the one of
+    /// the document's `comparison`, which holds its results.
+    pub comparison: Comparison,
+    /// The candidate's results.
+    pub benchmarks: Vec<BenchmarkResult>,
 }
 
 /// The state of the repository a run measured.
