@@ -178,7 +178,8 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
     let staged: Vec<&Staged> = cand_staged.iter().collect();
     let sides = cands.iter().map(|c| c.side.clone()).collect();
     let mut judged =
-        measure_candidates(&mut slices, &base_staged, &staged, base.side.clone(), sides, opts, &store, ui).into_iter();
+        measure_candidates(&mut slices, (&base_staged, base.side.clone()), &staged, sides, opts, &store, ui)
+            .into_iter();
     let (cand_results, comparison) = judged.next().expect("a candidate");
     let mut document =
         run::document(opts, timestamp, cands[0].git.clone(), Some(machine), cand_results, Some(comparison));
@@ -234,7 +235,7 @@ pub(super) fn measure_entries(
     ui: &Ui,
 ) -> (Vec<BenchmarkResult>, Comparison) {
     let judged =
-        measure_candidates(&mut [entries], base_staged, &[cand_staged], base_side, vec![cand_side], opts, store, ui);
+        measure_candidates(&mut [entries], (base_staged, base_side), &[cand_staged], vec![cand_side], opts, store, ui);
     judged.into_iter().next().expect("one candidate")
 }
 
@@ -256,9 +257,8 @@ struct Collected {
 /// `baseline_benchmarks` are the baseline's results, the same for all.
 pub(super) fn measure_candidates(
     lists: &mut [&mut [Entry]],
-    base_staged: &Staged,
+    (base_staged, base_side): (&Staged, Side),
     cand_staged: &[&Staged],
-    base_side: Side,
     cand_sides: Vec<Side>,
     opts: &RunOptions,
     store: &Store,
