@@ -320,3 +320,35 @@ fn rows_measured_against_processes_are_compared_process_by_process_and_adjusted_
     assert_eq!(two_groups.rows[0].test.as_deref(), Some("welch_processes"));
     assert_eq!(two_groups.rows[0].verdict, Verdict::NoChange);
 }
+
+/// Runs of a start with two modes, 1.02 ms and 1.32 ms, each run in the slow one with
+/// probability `slow`, with 1% jitter: seeded.
+fn two_modes(seed: u64, n: usize, slow: f64) -> Vec<f64> {
+    use rand::Rng;
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let mode = if rng.gen::<f64>() < slow { 1.32e-3 } else { 1.02e-3 };
+            mode * (1.0 + 0.01 * crate::analysis::standard_normal(&mut rng))
+        })
+        .collect()
+}
+
+#[test]
+fn the_power_line_and_the_interval_of_a_two_mode_start_agree() {
+    // The smallest change a row claims to see at 95% power lies (z₀.₉₇₅ + z₀.₉₅) / z₀.₉₇₅ ≈ 1.839
+    // half-widths of its own 95% interval away, on the log scale: the two come from one estimator.
+    let factor = (1.959_964 + 1.644_854) / 1.959_964;
+    for (seed, slow) in [(41, 0.5), (43, 0.3), (47, 0.7)] {
+        let (a, b) = (two_modes(seed, 300, slow), two_modes(seed + 1, 300, slow));
+        let row = judge(&a, &b, time(true));
+        let [lo, hi] = row.ci95.expect("an interval");
+        let half = (hi.ln() - lo.ln()) / 2.0;
+        let claimed = (1.0 + row.detectable.expect("a power line")).ln();
+        assert!((claimed / half - factor).abs() < 1e-3, "{claimed} against {half} half-width: {row:?}");
+        // The spread of the runs themselves, which the power line used to come from, says
+        // something else for two modes: the line and the interval disagreed.
+        let from_runs = (1.0 + crate::analysis::power::detectable_between(&a, &b).unwrap()).ln();
+        assert!((from_runs / half - factor).abs() > 0.25 * factor, "{from_runs} against {half}: {row:?}");
+    }
+}
