@@ -145,8 +145,12 @@ pub fn runner_main() -> u8 {
 /// anonymous (written) page are pure page-cache copies: dropping them from the page tables
 /// (`MADV_DONTNEED`) loses nothing — a later access faults the same bytes back in — and the peak
 /// is then reset to what remains (`clear_refs` 5). The runner faults back only the pages its spawn
-/// loop uses, during the warmup runs, so the floor becomes that working set. Best effort: where
-/// `/proc` says no, the floor stays where it was.
+/// loop uses, during the warmup runs, so the floor becomes that working set. It runs when the
+/// runner is ready and again after each spec is added and each facts run: those run code the timed
+/// runs never do (building a spec's argv and envp, mapping the child's stack, the traced run), and
+/// Linux maps a file's pages a whole page-cache folio at a time (often 128–256 KiB), so in a debug
+/// build that code alone kept about 3 MiB in the floor. Best effort: where `/proc` says no, the
+/// floor stays where it was.
 fn shrink_peak_rss() {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
     let mut current: Option<(usize, usize, bool)> = None;
@@ -208,6 +212,9 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
             let answer = match answer {
                 Ok(launcher) => {
                     launchers.push(launcher);
+                    // What preparing the spec ran (its argv and envp, the child's stack) leaves
+                    // the floor before the timed runs.
+                    shrink_peak_rss();
                     Reply::Added(launchers.len() - 1)
                 }
                 Err(e) => Reply::Error(format!("runner protocol error: {e}")),
@@ -224,10 +231,15 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
                 Ok(record) => Reply::Record(record),
                 Err(e) => Reply::Error(could_not(e, launcher)),
             },
-            "facts" => match launcher.facts() {
-                Ok(facts) => Reply::Facts(facts.0, facts.1),
-                Err(e) => Reply::Error(could_not(e, launcher)),
-            },
+            "facts" => {
+                let facts = launcher.facts();
+                // The traced run's code (ptrace, the /proc readers) is not the timed runs'.
+                shrink_peak_rss();
+                match facts {
+                    Ok(facts) => Reply::Facts(facts.0, facts.1),
+                    Err(e) => Reply::Error(could_not(e, launcher)),
+                }
+            }
             _ => Reply::Error(format!("runner protocol error: unexpected `{line}`")),
         };
         reply(&mut output, &answer)?;
