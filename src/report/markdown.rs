@@ -213,7 +213,10 @@ fn candidates(several: &Candidates) -> String {
                 (true, Some((next, _))) => format!(" — {} and {} overlap: not told apart", r.order[0].0, next),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "- `{}` {}: **{}**{tie}", r.id, r.metric, order.join("**, then "));
+            let Some(best) = order.first() else { continue };
+            // The best one in bold, the others after it.
+            let rest: String = order.iter().skip(1).map(|o| format!(", then {o}")).collect();
+            let _ = writeln!(out, "- `{}` {}: **{}**{rest}{tie}", r.id, r.metric, best);
         }
     }
     for c in &several.each {
