@@ -39,6 +39,15 @@ impl std::ops::Deref for Conn {
     }
 }
 
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // The monitor stops before the socket closes (see `Monitor::detach`).
+        if let Some(monitor) = &self.monitor {
+            monitor.detach(&mut self.socket);
+        }
+    }
+}
+
 impl Conn {
     /// How the connection ended, when the monitor saw it end.
     fn closed(&self) -> Option<String> {

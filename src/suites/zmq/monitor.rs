@@ -34,6 +34,19 @@ impl Monitor {
         Ok(Monitor { events, closed: Cell::new(0), handshake_failed: Cell::new(0) })
     }
 
+    /// Stops watching `socket`; call it before `socket` closes. libzmq sends its events with a
+    /// blocking send from the context's I/O thread, and a closed socket is torn down later, on
+    /// that thread: a connection that ends in between (the server stopped right after its
+    /// client closed) would be reported to a monitor nobody reads any more, and that send would
+    /// block the I/O thread for good, so that no later socket of the context ever connects.
+    pub fn detach(&self, socket: &mut zmq::Socket) {
+        // SAFETY: `socket` is a live socket (borrowed, so not yet closed); a null endpoint is
+        // libzmq's documented way to stop its monitor, which returns at once and keeps no pointer.
+        unsafe {
+            zmq_sys::zmq_socket_monitor(socket.as_mut_ptr(), std::ptr::null(), 0);
+        }
+    }
+
     /// How the connection ended since the socket was made, when it did: `the server closed the
     /// connection (twice)`, or that the other end does not speak ZeroMQ.
     pub fn closed(&self) -> Option<String> {
@@ -93,5 +106,27 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         };
         assert!(seen.contains("handshake") || seen.contains("closed the connection"), "{seen}");
+    }
+
+    #[test]
+    fn a_server_that_stops_right_after_its_watched_client_closes_leaves_the_context_working() {
+        // A suite row stops its client and then its server once per process; the next client of
+        // the same context must still connect and be answered.
+        let ctx = zmq::Context::new();
+        for i in 0..20 {
+            let server_ctx = zmq::Context::new();
+            let server = server_ctx.socket(zmq::REP).unwrap();
+            server.set_linger(0).unwrap();
+            server.set_rcvtimeo(5000).unwrap();
+            server.bind("tcp://127.0.0.1:*").unwrap();
+            let endpoint = server.get_last_endpoint().unwrap().unwrap();
+            let client = crate::suites::zmq::load::socket(&ctx, zmq::REQ, &endpoint, None, true).unwrap();
+            client.send(&b"ping"[..], 0).unwrap();
+            let request = server.recv_bytes(0).map_err(|e| format!("server {i}: {e}")).unwrap();
+            server.send(request, 0).unwrap();
+            assert_eq!(client.recv_bytes(0).map_err(|e| format!("client {i}: {e}")).unwrap(), b"ping");
+            drop(client);
+            drop(server);
+        }
     }
 }
