@@ -358,14 +358,16 @@ fn a_wrong_reply_check_counts_every_request_and_fails_the_gate() {
     let doc = latest(&f.out());
     let row = bench(&doc, "zmq/echosvc/tail[server=rpc,transport=tcp,payload=64 B,requests=200]");
     assert_eq!(row["status"], "ok", "bad replies are counted, not a failure: {row:#}");
-    assert_eq!(row["samples"]["errors"], serde_json::json!([200, 200]), "every request of every round: {row:#}");
+    // The fixture's 2 server processes, each for `iterations = 2` rounds of 200 requests.
+    let rounds = 2 * 2;
+    assert_eq!(row["samples"]["errors"], serde_json::json!(vec![200; rounds]), "every request of every round: {row:#}");
     assert!(row["samples"].get("latency_p50").is_none(), "a bad reply is no round trip");
     let budget = &row["budget"][0];
     assert_eq!((&budget["metric"], &budget["ok"]), (&serde_json::json!("errors"), &serde_json::json!(false)));
     let warnings = row["warnings"].to_string();
     assert!(
         warnings.contains(
-            "600 replies failed the `reply` check over all rounds; the first: frame 0 fails the check that it equals \\\"PONG\\\"; the reply: [\\\"ECHO\\\""
+            "600 replies failed the `reply` check over the rounds of a server process; the first: frame 0 fails the check that it equals \\\"PONG\\\"; the reply: [\\\"ECHO\\\""
         ),
         "{warnings}"
     );
@@ -438,7 +440,7 @@ fn two_servers_run_side_by_side_and_one_that_allocates_per_request_is_flagged() 
         let manifest = ws.join("echosvc/Cargo.toml");
         let mut text = std::fs::read_to_string(&manifest).unwrap();
         text.push_str(&format!(
-            "\n[package.metadata.bench.zmq]\npayload-sizes = [64]\nclients = []\nround = \"100ms\"\ntransports = [\"tcp\"]\n\n{servers}"
+            "\n[package.metadata.bench.zmq]\npayload-sizes = [64]\nclients = []\nround = \"100ms\"\niterations = 3\ntransports = [\"tcp\"]\n\n{servers}"
         ));
         std::fs::write(&manifest, text).unwrap();
     });

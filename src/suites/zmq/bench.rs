@@ -339,6 +339,8 @@ impl Bench for ZmqBench {
         let rt = Runtime::start(&self.ctx, &self.row, self.owner, env)?;
         self.command = rt.command.clone();
         self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
+        // Bad replies are counted per server process: each teardown says its own process's.
+        self.bad = Bad::default();
         self.runtime = Some(rt);
         Ok(())
     }
@@ -407,7 +409,7 @@ impl Bench for ZmqBench {
         memory::report(&self.rss, self.row.settings.policy.warmup as usize, report);
         if let Some(first) = &self.bad.first {
             report.warnings.push(format!(
-                "{} repl{} failed the `reply` check over all rounds; the first: {first}",
+                "{} repl{} failed the `reply` check over the rounds of a server process; the first: {first}",
                 self.bad.count,
                 if self.bad.count == 1 { "y" } else { "ies" }
             ));
