@@ -41,6 +41,10 @@ pub fn make(spec: &TensorSpec, d: Device) -> Result<Tensor, String> {
     }
     let n = spec.shape.iter().product::<u64>() as i64;
     guard("could not make the tensor", || {
+        // When an op that takes a scalar (`arange`) cannot allocate, tch panics while dropping
+        // that scalar instead of returning the error: the largest allocation is made first by an
+        // op without one, so that a size this machine cannot hold is an error of the row.
+        drop(Tensor::f_empty([n].as_slice(), (Kind::Int64, tch::Device::Cpu))?);
         Tensor::f_arange(n, (Kind::Int64, tch::Device::Cpu))?
             .f_remainder(251)?
             .f_to_kind(kind(spec.dtype))?
