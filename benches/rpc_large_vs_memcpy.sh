@@ -5,6 +5,8 @@
 #   call:    the mean `call` of `rpc/…/call[worker=W,transport=T,method=bytes,payload=50 MiB]`
 #            and `…method=array_f64,payload=8 MiB]`; `local` is the method's own time
 #   memcpy:  one memcpy of the same size between two buffers already faulted in (C, -O2)
+#   through shared memory (docs/PROTOCOL.md), the floor is one memcpy (the host's copy into the
+#   segment) and the method; over the connection alone (COLDBENCH_RPC_SHM="" in the worker's env):
 #   floor:   the same bytes written by one process and read by another into a buffer already
 #            faulted in, with a one-byte answer (C, -O2): over a Unix stream socketpair (under
 #            ZeroMQ's ipc) and over a pipe widened to 1 MiB (stdio); the transport's own cost
@@ -126,12 +128,12 @@ med = statistics.median
 size = {"bytes": 52428800, "array_f64": 8388608}
 under = {"ipc": "unix", "tcp": "unix", "stdio": "pipe"}
 ms = lambda t: f"{t * 1e3:.2f} ms"
-print("| worker | transport | method | payload | call | local | one memcpy | bare transport | call / memcpy | call / (transport + local) |")
-print("|---|---|---|---|--:|--:|--:|--:|--:|--:|")
+print("| worker | transport | method | payload | call | local | one memcpy | bare transport | call / memcpy | call / (transport + local) | call / (memcpy + local) |")
+print("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
 for (worker, transport, method), v in sorted(calls.items()):
     n = size[method]
     call, local = med(c for c, _ in v), med(l for _, l in v)
     m, f = med(floor[("memcpy", n)]), med(floor[(under[transport], n)])
     print(f"| {worker} | {transport} | `{method}` | {n >> 20} MiB | {ms(call)} | {ms(local)} | {ms(m)} "
-          f"| {ms(f)} ({under[transport]}) | **{call / m:.2f}** | {call / (f + local):.2f} |")
+          f"| {ms(f)} ({under[transport]}) | **{call / m:.2f}** | {call / (f + local):.2f} | {call / (m + local):.2f} |")
 PY

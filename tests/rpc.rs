@@ -249,12 +249,16 @@ fn the_python_worker_answers_every_builtin_method_as_the_rust_worker_does() {
             cmd.env("COLDBENCH_RPC", &endpoint);
             (Some(coldbench::worker::transport::Connection::zmq(socket)), Some(ctx))
         };
+        // Large arguments through the host's shared memory (docs/PROTOCOL.md, "Shared memory").
+        let segment = coldbench::worker::shared::Segment::create().unwrap();
+        cmd.env(coldbench::worker::shared::SHARED_ENV, segment.path());
         let mut child = cmd.spawn().unwrap();
         let conn = conn.unwrap_or_else(|| {
             let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
             let fd = std::os::fd::AsRawFd::as_raw_fd(&stdout);
             coldbench::worker::transport::Connection::stream(Box::new(stdout), Box::new(stdin), fd)
         });
+        let conn = conn.offering(segment);
         // The host's side: `chain` and the counter that `singleton` calls.
         let counter = Rc::new(std::cell::Cell::new(0u64));
         let c = counter.clone();
@@ -271,6 +275,7 @@ fn the_python_worker_answers_every_builtin_method_as_the_rust_worker_does() {
         let mut methods = peer.await_hello().unwrap();
         methods.sort();
         assert_eq!(methods, ["array_f64", "bytes", "chain", "echo", "singleton", "small_int", "small_string"]);
+        assert!(peer.shares_memory(), "{transport}: the worker maps the host's segment");
 
         for call in Call::ALL {
             let payload = call.payload();
@@ -282,6 +287,14 @@ fn the_python_worker_answers_every_builtin_method_as_the_rust_worker_does() {
         assert_eq!(*peer.call("small_string", "añb€".as_bytes()).unwrap().payload, *"€bña".as_bytes());
         let big: std::sync::Arc<[u8]> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
         assert_eq!(*peer.call("echo", &big).unwrap().payload, big[..], "{transport}: a large echo");
+        // Over 1 MiB, the argument lies in the segment, twice in a row (the segment is reused)
+        // and then larger (it grows, and the worker maps it again).
+        for len in [3 << 20, 3 << 20, 5 << 20] {
+            let arg: Vec<u8> = (0..len as u32).map(|i| (i % 239) as u8).collect();
+            let want = Call::Bytes.function()(&arg).unwrap();
+            assert_eq!(*peer.call("bytes", &arg).unwrap().payload, want[..], "{transport}: {len} bytes");
+            assert_eq!(*peer.call("echo", &arg).unwrap().payload, arg[..], "{transport}: an echo of {len} bytes");
+        }
         assert_eq!(*peer.call("chain", &3u32.to_le_bytes()).unwrap().payload, 1u32.to_le_bytes());
         assert_eq!(*peer.call("singleton", &5u32.to_le_bytes()).unwrap().payload, 5u64.to_le_bytes());
         assert_eq!(counter.get(), 5);
@@ -325,6 +338,10 @@ fn a_python_worker_runs_the_call_pattern_and_scaling_rows_beside_the_builtin_one
             let floor = row["id"].as_str().unwrap().replace("[worker=py,", "[worker=builtin,");
             assert_eq!(row["reference"]["id"], floor.as_str(), "{row:#}");
             assert_eq!(row["reference"]["interleaved"], true);
+            // Both workers map the host's segment: a 50 MiB argument crosses through it.
+            assert_eq!(row["facts"]["shared_memory"], true, "{row:#}");
+            let builtin = benchmarks(&doc).iter().find(|b| b["id"] == floor.as_str()).expect("the built-in row");
+            assert_eq!(builtin["facts"]["shared_memory"], true, "{builtin:#}");
             rows.push(row);
         }
         rows.extend([1, 2].map(|d| py("chain", t, ("depth", d.into()))));

@@ -29,6 +29,7 @@ message (its traceback goes to stderr). While it runs, a method may call the hos
 carries the protocol.
 """
 
+import mmap
 import os
 import struct
 import sys
@@ -170,9 +171,36 @@ class Zmq:
         return [frame.buffer for frame in self.socket.recv_multipart(copy=False)]
 
 
+class Shared:
+    """The host's segment of large arguments (docs/PROTOCOL.md, "Shared memory"), mapped read-only.
+
+    A CALL of five frames has an empty argument frame and, last, where its argument lies in the
+    segment: offset and length (u64 each). The method reads it there, as a memoryview.
+    """
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.map = None
+
+    def argument(self, reference):
+        if reference.nbytes != 16:
+            raise RuntimeError(f"the shared-memory reference has {reference.nbytes} bytes, the protocol says 16")
+        offset, length = struct.unpack("<QQ", reference)
+        end = offset + length
+        if self.map is None or len(self.map) < end:
+            # The host grew the segment. An argument still held keeps the old mapping alive.
+            size = os.fstat(self.fd).st_size
+            if size < end:
+                raise RuntimeError(f"the shared-memory reference ends at byte {end}, the segment has {size}")
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            self.map = mmap.mmap(self.fd, size, flags, mmap.PROT_READ)
+        return memoryview(self.map)[offset:end]
+
+
 # -- The session: calls in both directions.
 
 _conn = None
+_shared = None
 _next_id = 1
 
 
@@ -211,6 +239,8 @@ def _receive():
 
 def _handle(frames):
     """Serves a CALL: runs the method and sends its REPLY with how long it ran."""
+    if frames[0] == b"CALL" and len(frames) == 5 and _shared is not None and frames[3].nbytes == 0:
+        frames = [*frames[:3], _shared.argument(frames[4])]
     if frames[0] != b"CALL" or len(frames) != 4:
         raise RuntimeError(f"not a coldbench-rpc/1 CALL: {len(frames)} frames, the first {frames[0].tobytes()!r}")
     call_id, name, arg = frames[1], str(frames[2], "utf-8"), frames[3]
@@ -234,7 +264,7 @@ def serve(methods=None):
 
     `methods` (name → function) are added to those registered with @method.
     """
-    global _conn
+    global _conn, _shared
     METHODS.update(methods or {})
     endpoint = os.environ.get("COLDBENCH_RPC")
     if not endpoint:
@@ -243,7 +273,15 @@ def serve(methods=None):
             "`cargo coldbench suite rpc`, which starts it"
         )
     _conn = Stdio() if endpoint == "stdio" else Zmq(endpoint)
-    _conn.send([b"HELLO", PROTOCOL, *(m.encode() for m in sorted(METHODS))])
+    head = PROTOCOL
+    if os.environ.get("COLDBENCH_RPC_SHM"):
+        try:
+            _shared = Shared(os.environ["COLDBENCH_RPC_SHM"])
+            head += b" shm"
+        except OSError as e:
+            # The connection carries every byte instead: slower, not wrong.
+            print(f"coldbench worker: could not open the host's shared memory: {e}", file=sys.stderr)
+    _conn.send([b"HELLO", head, *(m.encode() for m in sorted(METHODS))])
     try:
         while (frames := _receive()) is not None:
             _handle(frames)

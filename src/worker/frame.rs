@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::shared::SharedBytes;
+
 /// The protocol a worker announces in its `HELLO`.
 pub const PROTOCOL: &str = "coldbench-rpc/1";
 
@@ -35,6 +37,7 @@ pub struct Payload(Repr);
 enum Repr {
     Owned(Vec<u8>),
     Zmq(zmq::Message),
+    Mapped(SharedBytes),
 }
 
 impl std::ops::Deref for Payload {
@@ -43,6 +46,7 @@ impl std::ops::Deref for Payload {
         match &self.0 {
             Repr::Owned(v) => v,
             Repr::Zmq(m) => m,
+            Repr::Mapped(b) => b.as_ref(),
         }
     }
 }
@@ -56,6 +60,13 @@ impl From<Vec<u8>> for Payload {
 impl From<&[u8]> for Payload {
     fn from(v: &[u8]) -> Payload {
         Payload(Repr::Owned(v.to_vec()))
+    }
+}
+
+impl Payload {
+    /// An argument that lies in the host's shared segment.
+    pub(crate) fn from_shared(bytes: SharedBytes) -> Payload {
+        Payload(Repr::Mapped(bytes))
     }
 }
 
@@ -90,6 +101,9 @@ pub enum Message {
     Hello {
         /// The protocol, [`PROTOCOL`].
         protocol: String,
+        /// What it offers beyond the protocol, written after it in the same frame
+        /// (`coldbench-rpc/1 shm`): [`super::shared::FEATURE`] when it mapped the host's segment.
+        features: Vec<String>,
         /// Its methods.
         methods: Vec<String>,
     },
@@ -222,9 +236,10 @@ impl Message {
     /// payload goes with its owner, not copied.
     pub fn emit<E>(self, mut emit: impl FnMut(Out, bool) -> Result<(), E>) -> Result<(), E> {
         match self {
-            Message::Hello { protocol, methods } => {
+            Message::Hello { protocol, features, methods } => {
                 emit(Out::Bytes(b"HELLO"), true)?;
-                emit(Out::Bytes(protocol.as_bytes()), !methods.is_empty())?;
+                let head = std::iter::once(protocol).chain(features).collect::<Vec<_>>().join(" ");
+                emit(Out::Bytes(head.as_bytes()), !methods.is_empty())?;
                 for (i, m) in methods.iter().enumerate() {
                     emit(Out::Bytes(m.as_bytes()), i + 1 < methods.len())?;
                 }
@@ -286,12 +301,15 @@ impl Message {
                 if frames.len() < 2 {
                     return Err(BadFrame("HELLO has no protocol frame".into()));
                 }
-                let protocol = text(1, "the protocol")?;
+                let head = text(1, "the protocol")?;
+                let mut words = head.split(' ');
+                let protocol = words.next().unwrap_or_default().to_string();
                 if protocol != PROTOCOL {
-                    return Err(BadFrame(format!("frame 1 says protocol `{protocol}`, this host speaks `{PROTOCOL}`")));
+                    return Err(BadFrame(format!("frame 1 says protocol `{head}`, this host speaks `{PROTOCOL}`")));
                 }
+                let features = words.filter(|w| !w.is_empty()).map(str::to_string).collect();
                 let methods = (2..frames.len()).map(|i| text(i, "a method name")).collect::<Result<_, _>>()?;
-                Ok(Message::Hello { protocol, methods })
+                Ok(Message::Hello { protocol, features, methods })
             }
             b"CALL" => {
                 count(4, "CALL")?;
@@ -344,8 +362,8 @@ mod tests {
     fn every_message_reads_back_as_written() {
         let messages = || {
             [
-                Message::Hello { protocol: PROTOCOL.into(), methods: vec!["a".into(), "b".into()] },
-                Message::Hello { protocol: PROTOCOL.into(), methods: vec![] },
+                Message::Hello { protocol: PROTOCOL.into(), features: vec![], methods: vec!["a".into(), "b".into()] },
+                Message::Hello { protocol: PROTOCOL.into(), features: vec!["shm".into()], methods: vec![] },
                 Message::Call { id: 7, method: "small_int".into(), payload: vec![1, 2, 3].into() },
                 Message::Reply { id: 7, status: Status::Failed, payload: b"boom".to_vec().into(), method_ns: 12 },
                 Message::Bye,

@@ -21,6 +21,7 @@
 
 pub mod builtin;
 pub mod frame;
+pub mod shared;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -252,6 +253,12 @@ impl Peer {
         }
     }
 
+    /// Whether large arguments of calls go through shared memory (docs/PROTOCOL.md, "Shared
+    /// memory"): on the host, once the worker's `HELLO` accepted the offer.
+    pub fn shares_memory(&self) -> bool {
+        self.conn.shares_memory()
+    }
+
     /// Waits for the worker's `HELLO` and returns the methods it has.
     pub fn await_hello(&mut self) -> Result<Vec<String>, CallError> {
         match self.next(Instant::now())? {
@@ -269,7 +276,8 @@ impl Peer {
     fn hello(&mut self) -> std::io::Result<()> {
         let mut methods: Vec<String> = self.methods.keys().cloned().collect();
         methods.sort();
-        self.conn.send(Message::Hello { protocol: PROTOCOL.to_string(), methods })
+        let features = self.conn.features();
+        self.conn.send(Message::Hello { protocol: PROTOCOL.to_string(), features, methods })
     }
 }
 
@@ -349,6 +357,17 @@ impl Worker {
             )
         })?;
         let (conn, _ctx) = connect(&endpoint)?;
+        let conn = match std::env::var(shared::SHARED_ENV) {
+            Ok(path) if !path.is_empty() => match shared::View::open(&path) {
+                Ok(view) => conn.mapping(view),
+                Err(e) => {
+                    // The connection carries every byte instead: slower, not wrong.
+                    eprintln!("coldbench worker: could not open the host's shared memory {path}: {e}; large arguments come over the connection");
+                    conn
+                }
+            },
+            _ => conn,
+        };
         let mut peer = Peer::new(conn, self.methods);
         peer.hello().map_err(|e| format!("could not greet the host: {e}"))?;
         peer.serve().map_err(|e| e.to_string())

@@ -8,6 +8,7 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 use super::frame::{emit_call, show, Arg, BadFrame, Message, Out, Payload, CALL_FRAMES};
+use super::shared::{Segment, View, FEATURE};
 
 /// From this size on, a frame that can be shared is sent from where it lies: below it, ZeroMQ's
 /// own copy costs less than the reference it would keep (pyzmq draws the same line).
@@ -39,8 +40,14 @@ impl std::fmt::Display for RecvError {
     }
 }
 
-/// One side's end of the connection.
-pub enum Connection {
+/// One side's end of the connection, and the shared segment when there is one.
+pub struct Connection {
+    link: Link,
+    shared: Shared,
+}
+
+/// How the bytes travel.
+enum Link {
     /// A DEALER socket with one peer.
     Zmq {
         /// The socket.
@@ -59,6 +66,14 @@ pub enum Connection {
     },
 }
 
+/// The shared-memory segment of large arguments ([`super::shared`]): the host writes it, the
+/// worker reads it.
+enum Shared {
+    None,
+    Host(Segment),
+    Worker(View),
+}
+
 fn zmq_io(e: zmq::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -66,34 +81,116 @@ fn zmq_io(e: zmq::Error) -> io::Error {
 impl Connection {
     /// A connection over ZeroMQ.
     pub fn zmq(socket: zmq::Socket) -> Connection {
-        Connection::Zmq { socket, timeout_ms: -1 }
+        Connection { link: Link::Zmq { socket, timeout_ms: -1 }, shared: Shared::None }
     }
 
     /// A connection over two streams; `fd` is the reader's descriptor.
     pub fn stream(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>, fd: RawFd) -> Connection {
         // Large buffers: a call may carry tens of MiB, and pipes move 64 KiB at a time anyway.
-        Connection::Stream {
+        let link = Link::Stream {
             reader: BufReader::with_capacity(1 << 16, reader),
             writer: BufWriter::with_capacity(1 << 16, writer),
             fd,
+        };
+        Connection { link, shared: Shared::None }
+    }
+
+    /// The host's side: `segment` is offered to the worker (its path in [`super::shared::SHARED_ENV`]);
+    /// large arguments go through it once the worker's `HELLO` accepts it.
+    pub fn offering(mut self, segment: Segment) -> Connection {
+        self.shared = Shared::Host(segment);
+        self
+    }
+
+    /// The worker's side: the host's segment, mapped; large arguments are read from it.
+    pub fn mapping(mut self, view: View) -> Connection {
+        self.shared = Shared::Worker(view);
+        self
+    }
+
+    /// Whether large arguments go through shared memory: the host's offer was accepted, or the
+    /// worker mapped the host's segment.
+    pub fn shares_memory(&self) -> bool {
+        match &self.shared {
+            Shared::None => false,
+            Shared::Host(segment) => segment.accepted(),
+            Shared::Worker(_) => true,
+        }
+    }
+
+    /// What this side adds to its `HELLO`: the worker says it mapped the segment.
+    pub fn features(&self) -> Vec<String> {
+        match self.shared {
+            Shared::Worker(_) => vec![FEATURE.to_string()],
+            _ => Vec::new(),
         }
     }
 
     /// Sends a message; a large payload goes from where it lies.
     pub fn send(&mut self, message: Message) -> io::Result<()> {
-        self.send_frames(message.frame_count(), 0, |emit| message.emit(emit))
+        self.link.send_frames(message.frame_count(), 0, |emit| message.emit(emit))
     }
 
     /// Sends a message if it can go at once (a goodbye to a peer that may be gone already).
     pub fn send_now(&mut self, message: Message) -> io::Result<()> {
-        self.send_frames(message.frame_count(), zmq::DONTWAIT, |emit| message.emit(emit))
+        self.link.send_frames(message.frame_count(), zmq::DONTWAIT, |emit| message.emit(emit))
     }
 
-    /// Sends a CALL straight from the caller's argument.
+    /// Sends a CALL straight from the caller's argument; a large one goes through the shared
+    /// segment when the worker has accepted it.
     pub fn send_call(&mut self, id: u64, method: &str, arg: Arg) -> io::Result<()> {
-        self.send_frames(CALL_FRAMES, 0, |emit| emit_call(id, method, arg, emit))
+        let bytes = match arg {
+            Arg::Bytes(b) => b,
+            Arg::Shared(b) => &b[..],
+        };
+        if let Shared::Host(segment) = &mut self.shared {
+            if segment.takes(bytes.len()) {
+                let reference = segment.place(id, bytes)?;
+                return self.link.send_frames(CALL_FRAMES + 1, 0, |emit| {
+                    emit_call(id, method, Arg::Bytes(&[]), |frame, _| emit(frame, true))?;
+                    emit(Out::Bytes(&reference), false)
+                });
+            }
+        }
+        self.link.send_frames(CALL_FRAMES, 0, |emit| emit_call(id, method, arg, emit))
     }
 
+    /// Receives a message, waiting at most `wait` (forever when `None`); `Ok(None)` when nothing
+    /// came in that time.
+    pub fn recv(&mut self, wait: Option<Duration>) -> Result<Option<Message>, RecvError> {
+        let Some(mut frames) = self.link.recv_frames(wait)? else {
+            return Ok(None);
+        };
+        // A CALL with one frame more: its argument lies in the host's segment, the last frame
+        // says where.
+        if frames.len() == CALL_FRAMES + 1 && *frames[0] == *b"CALL" {
+            let Shared::Worker(view) = &mut self.shared else {
+                return Err(RecvError::Bad(BadFrame(
+                    "a CALL whose argument is in shared memory, which this side did not map".into(),
+                )));
+            };
+            let reference = frames.pop().expect("counted above");
+            if !frames[3].is_empty() {
+                return Err(RecvError::Bad(BadFrame(format!(
+                    "a CALL with both an argument ({} bytes) and a shared-memory reference",
+                    frames[3].len()
+                ))));
+            }
+            frames[3] = view.payload(&reference).map_err(RecvError::Bad)?;
+        }
+        let message = Message::decode(frames).map_err(RecvError::Bad)?;
+        if let Shared::Host(segment) = &mut self.shared {
+            match &message {
+                Message::Hello { features, .. } if features.iter().any(|f| f == FEATURE) => segment.accept(),
+                Message::Reply { id, .. } => segment.replied(*id),
+                _ => {}
+            }
+        }
+        Ok(Some(message))
+    }
+}
+
+impl Link {
     /// Sends the `count` frames that `frames` hands to the emitter it is given.
     fn send_frames(
         &mut self,
@@ -102,7 +199,7 @@ impl Connection {
         frames: impl FnOnce(&mut dyn FnMut(Out, bool) -> io::Result<()>) -> io::Result<()>,
     ) -> io::Result<()> {
         match self {
-            Connection::Zmq { socket, .. } => frames(&mut |frame, more| {
+            Link::Zmq { socket, .. } => frames(&mut |frame, more| {
                 let flags = flags | if more { zmq::SNDMORE } else { 0 };
                 match frame {
                     Out::Owned(owner) if (*owner).as_ref().len() >= SHARE_FROM => send_owned(socket, owner, flags),
@@ -114,7 +211,7 @@ impl Connection {
                 })
             }),
             // A frame larger than the buffer is written from where it lies (`BufWriter` does).
-            Connection::Stream { writer, .. } => {
+            Link::Stream { writer, .. } => {
                 writer.write_all(&(count as u32).to_le_bytes())?;
                 frames(&mut |frame, _| {
                     let bytes = frame.bytes();
@@ -126,11 +223,10 @@ impl Connection {
         }
     }
 
-    /// Receives a message, waiting at most `wait` (forever when `None`); `Ok(None)` when nothing
-    /// came in that time.
-    pub fn recv(&mut self, wait: Option<Duration>) -> Result<Option<Message>, RecvError> {
-        let frames = match self {
-            Connection::Zmq { socket, timeout_ms } => {
+    /// The frames of the next message, waiting at most `wait` (forever when `None`).
+    fn recv_frames(&mut self, wait: Option<Duration>) -> Result<Option<Vec<Payload>>, RecvError> {
+        match self {
+            Link::Zmq { socket, timeout_ms } => {
                 let want = wait.map_or(-1, |w| w.as_millis().min(i32::MAX as u128) as i32);
                 if want != *timeout_ms {
                     socket.set_rcvtimeo(want).map_err(|e| RecvError::Io(zmq_io(e)))?;
@@ -146,18 +242,17 @@ impl Connection {
                 while socket.get_rcvmore().map_err(|e| RecvError::Io(zmq_io(e)))? {
                     frames.push(Payload::from(socket.recv_msg(0).map_err(|e| RecvError::Io(zmq_io(e)))?));
                 }
-                frames
+                Ok(Some(frames))
             }
-            Connection::Stream { reader, fd, .. } => {
+            Link::Stream { reader, fd, .. } => {
                 if let Some(wait) = wait {
                     if reader.buffer().is_empty() && !readable(*fd, wait).map_err(RecvError::Io)? {
                         return Ok(None);
                     }
                 }
-                read_record(reader)?
+                read_record(reader).map(Some)
             }
-        };
-        Message::decode(frames).map(Some).map_err(RecvError::Bad)
+        }
     }
 }
 
@@ -270,6 +365,7 @@ fn read_exact(reader: &mut impl Read, buf: &mut [u8]) -> Result<(), RecvError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::frame::{Status, PROTOCOL};
     use super::*;
     use std::os::fd::{FromRawFd, IntoRawFd};
 
@@ -277,6 +373,62 @@ mod tests {
         let mut fds = [0; 2];
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) }
+    }
+
+    /// A writer that counts what goes through it.
+    struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>, std::fs::File);
+
+    impl Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.1.write(buf)?;
+            self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.1.flush()
+        }
+    }
+
+    #[test]
+    fn a_large_argument_goes_through_the_segment_once_the_worker_accepts_it() {
+        use super::super::shared::{Segment, View, SHARED_FROM};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (r, w) = pipe();
+        let (r2, w2) = pipe();
+        let wire = std::sync::Arc::new(AtomicUsize::new(0));
+        let fd = r.try_clone().unwrap().into_raw_fd();
+        let segment = Segment::create().unwrap();
+        let view = View::open(&segment.path()).unwrap();
+        let mut host = Connection::stream(Box::new(r2), Box::new(Counted(wire.clone(), w)), -1).offering(segment);
+        let mut worker = Connection::stream(Box::new(r), Box::new(w2), fd).mapping(view);
+        let arg: Vec<u8> = (0..SHARED_FROM as u32 * 2).map(|i| (i % 241) as u8).collect();
+        let sent = |host: &mut Connection, worker: &mut Connection, id: u64| {
+            let before = wire.load(Ordering::Relaxed);
+            // The argument fits no pipe: the worker's side reads while the host writes.
+            std::thread::scope(|s| {
+                s.spawn(|| host.send_call(id, "bytes", Arg::Bytes(&arg)).unwrap());
+                match worker.recv(Some(Duration::from_secs(5))).unwrap().unwrap() {
+                    Message::Call { id: got, payload, .. } => assert!(got == id && *payload == arg[..]),
+                    _ => panic!("not a call"),
+                }
+            });
+            wire.load(Ordering::Relaxed) - before
+        };
+        // Before the worker's HELLO accepted the offer, every byte crosses the pipe.
+        assert!(!host.shares_memory());
+        assert!(sent(&mut host, &mut worker, 1) > arg.len());
+        let hello = Message::Hello { protocol: PROTOCOL.into(), features: worker.features(), methods: vec![] };
+        worker.send(hello).unwrap();
+        assert!(matches!(host.recv(None).unwrap(), Some(Message::Hello { .. })));
+        assert!(host.shares_memory());
+        let wired = sent(&mut host, &mut worker, 2);
+        assert!(wired < 100, "{wired} bytes on the wire for a call through the segment");
+        // Until call 2 has its reply, the segment is not written again: call 3 crosses the pipe.
+        assert!(sent(&mut host, &mut worker, 3) > arg.len());
+        let reply = Message::Reply { id: 2, status: Status::Ok, payload: vec![].into(), method_ns: 0 };
+        worker.send(reply).unwrap();
+        assert!(matches!(host.recv(None).unwrap(), Some(Message::Reply { id: 2, .. })));
+        assert!(sent(&mut host, &mut worker, 4) < 100);
     }
 
     #[test]

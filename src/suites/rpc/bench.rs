@@ -455,6 +455,8 @@ impl Bench for RpcBench {
         }
         if let Some(w) = self.workers.first() {
             report.facts.other.insert("worker_methods".into(), w.methods.join(", ").into());
+            // Whether this row's large arguments crossed through shared memory (docs/PROTOCOL.md).
+            report.facts.other.insert("shared_memory".into(), w.peer.shares_memory().into());
         }
         report
     }

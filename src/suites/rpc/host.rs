@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::discover::config::rpc::RpcTransport;
 use crate::results::Readiness;
 use crate::suites::server::{Server, ServerSpec};
+use crate::worker::shared::{Segment, SHARED_ENV};
 use crate::worker::transport::Connection;
 use crate::worker::{CallError, Method, Peer, ENDPOINT_ENV};
 
@@ -83,6 +84,16 @@ pub fn spawn(
     host_methods: &HashMap<String, Method>,
 ) -> Result<Starting, String> {
     let mut env = spawn.env.clone();
+    // Large arguments through shared memory, where the system gives a segment (it always does on
+    // Linux), unless the worker's `env` sets the variable itself (empty: every byte goes over the
+    // connection, to measure that).
+    let segment = match spawn.env.contains_key(SHARED_ENV) {
+        true => None,
+        false => Segment::create().ok(),
+    };
+    if let Some(segment) = &segment {
+        env.insert(SHARED_ENV.into(), segment.path());
+    }
     let (ctx, socket) = match spawn.transport {
         RpcTransport::Stdio => {
             env.insert(ENDPOINT_ENV.into(), "stdio".into());
@@ -127,6 +138,10 @@ pub fn spawn(
             let fd = stdout.as_raw_fd();
             Connection::stream(Box::new(stdout), Box::new(stdin), fd)
         }
+    };
+    let conn = match segment {
+        Some(segment) => conn.offering(segment),
+        None => conn,
     };
     let server = Rc::new(RefCell::new(server));
     let watched = server.clone();
