@@ -11,7 +11,10 @@
 #   benches/suite_aa.sh starts-40 N      N × `start --quick --compare HEAD --fail-on regression` of a
 #                                        package with 40 binaries (a start row each)
 #   benches/suite_aa.sh detect N         a user REP server in Python that does 0.5 ms of work per
-#                                        request: one plain quick run measures its time per request
+#                                        request (payloads 64 B, 1 KiB, 16 KiB; 1 and 10 clients;
+#                                        1 000 and 5 000 requests/s; the built-in server's rows on
+#                                        tcp only, to keep a compare near a minute and a half):
+#                                        one plain quick run measures its time per request
 #                                        per payload (1 / its req-rep throughput); the working
 #                                        tree's server then spins 25% of that more before each
 #                                        reply (its requests take 25% longer: its throughput falls
@@ -38,7 +41,12 @@ mkdir -p "$proj/src"
 server=""
 if [ "$mode" = detect ]; then
   server="server = { command = [\"python3\", \"server.py\", \"tcp://127.0.0.1:$port\"], name = \"pyecho\", \
-endpoint = \"tcp://127.0.0.1:$port\", ready = { stdout = \"^ready\" } }"
+endpoint = \"tcp://127.0.0.1:$port\", ready = { stdout = \"^ready\" } }
+payload-sizes = [64, \"1KiB\", \"16KiB\"]
+clients = [1, 10]
+rates = [1000, 5000]
+latency-payload-sizes = [64, \"16KiB\"]
+transports = [\"tcp\"]"
 fi
 cat > "$proj/Cargo.toml" <<TOML
 [package]
