@@ -184,13 +184,7 @@ impl View {
             self.map = Some(Arc::new(map));
         }
         let map = Arc::clone(self.map.as_ref().expect("mapped above"));
-        Ok(Payload::mapped(map, offset as usize, len as usize))
-    }
-}
-
-impl Payload {
-    fn mapped(map: Arc<Mapping>, offset: usize, len: usize) -> Payload {
-        Payload::from_shared(SharedBytes { map, offset, len })
+        Ok(Payload::from_shared(SharedBytes { map, offset: offset as usize, len: len as usize }))
     }
 }
 

@@ -87,10 +87,7 @@ pub fn spawn(
     // Large arguments through shared memory, where the system gives a segment (it always does on
     // Linux), unless the worker's `env` sets the variable itself (empty: every byte goes over the
     // connection, to measure that).
-    let segment = match spawn.env.contains_key(SHARED_ENV) {
-        true => None,
-        false => Segment::create().ok(),
-    };
+    let segment = (!spawn.env.contains_key(SHARED_ENV)).then(Segment::create).and_then(Result::ok);
     if let Some(segment) = &segment {
         env.insert(SHARED_ENV.into(), segment.path());
     }
