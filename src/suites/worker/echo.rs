@@ -161,18 +161,26 @@ fn answer(mut frames: Vec<Vec<u8>>, codec: Codec) -> Result<Vec<Vec<u8>>, String
 /// An echo server in a thread of this process, for the `inproc` transport (which needs the
 /// client's context); stopped and joined when dropped.
 pub struct InprocServer {
+    /// The endpoint it serves, `inproc://NAME-N`.
+    pub endpoint: String,
     stop: std::sync::Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
 impl InprocServer {
-    /// Binds `inproc://NAME` in `ctx` and serves it on a thread.
+    /// Binds `inproc://NAME-N` in `ctx`, N new to this process, and serves it on a thread.
+    ///
+    /// A closed socket gives its inproc name back only when libzmq's reaper thread gets to it,
+    /// after the close returns; binding the same name again for the next round would then fail
+    /// with "Address already in use". A fresh N each time never waits on the reaper.
     pub fn start(ctx: &zmq::Context, cfg: EchoConfig, name: &str) -> Result<InprocServer, String> {
-        let server = EchoServer::bind(ctx, &cfg, &format!("inproc://{name}"), None)?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let endpoint = format!("inproc://{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let server = EchoServer::bind(ctx, &cfg, &endpoint, None)?;
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || server.serve(&cfg, Some(&flag)));
-        Ok(InprocServer { stop, thread: Some(thread) })
+        Ok(InprocServer { endpoint, stop, thread: Some(thread) })
     }
 }
 
@@ -181,6 +189,42 @@ impl Drop for InprocServer {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(ctx: &zmq::Context, endpoint: &str, payload: &[u8]) -> Vec<u8> {
+        let client = ctx.socket(zmq::REQ).unwrap();
+        client.set_linger(0).unwrap();
+        client.set_rcvtimeo(5000).unwrap();
+        client.connect(endpoint).unwrap();
+        client.send(payload, 0).unwrap();
+        client.recv_bytes(0).unwrap()
+    }
+
+    #[test]
+    fn inproc_servers_of_one_row_never_share_a_name() {
+        let ctx = zmq::Context::new();
+        let cfg = EchoConfig { pattern: Pattern::Rep, codec: Codec::None, delay: Duration::ZERO, curve_secret: None };
+        // Two at once (rows of several processes in one context) both bind and answer for
+        // themselves.
+        let a = InprocServer::start(&ctx, cfg.clone(), "row").unwrap();
+        let b = InprocServer::start(&ctx, cfg.clone(), "row").unwrap();
+        assert_ne!(a.endpoint, b.endpoint);
+        assert!(a.endpoint.starts_with("inproc://row-"), "{}", a.endpoint);
+        assert_eq!(round_trip(&ctx, &a.endpoint, b"a"), b"a");
+        assert_eq!(round_trip(&ctx, &b.endpoint, b"b"), b"b");
+        drop((a, b));
+        // Round after round: each starts the moment the last one is dropped, before libzmq's
+        // reaper has let go of the old name.
+        for round in 0..50u32 {
+            let s = InprocServer::start(&ctx, cfg.clone(), "row").unwrap_or_else(|e| panic!("round {round}: {e}"));
+            let bytes = round.to_le_bytes();
+            assert_eq!(round_trip(&ctx, &s.endpoint, &bytes), bytes);
         }
     }
 }

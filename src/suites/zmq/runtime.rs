@@ -236,8 +236,9 @@ fn start_builtin(
         Transport::Inproc => {
             let cfg = EchoConfig { pattern, codec, delay: Duration::ZERO, curve_secret };
             let name = format!("coldbench-echo-{}", row.id.render());
-            rt.server = Running::Inproc(InprocServer::start(ctx, cfg, &name)?);
-            rt.endpoint = format!("inproc://{name}");
+            let server = InprocServer::start(ctx, cfg, &name)?;
+            rt.endpoint = server.endpoint.clone();
+            rt.server = Running::Inproc(server);
             rt.command = vec!["(built-in echo worker, a thread of this process)".into()];
             return Ok(rt);
         }
