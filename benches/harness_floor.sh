@@ -32,11 +32,15 @@ for extra in "$@"; do
   coldbench[${extra%%=*}]=${extra#*=}
 done
 
-fresh_copy() { # what cargo-coldbench's stage does: write(2) in 1 MiB pieces, fsync
+fresh_copy() { # what cargo-coldbench's stage does: a new file, write(2) in 1 MiB pieces, fsync
   python3 - "$1" "$2" <<'PY'
 import os, sys
 data = open(sys.argv[1], "rb").read()
-fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o755)
+try:
+    os.unlink(sys.argv[2])
+except FileNotFoundError:
+    pass
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
 for i in range(0, len(data), 1 << 20):
     os.write(fd, data[i:i + (1 << 20)])
 os.fsync(fd)

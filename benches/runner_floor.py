@@ -4,7 +4,8 @@
 Linux folds the peak RSS of the address space that `exec` replaces (with a CLONE_VM spawn, the
 runner's) into the child's `ru_maxrss`. This drives a runner over its protocol the way a
 head-to-head does (no specs at start, two specs added, a facts run of each, then interleaved
-runs) and prints the `max_rss` of `/bin/true`, whose own peak (about 1 MiB) is below the floor.
+runs, one request per run and then in batches) and prints the `max_rss` of `/bin/true`, whose own
+peak (about 1 MiB) is below the floor.
 
 Usage: benches/runner_floor.py [BINARY] [RUNS]   (default: target/release/cargo-coldbench, 10)
 """
@@ -43,6 +44,14 @@ for _ in range(runs):
         record = ask(f"run {side}")["Record"]
         if side == sides[0]:
             floors.append(record["usage"]["max_rss"] / 2**20)
+print(f"/bin/true max_rss over {runs} runs: {min(floors):.2f}-{max(floors):.2f} MiB (first {floors[0]:.2f})")
+# The same interleaved runs asked for in batches of 128, as the scheduler asks for them now.
+batched = []
+for _ in range(3):
+    order = " ".join(str(side) for _ in range(64) for side in sides)
+    records = ask(f"runs {order}")["Batch"]["records"]
+    batched += [r["usage"]["max_rss"] / 2**20 for r in records[::2]]
 runner.stdin.close()
 runner.wait()
-print(f"/bin/true max_rss over {runs} runs: {min(floors):.2f}-{max(floors):.2f} MiB (first {floors[0]:.2f})")
+print(f"/bin/true max_rss over {len(batched)} runs in 3 batches: {min(batched):.2f}-{max(batched):.2f} MiB "
+      f"(first {batched[0]:.2f}, last {batched[-1]:.2f})")

@@ -318,6 +318,13 @@ pub trait Bench {
         FactsReport::default()
     }
 
+    /// The scheduler's promise: each of the next `rounds` rounds calls [`Bench::run`] once on
+    /// every side it was made to, in the order it was made (unless a run fails or time runs
+    /// out first). A kind that starts processes passes it on to the runner, which then makes those
+    /// runs back to back without waiting on this process between them (docs/ARCHITECTURE.md,
+    /// "The runner"); others need not listen.
+    fn expect_rounds(&mut self, _rounds: u32) {}
+
     /// Runs once.
     fn run(&mut self) -> Result<Observation, RunFailure>;
 

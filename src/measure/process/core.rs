@@ -52,6 +52,12 @@ impl ProcessCore {
         &self.spec
     }
 
+    /// The scheduler's promise of this side's next rounds, passed to the runner, which then
+    /// makes them in batches (see `Runner::expect`).
+    pub fn expect_rounds(&self, rounds: u32) {
+        self.runner.borrow_mut().expect(self.index, rounds);
+    }
+
     /// One run of this side's spec.
     pub fn run(&mut self) -> Result<RunRecord, RunFailure> {
         self.run_spec(self.index)

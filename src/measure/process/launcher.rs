@@ -89,10 +89,23 @@ impl Launcher {
     }
 
     /// Runs the process once and records it. An `Err` means the process could not be started.
+    ///
+    /// The file a program reports its own metrics to is removed before the run and read after it,
+    /// here, so that runs made one after another without the main process (a batch) each keep
+    /// their own.
     pub fn run(&mut self) -> io::Result<RunRecord> {
         let residency = self.prepare_cache()?;
+        let metrics = self.spec.env.get(crate::self_report::ENV).map(PathBuf::from);
+        if let Some(file) = &metrics {
+            let _ = std::fs::remove_file(file);
+        }
         let (mut record, _) = self.run_once(false, &BTreeMap::new())?;
         record.residency = residency;
+        record.reported = metrics.and_then(|file| match std::fs::read_to_string(&file) {
+            Ok(text) => Some(Ok(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => Some(Err(format!("cannot read {} ({}): {e}", crate::self_report::ENV, file.display()))),
+        });
         Ok(record)
     }
 

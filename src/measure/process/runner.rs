@@ -6,8 +6,8 @@
 //! straight from a large coldbench process would report coldbench's memory as its own. Spawning
 //! from a fresh, small runner keeps that floor at the runner's few MiB. The two sides of a
 //! comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
-//! array of [`ProcessSpec`]s, then `add <spec>` lines that register more and one line per
-//! requested run naming the spec by index.
+//! array of [`ProcessSpec`]s, then `add <spec>` lines that register more, `run <index>` for one
+//! run of a spec and `runs <index>...` for several back to back (a batch, see `batch.rs`).
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Write};
@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use super::batch::Batches;
 use super::launcher::Launcher;
 use super::maps::ProcessFacts;
 use super::spec::{ProcessSpec, RunRecord};
@@ -30,6 +31,13 @@ enum Reply {
     Added(usize),
     Record(RunRecord),
     Facts(ProcessFacts, RunRecord),
+    /// The records of a batch, in order. It ends early after a failed run (`failed`: the last
+    /// record's), or before a run that could not start (`error`).
+    Batch {
+        records: Vec<RunRecord>,
+        failed: bool,
+        error: Option<String>,
+    },
     Error(String),
 }
 
@@ -39,6 +47,7 @@ pub struct Runner {
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     line: String,
+    batches: Batches,
 }
 
 impl Runner {
@@ -59,7 +68,7 @@ impl Runner {
         }
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new() };
+        let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new(), batches: Batches::default() };
         runner.send(&serde_json::to_string(specs).map_err(io::Error::other)?)?;
         match runner.receive()? {
             Reply::Ready => Ok(runner),
@@ -88,8 +97,30 @@ impl Runner {
         }
     }
 
-    /// Asks for one run of spec `index` and returns its record.
+    /// Spec `index` will be run once in each of the next `rounds` rounds, the specs promised
+    /// taking turns in the order they were promised: those runs are then made in batches.
+    pub fn expect(&mut self, index: usize, rounds: u32) {
+        self.batches.expect(index, rounds);
+    }
+
+    /// One run of spec `index`: made ahead in a batch when it was promised, else now.
     pub fn run(&mut self, index: usize) -> io::Result<RunRecord> {
+        if let Some(made) = self.batches.take(index) {
+            return made.map_err(io::Error::other);
+        }
+        let schedule = self.batches.schedule(index);
+        if !schedule.is_empty() {
+            let list: Vec<String> = schedule.iter().map(usize::to_string).collect();
+            self.send(&format!("runs {}", list.join(" ")))?;
+            match self.receive()? {
+                Reply::Batch { records, failed, error } => self.batches.fill(&schedule, records, failed, error),
+                Reply::Error(e) => return Err(io::Error::other(e)),
+                _ => return Err(io::Error::other("runner protocol error: unexpected reply")),
+            }
+            let made =
+                self.batches.take(index).ok_or_else(|| io::Error::other("runner protocol error: empty batch"))?;
+            return made.map_err(io::Error::other);
+        }
         self.send(&format!("run {index}"))?;
         match self.receive()? {
             Reply::Record(record) => Ok(record),
@@ -98,10 +129,13 @@ impl Runner {
         }
     }
 
+    /// Sends one request in one write: a runner woken by half a line would only go back to sleep.
     fn send(&mut self, line: &str) -> io::Result<()> {
         let stdin = self.stdin.as_mut().expect("open until drop");
-        stdin.write_all(line.as_bytes())?;
-        stdin.write_all(b"\n")?;
+        let mut request = String::with_capacity(line.len() + 1);
+        request.push_str(line);
+        request.push('\n');
+        stdin.write_all(request.as_bytes())?;
         stdin.flush()
     }
 
@@ -222,14 +256,25 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
             reply(&mut output, &answer)?;
             continue;
         }
+        if verb == "runs" {
+            let indices: Option<Vec<usize>> =
+                index.split_whitespace().map(|i| i.parse::<usize>().ok().filter(|i| *i < launchers.len())).collect();
+            let answer = match indices {
+                Some(indices) if !indices.is_empty() => run_batch(&mut launchers, &indices),
+                _ => Reply::Error(format!("runner protocol error: unexpected `{line}`")),
+            };
+            reply(&mut output, &answer)?;
+            drop(answer);
+            reset_peak_rss();
+            continue;
+        }
         let Some(launcher) = index.parse::<usize>().ok().and_then(|i| launchers.get_mut(i)) else {
             return reply(&mut output, &Reply::Error(format!("runner protocol error: unexpected `{line}`")));
         };
-        let could_not = |e: io::Error, l: &Launcher| format!("could not start {}: {e}", l.spec().program.display());
         let answer = match verb {
             "run" => match launcher.run() {
                 Ok(record) => Reply::Record(record),
-                Err(e) => Reply::Error(could_not(e, launcher)),
+                Err(e) => Reply::Error(could_not_start(e, launcher)),
             },
             "facts" => {
                 let facts = launcher.facts();
@@ -237,7 +282,7 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
                 shrink_peak_rss();
                 match facts {
                     Ok(facts) => Reply::Facts(facts.0, facts.1),
-                    Err(e) => Reply::Error(could_not(e, launcher)),
+                    Err(e) => Reply::Error(could_not_start(e, launcher)),
                 }
             }
             _ => Reply::Error(format!("runner protocol error: unexpected `{line}`")),
@@ -245,6 +290,50 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
         reply(&mut output, &answer)?;
     }
     Ok(())
+}
+
+/// Makes the runs of a batch back to back, keeping their records until the end: the main
+/// process sleeps through them. A failed run (one that exits with an error, is killed or times out)
+/// ends the batch: the scheduler ends its benchmark there, and one hanging program must cost one
+/// timeout. So does a run that cannot start.
+fn run_batch(launchers: &mut [Launcher], indices: &[usize]) -> Reply {
+    // Every record's memory is touched before the first run, so that each run of the batch has
+    // the same peak-RSS floor (see `batch::MAX_RUNS`).
+    let mut records = vec![RunRecord::default(); indices.len()];
+    for (made, &i) in indices.iter().enumerate() {
+        let launcher = &mut launchers[i];
+        match launcher.run() {
+            Ok(record) => {
+                let failed = record.failure(&launcher.spec().readiness, launcher.spec().timeout).is_some();
+                records[made] = record;
+                if failed {
+                    records.truncate(made + 1);
+                    return Reply::Batch { records, failed, error: None };
+                }
+            }
+            Err(e) => {
+                records.truncate(made);
+                return Reply::Batch { records, failed: false, error: Some(could_not_start(e, launcher)) };
+            }
+        }
+    }
+    Reply::Batch { records, failed: false, error: None }
+}
+
+fn could_not_start(e: io::Error, launcher: &Launcher) -> String {
+    format!("could not start {}: {e}", launcher.spec().program.display())
+}
+
+/// After a batch's answer: gives its records' memory back and restarts the peak-RSS count from
+/// what is left, so that the next batch's children start from the same floor as this one's.
+/// Best effort, like [`shrink_peak_rss`] (whose file mappings are left alone here: the next runs
+/// would fault them back inside their windows).
+fn reset_peak_rss() {
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The runner the sides of one benchmark share, started when the first side needs it.
@@ -329,6 +418,62 @@ mod tests {
             matches!(replies[..], [Reply::Ready, Reply::Added(0), Reply::Record(_), Reply::Error(_)]),
             "{replies:?}"
         );
+    }
+
+    fn replies(input: &str) -> Vec<Reply> {
+        let mut out = Vec::new();
+        serve(input.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_batch_runs_back_to_back_and_stops_after_the_first_failed_run() {
+        let specs = [spec_of(which::which("true").unwrap()), spec_of(which::which("false").unwrap())];
+        let specs = serde_json::to_string(&specs).unwrap();
+        let got = replies(&format!("{specs}\nruns 0 0 0\nruns 0 1 0 1\nruns 0 2\nruns\n"));
+        let [Reply::Ready, Reply::Batch { records: three, failed: false, error: None }, Reply::Batch { records: stopped, failed: true, error: None }, Reply::Error(bad), Reply::Error(empty)] =
+            &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(three.len(), 3);
+        assert!(three.iter().all(|r| r.ending == Ending::Exited { code: 0 }));
+        let endings: Vec<&Ending> = stopped.iter().map(|r| &r.ending).collect();
+        assert_eq!(endings, [&Ending::Exited { code: 0 }, &Ending::Exited { code: 1 }], "nothing after `false`");
+        assert!(bad.contains("`runs 0 2`") && empty.contains("`runs`"), "{bad} / {empty}");
+    }
+
+    #[test]
+    fn a_batch_that_cannot_start_a_run_says_so_after_the_records_it_made() {
+        let specs = [spec_of(which::which("true").unwrap()), spec_of("/nonexistent/prog".into())];
+        let got = replies(&format!("{}\nruns 0 1 0\n", serde_json::to_string(&specs).unwrap()));
+        let [Reply::Ready, Reply::Batch { records: made, failed: false, error: Some(error) }] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(made.len(), 1);
+        assert!(error.contains("could not start /nonexistent/prog"), "{error}");
+    }
+
+    #[test]
+    fn each_run_of_a_batch_keeps_the_metrics_it_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics");
+        // Each run counts itself in a file of its own and appends its number to the metrics file:
+        // only the runner's removal before each run keeps one line per record.
+        let script = "c=$(cat count 2>/dev/null || echo 0); c=$((c+1)); echo $c > count; echo \"n=$c\" >> \"$COLDBENCH_METRICS\"";
+        let mut spec = spec_of(which::which("sh").unwrap());
+        spec.args = vec!["-c".into(), script.into()];
+        spec.cwd = dir.path().to_path_buf();
+        spec.env.insert(crate::self_report::ENV.into(), file.display().to_string());
+        let silent = spec_of(which::which("true").unwrap());
+        let got = replies(&format!("{}\nruns 0 1 0\nrun 0\n", serde_json::to_string(&[spec, silent]).unwrap()));
+        let [Reply::Ready, Reply::Batch { records: made, failed: false, error: None }, Reply::Record(alone)] = &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        let reported: Vec<Option<&str>> =
+            made.iter().chain([alone]).map(|r| r.reported.as_ref().map(|t| t.as_deref().unwrap())).collect();
+        assert_eq!(reported, [Some("n=1\n"), None, Some("n=2\n"), Some("n=3\n")]);
     }
 
     #[test]

@@ -101,6 +101,11 @@ pub struct RunRecord {
     /// The child's pid.
     #[serde(default)]
     pub pid: Option<u32>,
+    /// What a timed run wrote to the file its environment names in `COLDBENCH_METRICS` (its own
+    /// metrics), or why that file could not be read; `None` when the spec names no such file or
+    /// the run wrote none.
+    #[serde(default)]
+    pub reported: Option<Result<String, String>>,
 }
 
 impl RunRecord {

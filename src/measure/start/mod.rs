@@ -287,16 +287,21 @@ impl Bench for StartBench {
         FactsReport { facts, values, checks, warnings: Vec::new() }
     }
 
+    fn expect_rounds(&mut self, rounds: u32) {
+        if let Some(core) = &self.core {
+            core.expect_rounds(rounds);
+        }
+    }
+
     fn run(&mut self) -> Result<Observation, RunFailure> {
         let core = self.core.as_mut().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
-        self.reported.clear();
         let record = core.run()?;
         if let Some(reason) = record.failure(&core.spec().readiness, core.spec().timeout) {
             return Err(RunFailure { reason, detail: record.stderr_tail.clone() });
         }
         let mut values = vec![(usage::WALL.into(), record.wall.as_secs_f64())];
         values.extend(usage::usage_values(&record));
-        let own = self.reported.take().map_err(RunFailure::new)?;
+        let own = self.reported.take(record.reported.as_ref()).map_err(RunFailure::new)?;
         values.extend(own.into_iter().map(|(name, v)| (name.into(), v)));
         Ok(Observation { elapsed: record.wall, values, ..Observation::default() })
     }

@@ -115,28 +115,16 @@ impl ReportedMetrics {
         Ok(path)
     }
 
-    /// The metrics file, while open.
-    pub fn path(&self) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.path().join("metrics"))
-    }
-
-    /// Removes what an earlier run (or a run outside the timed ones) wrote.
-    pub fn clear(&self) {
-        if let Some(path) = self.path() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-
-    /// The values the last run reported. A metric whose unit or direction differs from what an
-    /// earlier run declared is an error naming both.
-    pub fn take(&mut self) -> Result<Vec<(String, f64)>, String> {
-        let Some(path) = self.path() else { return Ok(Vec::new()) };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(format!("cannot read {ENV} ({}): {e}", path.display())),
+    /// The values of one run from what it wrote to the file (the runner reads it after each run,
+    /// see `RunRecord::reported`). A metric whose unit or direction differs from what an earlier
+    /// run declared is an error naming both.
+    pub fn take(&mut self, written: Option<&Result<String, String>>) -> Result<Vec<(String, f64)>, String> {
+        let text = match written {
+            None => return Ok(Vec::new()),
+            Some(Err(e)) => return Err(e.clone()),
+            Some(Ok(text)) => text,
         };
-        let lines = parse(&text, &self.builtin)?;
+        let lines = parse(text, &self.builtin)?;
         let mut values = Vec::with_capacity(lines.len());
         for r in lines {
             let desc = descriptor(r.unit, r.better);
@@ -234,14 +222,14 @@ mod tests {
     fn a_metric_keeps_its_unit_from_run_to_run() {
         let mut m = ReportedMetrics::default();
         let path = m.open(builtin()).unwrap();
-        assert!(m.take().unwrap().is_empty(), "no file: nothing reported");
-        std::fs::write(&path, "items=10 unit=per_second\n").unwrap();
-        assert_eq!(m.take().unwrap(), vec![("items".to_string(), 10.0)]);
-        m.clear();
-        assert!(!path.exists());
-        std::fs::write(&path, "items=10 unit=seconds\n").unwrap();
-        let err = m.take().unwrap_err();
+        assert!(m.take(None).unwrap().is_empty(), "no file: nothing reported");
+        let first = Ok("items=10 unit=per_second\n".to_string());
+        assert_eq!(m.take(Some(&first)).unwrap(), vec![("items".to_string(), 10.0)]);
+        let err = m.take(Some(&Ok("items=10 unit=seconds\n".into()))).unwrap_err();
         assert!(err.contains("unit=per_second better=higher and now with unit=seconds better=lower"), "{err}");
+        let unreadable = Err("cannot read COLDBENCH_METRICS (/x): denied".to_string());
+        assert_eq!(m.take(Some(&unreadable)).unwrap_err(), "cannot read COLDBENCH_METRICS (/x): denied");
+        std::fs::write(&path, "x").unwrap();
         m.close();
         assert!(!path.parent().unwrap().exists(), "the folder is removed");
     }
