@@ -3,8 +3,8 @@
 //! Between two runs asked for one at a time, the runner wakes this process with the record, this
 //! process wakes the runner with the next request, and both go back to sleep: on a small machine
 //! that round trip, not the spawn, was most of the harness's own cost per start (`BENCHMARKS.md`,
-//! "Harness floor"). The scheduler knows how many rounds come next ([`crate::measure::bench::Bench::expect_rounds`]);
-//! here those promises become one batch: the specs interleaved round by round as the scheduler
+//! "Harness floor"). The scheduler knows how many rounds come next
+//! ([`crate::measure::bench::Bench::expect_rounds`]); here those promises become one batch: the specs interleaved round by round as the scheduler
 //! will ask for them, their records kept until it does. See docs/ARCHITECTURE.md, "The runner".
 
 use std::collections::VecDeque;
@@ -63,9 +63,8 @@ impl Batches {
 
     /// The runs to make now, in order, when `index` is asked for with nothing made ahead: the
     /// promised specs round by round, as many rounds as fit in [`MAX_RUNS`] and about
-    /// [`MAX_TIME`]; the rounds left stay promised. Empty (run `index` alone) when nothing was
-    /// promised, when `index` is not the spec the rounds begin with, or when the batch would
-    /// hold a single run.
+    /// [`MAX_TIME`]; the rounds left stay promised. Empty (run `index` alone) when `index` was
+    /// not promised, which ends the promise, or when the batch would hold a single run.
     pub fn schedule(&mut self, index: usize) -> Vec<usize> {
         // What was promised before `index` and not asked for first belongs to a block that ended
         // early (a side that failed where only its bench could see it).
