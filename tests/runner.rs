@@ -41,3 +41,43 @@ fn peak_rss_is_each_childs_own_even_from_one_runner() {
         assert!(small.usage.max_rss < 16 * MIB, "the small child reports {} bytes", small.usage.max_rss);
     }
 }
+
+#[test]
+fn promised_rounds_are_made_in_one_batch_and_handed_out_in_order() {
+    // Each run appends its spec's letter to a log: what the log holds after the first `run`
+    // returns is what the runner made in that one request.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |letter: &str| ProcessSpec {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), format!("echo {letter} >> log")],
+        env: BTreeMap::new(),
+        cwd: dir.path().to_path_buf(),
+        readiness: Readiness::Exit,
+        timeout: Duration::from_secs(10),
+        capture_stdout: false,
+        capture_stderr: false,
+        cache: Default::default(),
+        evict_first: None,
+        cpu: None,
+    };
+    let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
+    let mut runner = Runner::start(&exe, &[spec("a"), spec("b")]).unwrap();
+    let log =
+        || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default().split_whitespace().collect::<String>();
+    runner.expect(0, 2);
+    runner.expect(1, 2);
+    let first = runner.run(0).unwrap();
+    assert_eq!(log(), "abab", "the first batch is two rounds, made before the first record returns");
+    let mut pids = vec![first.pid.unwrap()];
+    for index in [1, 0, 1] {
+        pids.push(runner.run(index).unwrap().pid.unwrap());
+    }
+    assert_eq!(log(), "abab", "the other three records were made ahead, not run again");
+    let mut sorted = pids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 4, "four records of four runs: {pids:?}");
+    // Without a promise, one run per request.
+    runner.run(1).unwrap();
+    assert_eq!(log(), "ababb");
+}
