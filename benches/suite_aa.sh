@@ -6,6 +6,7 @@
 #   benches/suite_aa.sh zmq-quick N      N × `suite zmq --quick --compare HEAD --fail-on regression`
 #   benches/suite_aa.sh zmq-full N       N × `suite zmq --scenario throughput --scenario latency
 #                                             --compare HEAD --fail-on regression`
+#   benches/suite_aa.sh zmq-throughput N the throughput scenario alone (with ZMQ_TABLE: a few rows)
 #   benches/suite_aa.sh rpc-quick N      N × `suite rpc --quick --compare HEAD --fail-on regression`
 #   benches/suite_aa.sh tensor-quick N   N × `suite tensor --quick --compare HEAD --fail-on regression`
 #   benches/suite_aa.sh starts-40 N      N × `start --quick --compare HEAD --fail-on regression` of a
@@ -24,8 +25,11 @@
 # One line per compare: seconds, exit status, gating rows, flagged rows (any verdict but no change
 # and within noise), and the flagged rows themselves; then the totals. Extra arguments go to every
 # coldbench command (`--processes 12`). The JSON results are kept in $KEEP when it is set.
+# Environment: COLDBENCH, another cargo-coldbench binary to run (default: this checkout's release
+# build); ZMQ_TABLE, more keys for [package.metadata.bench.zmq] (`transports = ["ipc"]`), to
+# repeat a few rows quickly.
 set -euo pipefail
-mode=${1:?usage: suite_aa.sh zmq-quick|zmq-full|rpc-quick|tensor-quick|starts-40|detect N [ARGS...]}
+mode=${1:?usage: suite_aa.sh zmq-quick|zmq-full|zmq-throughput|rpc-quick|tensor-quick|starts-40|detect N [ARGS...]}
 n=${2:-10}
 shift $(($# < 2 ? $# : 2))
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +37,12 @@ work=$(mktemp -d)
 keep=${KEEP:-$work/keep}
 mkdir -p "$keep"
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-coldbench="$root/target/release/cargo-coldbench"
+if [[ -n ${COLDBENCH:-} ]]; then
+  coldbench=$(realpath "$COLDBENCH")
+else
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+  coldbench="$root/target/release/cargo-coldbench"
+fi
 port=$((20000 + RANDOM % 20000))
 proj="$work/proj"
 mkdir -p "$proj/src"
@@ -58,6 +66,7 @@ edition = "2021"
 
 [package.metadata.bench.zmq]
 $server
+${ZMQ_TABLE:-}
 
 [package.metadata.bench.rpc]
 
@@ -101,6 +110,7 @@ printf '/target\n' > "$proj/.gitignore"
 case $mode in
   zmq-quick) args=(suite zmq --quick) ;;
   zmq-full) args=(suite zmq --scenario throughput --scenario latency) ;;
+  zmq-throughput) args=(suite zmq --scenario throughput) ;;
   rpc-quick) args=(suite rpc --quick) ;;
   tensor-quick) args=(suite tensor --quick) ;;
   starts-40) args=(start --quick) ;;

@@ -120,7 +120,6 @@ static OWNERS: AtomicU64 = AtomicU64::new(1);
 pub struct ZmqBench {
     row: ZmqRow,
     owner: u64,
-    ctx: zmq::Context,
     /// What its client sends and how replies are judged.
     exchange: Exchange,
     /// Bad replies over the measured rounds (warmups included).
@@ -144,7 +143,6 @@ impl ZmqBench {
         ZmqBench {
             row,
             owner: OWNERS.fetch_add(1, Ordering::Relaxed),
-            ctx: zmq::Context::new(),
             exchange,
             bad: Bad::default(),
             runtime: None,
@@ -156,7 +154,7 @@ impl ZmqBench {
 
     fn round(&mut self) -> Result<RoundOut, RunFailure> {
         let rt = self.runtime.as_ref().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
-        let ctx = &self.ctx;
+        let ctx = &rt.ctx;
         let ex = &self.exchange;
         let round = self.row.round;
         let client = || rt.client.as_ref().ok_or_else(|| RunFailure::new("no client socket"));
@@ -336,7 +334,7 @@ impl Bench for ZmqBench {
     }
 
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
-        let rt = Runtime::start(&self.ctx, &self.row, self.owner, env)?;
+        let rt = Runtime::start(&self.row, self.owner, env)?;
         self.command = rt.command.clone();
         self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
         // Bad replies are counted per server process: each teardown says its own process's.
@@ -358,7 +356,7 @@ impl Bench for ZmqBench {
     fn run(&mut self) -> Result<Observation, RunFailure> {
         let rt = self.runtime.as_mut().ok_or_else(|| RunFailure::new("the benchmark was not prepared"))?;
         let starts = rt.starts;
-        rt.ensure(&self.ctx, &self.row.scenario)?;
+        rt.ensure(&self.row.scenario)?;
         if rt.starts != starts {
             // Another process now serves: its memory is a new series.
             self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
@@ -419,6 +417,50 @@ impl Bench for ZmqBench {
 
 #[cfg(test)]
 mod tests {
+    use super::ZmqBench;
+    use crate::build::stage::Staged;
+    use crate::discover::config::zmq::ZmqConfig;
+    use crate::measure::bench::{Bench, FactsReport, PrepareEnv};
+    use crate::measure::process::runner::RunnerSlot;
+    use crate::measure::scheduler::NoProgress;
+    use crate::suites::zmq::rows::{self, RowsInput, Sizes};
+
+    /// A context kept for a whole side gives every block of that side the same I/O thread: the
+    /// blocks must each get their own, as they get their own server. An inproc name is bound in
+    /// one context at a time, so a name still bound in the first block's context binds again in
+    /// the second block's only when that is another context.
+    #[test]
+    fn every_block_connects_through_a_context_of_its_own() {
+        let input = RowsInput {
+            package: "svc",
+            sizes: Sizes::new(&ZmqConfig::default(), false),
+            groups: &[],
+            settings: rows::tests::settings(),
+            users: Vec::new(),
+            no_curve: None,
+        };
+        let row = rows::rows(&input)
+            .into_iter()
+            .find(|r| r.id.name == "throughput" && r.id.render().contains("transport=inproc"))
+            .expect("an inproc throughput row");
+        let store = tempfile::tempdir().unwrap();
+        let staged = Staged::new(store.path(), "t", Default::default()).unwrap();
+        let runner = RunnerSlot::new();
+        let exe = std::env::current_exe().unwrap();
+        let env = PrepareEnv { staged: &staged, runner_exe: &exe, runner: &runner, progress: &NoProgress };
+        let mut bench = ZmqBench::new(row);
+        let mut probes = Vec::new();
+        for block in 0..2 {
+            bench.prepare(&env).unwrap();
+            bench.run().unwrap_or_else(|f| panic!("block {block}: {}", f.reason));
+            let ctx = &bench.runtime.as_ref().unwrap().ctx;
+            let probe = ctx.socket(zmq::PAIR).unwrap();
+            probe.bind("inproc://coldbench-probe").unwrap_or_else(|e| panic!("block {block} shares a context: {e}"));
+            probes.push(probe);
+            bench.teardown(&mut FactsReport::default());
+        }
+    }
+
     #[test]
     fn a_rate_that_was_not_achieved_is_explained() {
         assert_eq!(super::shortfall(1000.0, &[(995.0, 2.0, 1000.0), (1001.0, 0.0, 1000.0)]), None);

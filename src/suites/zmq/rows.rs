@@ -451,12 +451,13 @@ pub fn transport_of(endpoint: &str) -> Transport {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::measure::scheduler::{RunCount, RunPolicy};
     use crate::results::{Readiness, Thresholds};
 
-    fn settings() -> Settings {
+    /// Settings of a small row, for tests of the suite's modules.
+    pub(in crate::suites::zmq) fn settings() -> Settings {
         Settings {
             policy: RunPolicy { warmup: 1, runs: RunCount::Exactly(3) },
             thresholds: Thresholds::DEFAULT,

@@ -39,6 +39,12 @@ enum Running {
 
 /// A row's server and client sockets.
 pub struct Runtime {
+    /// The context of this block's sockets (and of an inproc server): made with the block and
+    /// ended with it, so that its I/O thread — which handles every message the client sends and
+    /// receives — is as new in every block as the server process is. A context kept for a whole
+    /// side would carry one thread's state (its CPU, its allocator arena) through every block of
+    /// that side, a difference between the sides that no number of blocks averages out.
+    pub ctx: zmq::Context,
     server: Running,
     owner: u64,
     /// Where clients connect.
@@ -63,22 +69,23 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Starts the row's server and connects its client.
-    pub fn start(ctx: &zmq::Context, row: &ZmqRow, owner: u64, env: &PrepareEnv) -> Result<Runtime, String> {
+    /// Starts the row's server, in a new context, and connects its client.
+    pub fn start(row: &ZmqRow, owner: u64, env: &PrepareEnv) -> Result<Runtime, String> {
         let mut rt = match &row.server {
             ServerDef::Builtin { pattern, transport, codec, curve } => {
-                start_builtin(ctx, row, env, *pattern, *transport, *codec, *curve)?
+                start_builtin(row, env, *pattern, *transport, *codec, *curve)?
             }
             ServerDef::User(user) => start_user(env, user, owner)?,
             ServerDef::None => bare(String::new(), env),
         };
         rt.owner = owner;
-        rt.connect(ctx, &row.scenario).map_err(|f| f.reason)?;
+        rt.connect(&row.scenario).map_err(|f| f.reason)?;
         Ok(rt)
     }
 
     /// Connects the client socket the scenario uses (anew after a restart of the server).
-    fn connect(&mut self, ctx: &zmq::Context, scenario: &Scenario) -> Result<(), RunFailure> {
+    fn connect(&mut self, scenario: &Scenario) -> Result<(), RunFailure> {
+        let ctx = &self.ctx;
         let kind = match scenario {
             Scenario::Throughput { client: Client::ReqRep, .. } | Scenario::Tail { .. } => Some(zmq::REQ),
             Scenario::Throughput { client: Client::Dealer(_), .. } | Scenario::Latency { .. } => Some(zmq::DEALER),
@@ -98,7 +105,7 @@ impl Runtime {
 
     /// Makes sure the server is up before a round: a user's server whose endpoint the other side
     /// of a comparison took is started again; one that died fails the round with its own words.
-    pub fn ensure(&mut self, ctx: &zmq::Context, scenario: &Scenario) -> Result<(), RunFailure> {
+    pub fn ensure(&mut self, scenario: &Scenario) -> Result<(), RunFailure> {
         let (spec, key) = match &mut self.server {
             Running::Process(server) => {
                 return match server.exit_reason() {
@@ -121,7 +128,7 @@ impl Runtime {
                     RunFailure::new(e)
                 })?;
                 self.starts += 1;
-                self.connect(ctx, scenario)
+                self.connect(scenario)
             }
         }
     }
@@ -183,6 +190,7 @@ impl Drop for Runtime {
 
 fn bare(endpoint: String, env: &PrepareEnv) -> Runtime {
     Runtime {
+        ctx: zmq::Context::new(),
         server: Running::Nothing,
         owner: 0,
         endpoint,
@@ -208,7 +216,6 @@ fn dead(key: &str) -> Option<String> {
 }
 
 fn start_builtin(
-    ctx: &zmq::Context,
     row: &ZmqRow,
     env: &PrepareEnv,
     pattern: Pattern,
@@ -236,7 +243,7 @@ fn start_builtin(
         Transport::Inproc => {
             let cfg = EchoConfig { pattern, codec, delay: Duration::ZERO, curve_secret };
             let name = format!("coldbench-echo-{}", row.id.render());
-            let server = InprocServer::start(ctx, cfg, &name)?;
+            let server = InprocServer::start(&rt.ctx, cfg, &name)?;
             rt.endpoint = server.endpoint.clone();
             rt.server = Running::Inproc(server);
             rt.command = vec!["(built-in echo worker, a thread of this process)".into()];
