@@ -10,6 +10,8 @@ use crate::discover::workspace::CargoOptions;
 use crate::ui::ColorChoice;
 use crate::units::UserDuration;
 
+pub use crate::report::Format;
+
 /// `cargo` as seen by a cargo subcommand.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
@@ -328,25 +330,6 @@ pub enum ConfigFrom {
     Baseline,
     /// Each side its own; benchmarks on one side only are listed as added or removed.
     Each,
-}
-
-/// `--format`: how results are printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table for people.
-    Human,
-    /// The result document (the same JSON as `latest.json`), and nothing else.
-    Json,
-    /// GitHub-flavoured Markdown (for PR comments and $GITHUB_STEP_SUMMARY).
-    Md,
-    /// The self-contained HTML report.
-    Html,
-    /// Bencher Metric Format.
-    Bmf,
-    /// github-action-benchmark's customSmallerIsBetter (metrics where lower is better).
-    Gab,
-    /// github-action-benchmark's customBiggerIsBetter (metrics where higher is better).
-    GabBigger,
 }
 
 /// Options of a benchmark run.

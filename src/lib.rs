@@ -36,6 +36,8 @@ pub mod report;
 pub mod results;
 pub mod self_report;
 #[cfg(feature = "cli")]
+pub mod stats;
+#[cfg(feature = "cli")]
 pub mod suites;
 #[cfg(all(test, feature = "cli"))]
 mod testing;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::results::Unit;
+
 /// A duration written by a user as a string such as `"500ms"`, `"10s"` or `"1m 30s"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UserDuration(pub Duration);
@@ -163,6 +165,47 @@ pub fn format_size(bytes: f64) -> String {
     } else {
         format_bytes(bytes)
     }
+}
+
+/// A value in a unit.
+pub fn format_value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Seconds => format_seconds(v),
+        Unit::Bytes => format_bytes(v),
+        Unit::Count => format_count(v),
+        Unit::PerSecond => rate(v, "/s"),
+        Unit::BytesPerSecond => format!("{}/s", format_bytes(v)),
+        Unit::Ratio => format!("{v:.2}×"),
+        Unit::Fraction => format!("{:.1}%", v * 100.0),
+    }
+}
+
+/// A count, or the mean of counts: one decimal, or two below 1 (`0.02`), so that a rare event
+/// does not print as `0.0`.
+pub fn format_count(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() < 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Events per second with an SI prefix: `950/s`, `12.3k/s`, `1.25M/s`.
+fn rate(v: f64, suffix: &str) -> String {
+    let abs = v.abs();
+    let (scaled, prefix) = if abs >= 1e9 {
+        (v / 1e9, "G")
+    } else if abs >= 1e6 {
+        (v / 1e6, "M")
+    } else if abs >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let digits = if scaled.abs() >= 100.0 || prefix.is_empty() && scaled.fract() == 0.0 { 0 } else { 1 };
+    format!("{scaled:.digits$}{prefix}{suffix}")
 }
 
 fn significant(value: f64) -> String {

@@ -9,19 +9,19 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use coldbench::analysis::pairing::{compare_results, compare_samples};
-use coldbench::analysis::shift;
-use coldbench::analysis::summary::Samples;
 use coldbench::analysis::verdict::verdict;
 use coldbench::build::stage::Staged;
 use coldbench::build::Executables;
 use coldbench::cli::Format;
 use coldbench::measure::bench::{Bench, BenchId, Observation, Precision, RunFailure, Settings};
-use coldbench::measure::scheduler::{NoProgress, RunCount, RunPolicy};
+use coldbench::measure::policy::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
 use coldbench::results::{
     BenchmarkResult, Better, Comparison, MetricDesc, OrderedMap, PrecisionStop, RunConfig, RunDocument, Side,
     Thresholds, Unit, Verdict,
 };
+use coldbench::stats::shift;
+use coldbench::stats::summary::Samples;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -13,7 +13,7 @@ use coldbench::discover::plan::Plan;
 use coldbench::measure::bench::{
     percentile_metrics, Bench, BenchId, Observation, Param, ParamValue, RunFailure, Settings,
 };
-use coldbench::measure::scheduler::{NoProgress, RunCount, RunPolicy};
+use coldbench::measure::policy::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
 use coldbench::results::{
     Better, Comparison, Location, MetricDesc, OrderedMap, RunConfig, RunDocument, Side, Thresholds, Unit,
@@ -118,7 +118,7 @@ fn compare(baseline: Throughput, candidate: Throughput) -> RunDocument {
     assert!(plan.to_build().is_empty(), "nothing to build for this kind");
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
     let (b, c) = plan.benches.split_at_mut(1);
-    let mut sides: [session::SideRef; 2] = [(&mut *b[0], &staged), (&mut *c[0], &staged)];
+    let mut sides: [coldbench::measure::bench::SideRef; 2] = [(&mut *b[0], &staged), (&mut *c[0], &staged)];
     let mut results = session::measure(&mut sides, &exe, &mut NoProgress);
     let cand = results.pop().unwrap();
     let base = results.pop().unwrap();

@@ -67,7 +67,7 @@ fn a_rewrite_runs_interleaved_with_its_reference_and_min_speedup_gates_on_the_in
         let runs = |b: &serde_json::Value| -> Vec<f64> {
             b["samples"][metric].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
         };
-        coldbench::analysis::shift::shift(&runs(python), &runs(rust), 0.05).unwrap().ratio
+        coldbench::stats::shift::shift(&runs(python), &runs(rust), 0.05).unwrap().ratio
     };
     assert!((factor - 1.0 / shift_of("wall")).abs() / factor < 1e-9, "the factor is the shift: {wall}");
     // The rate the programs reported: higher is better, so the speedup is Rust's over Python's.

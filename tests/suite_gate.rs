@@ -17,7 +17,7 @@ use coldbench::build::stage::Staged;
 use coldbench::build::Executables;
 use coldbench::cli::Format;
 use coldbench::measure::bench::{Bench, BenchId, Observation, PrepareEnv, RunFailure, Settings};
-use coldbench::measure::scheduler::{NoProgress, RunCount, RunPolicy};
+use coldbench::measure::policy::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
 use coldbench::results::{
     Adjustment, BenchmarkResult, Better, Comparison, Location, MetricDesc, OrderedMap, RunConfig, RunDocument, Series,
@@ -156,7 +156,7 @@ fn measure_and_compare(
         let factor = if slower.contains(&i) { 0.8 } else { 1.0 };
         let mut b = row(i, 10_000.0, s, noise(i), design);
         let mut c = row(i, 10_000.0 * factor, s + 1, noise(i), design);
-        let mut sides: [session::SideRef; 2] = [(&mut b, &staged), (&mut c, &staged)];
+        let mut sides: [coldbench::measure::bench::SideRef; 2] = [(&mut b, &staged), (&mut c, &staged)];
         let mut results = session::measure(&mut sides, &exe, &mut NoProgress);
         cand.push(results.pop().unwrap());
         base.push(results.pop().unwrap());

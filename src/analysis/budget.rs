@@ -3,20 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{Bound, BudgetCheck, Location, MetricDesc, OrderedMap, Stat, Summary};
-
-/// A limit on one statistic of one metric, resolved from a `budget` table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limit {
-    /// The metric.
-    pub metric: String,
-    /// The statistic compared (for a fact compared exactly: its value).
-    pub stat: Stat,
-    /// Maximum or minimum.
-    pub bound: Bound,
-    /// The limit, in the metric's unit.
-    pub value: f64,
-}
+use crate::results::{Bound, BudgetCheck, Limit, Location, MetricDesc, OrderedMap, Summary};
 
 /// Checks limits against a benchmark's summaries and exact values, in the order its metrics are
 /// declared; a limit on a metric that was not measured is not checked.
@@ -58,8 +45,8 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::summary::{summarize, Samples};
-    use crate::results::{Better, Unit};
+    use crate::results::{Better, Stat, Unit};
+    use crate::stats::summary::{summarize, Samples};
 
     #[test]
     fn maxima_minima_and_exact_values_in_declared_order() {

@@ -8,7 +8,7 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::summary::{mean, variance};
+use crate::stats::summary::{mean, variance};
 
 /// One side's processes: their numbers and the mean of the metric over each one's runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +132,7 @@ pub fn detectable(se: f64, df: f64, alpha: f64, power: f64) -> f64 {
 /// detect `target` instead (the standard error falls with their square root; the degrees of
 /// freedom are taken as they are, so this is a floor).
 pub fn processes_to_see(processes: usize, detectable: f64, target: f64) -> u64 {
-    super::power::runs_to_see(processes as u64, detectable, target)
+    crate::stats::power::runs_to_see(processes as u64, detectable, target)
 }
 
 #[cfg(test)]
@@ -141,7 +141,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::analysis::standard_normal as normal;
+    use crate::stats::standard_normal as normal;
 
     #[test]
     fn units_are_process_means() {

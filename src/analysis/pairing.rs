@@ -6,18 +6,18 @@
 
 use std::collections::BTreeMap;
 
-use super::bootstrap;
-use super::hypothesis::{mann_whitney_p_value, welch_p_value};
 use super::multiplicity::{self, Method};
 use super::nested::{self, Units};
-use super::power;
-use super::summary::{mean, median_in_place, Samples};
 use super::verdict::{exact, exact_within, explaining, verdict};
-use super::{modes, shift};
 use crate::results::{
     BenchmarkResult, Better, Comparison, ComparisonRow, Location, MetricDesc, Multiplicity, RunDocument, Side, Status,
     Thresholds,
 };
+use crate::stats::bootstrap;
+use crate::stats::hypothesis::{mann_whitney_p_value, welch_p_value};
+use crate::stats::power;
+use crate::stats::summary::{mean, median_in_place, Samples};
+use crate::stats::{modes, shift};
 
 /// Resamples of the comparison bootstrap: enough for stable 2.5th/97.5th percentiles, few enough
 /// to stay cheap when every metric of every benchmark is compared.

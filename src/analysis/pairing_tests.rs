@@ -2,9 +2,9 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::*;
-use crate::analysis::summary::summarize;
 use crate::analysis::verdict::worst_gating;
 use crate::results::{BenchConfig, Better, Facts, OrderedMap, Readiness, Series, Unit, Verdict};
+use crate::stats::summary::summarize;
 
 fn s(values: &[f64]) -> Samples {
     Samples::new(values.to_vec()).unwrap()
@@ -13,7 +13,7 @@ fn s(values: &[f64]) -> Samples {
 /// Normal draws (Box–Muller) from a fixed seed, so that the synthetic tests are deterministic.
 fn normal_samples(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..n).map(|_| mean + sd * crate::analysis::standard_normal(&mut rng)).collect()
+    (0..n).map(|_| mean + sd * crate::stats::standard_normal(&mut rng)).collect()
 }
 
 fn time(gates: bool) -> MetricDesc {
@@ -253,7 +253,7 @@ fn every_sampled_row_states_what_it_could_detect_and_few_noisy_runs_say_how_many
     let seen = few.detectable.unwrap();
     assert!(seen > 0.02, "{few:?}");
     let runs = few.runs_to_see_noise.unwrap();
-    assert!(runs > 10 && runs == crate::analysis::power::runs_to_see(10, seen, 0.02), "{few:?}");
+    assert!(runs > 10 && runs == crate::stats::power::runs_to_see(10, seen, 0.02), "{few:?}");
     // 400 runs of the same spread can: no advice.
     let (a, b) = (normal_samples(33, 400, 10.0, 0.5), normal_samples(34, 400, 10.0, 0.5));
     let many = judge(&a, &b, time(true));
@@ -329,7 +329,7 @@ fn two_modes(seed: u64, n: usize, slow: f64) -> Vec<f64> {
     (0..n)
         .map(|_| {
             let mode = if rng.gen::<f64>() < slow { 1.32e-3 } else { 1.02e-3 };
-            mode * (1.0 + 0.01 * crate::analysis::standard_normal(&mut rng))
+            mode * (1.0 + 0.01 * crate::stats::standard_normal(&mut rng))
         })
         .collect()
 }
@@ -348,7 +348,7 @@ fn the_power_line_and_the_interval_of_a_two_mode_start_agree() {
         assert!((claimed / half - factor).abs() < 1e-3, "{claimed} against {half} half-width: {row:?}");
         // The spread of the runs themselves, which the power line used to come from, says
         // something else for two modes: the line and the interval disagreed.
-        let from_runs = (1.0 + crate::analysis::power::detectable_between(&a, &b).unwrap()).ln();
+        let from_runs = (1.0 + crate::stats::power::detectable_between(&a, &b).unwrap()).ln();
         assert!((from_runs / half - factor).abs() > 0.25 * factor, "{from_runs} against {half}: {row:?}");
     }
 }

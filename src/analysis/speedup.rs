@@ -2,16 +2,9 @@
 //! metric's direction, with the interval of the ratio it comes from; the `min-speedup` gate on the
 //! lower end of that interval; and the summary over several pairs.
 
-use crate::results::{Better, BudgetCheck, ComparisonRow, Location, MetricDesc, OrderedMap, Speedup, Status, Unit};
-
-/// A minimum speedup over the reference (`budget = { min-speedup = 2.0 }`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpeedupLimit {
-    /// The metric; `None` for the headline (the wall time of a start).
-    pub metric: Option<String>,
-    /// The factor the lower end of the speedup's 95% CI must reach.
-    pub min: f64,
-}
+use crate::results::{
+    Better, BudgetCheck, ComparisonRow, Location, MetricDesc, OrderedMap, Speedup, SpeedupLimit, Status, Unit,
+};
 
 /// The speedup of one comparison row (the benchmark as candidate, its reference as baseline):
 /// the inverse ratio for a metric that is better lower, the ratio for one better higher.

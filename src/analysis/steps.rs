@@ -18,7 +18,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
-use super::summary::median_in_place;
+use crate::stats::summary::median_in_place;
 
 /// z of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -297,7 +297,7 @@ fn describe(obs: &[Obs], sums: &Sums, cuts: &[usize], extra_sd: f64) -> Segmenta
 #[cfg(test)]
 mod tests_support {
     use super::*;
-    use crate::analysis::standard_normal;
+    use crate::stats::standard_normal;
     use rand::SeedableRng;
     /// `n` points at the levels `steps` give (position → new level, from 1.0), each drawn with
     /// its own noise of sd `own` (and a CI that says so) plus `extra` between points.

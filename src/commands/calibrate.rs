@@ -1,7 +1,7 @@
 //! `cargo coldbench calibrate`: how noisy each start and load benchmark is on this machine, and so
 //! what a comparison of it can see. Each benchmark runs as two identical sides, interleaved (A/A),
 //! for `--time`; the log ratios of the pairs give the noise, from which the smallest detectable
-//! change per run count and the runs needed for `--detect` follow ([`crate::analysis::power`]).
+//! change per run count and the runs needed for `--detect` follow ([`crate::stats::power`]).
 //!
 //! With `--suite`, each suite row runs as two identical sides against `--processes` fresh
 //! processes each, block by block as a comparison runs them; the log ratios of the blocks' process
@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::analysis::nested::{self, Units};
-use crate::analysis::power::{Noise, ALPHA, POWER, RUN_COUNTS};
-use crate::analysis::summary::{mean, variance};
 use crate::cli::{Format, RunArgs, SuiteName};
 use crate::discover::plan;
 use crate::discover::workspace;
 use crate::measure::bench::Bench;
 use crate::results::calibration::{self, CalibratedBench, Calibration, SuiteCalibration};
 use crate::results::{BenchmarkResult, Location, Status};
+use crate::stats::power::{Noise, ALPHA, POWER, RUN_COUNTS};
+use crate::stats::summary::{mean, variance};
 use crate::suites::Group;
 use crate::ui::Ui;
 

@@ -30,8 +30,7 @@ use crate::error::UserError;
 use crate::host;
 use crate::measure::assemble;
 use crate::measure::bench::Bench;
-use crate::measure::scheduler::RunCount;
-use crate::measure::session;
+use crate::measure::policy::RunCount;
 use crate::results::calibration::Calibration;
 use crate::results::{BenchmarkResult, Candidate, Comparison, Side, SkippedBench, Store};
 use crate::ui::Ui;
@@ -289,7 +288,7 @@ pub(super) fn measure_candidates(
             (0..at.len()).filter(|&j| at[j].as_ref().is_some_and(|e| e.base.is_some() && e.cand.is_some())).collect();
         if let Some(&first) = paired.first() {
             let (base, cands) = split_sides(&mut at, first, &paired);
-            let mut sides: Vec<session::SideRef> = std::iter::once((base, base_staged))
+            let mut sides: Vec<crate::measure::bench::SideRef> = std::iter::once((base, base_staged))
                 .chain(cands.into_iter().zip(&paired).map(|(c, &j)| (c, cand_staged[j])))
                 .collect();
             // Baseline first in every round; the last candidate's run policy for all.
@@ -382,7 +381,7 @@ fn judge(
     let Collected { mut cand_results, paired_base, mut paired_cand, added, removed, skipped } = got;
     // The candidate's head-to-head entries against their references: measured in different
     // pairs, so "measured apart"; their `min-speedup` gates the candidate.
-    let by_id: BTreeMap<String, (Option<String>, Vec<crate::analysis::speedup::SpeedupLimit>)> = entries
+    let by_id: BTreeMap<String, (Option<String>, Vec<crate::results::SpeedupLimit>)> = entries
         .iter()
         .filter_map(|e| e.cand.as_ref())
         .map(|b| (b.id().render(), (b.reference(), b.settings().min_speedup.clone())))
@@ -456,7 +455,7 @@ fn warn_of_too_few_runs<'a>(store: &Store, benches: impl Iterator<Item = &'a dyn
         if settings.precision.is_some() {
             continue;
         }
-        let noise = crate::analysis::power::Noise {
+        let noise = crate::stats::power::Noise {
             pairs: c.pairs,
             log_ratio_sd: c.log_ratio_sd,
             lag1: c.lag1,

@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::speedup::{self, SpeedupLimit};
-use crate::analysis::{pairing, verdict};
+use crate::analysis::{pairing, speedup, verdict};
 use crate::build::cargo;
 use crate::build::git::{self, GitFacts};
 use crate::build::stage::Staged;
@@ -15,10 +14,11 @@ use crate::discover::standalone;
 use crate::discover::workspace::{self, CargoOptions};
 use crate::host;
 use crate::measure::bench::Bench;
-use crate::measure::scheduler::Progress;
+use crate::measure::policy::Progress;
 use crate::measure::session;
 use crate::results::{
-    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict,
+    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, SpeedupLimit, Status, Store, StoreLock,
+    Verdict,
 };
 use crate::ui::Ui;
 
@@ -287,7 +287,7 @@ pub(crate) fn measure_plan(
         let mut picked: Vec<(usize, &mut Box<dyn Bench>)> =
             benches.iter_mut().enumerate().filter(|(j, _)| members.contains(j)).collect();
         picked.sort_by_key(|(j, _)| members.iter().position(|m| m == j));
-        let mut sides: Vec<session::SideRef> =
+        let mut sides: Vec<crate::measure::bench::SideRef> =
             picked.iter_mut().map(|(_, b)| (&mut ***b as &mut dyn Bench, staged)).collect();
         let measured = if sides.len() == 1 {
             measure_sides(&mut sides, runner_exe, ui)
@@ -375,10 +375,17 @@ pub(crate) fn measure_alone(bench: &mut dyn Bench, staged: &Staged, runner_exe: 
 }
 
 /// Measures the same benchmark on several sides, interleaved, with a progress bar.
-pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+pub(crate) fn measure_sides(
+    sides: &mut [crate::measure::bench::SideRef],
+    runner_exe: &Path,
+    ui: &Ui,
+) -> Vec<BenchmarkResult> {
     let last = &sides[sides.len() - 1].0;
     let id = last.id().render();
-    let bar = ui.bar(last.settings().policy.runs.planned(&[], std::time::Duration::ZERO) as u64, "Measuring");
+    let bar = ui.bar(
+        last.settings().policy.runs.planned(crate::measure::policy::Pace::default(), std::time::Duration::ZERO) as u64,
+        "Measuring",
+    );
     bar.set_message(id.clone());
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
@@ -389,9 +396,13 @@ pub(crate) fn measure_sides(sides: &mut [session::SideRef], runner_exe: &Path, u
 }
 
 /// Measures a benchmark and those measured against it, interleaved, each on its own terms.
-fn measure_group(sides: &mut [session::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+fn measure_group(sides: &mut [crate::measure::bench::SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let ids: Vec<String> = sides.iter().map(|(b, _)| b.id().render()).collect();
-    let bar = ui.bar(sides[0].0.settings().policy.runs.planned(&[], std::time::Duration::ZERO) as u64, "Measuring");
+    let bar = ui.bar(
+        sides[0].0.settings().policy.runs.planned(crate::measure::policy::Pace::default(), std::time::Duration::ZERO)
+            as u64,
+        "Measuring",
+    );
     bar.set_message(ids.join(" + "));
     if !ui.quiet && bar.is_hidden() {
         for id in &ids {

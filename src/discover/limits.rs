@@ -2,10 +2,9 @@
 //! bounds one with `min-`/`max-` (`min-throughput = "100k/s"`), or is `median` (the headline
 //! metric's median); the value is read in the metric's unit.
 
-use crate::analysis::budget::Limit;
 use crate::discover::config::{config_error, RawBudget};
 use crate::error::UserError;
-use crate::results::{Better, Bound, MetricDesc, OrderedMap, Stat, Unit};
+use crate::results::{Better, Bound, Limit, MetricDesc, OrderedMap, Stat, Unit};
 use crate::units::{Bytes, UserDuration};
 
 /// The limits of a `budget` table for an entry whose kind declares `metrics`; `key` is the entry's

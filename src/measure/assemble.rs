@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use super::bench::{Bench, FactsReport, Observation, PERCENTILES};
-use super::scheduler::{Measured, RunCount};
+use super::policy::RunCount;
+use super::scheduler::Measured;
 use crate::analysis::budget;
-use crate::analysis::summary::{self, Samples};
 use crate::results::{
     BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, Modes, OrderedMap, Series, Status,
     Summary,
 };
+use crate::stats::summary::{self, Samples};
 
 /// Percentiles kept of a merged histogram.
 const DISTRIBUTION_PERCENTILES: [f64; 8] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99, 100.0];
@@ -91,8 +92,8 @@ fn distributions(observations: &[Observation]) -> BTreeMap<String, Distribution>
 
 /// The modes of a metric's runs, when it has two.
 fn modes_of(metric: &str, series: &Series) -> Option<Modes> {
-    let modes = crate::analysis::modes::detect(&series.as_f64())?;
-    Some(Modes { metric: metric.to_string(), modes: modes.to_vec(), method: crate::analysis::modes::METHOD.into() })
+    let modes = crate::stats::modes::detect(&series.as_f64())?;
+    Some(Modes { metric: metric.to_string(), modes: modes.to_vec(), method: crate::stats::modes::METHOD.into() })
 }
 
 /// The result of a benchmark that was not run on this side, and why.

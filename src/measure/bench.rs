@@ -7,12 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::analysis::budget::Limit;
 use crate::build::stage::Staged;
 use crate::build::ArtifactRef;
+use crate::measure::policy::RunPolicy;
 use crate::measure::process::RunnerSlot;
-use crate::measure::scheduler::RunPolicy;
-use crate::results::{BudgetCheck, Facts, MetricDesc, OrderedMap, Readiness, Thresholds, Unit};
+use crate::results::{BudgetCheck, Facts, Limit, MetricDesc, OrderedMap, Readiness, Thresholds, Unit};
 
 /// A metric's name: static for the metrics a kind declares, owned for names read at run time.
 pub type MetricName = Cow<'static, str>;
@@ -153,7 +152,7 @@ pub struct Settings {
     /// `--precision`: two sides run until their headline is this precise (or time is up).
     pub precision: Option<Precision>,
     /// The speedups over its reference it must keep (`min-speedup`).
-    pub min_speedup: Vec<crate::analysis::speedup::SpeedupLimit>,
+    pub min_speedup: Vec<crate::results::SpeedupLimit>,
     /// How many fresh processes (a suite row's server or worker) each side runs against, each for
     /// the policy's warmups and runs (see [`crate::measure::replicated`]); 1 for kinds whose every
     /// run is a process of its own.
@@ -247,6 +246,9 @@ impl SideMap {
     }
 }
 
+/// One side: its benchmark and its built files.
+pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
+
 /// What a benchmark gets to prepare its runs: the side's built files (fresh copies) and the
 /// resources the sides of one comparison share.
 pub struct PrepareEnv<'a> {
@@ -257,7 +259,7 @@ pub struct PrepareEnv<'a> {
     /// The runner process the sides share (one peak-RSS floor for both).
     pub runner: &'a RunnerSlot,
     /// Where slow preparation (a Python environment made) is told.
-    pub progress: &'a dyn crate::measure::scheduler::Progress,
+    pub progress: &'a dyn crate::measure::policy::Progress,
 }
 
 /// One benchmark that can be run repeatedly.

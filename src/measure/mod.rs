@@ -10,6 +10,7 @@ pub mod assemble;
 pub mod bench;
 pub mod legacy;
 pub mod load;
+pub mod policy;
 pub mod process;
 pub mod python;
 pub mod replicated;

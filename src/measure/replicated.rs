@@ -15,10 +15,10 @@
 use std::path::Path;
 
 use super::assemble;
-use super::bench::{Bench, FactsReport, PrepareEnv, RunFailure};
+use super::bench::{Bench, FactsReport, PrepareEnv, RunFailure, SideRef};
+use super::policy::{Progress, RunPolicy};
 use super::process::RunnerSlot;
-use super::scheduler::{self, Measured, Progress, RunPolicy};
-use super::session::SideRef;
+use super::scheduler::{self, Measured};
 use crate::results::BenchmarkResult;
 
 /// Shows one side's runs of a block as that side's, counted on top of its blocks before.
@@ -190,7 +190,7 @@ mod tests {
     use super::*;
     use crate::build::stage::Staged;
     use crate::measure::bench::{BenchId, Observation, Settings};
-    use crate::measure::scheduler::{NoProgress, RunCount};
+    use crate::measure::policy::{NoProgress, RunCount};
     use crate::results::{Better, MetricDesc, OrderedMap, Status, Unit};
 
     /// A bench that logs prepare (`P`), runs (its tag) and teardown (`T`), and reports as its value

@@ -8,98 +8,9 @@
 use std::time::Duration;
 
 use super::bench::{Bench, Observation, RunFailure};
-use crate::analysis::sequential::{Look, Plan};
+use super::policy::{Pace, Progress, RunPolicy};
 use crate::results::PrecisionStop;
-
-/// How many measured runs to make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunCount {
-    /// Exactly this many.
-    Exactly(u32),
-    /// hyperfine's rule: at least `min_runs` and at least `min_time` of measured wall time,
-    /// never more than `max_runs`.
-    Adaptive { min_runs: u32, min_time: Duration, max_runs: u32 },
-    /// At least `min_runs`, and runs until `wall` has passed on the clock since the first
-    /// measured run (harness time included): `calibrate --time`.
-    For { min_runs: u32, wall: Duration },
-}
-
-impl RunCount {
-    /// The default: at least 10 runs and at least 3 s.
-    pub const DEFAULT: RunCount =
-        RunCount::Adaptive { min_runs: 10, min_time: Duration::from_secs(3), max_runs: 10_000 };
-
-    /// Whether `runs` are enough, `since` the first of them began.
-    fn satisfied(&self, runs: &[Observation], since: Duration) -> bool {
-        let n = runs.len() as u32;
-        match *self {
-            RunCount::Exactly(want) => n >= want,
-            RunCount::Adaptive { min_runs, min_time, max_runs } => {
-                n >= max_runs || (n >= min_runs && runs.iter().map(|o| o.elapsed).sum::<Duration>() >= min_time)
-            }
-            RunCount::For { min_runs, wall } => n >= min_runs && since >= wall,
-        }
-    }
-
-    /// How many more rounds a side with these `runs` will at least need, as far as the runs so
-    /// far tell (with a time rule, assuming the next runs take as long as these): what the
-    /// scheduler promises the benches ([`Bench::expect_rounds`]). An estimate that comes out too
-    /// high costs the runs made ahead and never used, nothing else.
-    fn rounds_ahead(&self, runs: &[Observation], since: Duration) -> u32 {
-        let n = runs.len() as u32;
-        let mean = if runs.is_empty() { Duration::ZERO } else { runs.iter().map(|o| o.elapsed).sum::<Duration>() / n };
-        let by_time = |left: Duration| -> u32 {
-            if mean.is_zero() {
-                0
-            } else {
-                u32::try_from(left.as_nanos().div_ceil(mean.as_nanos())).unwrap_or(u32::MAX)
-            }
-        };
-        match *self {
-            RunCount::Exactly(want) => want.saturating_sub(n),
-            RunCount::Adaptive { min_runs, min_time, max_runs } => {
-                let spent: Duration = runs.iter().map(|o| o.elapsed).sum();
-                let more = min_runs.saturating_sub(n).max(by_time(min_time.saturating_sub(spent)));
-                more.min(max_runs.saturating_sub(n))
-            }
-            // The harness's own time counts here too, so the time rule is only a guess.
-            RunCount::For { min_runs, wall } => min_runs.saturating_sub(n).max(by_time(wall.saturating_sub(since))),
-        }
-    }
-
-    /// The expected total, estimated from the runs so far and the time `since` the first began
-    /// (for progress bars).
-    pub fn planned(&self, runs: &[Observation], since: Duration) -> u32 {
-        match *self {
-            RunCount::Exactly(want) => want,
-            RunCount::For { min_runs, wall } => {
-                let n = runs.len() as u32;
-                if n == 0 || since.is_zero() {
-                    return min_runs;
-                }
-                ((f64::from(n) * wall.as_secs_f64() / since.as_secs_f64()).ceil() as u32).max(min_runs).max(n)
-            }
-            RunCount::Adaptive { min_runs, min_time, max_runs } => {
-                if runs.is_empty() {
-                    return min_runs;
-                }
-                let mean = runs.iter().map(|o| o.elapsed).sum::<Duration>().as_secs_f64() / runs.len() as f64;
-                let by_time = if mean > 0.0 { (min_time.as_secs_f64() / mean).ceil() as u32 } else { max_runs };
-                by_time.clamp(min_runs, max_runs).max(runs.len() as u32)
-            }
-        }
-    }
-}
-
-/// Warmups and run count of one benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunPolicy {
-    /// Runs made first and excluded from statistics.
-    pub warmup: u32,
-    /// Measured runs.
-    pub runs: RunCount,
-}
+use crate::stats::sequential::{Look, Plan};
 
 /// Everything one side of a benchmark produced.
 #[derive(Debug, Clone, Default)]
@@ -117,23 +28,9 @@ pub struct Measured {
     pub processes: Vec<u32>,
 }
 
-/// Told about every finished run, to draw progress.
-pub trait Progress {
-    /// A run of `side` (of `sides`) finished; `done` of an estimated `planned` measured runs are done.
-    fn run_finished(&mut self, side: usize, sides: usize, warmup: bool, done: u32, planned: u32);
-
-    /// Something slow outside the runs starts (a Python environment is made): a status line.
-    fn status(&self, _verb: &str, _message: &str) {}
-
-    /// Something worth a line with `-v` (a Python environment is reused).
-    fn note(&self, _message: &str) {}
-}
-
-/// A [`Progress`] that shows nothing.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn run_finished(&mut self, _: usize, _: usize, _: bool, _: u32, _: u32) {}
+/// The pace of these runs.
+fn pace(runs: &[Observation]) -> Pace {
+    Pace::of(runs.iter().map(|o| o.elapsed))
 }
 
 /// Runs every side's warmups and then its measured runs, interleaved side by side.
@@ -163,20 +60,22 @@ fn interleave(
     let mut out: Vec<Measured> = sides.iter().map(|_| Measured::default()).collect();
     promise(sides, &out, policy.warmup);
     for _ in 0..policy.warmup {
-        if !round(sides, &mut out, Phase::Warmup, linked, progress, &|_| policy.runs.planned(&[], Duration::ZERO)) {
+        if !round(sides, &mut out, Phase::Warmup, linked, progress, &|_| {
+            policy.runs.planned(Pace::default(), Duration::ZERO)
+        }) {
             return out;
         }
     }
     let first = std::time::Instant::now();
     let mut promised = 0;
-    while out.iter().any(|m| m.active() && !policy.runs.satisfied(&m.runs, first.elapsed())) {
+    while out.iter().any(|m| m.active() && !policy.runs.satisfied(m.pace(), first.elapsed())) {
         if promised == 0 {
-            let ahead = out.iter().filter(|m| m.active()).map(|m| policy.runs.rounds_ahead(&m.runs, first.elapsed()));
+            let ahead = out.iter().filter(|m| m.active()).map(|m| policy.runs.rounds_ahead(m.pace(), first.elapsed()));
             promised = ahead.max().unwrap_or(1).max(1);
             promise(sides, &out, promised);
         }
         promised -= 1;
-        let planned = |runs: &[Observation]| policy.runs.planned(runs, first.elapsed());
+        let planned = |runs: &[Observation]| policy.runs.planned(pace(runs), first.elapsed());
         if !round(sides, &mut out, Phase::Measured, linked, progress, &planned) {
             return out;
         }
@@ -185,6 +84,11 @@ fn interleave(
 }
 
 impl Measured {
+    /// The pace of its measured runs.
+    fn pace(&self) -> Pace {
+        pace(&self.runs)
+    }
+
     /// Whether this side still runs.
     fn active(&self) -> bool {
         self.failure.is_none() && self.stopped.is_none()

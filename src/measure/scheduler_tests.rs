@@ -3,6 +3,7 @@
 use super::*;
 
 use crate::measure::bench::{BenchId, Settings};
+use crate::measure::policy::{NoProgress, RunCount};
 use crate::results::{MetricDesc, OrderedMap};
 
 /// A bench whose runs take scripted times, with an optional failure at a given run.
@@ -233,7 +234,7 @@ impl Bench for Noisy {
         &self.settings
     }
     fn run(&mut self) -> Result<Observation, RunFailure> {
-        let z = crate::analysis::standard_normal(&mut self.rng);
+        let z = crate::stats::standard_normal(&mut self.rng);
         let wall = 0.010 * self.factor * (self.sd * z).exp();
         Ok(Observation {
             elapsed: Duration::from_secs_f64(wall),
@@ -279,9 +280,9 @@ fn a_run_to_a_precision_stops_at_the_first_precise_checkpoint_or_when_time_is_up
 /// threshold at 1%, as `analysis::pairing` judges them: how many are flagged (regressed or
 /// worse) and how many are any change.
 fn simulated_compares(sd: f64, factor: f64, seed: u64) -> (usize, usize) {
-    use crate::analysis::shift::shift;
     use crate::analysis::verdict::verdict;
     use crate::results::{Better, Thresholds, Verdict};
+    use crate::stats::shift::shift;
     let plan = Plan { alpha: 0.05, precision: 0.01 };
     let (mut flagged, mut changed) = (0, 0);
     for i in 0..300 {
@@ -311,8 +312,8 @@ fn compares_to_a_precision_keep_false_alarms_at_5_percent_and_find_3_percent() {
 
 #[test]
 fn a_calibration_from_fake_benches_predicts_the_runs_their_compares_need_for_3_percent() {
-    use crate::analysis::hypothesis::mann_whitney_p_value;
-    use crate::analysis::power::Noise;
+    use crate::stats::hypothesis::mann_whitney_p_value;
+    use crate::stats::power::Noise;
     let walls = |m: &Measured| m.runs.iter().map(|o| o.values[0].1).collect::<Vec<f64>>();
     for sd in [0.02, 0.04] {
         // calibrate: two identical sides, interleaved.
@@ -350,9 +351,10 @@ fn a_calibration_from_fake_benches_predicts_the_runs_their_compares_need_for_3_p
 #[test]
 fn planned_estimates_from_mean_wall() {
     let runs = vec![Observation { elapsed: Duration::from_millis(200), ..Observation::default() }];
-    assert_eq!(RunCount::DEFAULT.planned(&runs, Duration::ZERO), 15);
-    assert_eq!(RunCount::Exactly(7).planned(&runs, Duration::ZERO), 7);
+    let runs = pace(&runs);
+    assert_eq!(RunCount::DEFAULT.planned(runs, Duration::ZERO), 15);
+    assert_eq!(RunCount::Exactly(7).planned(runs, Duration::ZERO), 7);
     let timed = RunCount::For { min_runs: 1, wall: Duration::from_secs(60) };
-    assert_eq!(timed.planned(&runs, Duration::from_secs(20)), 3 * runs.len() as u32);
-    assert!(!timed.satisfied(&runs, Duration::from_secs(59)) && timed.satisfied(&runs, Duration::from_secs(60)));
+    assert_eq!(timed.planned(runs, Duration::from_secs(20)), 3 * runs.runs);
+    assert!(!timed.satisfied(runs, Duration::from_secs(59)) && timed.satisfied(runs, Duration::from_secs(60)));
 }

@@ -4,18 +4,15 @@
 use std::path::Path;
 
 use super::assemble;
-use super::bench::{Bench, FactsReport, Precision, PrepareEnv, RunFailure};
+use super::bench::{Bench, FactsReport, Precision, PrepareEnv, RunFailure, SideRef};
+use super::policy::Progress;
 use super::process::RunnerSlot;
-use super::scheduler::{self, Measured, PrecisionOutcome, Progress};
+use super::scheduler::{self, Measured, PrecisionOutcome};
 use super::watch::Watching;
-use crate::analysis::sequential::Plan;
-use crate::build::stage::Staged;
 use crate::host::state::Source;
 use crate::results::Location;
 use crate::results::{BenchmarkResult, PrecisionFacts};
-
-/// One side: its benchmark and its built files.
-pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
+use crate::stats::sequential::Plan;
 
 /// Measures the same benchmark on every side, interleaved, with the last side's (the
 /// candidate's) run policy, and returns a result per side in order. A benchmark that runs
@@ -122,7 +119,7 @@ pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Prog
 }
 
 /// A result measured to a precision records how it ended, and judges at the significance its
-/// last look may spend (see [`crate::analysis::sequential`]): `analysis::pairing` then computes
+/// last look may spend (see [`crate::stats::sequential`]): `analysis::pairing` then computes
 /// the look's interval again from the same runs, at that level.
 fn record_precision(r: &mut BenchmarkResult, metric: &str, p: Precision, outcome: PrecisionOutcome) {
     r.config.thresholds.significance = outcome.look.alpha;

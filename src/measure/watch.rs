@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::scheduler::Progress;
+use super::policy::Progress;
 use crate::host::state::{CpuTicks, Source};
 use crate::results::MachineDrift;
 

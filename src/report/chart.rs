@@ -105,7 +105,7 @@ pub fn strip_plot(title: &str, unit: Unit, strips: &[Strip]) -> String {
             }
         }
         if let Some(m) =
-            (!strip.runs.is_empty()).then(|| crate::analysis::summary::median_in_place(&mut strip.runs.to_vec()))
+            (!strip.runs.is_empty()).then(|| crate::stats::summary::median_in_place(&mut strip.runs.to_vec()))
         {
             let _ = write!(
                 svg,

@@ -2,52 +2,11 @@
 //! comparison row: its change, its p-value, its verdict.
 
 use crate::results::{ComparisonRow, MetricDesc, Unit, Verdict};
-use crate::units::{format_bytes, format_seconds};
-
-/// A value in a unit.
-pub fn value(unit: Unit, v: f64) -> String {
-    match unit {
-        Unit::Seconds => format_seconds(v),
-        Unit::Bytes => format_bytes(v),
-        Unit::Count => count(v),
-        Unit::PerSecond => rate(v, "/s"),
-        Unit::BytesPerSecond => format!("{}/s", format_bytes(v)),
-        Unit::Ratio => format!("{v:.2}×"),
-        Unit::Fraction => format!("{:.1}%", v * 100.0),
-    }
-}
+pub use crate::units::{format_count as count, format_value as value};
 
 /// A value of a described metric; a metric without a descriptor prints as a count.
 pub fn metric_value(desc: Option<&MetricDesc>, v: f64) -> String {
     value(desc.map_or(Unit::Count, |d| d.unit), v)
-}
-
-/// A count, or the mean of counts: one decimal, or two below 1 (`0.02`), so that a rare event
-/// does not print as `0.0`.
-pub fn count(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v.abs() < 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// Events per second with an SI prefix: `950/s`, `12.3k/s`, `1.25M/s`.
-fn rate(v: f64, suffix: &str) -> String {
-    let abs = v.abs();
-    let (scaled, prefix) = if abs >= 1e9 {
-        (v / 1e9, "G")
-    } else if abs >= 1e6 {
-        (v / 1e6, "M")
-    } else if abs >= 1e3 {
-        (v / 1e3, "k")
-    } else {
-        (v, "")
-    };
-    let digits = if scaled.abs() >= 100.0 || prefix.is_empty() && scaled.fract() == 0.0 { 0 } else { 1 };
-    format!("{scaled:.digits$}{prefix}{suffix}")
 }
 
 /// The compared metric with its location: `wall (median)`, `sys (mean)`; facts and status as they are.

@@ -17,10 +17,29 @@ pub mod view;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use clap::ValueEnum;
 
-use crate::cli::Format;
 use crate::results::{write_atomic, RunDocument};
 use view::View;
+
+/// `--format`: how results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Human,
+    /// The result document (the same JSON as `latest.json`), and nothing else.
+    Json,
+    /// GitHub-flavoured Markdown (for PR comments and $GITHUB_STEP_SUMMARY).
+    Md,
+    /// The self-contained HTML report.
+    Html,
+    /// Bencher Metric Format.
+    Bmf,
+    /// github-action-benchmark's customSmallerIsBetter (metrics where lower is better).
+    Gab,
+    /// github-action-benchmark's customBiggerIsBetter (metrics where higher is better).
+    GabBigger,
+}
 
 /// A format a result can be written in.
 pub trait Exporter {

@@ -15,8 +15,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
-use super::frame::{BadFrame, Payload};
-
 /// The environment variable through which the host offers its segment: a path the worker opens
 /// (`/proc/<host pid>/fd/<n>`, a memfd).
 pub const SHARED_ENV: &str = "COLDBENCH_RPC_SHM";
@@ -166,8 +164,8 @@ impl View {
     }
 
     /// The argument that a reference frame points at, read where it lies.
-    pub fn payload(&mut self, reference: &[u8]) -> Result<Payload, BadFrame> {
-        let bad = |why: String| BadFrame(format!("the shared-memory reference {why}"));
+    pub fn payload(&mut self, reference: &[u8]) -> Result<SharedBytes, BadReference> {
+        let bad = |why: String| BadReference(format!("the shared-memory reference {why}"));
         let fields: [u8; REFERENCE_LEN] =
             reference.try_into().map_err(|_| bad(format!("has {} bytes, the protocol says 16", reference.len())))?;
         let word = |i: usize| u64::from_le_bytes(fields[i..i + 8].try_into().unwrap());
@@ -184,9 +182,13 @@ impl View {
             self.map = Some(Arc::new(map));
         }
         let map = Arc::clone(self.map.as_ref().expect("mapped above"));
-        Ok(Payload::from_shared(SharedBytes { map, offset: offset as usize, len: len as usize }))
+        Ok(SharedBytes { map, offset: offset as usize, len: len as usize })
     }
 }
+
+/// Why a reference frame points at nothing that can be read: the message says what it holds.
+#[derive(Debug)]
+pub struct BadReference(pub String);
 
 /// An argument in the segment, as a frame's bytes.
 pub struct SharedBytes {
@@ -216,7 +218,7 @@ mod tests {
         let reference = seg.place(1, &first).unwrap();
         assert!(!seg.takes(SHARED_FROM), "busy until the reply");
         let got = view.payload(&reference).unwrap();
-        assert_eq!(&*got, &first[..]);
+        assert_eq!(got.as_ref(), &first[..]);
         seg.replied(2);
         assert!(!seg.takes(SHARED_FROM), "another call's reply frees nothing");
         seg.replied(1);
@@ -225,8 +227,8 @@ mod tests {
         let second = vec![7u8; 3 * SHARED_FROM + 5];
         let reference = seg.place(3, &second).unwrap();
         let got2 = view.payload(&reference).unwrap();
-        assert_eq!(&*got2, &second[..]);
-        assert_eq!(got.len(), first.len());
+        assert_eq!(got2.as_ref(), &second[..]);
+        assert_eq!(got.as_ref().len(), first.len());
     }
 
     #[test]
@@ -238,13 +240,13 @@ mod tests {
         let mut reference = [0u8; REFERENCE_LEN];
         reference[..8].copy_from_slice(&(5u64 << 20).to_le_bytes());
         reference[8..].copy_from_slice(&10u64.to_le_bytes());
-        let err = view.payload(&reference).unwrap_err().0;
+        let err = view.payload(&reference).err().unwrap().0;
         assert_eq!(
             err,
             format!("the shared-memory reference ends at byte {}, the segment has {}", (5u64 << 20) + 10, 1u64 << 20)
         );
-        assert!(view.payload(&[0; 3]).unwrap_err().0.contains("has 3 bytes"));
+        assert!(view.payload(&[0; 3]).err().unwrap().0.contains("has 3 bytes"));
         reference[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(view.payload(&reference).unwrap_err().0.contains("overflows"));
+        assert!(view.payload(&reference).err().unwrap().0.contains("overflows"));
     }
 }

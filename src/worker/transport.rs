@@ -176,7 +176,8 @@ impl Connection {
                     frames[3].len()
                 ))));
             }
-            frames[3] = view.payload(&reference).map_err(RecvError::Bad)?;
+            let argument = view.payload(&reference).map_err(|e| RecvError::Bad(BadFrame(e.0)))?;
+            frames[3] = Payload::from_shared(argument);
         }
         let message = Message::decode(frames).map_err(RecvError::Bad)?;
         if let Shared::Host(segment) = &mut self.shared {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+pub mod cache;
 mod program;
 mod python;
 mod references;
@@ -25,8 +26,8 @@ pub use python::PythonEntry;
 pub use references::{check_references, entry_names, min_speedups, MIN_SPEEDUP};
 
 use crate::error::UserError;
-use crate::measure::process::cache::CacheMode;
 use crate::units::{Percent, UserDuration};
+use cache::CacheMode;
 
 /// A `budget` table as written: keys and values are checked against the benchmark kind's metrics
 /// when the plan is made.

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::{config_error, RawBudget, StartEntry};
-use crate::analysis::speedup::SpeedupLimit;
 use crate::error::UserError;
+use crate::results::SpeedupLimit;
 
 /// The budget key of the minimum speedup over the reference.
 pub const MIN_SPEEDUP: &str = "min-speedup";

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::analysis::steps::{self, Estimate, Segmentation};
-use crate::cli::Format;
+use crate::report::Format;
 use crate::results::{
     write_atomic, BenchmarkResult, CommitInfo, History, HistoryCommit, HistorySeries, RunDocument, SeriesLevel,
     SeriesPoint, SeriesStep, Status, HISTORY_SCHEMA,

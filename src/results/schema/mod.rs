@@ -1,6 +1,7 @@
 //! The result schema (`coldbench/1`, README "Results"): plain serde types, importing nothing of the code
 //! that measures, so that the file format changes only when these types do.
 
+mod budget;
 mod facts;
 mod history;
 mod machine;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use budget::{Bound, BudgetCheck, Limit, SpeedupLimit};
 pub use facts::{
     Facts, ImportNode, LoaderStats, Mode, Modes, PrecisionFacts, PrecisionStop, Relocations, Residency, SlowImport,
 };
@@ -365,41 +367,6 @@ pub struct BenchConfig {
 
 fn exit() -> Readiness {
     Readiness::Exit
-}
-
-/// Which side of a limit is allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Bound {
-    /// The value may not exceed the limit.
-    Max,
-    /// The value may not fall below the limit.
-    Min,
-}
-
-fn max_bound() -> Bound {
-    Bound::Max
-}
-
-/// One limit checked against one statistic of one metric (or against a fact).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BudgetCheck {
-    /// The metric (`wall`, `max_rss`).
-    pub metric: String,
-    /// Which statistic was compared (`median`, `max`).
-    pub stat: String,
-    /// Whether the limit is a maximum or a minimum.
-    #[serde(default = "max_bound")]
-    pub bound: Bound,
-    /// The limit, in the metric's unit (seconds, bytes).
-    pub limit: f64,
-    /// The measured value.
-    pub value: f64,
-    /// Whether the value is within the limit.
-    pub ok: bool,
-    /// What exceeded it, for checks of lists (the forbidden objects or modules found).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub found: Vec<String>,
 }
 
 /// One benchmark's result.

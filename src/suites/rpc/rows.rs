@@ -236,9 +236,8 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::budget::Limit;
-    use crate::measure::scheduler::{RunCount, RunPolicy};
-    use crate::results::Thresholds;
+    use crate::measure::policy::{RunCount, RunPolicy};
+    use crate::results::{Limit, Thresholds};
 
     fn settings() -> Settings {
         Settings {

@@ -4,13 +4,12 @@
 //! starts its workers in `prepare`; each run has every worker hold the tensor in each mode, reads
 //! what they use (PSS, or on the GPU the device memory NVML lists), and lets go.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use super::data::TensorSpec;
 use super::host::{Body, TensorWorker};
 use super::metrics;
-use super::rows::{Free, Needs};
+use super::row::{Free, RowKind, TensorRow};
 use super::source::Source;
 use crate::discover::config::tensor::{Device, Mode};
 use crate::measure::bench::{
@@ -18,62 +17,6 @@ use crate::measure::bench::{
 };
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
-
-/// What a row measures.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RowKind {
-    /// Round trips of one tensor in one mode.
-    Transfer {
-        /// The tensor.
-        spec: TensorSpec,
-        /// How it crosses.
-        mode: Mode,
-        /// Where it lives.
-        device: Device,
-    },
-    /// Workers each holding the same tensor, in each mode.
-    Memory {
-        /// Workers.
-        workers: u32,
-        /// The tensor's size.
-        bytes: u64,
-        /// The modes compared.
-        modes: Vec<Mode>,
-        /// Where they hold it.
-        device: Device,
-    },
-}
-
-/// A row of the suite, as planned.
-#[derive(Debug, Clone)]
-pub struct TensorRow {
-    /// Its id.
-    pub id: BenchId,
-    /// How it runs and is judged.
-    pub settings: Settings,
-    /// What it measures.
-    pub kind: RowKind,
-    /// Round trips per round.
-    pub count: u32,
-    /// Where segments are made.
-    pub shm_dir: PathBuf,
-    /// Why it cannot run here (known when the plan is made).
-    pub skip: Option<String>,
-    /// The memory it needs free when it starts.
-    pub needs: Needs,
-    /// Whether that is checked (not with `--no-memory-check`).
-    pub check_memory: bool,
-    /// The copy row a shared row is measured against.
-    pub reference: Option<String>,
-}
-
-impl TensorRow {
-    fn device(&self) -> Device {
-        match &self.kind {
-            RowKind::Transfer { device, .. } | RowKind::Memory { device, .. } => *device,
-        }
-    }
-}
 
 /// A row of the tensor suite.
 pub struct TensorBench {

@@ -10,6 +10,7 @@ pub mod data;
 pub mod host;
 pub mod memcpy;
 pub mod metrics;
+pub mod row;
 pub mod rows;
 pub mod shm;
 pub mod source;

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::bench::{RowKind, TensorRow};
 use super::data::TensorSpec;
+use super::row::{Needs, RowKind, TensorRow};
 use crate::discover::config::tensor::{DType, Device, Mode, TensorConfig};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
@@ -44,44 +44,6 @@ pub struct Machine {
     pub no_cuda: Option<String>,
 }
 
-/// What a row needs free when it starts: checked just before it runs.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Needs {
-    /// What needs it, for the message: "a 768 MiB tensor in copy mode".
-    pub what: String,
-    /// Host memory, in bytes.
-    pub ram: u64,
-    /// GPU memory, in bytes.
-    pub vram: u64,
-}
-
-/// What is free now.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Free {
-    /// `MemAvailable`.
-    pub ram: Option<u64>,
-    /// The first GPU's free memory.
-    pub vram: Option<u64>,
-}
-
-impl Free {
-    /// What is free now; GPU memory only when `gpu` (opening this process's CUDA context).
-    pub fn now(gpu: bool) -> Free {
-        let vram =
-            if gpu { crate::cuda::gpu().ok().and_then(|g| g.mem_info().ok()).map(|(free, _)| free) } else { None };
-        Free { ram: crate::suites::server::mem_available(), vram }
-    }
-}
-
-impl Needs {
-    /// Why the row cannot run with `free`, with the figures; `None` when it fits (or what is free
-    /// is not known).
-    pub fn short_of(&self, free: Free) -> Option<String> {
-        short(self.ram, free.ram, "memory", &self.what)
-            .or_else(|| short(self.vram, free.vram, "GPU memory", &self.what))
-    }
-}
-
 /// What the rows are made from.
 pub struct RowsInput<'a> {
     /// The package.
@@ -106,18 +68,6 @@ fn text(name: &str, v: &str) -> Param {
 
 fn number(name: &str, v: f64, unit: Unit) -> Param {
     Param { name: name.into(), value: ParamValue::Number(v), unit: Some(unit) }
-}
-
-/// Why `need` bytes cannot be had from `available` (named `what`).
-fn short(need: u64, available: Option<u64>, what: &str, why: &str) -> Option<String> {
-    let available = available?;
-    (need > available).then(|| {
-        format!(
-            "{why} needs about {} of {what}, and {} is free",
-            format_size(need as f64),
-            format_size(available as f64)
-        )
-    })
 }
 
 /// Why a row on CUDA cannot run in this build, before what the machine offers.
@@ -275,9 +225,9 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::budget::Limit;
-    use crate::measure::scheduler::{RunCount, RunPolicy};
-    use crate::results::Thresholds;
+    use crate::measure::policy::{RunCount, RunPolicy};
+    use crate::results::{Limit, Thresholds};
+    use crate::suites::tensor::row::Free;
 
     fn input<'a>(cfg: &'a TensorConfig, args: &'a TensorArgs, machine: Machine) -> RowsInput<'a> {
         RowsInput {

@@ -27,7 +27,7 @@ impl HostTensor {
     #[cfg(not(feature = "torch"))]
     pub fn new(spec: &TensorSpec, device: Device) -> Result<HostTensor, String> {
         if device == Device::Cuda {
-            return Err("CUDA tensors of this build live in device memory (`super::cuda`)".into());
+            return Err("a CUDA tensor of this build is made in device memory through the CUDA driver, not here".into());
         }
         let mut bytes = host_buffer(spec.bytes() as usize, "the tensor")?;
         super::data::fill(&mut bytes);

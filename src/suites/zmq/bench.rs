@@ -4,102 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::codec::{Codec, Data};
+use super::codec::Codec;
 use super::load::{self, Bad, Round};
 use super::memory;
 use super::message::Exchange;
-use super::metrics::{self, Shape};
+use super::metrics;
 use super::pipeline;
+use super::row::{Client, Scenario, ServerDef, ZmqRow};
 use super::runtime::Runtime;
 use crate::build::ArtifactRef;
-use crate::discover::config::zmq::message::{ReplyConfig, RequestFrame};
-use crate::discover::config::zmq::Transport;
 use crate::measure::bench::{
     Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
 };
 use crate::results::{MetricDesc, OrderedMap, Readiness};
-use crate::suites::worker::echo::Pattern;
-use crate::suites::UserCommand;
-
-/// The client side of a throughput row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Client {
-    /// One REQ socket, one request at a time.
-    ReqRep,
-    /// One DEALER socket with this many requests outstanding.
-    Dealer(u32),
-    /// One PUSH socket, one-way.
-    Push,
-    /// This many REQ sockets on threads of their own.
-    Many(u32),
-}
-
-/// What one round of a row does.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Scenario {
-    /// Closed-loop messages per second.
-    Throughput { client: Client, payload: usize, codec: Codec, data: Data },
-    /// Open-loop latency at a rate.
-    Latency { rate: f64, payload: usize, duration: Duration },
-    /// Sequential requests, kept as a time series.
-    Tail { requests: u32, payload: usize },
-    /// A chain of built-in stage workers.
-    Pipeline { stages: u32 },
-    /// Fresh connections timed to their first answer.
-    Handshake { connections: u32 },
-}
-
-/// A user's server, as a row starts it.
-#[derive(Debug, Clone)]
-pub struct UserServer {
-    /// What runs.
-    pub command: UserCommand,
-    /// Where it listens.
-    pub endpoint: String,
-    /// What says it is ready.
-    pub ready: Readiness,
-    /// How long it may take.
-    pub timeout: Duration,
-    /// The frames of one request in its own format (`request`), when it has one.
-    pub request: Option<Arc<Vec<RequestFrame>>>,
-    /// What a good reply looks like (`reply`), when said.
-    pub reply: Option<Arc<ReplyConfig>>,
-}
-
-/// The server a row measures.
-#[derive(Debug, Clone)]
-pub enum ServerDef {
-    /// The built-in echo worker.
-    Builtin { pattern: Pattern, transport: Transport, codec: Codec, curve: bool },
-    /// The user's server.
-    User(Box<UserServer>),
-    /// None: the row starts its own workers (pipelines).
-    None,
-}
-
-/// A row of the suite, as planned.
-#[derive(Debug, Clone)]
-pub struct ZmqRow {
-    /// Its id.
-    pub id: BenchId,
-    /// How it runs and is judged.
-    pub settings: Settings,
-    /// What a round does.
-    pub scenario: Scenario,
-    /// Its server.
-    pub server: ServerDef,
-    /// How long a closed-loop round sends.
-    pub round: Duration,
-    /// The built-in row a user's row is measured against.
-    pub reference: Option<String>,
-    /// Which metrics it has.
-    pub shape: Shape,
-    /// Why it cannot run here (CURVE without a libzmq that has it).
-    pub skip: Option<String>,
-}
 
 /// What one round measured, before the server's share is added.
 #[derive(Default)]
@@ -253,7 +172,7 @@ pub fn shortfall(rate: f64, rounds: &[(f64, f64, f64)]) -> Option<String> {
     let n = rounds.len() as f64;
     let achieved = rounds.iter().map(|r| r.0).sum::<f64>() / n;
     let late = rounds.iter().map(|r| r.1).sum::<f64>() / rounds.iter().map(|r| r.2).sum::<f64>().max(1.0);
-    let rate_text = |r: f64| crate::report::format::value(crate::results::Unit::PerSecond, r);
+    let rate_text = |r: f64| crate::units::format_value(crate::results::Unit::PerSecond, r);
     if late > 0.05 {
         Some(format!(
             "{:.0}% of the sends left more than 1 ms behind their schedule: this machine could not generate {} \
@@ -421,8 +340,8 @@ mod tests {
     use crate::build::stage::Staged;
     use crate::discover::config::zmq::ZmqConfig;
     use crate::measure::bench::{Bench, FactsReport, PrepareEnv};
+    use crate::measure::policy::NoProgress;
     use crate::measure::process::runner::RunnerSlot;
-    use crate::measure::scheduler::NoProgress;
     use crate::suites::zmq::rows::{self, RowsInput, Sizes};
 
     /// A context kept for a whole side gives every block of that side the same I/O thread: the

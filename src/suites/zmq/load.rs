@@ -10,13 +10,10 @@ use std::borrow::Cow;
 use hdrhistogram::Histogram;
 
 use super::codec::Codec;
-use super::message::{Builder, Exchange};
+use super::message::{Builder, Exchange, REPLY_TIMEOUT};
 use super::monitor::Monitor;
 use crate::measure::bench::RunFailure;
 use crate::suites::worker::echo::FIN;
-
-/// How long a client waits for any one reply before the round fails.
-pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The CURVE keys a client uses: the server's public key, and its own pair.
 #[derive(Debug, Clone)]

@@ -11,6 +11,9 @@ use crate::discover::config::zmq::message::{
 };
 use crate::measure::bench::RunFailure;
 
+/// How long a client waits for any one reply before the round fails.
+pub const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How a reply is judged.
 #[derive(Debug, Clone)]
 enum Judge {
@@ -149,8 +152,7 @@ impl Exchange {
     /// Why a round got no reply, as one line: what was sent, the silence (or the connection's
     /// end, when the monitor saw one), and, when a user's server got the bare payload, the fix.
     pub fn silence(&self, payload_len: usize, closed: Option<String>) -> RunFailure {
-        let what = closed
-            .unwrap_or_else(|| format!("no reply within {}", humantime::format_duration(super::load::REPLY_TIMEOUT)));
+        let what = closed.unwrap_or_else(|| format!("no reply within {}", humantime::format_duration(REPLY_TIMEOUT)));
         let mut reason = format!("sent {}; {what}", self.describe(payload_len));
         if self.hint {
             reason.push_str(

@@ -10,6 +10,7 @@ pub mod message;
 pub mod metrics;
 pub mod monitor;
 pub mod pipeline;
+pub mod row;
 pub mod rows;
 pub mod runtime;
 

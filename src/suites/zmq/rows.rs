@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use super::codec::{Codec, Data};
 use super::metrics::Shape;
-use crate::analysis::budget::Limit;
+use super::row::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use crate::discover::config::zmq::message::RequestFrame;
 use crate::discover::config::zmq::{ServerPattern, Transport, ZmqConfig};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
-use crate::results::{Bound, Stat, Unit};
+use crate::results::{Bound, Limit, Stat, Unit};
 use crate::suites::worker::echo::Pattern;
 pub use crate::suites::Group;
 
@@ -453,7 +452,7 @@ pub fn transport_of(endpoint: &str) -> Transport {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::measure::scheduler::{RunCount, RunPolicy};
+    use crate::measure::policy::{RunCount, RunPolicy};
     use crate::results::{Readiness, Thresholds};
 
     /// Settings of a small row, for tests of the suite's modules.

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::bench::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use super::codec::Codec;
 use super::load::{self, Conn, CurveClient};
+use super::row::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use crate::discover::config::zmq::Transport;
 use crate::measure::bench::{PrepareEnv, RunFailure};
 use crate::results::Readiness;

@@ -4,7 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use super::summary::percentile;
+use super::quantile::percentile;
 
 /// 95% percentile-bootstrap intervals of `K` statistics of resampled `groups`.
 ///

@@ -221,7 +221,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     use super::*;
-    use crate::analysis::standard_normal as normal;
+    use crate::stats::standard_normal as normal;
 
     fn bimodal(rng: &mut StdRng, n: usize, slow: f64, noise: f64) -> Vec<f64> {
         (0..n).map(|_| if rng.gen::<f64>() < slow { 1.32e-3 } else { 1.02e-3 } * (noise * normal(rng)).exp()).collect()

@@ -285,7 +285,7 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
-    use crate::analysis::standard_normal as normal;
+    use crate::stats::standard_normal as normal;
 
     /// Every pairwise value, listed: what the counting must agree with.
     fn listed(set: &dyn Pairwise, values: &[f64], paired: Option<&[f64]>) -> Vec<f64> {
@@ -390,7 +390,7 @@ mod tests {
         };
         let base: Vec<f64> = (0..1280).map(|_| draw(0.47, &mut rng)).collect();
         let cand: Vec<f64> = (0..1280).map(|_| draw(0.53, &mut rng)).collect();
-        let median = |v: &[f64]| crate::analysis::summary::median_in_place(&mut v.to_vec());
+        let median = |v: &[f64]| crate::stats::summary::median_in_place(&mut v.to_vec());
         let medians = median(&cand) / median(&base);
         let s = shift(&base, &cand, 0.05).unwrap();
         assert!(medians > 1.05, "the ratio of medians jumps: {medians}");

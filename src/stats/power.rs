@@ -177,9 +177,9 @@ mod tests {
     use rand::{rngs::StdRng, SeedableRng};
 
     use super::*;
-    use crate::analysis::hypothesis::welch_p_value;
+    use crate::stats::hypothesis::welch_p_value;
 
-    use crate::analysis::standard_normal as normal;
+    use crate::stats::standard_normal as normal;
 
     /// A run of a 10 ms benchmark with log-normal noise of spread `sd`, times `factor`.
     fn run(rng: &mut StdRng, sd: f64, factor: f64) -> f64 {

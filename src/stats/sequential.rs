@@ -121,7 +121,7 @@ mod tests {
     use crate::analysis::verdict::verdict;
     use crate::results::{Better, Thresholds, Verdict};
 
-    use crate::analysis::standard_normal as normal;
+    use crate::stats::standard_normal as normal;
 
     #[test]
     fn the_looks_spend_no_more_than_alpha_and_the_runs_double() {
