@@ -9,18 +9,13 @@ use coldbench::measure::process::{ProcessSpec, Readiness};
 use coldbench::measure::runner::Runner;
 use common::*;
 
-#[test]
-fn peak_rss_is_each_childs_own_even_from_one_runner() {
-    // Build the memory fixtures.
-    let out = tempfile::tempdir().unwrap();
-    let res = run_fixture(out.path(), &["-p", "memory", "--runs", "2"]);
-    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
-    let release = fixture_target_dir().join("release");
-    let spec = |bin: &str| ProcessSpec {
-        program: release.join(bin),
-        args: vec![],
+/// A program that runs to its exit, its output not captured.
+fn to_exit(program: std::path::PathBuf, args: Vec<String>, cwd: std::path::PathBuf) -> ProcessSpec {
+    ProcessSpec {
+        program,
+        args,
         env: BTreeMap::new(),
-        cwd: std::env::temp_dir(),
+        cwd,
         readiness: Readiness::Exit,
         timeout: Duration::from_secs(10),
         capture_stdout: false,
@@ -28,7 +23,17 @@ fn peak_rss_is_each_childs_own_even_from_one_runner() {
         cache: Default::default(),
         evict_first: None,
         cpu: None,
-    };
+    }
+}
+
+#[test]
+fn peak_rss_is_each_childs_own_even_from_one_runner() {
+    // Build the memory fixtures.
+    let out = tempfile::tempdir().unwrap();
+    let res = run_fixture(out.path(), &["-p", "memory", "--runs", "2"]);
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
+    let release = fixture_target_dir().join("release");
+    let spec = |bin: &str| to_exit(release.join(bin), vec![], std::env::temp_dir());
     // One runner serves both: a harness that read getrusage(RUSAGE_CHILDREN) would report the
     // big child's 64 MiB again for the small one.
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
@@ -47,19 +52,8 @@ fn promised_rounds_are_made_in_one_batch_and_handed_out_in_order() {
     // Each run appends its spec's letter to a log: what the log holds after the first `run`
     // returns is what the runner made in that one request.
     let dir = tempfile::tempdir().unwrap();
-    let spec = |letter: &str| ProcessSpec {
-        program: "/bin/sh".into(),
-        args: vec!["-c".into(), format!("echo {letter} >> log")],
-        env: BTreeMap::new(),
-        cwd: dir.path().to_path_buf(),
-        readiness: Readiness::Exit,
-        timeout: Duration::from_secs(10),
-        capture_stdout: false,
-        capture_stderr: false,
-        cache: Default::default(),
-        evict_first: None,
-        cpu: None,
-    };
+    let spec =
+        |letter: &str| to_exit("/bin/sh".into(), vec!["-c".into(), format!("echo {letter} >> log")], dir.path().into());
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
     let mut runner = Runner::start(&exe, &[spec("a"), spec("b")]).unwrap();
     let log =
