@@ -48,7 +48,6 @@ impl Throughput {
             timeout: Duration::from_secs(1),
             default_entry: false,
             precision: None,
-            min_speedup: vec![],
             processes: 1,
         };
         Throughput { id, settings, rates, took, calls: 0 }

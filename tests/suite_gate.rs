@@ -119,7 +119,6 @@ fn row(i: usize, rate: f64, seed: u64, noise: Noise, design: Design) -> FakeRow 
         timeout: Duration::from_secs(1),
         default_entry: false,
         precision: None,
-        min_speedup: vec![],
         processes: design.processes,
     };
     FakeRow {

@@ -3,7 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{Bound, BudgetCheck, Limit, Location, MetricDesc, OrderedMap, Summary};
+use crate::results::{BenchmarkResult, Bound, BudgetCheck, Limit, Location, MetricDesc, OrderedMap, Status, Summary};
+
+/// Checks a measured result against its limits: the checks go first in its budget, before those
+/// its kind made itself. A result that did not measure is not checked.
+pub fn attach(result: &mut BenchmarkResult, limits: &[Limit]) {
+    if result.status != Status::Ok {
+        return;
+    }
+    let checks = check(limits, &result.metrics, &result.summary, &result.values);
+    result.budget.splice(0..0, checks);
+}
 
 /// Checks limits against a benchmark's summaries and exact values, in the order its metrics are
 /// declared; a limit on a metric that was not measured is not checked.

@@ -9,6 +9,7 @@ pub mod budget;
 pub mod multiplicity;
 pub mod nested;
 pub mod pairing;
+pub mod reference;
 pub mod speedup;
 pub mod steps;
 pub mod verdict;

@@ -444,4 +444,4 @@ pub fn against_document(
 
 #[cfg(test)]
 #[path = "pairing_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -16,7 +16,7 @@ fn normal_samples(seed: u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
     (0..n).map(|_| mean + sd * crate::stats::standard_normal(&mut rng)).collect()
 }
 
-fn time(gates: bool) -> MetricDesc {
+pub(crate) fn time(gates: bool) -> MetricDesc {
     MetricDesc { gates, ..MetricDesc::new(Unit::Seconds, Better::Lower) }
 }
 
@@ -33,7 +33,7 @@ fn fact(gates: bool) -> MetricDesc {
 }
 
 /// A result with these metrics and samples (an empty sample list for an exact value).
-fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResult {
+pub(crate) fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> BenchmarkResult {
     let mut descs = OrderedMap::new();
     let mut samples = BTreeMap::new();
     let mut summary = BTreeMap::new();

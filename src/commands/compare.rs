@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::run::{self, RunOptions, RunOutcome};
-use crate::analysis::pairing;
+use crate::analysis::{pairing, reference};
 use crate::build::artifacts::{ArtifactCache, BuildKey};
 use crate::build::git::{self, CheckoutState, GitFacts, ResolvedRef};
 use crate::build::outside::{self, Outside};
@@ -29,8 +29,9 @@ use crate::discover::workspace::{self, CargoOptions, Workspace};
 use crate::error::UserError;
 use crate::host;
 use crate::measure::assemble;
-use crate::measure::bench::Bench;
+use crate::measure::bench::{Bench, ReferenceSpec};
 use crate::measure::policy::RunCount;
+use crate::measure::references;
 use crate::results::calibration::Calibration;
 use crate::results::{BenchmarkResult, Candidate, Comparison, Side, SkippedBench, Store};
 use crate::ui::Ui;
@@ -381,17 +382,16 @@ fn judge(
     let Collected { mut cand_results, paired_base, mut paired_cand, added, removed, skipped } = got;
     // The candidate's head-to-head entries against their references: measured in different
     // pairs, so "measured apart"; their `min-speedup` gates the candidate.
-    let by_id: BTreeMap<String, (Option<String>, Vec<crate::results::SpeedupLimit>)> = entries
+    let by_id: BTreeMap<String, ReferenceSpec> = entries
         .iter()
         .filter_map(|e| e.cand.as_ref())
-        .map(|b| (b.id().render(), (b.reference(), b.settings().min_speedup.clone())))
+        .filter_map(|b| Some((b.id().render(), b.reference()?)))
         .collect();
     let ids: Vec<String> = cand_results.iter().map(|r| r.id.clone()).collect();
-    let references: Vec<Option<String>> = ids.iter().map(|id| by_id.get(id).and_then(|(r, _)| r.clone())).collect();
-    let reference_of = run::reference_indices(&ids, &references);
-    let limits: Vec<_> =
-        cand_results.iter().map(|r| by_id.get(&r.id).map(|(_, l)| l.clone()).unwrap_or_default()).collect();
-    run::attach_references(&mut cand_results, &reference_of, &limits, false);
+    let specs: Vec<Option<ReferenceSpec>> = ids.iter().map(|id| by_id.get(id).cloned()).collect();
+    let references: Vec<Option<String>> = specs.iter().map(|s| s.as_ref().map(|s| s.id.clone())).collect();
+    let reference_of = references::reference_indices(&ids, &references);
+    reference::attach(&mut cand_results, &reference_of, &specs, false);
     // The thresholds each measured pair recorded: a run to a precision records the significance
     // its last look may use.
     let thresholds: BTreeMap<String, crate::results::Thresholds> = entries

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::analysis::{pairing, speedup, verdict};
+use crate::analysis::{pairing, reference, verdict};
 use crate::build::cargo;
 use crate::build::git::{self, GitFacts};
 use crate::build::stage::Staged;
@@ -15,10 +15,10 @@ use crate::discover::workspace::{self, CargoOptions};
 use crate::host;
 use crate::measure::bench::Bench;
 use crate::measure::policy::Progress;
+use crate::measure::references;
 use crate::measure::session;
 use crate::results::{
-    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, SpeedupLimit, Status, Store, StoreLock,
-    Verdict,
+    BenchmarkResult, Comparison, MachineState, RunConfig, RunDocument, Side, Status, Store, StoreLock, Verdict,
 };
 use crate::ui::Ui;
 
@@ -274,16 +274,9 @@ pub(crate) fn measure_plan(
     runner_exe: &Path,
     ui: &Ui,
 ) -> Vec<BenchmarkResult> {
-    let reference_of = references_in(benches);
-    let root_of: Vec<usize> = (0..benches.len()).map(|i| root(&reference_of, i)).collect();
+    let reference_of = references::references_in(benches);
     let mut results: Vec<Option<BenchmarkResult>> = benches.iter().map(|_| None).collect();
-    for head in 0..benches.len() {
-        if root_of[head] != head {
-            continue;
-        }
-        // The reference first, then what is measured against it, in plan order.
-        let members: Vec<usize> =
-            std::iter::once(head).chain((0..benches.len()).filter(|&j| j != head && root_of[j] == head)).collect();
+    for members in references::reference_groups(&reference_of) {
         let mut picked: Vec<(usize, &mut Box<dyn Bench>)> =
             benches.iter_mut().enumerate().filter(|(j, _)| members.contains(j)).collect();
         picked.sort_by_key(|(j, _)| members.iter().position(|m| m == j));
@@ -299,74 +292,9 @@ pub(crate) fn measure_plan(
         }
     }
     let mut results: Vec<BenchmarkResult> = results.into_iter().map(|r| r.expect("every benchmark measured")).collect();
-    let limits: Vec<Vec<SpeedupLimit>> = benches.iter().map(|b| b.settings().min_speedup.clone()).collect();
-    attach_references(&mut results, &reference_of, &limits, true);
+    let specs: Vec<_> = benches.iter().map(|b| b.reference()).collect();
+    reference::attach(&mut results, &reference_of, &specs, true);
     results
-}
-
-/// For each benchmark, the index of its reference among `benches`, when it is there.
-fn references_in(benches: &[Box<dyn Bench>]) -> Vec<Option<usize>> {
-    let ids: Vec<String> = benches.iter().map(|b| b.id().render()).collect();
-    let references: Vec<Option<String>> = benches.iter().map(|b| b.reference()).collect();
-    reference_indices(&ids, &references)
-}
-
-/// For each id, the index of the id its reference names, when it is among `ids` (and is not
-/// itself).
-pub(crate) fn reference_indices(ids: &[String], references: &[Option<String>]) -> Vec<Option<usize>> {
-    references
-        .iter()
-        .enumerate()
-        .map(|(i, r)| r.as_ref().and_then(|r| ids.iter().position(|id| id == r)).filter(|&j| j != i))
-        .collect()
-}
-
-/// The end of the chain of references from `i`: the implementation everything on the chain is
-/// measured against. (The configuration rules out cycles; the walk stops anyway.)
-fn root(reference_of: &[Option<usize>], i: usize) -> usize {
-    let mut at = i;
-    for _ in 0..reference_of.len() {
-        match reference_of[at] {
-            Some(next) => at = next,
-            None => break,
-        }
-    }
-    at
-}
-
-/// Adds to each result that has a reference the comparison with it; the rows explain and do not
-/// gate (a user's server is expected to cost more than the bare transport). A start entry against
-/// its reference is a head-to-head: its result also gets the speedups, and its `min-speedup`
-/// limits are checked with its budget.
-pub(crate) fn attach_references(
-    results: &mut [BenchmarkResult],
-    reference_of: &[Option<usize>],
-    limits: &[Vec<SpeedupLimit>],
-    interleaved: bool,
-) {
-    for (i, reference) in reference_of.iter().enumerate() {
-        let Some(j) = *reference else { continue };
-        let thresholds = results[i].config.thresholds;
-        let mut rows = pairing::compare_pair(&results[j], &results[i], &thresholds);
-        for row in rows.iter_mut() {
-            row.gating = false;
-            row.verdict = verdict::explaining(row.verdict, false);
-        }
-        let head_to_head = results[i].kind == crate::measure::start::KIND;
-        let speedups = if head_to_head {
-            speedup::speedups(&results[i].metrics, &rows)
-        } else {
-            crate::results::OrderedMap::new()
-        };
-        if results[i].status == Status::Ok {
-            let headline = results[i].headline().map(|(name, _)| name.to_string());
-            let reference = (results[j].id.as_str(), results[j].status);
-            let checks = speedup::check(&limits[i], headline.as_deref(), &speedups, reference);
-            results[i].budget.extend(checks);
-        }
-        results[i].reference =
-            Some(crate::results::Reference { id: results[j].id.clone(), interleaved, rows, speedups });
-    }
 }
 
 /// Measures one benchmark on its own.
@@ -390,8 +318,9 @@ pub(crate) fn measure_sides(
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
     }
-    let results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
+    let mut results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
+    attach_budgets(&mut results, sides);
     results
 }
 
@@ -409,9 +338,17 @@ fn measure_group(sides: &mut [crate::measure::bench::SideRef], runner_exe: &Path
             ui.status("Measuring", id);
         }
     }
-    let results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
+    let mut results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
+    attach_budgets(&mut results, sides);
     results
+}
+
+/// Checks each side's result against the budget its benchmark was given.
+fn attach_budgets(results: &mut [BenchmarkResult], sides: &[crate::measure::bench::SideRef]) {
+    for (result, (bench, _)) in results.iter_mut().zip(sides) {
+        crate::analysis::budget::attach(result, &bench.settings().limits);
+    }
 }
 
 struct BarProgress<'a> {

@@ -15,7 +15,7 @@ use super::probe;
 use super::workspace::{Member, Workspace};
 use crate::build::ArtifactRef;
 use crate::error::UserError;
-use crate::measure::bench::{Bench, BenchId, PackageSide, Precision, Settings, SideMap};
+use crate::measure::bench::{Bench, BenchId, PackageSide, Precision, ReferenceSpec, Settings, SideMap};
 use crate::measure::load::{self, LoadBench, LoadDef};
 use crate::measure::policy::{RunCount, RunPolicy};
 use crate::measure::process::cache::CacheMode;
@@ -365,7 +365,6 @@ impl Common<'_> {
             // Entries made up without a configuration have no key path.
             default_entry: key.is_empty(),
             precision: self.precision,
-            min_speedup: Vec::new(),
             processes: 1,
         })
     }
@@ -377,11 +376,14 @@ impl Common<'_> {
         let readiness = self.readiness(entry.ready, &entry.key)?;
         let min_speedup = config::min_speedups(&entry.budget, &entry.key, self.manifest)?;
         entry.budget.remove(config::MIN_SPEEDUP);
-        let mut settings = self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?;
-        settings.min_speedup = min_speedup;
+        let settings = self.settings(start::KIND, &entry.key, &entry.budget, start::all_metrics())?;
         let def = StartDef {
             id: BenchId::new(start::KIND, &self.member.name, &entry.name),
-            reference: entry.reference.map(|r| BenchId::new(start::KIND, &self.member.name, &r).render()),
+            reference: entry.reference.map(|r| ReferenceSpec {
+                id: BenchId::new(start::KIND, &self.member.name, &r).render(),
+                head_to_head: true,
+                min_speedup,
+            }),
             settings,
             program,
             args,
@@ -546,7 +548,6 @@ impl Common<'_> {
             timeout,
             default_entry: false,
             precision: None,
-            min_speedup: Vec::new(),
             processes: overrides.processes.or(configured.processes).unwrap_or(if overrides.quick {
                 QUICK_PROCESSES
             } else {

@@ -1,6 +1,7 @@
 //! Turns what the scheduler measured into a result record, for any [`Bench`]: samples per
 //! declared metric (percentiles derived from histograms), summaries, distributions, warnings about
-//! the samples, and budget checks.
+//! the samples, and the checks a kind makes itself. The configured budget is checked on the
+//! result afterwards (`analysis::budget::attach`).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,6 @@ use hdrhistogram::Histogram;
 use super::bench::{Bench, FactsReport, Observation, PERCENTILES};
 use super::policy::RunCount;
 use super::scheduler::Measured;
-use crate::analysis::budget;
 use crate::results::{
     BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, Modes, OrderedMap, Series, Status,
     Summary,
@@ -136,11 +136,7 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             _ => Vec::new(),
         };
     warnings.extend(report.warnings);
-    let mut budget = Vec::new();
-    if ok {
-        budget = budget::check(&settings.limits, &metrics, &summary, &values);
-        budget.extend(report.checks);
-    }
+    let budget = if ok { report.checks } else { Vec::new() };
     let mut facts = report.facts;
     if ok {
         facts.modes = headline.and_then(|(name, _)| modes_of(name, samples.get(name)?));

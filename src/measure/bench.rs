@@ -151,12 +151,29 @@ pub struct Settings {
     pub default_entry: bool,
     /// `--precision`: two sides run until their headline is this precise (or time is up).
     pub precision: Option<Precision>,
-    /// The speedups over its reference it must keep (`min-speedup`).
-    pub min_speedup: Vec<crate::results::SpeedupLimit>,
     /// How many fresh processes (a suite row's server or worker) each side runs against, each for
     /// the policy's warmups and runs (see [`crate::measure::replicated`]); 1 for kinds whose every
     /// run is a process of its own.
     pub processes: u32,
+}
+
+/// What a benchmark is measured against in the same run, and what that comparison decides.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReferenceSpec {
+    /// The rendered id of the reference.
+    pub id: String,
+    /// A head-to-head (a start against another implementation of it): the result gets speedups
+    /// and `min_speedup` is checked with the budget. Otherwise the rows only explain.
+    pub head_to_head: bool,
+    /// The speedups over the reference it must keep (`min-speedup`), for a head-to-head.
+    pub min_speedup: Vec<crate::results::SpeedupLimit>,
+}
+
+impl ReferenceSpec {
+    /// A reference whose rows only explain (a user's server against the built-in one).
+    pub fn explaining(id: String) -> ReferenceSpec {
+        ReferenceSpec { id, head_to_head: false, min_speedup: Vec::new() }
+    }
 }
 
 /// How precise a comparison must be before it stops (`--precision`, `precision = "1%"`).
@@ -297,10 +314,10 @@ pub trait Bench {
         None
     }
 
-    /// The id of the benchmark it is compared with in the same run (the built-in server a user's
-    /// server is measured against); the two run interleaved and the result says by how much they
-    /// differ.
-    fn reference(&self) -> Option<String> {
+    /// The benchmark it is compared with in the same run (the built-in server a user's server is
+    /// measured against, the implementation a rewrite races); the two run interleaved and the
+    /// result says by how much they differ.
+    fn reference(&self) -> Option<ReferenceSpec> {
         None
     }
 

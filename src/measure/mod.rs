@@ -13,6 +13,7 @@ pub mod load;
 pub mod policy;
 pub mod process;
 pub mod python;
+pub mod references;
 pub mod replicated;
 pub mod scheduler;
 pub mod session;

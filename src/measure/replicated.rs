@@ -255,7 +255,6 @@ mod tests {
             timeout: Duration::from_secs(1),
             default_entry: false,
             precision: None,
-            min_speedup: Vec::new(),
             processes: 1,
         };
         let id = BenchId::new("fake", "p", "row");

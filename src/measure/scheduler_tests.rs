@@ -50,7 +50,6 @@ fn scripted(ms: u64, fail_at: Option<usize>, tag: char, log: &std::rc::Rc<std::c
         timeout: Duration::from_secs(1),
         default_entry: false,
         precision: None,
-        min_speedup: Vec::new(),
         processes: 1,
     };
     let id = BenchId::new("scripted", "p", "b");

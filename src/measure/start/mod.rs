@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::build::ArtifactRef;
 use crate::measure::bench::{
-    Bench, BenchId, Described, FactsReport, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+    Bench, BenchId, Described, FactsReport, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings, SideMap,
 };
 use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{
@@ -56,8 +56,8 @@ pub struct StartDef {
     /// `--measure profile`: keep the profile of the callgrind run whose count was the median,
     /// whose reports list this many functions (`--top`).
     pub profile: Option<usize>,
-    /// The id of the start benchmark it runs against, interleaved (`reference`): a head-to-head.
-    pub reference: Option<String>,
+    /// The start benchmark it runs against, interleaved (`reference`): a head-to-head.
+    pub reference: Option<ReferenceSpec>,
 }
 
 /// Every metric a start benchmark can have, in report order (for files written without
@@ -161,7 +161,7 @@ impl Bench for StartBench {
         m
     }
 
-    fn reference(&self) -> Option<String> {
+    fn reference(&self) -> Option<ReferenceSpec> {
         self.def.reference.clone()
     }
 

@@ -16,7 +16,8 @@ use super::metrics::{self, Shape};
 use crate::build::ArtifactRef;
 use crate::discover::config::rpc::RpcTransport;
 use crate::measure::bench::{
-    Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+    Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings,
+    SideMap,
 };
 use crate::measure::process::core::Program;
 use crate::results::{MetricDesc, OrderedMap};
@@ -374,8 +375,8 @@ impl Bench for RpcBench {
         self.row.skip.clone().or_else(|| self.missing.clone())
     }
 
-    fn reference(&self) -> Option<String> {
-        self.row.reference.clone()
+    fn reference(&self) -> Option<ReferenceSpec> {
+        self.row.reference.clone().map(ReferenceSpec::explaining)
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {

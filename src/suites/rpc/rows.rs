@@ -247,7 +247,6 @@ mod tests {
             timeout: DEFAULT_TIMEOUT,
             default_entry: false,
             precision: None,
-            min_speedup: Vec::new(),
             processes: 2,
         }
     }

@@ -13,7 +13,7 @@ use super::row::{Free, RowKind, TensorRow};
 use super::source::Source;
 use crate::discover::config::tensor::{Device, Mode};
 use crate::measure::bench::{
-    Bench, BenchId, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+    Bench, BenchId, FactsReport, MetricName, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings, SideMap,
 };
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
@@ -198,8 +198,8 @@ impl Bench for TensorBench {
         self.row.needs.short_of(Free::now(self.row.needs.vram > 0))
     }
 
-    fn reference(&self) -> Option<String> {
-        self.row.reference.clone()
+    fn reference(&self) -> Option<ReferenceSpec> {
+        self.row.reference.clone().map(ReferenceSpec::explaining)
     }
 
     fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {

@@ -16,7 +16,8 @@ use super::row::{Client, Scenario, ServerDef, ZmqRow};
 use super::runtime::Runtime;
 use crate::build::ArtifactRef;
 use crate::measure::bench::{
-    Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, RunFailure, Settings, SideMap,
+    Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings,
+    SideMap,
 };
 use crate::results::{MetricDesc, OrderedMap, Readiness};
 
@@ -240,8 +241,8 @@ impl Bench for ZmqBench {
         self.row.skip.clone()
     }
 
-    fn reference(&self) -> Option<String> {
-        self.row.reference.clone()
+    fn reference(&self) -> Option<ReferenceSpec> {
+        self.row.reference.clone().map(ReferenceSpec::explaining)
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {

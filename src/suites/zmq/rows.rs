@@ -464,7 +464,6 @@ pub(super) mod tests {
             timeout: Duration::from_secs(5),
             default_entry: false,
             precision: None,
-            min_speedup: Vec::new(),
             processes: 2,
         }
     }
