@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::pipeline::{ConfigFrom, FailOn};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::discover::workspace::CargoOptions;
@@ -286,20 +287,6 @@ pub enum HookAction {
     Uninstall,
 }
 
-/// `--fail-on`: what makes the exit status 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailOn {
-    /// A benchmark over its budget (comparisons are shown, not gated).
-    Budget,
-    /// A budget, or a comparison verdict of `failure` (a significant slowdown past `fail`).
-    Regression,
-    /// A budget, or a verdict of `warning` or `failure` (a significant slowdown past `warn`).
-    Warning,
-    /// Nothing: exit 0 even when a budget is exceeded or a comparison fails.
-    Never,
-}
-
 /// `--multiplicity`: how a comparison's rows are adjusted for their number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Multiplicity {
@@ -319,17 +306,6 @@ impl From<Multiplicity> for crate::results::Adjustment {
             Multiplicity::None => crate::results::Adjustment::None,
         }
     }
-}
-
-/// `--config-from`: whose benchmark definitions a comparison applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConfigFrom {
-    /// The candidate's (today's): applied to both sides, as asv does for old commits.
-    Candidate,
-    /// The baseline's: applied to both sides.
-    Baseline,
-    /// Each side its own; benchmarks on one side only are listed as added or removed.
-    Each,
 }
 
 /// Options of a benchmark run.

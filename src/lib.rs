@@ -25,11 +25,15 @@ pub mod discover;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod exit;
+#[cfg(feature = "cli")]
 pub mod gpu;
 #[cfg(feature = "cli")]
 pub mod host;
 #[cfg(feature = "cli")]
 pub mod measure;
+#[cfg(feature = "cli")]
+pub mod pipeline;
 #[cfg(feature = "cli")]
 pub mod report;
 #[cfg(feature = "cli")]
@@ -57,9 +61,9 @@ use std::process::ExitCode;
 #[cfg(feature = "cli")]
 use clap::Parser;
 
-#[cfg(feature = "cli")]
 /// Exit status for an error (bad configuration, build failure, I/O).
-pub const EXIT_ERROR: u8 = 1;
+#[cfg(feature = "cli")]
+pub use exit::ERROR as EXIT_ERROR;
 
 #[cfg(feature = "cli")]
 /// Runs the command line and returns the process exit status (README "Exit status").

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// The rank of each top-level module: a module imports only modules of its rank or a lower one.
 const RANKS: &[(&str, u8)] = &[
     ("units", 0),
+    ("exit", 0),
     ("error", 0),
     ("ui", 0),
     ("results", 0),
@@ -47,21 +48,15 @@ const ALLOWED_IMPORTS: &[&str] = &[
 ];
 
 /// Sibling files that import each other today: `a <-> b`, in name order.
-const ALLOWED_CYCLES: &[&str] = &["commands::compare <-> commands::run"];
+const ALLOWED_CYCLES: &[&str] = &[];
 
 /// Files over 600 lines today.
-const ALLOWED_LONG: &[&str] = &[
-    "src/commands/compare.rs",
-    "src/discover/plan.rs",
-    "src/report/chart.rs",
-    "src/report/view/mod.rs",
-    "src/results/schema/mod.rs",
-];
+const ALLOWED_LONG: &[&str] =
+    &["src/discover/plan.rs", "src/report/chart.rs", "src/report/view/mod.rs", "src/results/schema/mod.rs"];
 
 /// Files outside a kind's folder that name a kind today.
 const ALLOWED_KIND_NAMES: &[&str] = &[
     "src/commands/calibrate.rs",
-    "src/commands/compare.rs",
     "src/commands/mod.rs",
     "src/commands/suite.rs",
     "src/discover/plan.rs",

@@ -8,13 +8,13 @@ use std::time::Duration;
 use coldbench::build::stage::Staged;
 use coldbench::build::Executables;
 use coldbench::cli::{FailOn, Format};
-use coldbench::commands::run::exit_code;
 use coldbench::discover::plan::Plan;
 use coldbench::measure::bench::{
     percentile_metrics, Bench, BenchId, Observation, Param, ParamValue, RunFailure, Settings,
 };
 use coldbench::measure::policy::{NoProgress, RunCount, RunPolicy};
 use coldbench::measure::session;
+use coldbench::pipeline::exit_status;
 use coldbench::results::{
     Better, Comparison, Location, MetricDesc, OrderedMap, RunConfig, RunDocument, Side, Thresholds, Unit,
 };
@@ -153,15 +153,15 @@ fn a_rate_that_rose_is_improved_and_one_that_fell_by_30_percent_fails_the_gate()
         Throughput::new(1300.0, Duration::from_millis(5), exactly(20)),
     );
     assert_eq!(verdict_of(&doc, "throughput"), "improved");
-    assert_eq!(exit_code(&doc, FailOn::Regression), 0);
+    assert_eq!(exit_status(&doc, FailOn::Regression), 0);
 
     let doc = compare(
         Throughput::new(1000.0, Duration::from_millis(5), exactly(20)),
         Throughput::new(700.0, Duration::from_millis(5), exactly(20)),
     );
     assert_eq!(verdict_of(&doc, "throughput"), "failure");
-    assert_eq!(exit_code(&doc, FailOn::Regression), 3);
-    assert_eq!(exit_code(&doc, FailOn::Budget), 0, "verdicts gate only when asked to");
+    assert_eq!(exit_status(&doc, FailOn::Regression), 3);
+    assert_eq!(exit_status(&doc, FailOn::Budget), 0, "verdicts gate only when asked to");
 
     // The id carries the parameter; the descriptors travel in the result.
     let b = &doc.benchmarks[0];
@@ -189,7 +189,7 @@ fn saved_results_diff_the_same_way() {
     }
     let doc = coldbench::commands::diff::diff(&paths[0], &paths[1], None).unwrap();
     assert_eq!(verdict_of(&doc, "throughput"), "failure", "read back from JSON, the direction still holds");
-    assert_eq!(exit_code(&doc, FailOn::Regression), 3);
+    assert_eq!(exit_status(&doc, FailOn::Regression), 3);
 }
 
 #[test]
@@ -265,7 +265,7 @@ fn the_scheduler_counts_runs_by_the_time_they_report_and_the_exit_status_follows
     assert_eq!(b.samples["throughput"].len(), 10);
     assert_eq!(b.warmup_samples["throughput"].len(), 2);
     assert_eq!(verdict_of(&doc, "throughput"), "no_change");
-    assert_eq!(exit_code(&doc, FailOn::Regression), 0);
+    assert_eq!(exit_status(&doc, FailOn::Regression), 0);
 
     let doc = compare(
         Throughput::new(1000.0, Duration::from_millis(50), policy),
@@ -273,5 +273,5 @@ fn the_scheduler_counts_runs_by_the_time_they_report_and_the_exit_status_follows
     );
     assert_eq!(doc.benchmarks[0].samples["throughput"].len(), 60);
     assert_eq!(doc.comparison.as_ref().unwrap().baseline_benchmarks[0].samples["throughput"].len(), 60);
-    assert_eq!(exit_code(&doc, FailOn::Warning), 3);
+    assert_eq!(exit_status(&doc, FailOn::Warning), 3);
 }

@@ -9,18 +9,17 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde_json::json;
 
-use super::anchored::{Anchored, Point, Setup};
+use super::options::{refuse_run_options, run_options};
 use crate::analysis::bisection::{self, Call, Found, Probe};
 use crate::build::git;
 use crate::build::range;
 use crate::cli::{BisectArgs, Format, RunArgs};
 use crate::error::UserError;
+use crate::pipeline::anchored::{Anchored, Point, Setup};
 use crate::report::history::change_text;
 use crate::results::{short_sha, CommitInfo, ComparisonRow, Status, Thresholds};
 use crate::ui::Ui;
 
-/// The exit status of a usage error.
-const EXIT_USAGE: u8 = 2;
 /// Sessions a probe may take to be sure of its call, their runs pooled.
 const MAX_SESSIONS: usize = 4;
 
@@ -39,7 +38,8 @@ type Sessions = BTreeMap<usize, Vec<Point>>;
 pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     crate::suites::server::stop_servers_on_interrupt();
     crate::build::interrupt::defer_interrupts();
-    let setup = Setup::new(run, "bisect", ui)?;
+    refuse_run_options(run, "bisect")?;
+    let setup = Setup::new(run_options(run, &[])?, ui)?;
     let line = match line(&setup, args) {
         Ok(line) => line,
         Err(e) => return usage(&e),
@@ -161,7 +161,7 @@ pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
 /// Prints a usage error and returns its status.
 fn usage(e: &anyhow::Error) -> Result<u8> {
     crate::ui::print_error(e);
-    Ok(EXIT_USAGE)
+    Ok(crate::exit::USAGE)
 }
 
 /// Says why the search could not end, and returns its status.

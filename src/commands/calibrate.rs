@@ -44,7 +44,7 @@ pub fn command(
         Some((which, scenarios)) => super::suite::kinds(which, scenarios)?,
         None => &[crate::measure::start::KIND, crate::measure::load::KIND],
     };
-    let mut opts = super::run::options(args, kinds)?;
+    let mut opts = super::options::run_options(args, kinds)?;
     match suite {
         Some((_, scenarios)) => {
             opts.overrides.scenarios = scenarios.to_vec();
@@ -64,14 +64,14 @@ pub fn command(
             detail: format!("the selection has no {what} to calibrate")
         });
     }
-    let store = super::run::open_store(&opts, &ws.target_dir);
-    let _lock = super::run::lock_store(&store, ui)?;
-    let staged = super::run::build_and_stage(&opts, &ws, &side_a, &store, ui)?;
+    let store = crate::pipeline::store::open_store(&opts, &ws.target_dir);
+    let _lock = crate::pipeline::store::lock_store(&store, ui)?;
+    let staged = crate::pipeline::single::build_and_stage(&opts, &ws, &side_a, &store, ui)?;
     let mut benches = Vec::new();
     for (a, b) in side_a.benches.iter_mut().zip(side_b.benches.iter_mut()) {
         let started = Instant::now();
         let mut sides = [(&mut **a as &mut dyn Bench, &staged), (&mut **b as &mut dyn Bench, &staged)];
-        let results = super::run::measure_sides(&mut sides, &opts.runner_exe, ui);
+        let results = crate::pipeline::measure::measure_sides(&mut sides, &opts.runner_exe, ui);
         let made = match suite {
             Some(_) => calibrated_processes(&results, started.elapsed(), detect, opts.overrides.quick),
             None => calibrated(&results, started.elapsed(), detect).map(|b| vec![b]),
@@ -91,7 +91,7 @@ pub fn command(
     let calibration = Calibration {
         schema: calibration::SCHEMA.into(),
         host: host.clone(),
-        timestamp: super::run::now(),
+        timestamp: crate::pipeline::store::now(),
         benchmarks: kept,
     };
     calibration.save(&path)?;

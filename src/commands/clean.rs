@@ -20,7 +20,7 @@ pub fn command(keep: Option<usize>, args: &RunArgs, ui: &Ui) -> Result<u8> {
         ui.status("Clean", format!("nothing to clean: {} does not exist", store.dir().display()));
         return Ok(0);
     }
-    let lock = super::run::lock_store(&store, ui)?;
+    let lock = crate::pipeline::store::lock_store(&store, ui)?;
     let cleaned = clean(&store, keep, &lock)?;
     ui.status("Removed", describe(&cleaned, store.dir()));
     Ok(0)
@@ -125,14 +125,6 @@ fn clean_envs(venvs: &Path, all: bool, freed: &mut u64) -> Result<usize> {
     Ok(removed)
 }
 
-/// Records that a comparison used `sha` now, for `clean --keep`.
-pub fn mark_used(store_dir: &Path, sha: &str) {
-    let marker = store_dir.join("worktrees").join(sha).with_extension("complete");
-    if let Ok(file) = std::fs::File::options().write(true).open(&marker) {
-        let _ = file.set_modified(SystemTime::now());
-    }
-}
-
 /// The refs with a checkout or cached build, and when each was last compared.
 fn compared_refs(dir: &Path) -> Vec<(String, SystemTime)> {
     let mut found: Vec<(String, SystemTime)> = Vec::new();
@@ -157,28 +149,15 @@ fn compared_refs(dir: &Path) -> Vec<(String, SystemTime)> {
 }
 
 fn remove(path: &PathBuf) -> Result<u64> {
-    let size = disk_usage(path);
+    let size = crate::pipeline::store::disk_usage(path);
     std::fs::remove_dir_all(path).with_context(|| format!("could not remove {}", path.display()))?;
     Ok(size)
-}
-
-/// Bytes of disk a file or folder takes (allocated blocks, as `du` counts), not following links.
-pub fn disk_usage(path: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
-    let own = meta.blocks() * 512;
-    if !meta.is_dir() {
-        return own;
-    }
-    let children = std::fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| disk_usage(&e.path())).sum::<u64>())
-        .unwrap_or(0);
-    own + children
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::store::mark_used;
 
     fn fake_ref(dir: &Path, sha: &str, age_secs: u64) {
         let checkout = dir.join("worktrees").join(sha);

@@ -49,5 +49,5 @@ pub fn diff_several(base: &Path, new: &[PathBuf], noise: Option<f64>, method: Ad
 pub fn command(base: &Path, new: &[PathBuf], args: &RunArgs, ui: &Ui) -> Result<u8> {
     let doc = diff_several(base, new, args.noise, args.multiplicity.into())?;
     super::print_document(&doc, args, ui)?;
-    Ok(super::run::exit_code(&doc, args.fail_on))
+    Ok(crate::pipeline::exit_status(&doc, args.fail_on))
 }

@@ -88,13 +88,6 @@ pub fn render_state(m: &MachineState) -> String {
     out
 }
 
-/// Prints one warning per problem of the machine, each with its fix.
-pub fn warn_of(state: &MachineState, ui: &Ui) {
-    for p in &state.problems {
-        ui.warn(format!("{}\n  {}: {}", p.problem, console::style("help").cyan().bold().for_stderr(), p.fix));
-    }
-}
-
 /// `env`: prints the facts, as a table or JSON; with `check`, watches the machine and exits 1
 /// when something makes it unfit to measure.
 pub fn env(format: Format, check: bool, ui: &Ui) -> Result<u8> {
@@ -112,7 +105,7 @@ pub fn env(format: Format, check: bool, ui: &Ui) -> Result<u8> {
     }
     super::write_stdout(text.as_bytes())?;
     let Some(state) = &facts.machine else { return Ok(0) };
-    warn_of(state, ui);
+    crate::pipeline::machine::warn_of(state, ui);
     if state.problems.is_empty() {
         ui.status("Checked", "this machine is fit to measure");
         Ok(0)

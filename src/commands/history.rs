@@ -4,11 +4,12 @@
 
 use anyhow::Result;
 
-use super::anchored::{Anchored, Point, Setup};
+use super::options::{refuse_run_options, run_options};
 use crate::build::git::{self, ResolvedRef};
 use crate::build::range::{self, RangeSpec};
 use crate::cli::{HistoryArgs, RunArgs};
 use crate::error::UserError;
+use crate::pipeline::anchored::{Anchored, Point, Setup};
 use crate::report::history::{self as view, PointDoc};
 use crate::ui::Ui;
 
@@ -16,7 +17,8 @@ use crate::ui::Ui;
 pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     crate::suites::server::stop_servers_on_interrupt();
     crate::build::interrupt::defer_interrupts();
-    let setup = Setup::new(run, "history", ui)?;
+    refuse_run_options(run, "history")?;
+    let setup = Setup::new(run_options(run, &[])?, ui)?;
     let spec = RangeSpec::parse(args.range.as_deref()).map_err(UserError::from)?;
     let line = range::resolve(&setup.repo, &spec, args.last.map(|n| n as usize))?;
     if let Some(base) = &line.forked_base {
@@ -81,7 +83,7 @@ pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
         })
         .collect();
     let noise = setup.opts.overrides.noise;
-    let history = view::build(anchored.anchor(), &docs, args.metric.as_deref(), noise, super::run::now());
+    let history = view::build(anchored.anchor(), &docs, args.metric.as_deref(), noise, crate::pipeline::store::now());
     if let (Some(metric), true) = (&args.metric, history.series.is_empty()) {
         let docs = docs.iter().map(|d| d.doc);
         return Err(UserError::Invalid(format!("{}; drawn without it", unknown_metric(metric, docs))).into());

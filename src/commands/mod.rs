@@ -1,18 +1,17 @@
 //! One module per subcommand; each wires the stages together and measures or prints nothing itself
 //! beyond handing its result to a report.
 
-pub(crate) mod anchored;
 pub mod baseline;
 pub mod bisect;
 pub mod calibrate;
 pub mod clean;
-pub mod compare;
 pub mod completions;
 pub mod diff;
 pub mod env;
 pub mod history;
 pub mod hook;
 pub mod init;
+pub mod options;
 pub mod report;
 pub mod run;
 pub mod suite;

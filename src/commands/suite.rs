@@ -36,7 +36,7 @@ pub fn command(
     if let Some(file) = &suite_args.config {
         check_without_workspace(args, file)?;
     }
-    let mut opts = super::run::options(args, kinds)?;
+    let mut opts = super::options::run_options(args, kinds)?;
     opts.config = suite_args.config.clone();
     opts.overrides.scenarios = scenarios.to_vec();
     opts.overrides.scaling = suite_args.scaling.clone();
@@ -89,8 +89,8 @@ fn check_without_workspace(args: &RunArgs, file: &std::path::Path) -> Result<(),
 }
 
 /// The rows that would run, by scenario group, with why a row would be skipped.
-fn print_list(opts: &super::run::RunOptions, format: Format) -> Result<u8> {
-    let (_, plan) = super::run::load_and_plan(opts)?;
+fn print_list(opts: &crate::pipeline::RunOptions, format: Format) -> Result<u8> {
+    let (_, plan) = crate::pipeline::single::load_and_plan(opts)?;
     let rows: Vec<(Group, String, Option<String>, Vec<String>)> = plan
         .benches
         .iter()

@@ -306,6 +306,12 @@ pub trait Bench {
         Vec::new()
     }
 
+    /// Whether what it measures imports Python code found through `PYTHONPATH`: a comparison
+    /// warns when that points into the working tree, where both sides would import the same code.
+    fn reads_pythonpath(&self) -> bool {
+        false
+    }
+
     /// Why it cannot run here at all (CURVE without a libzmq that has it, a GPU row without a
     /// GPU); it is then a *skipped* result with this reason, and nothing is prepared. Asked again
     /// after `prepare`, which may learn it (a user's RPC worker without a built-in method); a

@@ -193,6 +193,10 @@ impl Bench for PythonBench {
         &self.def.id
     }
 
+    fn reads_pythonpath(&self) -> bool {
+        true
+    }
+
     fn metrics(&self) -> OrderedMap<MetricDesc> {
         metrics_with(!self.def.forbid_imported.is_empty())
     }

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::compare::{self, needs, Entry, SideContext, Source};
-use super::run::{self, RunOptions};
+use super::compare::{measure_entries, needs, report_cache_size, Entry, SideContext, Source};
+use super::machine::{check_machine, machine_state};
+use super::store::{document, lock_store, now, open_store};
+use super::RunOptions;
 use crate::build::artifacts::BuildKey;
 use crate::build::git::{self, GitFacts, ResolvedRef};
 use crate::build::range;
 use crate::build::stage::Staged;
-use crate::cli::{ConfigFrom, RunArgs};
 use crate::discover::plan::{self, Plan};
 use crate::discover::workspace::{self, Workspace};
 use crate::error::UserError;
@@ -41,9 +42,7 @@ pub(crate) struct Setup {
 impl Setup {
     /// Reads the workspace and its definitions (checked before anything is written), opens the
     /// repository and takes the results folder's lock. `command` names the subcommand in errors.
-    pub(crate) fn new(args: &RunArgs, command: &str, ui: &Ui) -> Result<Setup> {
-        refuse_run_options(args, command)?;
-        let opts = run::options(args, &[])?;
+    pub(crate) fn new(opts: RunOptions, ui: &Ui) -> Result<Setup> {
         let working = workspace::load(&opts.cargo)?;
         let repo = git::open(&working.root).map_err(UserError::from)?;
         let manifest_in_repo = git::relative_to_workdir(&repo, &working.root_manifest).ok_or_else(|| {
@@ -57,10 +56,10 @@ impl Setup {
             ui.warn(warning);
         }
         let key = settings_key(&working, &opts);
-        let store = run::open_store(&opts, &working.target_dir);
-        let lock = run::lock_store(&store, ui)?;
+        let store = open_store(&opts, &working.target_dir);
+        let lock = lock_store(&store, ui)?;
         // Warned of once; every point keeps the state it was measured in.
-        run::check_machine(ui);
+        check_machine(ui);
         Ok(Setup { opts, working, repo, store, lock, manifest_in_repo, defs, key })
     }
 
@@ -72,26 +71,6 @@ impl Setup {
     /// The results folder of the points.
     pub(crate) fn points(&self) -> HistoryStore {
         HistoryStore::new(self.store.dir())
-    }
-}
-
-/// The options of a plain run that mean nothing here.
-fn refuse_run_options(args: &RunArgs, command: &str) -> Result<()> {
-    let given = [
-        (args.compare.is_some(), "--compare"),
-        (!args.against.is_empty(), "--against"),
-        (args.baseline.is_some(), "--baseline"),
-        (args.save_baseline.is_some(), "--save-baseline"),
-        (args.no_build, "--no-build"),
-        (args.config_from != ConfigFrom::Candidate, "--config-from"),
-    ];
-    match given.iter().find(|(on, _)| *on) {
-        Some((_, option)) => Err(UserError::Invalid(format!(
-            "{option} cannot be used with `{command}`: every commit is compared with one anchor, built in its own \
-             checkout, with today's benchmark definitions"
-        ))
-        .into()),
-        None => Ok(()),
     }
 }
 
@@ -221,21 +200,15 @@ impl<'s> Anchored<'s> {
         let dir = self.setup.store.dir();
         let anchor_staged = Staged::new(dir, "anchor", anchor_built).context("copying the anchor's files")?;
         let staged = Staged::new(dir, "commit", built).context("copying the commit's files")?;
-        let machine = run::machine_state();
-        let timestamp = run::now();
+        let machine = machine_state();
+        let timestamp = now();
         let sides = [anchor.side.clone(), source.side.clone()];
         let ui = self.ctx.ui;
-        let (results, mut comparison) = compare::measure_entries(
-            &mut entries,
-            [&anchor_staged, &staged],
-            sides,
-            &self.setup.opts,
-            &self.setup.store,
-            ui,
-        );
+        let (results, mut comparison) =
+            measure_entries(&mut entries, [&anchor_staged, &staged], sides, &self.setup.opts, &self.setup.store, ui);
         comparison.skipped.extend(skipped);
         let mut doc =
-            run::document(&self.setup.opts, timestamp, source.git.clone(), Some(machine), results, Some(comparison));
+            document(&self.setup.opts, timestamp, source.git.clone(), Some(machine), results, Some(comparison));
         doc.history = Some(self.mark(commit, None));
         self.keep(commit, doc)
     }
@@ -273,7 +246,7 @@ impl<'s> Anchored<'s> {
     /// Keeps a commit that could not be measured as a gap with its reason.
     fn gap(&self, commit: &CommitInfo, reason: String) -> Result<Point> {
         let git = Some(GitFacts { sha: commit.sha.clone(), branch: None, dirty: false });
-        let mut doc = run::document(&self.setup.opts, run::now(), git, None, Vec::new(), None);
+        let mut doc = document(&self.setup.opts, now(), git, None, Vec::new(), None);
         doc.history = Some(self.mark(commit, Some(reason)));
         self.keep(commit, doc)
     }
@@ -289,7 +262,7 @@ impl<'s> Anchored<'s> {
     /// Says how much disk the checkouts and builds take, when this run built something.
     pub(crate) fn report_cache(&self) {
         if self.built > 0 {
-            compare::report_cache_size(&self.setup.store, self.ctx.ui);
+            report_cache_size(&self.setup.store, self.ctx.ui);
         }
     }
 }
