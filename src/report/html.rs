@@ -272,7 +272,7 @@ fn detail(view: &View, r: &Row) -> Detail {
         let desc = b.metrics.iter().find(|(n, _)| n.starts_with(name.as_str())).map(|(_, d)| d);
         let unit = desc.map_or(crate::results::Unit::Seconds, |d| d.unit);
         let title = format!("{name} of each request, in order (last run)");
-        charts.push_str(&chart::series_chart(&title, unit, values));
+        charts.push_str(&super::line_chart::series_chart(&title, unit, values));
     }
     Detail {
         id: r.id.clone(),
@@ -417,7 +417,7 @@ fn page(view: &View) -> Result<Page> {
         host: host(doc),
         tables,
         details,
-        sweeps: view.sweeps.iter().map(chart::sweep_chart).collect(),
+        sweeps: view.sweeps.iter().map(super::line_chart::sweep_chart).collect(),
         head_to_head: view.head_to_head.as_ref().map(|h| HeadToHeadView {
             chart: chart::speedup_chart(&h.pairs),
             summary: h.summary.clone(),

@@ -11,6 +11,7 @@ pub mod format;
 pub mod history;
 pub mod html;
 pub mod icicle;
+pub mod line_chart;
 pub mod markdown;
 pub mod view;
 
