@@ -10,6 +10,8 @@
 //! measured program needs to report metrics about its own work) and, with the feature `worker`,
 //! [`worker`]: what a program needs to become a worker of the RPC suite.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[cfg(feature = "cli")]
 pub mod analysis;
 #[cfg(feature = "cli")]

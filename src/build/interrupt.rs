@@ -106,7 +106,10 @@ fn forward(signal: libc::c_int) {
         }
         return;
     }
-    // SAFETY: `previous` was installed by sigaction as a handler of the kind its flags say.
+    // SAFETY: `previous` is neither SIG_IGN nor SIG_DFL, so it is the address of a handler that
+    // sigaction reported with these flags: an `extern "C"` function of the kind the flags say. A
+    // SA_SIGINFO handler gets null info and context (the original ones are gone), which it must
+    // tolerate; the handlers this crate installs before ours (`on_interrupt`) take no siginfo.
     unsafe {
         if flags & libc::SA_SIGINFO != 0 {
             let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) = std::mem::transmute(previous);

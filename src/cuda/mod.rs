@@ -2,7 +2,8 @@
 //! machine with an NVIDIA driver uses it without a CUDA toolkit, and one without a driver gets a
 //! sentence that says why, never an error or a panic. The tensor suite's CUDA rows use it: device
 //! memory, copies both ways, strided gathers, CUDA IPC handles and page-locked host memory, all on
-//! the first device's primary context. Everything unsafe is in `driver`.
+//! the first device's primary context. Every call into the driver is in `driver`; the one
+//! `unsafe` here views page-locked memory as a slice.
 
 mod driver;
 mod ipc;

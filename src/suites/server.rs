@@ -25,6 +25,7 @@ pub fn stop_servers_on_interrupt() {
         for slot in &GROUPS {
             let group = slot.load(Ordering::SeqCst);
             if group > 0 {
+                // SAFETY: `killpg` is async-signal-safe and takes only integers.
                 unsafe {
                     libc::killpg(group, libc::SIGKILL);
                 }
@@ -35,12 +36,15 @@ pub fn stop_servers_on_interrupt() {
             for slot in &CLEANUP {
                 let path = slot.load(Ordering::SeqCst);
                 if !path.is_null() {
+                    // SAFETY: async-signal-safe; a non-null slot holds a NUL-terminated string
+                    // leaked by `remove_on_interrupt`, never freed, so it is valid here.
                     unsafe {
                         remove(path);
                     }
                 }
             }
         }
+        // SAFETY: `_exit` is async-signal-safe and runs no Rust code (no destructors, no unwinding).
         unsafe { libc::_exit(128 + signal) };
     }
     crate::measure::process::on_interrupt(handler);
@@ -114,6 +118,9 @@ impl Server {
             .stderr(Stdio::from(stderr.try_clone().map_err(|e| e.to_string())?))
             .process_group(0);
         // If coldbench dies, its servers go with it.
+        // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+        // calls are allowed: it makes one system call (prctl, integers only), allocates nothing
+        // and takes no lock.
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -256,6 +263,7 @@ impl Server {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
+        // SAFETY: `killpg` takes only integers and touches no memory of this process.
         unsafe {
             libc::killpg(self.group, libc::SIGTERM);
         }
@@ -266,6 +274,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+        // SAFETY: as above, `killpg` takes only integers.
         unsafe {
             libc::killpg(self.group, libc::SIGKILL);
         }
@@ -308,6 +317,7 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
         let rest = &stat[stat.rfind(')')? + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        // SAFETY: `sysconf` takes and returns integers.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
         Some(Duration::from_nanos((utime + stime) * 1_000_000_000 / ticks))
     })

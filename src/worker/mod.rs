@@ -379,12 +379,20 @@ fn connect(endpoint: &str) -> Result<(Connection, Option<zmq::Context>), String>
     if endpoint == "stdio" {
         // The protocol owns the real stdout; what the program prints goes to stderr instead,
         // so a stray `println!` cannot break a message.
+        // SAFETY: each `dup` returns a new descriptor or -1, checked before a `File` takes it, so
+        // every `File` made here is the only owner of its descriptor. `dup2(2, 1)` only points
+        // descriptor 1 at stderr's file; no Rust object owns descriptor 1 (std's stdout writes to
+        // it by number and never closes it).
         let (protocol_out, stdin) = unsafe {
             let out = libc::dup(1);
             if out < 0 || libc::dup2(2, 1) < 0 {
                 return Err(format!("could not set up stdout: {}", std::io::Error::last_os_error()));
             }
-            (std::fs::File::from_raw_fd(out), std::fs::File::from_raw_fd(libc::dup(0) as RawFd))
+            let input = libc::dup(0);
+            if input < 0 {
+                return Err(format!("could not set up stdin: {}", std::io::Error::last_os_error()));
+            }
+            (std::fs::File::from_raw_fd(out), std::fs::File::from_raw_fd(input as RawFd))
         };
         return Ok((Connection::stream(Box::new(stdin), Box::new(protocol_out), 0), None));
     }

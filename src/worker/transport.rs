@@ -312,6 +312,7 @@ fn readable(fd: RawFd, wait: Duration) -> io::Result<bool> {
     let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     let ms = wait.as_millis().min(i32::MAX as u128) as i32;
     loop {
+        // SAFETY: `pfd` is one live `pollfd`, the count given; `poll` only writes its `revents`.
         let n = unsafe { libc::poll(&mut pfd, 1, ms) };
         if n >= 0 {
             return Ok(n > 0);
@@ -372,7 +373,9 @@ mod tests {
 
     fn pipe() -> (std::fs::File, std::fs::File) {
         let mut fds = [0; 2];
+        // SAFETY: `fds` is the array of two descriptors that `pipe` writes.
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the two descriptors `pipe` just opened (it succeeded), owned by nothing else.
         unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) }
     }
 

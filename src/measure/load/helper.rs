@@ -97,6 +97,9 @@ fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
         }
     };
     let start = Instant::now();
+    // SAFETY: `init` was resolved in `lib`, which stays loaded (it is never unloaded); the
+    // configuration declares it an `extern "C" fn()` with no arguments, and running it is what
+    // this helper process is for.
     unsafe { init() };
     let init = start.elapsed().as_secs_f64();
     // Never unloaded: the facts run reads what the library mapped after this returns, and the

@@ -13,6 +13,8 @@ pub fn evict(path: &Path) -> io::Result<()> {
     // DONTNEED skips dirty pages, and a binary cargo has just written is dirty until writeback.
     file.sync_data()?;
     // Pages mapped by running processes stay; `residency` shows what did.
+    // SAFETY: `file` is open for the call; the advice only drops cached pages and touches no memory
+    // of this process.
     let r = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     if r != 0 {
         return Err(io::Error::from_raw_os_error(r));
@@ -27,8 +29,12 @@ pub fn residency(path: &Path) -> io::Result<f64> {
     if len == 0 {
         return Ok(0.0);
     }
+    // SAFETY: `sysconf` takes and returns integers; on Linux the page size is always known.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     let pages = len.div_ceil(page);
+    // SAFETY: a new read-only mapping of `len` bytes of the open `file`, checked for MAP_FAILED;
+    // `mincore` writes one byte per page of it into `vec`, which is `pages` (len rounded up to
+    // pages) long; the mapping is never read through and is unmapped with the length it was given.
     unsafe {
         let addr = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0);
         if addr == libc::MAP_FAILED {
@@ -47,12 +53,14 @@ pub fn residency(path: &Path) -> io::Result<f64> {
 
 /// Writes `3` to `/proc/sys/vm/drop_caches` after a sync: drops every clean cached page.
 pub fn drop_all() -> io::Result<()> {
+    // SAFETY: `sync` takes no arguments and touches no memory of this process.
     unsafe { libc::sync() };
     std::fs::write("/proc/sys/vm/drop_caches", "3\n")
 }
 
 /// Checks that `--cache drop` can work here, with a message that says why not.
 pub fn check_drop_allowed() -> Result<(), String> {
+    // SAFETY: `geteuid` takes no arguments and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Err("--cache drop needs root: it writes /proc/sys/vm/drop_caches; use --cache cold instead".into());
     }

@@ -161,6 +161,7 @@ pub fn runner_main() -> u8 {
     super::wait::kill_active_group_on_interrupt();
     super::wait::become_subreaper();
     // If coldbench itself dies, the runner must not go on (nor leave its child behind).
+    // SAFETY: PR_SET_PDEATHSIG takes one integer (the signal) and touches no memory of this process.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
     }

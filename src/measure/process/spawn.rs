@@ -185,7 +185,8 @@ impl Spawner {
     /// it could not be started (the exec failed: no such file, not executable, a bad directory).
     pub(super) fn spawn(&self, exec: &Exec, fds: [RawFd; 3], cpu: Option<&libc::cpu_set_t>) -> io::Result<Spawned> {
         let args = ChildArgs { exec, fds, reset: &self.reset, cpu, errno: AtomicI32::new(0) };
-        // SAFETY: the stack grows down from the end of the mapping.
+        // SAFETY: the mapping is `STACK_BYTES + 4096` bytes long (see `new`), so this is one past
+        // its end, which `add` allows; the stack grows down from there.
         let top = unsafe { (self.stack as *mut u8).add(STACK_BYTES + 4096) } as *mut libc::c_void;
         let mut pidfd: libc::c_int = -1;
         let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
@@ -240,8 +241,10 @@ fn not_default_signals() -> Vec<libc::c_int> {
     (1..=libc::SIGRTMAX())
         .filter(|&signal| signal != libc::SIGKILL && signal != libc::SIGSTOP)
         .filter(|&signal| {
-            // SAFETY: a query only (no new action).
+            // SAFETY: `sigaction` is plain data (integers, a handler address, a mask): all-zero is valid.
             let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: a query only: a null new action installs nothing, and `old` is a live
+            // `sigaction` for the current one to be written into.
             let queried = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) } == 0;
             queried && old.sa_sigaction != libc::SIG_DFL
         })

@@ -26,6 +26,7 @@ static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// group, or escaped from it with `setsid` — become its children instead of init's, so that
 /// [`collect_leftovers`] can end them before the next run starts.
 pub fn become_subreaper() {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer and touches no memory of this process.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } == 0 {
         SUBREAPER.store(true, Ordering::SeqCst);
     }
@@ -41,14 +42,17 @@ pub(super) fn collect_leftovers(pgid: libc::pid_t) {
         kill_group(pgid, libc::SIGKILL);
         let children = if subreaper { own_children() } else { Vec::new() };
         for &child in &children {
+            // SAFETY: `kill` takes only integers; a pid that has exited since is at worst ESRCH.
             unsafe {
                 libc::kill(child, libc::SIGKILL);
             }
         }
         if subreaper {
             // Only the runner reaps whatever exited: a library user's process has children of its own.
+            // SAFETY: a null status pointer is allowed (the status is not stored); WNOHANG never blocks.
             while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
         }
+        // SAFETY: signal 0 only checks that the group exists; `killpg` takes only integers.
         let group_gone = unsafe { libc::killpg(pgid, 0) } != 0;
         if (group_gone && children.is_empty()) || !subreaper || Instant::now() >= deadline {
             return;
@@ -76,7 +80,8 @@ pub(super) static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
 pub fn kill_active_group_on_interrupt() {
     extern "C" fn handler(signal: libc::c_int) {
         let group = ACTIVE_GROUP.load(Ordering::SeqCst);
-        // Only async-signal-safe calls here: killpg and _exit.
+        // SAFETY: only async-signal-safe calls in a signal handler: killpg and _exit; `group` was
+        // read from an atomic, not through a lock.
         unsafe {
             if group > 0 {
                 libc::killpg(group, libc::SIGKILL);
@@ -91,6 +96,9 @@ pub fn kill_active_group_on_interrupt() {
 /// and should end the process with `_exit(128 + signal)`.
 pub fn on_interrupt(handler: extern "C" fn(libc::c_int)) {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: an all-zero `sigaction` is valid (integers, a handler address, a mask); without
+        // SA_SIGINFO the kernel calls `handler` with the one `c_int` its type takes, and the caller
+        // promises it makes only async-signal-safe calls. `action` outlives both calls.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = handler as *const () as usize;
@@ -185,6 +193,8 @@ pub(super) fn wait_for_line(
                 let end = Instant::now();
                 if let Some(reader) = stdout.as_mut() {
                     // Non-blocking: a child left in the group may still hold the pipe open.
+                    // SAFETY: `fd` is `reader`'s open descriptor, borrowed for the two calls; F_GETFL
+                    // and F_SETFL only change its flags, not who owns it.
                     unsafe {
                         let fd = reader.as_raw_fd();
                         libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
@@ -240,6 +250,7 @@ pub(super) fn terminate_group(pid: libc::pid_t, watcher: &ExitWatcher) -> io::Re
 
 pub(super) fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
     // ESRCH (the group is already empty) is the common, harmless case.
+    // SAFETY: `killpg` takes only integers and touches no memory of this process.
     unsafe {
         libc::killpg(pgid, signal);
     }
@@ -247,8 +258,10 @@ pub(super) fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
 
 pub(super) fn reap(pid: libc::pid_t) -> io::Result<(libc::c_int, Usage)> {
     let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain integers (and `timeval`s of integers): all-zero is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
+        // SAFETY: `status` and `ru` are live locals of the types `wait4` writes.
         let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
         if r == pid {
             break;
@@ -282,11 +295,13 @@ pub(super) fn status_ending(status: libc::c_int) -> Ending {
 
 pub(super) fn memfd(name: &str) -> io::Result<File> {
     let cname = std::ffi::CString::new(name).expect("no NUL in name");
+    // SAFETY: `cname` is a NUL-terminated string that lives across the call, which only reads it.
     let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
         // Kernels without memfd: an unlinked temporary file serves the same purpose.
         return tempfile::tempfile();
     }
+    // SAFETY: `fd` was just returned by memfd_create and checked for -1; nothing else owns it.
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
@@ -305,6 +320,7 @@ impl ExitWatcher {
         let pidfd = pidfd.or_else(|| {
             // SAFETY: pidfd_open returns a new descriptor (or -1), owned by nothing else.
             let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            // SAFETY: `fd` was just opened by pidfd_open and checked for -1; nothing else owns it.
             (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
         });
         ExitWatcher { pid, pidfd }
@@ -325,6 +341,8 @@ impl ExitWatcher {
             }
             let slice = if self.pidfd.is_some() { remaining } else { remaining.min(Duration::from_micros(200)) };
             let ts = libc::timespec { tv_sec: slice.as_secs() as libc::time_t, tv_nsec: slice.subsec_nanos() as _ };
+            // SAFETY: `fds` is a live Vec of `fds.len()` pollfds and `ts` a live timespec; a null
+            // signal mask leaves the mask alone.
             let r = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
             if r < 0 {
                 let err = io::Error::last_os_error();
@@ -352,10 +370,14 @@ impl ExitWatcher {
     }
 
     fn exited_nowait(&self) -> bool {
+        // SAFETY: `siginfo_t` is plain data: all-zero is a valid value (and `si_pid` 0).
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live `siginfo_t` for `waitid` to fill; WNOWAIT leaves the child unreaped.
         let r = unsafe {
             libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
         };
+        // SAFETY: `info` is initialised (zeroed, then filled by `waitid` for a child-state event),
+        // so reading its pid field reads an integer that was written.
         r == 0 && unsafe { info.si_pid() } != 0
     }
 }

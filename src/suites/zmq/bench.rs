@@ -156,6 +156,7 @@ impl ZmqBench {
 /// CPU time of the calling thread (the client of a single-socket round).
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live `timespec` for the call to write into.
     unsafe {
         libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
     }

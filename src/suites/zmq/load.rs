@@ -397,6 +397,7 @@ impl TimerSlack {
     fn tight() -> TimerSlack {
         // SAFETY: PR_GET/SET_TIMERSLACK take and return plain integers.
         let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) };
+        // SAFETY: as above: one integer in, touching no memory of this process.
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
         }
@@ -406,6 +407,7 @@ impl TimerSlack {
 
 impl Drop for TimerSlack {
     fn drop(&mut self) {
+        // SAFETY: PR_SET_TIMERSLACK takes one integer and touches no memory of this process.
         unsafe {
             libc::prctl(libc::PR_SET_TIMERSLACK, self.0);
         }
