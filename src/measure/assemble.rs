@@ -65,6 +65,19 @@ pub fn series(
     Ok(out)
 }
 
+/// The names of values a kind emitted without a descriptor: they would be dropped from the
+/// result in silence (a misspelt key), so debug builds and the tests stop on them.
+fn undeclared(metrics: &OrderedMap<MetricDesc>, measured: &Measured, report: &FactsReport) -> Vec<String> {
+    let emitted = measured.runs.iter().chain(&measured.warmups).flat_map(with_percentiles).map(|(name, _)| name);
+    let mut out: Vec<String> = emitted
+        .chain(report.values.iter().map(|(name, _)| name.to_string()))
+        .filter(|name| !metrics.contains_key(name))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Merged histograms of the measured runs, as percentiles (in seconds).
 fn distributions(observations: &[Observation]) -> BTreeMap<String, Distribution> {
     let mut merged: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
@@ -105,6 +118,7 @@ pub fn skipped(bench: &dyn Bench, reason: String) -> BenchmarkResult {
 /// Builds the result of a benchmark from what the scheduler measured and what it knew besides.
 pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> BenchmarkResult {
     let metrics = bench.metrics();
+    debug_assert_eq!(undeclared(&metrics, measured, &report), Vec::<String>::new(), "{}", bench.id().render());
     let settings = bench.settings();
     let (samples, inconsistent) = match series(&metrics, &measured.runs) {
         Ok(s) => (s, None),
@@ -184,5 +198,31 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             processes: (settings.processes > 1).then_some(settings.processes),
             calibrated_noise: BTreeMap::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::bench::MetricName;
+    use crate::results::Unit;
+
+    #[test]
+    fn a_value_without_a_descriptor_is_named() {
+        let mut metrics = OrderedMap::new();
+        metrics.insert("wall", MetricDesc::new(Unit::Seconds, Better::Lower));
+        metrics.insert("facts.mapped_libs", MetricDesc::new(Unit::Count, Better::Lower));
+        let run = |names: &[&'static str]| Observation {
+            values: names.iter().map(|n| (MetricName::from(*n), 1.0)).collect(),
+            ..Observation::default()
+        };
+        let measured = Measured { runs: vec![run(&["wall"]), run(&["wall", "walll"])], ..Measured::default() };
+        let report = FactsReport {
+            values: vec![("facts.mapped_libs".into(), 3.0), ("facts.maped_libs".into(), 3.0)],
+            ..FactsReport::default()
+        };
+        assert_eq!(undeclared(&metrics, &measured, &report), vec!["facts.maped_libs", "walll"]);
+        let clean = Measured { runs: vec![run(&["wall"])], ..Measured::default() };
+        assert!(undeclared(&metrics, &clean, &FactsReport::default()).is_empty());
     }
 }
