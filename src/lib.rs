@@ -1,10 +1,12 @@
 //! cargo-coldbench: how fast Rust programs start, and whether a change made it better or worse.
 //!
-//! The pipeline, stage by stage (see `docs/ARCHITECTURE.md`): [`discover`] finds the workspace,
-//! reads the configuration and makes the plan; [`build`] builds it (and compared refs) and stages
-//! fresh copies; [`measure`] runs any [`measure::bench::Bench`]; [`analysis`] summarises and judges;
-//! [`results`] holds the file format and its storage; [`report`] renders. [`commands`] wires the
-//! stages for each subcommand; the binary is a thin shell over [`main_entry`].
+//! The pipeline, stage by stage (see `docs/ARCHITECTURE.md`): [`discover`] finds the workspace and
+//! reads the configuration's shape; [`build`] builds (and compared refs) and stages fresh copies;
+//! [`measure`] runs any [`measure::bench::Bench`], and each kind (`measure::kind::Kind`, in
+//! [`measure`] and [`suites`]) makes its benchmarks; [`plan`] holds the registry of kinds and makes
+//! the plan; [`stats`] and [`analysis`] summarise and judge; [`results`] holds the file format and
+//! its storage; [`report`] renders. [`pipeline`] runs and compares, [`commands`] wires each
+//! subcommand to it; the binary is a thin shell over [`main_entry`].
 //!
 //! Without the default feature `cli`, the library is [`self_report`] (no dependencies: what a
 //! measured program needs to report metrics about its own work) and, with the feature `worker`,
@@ -36,6 +38,8 @@ pub mod host;
 pub mod measure;
 #[cfg(feature = "cli")]
 pub mod pipeline;
+#[cfg(feature = "cli")]
+pub mod plan;
 #[cfg(feature = "cli")]
 pub mod report;
 #[cfg(feature = "cli")]

@@ -1,20 +1,26 @@
 //! A benchmark kind that exists only in this file — a rate where higher is better, with a
-//! parameter — runs through the whole pipeline: plan → scheduler → result JSON → diff and
-//! interleaved compare → verdict → exit status → console, Markdown, HTML, BMF and
-//! github-action-benchmark exports. Nothing outside this file names it: the seam is `Bench`.
+//! parameter — runs through the whole pipeline: its key in a configuration file → the real plan →
+//! scheduler → result JSON → diff and interleaved compare → verdict → exit status → console,
+//! Markdown, HTML, BMF and github-action-benchmark exports. Nothing outside this file names it:
+//! it is registered in one line (`Registry::builtin().with(&FAKE)`), and the seams are `Kind` and
+//! `Bench`.
 
 use std::time::Duration;
 
 use coldbench::build::stage::Staged;
 use coldbench::build::Executables;
 use coldbench::cli::{FailOn, Format};
-use coldbench::discover::plan::Plan;
+use coldbench::config::Site;
+use coldbench::error::UserError;
 use coldbench::measure::bench::{
     percentile_metrics, Bench, BenchId, Observation, Param, ParamValue, RunFailure, Settings,
 };
-use coldbench::measure::policy::{NoProgress, RunCount, RunPolicy};
+use coldbench::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use coldbench::measure::package::{Overrides, PackageContext};
+use coldbench::measure::policy::NoProgress;
 use coldbench::measure::session;
 use coldbench::pipeline::exit_status;
+use coldbench::plan::{Plan, Registry};
 use coldbench::results::{
     Better, Comparison, Location, MetricDesc, OrderedMap, RunConfig, RunDocument, Side, Thresholds, Unit,
 };
@@ -32,17 +38,13 @@ struct Throughput {
 }
 
 impl Throughput {
-    fn new(mean_rate: f64, took: Duration, policy: RunPolicy) -> Throughput {
-        Throughput::with_items(1000.0, mean_rate, took, policy)
-    }
-
-    fn with_items(items: f64, mean_rate: f64, took: Duration, policy: RunPolicy) -> Throughput {
-        let mut id = BenchId::new("fake", "pkg", "pipeline");
+    fn new(package: &PackageContext, items: f64, mean_rate: f64, took: Duration) -> Throughput {
+        let mut id = BenchId::new(KIND, &package.member.name, "pipeline");
         id.params.push(Param { name: "items".into(), value: ParamValue::Number(items), unit: Some(Unit::Count) });
         // A spread of ±1.5% around the mean, the same shape on every side.
         let rates = (0..7).map(|i| mean_rate * (1.0 + 0.005 * (i as f64 - 3.0))).collect();
         let settings = Settings {
-            policy,
+            policy: package.policy,
             thresholds: Thresholds::DEFAULT,
             limits: vec![],
             timeout: Duration::from_secs(1),
@@ -52,6 +54,83 @@ impl Throughput {
         };
         Throughput { id, settings, rates, took, calls: 0 }
     }
+}
+
+/// The kind's name: its key in a configuration and the first part of its ids.
+const KIND: &str = "fake";
+
+/// `[fake]`: the rate at 1000 items (it grows with the log of the batch), the batch sizes, and
+/// what each run says it took.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FakeConfig {
+    rate: f64,
+    #[serde(default = "one_batch")]
+    items: Vec<f64>,
+    took_ms: u64,
+}
+
+fn one_batch() -> Vec<f64> {
+    vec![1000.0]
+}
+
+/// The kind: one benchmark per batch size of its table.
+struct Fake;
+
+static FAKE: Fake = Fake;
+
+impl Kind for Fake {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn family(&self) -> Family {
+        Family::Suite
+    }
+
+    fn selector(&self) -> Selector {
+        Selector::Neither
+    }
+
+    fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
+        let config: FakeConfig = serde_json::from_value(value.clone()).map_err(|e| UserError::Config {
+            key: site.key(),
+            manifest: site.manifest.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(Box::new(config))
+    }
+
+    fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
+        let Some(c) = config_of::<FakeConfig>(config) else { return Ok(Vec::new()) };
+        let took = Duration::from_millis(c.took_ms);
+        Ok(c.items
+            .iter()
+            .map(|&items| {
+                Box::new(Throughput::new(package, items, c.rate * items.log10() / 3.0, took)) as Box<dyn Bench>
+            })
+            .collect())
+    }
+}
+
+/// The kinds of the binary and this one: the one line a kind takes to register.
+fn kinds() -> Registry {
+    Registry::builtin().with(&FAKE)
+}
+
+/// The plan of a configuration file (`suite --config`) of a package named `pkg`, made by the
+/// real plan with `kinds`.
+fn plan_with(kinds: &Registry, toml: &str) -> anyhow::Result<Plan> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pkg.toml");
+    std::fs::write(&file, toml).unwrap();
+    let ws = coldbench::discover::standalone::load(&file, None, &kinds.names())?;
+    coldbench::plan::plan(&ws, kinds, &Overrides::default())
+}
+
+/// The benchmarks `toml` configures.
+fn plan(toml: &str) -> Plan {
+    plan_with(&kinds(), toml).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 impl Bench for Throughput {
@@ -94,10 +173,6 @@ impl Bench for Throughput {
     }
 }
 
-fn exactly(runs: u32) -> RunPolicy {
-    RunPolicy { warmup: 1, runs: RunCount::Exactly(runs) }
-}
-
 fn document(benchmarks: Vec<coldbench::results::BenchmarkResult>, comparison: Option<Comparison>) -> RunDocument {
     let config = RunConfig {
         profile: "release".into(),
@@ -109,15 +184,16 @@ fn document(benchmarks: Vec<coldbench::results::BenchmarkResult>, comparison: Op
     RunDocument::new("2026-11-23T00:00:00Z".into(), None, coldbench::host::collect(), config, benchmarks, comparison)
 }
 
-/// Measures `baseline` and `candidate` interleaved, as `--compare` does, and judges them.
-fn compare(baseline: Throughput, candidate: Throughput) -> RunDocument {
+/// Measures the benchmark of the configuration `baseline` and that of `candidate` interleaved,
+/// as `--compare` does, and judges them.
+fn compare(baseline: &str, candidate: &str) -> RunDocument {
     let dir = tempfile::tempdir().unwrap();
     let staged = Staged::new(dir.path(), "fake", Executables::new()).unwrap();
-    let mut plan = Plan { benches: vec![Box::new(baseline), Box::new(candidate)], warnings: vec![] };
-    assert!(plan.to_build().is_empty(), "nothing to build for this kind");
+    let (mut base, mut cand) = (plan(baseline), plan(candidate));
+    assert!(base.to_build().is_empty(), "nothing to build for this kind");
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
-    let (b, c) = plan.benches.split_at_mut(1);
-    let mut sides: [coldbench::measure::bench::SideRef; 2] = [(&mut *b[0], &staged), (&mut *c[0], &staged)];
+    let mut sides: [coldbench::measure::bench::SideRef; 2] =
+        [(&mut *base.benches[0], &staged), (&mut *cand.benches[0], &staged)];
     let mut results = session::measure(&mut sides, &exe, &mut NoProgress);
     let cand = results.pop().unwrap();
     let base = results.pop().unwrap();
@@ -141,6 +217,11 @@ fn compare(baseline: Throughput, candidate: Throughput) -> RunDocument {
     document(vec![cand], Some(comparison))
 }
 
+/// A configuration file: `runs` runs at `rate` items a second, each saying it took `took_ms`.
+fn rate(rate: u32, runs: u32, took_ms: u64) -> String {
+    format!("runs = {runs}\n[fake]\nrate = {rate}.0\ntook-ms = {took_ms}\n")
+}
+
 fn verdict_of(doc: &RunDocument, metric: &str) -> String {
     let row = doc.comparison.as_ref().unwrap().rows.iter().find(|r| r.metric == metric).unwrap();
     row.verdict.as_str().to_string()
@@ -148,17 +229,11 @@ fn verdict_of(doc: &RunDocument, metric: &str) -> String {
 
 #[test]
 fn a_rate_that_rose_is_improved_and_one_that_fell_by_30_percent_fails_the_gate() {
-    let doc = compare(
-        Throughput::new(1000.0, Duration::from_millis(5), exactly(20)),
-        Throughput::new(1300.0, Duration::from_millis(5), exactly(20)),
-    );
+    let doc = compare(&rate(1000, 20, 5), &rate(1300, 20, 5));
     assert_eq!(verdict_of(&doc, "throughput"), "improved");
     assert_eq!(exit_status(&doc, FailOn::Regression), 0);
 
-    let doc = compare(
-        Throughput::new(1000.0, Duration::from_millis(5), exactly(20)),
-        Throughput::new(700.0, Duration::from_millis(5), exactly(20)),
-    );
+    let doc = compare(&rate(1000, 20, 5), &rate(700, 20, 5));
     assert_eq!(verdict_of(&doc, "throughput"), "failure");
     assert_eq!(exit_status(&doc, FailOn::Regression), 3);
     assert_eq!(exit_status(&doc, FailOn::Budget), 0, "verdicts gate only when asked to");
@@ -178,11 +253,11 @@ fn saved_results_diff_the_same_way() {
     let store = coldbench::results::Store::new(dir.path().to_path_buf());
     let lock = store.lock(|_| {}).unwrap();
     let mut paths = Vec::new();
-    for rate in [1000.0, 700.0] {
+    for per_second in [1000, 700] {
         let staged = Staged::new(dir.path(), "fake", Executables::new()).unwrap();
         let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
-        let mut bench = Throughput::new(rate, Duration::from_millis(5), exactly(20));
-        let results = session::measure(&mut [(&mut bench, &staged)], &exe, &mut NoProgress);
+        let mut plan = plan(&rate(per_second, 20, 5));
+        let results = session::measure(&mut [(&mut *plan.benches[0], &staged)], &exe, &mut NoProgress);
         let mut doc = document(results, None);
         doc.timestamp = format!("2026-11-23T00:00:0{}Z", paths.len());
         paths.push(store.save_run(&doc, &lock).unwrap());
@@ -194,15 +269,13 @@ fn saved_results_diff_the_same_way() {
 
 #[test]
 fn every_report_renders_it_with_its_unit_and_direction() {
-    let doc = compare(
-        Throughput::new(1000.0, Duration::from_millis(5), exactly(20)),
-        Throughput::new(700.0, Duration::from_millis(5), exactly(20)),
-    );
+    let doc = compare(&rate(1000, 20, 5), &rate(700, 20, 5));
     let render = |format| coldbench::report::render(&doc, format, None, Default::default()).unwrap();
 
     let console = render(Format::Human);
     assert!(console.contains("fake/pkg/pipeline[items=1000]"), "{console}");
-    assert!(console.contains("700/s") || console.contains("697/s"), "rates print as rates: {console}");
+    // The scripted rates lie symmetrically around 700/s, the middle one exactly there: their median.
+    assert!(console.contains("700/s"), "rates print as rates: {console}");
     assert!(console.contains("▲ failure"), "{console}");
     assert!(console.contains("30.0% lower"), "a rate reads higher or lower, not slower: {console}");
 
@@ -233,9 +306,10 @@ fn histograms_become_percentile_metrics_and_parameters_become_sweeps() {
     let staged = Staged::new(dir.path(), "fake", Executables::new()).unwrap();
     let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
     let mut results = Vec::new();
-    for items in [100.0, 1000.0, 10_000.0] {
-        let mut bench = Throughput::with_items(items, 1000.0 * items.log10(), Duration::from_millis(5), exactly(5));
-        results.extend(session::measure(&mut [(&mut bench, &staged)], &exe, &mut NoProgress));
+    let mut plan = plan("runs = 5\n[fake]\nrate = 3000.0\nitems = [100, 1000, 10000]\ntook-ms = 5\n");
+    assert_eq!(plan.benches.len(), 3, "a benchmark per batch size, in the order configured");
+    for bench in plan.benches.iter_mut() {
+        results.extend(session::measure(&mut [(&mut **bench, &staged)], &exe, &mut NoProgress));
     }
     let b = &results[1];
     assert_eq!(b.samples["latency_p50"].len(), 5);
@@ -256,22 +330,32 @@ fn histograms_become_percentile_metrics_and_parameters_become_sweeps() {
 fn the_scheduler_counts_runs_by_the_time_they_report_and_the_exit_status_follows() {
     // A scripted clock: each run says it took 400 ms. The default count wants 10 runs and 3 s:
     // 10 runs (4 s) here; at 50 ms a run, 60 runs make the 3 s.
-    let policy = RunPolicy { warmup: 2, runs: RunCount::DEFAULT };
-    let doc = compare(
-        Throughput::new(1000.0, Duration::from_millis(400), policy),
-        Throughput::new(1000.0, Duration::from_millis(400), policy),
-    );
+    let config = |rate: u32, took_ms: u32| format!("warmup = 2\n[fake]\nrate = {rate}.0\ntook-ms = {took_ms}\n");
+    let doc = compare(&config(1000, 400), &config(1000, 400));
     let b = &doc.benchmarks[0];
     assert_eq!(b.samples["throughput"].len(), 10);
     assert_eq!(b.warmup_samples["throughput"].len(), 2);
     assert_eq!(verdict_of(&doc, "throughput"), "no_change");
     assert_eq!(exit_status(&doc, FailOn::Regression), 0);
 
-    let doc = compare(
-        Throughput::new(1000.0, Duration::from_millis(50), policy),
-        Throughput::new(650.0, Duration::from_millis(50), policy),
-    );
+    let doc = compare(&config(1000, 50), &config(650, 50));
     assert_eq!(doc.benchmarks[0].samples["throughput"].len(), 60);
     assert_eq!(doc.comparison.as_ref().unwrap().baseline_benchmarks[0].samples["throughput"].len(), 60);
     assert_eq!(exit_status(&doc, FailOn::Warning), 3);
+}
+
+#[test]
+fn the_registry_decides_which_keys_are_kinds() {
+    let toml = rate(1000, 20, 5);
+    let planned = plan(&toml);
+    assert_eq!(planned.benches.len(), 1);
+    assert_eq!(planned.benches[0].id().render(), "fake/pkg/pipeline[items=1000]");
+    // Without the one line, the same file names a key nothing reads.
+    let err = plan_with(&Registry::builtin(), &toml).err().expect("an unknown key");
+    let message = format!("{err:#}");
+    assert!(message.contains("unknown field `fake`"), "{message}");
+    // The kind's own parse names its key in the file.
+    let err = plan_with(&kinds(), "[fake]\nrate = 1.0\n").err().expect("took-ms is missing");
+    let message = format!("{err:#}");
+    assert!(message.contains("took-ms") && message.contains("fake"), "{message}");
 }

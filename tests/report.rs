@@ -211,27 +211,34 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
     let text = String::from_utf8(res.stdout).unwrap();
     let manifest: toml::Value = toml::from_str(&text).expect("init prints TOML");
     let bench = serde_json::to_value(&manifest["package"]["metadata"]).unwrap();
-    let cfg = coldbench::config::package_config(
-        &bench,
-        Path::new("/ws/app/Cargo.toml"),
-        &["server".to_string()],
-        &["mylib".to_string()],
-        &Default::default(),
-    );
+    let member = coldbench::discover::workspace::Member {
+        id: cargo_metadata::PackageId { repr: "app".into() },
+        name: "app".into(),
+        manifest: "/ws/app/Cargo.toml".into(),
+        bins: vec!["server".to_string()],
+        libs: vec!["mylib".to_string()],
+        python_extension: false,
+        metadata: bench,
+    };
+    let cfg = coldbench::plan::package_config(&member, &Default::default(), &coldbench::plan::Registry::builtin());
     let cfg = cfg.unwrap_or_else(|e| panic!("the init example does not load: {e}"));
-    assert_eq!(cfg.start.unwrap().len(), 2);
-    assert_eq!(cfg.load.unwrap().len(), 1);
-    assert_eq!(cfg.python.len(), 1);
-    let zmq = cfg.zmq.expect("the example has a ZeroMQ table");
+    // Each kind's configuration, as its own parse made it.
+    let of = |kind: &str| cfg.get(kind).unwrap_or_else(|| panic!("the example has a `{kind}` key"));
+    let typed = |kind: &str| -> &dyn std::any::Any { of(kind).as_ref() };
+    use coldbench::config::{rpc::RpcConfig, tensor::TensorConfig, zmq::ZmqConfig, LoadEntry, PythonEntry, StartEntry};
+    assert_eq!(typed("start").downcast_ref::<Vec<StartEntry>>().unwrap().len(), 2);
+    assert_eq!(typed("load").downcast_ref::<Vec<LoadEntry>>().unwrap().len(), 1);
+    assert_eq!(typed("python").downcast_ref::<Vec<PythonEntry>>().unwrap().len(), 1);
+    let zmq = typed("zmq").downcast_ref::<ZmqConfig>().unwrap();
     assert_eq!(zmq.servers[0].program.name, "my-server");
     assert!(
         zmq.servers[0].request.is_some() && zmq.servers[0].reply.is_some(),
         "the example shows a server's own messages"
     );
     assert_eq!(zmq.iterations, Some(1));
-    let rpc = cfg.rpc.expect("the example has an RPC table");
+    let rpc = typed("rpc").downcast_ref::<RpcConfig>().unwrap().clone();
     assert_eq!((rpc.worker.unwrap().name.as_str(), rpc.calls.len()), ("my-worker", 1));
-    let tensor = cfg.tensor.expect("the example has a tensor table");
+    let tensor = typed("tensor").downcast_ref::<TensorConfig>().unwrap();
     assert_eq!(tensor.memory_size, Some(256 << 20));
 
     // Every key of the README's configuration references appears in the example.

@@ -15,9 +15,9 @@ use anyhow::Result;
 
 use crate::analysis::nested::{self, Units};
 use crate::cli::{Format, RunArgs, SuiteName};
-use crate::discover::plan;
 use crate::discover::workspace;
 use crate::measure::bench::Bench;
+use crate::plan;
 use crate::results::calibration::{self, CalibratedBench, Calibration, SuiteCalibration};
 use crate::results::{BenchmarkResult, Location, Status};
 use crate::stats::power::{Noise, ALPHA, POWER, RUN_COUNTS};
@@ -47,14 +47,14 @@ pub fn command(
     let mut opts = super::options::run_options(args, kinds)?;
     match suite {
         Some((_, scenarios)) => {
-            opts.overrides.scenarios = scenarios.to_vec();
+            opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
             opts.overrides.processes = Some(args.processes.unwrap_or(SUITE_PROCESSES));
         }
         None => opts.overrides.min_time = Some(time),
     }
     let ws = workspace::load(&opts.cargo)?;
-    let mut side_a = plan::plan(&ws, &opts.overrides)?;
-    let mut side_b = plan::plan(&ws, &opts.overrides)?;
+    let mut side_a = plan::plan(&ws, &opts.registry, &opts.overrides)?;
+    let mut side_b = plan::plan(&ws, &opts.registry, &opts.overrides)?;
     for warning in &side_a.warnings {
         ui.warn(warning);
     }

@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{ConfigFrom, Measure, RunArgs};
-use crate::discover::plan::Overrides;
 use crate::error::UserError;
+use crate::measure::package::Overrides;
 use crate::pipeline::RunOptions;
 
 /// The run options of the command line, for the kinds asked for (all when empty).
@@ -23,8 +23,7 @@ pub fn run_options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions>
             kinds: kinds.to_vec(),
             cache: args.cache,
             scenarios: Vec::new(),
-            scaling: Default::default(),
-            tensor: Default::default(),
+            kind_args: Default::default(),
             min_time: None,
             processes: args.processes,
             multiplicity: args.multiplicity.into(),
@@ -41,6 +40,7 @@ pub fn run_options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions>
         baseline: args.baseline.clone(),
         config_from: args.config_from,
         config: None,
+        registry: crate::plan::Registry::builtin(),
     })
 }
 

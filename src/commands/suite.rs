@@ -38,9 +38,9 @@ pub fn command(
     }
     let mut opts = super::options::run_options(args, kinds)?;
     opts.config = suite_args.config.clone();
-    opts.overrides.scenarios = scenarios.to_vec();
-    opts.overrides.scaling = suite_args.scaling.clone();
-    opts.overrides.tensor = suite_args.tensor.clone();
+    opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
+    opts.overrides.kind_args.set(rpc::KIND, suite_args.scaling.clone());
+    opts.overrides.kind_args.set(tensor::KIND, suite_args.tensor.clone());
     if list {
         return print_list(&opts, args.format);
     }
@@ -56,10 +56,9 @@ pub fn kinds(which: SuiteName, scenarios: &[Group]) -> Result<&'static [&'static
         SuiteName::All => &[zmq::KIND, rpc::KIND, tensor::KIND],
     };
     if let [kind] = kinds {
-        if let Some(g) = scenarios.iter().find(|g| g.suite() != *kind) {
-            use clap::ValueEnum;
-            let available = Group::value_variants().iter().filter(|v| v.suite() == *kind).map(|v| v.as_str()).collect();
-            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available });
+        let groups = crate::plan::Registry::builtin().get(kind).map(|k| k.groups()).unwrap_or_default();
+        if let Some(g) = scenarios.iter().find(|g| !groups.contains(&g.as_str())) {
+            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available: groups.to_vec() });
         }
     }
     Ok(kinds)
@@ -91,35 +90,27 @@ fn check_without_workspace(args: &RunArgs, file: &std::path::Path) -> Result<(),
 /// The rows that would run, by scenario group, with why a row would be skipped.
 fn print_list(opts: &crate::pipeline::RunOptions, format: Format) -> Result<u8> {
     let (_, plan) = crate::pipeline::single::load_and_plan(opts)?;
-    let rows: Vec<(Group, String, Option<String>, Vec<String>)> = plan
-        .benches
-        .iter()
-        .map(|b| (Group::of(b.id().kind, &b.id().name), b.id().render(), b.skip(), b.listing()))
-        .collect();
+    let rows: Vec<(&str, String, Option<String>, Vec<String>)> =
+        plan.benches.iter().map(|b| (b.group().unwrap_or_default(), b.id().render(), b.skip(), b.listing())).collect();
     let text = match format {
         Format::Json => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|(group, id, skip, lines)| {
-                    serde_json::json!({ "scenario": group.as_str(), "id": id, "skipped": skip, "sends": lines })
+                    serde_json::json!({ "scenario": group, "id": id, "skipped": skip, "sends": lines })
                 })
                 .collect();
             serde_json::to_string_pretty(&items)? + "\n"
         }
         _ => {
             let mut out = String::new();
-            let mut groups: Vec<Group> = rows.iter().map(|(g, ..)| *g).collect();
+            let mut groups: Vec<&str> = rows.iter().map(|(g, ..)| *g).collect();
             groups.dedup();
             // A reason is said once, at the end: nine CURVE rows share one.
             let mut reasons: Vec<&str> = Vec::new();
             for group in groups {
                 let mine: Vec<_> = rows.iter().filter(|(g, ..)| *g == group).collect();
-                out.push_str(&format!(
-                    "{} ({} row{})\n",
-                    group.as_str(),
-                    mine.len(),
-                    if mine.len() == 1 { "" } else { "s" }
-                ));
+                out.push_str(&format!("{} ({} row{})\n", group, mine.len(), if mine.len() == 1 { "" } else { "s" }));
                 for (_, id, skip, lines) in mine {
                     match skip {
                         Some(why) => {

@@ -18,9 +18,10 @@ use crate::error::UserError;
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
 
 /// The workspace a configuration file stands for: one package without targets, named after the
-/// file, whose `[package.metadata.bench]` is the file. The file is read and checked here, so that
-/// a mistake is reported by its key in the file.
-pub fn load(file: &Path, target_dir: Option<&Path>) -> Result<Workspace> {
+/// file, whose `[package.metadata.bench]` is the file. The file is read and its settings and keys
+/// (`kinds` names the kinds' keys) checked here, so that a mistake is reported by its key in the
+/// file; each kind checks its own key when the plan is made.
+pub fn load(file: &Path, target_dir: Option<&Path>, kinds: &[&str]) -> Result<Workspace> {
     let path = std::path::absolute(file).with_context(|| format!("resolving {}", file.display()))?;
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("could not read the configuration file {}", path.display()))?;
@@ -49,7 +50,7 @@ pub fn load(file: &Path, target_dir: Option<&Path>) -> Result<Workspace> {
         .into());
     }
     let metadata = json!({ "bench": table });
-    config::package_config(&metadata, &path, &[], &[], &Settings::default()).map_err(|e| keys_in_file(e.into()))?;
+    config::package_config(&metadata, &path, &Settings::default(), kinds).map_err(|e| keys_in_file(e.into()))?;
     let root = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "config".into());
     let member = Member {
@@ -109,6 +110,20 @@ pub fn keys_in_file(err: anyhow::Error) -> anyhow::Error {
 mod tests {
     use super::*;
 
+    /// The names of the built-in kinds' keys.
+    fn kinds() -> Vec<&'static str> {
+        crate::plan::Registry::builtin().names()
+    }
+
+    /// The file read as `suite --config` reads it: loaded, then its package's keys read by every
+    /// kind, errors named by their key in the file.
+    fn check(path: &Path) -> Result<()> {
+        let ws = load(path, None, &kinds())?;
+        crate::plan::package_config(&ws.members[0], &Settings::default(), &crate::plan::Registry::builtin())
+            .map_err(|e| keys_in_file(e.into()))?;
+        Ok(())
+    }
+
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gpu-box.toml");
@@ -119,21 +134,23 @@ mod tests {
     #[test]
     fn a_file_is_a_package_named_after_it_with_its_table_as_the_configuration() {
         let (dir, path) = write("runs = 4\n[tensor]\ndevices = [\"cuda\"]\nworkers = [1, 5]\n");
-        let ws = load(&path, None).unwrap();
+        let ws = load(&path, None, &kinds()).unwrap();
         assert_eq!(ws.root, dir.path());
         assert_eq!(ws.target_dir, dir.path().join("target"));
         let [member] = &ws.members[..] else { panic!("one member") };
         assert_eq!(member.name, "gpu-box");
         assert!(member.bins.is_empty() && member.libs.is_empty());
-        let cfg = config::package_config(&member.metadata, &path, &[], &[], &Settings::default()).unwrap();
-        assert_eq!(cfg.settings.runs, Some(4));
-        assert_eq!(cfg.tensor.unwrap().workers, Some(vec![1, 5]));
-        assert_eq!(load(&path, Some(Path::new("/tmp/elsewhere"))).unwrap().target_dir, Path::new("/tmp/elsewhere"));
+        let cfg = crate::plan::package_config(member, &Settings::default(), &crate::plan::Registry::builtin()).unwrap();
+        assert_eq!(cfg.table.settings.runs, Some(4));
+        let tensor = crate::measure::kind::config_of::<config::tensor::TensorConfig>(cfg.get("tensor"));
+        assert_eq!(tensor.unwrap().workers, Some(vec![1, 5]));
+        let elsewhere = load(&path, Some(Path::new("/tmp/elsewhere")), &kinds()).unwrap();
+        assert_eq!(elsewhere.target_dir, Path::new("/tmp/elsewhere"));
     }
 
     #[test]
     fn mistakes_are_named_by_their_key_in_the_file() {
-        let key = |text: &str| match load(&write(text).1, None).unwrap_err().downcast::<UserError>().unwrap() {
+        let key = |text: &str| match check(&write(text).1).unwrap_err().downcast::<UserError>().unwrap() {
             UserError::Config { key, message, .. } => (key, message),
             other => panic!("{other:?}"),
         };
@@ -151,7 +168,7 @@ mod tests {
         let (k, message) = key("[zmq.server]\nbin = \"srv\"\nendpoint = \"tcp://127.0.0.1:5555\"\n");
         assert_eq!(k, "zmq.server.bin");
         assert!(message.contains("run the program with `command = ["), "{message}");
-        let missing = load(Path::new("/nonexistent/bench.toml"), None).unwrap_err();
+        let missing = load(Path::new("/nonexistent/bench.toml"), None, &kinds()).unwrap_err();
         assert!(format!("{missing:#}").contains("could not read the configuration file /nonexistent/bench.toml"));
     }
 }

@@ -306,6 +306,11 @@ pub trait Bench {
         Vec::new()
     }
 
+    /// The scenario group it belongs to (`--scenario`, `suite --list`), for a suite's row.
+    fn group(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether what it measures imports Python code found through `PYTHONPATH`: a comparison
     /// warns when that points into the working tree, where both sides would import the same code.
     fn reads_pythonpath(&self) -> bool {

@@ -8,8 +8,9 @@
 
 pub mod assemble;
 pub mod bench;
-pub mod legacy;
+pub mod kind;
 pub mod load;
+pub mod package;
 pub mod policy;
 pub mod process;
 pub mod python;

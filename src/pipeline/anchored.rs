@@ -16,10 +16,10 @@ use crate::build::artifacts::BuildKey;
 use crate::build::git::{self, GitFacts, ResolvedRef};
 use crate::build::range;
 use crate::build::stage::Staged;
-use crate::discover::plan::{self, Plan};
 use crate::discover::workspace::{self, Workspace};
 use crate::error::UserError;
 use crate::host;
+use crate::plan::{self, Plan};
 use crate::results::history::HistoryStore;
 use crate::results::{CommitInfo, HistoryMark, RunDocument, SkippedBench, Store, StoreLock};
 use crate::ui::Ui;
@@ -51,7 +51,7 @@ impl Setup {
                 working.root_manifest.display()
             ))
         })?;
-        let defs = plan::plan(&working, &opts.overrides)?;
+        let defs = plan::plan(&working, &opts.registry, &opts.overrides)?;
         for warning in &defs.warnings {
             ui.warn(warning);
         }
@@ -84,7 +84,7 @@ fn settings_key(working: &Workspace, opts: &RunOptions) -> String {
         .iter()
         .map(|m| serde_json::json!({ "name": m.name, "bins": m.bins, "libs": m.libs, "metadata": m.metadata }))
         .collect();
-    let overrides = plan::Overrides { noise: None, ..opts.overrides.clone() };
+    let overrides = crate::measure::package::Overrides { noise: None, ..opts.overrides.clone() };
     let text = serde_json::json!({
         "tool": env!("CARGO_PKG_VERSION"),
         "build": BuildKey::new("", &opts.cargo, host::rustc_version()),

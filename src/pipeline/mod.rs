@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::discover::plan::Overrides;
 use crate::discover::workspace::CargoOptions;
+use crate::measure::package::Overrides;
 use crate::results::{RunDocument, Store};
 
 pub use gate::exit_status;
@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub config_from: ConfigFrom,
     /// `suite --config FILE`: a configuration file instead of a workspace.
     pub config: Option<PathBuf>,
+    /// The kinds a plan is made of.
+    pub registry: crate::plan::Registry,
 }
 
 /// What a finished run produced.

@@ -10,9 +10,9 @@ use crate::analysis::pairing;
 use crate::build::cargo;
 use crate::build::git;
 use crate::build::stage::Staged;
-use crate::discover::plan;
 use crate::discover::standalone;
 use crate::discover::workspace;
+use crate::plan;
 use crate::results::{Side, Store};
 use crate::ui::Ui;
 
@@ -33,7 +33,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.overrides.quick);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {
-        crate::measure::legacy::upgrade(&mut doc);
+        crate::plan::legacy::upgrade(&mut doc, &opts.registry);
         let side = Side {
             label: "working tree".into(),
             sha: git.as_ref().map(|g| g.sha.clone()),
@@ -57,13 +57,13 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
 pub(crate) fn load_and_plan(opts: &RunOptions) -> Result<(workspace::Workspace, plan::Plan)> {
     match &opts.config {
         Some(file) => {
-            let ws = standalone::load(file, opts.cargo.target_dir.as_deref())?;
-            let plan = plan::plan(&ws, &opts.overrides).map_err(standalone::keys_in_file)?;
+            let ws = standalone::load(file, opts.cargo.target_dir.as_deref(), &opts.registry.names())?;
+            let plan = plan::plan(&ws, &opts.registry, &opts.overrides).map_err(standalone::keys_in_file)?;
             Ok((ws, plan))
         }
         None => {
             let ws = workspace::load(&opts.cargo)?;
-            let plan = plan::plan(&ws, &opts.overrides)?;
+            let plan = plan::plan(&ws, &opts.registry, &opts.overrides)?;
             Ok((ws, plan))
         }
     }

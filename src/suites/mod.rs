@@ -63,9 +63,25 @@ pub enum Group {
     Memory,
 }
 
+/// What a user's server or worker runs, in the package's folder.
+pub fn user_command(
+    package: &crate::measure::package::PackageContext,
+    p: &crate::discover::config::ProgramConfig,
+) -> Result<UserCommand, crate::error::UserError> {
+    let (program, mut args) = package.program(&p.target, &p.key)?;
+    args.extend(p.args.iter().cloned());
+    Ok(UserCommand { program, args, env: p.env.clone(), cwd: package.member.dir().to_path_buf() })
+}
+
 impl Group {
+    /// The groups of these names (`--scenario`); names of no group are left out.
+    pub fn named(names: &[&str]) -> Vec<Group> {
+        use clap::ValueEnum;
+        Group::value_variants().iter().copied().filter(|g| names.contains(&g.as_str())).collect()
+    }
+
     /// The group's name on the command line.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Group::Throughput => "throughput",
             Group::Latency => "latency",
@@ -76,30 +92,6 @@ impl Group {
             Group::Scaling => "scaling",
             Group::Transfer => "transfer",
             Group::Memory => "memory",
-        }
-    }
-
-    /// The suite (its result kind) the group belongs to.
-    pub fn suite(self) -> &'static str {
-        match self {
-            Group::Throughput | Group::Latency | Group::Features | Group::Pipeline => zmq::KIND,
-            Group::Calls | Group::Patterns | Group::Scaling => rpc::KIND,
-            Group::Transfer | Group::Memory => tensor::KIND,
-        }
-    }
-
-    /// The group of a row, from its kind and name.
-    pub fn of(kind: &str, name: &str) -> Group {
-        match (kind, name) {
-            (rpc::KIND, "call") => Group::Calls,
-            (rpc::KIND, "workers") => Group::Scaling,
-            (rpc::KIND, _) => Group::Patterns,
-            (tensor::KIND, "memory" | "vram") => Group::Memory,
-            (tensor::KIND, _) => Group::Transfer,
-            (_, "throughput" | "clients") => Group::Throughput,
-            (_, "latency" | "latency-payload" | "tail") => Group::Latency,
-            (_, "compression" | "handshake") => Group::Features,
-            _ => Group::Pipeline,
         }
     }
 }

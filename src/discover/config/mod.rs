@@ -1,6 +1,9 @@
 //! `[package.metadata.bench]` and `[workspace.metadata.bench]`: schema, merging and validation of
 //! shapes. Nothing here looks at the machine: programs are found, interpreters asked and
-//! addresses resolved when the plan is made (`discover::plan`).
+//! addresses resolved when the plan is made (`plan`).
+//!
+//! Each kind reads its own key (`measure::kind::Kind::parse`), with the helpers here for the
+//! process kinds' entries; the suites' keys have a module each.
 //!
 //! Parsing goes through `serde_path_to_error` so that every message names the exact key
 //! (`package.metadata.bench.start[0].ready`) and the manifest it is in.
@@ -33,8 +36,8 @@ use cache::CacheMode;
 /// when the plan is made.
 pub type RawBudget = BTreeMap<String, serde_json::Value>;
 
-/// Keys allowed in `[package.metadata.bench]`; `[workspace.metadata.bench]` takes the settings
-/// (every key but the entries).
+/// The settings of `[package.metadata.bench]` and `[workspace.metadata.bench]`; the other keys of
+/// a package's table belong to the kinds (see [`PackageTable`]).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawPackage {
@@ -48,13 +51,11 @@ struct RawPackage {
     fail: Option<Percent>,
     cache: Option<CacheMode>,
     processes: Option<u32>,
-    start: Option<Vec<RawStart>>,
-    load: Option<Vec<RawLoad>>,
-    python: Option<Vec<python::RawPython>>,
-    zmq: Option<serde_json::Value>,
-    rpc: Option<serde_json::Value>,
-    tensor: Option<serde_json::Value>,
 }
+
+/// The keys of [`RawPackage`], in its order: what a table may hold besides the kinds' keys.
+const SETTING_KEYS: &[&str] =
+    &["runs", "warmup", "timeout", "noise", "precision", "instructions-noise", "warn", "fail", "cache", "processes"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -180,47 +181,95 @@ pub struct LoadEntry {
     pub budget: RawBudget,
 }
 
-/// The configuration of one package, validated.
+/// One package's table: its settings, validated and merged with the workspace's, and each kind's
+/// key as written (each kind parses its own, see `measure::kind::Kind::parse`).
 #[derive(Debug, Clone)]
-pub struct PackageConfig {
+pub struct PackageTable {
     /// The package's manifest, named in messages.
     pub manifest: PathBuf,
     /// Merged settings.
     pub settings: Settings,
-    /// Explicit start entries; `None` when the package has no `start` key.
-    pub start: Option<Vec<StartEntry>>,
-    /// Explicit load entries; `None` when the package has no `load` key.
-    pub load: Option<Vec<LoadEntry>>,
-    /// Python import entries.
-    pub python: Vec<PythonEntry>,
-    /// The ZeroMQ suite, when the package has the table.
-    pub zmq: Option<zmq::ZmqConfig>,
-    /// `[package.metadata.bench.rpc]`, when present.
-    pub rpc: Option<rpc::RpcConfig>,
-    /// `[package.metadata.bench.tensor]`, when present.
-    pub tensor: Option<tensor::TensorConfig>,
+    /// The kinds' keys, by kind name.
+    pub kinds: BTreeMap<String, serde_json::Value>,
+}
+
+/// Where a kind's key was found, for its messages and for what it may refer to.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    /// The kind's name, the last part of its key path.
+    pub kind: &'a str,
+    /// The manifest the key is in.
+    pub manifest: &'a Path,
+    /// Where relative paths resolve: the package's folder.
+    pub package_dir: &'a Path,
+    /// The package's binary targets.
+    pub bins: &'a [String],
+    /// The package's `cdylib`/`dylib` targets.
+    pub libs: &'a [String],
+}
+
+impl Site<'_> {
+    /// The kind's key path: `package.metadata.bench.start`.
+    pub fn key(&self) -> String {
+        format!("{PACKAGE_PREFIX}.{}", self.kind)
+    }
 }
 
 const PACKAGE_PREFIX: &str = "package.metadata.bench";
 const WORKSPACE_PREFIX: &str = "workspace.metadata.bench";
 
-/// Reads `[workspace.metadata.bench]` from the workspace metadata value.
-pub fn workspace_defaults(metadata: &serde_json::Value, manifest: &Path) -> Result<Settings, UserError> {
-    let raw: RawPackage = parse_table(metadata, WORKSPACE_PREFIX, manifest)?;
-    for (name, present) in
-        [("start", raw.start.is_some()), ("load", raw.load.is_some()), ("python", raw.python.is_some())]
-    {
-        if present {
-            return Err(config_error(
-                format!("{WORKSPACE_PREFIX}.{name}"),
-                manifest,
-                format!("`{name}` entries belong to a package: put them in its [package.metadata.bench]"),
-            ));
-        }
+/// Reads `[workspace.metadata.bench]` from the workspace metadata value. `kinds` are the names of
+/// the kinds' keys; those in `package_only` hold entries of a package and are refused here (the
+/// other kinds' keys are accepted and not read at this level).
+pub fn workspace_defaults(
+    metadata: &serde_json::Value,
+    manifest: &Path,
+    kinds: &[&str],
+    package_only: &[&str],
+) -> Result<Settings, UserError> {
+    let (raw, tables) = split_table(metadata, WORKSPACE_PREFIX, manifest, kinds)?;
+    if let Some(name) = package_only.iter().find(|k| tables.contains_key(**k)) {
+        return Err(config_error(
+            format!("{WORKSPACE_PREFIX}.{name}"),
+            manifest,
+            format!("`{name}` entries belong to a package: put them in its [package.metadata.bench]"),
+        ));
     }
     let settings = raw.settings(&Settings::default());
     check_settings(&settings, WORKSPACE_PREFIX, manifest)?;
     Ok(settings)
+}
+
+/// A table's settings and its kinds' keys, apart; a key that is neither is an error that lists
+/// both, with the nearest as a suggestion.
+fn split_table(
+    metadata: &serde_json::Value,
+    prefix: &str,
+    manifest: &Path,
+    kinds: &[&str],
+) -> Result<(RawPackage, BTreeMap<String, serde_json::Value>), UserError> {
+    let Some(table) = metadata.get("bench") else { return Ok(Default::default()) };
+    let Some(object) = table.as_object() else {
+        // Not a table: serde says what it is instead.
+        return Ok((parse_value(table, prefix, manifest)?, BTreeMap::new()));
+    };
+    let mut settings = serde_json::Map::new();
+    let mut tables = BTreeMap::new();
+    for (key, value) in object {
+        if kinds.contains(&key.as_str()) {
+            tables.insert(key.clone(), value.clone());
+        } else if SETTING_KEYS.contains(&key.as_str()) {
+            settings.insert(key.clone(), value.clone());
+        } else {
+            let expected: Vec<String> = SETTING_KEYS.iter().chain(kinds).map(|k| format!("`{k}`")).collect();
+            let mut message = format!("unknown field `{key}`, expected one of {}", expected.join(", "));
+            if let Some(hint) = did_you_mean(&message) {
+                message.push_str(&hint);
+            }
+            return Err(config_error(format!("{prefix}.{key}"), manifest, message));
+        }
+    }
+    Ok((parse_value(&serde_json::Value::Object(settings), prefix, manifest)?, tables))
 }
 
 impl RawPackage {
@@ -241,52 +290,54 @@ impl RawPackage {
     }
 }
 
-/// Reads and validates a package's `[package.metadata.bench]`, on top of the workspace defaults.
-///
-/// `bins` are the package's binary targets; `package_dir` is where relative paths resolve.
+/// Reads a package's `[package.metadata.bench]`: its settings, validated, on top of the workspace
+/// defaults, and the keys of the kinds named `kinds`, as written.
 pub fn package_config(
     metadata: &serde_json::Value,
     manifest: &Path,
-    bins: &[String],
-    libs: &[String],
     defaults: &Settings,
-) -> Result<PackageConfig, UserError> {
-    let raw: RawPackage = parse_table(metadata, PACKAGE_PREFIX, manifest)?;
+    kinds: &[&str],
+) -> Result<PackageTable, UserError> {
+    let (raw, tables) = split_table(metadata, PACKAGE_PREFIX, manifest, kinds)?;
     let settings = raw.settings(defaults);
     check_settings(&settings, PACKAGE_PREFIX, manifest)?;
-    let package_dir = manifest.parent().unwrap_or(Path::new("."));
-    let start = match raw.start {
-        None => None,
-        Some(entries) => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (i, entry) in entries.into_iter().enumerate() {
-                let key = format!("{PACKAGE_PREFIX}.start[{i}]");
-                out.push(validate_start(entry, key, manifest, package_dir, bins)?);
-            }
-            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
-            Some(out)
-        }
-    };
-    let load = match raw.load {
-        None => None,
-        Some(entries) => {
-            let mut out = Vec::with_capacity(entries.len());
-            for (i, entry) in entries.into_iter().enumerate() {
-                out.push(validate_load(entry, format!("{PACKAGE_PREFIX}.load[{i}]"), manifest, libs)?);
-            }
-            check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
-            Some(out)
-        }
-    };
-    let mut python = Vec::new();
-    for (i, entry) in raw.python.unwrap_or_default().into_iter().enumerate() {
-        python.push(python::validate(entry, format!("{PACKAGE_PREFIX}.python[{i}]"), manifest, libs)?);
+    Ok(PackageTable { manifest: manifest.to_path_buf(), settings, kinds: tables })
+}
+
+/// A package's `start` entries, validated; their names are unique.
+pub fn start_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<StartEntry>, UserError> {
+    let key = site.key();
+    let raw: Vec<RawStart> = parse_value(value, &key, site.manifest)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, entry) in raw.into_iter().enumerate() {
+        out.push(validate_start(entry, format!("{key}[{i}]"), site.manifest, site.package_dir, site.bins)?);
     }
-    check_unique_names(python.iter().map(|e| (e.name.as_str(), e.key.as_str())), manifest)?;
-    let zmq = raw.zmq.as_ref().map(|v| zmq::parse(v, manifest, package_dir, bins)).transpose()?;
-    let rpc = raw.rpc.as_ref().map(|v| rpc::parse(v, manifest, bins)).transpose()?;
-    let tensor = raw.tensor.as_ref().map(|v| tensor::parse(v, manifest)).transpose()?;
-    Ok(PackageConfig { manifest: manifest.to_path_buf(), settings, start, load, python, zmq, rpc, tensor })
+    check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), site.manifest)?;
+    Ok(out)
+}
+
+/// A package's `load` entries, validated; their names are unique.
+pub fn load_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<LoadEntry>, UserError> {
+    let key = site.key();
+    let raw: Vec<RawLoad> = parse_value(value, &key, site.manifest)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, entry) in raw.into_iter().enumerate() {
+        out.push(validate_load(entry, format!("{key}[{i}]"), site.manifest, site.libs)?);
+    }
+    check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), site.manifest)?;
+    Ok(out)
+}
+
+/// A package's `python` entries, validated; their names are unique.
+pub fn python_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<PythonEntry>, UserError> {
+    let key = site.key();
+    let raw: Vec<python::RawPython> = parse_value(value, &key, site.manifest)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, entry) in raw.into_iter().enumerate() {
+        out.push(python::validate(entry, format!("{key}[{i}]"), site.manifest, site.libs)?);
+    }
+    check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), site.manifest)?;
+    Ok(out)
 }
 
 /// Cargo names library targets with `_` where the package has `-`; accept either spelling.
@@ -357,17 +408,6 @@ fn did_you_mean(message: &str) -> Option<String> {
     Some(format!("; did you mean `{}`?", best.1))
 }
 
-fn parse_table<T: DeserializeOwned + Default>(
-    metadata: &serde_json::Value,
-    prefix: &str,
-    manifest: &Path,
-) -> Result<T, UserError> {
-    match metadata.get("bench") {
-        Some(table) => parse_value(table, prefix, manifest),
-        None => Ok(T::default()),
-    }
-}
-
 /// Deserializes a table whose key path is `prefix`, naming the exact key of any error.
 pub(crate) fn parse_value<T: DeserializeOwned>(
     table: &serde_json::Value,
@@ -376,7 +416,12 @@ pub(crate) fn parse_value<T: DeserializeOwned>(
 ) -> Result<T, UserError> {
     serde_path_to_error::deserialize(table.clone()).map_err(|e| {
         let path = e.path().to_string();
-        let key = if path == "." { prefix.to_string() } else { format!("{prefix}.{path}") };
+        let key = match path.as_str() {
+            "." => prefix.to_string(),
+            // An element of a list at the top: `start[0]`, not `start.[0]`.
+            p if p.starts_with('[') => format!("{prefix}{p}"),
+            p => format!("{prefix}.{p}"),
+        };
         let mut message = e.into_inner().to_string();
         if let Some(hint) = did_you_mean(&message) {
             message.push_str(&hint);

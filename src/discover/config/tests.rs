@@ -1,14 +1,43 @@
 use super::*;
 use serde_json::json;
 
-fn parse(value: serde_json::Value) -> Result<PackageConfig, UserError> {
-    package_config(
-        &json!({ "bench": value }),
-        Path::new("/ws/app/Cargo.toml"),
-        &["server".to_string(), "cli".to_string()],
-        &["fastlib".to_string()],
-        &Settings::default(),
-    )
+/// A package's table as every built-in kind reads it, each kind's configuration typed.
+#[derive(Debug)]
+struct Parsed {
+    settings: Settings,
+    start: Option<Vec<StartEntry>>,
+    load: Option<Vec<LoadEntry>>,
+    python: Vec<PythonEntry>,
+}
+
+fn read(
+    metadata: serde_json::Value,
+    manifest: &str,
+    bins: &[&str],
+    libs: &[&str],
+    defaults: &Settings,
+) -> Result<Parsed, UserError> {
+    use crate::measure::kind::config_of;
+    let member = crate::discover::workspace::Member {
+        id: cargo_metadata::PackageId { repr: "app".into() },
+        name: "app".into(),
+        manifest: PathBuf::from(manifest),
+        bins: bins.iter().map(|b| b.to_string()).collect(),
+        libs: libs.iter().map(|l| l.to_string()).collect(),
+        python_extension: false,
+        metadata,
+    };
+    let cfg = crate::plan::package_config(&member, defaults, &crate::plan::Registry::builtin())?;
+    Ok(Parsed {
+        settings: cfg.table.settings.clone(),
+        start: config_of::<Vec<StartEntry>>(cfg.get("start")).cloned(),
+        load: config_of::<Vec<LoadEntry>>(cfg.get("load")).cloned(),
+        python: config_of::<Vec<PythonEntry>>(cfg.get("python")).cloned().unwrap_or_default(),
+    })
+}
+
+fn parse(value: serde_json::Value) -> Result<Parsed, UserError> {
+    read(json!({ "bench": value }), "/ws/app/Cargo.toml", &["server", "cli"], &["fastlib"], &Settings::default())
 }
 
 pub(super) fn key_of(err: UserError) -> String {
@@ -20,8 +49,7 @@ pub(super) fn key_of(err: UserError) -> String {
 
 #[test]
 fn absent_table_means_defaults() {
-    let cfg =
-        package_config(&serde_json::Value::Null, Path::new("/x/Cargo.toml"), &[], &[], &Settings::default()).unwrap();
+    let cfg = read(serde_json::Value::Null, "/x/Cargo.toml", &[], &[], &Settings::default()).unwrap();
     assert!(cfg.start.is_none());
     assert_eq!(cfg.settings, Settings::default());
 }
@@ -59,14 +87,8 @@ fn package_overrides_workspace_key_by_key() {
         noise: Some(0.05),
         ..Settings::default()
     };
-    let cfg = package_config(
-        &json!({ "bench": { "warmup": 0, "fail": "30%" } }),
-        Path::new("/ws/a/Cargo.toml"),
-        &[],
-        &[],
-        &defaults,
-    )
-    .unwrap();
+    let cfg =
+        read(json!({ "bench": { "warmup": 0, "fail": "30%" } }), "/ws/a/Cargo.toml", &[], &[], &defaults).unwrap();
     assert_eq!(cfg.settings.runs, Some(7));
     assert_eq!(cfg.settings.warmup, Some(0));
     assert_eq!(cfg.settings.timeout, Some(Duration::from_secs(4)));

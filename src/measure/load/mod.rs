@@ -3,6 +3,9 @@
 //! process cost of loading can be told from the helper's own.
 
 pub mod helper;
+mod plan;
+
+pub use plan::Load;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

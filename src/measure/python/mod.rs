@@ -6,7 +6,10 @@
 //! `install`, each side imports from its own virtual environment (`venv`).
 
 pub mod importtime;
+mod plan;
 pub mod venv;
+
+pub use plan::Python;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,10 @@
 //! resource usage, and the facts behind it — what it maps at the end event, what the loader did,
 //! what its ELF file says, and whether a forbidden shared object was loaded.
 
+mod plan;
 pub mod reported;
+
+pub use plan::Start;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -8,9 +8,9 @@ use anyhow::Result;
 use super::super::ConfigFrom;
 use super::sides::{SideContext, Source};
 use crate::build::ArtifactRef;
-use crate::discover::plan::{self, Plan};
 use crate::error::UserError;
 use crate::measure::bench::Bench;
+use crate::plan::{self, Plan};
 
 /// A benchmark of the comparison: on both sides, on one side only, or defined for both but
 /// runnable on one.

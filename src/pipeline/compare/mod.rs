@@ -29,9 +29,9 @@ use super::{ConfigFrom, RunOptions, RunOutcome};
 use crate::build::git::{self, ResolvedRef};
 use crate::build::stage::Staged;
 use crate::build::ArtifactRef;
-use crate::discover::plan;
 use crate::discover::workspace;
 use crate::error::UserError;
+use crate::plan;
 use crate::results::Candidate;
 use crate::ui::Ui;
 use candidates::measure_candidates;
@@ -67,7 +67,9 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
     // The working tree's configuration, when it is used, is checked before anything is written.
     let working_tree_at = candidate_refs.iter().position(Option::is_none);
     let mut local_plan = match (working_tree_at, opts.config_from) {
-        (Some(0), ConfigFrom::Candidate) | (Some(_), ConfigFrom::Each) => Some(plan::plan(&ws, &opts.overrides)?),
+        (Some(0), ConfigFrom::Candidate) | (Some(_), ConfigFrom::Each) => {
+            Some(plan::plan(&ws, &opts.registry, &opts.overrides)?)
+        }
         _ => None,
     };
 

@@ -11,10 +11,10 @@ use crate::build::artifacts::{ArtifactCache, BuildKey};
 use crate::build::git::{self, CheckoutState, GitFacts, ResolvedRef};
 use crate::build::outside::{self, Outside};
 use crate::build::{cargo, ArtifactRef, Executables};
-use crate::discover::plan::{self, Plan};
 use crate::discover::workspace::{self, CargoOptions, Workspace};
 use crate::error::UserError;
 use crate::host;
+use crate::plan::{self, Plan};
 use crate::results::{Side, Store};
 use crate::ui::Ui;
 
@@ -147,8 +147,9 @@ impl SideContext<'_> {
         if let Some(plan) = local {
             return Ok(plan);
         }
-        let overrides = plan::Overrides { lenient: true, ..self.opts.overrides.clone() };
-        let plan = plan::plan(&source.ws, &overrides).with_context(|| format!("planning {}", source.name()))?;
+        let overrides = crate::measure::package::Overrides { lenient: true, ..self.opts.overrides.clone() };
+        let plan = plan::plan(&source.ws, &self.opts.registry, &overrides)
+            .with_context(|| format!("planning {}", source.name()))?;
         if plan.benches.is_empty() {
             return Err(UserError::NothingToRun {
                 detail: format!("{} has nothing of the kind asked for", source.name()),

@@ -90,6 +90,8 @@ pub struct RpcRow {
     pub skip: Option<String>,
     /// The id of the built-in worker's row it is measured against, interleaved.
     pub reference: Option<String>,
+    /// The scenario group it was made for (`--scenario`), set when the rows are made.
+    pub group: Option<crate::suites::Group>,
 }
 
 /// Names for ipc sockets, unique within this process.
@@ -377,6 +379,10 @@ impl Bench for RpcBench {
 
     fn reference(&self) -> Option<ReferenceSpec> {
         self.row.reference.clone().map(ReferenceSpec::explaining)
+    }
+
+    fn group(&self) -> Option<&'static str> {
+        self.row.group.map(crate::suites::Group::as_str)
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {

@@ -7,7 +7,10 @@
 pub mod bench;
 pub mod host;
 pub mod metrics;
+mod plan;
 pub mod rows;
+
+pub use plan::Rpc;
 
 /// The kind of the suite's results.
 pub const KIND: &str = "rpc";

@@ -157,6 +157,7 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
                 shape,
                 skip: None,
                 reference: None,
+                group: None,
             }
         };
     let builtin = WorkerDef::Builtin;
@@ -167,6 +168,7 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
     let workers: Vec<(&str, &WorkerDef)> =
         std::iter::once(("builtin", &builtin)).chain(user.iter().map(|(name, def, _)| (*name, def))).collect();
 
+    let made = out.len();
     if wants(Group::Calls) {
         for &t in &s.transports {
             for &(name, def) in &workers {
@@ -193,6 +195,8 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
             }
         }
     }
+    tag(&mut out[made..], Group::Calls);
+    let made = out.len();
     if wants(Group::Patterns) {
         for &t in &s.transports {
             for &(name, def) in &workers {
@@ -208,6 +212,8 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
             }
         }
     }
+    tag(&mut out[made..], Group::Patterns);
+    let made = out.len();
     if wants(Group::Scaling) {
         // Memory does not depend on the transport much: the first one is used.
         let t = s.transports[0];
@@ -218,6 +224,7 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
             }
         }
     }
+    tag(&mut out[made..], Group::Scaling);
 
     // Each row of the user's worker is measured against the built-in worker's row with the same
     // parameters, interleaved, when there is one.
@@ -231,6 +238,13 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
         }
     }
     out
+}
+
+/// Marks the rows just made with the scenario group they were made for.
+fn tag(rows: &mut [RpcRow], group: Group) {
+    for row in rows {
+        row.group = Some(group);
+    }
 }
 
 #[cfg(test)]

@@ -202,6 +202,10 @@ impl Bench for TensorBench {
         self.row.reference.clone().map(ReferenceSpec::explaining)
     }
 
+    fn group(&self) -> Option<&'static str> {
+        self.row.group.map(crate::suites::Group::as_str)
+    }
+
     fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {
         Ok(Box::new(TensorBench::new(self.row.clone())))
     }

@@ -10,9 +10,12 @@ pub mod data;
 pub mod host;
 pub mod memcpy;
 pub mod metrics;
+mod plan;
 pub mod row;
 pub mod rows;
 pub mod shm;
+
+pub use plan::Tensor;
 pub mod source;
 pub mod tensors;
 #[cfg(feature = "torch")]

@@ -54,6 +54,8 @@ pub struct TensorRow {
     pub check_memory: bool,
     /// The copy row a shared row is measured against.
     pub reference: Option<String>,
+    /// The scenario group it was made for (`--scenario`), set when the rows are made.
+    pub group: Option<crate::suites::Group>,
 }
 
 impl TensorRow {

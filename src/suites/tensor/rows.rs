@@ -159,8 +159,10 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
         needs,
         check_memory: !args.no_memory_check,
         reference: None,
+        group: None,
     };
     let mut out = Vec::new();
+    let made = out.len();
     if wants(Group::Transfer) {
         for &device in &devices {
             for shape in &shapes {
@@ -194,6 +196,8 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
             }
         }
     }
+    tag(&mut out[made..], Group::Transfer);
+    let made = out.len();
     if wants(Group::Memory) {
         let size = cfg.memory_size.unwrap_or(if args.large { 2 << 30 } else { 256 << 20 });
         let mut workers = cfg.workers.clone().unwrap_or_else(|| vec![1, 5]);
@@ -219,7 +223,15 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
             }
         }
     }
+    tag(&mut out[made..], Group::Memory);
     out
+}
+
+/// Marks the rows just made with the scenario group they were made for.
+fn tag(rows: &mut [TensorRow], group: Group) {
+    for row in rows {
+        row.group = Some(group);
+    }
 }
 
 #[cfg(test)]

@@ -246,6 +246,10 @@ impl Bench for ZmqBench {
         self.row.reference.clone().map(ReferenceSpec::explaining)
     }
 
+    fn group(&self) -> Option<&'static str> {
+        self.row.group.map(crate::suites::Group::as_str)
+    }
+
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
         let mut row = self.row.clone();
         if let ServerDef::User(user) = &mut row.server {

@@ -10,9 +10,12 @@ pub mod message;
 pub mod metrics;
 pub mod monitor;
 pub mod pipeline;
+mod plan;
 pub mod row;
 pub mod rows;
 pub mod runtime;
+
+pub use plan::Zmq;
 
 use std::path::Path;
 

@@ -1,28 +1,19 @@
 //! Files written before results carried metric descriptors: their metrics are described from the
-//! kinds that wrote them, so that `diff`, `report` and `--baseline` read them like new ones.
+//! kinds that wrote them (`Kind::legacy_metrics`), so that `diff`, `report` and `--baseline` read
+//! them like new ones.
 
-use super::{load, python, start};
-use crate::results::{BenchmarkResult, Location, MetricDesc, OrderedMap, RunDocument};
-
-/// The declared metrics of a built-in kind, for results that lack descriptors.
-fn kind_metrics(kind: &str) -> Option<OrderedMap<MetricDesc>> {
-    match kind {
-        start::KIND => Some(start::all_metrics()),
-        load::KIND => Some(load::all_metrics()),
-        python::KIND => Some(python::all_metrics()),
-        _ => None,
-    }
-}
+use super::Registry;
+use crate::results::{BenchmarkResult, Location, RunDocument};
 
 /// Describes the metrics of every benchmark that has none, and the compared location of every
 /// comparison row that lacks it.
-pub fn upgrade(doc: &mut RunDocument) {
+pub fn upgrade(doc: &mut RunDocument, kinds: &Registry) {
     for b in doc.benchmarks.iter_mut() {
-        upgrade_benchmark(b);
+        upgrade_benchmark(b, kinds);
     }
     if let Some(cmp) = doc.comparison.as_mut() {
         for b in cmp.baseline_benchmarks.iter_mut() {
-            upgrade_benchmark(b);
+            upgrade_benchmark(b, kinds);
         }
         for row in cmp.rows.iter_mut().filter(|r| r.location.is_none()) {
             let desc = doc
@@ -39,11 +30,11 @@ pub fn upgrade(doc: &mut RunDocument) {
     }
 }
 
-fn upgrade_benchmark(b: &mut BenchmarkResult) {
+fn upgrade_benchmark(b: &mut BenchmarkResult, kinds: &Registry) {
     if !b.metrics.is_empty() {
         return;
     }
-    let Some(all) = kind_metrics(&b.kind) else { return };
+    let Some(all) = kinds.get(&b.kind).and_then(|k| k.legacy_metrics()) else { return };
     let f = &b.facts;
     let count = |v: &Option<Vec<String>>| v.as_ref().map(|l| l.len() as f64);
     let facts: [(&str, Option<f64>); 6] = [
@@ -73,7 +64,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
         let mut doc = crate::results::read(&path).unwrap();
         assert!(doc.benchmarks.iter().all(|b| b.metrics.is_empty()), "the fixture predates descriptors");
-        super::upgrade(&mut doc);
+        super::upgrade(&mut doc, &crate::plan::Registry::builtin());
         let b = &doc.benchmarks[0];
         let (headline, desc) = b.headline().unwrap();
         assert_eq!((b.kind.as_str(), desc.gates), ("start", true));

@@ -1,0 +1,82 @@
+//! What a benchmark kind is to the rest of the tool: its name, how the command line selects it,
+//! how it reads its key of `[package.metadata.bench]` and how it makes benchmarks of a package.
+//! Every kind implements [`Kind`] in its own folder; `plan::Registry` lists them, and nothing
+//! else names one (docs/ARCHITECTURE.md, "Adding a kind").
+
+use std::any::Any;
+
+use super::bench::Bench;
+use super::package::PackageContext;
+use crate::discover::config::Site;
+use crate::discover::workspace::Member;
+use crate::error::UserError;
+use crate::results::{MetricDesc, OrderedMap};
+
+/// How a kind runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Each run is a process of its own (a start, a `dlopen`, a Python import).
+    Process,
+    /// Rows measured against long-lived servers or workers: a value of `suite NAME`, run against
+    /// `--processes` fresh processes per side.
+    Suite,
+}
+
+/// Which of the global target selectors (`--bin`, `--lib`) a kind answers; a kind sits out a
+/// run given a selector it does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selector {
+    /// `--bin` picks its benchmarks; it sits out a run given `--lib`.
+    Bins,
+    /// `--lib` picks its benchmarks; it sits out a run given `--bin`.
+    Libs,
+    /// Neither: it sits out a run given either.
+    Neither,
+}
+
+/// A kind's configuration as its [`Kind::parse`] made it; only the same kind reads it back
+/// ([`config_of`]).
+pub type KindConfig = Box<dyn Any + Send + Sync>;
+
+/// A benchmark kind.
+pub trait Kind: Sync + Send {
+    /// The first part of its ids, its key of `[package.metadata.bench]`, the `kind` of its results
+    /// and, for a suite, the name `suite NAME` takes.
+    fn name(&self) -> &'static str;
+
+    /// How it runs.
+    fn family(&self) -> Family;
+
+    /// Which target selector it answers.
+    fn selector(&self) -> Selector;
+
+    /// Its key of a package's table, checked for shape only (nothing looked up on the machine);
+    /// errors name the key under `site.key`.
+    fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError>;
+
+    /// Checks across the selected packages before anything is planned, each with its
+    /// configuration of this kind when it has one (a start's `reference` to another package).
+    fn check_workspace(&self, _packages: &[(&Member, Option<&KindConfig>)]) -> Result<(), UserError> {
+        Ok(())
+    }
+
+    /// The benchmarks of one package; `config` is `None` when the package has no key of this
+    /// kind (a start or load kind then plans the package's binaries or libraries).
+    fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError>;
+
+    /// The names of its scenario groups (`--scenario`), for a suite.
+    fn groups(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Its metric descriptors, for result files written before results carried them (the process
+    /// kinds of the first releases); `None` for kinds that always wrote theirs.
+    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+        None
+    }
+}
+
+/// A kind's configuration, read back by the kind that made it.
+pub fn config_of<T: 'static>(config: Option<&KindConfig>) -> Option<&T> {
+    config.map(|c| c.downcast_ref::<T>().expect("a kind reads only the configuration its own parse made"))
+}

@@ -1,0 +1,88 @@
+//! The load kind to the plan: its key of `[package.metadata.bench]` (`[[…load]]` entries, or
+//! every `cdylib`/`dylib` when there is none) and its benchmarks.
+
+use std::collections::BTreeMap;
+
+use super::{all_metrics, LoadBench, LoadDef, KIND};
+use crate::build::ArtifactRef;
+use crate::discover::config::{self, LoadEntry, Site};
+use crate::discover::workspace::Member;
+use crate::error::UserError;
+use crate::measure::bench::{Bench, BenchId};
+use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::package::{Overrides, PackageContext};
+use crate::results::{MetricDesc, OrderedMap};
+
+/// The load kind.
+pub struct Load;
+
+impl Kind for Load {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn family(&self) -> Family {
+        Family::Process
+    }
+
+    fn selector(&self) -> Selector {
+        Selector::Libs
+    }
+
+    fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
+        Ok(Box::new(config::load_entries(value, site)?))
+    }
+
+    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+        Some(all_metrics())
+    }
+
+    fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
+        entries(package.member, config_of(config), package.overrides).into_iter().map(|e| bench(package, e)).collect()
+    }
+}
+
+fn entries(member: &Member, configured: Option<&Vec<LoadEntry>>, overrides: &Overrides) -> Vec<LoadEntry> {
+    let mut entries: Vec<LoadEntry> = configured.cloned().unwrap_or_else(|| {
+        // A Python extension only loads inside Python: measure it with [[python]] instead.
+        if member.python_extension {
+            Vec::new()
+        } else {
+            member.libs.iter().map(|l| default_load(l)).collect()
+        }
+    });
+    if !overrides.libs.is_empty() {
+        let wanted: Vec<String> = overrides.libs.iter().map(|l| l.replace('-', "_")).collect();
+        entries.retain(|e| wanted.contains(&e.lib.replace('-', "_")));
+        for lib in member.libs.iter().filter(|l| wanted.contains(&l.replace('-', "_"))) {
+            if !entries.iter().any(|e| &e.lib == lib) {
+                entries.push(default_load(lib));
+            }
+        }
+    }
+    entries
+}
+
+fn bench(package: &PackageContext, entry: LoadEntry) -> Result<Box<dyn Bench>, UserError> {
+    let def = LoadDef {
+        id: BenchId::new(KIND, &package.member.name, &entry.name),
+        settings: package.settings(KIND, &entry.key, &entry.budget, all_metrics())?,
+        lib: ArtifactRef::lib(&package.member.name, &entry.lib),
+        symbol: entry.symbol,
+        env: entry.env,
+        cwd: package.member.dir().to_path_buf(),
+        cache: package.cache,
+    };
+    Ok(Box::new(LoadBench::new(def)))
+}
+
+fn default_load(lib: &str) -> LoadEntry {
+    LoadEntry {
+        key: String::new(),
+        lib: lib.to_string(),
+        symbol: None,
+        name: lib.to_string(),
+        env: BTreeMap::new(),
+        budget: BTreeMap::new(),
+    }
+}

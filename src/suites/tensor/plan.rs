@@ -1,0 +1,61 @@
+//! The tensor suite to the plan: its `[package.metadata.bench.tensor]` table and its rows.
+
+use super::bench::TensorBench;
+use super::rows::{self, Machine, RowsInput, TensorArgs};
+use super::KIND;
+use crate::discover::config::tensor::{self as config, Device, TensorConfig};
+use crate::discover::config::Site;
+use crate::error::UserError;
+use crate::measure::bench::Bench;
+use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::package::PackageContext;
+use crate::suites::Group;
+
+/// The tensor suite.
+pub struct Tensor;
+
+impl Kind for Tensor {
+    fn name(&self) -> &'static str {
+        KIND
+    }
+
+    fn family(&self) -> Family {
+        Family::Suite
+    }
+
+    fn selector(&self) -> Selector {
+        Selector::Neither
+    }
+
+    fn groups(&self) -> &'static [&'static str] {
+        const GROUPS: &[&str] = &[Group::Transfer.as_str(), Group::Memory.as_str()];
+        GROUPS
+    }
+
+    fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
+        Ok(Box::new(config::parse(value, site.manifest)?))
+    }
+
+    /// The rows of the tensor suite: `iterations` rounds (3 unless said) after the warm round
+    /// trip each row makes when it starts; `--runs` and `--warmup` still rule.
+    fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
+        let Some(cfg) = config_of::<TensorConfig>(config) else { return Ok(Vec::new()) };
+        let args = package.args::<TensorArgs>(KIND).cloned().unwrap_or_default();
+        let timeout = cfg.timeout.unwrap_or(rows::DEFAULT_TIMEOUT);
+        let settings = package.suite_settings(cfg.iterations, 0, timeout);
+        let wants_cuda = args.devices.contains(&Device::Cuda)
+            || (args.devices.is_empty() && cfg.devices.as_ref().is_none_or(|d| d.contains(&Device::Cuda)));
+        let no_cuda = (wants_cuda && !args.no_gpu).then(super::no_cuda).flatten();
+        let groups = Group::named(&package.overrides.scenarios);
+        let input = RowsInput {
+            package: &package.member.name,
+            cfg,
+            args: &args,
+            quick: package.overrides.quick,
+            groups: &groups,
+            settings,
+            machine: Machine { no_cuda },
+        };
+        Ok(rows::rows(&input).into_iter().map(|row| Box::new(TensorBench::new(row)) as Box<dyn Bench>).collect())
+    }
+}
