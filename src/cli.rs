@@ -8,6 +8,8 @@ pub use crate::pipeline::{ConfigFrom, FailOn};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::discover::workspace::CargoOptions;
+use crate::measure::kind::Family;
+use crate::plan::Registry;
 use crate::ui::ColorChoice;
 use crate::units::UserDuration;
 
@@ -36,15 +38,14 @@ pub struct ColdbenchArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run only the start benchmarks (binaries and commands).
-    Start,
-    /// Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries).
-    Load,
+    /// `start`, `load`: only one kind's benchmarks (the kinds that have a subcommand).
+    #[command(flatten)]
+    Kind(KindCommand),
     /// Run only the suites configured in [package.metadata.bench.zmq], [...rpc] and [...tensor].
     Suite {
         /// Which suite: `zmq`, `rpc`, `tensor`, or `all` of them.
-        #[arg(value_enum)]
-        suite: SuiteName,
+        #[arg(value_parser = suite_names())]
+        suite: String,
         /// Only this group of scenarios (may repeat): zmq has throughput, latency, features,
         /// pipeline; rpc has calls, patterns, scaling; tensor has transfer, memory.
         #[arg(long, value_enum, value_name = "GROUP")]
@@ -150,8 +151,8 @@ pub enum Command {
         detect: Option<f64>,
         /// Calibrate the rows of this suite instead: each as A/A pairs of fresh processes
         /// (--processes of them per side [default: 12]), with the rounds a comparison makes.
-        #[arg(long, value_enum, value_name = "SUITE")]
-        suite: Option<SuiteName>,
+        #[arg(long, value_parser = suite_names(), value_name = "SUITE")]
+        suite: Option<String>,
         /// With --suite: only this group of scenarios (may repeat).
         #[arg(long, value_enum, value_name = "GROUP", requires = "suite")]
         scenario: Vec<crate::suites::Group>,
@@ -226,17 +227,58 @@ pub enum Measure {
     Profile,
 }
 
-/// The suites `cargo coldbench suite` runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SuiteName {
-    /// The ZeroMQ suite.
-    Zmq,
-    /// The RPC suite.
-    Rpc,
-    /// The tensor suite.
-    Tensor,
-    /// Every suite.
-    All,
+/// The value of `suite NAME` (and `calibrate --suite`) that runs every suite.
+pub const ALL_SUITES: &str = "all";
+
+/// The suites of the registry, and `all`, as `suite` takes them.
+fn suite_names() -> clap::builder::PossibleValuesParser {
+    let kinds = Registry::builtin();
+    let suites = kinds.iter().filter(|k| k.family() == Family::Suite);
+    let values = suites.map(|k| clap::builder::PossibleValue::new(k.name()).help(k.about()));
+    values.chain([clap::builder::PossibleValue::new(ALL_SUITES).help("Every suite")]).collect::<Vec<_>>().into()
+}
+
+/// A subcommand a kind adds (`start`, `load`): run only that kind's benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindCommand {
+    /// The kind's name.
+    pub kind: &'static str,
+}
+
+impl KindCommand {
+    /// The kinds that have a subcommand.
+    fn kinds() -> impl Iterator<Item = &'static dyn crate::measure::kind::Kind> {
+        Registry::builtin().iter().filter(|k| k.has_subcommand()).collect::<Vec<_>>().into_iter()
+    }
+}
+
+impl clap::FromArgMatches for KindCommand {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let name = matches.subcommand_name().unwrap_or_default();
+        KindCommand::kinds()
+            .find(|k| k.name() == name)
+            .map(|k| KindCommand { kind: k.name() })
+            .ok_or_else(|| clap::Error::raw(clap::error::ErrorKind::InvalidSubcommand, format!("no kind `{name}`")))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = KindCommand::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for KindCommand {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        KindCommand::kinds().fold(cmd, |cmd, k| cmd.subcommand(clap::Command::new(k.name()).about(k.about())))
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        KindCommand::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        KindCommand::kinds().any(|k| k.name() == name)
+    }
 }
 
 /// The languages `cargo coldbench worker` prints a worker in.
@@ -543,7 +585,7 @@ mod tests {
     fn parses_as_a_cargo_subcommand() {
         let Cli::Coldbench(args) =
             Cli::try_parse_from(["cargo-coldbench", "coldbench", "--runs", "5", "start", "--bin", "a"]).unwrap();
-        assert!(matches!(args.command, Some(Command::Start)));
+        assert!(matches!(args.command, Some(Command::Kind(KindCommand { kind: "start" }))));
         assert_eq!(args.run.bins, ["a"]);
         assert_eq!(args.run.runs, Some(5));
         assert_eq!(args.run.cargo.profile, "release");

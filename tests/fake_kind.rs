@@ -92,6 +92,10 @@ impl Kind for Fake {
         Selector::Neither
     }
 
+    fn about(&self) -> &'static str {
+        "A pretend pipeline's throughput"
+    }
+
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
         let config: FakeConfig = serde_json::from_value(value.clone()).map_err(|e| UserError::Config {
             key: site.key(),

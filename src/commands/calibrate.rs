@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::analysis::nested::{self, Units};
-use crate::cli::{Format, RunArgs, SuiteName};
+use crate::cli::{Format, RunArgs};
 use crate::discover::workspace;
 use crate::measure::bench::Bench;
 use crate::plan;
@@ -36,15 +36,15 @@ pub const PROCESS_COUNTS: [u64; 4] = [4, 8, 12, 20];
 pub fn command(
     time: Duration,
     detect: Option<f64>,
-    suite: Option<(SuiteName, &[Group])>,
+    suite: Option<(&str, &[Group])>,
     args: &RunArgs,
     ui: &Ui,
 ) -> Result<u8> {
     let kinds = match suite {
         Some((which, scenarios)) => super::suite::kinds(which, scenarios)?,
-        None => &[crate::measure::start::KIND, crate::measure::load::KIND],
+        None => crate::plan::Registry::builtin().iter().filter(|k| k.calibrated_by_time()).map(|k| k.name()).collect(),
     };
-    let mut opts = super::options::run_options(args, kinds)?;
+    let mut opts = super::options::run_options(args, &kinds)?;
     match suite {
         Some((_, scenarios)) => {
             opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();

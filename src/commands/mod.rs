@@ -36,7 +36,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
     match &args.command {
         Some(Command::Env { check }) => env::env(run.format, *check, ui),
         Some(Command::Calibrate { time, detect, suite, scenario }) => {
-            calibrate::command(*time, *detect, suite.map(|s| (s, scenario.as_slice())), run, ui)
+            calibrate::command(*time, *detect, suite.as_deref().map(|s| (s, scenario.as_slice())), run, ui)
         }
         Some(Command::Clean { keep }) => clean::command(*keep, run, ui),
         Some(Command::History(history)) => history::command(history, run, ui),
@@ -50,8 +50,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Diff { base, new }) => diff::command(base, new, run, ui),
         Some(Command::Baseline { action }) => baseline::baseline(action, run, ui),
         Some(Command::Hook { action }) => hook::command(action, run, ui),
-        Some(Command::Start) => run::command(run, &[crate::measure::start::KIND], ui),
-        Some(Command::Load) => run::command(run, &[crate::measure::load::KIND], ui),
+        Some(Command::Kind(only)) => run::command(run, &[only.kind], ui),
         Some(Command::Suite {
             suite: which,
             scenario,
@@ -84,7 +83,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
                 no_memory_check: *no_memory_check,
             };
             let suite_args = suite::SuiteArgs { scaling, tensor, config: config.clone() };
-            suite::command(run, *which, scenario, &suite_args, *list, ui)
+            suite::command(run, which, scenario, &suite_args, *list, ui)
         }
         None => run::command(run, &[], ui),
     }

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{Format, RunArgs, SuiteName};
+use crate::cli::{Format, RunArgs, ALL_SUITES};
 use crate::error::UserError;
+use crate::measure::kind::Family;
+use crate::plan::Registry;
 use crate::suites::rpc::rows::ScalingArgs;
 use crate::suites::tensor::rows::TensorArgs;
-use crate::suites::{rpc, tensor, zmq, Group};
+use crate::suites::Group;
 
 /// The options of one suite or another.
 pub struct SuiteArgs {
@@ -26,7 +28,7 @@ use crate::ui::Ui;
 /// Runs the suites (or lists their rows); returns the exit status.
 pub fn command(
     args: &RunArgs,
-    which: SuiteName,
+    which: &str,
     scenarios: &[Group],
     suite_args: &SuiteArgs,
     list: bool,
@@ -36,27 +38,28 @@ pub fn command(
     if let Some(file) = &suite_args.config {
         check_without_workspace(args, file)?;
     }
-    let mut opts = super::options::run_options(args, kinds)?;
+    let mut opts = super::options::run_options(args, &kinds)?;
     opts.config = suite_args.config.clone();
     opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
-    opts.overrides.kind_args.set(rpc::KIND, suite_args.scaling.clone());
-    opts.overrides.kind_args.set(tensor::KIND, suite_args.tensor.clone());
+    opts.overrides.kind_args.set(suite_args.scaling.clone());
+    opts.overrides.kind_args.set(suite_args.tensor.clone());
     if list {
         return print_list(&opts, args.format);
     }
     super::run::execute(&opts, args, ui)
 }
 
-/// The result kinds of a suite name, or the error of a scenario group that is not the suite's.
-pub fn kinds(which: SuiteName, scenarios: &[Group]) -> Result<&'static [&'static str], UserError> {
-    let kinds: &'static [&'static str] = match which {
-        SuiteName::Zmq => &[zmq::KIND],
-        SuiteName::Rpc => &[rpc::KIND],
-        SuiteName::Tensor => &[tensor::KIND],
-        SuiteName::All => &[zmq::KIND, rpc::KIND, tensor::KIND],
+/// The kinds a suite name stands for (`all`: every suite of the registry), or the error of a
+/// scenario group that is not the suite's.
+pub fn kinds(which: &str, scenarios: &[Group]) -> Result<Vec<&'static str>, UserError> {
+    let registry = Registry::builtin();
+    let kinds: Vec<&'static str> = match registry.get(which) {
+        Some(kind) => vec![kind.name()],
+        None if which == ALL_SUITES => registry.names_of(Family::Suite),
+        None => return Err(UserError::Invalid(format!("`{which}` is not a suite"))),
     };
-    if let [kind] = kinds {
-        let groups = crate::plan::Registry::builtin().get(kind).map(|k| k.groups()).unwrap_or_default();
+    if let [kind] = kinds[..] {
+        let groups = registry.get(kind).map(|k| k.groups()).unwrap_or_default();
         if let Some(g) = scenarios.iter().find(|g| !groups.contains(&g.as_str())) {
             return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available: groups.to_vec() });
         }

@@ -50,6 +50,21 @@ pub trait Kind: Sync + Send {
     /// Which target selector it answers.
     fn selector(&self) -> Selector;
 
+    /// What it measures, in a line: the help of its subcommand (`cargo coldbench start`), or of
+    /// its value of `suite NAME`.
+    fn about(&self) -> &'static str;
+
+    /// Whether `cargo coldbench NAME` runs only its benchmarks (a process kind with targets of
+    /// its own to select).
+    fn has_subcommand(&self) -> bool {
+        false
+    }
+
+    /// Whether `calibrate` (without `--suite`) measures its benchmarks' noise by time.
+    fn calibrated_by_time(&self) -> bool {
+        false
+    }
+
     /// Its key of a package's table, checked for shape only (nothing looked up on the machine);
     /// errors name the key under `site.key`.
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError>;

@@ -2,7 +2,7 @@
 //! overrides, the package's settings resolved against them, and the lookups every kind makes
 //! (programs found, addresses resolved, budgets read against a kind's metrics).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -179,9 +179,9 @@ impl<'a> PackageContext<'a> {
         }
     }
 
-    /// The options the command line gave `kind`.
-    pub fn args<T: 'static>(&self, kind: &str) -> Option<&T> {
-        self.overrides.kind_args.get(kind)
+    /// The options of a kind, of its own type, when the command line gave them.
+    pub fn args<T: 'static>(&self) -> Option<&T> {
+        self.overrides.kind_args.get()
     }
 
     /// The settings of a process kind's benchmark: its budget read against its metrics.
@@ -259,26 +259,26 @@ impl<'a> PackageContext<'a> {
     }
 }
 
-/// The options a kind adds to the command line (`suite rpc --counts`, `suite tensor --mode`), by
-/// kind name, each read back by its kind ([`KindArgs::get`]).
+/// The options kinds add to the command line (`suite rpc --counts`, `suite tensor --mode`), each a
+/// type of its kind's own, found by that type ([`KindArgs::get`]).
 #[derive(Clone, Default)]
-pub struct KindArgs(BTreeMap<&'static str, (Arc<dyn Any + Send + Sync>, String)>);
+pub struct KindArgs(BTreeMap<TypeId, (Arc<dyn Any + Send + Sync>, String)>);
 
 impl KindArgs {
-    /// Sets the options of `kind`.
-    pub fn set<T: Any + Send + Sync + std::fmt::Debug>(&mut self, kind: &'static str, args: T) {
+    /// Sets the options of one kind.
+    pub fn set<T: Any + Send + Sync + std::fmt::Debug>(&mut self, args: T) {
         let shown = format!("{args:?}");
-        self.0.insert(kind, (Arc::new(args), shown));
+        self.0.insert(TypeId::of::<T>(), (Arc::new(args), shown));
     }
 
-    /// The options of `kind`, when the command line gave them.
-    pub fn get<T: 'static>(&self, kind: &str) -> Option<&T> {
-        self.0.get(kind).map(|(args, _)| args.downcast_ref::<T>().expect("a kind reads only its own options"))
+    /// The options of the kind whose type they are, when the command line gave them.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>()).and_then(|(args, _)| args.downcast_ref::<T>())
     }
 }
 
 impl std::fmt::Debug for KindArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(kind, (_, shown))| (kind, shown))).finish()
+        f.debug_list().entries(self.0.values().map(|(_, shown)| shown)).finish()
     }
 }

@@ -29,6 +29,18 @@ impl Kind for Load {
         Selector::Libs
     }
 
+    fn about(&self) -> &'static str {
+        "Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries)"
+    }
+
+    fn has_subcommand(&self) -> bool {
+        true
+    }
+
+    fn calibrated_by_time(&self) -> bool {
+        true
+    }
+
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
         Ok(Box::new(config::load_entries(value, site)?))
     }

@@ -26,6 +26,10 @@ impl Kind for Python {
         Selector::Neither
     }
 
+    fn about(&self) -> &'static str {
+        "Run only the Python import benchmarks ([[python]] entries)"
+    }
+
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
         Ok(Box::new(config::python_entries(value, site)?))
     }

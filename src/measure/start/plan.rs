@@ -28,6 +28,18 @@ impl Kind for Start {
         Selector::Bins
     }
 
+    fn about(&self) -> &'static str {
+        "Run only the start benchmarks (binaries and commands)"
+    }
+
+    fn has_subcommand(&self) -> bool {
+        true
+    }
+
+    fn calibrated_by_time(&self) -> bool {
+        true
+    }
+
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
         Ok(Box::new(config::start_entries(value, site)?))
     }

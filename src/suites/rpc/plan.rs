@@ -27,6 +27,10 @@ impl Kind for Rpc {
         Selector::Neither
     }
 
+    fn about(&self) -> &'static str {
+        "The RPC suite"
+    }
+
     fn groups(&self) -> &'static [&'static str] {
         const GROUPS: &[&str] = &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()];
         GROUPS
@@ -50,7 +54,7 @@ impl Kind for Rpc {
             }),
             None => None,
         };
-        let scaling = package.args::<ScalingArgs>(KIND).cloned().unwrap_or_default();
+        let scaling = package.args::<ScalingArgs>().cloned().unwrap_or_default();
         let groups = Group::named(&package.overrides.scenarios);
         let input = RowsInput {
             package: &package.member.name,

@@ -27,6 +27,10 @@ impl Kind for Tensor {
         Selector::Neither
     }
 
+    fn about(&self) -> &'static str {
+        "The tensor suite"
+    }
+
     fn groups(&self) -> &'static [&'static str] {
         const GROUPS: &[&str] = &[Group::Transfer.as_str(), Group::Memory.as_str()];
         GROUPS
@@ -40,7 +44,7 @@ impl Kind for Tensor {
     /// trip each row makes when it starts; `--runs` and `--warmup` still rule.
     fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
         let Some(cfg) = config_of::<TensorConfig>(config) else { return Ok(Vec::new()) };
-        let args = package.args::<TensorArgs>(KIND).cloned().unwrap_or_default();
+        let args = package.args::<TensorArgs>().cloned().unwrap_or_default();
         let timeout = cfg.timeout.unwrap_or(rows::DEFAULT_TIMEOUT);
         let settings = package.suite_settings(cfg.iterations, 0, timeout);
         let wants_cuda = args.devices.contains(&Device::Cuda)

@@ -31,6 +31,10 @@ impl Kind for Zmq {
         Selector::Neither
     }
 
+    fn about(&self) -> &'static str {
+        "The ZeroMQ suite"
+    }
+
     fn groups(&self) -> &'static [&'static str] {
         const GROUPS: &[&str] =
             &[Group::Throughput.as_str(), Group::Latency.as_str(), Group::Features.as_str(), Group::Pipeline.as_str()];
