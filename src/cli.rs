@@ -234,7 +234,7 @@ pub const ALL_SUITES: &str = "all";
 fn suite_names() -> clap::builder::PossibleValuesParser {
     let kinds = Registry::builtin();
     let suites = kinds.iter().filter(|k| k.family() == Family::Suite);
-    let values = suites.map(|k| clap::builder::PossibleValue::new(k.name()).help(k.about()));
+    let values = suites.map(|k| clap::builder::PossibleValue::new(k.name()).help(k.info().about));
     values.chain([clap::builder::PossibleValue::new(ALL_SUITES).help("Every suite")]).collect::<Vec<_>>().into()
 }
 
@@ -248,7 +248,7 @@ pub struct KindCommand {
 impl KindCommand {
     /// The kinds that have a subcommand.
     fn kinds() -> impl Iterator<Item = &'static dyn crate::measure::kind::Kind> {
-        Registry::builtin().iter().filter(|k| k.has_subcommand()).collect::<Vec<_>>().into_iter()
+        Registry::builtin().iter().filter(|k| k.info().has_subcommand).collect::<Vec<_>>().into_iter()
     }
 }
 
@@ -269,7 +269,7 @@ impl clap::FromArgMatches for KindCommand {
 
 impl Subcommand for KindCommand {
     fn augment_subcommands(cmd: clap::Command) -> clap::Command {
-        KindCommand::kinds().fold(cmd, |cmd, k| cmd.subcommand(clap::Command::new(k.name()).about(k.about())))
+        KindCommand::kinds().fold(cmd, |cmd, k| cmd.subcommand(clap::Command::new(k.name()).about(k.info().about)))
     }
 
     fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {

@@ -15,7 +15,7 @@ use coldbench::error::UserError;
 use coldbench::measure::bench::{
     percentile_metrics, Bench, BenchId, Observation, Param, ParamValue, RunFailure, Settings,
 };
-use coldbench::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use coldbench::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use coldbench::measure::package::{Overrides, PackageContext};
 use coldbench::measure::policy::NoProgress;
 use coldbench::measure::session;
@@ -79,21 +79,11 @@ struct Fake;
 
 static FAKE: Fake = Fake;
 
+static INFO: KindInfo = KindInfo::suite(KIND, "A pretend pipeline's throughput", &[]);
+
 impl Kind for Fake {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Suite
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Neither
-    }
-
-    fn about(&self) -> &'static str {
-        "A pretend pipeline's throughput"
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

@@ -42,7 +42,9 @@ pub fn command(
 ) -> Result<u8> {
     let kinds = match suite {
         Some((which, scenarios)) => super::suite::kinds(which, scenarios)?,
-        None => crate::plan::Registry::builtin().iter().filter(|k| k.calibrated_by_time()).map(|k| k.name()).collect(),
+        None => {
+            crate::plan::Registry::builtin().iter().filter(|k| k.info().calibrated_by_time).map(|k| k.name()).collect()
+        }
     };
     let mut opts = super::options::run_options(args, &kinds)?;
     match suite {

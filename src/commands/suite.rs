@@ -59,7 +59,7 @@ pub fn kinds(which: &str, scenarios: &[Group]) -> Result<Vec<&'static str>, User
         None => return Err(UserError::Invalid(format!("`{which}` is not a suite"))),
     };
     if let [kind] = kinds[..] {
-        let groups = registry.get(kind).map(|k| k.groups()).unwrap_or_default();
+        let groups = registry.get(kind).map(|k| k.info().groups).unwrap_or_default();
         if let Some(g) = scenarios.iter().find(|g| !groups.contains(&g.as_str())) {
             return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available: groups.to_vec() });
         }

@@ -38,31 +38,56 @@ pub enum Selector {
 /// ([`config_of`]).
 pub type KindConfig = Box<dyn Any + Send + Sync>;
 
-/// A benchmark kind.
-pub trait Kind: Sync + Send {
+/// What a kind is, as data: its name, and how the command line and the plan treat it.
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
     /// The first part of its ids, its key of `[package.metadata.bench]`, the `kind` of its results
     /// and, for a suite, the name `suite NAME` takes.
-    fn name(&self) -> &'static str;
-
+    pub name: &'static str,
     /// How it runs.
-    fn family(&self) -> Family;
-
+    pub family: Family,
     /// Which target selector it answers.
-    fn selector(&self) -> Selector;
-
+    pub selector: Selector,
     /// What it measures, in a line: the help of its subcommand (`cargo coldbench start`), or of
     /// its value of `suite NAME`.
-    fn about(&self) -> &'static str;
-
+    pub about: &'static str,
     /// Whether `cargo coldbench NAME` runs only its benchmarks (a process kind with targets of
     /// its own to select).
-    fn has_subcommand(&self) -> bool {
-        false
+    pub has_subcommand: bool,
+    /// Whether `calibrate` (without `--suite`) measures its benchmarks' noise by time.
+    pub calibrated_by_time: bool,
+    /// The names of its scenario groups (`--scenario`), for a suite.
+    pub groups: &'static [&'static str],
+}
+
+impl KindInfo {
+    /// A suite of these scenario groups: a value of `suite NAME`, answering no target selector.
+    pub const fn suite(name: &'static str, about: &'static str, groups: &'static [&'static str]) -> KindInfo {
+        KindInfo {
+            name,
+            family: Family::Suite,
+            selector: Selector::Neither,
+            about,
+            has_subcommand: false,
+            calibrated_by_time: false,
+            groups,
+        }
+    }
+}
+
+/// A benchmark kind.
+pub trait Kind: Sync + Send {
+    /// What it is (see [`KindInfo`]).
+    fn info(&self) -> &'static KindInfo;
+
+    /// [`KindInfo::name`].
+    fn name(&self) -> &'static str {
+        self.info().name
     }
 
-    /// Whether `calibrate` (without `--suite`) measures its benchmarks' noise by time.
-    fn calibrated_by_time(&self) -> bool {
-        false
+    /// [`KindInfo::family`].
+    fn family(&self) -> Family {
+        self.info().family
     }
 
     /// Its key of a package's table, checked for shape only (nothing looked up on the machine);
@@ -78,11 +103,6 @@ pub trait Kind: Sync + Send {
     /// The benchmarks of one package; `config` is `None` when the package has no key of this
     /// kind (a start or load kind then plans the package's binaries or libraries).
     fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError>;
-
-    /// The names of its scenario groups (`--scenario`), for a suite.
-    fn groups(&self) -> &'static [&'static str] {
-        &[]
-    }
 
     /// Its metric descriptors, for result files written before results carried them (the process
     /// kinds of the first releases); `None` for kinds that always wrote theirs.

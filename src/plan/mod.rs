@@ -77,7 +77,7 @@ pub fn package_config(
 /// Whether `kind` takes part in a run with these overrides: asked for (or no kind named), and
 /// answering the target selector given, if any.
 fn takes_part(kind: &dyn Kind, overrides: &Overrides) -> bool {
-    let answers = match kind.selector() {
+    let answers = match kind.info().selector {
         Selector::Bins => overrides.libs.is_empty(),
         Selector::Libs => overrides.bins.is_empty(),
         Selector::Neither => overrides.bins.is_empty() && overrides.libs.is_empty(),

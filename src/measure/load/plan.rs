@@ -9,36 +9,26 @@ use crate::discover::config::{self, LoadEntry, Site};
 use crate::discover::workspace::Member;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId};
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Family, Kind, KindConfig, KindInfo, Selector};
 use crate::measure::package::{Overrides, PackageContext};
 use crate::results::{MetricDesc, OrderedMap};
 
 /// The load kind.
 pub struct Load;
 
+static INFO: KindInfo = KindInfo {
+    name: KIND,
+    family: Family::Process,
+    selector: Selector::Libs,
+    about: "Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries)",
+    has_subcommand: true,
+    calibrated_by_time: true,
+    groups: &[],
+};
+
 impl Kind for Load {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Process
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Libs
-    }
-
-    fn about(&self) -> &'static str {
-        "Run only the library load benchmarks (cdylib/dylib targets and [[load]] entries)"
-    }
-
-    fn has_subcommand(&self) -> bool {
-        true
-    }
-
-    fn calibrated_by_time(&self) -> bool {
-        true
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

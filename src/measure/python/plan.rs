@@ -6,28 +6,26 @@ use crate::discover::config::{self, config_error, PythonEntry, Site};
 use crate::discover::probe;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId};
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Family, Kind, KindConfig, KindInfo, Selector};
 use crate::measure::package::PackageContext;
 use crate::results::{MetricDesc, OrderedMap};
 
 /// The Python import kind.
 pub struct Python;
 
+static INFO: KindInfo = KindInfo {
+    name: KIND,
+    family: Family::Process,
+    selector: Selector::Neither,
+    about: "Run only the Python import benchmarks ([[python]] entries)",
+    has_subcommand: false,
+    calibrated_by_time: false,
+    groups: &[],
+};
+
 impl Kind for Python {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Process
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Neither
-    }
-
-    fn about(&self) -> &'static str {
-        "Run only the Python import benchmarks ([[python]] entries)"
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

@@ -8,36 +8,26 @@ use crate::discover::config::{self, Ready, Site, StartEntry, Target};
 use crate::discover::workspace::Member;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId, ReferenceSpec};
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Family, Kind, KindConfig, KindInfo, Selector};
 use crate::measure::package::{Overrides, PackageContext};
 use crate::results::{MetricDesc, OrderedMap};
 
 /// The start kind.
 pub struct Start;
 
+static INFO: KindInfo = KindInfo {
+    name: KIND,
+    family: Family::Process,
+    selector: Selector::Bins,
+    about: "Run only the start benchmarks (binaries and commands)",
+    has_subcommand: true,
+    calibrated_by_time: true,
+    groups: &[],
+};
+
 impl Kind for Start {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Process
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Bins
-    }
-
-    fn about(&self) -> &'static str {
-        "Run only the start benchmarks (binaries and commands)"
-    }
-
-    fn has_subcommand(&self) -> bool {
-        true
-    }
-
-    fn calibrated_by_time(&self) -> bool {
-        true
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

@@ -7,33 +7,19 @@ use crate::discover::config::rpc::{self as config, RpcConfig};
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
 use crate::suites::{user_command, Group};
 
 /// The RPC suite.
 pub struct Rpc;
 
+static INFO: KindInfo =
+    KindInfo::suite(KIND, "The RPC suite", &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()]);
+
 impl Kind for Rpc {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Suite
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Neither
-    }
-
-    fn about(&self) -> &'static str {
-        "The RPC suite"
-    }
-
-    fn groups(&self) -> &'static [&'static str] {
-        const GROUPS: &[&str] = &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()];
-        GROUPS
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

@@ -7,33 +7,18 @@ use crate::discover::config::tensor::{self as config, Device, TensorConfig};
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
 use crate::suites::Group;
 
 /// The tensor suite.
 pub struct Tensor;
 
+static INFO: KindInfo = KindInfo::suite(KIND, "The tensor suite", &[Group::Transfer.as_str(), Group::Memory.as_str()]);
+
 impl Kind for Tensor {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Suite
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Neither
-    }
-
-    fn about(&self) -> &'static str {
-        "The tensor suite"
-    }
-
-    fn groups(&self) -> &'static [&'static str] {
-        const GROUPS: &[&str] = &[Group::Transfer.as_str(), Group::Memory.as_str()];
-        GROUPS
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {

@@ -10,7 +10,7 @@ use crate::discover::config::zmq::{self as config, ServerConfig, ZmqConfig};
 use crate::discover::config::{Ready, Site};
 use crate::error::UserError;
 use crate::measure::bench::Bench;
-use crate::measure::kind::{config_of, Family, Kind, KindConfig, Selector};
+use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
 use crate::results::Readiness;
 use crate::suites::{user_command, Group};
@@ -18,27 +18,15 @@ use crate::suites::{user_command, Group};
 /// The ZeroMQ suite.
 pub struct Zmq;
 
+static INFO: KindInfo = KindInfo::suite(
+    KIND,
+    "The ZeroMQ suite",
+    &[Group::Throughput.as_str(), Group::Latency.as_str(), Group::Features.as_str(), Group::Pipeline.as_str()],
+);
+
 impl Kind for Zmq {
-    fn name(&self) -> &'static str {
-        KIND
-    }
-
-    fn family(&self) -> Family {
-        Family::Suite
-    }
-
-    fn selector(&self) -> Selector {
-        Selector::Neither
-    }
-
-    fn about(&self) -> &'static str {
-        "The ZeroMQ suite"
-    }
-
-    fn groups(&self) -> &'static [&'static str] {
-        const GROUPS: &[&str] =
-            &[Group::Throughput.as_str(), Group::Latency.as_str(), Group::Features.as_str(), Group::Pipeline.as_str()];
-        GROUPS
+    fn info(&self) -> &'static KindInfo {
+        &INFO
     }
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
