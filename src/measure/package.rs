@@ -239,18 +239,18 @@ impl<'a> PackageContext<'a> {
     /// rounds ([`DEFAULT_ROUNDS`] unless said) after `warmup` rounds; `--runs` and `--warmup`
     /// still rule.
     pub fn suite_settings(&self, iterations: Option<u32>, warmup: u32, timeout: Duration) -> Settings {
-        let (configured, overrides) = (self.configured, self.overrides);
+        let overrides = self.overrides;
         Settings {
             policy: RunPolicy {
                 warmup: overrides.warmup.unwrap_or(warmup),
                 runs: RunCount::Exactly(overrides.runs.or(iterations).unwrap_or(DEFAULT_ROUNDS).max(1)),
             },
-            thresholds: overrides.thresholds(configured),
+            thresholds: self.thresholds,
             limits: Vec::new(),
             timeout,
             default_entry: false,
             precision: None,
-            processes: overrides.processes.or(configured.processes).unwrap_or(if overrides.quick {
+            processes: overrides.processes.or(self.configured.processes).unwrap_or(if overrides.quick {
                 QUICK_PROCESSES
             } else {
                 DEFAULT_PROCESSES
