@@ -72,7 +72,7 @@ pub enum Command {
         mode: TensorMode,
         /// tensor: the devices (`cpu`, `cuda`), replacing the configured ones.
         #[arg(long, value_enum, value_delimiter = ',', value_name = "DEVICE,...")]
-        devices: Vec<crate::discover::config::tensor::Device>,
+        devices: Vec<crate::suites::tensor::config::Device>,
         /// tensor: no CUDA rows.
         #[arg(long)]
         no_gpu: bool,

@@ -55,7 +55,7 @@ pub enum UserError {
 
     /// A git ref or repository problem.
     #[error(transparent)]
-    Git(#[from] crate::build::git::RefError),
+    Git(#[from] RefError),
 
     /// A saved baseline that does not exist.
     #[error("no saved baseline named `{name}`")]
@@ -124,6 +124,57 @@ impl UserError {
                 format!("saved baselines: {}", available.join(", "))
             }),
             UserError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Why a ref could not be used for a comparison.
+#[derive(Debug, thiserror::Error)]
+pub enum RefError {
+    /// The workspace is not inside a git repository.
+    #[error("{} is not in a git repository; comparing with a ref needs one", dir.display())]
+    NotARepository { dir: PathBuf },
+    /// The name resolves to nothing.
+    #[error("unknown git ref `{name}`")]
+    Unknown { name: String, close: Vec<String>, shallow: bool },
+    /// The ref names a commit whose objects are not in this (shallow) clone.
+    #[error("the commit of `{name}` is not in this shallow clone")]
+    NotFetched { name: String },
+    /// A range that is not `A..B`, `A..`, `..B` or a ref.
+    #[error("`{text}` is not a range of commits")]
+    BadRange { text: String },
+    /// The start of a range is not in the history of its end.
+    #[error("`{base}` is not an ancestor of `{tip}`")]
+    NotAncestor { base: String, tip: String },
+}
+
+impl RefError {
+    /// How to fix it.
+    pub fn help(&self) -> String {
+        match self {
+            RefError::NotARepository { .. } => {
+                "run `git init` and commit, or compare saved results with `cargo coldbench diff`".into()
+            }
+            RefError::Unknown { close, shallow, .. } => {
+                let mut help = if close.is_empty() {
+                    "give a branch, tag or commit (`main`, `v1.2.0`, `HEAD~3`, `origin/main`)".to_string()
+                } else {
+                    format!("did you mean {}?", close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+                };
+                if *shallow {
+                    help.push_str("; this is a shallow clone: `git fetch --unshallow` fetches the rest of the history");
+                }
+                help
+            }
+            RefError::NotFetched { .. } => "fetch it first: `git fetch --unshallow` (or `git fetch --deepen N`)".into(),
+            RefError::BadRange { .. } => {
+                "write `A..B` (A and the first-parent commits after it up to B), `A..` (up to HEAD) or a ref \
+                 (the commits up to it); `A...B` is not supported"
+                    .into()
+            }
+            RefError::NotAncestor { base, tip } => {
+                format!("give an older commit of `{tip}`'s history as the start, or swap them: `{tip}..{base}`")
+            }
         }
     }
 }

@@ -225,7 +225,9 @@ fn init_prints_a_config_that_the_loader_accepts_with_every_documented_key() {
     // Each kind's configuration, as its own parse made it.
     let of = |kind: &str| cfg.get(kind).unwrap_or_else(|| panic!("the example has a `{kind}` key"));
     let typed = |kind: &str| -> &dyn std::any::Any { of(kind).as_ref() };
-    use coldbench::config::{rpc::RpcConfig, tensor::TensorConfig, zmq::ZmqConfig, LoadEntry, PythonEntry, StartEntry};
+    use coldbench::config::{LoadEntry, StartEntry};
+    use coldbench::measure::python::config::PythonEntry;
+    use coldbench::suites::{rpc::config::RpcConfig, tensor::config::TensorConfig, zmq::config::ZmqConfig};
     assert_eq!(typed("start").downcast_ref::<Vec<StartEntry>>().unwrap().len(), 2);
     assert_eq!(typed("load").downcast_ref::<Vec<LoadEntry>>().unwrap().len(), 1);
     assert_eq!(typed("python").downcast_ref::<Vec<PythonEntry>>().unwrap().len(), 1);

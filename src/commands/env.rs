@@ -91,7 +91,7 @@ pub fn render_state(m: &MachineState) -> String {
 /// `env`: prints the facts, as a table or JSON; with `check`, watches the machine and exits 1
 /// when something makes it unfit to measure.
 pub fn env(format: Format, check: bool, ui: &Ui) -> Result<u8> {
-    let mut facts = host::collect();
+    let mut facts = crate::plan::Registry::builtin().host_facts();
     if check {
         let state = host::check::check(&host::state::Source::from_env(), host::check::WINDOW, facts.cores);
         facts.machine = Some(state);

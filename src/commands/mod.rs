@@ -70,7 +70,7 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
                 max_workers: *max_workers,
                 large: *large,
             };
-            use crate::discover::config::tensor::Mode;
+            use crate::suites::tensor::config::Mode;
             let tensor = crate::suites::tensor::rows::TensorArgs {
                 mode: match mode {
                     crate::cli::TensorMode::Copy => Some(Mode::Copy),

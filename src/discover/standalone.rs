@@ -142,7 +142,7 @@ mod tests {
         assert!(member.bins.is_empty() && member.libs.is_empty());
         let cfg = crate::plan::package_config(member, &Settings::default(), &crate::plan::Registry::builtin()).unwrap();
         assert_eq!(cfg.table.settings.runs, Some(4));
-        let tensor = crate::measure::kind::config_of::<config::tensor::TensorConfig>(cfg.get("tensor"));
+        let tensor = crate::measure::kind::config_of::<crate::suites::tensor::config::TensorConfig>(cfg.get("tensor"));
         assert_eq!(tensor.unwrap().workers, Some(vec![1, 5]));
         let elsewhere = load(&path, Some(Path::new("/tmp/elsewhere")), &kinds()).unwrap();
         assert_eq!(elsewhere.target_dir, Path::new("/tmp/elsewhere"));

@@ -10,7 +10,7 @@ use super::package::PackageContext;
 use crate::discover::config::Site;
 use crate::discover::workspace::Member;
 use crate::error::UserError;
-use crate::results::{MetricDesc, OrderedMap};
+use crate::results::{HostFacts, MetricDesc, OrderedMap};
 
 /// How a kind runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,10 @@ pub trait Kind: Sync + Send {
     /// The benchmarks of one package; `config` is `None` when the package has no key of this
     /// kind (a start or load kind then plans the package's binaries or libraries).
     fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError>;
+
+    /// Adds what it knows of the machine to the facts every result carries (the tensor suite: the
+    /// libtorch it was built with).
+    fn host_facts(&self, _facts: &mut HostFacts) {}
 
     /// Its metric descriptors, for result files written before results carried them (the process
     /// kinds of the first releases); `None` for kinds that always wrote theirs.

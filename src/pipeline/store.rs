@@ -44,7 +44,7 @@ pub(crate) fn document(
         no_default_features: opts.cargo.no_default_features,
         no_build: opts.no_build,
     };
-    let host = host::HostFacts { machine, ..host::collect() };
+    let host = host::HostFacts { machine, ..opts.registry.host_facts() };
     RunDocument::new(timestamp, git, host, config, benchmarks, comparison)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::measure::kind::{Family, Kind};
 use crate::measure::{load, python, start};
+use crate::results::HostFacts;
 use crate::suites::{rpc, tensor, zmq};
 
 /// The kinds a plan is made of, in the order each package's benchmarks are planned.
@@ -36,6 +37,15 @@ impl Registry {
     /// Every kind's name, in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.iter().map(|k| k.name()).collect()
+    }
+
+    /// The facts of the machine every result carries, with what each kind adds.
+    pub fn host_facts(&self) -> HostFacts {
+        let mut facts = crate::host::collect();
+        for kind in self.iter() {
+            kind.host_facts(&mut facts);
+        }
+        facts
     }
 
     /// The names of the kinds of one family.

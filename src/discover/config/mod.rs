@@ -2,8 +2,9 @@
 //! shapes. Nothing here looks at the machine: programs are found, interpreters asked and
 //! addresses resolved when the plan is made (`plan`).
 //!
-//! Each kind reads its own key (`measure::kind::Kind::parse`), with the helpers here for the
-//! process kinds' entries; the suites' keys have a module each.
+//! Each kind reads its own key (`measure::kind::Kind::parse`) in its own folder, with the helpers
+//! here (programs, readiness, counts, messages that name the key); `start` and `load` entries,
+//! which share the program and target checks, are read here.
 //!
 //! Parsing goes through `serde_path_to_error` so that every message names the exact key
 //! (`package.metadata.bench.start[0].ready`) and the manifest it is in.
@@ -17,15 +18,10 @@ use serde::Deserialize;
 
 pub mod cache;
 mod program;
-mod python;
 mod references;
-pub mod rpc;
-pub mod tensor;
-pub mod zmq;
 
 pub use program::ProgramConfig;
 pub(crate) use program::{check_count, check_duration, program, target, RawProgram};
-pub use python::PythonEntry;
 pub use references::{check_references, entry_names, min_speedups, MIN_SPEEDUP};
 
 use crate::error::UserError;
@@ -328,25 +324,13 @@ pub fn load_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<LoadEn
     Ok(out)
 }
 
-/// A package's `python` entries, validated; their names are unique.
-pub fn python_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<PythonEntry>, UserError> {
-    let key = site.key();
-    let raw: Vec<python::RawPython> = parse_value(value, &key, site.manifest)?;
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, entry) in raw.into_iter().enumerate() {
-        out.push(python::validate(entry, format!("{key}[{i}]"), site.manifest, site.libs)?);
-    }
-    check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), site.manifest)?;
-    Ok(out)
-}
-
 /// Cargo names library targets with `_` where the package has `-`; accept either spelling.
-fn find_lib<'a>(libs: &'a [String], wanted: &str) -> Option<&'a String> {
+pub(crate) fn find_lib<'a>(libs: &'a [String], wanted: &str) -> Option<&'a String> {
     let normal = wanted.replace('-', "_");
     libs.iter().find(|l| l.replace('-', "_") == normal)
 }
 
-fn check_name(name: &str, key: &str, manifest: &Path) -> Result<(), UserError> {
+pub(crate) fn check_name(name: &str, key: &str, manifest: &Path) -> Result<(), UserError> {
     if name.is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
         return Err(config_error(
             format!("{key}.name"),
@@ -564,7 +548,10 @@ pub(crate) fn validate_ready(
     }
 }
 
-fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, manifest: &Path) -> Result<(), UserError> {
+pub(crate) fn check_unique_names<'a>(
+    entries: impl Iterator<Item = (&'a str, &'a str)>,
+    manifest: &Path,
+) -> Result<(), UserError> {
     let mut seen = BTreeMap::new();
     for (name, key) in entries {
         if let Some(first) = seen.insert(name, key) {
@@ -580,4 +567,4 @@ fn check_unique_names<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, man
 
 #[cfg(test)]
 #[path = "tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::measure::python::config::PythonEntry;
 use serde_json::json;
 
 /// A package's table as every built-in kind reads it, each kind's configuration typed.
@@ -40,7 +41,7 @@ fn parse(value: serde_json::Value) -> Result<Parsed, UserError> {
     read(json!({ "bench": value }), "/ws/app/Cargo.toml", &["server", "cli"], &["fastlib"], &Settings::default())
 }
 
-pub(super) fn key_of(err: UserError) -> String {
+pub(crate) fn key_of(err: UserError) -> String {
     match err {
         UserError::Config { key, .. } => key,
         other => panic!("expected a config error, got {other:?}"),

@@ -5,6 +5,7 @@
 //! placed on `PYTHONPATH` as the module, so a maturin project needs no install step. With
 //! `install`, each side imports from its own virtual environment (`venv`).
 
+pub mod config;
 pub mod importtime;
 mod plan;
 pub mod venv;

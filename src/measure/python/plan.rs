@@ -1,8 +1,9 @@
 //! The Python import kind to the plan: its `[[…python]]` entries and their benchmarks.
 
+use super::config::{self, PythonEntry};
 use super::{all_metrics, venv, PythonBench, PythonDef, KIND};
 use crate::build::ArtifactRef;
-use crate::discover::config::{self, config_error, PythonEntry, Site};
+use crate::discover::config::{config_error, Site};
 use crate::discover::probe;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId};

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use super::host::{self, Spawn, WorkerProc};
 use super::metrics::{self, Shape};
 use crate::build::ArtifactRef;
-use crate::discover::config::rpc::RpcTransport;
 use crate::measure::bench::{
     Bench, BenchId, Described, FactsReport, MetricName, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings,
     SideMap,
 };
 use crate::measure::process::core::Program;
 use crate::results::{MetricDesc, OrderedMap};
+use crate::suites::rpc::config::RpcTransport;
 use crate::suites::server::rss_pss;
 use crate::suites::worker::{tunables_after, REUSE_LARGE_BLOCKS, WORKER_ARG};
 use crate::suites::UserCommand;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::discover::config::rpc::RpcTransport;
 use crate::results::Readiness;
+use crate::suites::rpc::config::RpcTransport;
 use crate::suites::server::{Server, ServerSpec};
 use crate::worker::shared::{Segment, SHARED_ENV};
 use crate::worker::transport::Connection;

@@ -5,6 +5,7 @@
 //! `docs/PROTOCOL.md`).
 
 pub mod bench;
+pub mod config;
 pub mod host;
 pub mod metrics;
 mod plan;

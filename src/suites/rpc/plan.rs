@@ -3,12 +3,12 @@
 use super::bench::RpcBench;
 use super::rows::{self, RowsInput, ScalingArgs, Sizes, UserRows};
 use super::KIND;
-use crate::discover::config::rpc::{self as config, RpcConfig};
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
 use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
+use crate::suites::rpc::config::{self as config, RpcConfig};
 use crate::suites::{user_command, Group};
 
 /// The RPC suite.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::bench::{RpcRow, Scenario, WorkerDef};
 use super::metrics::Shape;
-use crate::discover::config::rpc::{RpcConfig, RpcTransport};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
+use crate::suites::rpc::config::{RpcConfig, RpcTransport};
 use crate::suites::Group;
 use crate::worker::builtin::Call;
 

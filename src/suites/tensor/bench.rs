@@ -11,12 +11,12 @@ use super::host::{Body, TensorWorker};
 use super::metrics;
 use super::row::{Free, RowKind, TensorRow};
 use super::source::Source;
-use crate::discover::config::tensor::{Device, Mode};
 use crate::measure::bench::{
     Bench, BenchId, FactsReport, MetricName, Observation, PrepareEnv, ReferenceSpec, RunFailure, Settings, SideMap,
 };
 use crate::results::{MetricDesc, OrderedMap};
 use crate::suites::server::rss_pss;
+use crate::suites::tensor::config::{Device, Mode};
 
 /// A row of the tensor suite.
 pub struct TensorBench {
@@ -216,7 +216,7 @@ impl Bench for TensorBench {
         let (spec, workers, modes) = match &self.row.kind {
             RowKind::Transfer { spec, mode, .. } => (spec.clone(), 1, vec![*mode]),
             RowKind::Memory { workers, bytes, modes, .. } => (
-                TensorSpec { shape: vec![*bytes], dtype: crate::discover::config::tensor::DType::U8 },
+                TensorSpec { shape: vec![*bytes], dtype: crate::suites::tensor::config::DType::U8 },
                 *workers,
                 modes.clone(),
             ),

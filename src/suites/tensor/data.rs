@@ -1,7 +1,7 @@
 //! A tensor's description (shape and element type), its bytes as the host makes them, and the
 //! checksum by which a worker proves that it received them.
 
-use crate::discover::config::tensor::DType;
+use crate::suites::tensor::config::DType;
 
 /// Shape and element type.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! What the rows of the tensor suite measure, every metric by its mean (see
 //! [`crate::suites::metric`]).
 
-use crate::discover::config::tensor::{Device, Mode};
 use crate::results::{Better, MetricDesc, OrderedMap, Stat, Unit};
 use crate::suites::metric::{by_mean, column, gating};
+use crate::suites::tensor::config::{Device, Mode};
 
 /// The descriptors of a transfer row: one tensor sent to a worker and its checksum back.
 pub fn transfer() -> OrderedMap<MetricDesc> {

@@ -5,6 +5,7 @@
 //! `tch` tensors with the feature `torch` (CPU and CUDA, copy mode).
 
 pub mod bench;
+pub mod config;
 pub mod cuda;
 pub mod data;
 pub mod host;

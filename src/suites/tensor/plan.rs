@@ -1,14 +1,15 @@
 //! The tensor suite to the plan: its `[package.metadata.bench.tensor]` table and its rows.
 
 use super::bench::TensorBench;
+use super::config::{self, Device, TensorConfig};
 use super::rows::{self, Machine, RowsInput, TensorArgs};
 use super::KIND;
-use crate::discover::config::tensor::{self as config, Device, TensorConfig};
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
 use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
+use crate::results::HostFacts;
 use crate::suites::Group;
 
 /// The tensor suite.
@@ -23,6 +24,10 @@ impl Kind for Tensor {
 
     fn parse(&self, value: &serde_json::Value, site: &Site) -> Result<KindConfig, UserError> {
         Ok(Box::new(config::parse(value, site.manifest)?))
+    }
+
+    fn host_facts(&self, facts: &mut HostFacts) {
+        facts.torch = super::torch_facts();
     }
 
     /// The rows of the tensor suite: `iterations` rounds (3 unless said) after the warm round

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::data::TensorSpec;
-use crate::discover::config::tensor::{Device, Mode};
 use crate::measure::bench::{BenchId, Settings};
+use crate::suites::tensor::config::{Device, Mode};
 use crate::units::format_bytes as format_size;
 
 /// What a row measures.

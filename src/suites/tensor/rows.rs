@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use super::data::TensorSpec;
 use super::row::{Needs, RowKind, TensorRow};
-use crate::discover::config::tensor::{DType, Device, Mode, TensorConfig};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
+use crate::suites::tensor::config::{DType, Device, Mode, TensorConfig};
 use crate::suites::Group;
 use crate::units::format_bytes as format_size;
 

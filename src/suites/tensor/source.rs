@@ -7,7 +7,7 @@ use std::path::Path;
 use super::data::{checksum, TensorSpec};
 use super::shm::Mapping;
 use super::tensors::{HostTensor, Payload};
-use crate::discover::config::tensor::Device;
+use crate::suites::tensor::config::Device;
 
 /// The host's tensor, ready to be sent or shared.
 pub enum Source {

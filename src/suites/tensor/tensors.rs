@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::data::TensorSpec;
-use crate::discover::config::tensor::Device;
+use crate::suites::tensor::config::Device;
 
 /// What the suite's tensors are, for the facts.
 #[cfg(not(feature = "torch"))]

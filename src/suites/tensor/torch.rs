@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use tch::{Kind, Tensor};
 
 use super::data::TensorSpec;
-use crate::discover::config::tensor::{DType, Device};
+use crate::suites::tensor::config::{DType, Device};
 
 fn kind(dtype: DType) -> Kind {
     match dtype {

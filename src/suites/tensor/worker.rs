@@ -10,7 +10,7 @@
 
 use super::data::{checksum, TensorSpec};
 use super::shm::Mapping;
-use crate::discover::config::tensor::Device;
+use crate::suites::tensor::config::Device;
 
 /// The environment variable that names the host's endpoint.
 pub const ENDPOINT_ENV: &str = "COLDBENCH_TENSOR_ENDPOINT";

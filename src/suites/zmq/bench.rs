@@ -344,10 +344,10 @@ impl Bench for ZmqBench {
 mod tests {
     use super::ZmqBench;
     use crate::build::stage::Staged;
-    use crate::discover::config::zmq::ZmqConfig;
     use crate::measure::bench::{Bench, FactsReport, PrepareEnv};
     use crate::measure::policy::NoProgress;
     use crate::measure::process::runner::RunnerSlot;
+    use crate::suites::zmq::config::ZmqConfig;
     use crate::suites::zmq::rows::{self, RowsInput, Sizes};
 
     /// A context kept for a whole side gives every block of that side the same I/O thread: the

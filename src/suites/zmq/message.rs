@@ -6,10 +6,10 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::discover::config::zmq::message::{
+use crate::measure::bench::RunFailure;
+use crate::suites::zmq::config::message::{
     ExpectedSize, FrameOrigin, FrameTest, ReplyConfig, RequestFrame, PAYLOAD, SEQ,
 };
-use crate::measure::bench::RunFailure;
 
 /// How long a client waits for any one reply before the round fails.
 pub const REPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -290,7 +290,7 @@ fn escaped(frame: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::config::zmq::message::{FrameCheck, SeqFormat};
+    use crate::suites::zmq::config::message::{FrameCheck, SeqFormat};
 
     fn fixed(s: &str) -> RequestFrame {
         RequestFrame::Fixed { bytes: s.as_bytes().to_vec(), origin: FrameOrigin::Text }

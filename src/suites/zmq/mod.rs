@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod codec;
+pub mod config;
 pub mod load;
 pub mod memory;
 pub mod message;

@@ -6,13 +6,13 @@ use super::bench::ZmqBench;
 use super::row::UserServer;
 use super::rows::{self, RowsInput, Sizes, UserRows};
 use super::KIND;
-use crate::discover::config::zmq::{self as config, ServerConfig, ZmqConfig};
 use crate::discover::config::{Ready, Site};
 use crate::error::UserError;
 use crate::measure::bench::Bench;
 use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
 use crate::results::Readiness;
+use crate::suites::zmq::config::{self as config, ServerConfig, ZmqConfig};
 use crate::suites::{user_command, Group};
 
 /// The ZeroMQ suite.

@@ -86,7 +86,7 @@ fn groups_pick_their_rows() {
 
 #[test]
 fn later_servers_run_against_the_first_and_a_request_without_payload_is_planned_once() {
-    use crate::discover::config::zmq::message::{FrameOrigin, ReplyConfig};
+    use crate::suites::zmq::config::message::{FrameOrigin, ReplyConfig};
     let cfg = ZmqConfig { payload_sizes: Some(vec![64, 1024]), clients: Some(vec![]), ..ZmqConfig::default() };
     let mut a = user();
     a.request = Some(std::sync::Arc::new(vec![RequestFrame::Payload]));

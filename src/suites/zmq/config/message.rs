@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::super::{config_error, parse_value};
+use crate::discover::config::{config_error, parse_value};
 use crate::error::UserError;
 use crate::units::Bytes;
 
@@ -331,8 +331,8 @@ fn plural(n: usize) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::tests::key_of;
     use super::*;
+    use crate::discover::config::tests::key_of;
     use serde_json::json;
 
     fn read(frames: serde_json::Value, dir: &Path) -> Result<Vec<RequestFrame>, UserError> {

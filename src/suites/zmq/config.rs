@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{
+use crate::discover::config::{
     check_count, check_duration, config_error, parse_value, program, validate_ready, ProgramConfig, RawProgram,
     RawReady, Ready,
 };
@@ -313,8 +313,8 @@ fn check_endpoint(endpoint: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::key_of;
     use super::*;
+    use crate::discover::config::tests::key_of;
     use serde_json::json;
 
     fn parse_zmq(v: serde_json::Value) -> Result<ZmqConfig, UserError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{check_count, check_duration, config_error, parse_value};
+use crate::discover::config::{check_count, check_duration, config_error, parse_value};
 use crate::error::UserError;
 use crate::units::{Bytes, UserDuration};
 
@@ -211,8 +211,8 @@ pub fn parse(value: &serde_json::Value, manifest: &Path) -> Result<TensorConfig,
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::key_of;
     use super::*;
+    use crate::discover::config::tests::key_of;
     use serde_json::json;
 
     fn parse_tensor(v: serde_json::Value) -> Result<TensorConfig, UserError> {

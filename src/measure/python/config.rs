@@ -6,12 +6,12 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{check_name, config_error, find_lib, RawBudget};
+use crate::discover::config::{check_name, check_unique_names, config_error, find_lib, parse_value, RawBudget, Site};
 use crate::error::UserError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(super) struct RawPython {
+struct RawPython {
     module: String,
     python: Option<String>,
     lib: Option<String>,
@@ -66,12 +66,19 @@ pub struct PythonEntry {
     pub budget: RawBudget,
 }
 
-pub(super) fn validate(
-    raw: RawPython,
-    key: String,
-    manifest: &Path,
-    libs: &[String],
-) -> Result<PythonEntry, UserError> {
+/// A package's `python` entries, validated; their names are unique.
+pub fn python_entries(value: &serde_json::Value, site: &Site) -> Result<Vec<PythonEntry>, UserError> {
+    let key = site.key();
+    let raw: Vec<RawPython> = parse_value(value, &key, site.manifest)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, entry) in raw.into_iter().enumerate() {
+        out.push(validate(entry, format!("{key}[{i}]"), site.manifest, site.libs)?);
+    }
+    check_unique_names(out.iter().map(|e| (e.name.as_str(), e.key.as_str())), site.manifest)?;
+    Ok(out)
+}
+
+fn validate(raw: RawPython, key: String, manifest: &Path, libs: &[String]) -> Result<PythonEntry, UserError> {
     let valid_module = !raw.module.is_empty()
         && raw.module.split('.').all(|part| {
             !part.is_empty()

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{check_count, check_duration, config_error, parse_value, program, ProgramConfig, RawProgram};
+use crate::discover::config::{
+    check_count, check_duration, config_error, parse_value, program, ProgramConfig, RawProgram,
+};
 use crate::error::UserError;
 use crate::units::{Bytes, UserDuration};
 
@@ -180,8 +182,8 @@ pub fn parse(value: &serde_json::Value, manifest: &Path, bins: &[String]) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::key_of;
     use super::*;
+    use crate::discover::config::tests::key_of;
     use serde_json::json;
 
     fn parse_rpc(v: serde_json::Value) -> Result<RpcConfig, UserError> {
