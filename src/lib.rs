@@ -23,8 +23,6 @@ pub mod cli;
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
-pub mod cuda;
-#[cfg(feature = "cli")]
 pub mod discover;
 #[cfg(feature = "cli")]
 pub mod error;
@@ -49,6 +47,8 @@ pub mod self_report;
 pub mod stats;
 #[cfg(feature = "cli")]
 pub mod suites;
+#[cfg(feature = "cli")]
+pub mod sys;
 #[cfg(all(test, feature = "cli"))]
 mod testing;
 #[cfg(feature = "cli")]

@@ -21,7 +21,6 @@ const RANKS: &[(&str, u8)] = &[
     ("self_report", 0),
     ("testing", 0),
     ("gpu", 0),
-    ("cuda", 0),
     ("host", 0),
     ("worker", 0),
     ("sys", 0),
@@ -51,27 +50,7 @@ const ALLOWED_LONG: &[&str] = &[];
 const ALLOWED_KIND_NAMES: &[&str] = &[];
 
 /// Files with `unsafe` code outside `src/sys/` and the worker's transport today.
-const ALLOWED_UNSAFE: &[&str] = &[
-    "src/build/interrupt.rs",
-    "src/cuda/driver.rs",
-    "src/cuda/mod.rs",
-    "src/host/state.rs",
-    "src/measure/load/helper.rs",
-    "src/measure/process/cache.rs",
-    "src/measure/process/launcher.rs",
-    "src/measure/process/runner.rs",
-    "src/measure/process/spawn.rs",
-    "src/measure/process/wait.rs",
-    "src/suites/rpc/host.rs",
-    "src/suites/server.rs",
-    "src/suites/tensor/host.rs",
-    "src/suites/tensor/shm.rs",
-    "src/suites/tensor/torch.rs",
-    "src/suites/tensor/worker.rs",
-    "src/suites/zmq/bench.rs",
-    "src/suites/zmq/load.rs",
-    "src/suites/zmq/monitor.rs",
-];
+const ALLOWED_UNSAFE: &[&str] = &[];
 
 /// The folders of the benchmark kinds, each the only place its name (`KIND`) may be used.
 const KIND_FOLDERS: &[&str] = &[

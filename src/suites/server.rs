@@ -8,60 +8,28 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
 use crate::results::Readiness;
+use crate::sys::signals;
 
-/// Process groups of the servers that are running, for the interrupt handler.
-static GROUPS: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
-
-/// Makes SIGINT, SIGTERM and SIGHUP kill every running server's process group before this process
-/// exits, so that an interrupted suite leaves nothing running.
+/// Makes SIGINT, SIGTERM and SIGHUP kill every running server's process group (and remove the
+/// folders of [`remove_on_interrupt`]) before this process exits, so that an interrupted suite
+/// leaves nothing running. The handler is [`crate::sys::signals::exit_on_interrupt`]'s.
 pub fn stop_servers_on_interrupt() {
-    extern "C" fn handler(signal: libc::c_int) {
-        // Only async-signal-safe calls here: killpg, unlink, rmdir and _exit.
-        for slot in &GROUPS {
-            let group = slot.load(Ordering::SeqCst);
-            if group > 0 {
-                // SAFETY: `killpg` is async-signal-safe and takes only integers.
-                unsafe {
-                    libc::killpg(group, libc::SIGKILL);
-                }
-            }
-        }
-        // Files first, then their folders (rmdir only removes an empty one).
-        for remove in [libc::unlink, libc::rmdir] {
-            for slot in &CLEANUP {
-                let path = slot.load(Ordering::SeqCst);
-                if !path.is_null() {
-                    // SAFETY: async-signal-safe; a non-null slot holds a NUL-terminated string
-                    // leaked by `remove_on_interrupt`, never freed, so it is valid here.
-                    unsafe {
-                        remove(path);
-                    }
-                }
-            }
-        }
-        // SAFETY: `_exit` is async-signal-safe and runs no Rust code (no destructors, no unwinding).
-        unsafe { libc::_exit(128 + signal) };
-    }
-    crate::measure::process::on_interrupt(handler);
+    signals::exit_on_interrupt();
 }
 
 fn register(group: i32) {
-    for slot in &GROUPS {
-        if slot.compare_exchange(0, group, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-            return;
-        }
-    }
+    signals::kill_group_on_interrupt(group);
 }
 
 fn unregister(group: i32) {
-    for slot in &GROUPS {
-        let _ = slot.compare_exchange(group, 0, Ordering::SeqCst, Ordering::SeqCst);
-    }
+    signals::forget_group(group);
 }
 
 /// How to start a server.
@@ -118,15 +86,7 @@ impl Server {
             .stderr(Stdio::from(stderr.try_clone().map_err(|e| e.to_string())?))
             .process_group(0);
         // If coldbench dies, its servers go with it.
-        // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-        // calls are allowed: it makes one system call (prctl, integers only), allocates nothing
-        // and takes no lock.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        crate::sys::process::signal_child_on_parent_death(&mut cmd, Signal::SIGKILL);
         let child = cmd.spawn().map_err(|e| format!("could not start {}: {e}", spec.program.display()))?;
         let group = child.id() as i32;
         register(group);
@@ -263,10 +223,7 @@ impl Server {
         if std::mem::replace(&mut self.stopped, true) {
             return;
         }
-        // SAFETY: `killpg` takes only integers and touches no memory of this process.
-        unsafe {
-            libc::killpg(self.group, libc::SIGTERM);
-        }
+        let _ = killpg(Pid::from_raw(self.group), Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_millis(500);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -274,10 +231,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        // SAFETY: as above, `killpg` takes only integers.
-        unsafe {
-            libc::killpg(self.group, libc::SIGKILL);
-        }
+        let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
         let _ = self.child.wait();
         unregister(self.group);
     }
@@ -317,8 +271,7 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
         let rest = &stat[stat.rfind(')')? + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
         let (utime, stime): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
-        // SAFETY: `sysconf` takes and returns integers.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(1).max(1) as u64;
         Some(Duration::from_nanos((utime + stime) * 1_000_000_000 / ticks))
     })
 }
@@ -500,25 +453,12 @@ pub fn release(endpoint: &str, owner: u64) {
     drop(mine);
 }
 
-/// Paths the interrupt handler removes: ipc socket folders and the socket files in them.
-static CLEANUP: [std::sync::atomic::AtomicPtr<libc::c_char>; 64] =
-    [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; 64];
-
 /// Has the interrupt handler remove `dir` (and every `*.ipc` socket the built-in workers bind in
 /// it: `echo.ipc`) should the run be interrupted while it exists.
 pub fn remove_on_interrupt(dir: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    // Leaked on purpose: the handler may read them at any time, so they are never freed.
+    // Files first: the handler unlinks every path, then removes the folders left empty.
     for path in [dir.join("echo.ipc"), dir.to_path_buf()] {
-        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return };
-        let ptr = c.into_raw();
-        if !CLEANUP
-            .iter()
-            .any(|slot| slot.compare_exchange(std::ptr::null_mut(), ptr, Ordering::SeqCst, Ordering::SeqCst).is_ok())
-        {
-            // Full: recycle the oldest slot (a folder long removed).
-            CLEANUP[0].store(ptr, Ordering::SeqCst);
-        }
+        signals::remove_on_interrupt(&path);
     }
 }
 

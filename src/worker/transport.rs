@@ -268,6 +268,51 @@ fn send_owned(socket: &mut zmq::Socket, owner: Box<dyn AsRef<[u8]> + Send>, flag
     unsafe { send_from(socket, ptr, len, Box::new(owner), flags) }
 }
 
+/// Bytes in memory, ready to be sent without a copy ([`send_bytes`]): what owns them comes with
+/// them and keeps them alive for as long as the transport holds the message, however long that is.
+pub struct OwnedBytes {
+    ptr: *const u8,
+    len: usize,
+    owner: Box<dyn Send>,
+}
+
+impl OwnedBytes {
+    /// The bytes `owner` holds. It is boxed before they are looked at, so that they stay where
+    /// they are even when they lie in `owner` itself, and nothing touches it again until it is
+    /// dropped (on ZeroMQ's I/O thread, once ZeroMQ lets go of the message).
+    pub fn new<T: AsRef<[u8]> + Send + 'static>(owner: T) -> OwnedBytes {
+        let owner = Box::new(owner);
+        let bytes = (*owner).as_ref();
+        OwnedBytes { ptr: bytes.as_ptr(), len: bytes.len(), owner }
+    }
+
+    /// Bytes owned by a vector.
+    pub fn from_vec(bytes: Vec<u8>) -> OwnedBytes {
+        OwnedBytes::new(bytes)
+    }
+
+    /// Bytes shared with their other owners.
+    pub fn from_arc(bytes: std::sync::Arc<Vec<u8>>) -> OwnedBytes {
+        /// The bytes of a shared vector (an `Arc` lends only the vector).
+        struct Shared(std::sync::Arc<Vec<u8>>);
+        impl AsRef<[u8]> for Shared {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        OwnedBytes::new(Shared(bytes))
+    }
+}
+
+/// Sends `bytes` as one frame from where they lie: `zmq::Socket::send` would first copy them into
+/// a message of their own.
+pub fn send_bytes(socket: &mut zmq::Socket, bytes: OwnedBytes, flags: i32) -> Result<(), zmq::Error> {
+    let OwnedBytes { ptr, len, owner } = bytes;
+    // SAFETY: `ptr` and `len` are the bytes `owner` held when it was boxed (`OwnedBytes::new`);
+    // nothing has touched it since, so they are still there, alive and unchanged while it lives.
+    unsafe { send_from(socket, ptr, len, owner, flags) }
+}
+
 /// Sends the `len` bytes at `ptr` as one frame without copying them; `owner` is dropped (on
 /// ZeroMQ's I/O thread) when ZeroMQ lets go of them.
 ///

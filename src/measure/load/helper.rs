@@ -66,11 +66,12 @@ fn self_mapped() -> Vec<String> {
 }
 
 fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
-    use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+    use crate::sys::dl::{Library, RTLD_LOCAL, RTLD_NOW};
     let start = Instant::now();
-    // SAFETY: loading runs the library's initialisers; measuring that is the point, and this
-    // process exists only to do it.
-    let lib = match unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) } {
+    // Loading runs the library's initialisers: measuring that is the point, and this process
+    // exists only to do it. The library is never unloaded: the facts run reads what it mapped
+    // after this returns, and the process exits right after.
+    let lib = match Library::open(path, RTLD_NOW | RTLD_LOCAL) {
         Ok(lib) => lib,
         Err(e) => {
             // libloading keeps the loader's own message (dlerror) as the error's source.
@@ -80,12 +81,11 @@ fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
     };
     let load = start.elapsed().as_secs_f64();
     let Some(symbol) = symbol else {
-        std::mem::forget(lib);
         return LoadReport { load: Some(load), init: None, error: None, mapped: None };
     };
     let name = symbol.to_string_lossy().into_owned();
-    // SAFETY: the configuration declares the symbol an `extern "C" fn()`.
-    let init = match unsafe { lib.get::<unsafe extern "C" fn()>(name.as_bytes()) } {
+    // The configuration declares the symbol an `extern "C" fn()`.
+    let init = match lib.init_symbol(&name) {
         Ok(f) => f,
         Err(_) => {
             return LoadReport {
@@ -97,13 +97,7 @@ fn load_and_init(path: &OsString, symbol: Option<&OsString>) -> LoadReport {
         }
     };
     let start = Instant::now();
-    // SAFETY: `init` was resolved in `lib`, which stays loaded (it is never unloaded); the
-    // configuration declares it an `extern "C" fn()` with no arguments, and running it is what
-    // this helper process is for.
-    unsafe { init() };
+    init.call();
     let init = start.elapsed().as_secs_f64();
-    // Never unloaded: the facts run reads what the library mapped after this returns, and the
-    // process exits right after.
-    std::mem::forget(lib);
     LoadReport { load: Some(load), init: Some(init), error: None, mapped: None }
 }

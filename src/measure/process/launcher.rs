@@ -8,24 +8,26 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use nix::sched::CpuSet;
+use nix::sys::signal::Signal;
 use regex::Regex;
 
 use super::cache::{drop_all, evict, residency, CacheMode};
 use super::maps::{loader_stats, mapped_objects, threads, ProcessFacts};
-use super::spawn::{pipe, AllSignalsBlocked, Exec, Spawner};
+use super::spawn::{exec, Exec, Spawner};
 use super::spec::{Ending, ProcessSpec, RunRecord};
 use super::wait::{
     collect_leftovers, far_future, kill_group, memfd, read_all, reap, status_ending, tcp_accepts, terminate_group,
-    wait_for_line, wait_polling, ChildGuard, Event, ExitWatcher, ACTIVE_GROUP,
+    wait_for_line, wait_polling, ChildGuard, Event, ExitWatcher,
 };
 use crate::results::{Readiness, Residency};
+use crate::sys::signals::{set_active_group, unblock_all_in_child, AllSignalsBlocked};
 
 /// How much of the child's stderr is kept to explain a failure.
 const STDERR_TAIL_BYTES: u64 = 4096;
@@ -47,7 +49,7 @@ pub struct Launcher {
     /// The child's stack and what else every spawn needs, prepared once.
     spawner: Spawner,
     /// With `cpu`: the child's CPU.
-    cpu: Option<libc::cpu_set_t>,
+    cpu: Option<CpuSet>,
 }
 
 /// What a run observes beyond timing when it is the untimed facts run.
@@ -69,8 +71,8 @@ impl Launcher {
             Some(files) => files.clone(),
             None => vec![spec.program.clone()],
         };
-        let exec = Exec::new(&spec, &BTreeMap::new())?;
-        let cpu = spec.cpu.map(cpu_set);
+        let exec = exec(&spec, &BTreeMap::new())?;
+        let cpu = spec.cpu.map(cpu_set).transpose()?;
         Ok(Launcher {
             spec,
             pattern,
@@ -232,18 +234,19 @@ impl Launcher {
         self.reset_output()?;
         // Everything the spawn needs is ready before the clock starts: the command (built once,
         // or with the facts run's variables now), the streams, the child's stack.
-        let facts_exec = if extra_env.is_empty() { None } else { Some(Exec::new(&self.spec, extra_env)?) };
-        let exec = facts_exec.as_ref().unwrap_or(&self.exec);
+        let facts_exec = if extra_env.is_empty() { None } else { Some(exec(&self.spec, extra_env)?) };
+        let exec: &Exec = facts_exec.as_ref().unwrap_or(&self.exec);
+        // A pipe whose ends close on exec (the child gets the write end by `dup2`).
         let (stdout_read, stdout_write) = match self.pattern {
-            Some(_) => pipe().map(|(r, w)| (Some(r), Some(w)))?,
+            Some(_) => nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map(|(r, w)| (Some(r), Some(w)))?,
             None => (None, None),
         };
         let stdout_fd = match (&stdout_write, self.spec.capture_stdout) {
-            (Some(w), _) => w.as_raw_fd(),
-            (None, true) => self.stdout.as_raw_fd(),
+            (Some(w), _) => w.as_fd(),
+            (None, true) => self.stdout.as_fd(),
             (None, false) => self.spawner.null(),
         };
-        let fds = [self.spawner.null(), stdout_fd, self.stderr.as_raw_fd()];
+        let fds = [self.spawner.null(), stdout_fd, self.stderr.as_fd()];
 
         let blocked = AllSignalsBlocked::new();
         let start = Instant::now();
@@ -280,14 +283,14 @@ impl Launcher {
                 Some(Ending::Ready)
             }
             Event::Deadline => {
-                kill_group(pid, libc::SIGKILL);
+                kill_group(pid, Signal::SIGKILL);
                 Some(Ending::TimedOut)
             }
         };
         // The leader has exited (a zombie still holds its pid, so the group id cannot be reused):
         // end whatever it left behind in its group before reaping it.
         watcher.wait(None, far_future())?;
-        kill_group(pid, libc::SIGKILL);
+        kill_group(pid, Signal::SIGKILL);
         let (status, usage) = reap(pid)?;
         guard.reaped();
         collect_leftovers(pid);
@@ -307,31 +310,19 @@ impl Launcher {
         use nix::unistd::Pid;
 
         let mut cmd = self.command(extra_env)?;
-        let cpu = self.cpu;
-        // SAFETY: sigprocmask, ptrace(TRACEME) and sched_setaffinity are async-signal-safe and touch
-        // no memory of the parent (the CPU set is a copy on the child's stack).
-        unsafe {
-            cmd.pre_exec(move || {
-                // The fork inherits the mask that holds every signal back around the spawn; with
-                // SIGTRAP blocked, the stop at exec would never come and the run would go untraced.
-                let mut none: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut none);
-                if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if let Some(set) = &cpu {
-                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                ptrace::traceme().map_err(io::Error::from)
-            });
+        // In this order before the exec: the fork inherits the mask that holds every signal back
+        // around the spawn, and with SIGTRAP blocked the stop at exec would never come and the run
+        // would go untraced; then the CPU, then the request to be traced.
+        unblock_all_in_child(&mut cmd);
+        if let Some(cpus) = self.cpu {
+            crate::sys::process::pin_in_child(&mut cmd, cpus);
         }
+        crate::sys::process::trace_in_child(&mut cmd);
         let blocked = AllSignalsBlocked::new();
         let start = Instant::now();
         let child = cmd.spawn()?;
         let pid = Pid::from_raw(child.id() as i32);
-        ACTIVE_GROUP.store(pid.as_raw(), Ordering::SeqCst);
+        set_active_group(pid.as_raw());
         drop(blocked);
         let deadline = start + self.spec.timeout;
         let mut snapshot = None;
@@ -347,7 +338,7 @@ impl Launcher {
                 WaitStatus::StillAlive => {
                     if Instant::now() >= deadline && !timed_out {
                         timed_out = true;
-                        kill_group(pid.as_raw(), libc::SIGKILL);
+                        kill_group(pid.as_raw(), Signal::SIGKILL);
                     }
                     std::thread::sleep(Duration::from_micros(200));
                 }
@@ -381,8 +372,8 @@ impl Launcher {
                 WaitStatus::Signaled(_, signal, _) => break Ending::Signaled { signal: signal as i32 },
             }
         };
-        kill_group(pid.as_raw(), libc::SIGKILL);
-        ACTIVE_GROUP.store(0, Ordering::SeqCst);
+        kill_group(pid.as_raw(), Signal::SIGKILL);
+        set_active_group(0);
         collect_leftovers(pid.as_raw());
         let ending = if timed_out { Ending::TimedOut } else { final_status };
         let mut record =
@@ -436,14 +427,11 @@ pub fn stderr_tail(stderr: &mut File) -> Option<String> {
     (!tail.is_empty()).then_some(tail)
 }
 
-/// The CPU set of one CPU.
-fn cpu_set(cpu: usize) -> libc::cpu_set_t {
-    // SAFETY: cpu_set_t is plain data; CPU_SET writes one bit of it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        set
-    }
+/// The CPU set of one CPU (an error for a CPU beyond what a set holds).
+fn cpu_set(cpu: usize) -> io::Result<CpuSet> {
+    let mut set = CpuSet::new();
+    set.set(cpu).map_err(io::Error::from)?;
+    Ok(set)
 }
 
 fn take_snapshot(pid: libc::pid_t, program: &Path) -> Snapshot {

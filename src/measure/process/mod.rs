@@ -27,4 +27,4 @@ pub use crate::results::Readiness;
 pub use launcher::{stderr_tail, Launcher, FACTS_RUN_ENV};
 pub use runner::{Runner, RunnerSlot};
 pub use spec::{signal_name, Ending, ProcessSpec, RunRecord, Usage};
-pub use wait::{kill_active_group_on_interrupt, on_interrupt, TERMINATION_GRACE};
+pub use wait::TERMINATION_GRACE;

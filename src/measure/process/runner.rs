@@ -158,13 +158,12 @@ impl Drop for Runner {
 
 /// The runner process's `main`: it serves its parent until stdin closes; returns the exit status.
 pub fn runner_main() -> u8 {
-    super::wait::kill_active_group_on_interrupt();
+    // An interrupt kills the process group of the run in progress before the runner exits, so
+    // that an interrupted benchmark leaves nothing running.
+    crate::sys::signals::exit_on_interrupt();
     super::wait::become_subreaper();
     // If coldbench itself dies, the runner must not go on (nor leave its child behind).
-    // SAFETY: PR_SET_PDEATHSIG takes one integer (the signal) and touches no memory of this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-    }
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
     let stdin = io::stdin().lock();
     let stdout = io::stdout().lock();
     match serve(stdin, stdout) {
@@ -187,38 +186,9 @@ pub fn runner_main() -> u8 {
 /// build that code alone kept about 3 MiB in the floor. Best effort: where `/proc` says no, the
 /// floor stays where it was.
 fn shrink_peak_rss() {
-    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
-    let mut current: Option<(usize, usize, bool)> = None;
-    let mut droppable = Vec::new();
-    for line in smaps.lines() {
-        let first = line.split_whitespace().next().unwrap_or_default();
-        if let Some((lo, hi)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                // A file mapping: an inode and an absolute path ([heap], [stack], [vdso] have none).
-                let file = fields.len() >= 6 && fields[4] != "0" && fields[5].starts_with('/');
-                current = Some((lo, hi, file));
-                continue;
-            }
-        }
-        if let (Some(kb), Some((lo, hi, true))) = (line.strip_prefix("Anonymous:"), current) {
-            if kb.trim() == "0 kB" {
-                droppable.push((lo, hi));
-            }
-        }
-    }
-    for (lo, hi) in droppable {
-        // SAFETY: a private or shared file mapping of this process without a single anonymous
-        // page: its pages are the file's, and dropping them only makes the next access fault.
-        unsafe {
-            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED);
-        }
-    }
+    crate::sys::memory::drop_unwritten_file_pages();
     // Free heap pages go back too (glibc keeps them mapped otherwise).
-    // SAFETY: malloc_trim only returns free memory to the system.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::memory::trim_heap();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
@@ -330,10 +300,7 @@ fn could_not_start(e: io::Error, launcher: &Launcher) -> String {
 /// Best effort, like [`shrink_peak_rss`] (whose file mappings are left alone here: the next runs
 /// would fault them back inside their windows).
 fn reset_peak_rss() {
-    // SAFETY: malloc_trim only returns free memory to the system.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::memory::trim_heap();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 

@@ -5,13 +5,20 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 use regex::Regex;
 
 use super::spec::{Ending, Usage};
+use crate::sys::signals::set_active_group;
 
 /// How often readiness by TCP connect or by file is checked.
 pub(super) const READY_POLL_INTERVAL: Duration = Duration::from_micros(500);
@@ -26,8 +33,7 @@ static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 /// group, or escaped from it with `setsid` — become its children instead of init's, so that
 /// [`collect_leftovers`] can end them before the next run starts.
 pub fn become_subreaper() {
-    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer and touches no memory of this process.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } == 0 {
+    if nix::sys::prctl::set_child_subreaper(true).is_ok() {
         SUBREAPER.store(true, Ordering::SeqCst);
     }
 }
@@ -39,25 +45,35 @@ pub(super) fn collect_leftovers(pgid: libc::pid_t) {
     let subreaper = SUBREAPER.load(Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(1);
     loop {
-        kill_group(pgid, libc::SIGKILL);
+        kill_group(pgid, Signal::SIGKILL);
         let children = if subreaper { own_children() } else { Vec::new() };
         for &child in &children {
-            // SAFETY: `kill` takes only integers; a pid that has exited since is at worst ESRCH.
-            unsafe {
-                libc::kill(child, libc::SIGKILL);
-            }
+            // A pid that has exited since is at worst ESRCH.
+            let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
         }
         if subreaper {
             // Only the runner reaps whatever exited: a library user's process has children of its own.
-            // SAFETY: a null status pointer is allowed (the status is not stored); WNOHANG never blocks.
-            while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+            reap_exited();
         }
-        // SAFETY: signal 0 only checks that the group exists; `killpg` takes only integers.
-        let group_gone = unsafe { libc::killpg(pgid, 0) } != 0;
+        // No signal only checks that the group exists.
+        let group_gone = killpg(Pid::from_raw(pgid), None).is_err();
         if (group_gone && children.is_empty()) || !subreaper || Instant::now() >= deadline {
             return;
         }
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Reaps every child that has exited, without waiting for the others (`waitpid(-1, WNOHANG)`).
+fn reap_exited() {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => return,
+            // EINVAL: a child was reaped whose signal nix has no name for (a real-time one).
+            Ok(_) | Err(Errno::EINVAL) => {}
+            // ECHILD (no child left) or EINTR.
+            Err(_) => return,
+        }
     }
 }
 
@@ -71,45 +87,10 @@ fn own_children() -> Vec<libc::pid_t> {
         .collect()
 }
 
-/// Process group of the run in progress (0 when none), for the interrupt handler.
-pub(super) static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
-
-/// Makes SIGINT, SIGTERM and SIGHUP kill the process group of the run in progress before this
-/// process exits, so that an interrupted benchmark leaves nothing running. Measured processes
-/// have their own process groups, so the terminal's Ctrl-C does not reach them by itself.
-pub fn kill_active_group_on_interrupt() {
-    extern "C" fn handler(signal: libc::c_int) {
-        let group = ACTIVE_GROUP.load(Ordering::SeqCst);
-        // SAFETY: only async-signal-safe calls in a signal handler: killpg and _exit; `group` was
-        // read from an atomic, not through a lock.
-        unsafe {
-            if group > 0 {
-                libc::killpg(group, libc::SIGKILL);
-            }
-            libc::_exit(128 + signal);
-        }
-    }
-    on_interrupt(handler);
-}
-
-/// Installs `handler` for SIGINT, SIGTERM and SIGHUP. It may only make async-signal-safe calls,
-/// and should end the process with `_exit(128 + signal)`.
-pub fn on_interrupt(handler: extern "C" fn(libc::c_int)) {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: an all-zero `sigaction` is valid (integers, a handler address, a mask); without
-        // SA_SIGINFO the kernel calls `handler` with the one `c_int` its type takes, and the caller
-        // promises it makes only async-signal-safe calls. `action` outlives both calls.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = handler as *const () as usize;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
-}
-
 /// Owns a started child until it is reaped: an error on the way out (a failed poll, a read error)
-/// still kills its process group and reaps it, so nothing is left running or unreaped.
+/// still kills its process group and reaps it, so nothing is left running or unreaped. While it
+/// lives, the child's group is the one an interrupt kills
+/// ([`crate::sys::signals::set_active_group`]).
 pub(super) struct ChildGuard {
     pid: libc::pid_t,
     armed: bool,
@@ -117,22 +98,22 @@ pub(super) struct ChildGuard {
 
 impl ChildGuard {
     pub(super) fn new(pid: libc::pid_t) -> Self {
-        ACTIVE_GROUP.store(pid, Ordering::SeqCst);
+        set_active_group(pid);
         ChildGuard { pid, armed: true }
     }
 
     pub(super) fn reaped(&mut self) {
         self.armed = false;
-        ACTIVE_GROUP.store(0, Ordering::SeqCst);
+        set_active_group(0);
     }
 }
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if self.armed {
-            kill_group(self.pid, libc::SIGKILL);
+            kill_group(self.pid, Signal::SIGKILL);
             let _ = reap(self.pid);
-            ACTIVE_GROUP.store(0, Ordering::SeqCst);
+            set_active_group(0);
         }
     }
 }
@@ -166,7 +147,7 @@ pub(super) fn wait_for_line(
     let mut pending: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
-        let fd = stdout.as_ref().map(|f| f.as_raw_fd());
+        let fd = stdout.as_ref().map(|f| f.as_fd());
         match watcher.wait(fd, deadline)? {
             Event::Ready => {
                 let Some(reader) = stdout.as_mut() else { continue };
@@ -193,11 +174,8 @@ pub(super) fn wait_for_line(
                 let end = Instant::now();
                 if let Some(reader) = stdout.as_mut() {
                     // Non-blocking: a child left in the group may still hold the pipe open.
-                    // SAFETY: `fd` is `reader`'s open descriptor, borrowed for the two calls; F_GETFL
-                    // and F_SETFL only change its flags, not who owns it.
-                    unsafe {
-                        let fd = reader.as_raw_fd();
-                        libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+                    if let Ok(flags) = fcntl(&*reader, FcntlArg::F_GETFL) {
+                        let _ = fcntl(&*reader, FcntlArg::F_SETFL(OFlag::from_bits_retain(flags) | OFlag::O_NONBLOCK));
                     }
                     let mut rest = Vec::new();
                     let _ = reader.read_to_end(&mut rest);
@@ -241,36 +219,21 @@ pub(super) fn tcp_accepts(addr: &SocketAddr) -> bool {
 
 /// Sends SIGTERM to the group, then SIGKILL if the leader is still there after the grace period.
 pub(super) fn terminate_group(pid: libc::pid_t, watcher: &ExitWatcher) -> io::Result<()> {
-    kill_group(pid, libc::SIGTERM);
+    kill_group(pid, Signal::SIGTERM);
     if watcher.wait(None, Instant::now() + TERMINATION_GRACE)? != Event::Exited {
-        kill_group(pid, libc::SIGKILL);
+        kill_group(pid, Signal::SIGKILL);
     }
     Ok(())
 }
 
-pub(super) fn kill_group(pgid: libc::pid_t, signal: libc::c_int) {
+pub(super) fn kill_group(pgid: libc::pid_t, signal: Signal) {
     // ESRCH (the group is already empty) is the common, harmless case.
-    // SAFETY: `killpg` takes only integers and touches no memory of this process.
-    unsafe {
-        libc::killpg(pgid, signal);
-    }
+    let _ = killpg(Pid::from_raw(pgid), signal);
 }
 
+/// Reaps `pid` with `wait4`: its status and its own resource usage.
 pub(super) fn reap(pid: libc::pid_t) -> io::Result<(libc::c_int, Usage)> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: `rusage` is plain integers (and `timeval`s of integers): all-zero is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `status` and `ru` are live locals of the types `wait4` writes.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-        if r == pid {
-            break;
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    let (status, ru) = crate::sys::process::wait4(pid)?;
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
     let usage = Usage {
         user: tv(ru.ru_utime),
@@ -294,15 +257,12 @@ pub(super) fn status_ending(status: libc::c_int) -> Ending {
 }
 
 pub(super) fn memfd(name: &str) -> io::Result<File> {
-    let cname = std::ffi::CString::new(name).expect("no NUL in name");
-    // SAFETY: `cname` is a NUL-terminated string that lives across the call, which only reads it.
-    let fd = unsafe { libc::memfd_create(cname.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    match memfd_create(name, MFdFlags::MFD_CLOEXEC) {
+        Ok(fd) => Ok(File::from(fd)),
         // Kernels without memfd: an unlinked temporary file serves the same purpose.
-        return tempfile::tempfile();
+        Err(_) => tempfile::tempfile(),
     }
-    // SAFETY: `fd` was just returned by memfd_create and checked for -1; nothing else owns it.
-    Ok(unsafe { File::from_raw_fd(fd) })
 }
 
 /// Waits for a child's exit without reaping it, optionally together with a readable fd.
@@ -317,50 +277,42 @@ pub(super) struct ExitWatcher {
 impl ExitWatcher {
     /// Watches `pid`, through the pidfd the spawn returned, or one opened now.
     pub(super) fn with_pidfd(pid: libc::pid_t, pidfd: Option<OwnedFd>) -> Self {
-        let pidfd = pidfd.or_else(|| {
-            // SAFETY: pidfd_open returns a new descriptor (or -1), owned by nothing else.
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-            // SAFETY: `fd` was just opened by pidfd_open and checked for -1; nothing else owns it.
-            (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-        });
+        let pidfd = pidfd.or_else(|| crate::sys::process::pidfd_open(pid).ok());
         ExitWatcher { pid, pidfd }
     }
 
     /// Returns `Exited` when the child has exited, `Ready` when `extra` is readable (or hung up),
     /// and `Deadline` once `until` has passed.
-    pub(super) fn wait(&self, extra: Option<RawFd>, until: Instant) -> io::Result<Event> {
+    pub(super) fn wait(&self, extra: Option<BorrowedFd<'_>>, until: Instant) -> io::Result<Event> {
         loop {
             let now = Instant::now();
             let remaining = until.saturating_duration_since(now);
             let mut fds = Vec::with_capacity(2);
             if let Some(pidfd) = &self.pidfd {
-                fds.push(libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+                fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
             }
             if let Some(fd) = extra {
-                fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
             }
             let slice = if self.pidfd.is_some() { remaining } else { remaining.min(Duration::from_micros(200)) };
-            let ts = libc::timespec { tv_sec: slice.as_secs() as libc::time_t, tv_nsec: slice.subsec_nanos() as _ };
-            // SAFETY: `fds` is a live Vec of `fds.len()` pollfds and `ts` a live timespec; a null
-            // signal mask leaves the mask alone.
-            let r = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
-            if r < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(err);
+            // No signal mask: the mask is left alone.
+            match ppoll(&mut fds, Some(slice.into()), None) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
             }
+            // `None`: flags nix has no name for, which are still an event.
+            let happened = |fd: &PollFd| fd.any() != Some(false);
             let mut idx = 0;
             if self.pidfd.is_some() {
-                if fds[0].revents != 0 {
+                if happened(&fds[0]) {
                     return Ok(Event::Exited);
                 }
                 idx = 1;
             } else if self.exited_nowait() {
                 return Ok(Event::Exited);
             }
-            if extra.is_some() && fds[idx].revents != 0 {
+            if extra.is_some() && happened(&fds[idx]) {
                 return Ok(Event::Ready);
             }
             if Instant::now() >= until {
@@ -370,14 +322,13 @@ impl ExitWatcher {
     }
 
     fn exited_nowait(&self) -> bool {
-        // SAFETY: `siginfo_t` is plain data: all-zero is a valid value (and `si_pid` 0).
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `info` is a live `siginfo_t` for `waitid` to fill; WNOWAIT leaves the child unreaped.
-        let r = unsafe {
-            libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
-        };
-        // SAFETY: `info` is initialised (zeroed, then filled by `waitid` for a child-state event),
-        // so reading its pid field reads an integer that was written.
-        r == 0 && unsafe { info.si_pid() } != 0
+        // WNOWAIT leaves the child unreaped.
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(Pid::from_raw(self.pid)), flags) {
+            Ok(WaitStatus::StillAlive) => false,
+            // EINVAL: it has exited, by a signal nix has no name for (a real-time one).
+            Ok(_) | Err(Errno::EINVAL) => true,
+            Err(_) => false,
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -129,9 +129,8 @@ pub fn spawn(
         Some(socket) => Connection::zmq(socket),
         None => {
             let (stdin, stdout) = server.take_pipes().ok_or("the worker's stdin and stdout are not pipes")?;
-            for pipe in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
-                widen_pipe(pipe);
-            }
+            widen_pipe(stdin.as_fd());
+            widen_pipe(stdout.as_fd());
             let fd = stdout.as_raw_fd();
             Connection::stream(Box::new(stdout), Box::new(stdin), fd)
         }
@@ -150,12 +149,9 @@ pub fn spawn(
 /// A pipe's buffer, as large as an unprivileged process may make it (`/proc/sys/fs/pipe-max-size`,
 /// 1 MiB by default) instead of 64 KiB: a large message then crosses in a sixteenth of the
 /// wake-ups of writer and reader. Where the system refuses, the pipe stays as it is.
-fn widen_pipe(fd: std::os::fd::RawFd) {
+fn widen_pipe(fd: BorrowedFd<'_>) {
     const WIDE: libc::c_int = 1 << 20;
-    // SAFETY: F_SETPIPE_SZ only resizes the buffer of the pipe `fd` refers to, which is open.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, WIDE);
-    }
+    let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(WIDE));
 }
 
 impl WorkerProc {

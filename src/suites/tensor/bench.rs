@@ -162,7 +162,7 @@ impl TensorBench {
 
 /// The UUID of the GPU the CUDA rows use, to find it in NVML.
 fn gpu_uuid() -> Option<&'static str> {
-    crate::cuda::gpu().ok().and_then(|g| g.uuid.as_deref())
+    crate::sys::cuda::gpu().ok().and_then(|g| g.uuid.as_deref())
 }
 
 /// The GPU's used memory, on the GPU.
@@ -170,7 +170,7 @@ fn device_used(device: Device) -> Option<u64> {
     if device != Device::Cuda {
         return None;
     }
-    crate::cuda::gpu().ok()?.mem_info().ok().map(|(free, total)| total - free)
+    crate::sys::cuda::gpu().ok()?.mem_info().ok().map(|(free, total)| total - free)
 }
 
 impl Bench for TensorBench {
@@ -271,7 +271,7 @@ impl Bench for TensorBench {
         if driver_api {
             other.insert("tensors".into(), super::cuda::HOW.into());
             other.insert("checksum".into(), super::cuda::CHECKSUM.into());
-            if let Ok(gpu) = crate::cuda::gpu() {
+            if let Ok(gpu) = crate::sys::cuda::gpu() {
                 other.insert("gpu".into(), gpu.name.clone().into());
             }
         } else {

@@ -1,4 +1,4 @@
-//! The tensor suite on CUDA through the driver API ([`crate::cuda`]), in the default build: the
+//! The tensor suite on CUDA through the driver API ([`crate::sys::cuda`]), in the default build: the
 //! host's tensor in device memory, and what a worker does with one, each process on its own
 //! context. Copy mode is device → host → transport → device: the host copies the tensor to host
 //! memory and sends it, the worker copies what it received into its own device memory. Shared mode
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::data::{self, Sample, TensorSpec, CHECKSUM_STRIDE};
 use super::tensors::host_buffer;
-use crate::cuda::{self, DeviceBuffer, DeviceBytes, Gpu, IpcHandle, IpcMapping, PinnedBuffer};
+use crate::sys::cuda::{self, DeviceBuffer, DeviceBytes, Gpu, IpcHandle, IpcMapping, PinnedBuffer};
 
 /// The host fills its tensor through a buffer of this size.
 const FILL_CHUNK: usize = 64 << 20;

@@ -149,9 +149,7 @@ impl TensorWorker {
 /// into a new message, a whole extra pass over the tensor (and, for a fresh message, a page fault
 /// per 4 KiB) that is the sender's choice, not a cost of the transport.
 fn send_without_copy(socket: &mut zmq::Socket, data: Payload) -> Result<(), zmq::Error> {
-    let (ptr, len, owner) = data.into_parts();
-    // SAFETY: `ptr` points at `len` bytes that `owner` keeps alive and unchanged.
-    unsafe { crate::worker::transport::send_from(socket, ptr, len, owner, 0) }
+    crate::worker::transport::send_bytes(socket, data, 0)
 }
 
 impl Drop for TensorWorker {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::data::fill;
 use super::tensors::host_buffer;
-use crate::cuda::{self, CudaError, Gpu};
+use crate::sys::cuda::{self, CudaError, Gpu};
 use crate::units::Bytes;
 
 /// Runs the baseline with the arguments after `cuda-memcpy`.

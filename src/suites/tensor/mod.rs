@@ -14,7 +14,6 @@ pub mod metrics;
 mod plan;
 pub mod row;
 pub mod rows;
-pub mod shm;
 
 pub use plan::Tensor;
 pub mod source;
@@ -51,5 +50,5 @@ pub fn no_cuda() -> Option<String> {
         Some(format!("no CUDA device for libtorch ({nvml})"))
     }
     #[cfg(not(feature = "torch"))]
-    crate::cuda::driver().err().map(|why| format!("CUDA is not available: {why}"))
+    crate::sys::cuda::driver().err().map(|why| format!("CUDA is not available: {why}"))
 }

@@ -91,7 +91,7 @@ impl Free {
     /// What is free now; GPU memory only when `gpu` (opening this process's CUDA context).
     pub fn now(gpu: bool) -> Free {
         let vram =
-            if gpu { crate::cuda::gpu().ok().and_then(|g| g.mem_info().ok()).map(|(free, _)| free) } else { None };
+            if gpu { crate::sys::cuda::gpu().ok().and_then(|g| g.mem_info().ok()).map(|(free, _)| free) } else { None };
         Free { ram: crate::suites::server::mem_available(), vram }
     }
 }

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::data::{checksum, TensorSpec};
-use super::shm::Mapping;
 use super::tensors::{HostTensor, Payload};
 use crate::suites::tensor::config::Device;
+use crate::sys::shm::Mapping;
 
 /// The host's tensor, ready to be sent or shared.
 pub enum Source {

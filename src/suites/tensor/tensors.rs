@@ -2,6 +2,7 @@
 //! feature `torch` (on the CPU, or on CUDA, where sending it means copying it to the host first).
 
 use std::borrow::Cow;
+#[cfg(not(feature = "torch"))]
 use std::sync::Arc;
 
 use super::data::TensorSpec;
@@ -63,30 +64,9 @@ pub fn host_buffer(len: usize, what: &str) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// A tensor's bytes in host memory, ready to be sent without a copy: `owner` keeps them alive
-/// for as long as the transport holds the message, however long that is.
-pub struct Payload {
-    ptr: *const u8,
-    len: usize,
-    owner: Box<dyn Send>,
-}
-
-impl Payload {
-    /// Bytes owned by a vector.
-    pub fn from_vec(bytes: Vec<u8>) -> Payload {
-        Payload { ptr: bytes.as_ptr(), len: bytes.len(), owner: Box::new(bytes) }
-    }
-
-    /// Bytes shared with their other owners.
-    pub fn from_arc(bytes: Arc<Vec<u8>>) -> Payload {
-        Payload { ptr: bytes.as_ptr(), len: bytes.len(), owner: Box::new(bytes) }
-    }
-
-    /// The bytes' address and length, and what must live until the transport lets go of them.
-    pub fn into_parts(self) -> (*const u8, usize, Box<dyn Send>) {
-        (self.ptr, self.len, self.owner)
-    }
-}
+/// A tensor's bytes in host memory, ready to be sent without a copy: what owns them keeps them
+/// alive for as long as the transport holds the message, however long that is.
+pub use crate::worker::transport::OwnedBytes as Payload;
 
 impl HostTensor {
     /// Its bytes for the transport: shared, not copied, on the CPU (the first leg of device →
@@ -100,13 +80,6 @@ impl HostTensor {
     /// host → transport → device on CUDA).
     #[cfg(feature = "torch")]
     pub fn payload(&self) -> Result<Payload, String> {
-        match self.host_bytes()? {
-            Cow::Owned(bytes) => Ok(Payload::from_vec(bytes)),
-            Cow::Borrowed(bytes) => {
-                // A shallow clone shares the storage, which lives while any clone does.
-                let (ptr, len) = (bytes.as_ptr(), bytes.len());
-                Ok(Payload { ptr, len, owner: Box::new(self.tensor.shallow_clone()) })
-            }
-        }
+        super::torch::payload(&self.tensor)
     }
 }

@@ -7,6 +7,8 @@ use tch::{Kind, Tensor};
 
 use super::data::TensorSpec;
 use crate::suites::tensor::config::{DType, Device};
+use crate::sys::torch::{HostBytes, View};
+use crate::worker::transport::OwnedBytes;
 
 fn kind(dtype: DType) -> Kind {
     match dtype {
@@ -57,37 +59,41 @@ pub fn make(spec: &TensorSpec, d: Device) -> Result<Tensor, String> {
 /// device → host → transport → device).
 pub fn host_bytes(t: &Tensor) -> Result<Cow<'_, [u8]>, String> {
     if t.device() == tch::Device::Cpu {
-        return Ok(Cow::Borrowed(bytes_of(t)));
+        return Ok(Cow::Borrowed(bytes_of(t)?));
     }
     let host = guard("could not copy the tensor to the host", || t.f_to_device(tch::Device::Cpu))?;
-    Ok(Cow::Owned(bytes_of(&host).to_vec()))
+    Ok(Cow::Owned(bytes_of(&host)?.to_vec()))
 }
+
+/// A tensor's bytes for the transport: shared, not copied, on the CPU (a shallow clone shares the
+/// storage, which lives while any clone does); copied to the host from a CUDA tensor.
+pub fn payload(t: &Tensor) -> Result<OwnedBytes, String> {
+    if t.device() == tch::Device::Cpu {
+        let shared = HostBytes::new(t.shallow_clone()).ok_or(NOT_CONTIGUOUS)?;
+        return Ok(OwnedBytes::new(shared));
+    }
+    let host = guard("could not copy the tensor to the host", || t.f_to_device(tch::Device::Cpu))?;
+    Ok(OwnedBytes::from_vec(bytes_of(&host)?.to_vec()))
+}
+
+const NOT_CONTIGUOUS: &str = "the tensor's bytes are not one contiguous run in host memory";
 
 /// The bytes of a contiguous CPU tensor.
-pub fn bytes_of(t: &Tensor) -> &[u8] {
-    let len = t.numel() * t.kind().elt_size_in_bytes();
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: a contiguous CPU tensor's storage holds `numel × element size` bytes at
-    // `data_ptr`, alive as long as `t`.
-    unsafe { std::slice::from_raw_parts(t.data_ptr() as *const u8, len) }
+fn bytes_of(t: &Tensor) -> Result<&[u8], String> {
+    crate::sys::torch::bytes_of(t).ok_or_else(|| NOT_CONTIGUOUS.to_string())
 }
 
-/// A tensor over `bytes`, without a copy; it must not outlive them.
-pub fn view(spec: &TensorSpec, bytes: &[u8]) -> Result<Tensor, String> {
+/// A tensor over `bytes`, without a copy; it cannot outlive them.
+pub fn view<'a>(spec: &TensorSpec, bytes: &'a [u8]) -> Result<View<'a>, String> {
     if bytes.len() as u64 != spec.bytes() {
         return Err(format!("{} bytes for a {}-byte tensor", bytes.len(), spec.bytes()));
     }
-    // SAFETY: `bytes` holds the tensor's data; callers drop the view before the bytes.
-    guard("could not view the bytes as a tensor", || unsafe {
-        Tensor::f_from_blob(bytes.as_ptr(), &dims(spec), &[], kind(spec.dtype), tch::Device::Cpu)
-    })
+    guard("could not view the bytes as a tensor", || crate::sys::torch::view(bytes, &dims(spec), kind(spec.dtype)))
 }
 
 /// The last leg of a copy to CUDA: host → device, waited for.
-pub fn to_cuda(t: &Tensor) -> Result<Tensor, String> {
-    let on = guard("could not copy the tensor to the GPU", || t.f_to_device(tch::Device::Cuda(0)))?;
+pub fn to_cuda(t: &View<'_>) -> Result<Tensor, String> {
+    let on = guard("could not copy the tensor to the GPU", || t.to_cuda(0))?;
     tch::Cuda::synchronize(0);
     Ok(on)
 }

@@ -9,8 +9,8 @@
 //! device memory.
 
 use super::data::{checksum, TensorSpec};
-use super::shm::Mapping;
 use crate::suites::tensor::config::Device;
+use crate::sys::shm::Mapping;
 
 /// The environment variable that names the host's endpoint.
 pub const ENDPOINT_ENV: &str = "COLDBENCH_TENSOR_ENDPOINT";
@@ -79,7 +79,7 @@ pub fn serve() -> Result<(), String> {
 /// Opens this process's context on the GPU.
 fn open_cuda() -> Result<(), String> {
     #[cfg(not(feature = "torch"))]
-    return crate::cuda::gpu().map(|_| ());
+    return crate::sys::cuda::gpu().map(|_| ());
     #[cfg(feature = "torch")]
     Err("a `torch` build's worker has no CUDA context of its own".into())
 }
@@ -150,7 +150,7 @@ fn accept(_spec: &TensorSpec, _device: Device, bytes: &[u8]) -> Result<(u64, Opt
 #[cfg(feature = "torch")]
 fn accept(spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Option<Held>), String> {
     let view = super::torch::view(spec, bytes)?;
-    let sum = checksum(super::torch::bytes_of(&view));
+    let sum = checksum(view.bytes());
     match device {
         Device::Cpu => Ok((sum, None)),
         Device::Cuda => Ok((sum, Some(Held::Torch(super::torch::to_cuda(&view)?)))),
@@ -170,11 +170,7 @@ pub fn allocator_tunables() -> String {
 /// Returns what the worker no longer holds to the system, so that a memory row reads only what
 /// is held.
 fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::memory::trim_heap();
 }
 
 #[cfg(test)]

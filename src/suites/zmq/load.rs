@@ -369,7 +369,8 @@ const LATE: Duration = Duration::from_millis(1);
 /// latency counted from its scheduled time as much too long). The socket's `ZMQ_FD` only says
 /// that something happened, so `ZMQ_EVENTS` is asked before and after each wait.
 fn wait_readable(s: &zmq::Socket, until: Instant) -> Result<(), RunFailure> {
-    let fd = s.get_fd().map_err(|e| failure("socket", e))?;
+    use nix::poll::{ppoll, PollFd, PollFlags};
+    let fd = crate::sys::zmq::socket_fd(s).map_err(|e| failure("socket", e))?;
     loop {
         if s.get_events().map_err(|e| failure("socket", e))?.contains(zmq::POLLIN) {
             return Ok(());
@@ -378,13 +379,10 @@ fn wait_readable(s: &zmq::Socket, until: Instant) -> Result<(), RunFailure> {
         if left.is_zero() {
             return Ok(());
         }
-        let timeout =
-            libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as libc::c_long };
-        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd and a valid timespec; no signal mask change.
-        let r = unsafe { libc::ppoll(&mut pfd, 1, &timeout, std::ptr::null()) };
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return Err(failure("poll", std::io::Error::last_os_error()));
+        // No signal mask change.
+        match ppoll(&mut [PollFd::new(fd, PollFlags::POLLIN)], Some(left.into()), None) {
+            Err(e) if e != nix::errno::Errno::EINTR => return Err(failure("poll", std::io::Error::from(e))),
+            _ => {}
         }
     }
 }
@@ -395,22 +393,17 @@ struct TimerSlack(libc::c_ulong);
 
 impl TimerSlack {
     fn tight() -> TimerSlack {
-        // SAFETY: PR_GET/SET_TIMERSLACK take and return plain integers.
-        let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) };
-        // SAFETY: as above: one integer in, touching no memory of this process.
-        unsafe {
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
-        }
-        TimerSlack(old.max(1) as libc::c_ulong)
+        use nix::sys::prctl;
+        // Where the slack cannot be read, 1 ns is put back.
+        let old = prctl::get_timerslack().map_or(1, |old| old.max(1));
+        let _ = prctl::set_timerslack(1);
+        TimerSlack(old as libc::c_ulong)
     }
 }
 
 impl Drop for TimerSlack {
     fn drop(&mut self) {
-        // SAFETY: PR_SET_TIMERSLACK takes one integer and touches no memory of this process.
-        unsafe {
-            libc::prctl(libc::PR_SET_TIMERSLACK, self.0);
-        }
+        let _ = nix::sys::prctl::set_timerslack(self.0);
     }
 }
 

@@ -40,11 +40,7 @@ impl Monitor {
     /// client closed) would be reported to a monitor nobody reads any more, and that send would
     /// block the I/O thread for good, so that no later socket of the context ever connects.
     pub fn detach(&self, socket: &mut zmq::Socket) {
-        // SAFETY: `socket` is a live socket (borrowed, so not yet closed); a null endpoint is
-        // libzmq's documented way to stop its monitor, which returns at once and keeps no pointer.
-        unsafe {
-            zmq_sys::zmq_socket_monitor(socket.as_mut_ptr(), std::ptr::null(), 0);
-        }
+        crate::sys::zmq::stop_monitor(socket);
     }
 
     /// How the connection ended since the socket was made, when it did: `the server closed the

@@ -4,49 +4,41 @@
 //! the last process that maps or holds it does, even after a crash or `kill -9`.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 /// A mapping of a segment: read-write in the host, read-only in a worker.
 pub struct Mapping {
     ptr: *mut u8,
     len: usize,
+    /// Whether it is mapped writable (the host's).
+    write: bool,
     fd: OwnedFd,
 }
 
-fn os_error(what: String) -> String {
-    format!("{what}: {}", std::io::Error::last_os_error())
+fn os_error(what: String, e: impl Into<std::io::Error>) -> String {
+    format!("{what}: {}", e.into())
 }
 
 impl Mapping {
     /// Makes a segment of `len` bytes in `dir` and maps it read-write.
     pub fn create(dir: &Path, len: usize) -> Result<Mapping, String> {
         let path = CString::new(dir.as_os_str().as_bytes()).map_err(|_| "the folder's name has a NUL byte")?;
-        // SAFETY: a valid C string; the result is checked.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC, 0o600) };
-        if fd < 0 {
-            return Err(os_error(format!("could not create a shared-memory segment in {}", dir.display())));
-        }
-        // SAFETY: `fd` was just opened and is owned here.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: `fd` is open.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), len as libc::off_t) } != 0 {
-            return Err(os_error(format!("could not size a {len}-byte segment in {}", dir.display())));
-        }
+        let flags = OFlag::O_TMPFILE | OFlag::O_RDWR | OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(path.as_c_str(), flags, Mode::from_bits_truncate(0o600))
+            .map_err(|e| os_error(format!("could not create a shared-memory segment in {}", dir.display()), e))?;
+        nix::unistd::ftruncate(&fd, len as libc::off_t)
+            .map_err(|e| os_error(format!("could not size a {len}-byte segment in {}", dir.display()), e))?;
         Mapping::map(fd, len, true)
     }
 
     /// Maps the segment a host named by `handle` read-only.
     pub fn open(handle: &str, len: usize) -> Result<Mapping, String> {
-        let path = CString::new(handle).map_err(|_| "bad handle")?;
-        // SAFETY: a valid C string; the result is checked.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(os_error(format!("could not open the segment {handle}")));
-        }
-        // SAFETY: `fd` was just opened and is owned here.
-        Mapping::map(unsafe { OwnedFd::from_raw_fd(fd) }, len, false)
+        Mapping::map(open_handle(handle)?, len, false)
     }
 
     /// Maps the segment named by `handle` read-only, or, when it is the one `last` already maps,
@@ -54,14 +46,7 @@ impl Mapping {
     /// once, as a pool of segments is used (and as `torch.multiprocessing` caches the storages it
     /// received). The check is the file's identity, not the handle's text, which a host may reuse.
     pub fn open_reusing<'a>(handle: &str, len: usize, last: &'a mut Option<Mapping>) -> Result<&'a Mapping, String> {
-        let path = CString::new(handle).map_err(|_| "bad handle")?;
-        // SAFETY: a valid C string; the result is checked.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(os_error(format!("could not open the segment {handle}")));
-        }
-        // SAFETY: `fd` was just opened and is owned here.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = open_handle(handle)?;
         let same = match last.as_ref() {
             Some(m) => m.len == len && identity(&m.fd)? == identity(&fd)?,
             None => false,
@@ -73,20 +58,24 @@ impl Mapping {
         Ok(last.as_ref().expect("just set"))
     }
 
+    /// Maps `len` bytes of `fd`. The file is at least that long: the host sized it so, and a
+    /// worker maps what the host says it wrote (a file shorter than its mapping would fault on
+    /// the missing pages, as any shared mapping of a file that another process truncates).
     fn map(fd: OwnedFd, len: usize, write: bool) -> Result<Mapping, String> {
         if len == 0 {
-            return Ok(Mapping { ptr: std::ptr::NonNull::dangling().as_ptr(), len, fd });
+            return Ok(Mapping { ptr: std::ptr::NonNull::dangling().as_ptr(), len, write, fd });
         }
         let prot = if write { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
         // A worker's mapping is populated at once: one pass in the kernel instead of a fault
         // per 4 KiB page when the tensor is first read. The host's stays lazy (it fills it once).
         let flags = if write { libc::MAP_SHARED } else { libc::MAP_SHARED | libc::MAP_POPULATE };
-        // SAFETY: a fresh mapping of an open file; the result is checked.
+        // SAFETY: a fresh mapping (the kernel picks the address, so nothing of this process is
+        // replaced) of an open file; the result is checked.
         let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd.as_raw_fd(), 0) };
         if ptr == libc::MAP_FAILED {
-            return Err(os_error(format!("could not map a {len}-byte segment")));
+            return Err(os_error(format!("could not map a {len}-byte segment"), std::io::Error::last_os_error()));
         }
-        Ok(Mapping { ptr: ptr.cast(), len, fd })
+        Ok(Mapping { ptr: ptr.cast(), len, write, fd })
     }
 
     /// What a worker opens to map it.
@@ -96,32 +85,40 @@ impl Mapping {
 
     /// Its bytes.
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes for as long as `self` lives.
+        // SAFETY: `ptr` maps `len` readable bytes (or is dangling, aligned and `len` is 0) for as
+        // long as `self` lives; this process writes them only through `bytes_mut`, which needs
+        // `self` borrowed mutably.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
-    /// Its bytes, to write (a host's mapping).
+    /// Its bytes, to write (a host's mapping; a worker's is read-only, and asking for it to
+    /// write panics).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `bytes`; only the host maps it writable, and only it writes.
+        assert!(self.write, "a worker's mapping of a segment is read-only");
+        // SAFETY: as in `bytes`, and the mapping is writable; `self` is borrowed mutably, so no
+        // other view of the bytes exists in this process. Only the host maps it writable, and
+        // only it writes.
         unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
 
+/// Opens the segment a host named by `handle`, read-only.
+fn open_handle(handle: &str) -> Result<OwnedFd, String> {
+    let path = CString::new(handle).map_err(|_| "bad handle")?;
+    nix::fcntl::open(path.as_c_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| os_error(format!("could not open the segment {handle}"), e))
+}
+
 /// A file's device and inode.
 fn identity(fd: &OwnedFd) -> Result<(u64, u64), String> {
-    // SAFETY: `stat` is plain data, filled by `fstat` on an open descriptor.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; the result is checked.
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return Err(os_error("could not stat a segment".into()));
-    }
+    let st = nix::sys::stat::fstat(fd).map_err(|e| os_error("could not stat a segment".into(), e))?;
     Ok((st.st_dev as u64, st.st_ino as u64))
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
         if self.len > 0 {
-            // SAFETY: unmaps what `map` mapped.
+            // SAFETY: unmaps what `map` mapped; no borrow of the bytes outlives `self`.
             unsafe { libc::munmap(self.ptr.cast(), self.len) };
         }
     }
