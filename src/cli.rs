@@ -58,32 +58,12 @@ pub enum Command {
         /// binary benchmarks a machine without a Rust toolchain.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// rpc: the worker counts of the scaling rows (replacing the configured ones).
-        #[arg(long, value_delimiter = ',', value_name = "N,N,...", value_parser = clap::value_parser!(u32).range(1..=1000))]
-        counts: Vec<u32>,
-        /// rpc: no scaling row with more workers than this.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-        max_workers: Option<u32>,
-        /// rpc: add 50 and 100 workers to the default scaling rows.
-        #[arg(long)]
-        large: bool,
-        /// tensor: only this mode (`copy`: bytes through ZeroMQ; `shared`: shared memory).
-        #[arg(long, value_enum, value_name = "MODE", default_value = "both")]
-        mode: TensorMode,
-        /// tensor: the devices (`cpu`, `cuda`), replacing the configured ones.
-        #[arg(long, value_enum, value_delimiter = ',', value_name = "DEVICE,...")]
-        devices: Vec<crate::suites::tensor::config::Device>,
-        /// tensor: no CUDA rows.
-        #[arg(long)]
-        no_gpu: bool,
-        /// tensor: add the model-sized shapes and hold a 2 GiB tensor in the memory rows (each
-        /// skipped when the memory is not free).
-        #[arg(long)]
-        large_tensors: bool,
-        /// tensor: run rows even when the memory they need (host or GPU) is not free: they fail
-        /// with the figures where allocation fails, and the suite goes on.
-        #[arg(long)]
-        no_memory_check: bool,
+        /// rpc's options: its scaling rows.
+        #[command(flatten)]
+        scaling: crate::suites::rpc::rows::ScalingArgs,
+        /// tensor's options: its modes, devices and sizes.
+        #[command(flatten)]
+        tensor: crate::suites::tensor::rows::TensorArgs,
     },
     /// Compare saved result files with a baseline file (not interleaved: they were measured at
     /// different times).
@@ -286,17 +266,6 @@ impl Subcommand for KindCommand {
 pub enum WorkerLanguage {
     /// One file of Python 3 (`coldbench_worker.py`).
     Python,
-}
-
-/// `--mode` of the tensor suite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TensorMode {
-    /// The bytes go through the transport.
-    Copy,
-    /// A shared-memory segment; only a handle crosses.
-    Shared,
-    /// Both, shared measured against copy.
-    Both,
 }
 
 /// `cargo coldbench baseline ...`.

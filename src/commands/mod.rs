@@ -51,38 +51,8 @@ pub fn dispatch(args: &ColdbenchArgs, ui: &Ui) -> Result<u8> {
         Some(Command::Baseline { action }) => baseline::baseline(action, run, ui),
         Some(Command::Hook { action }) => hook::command(action, run, ui),
         Some(Command::Kind(only)) => run::command(run, &[only.kind], ui),
-        Some(Command::Suite {
-            suite: which,
-            scenario,
-            list,
-            counts,
-            max_workers,
-            large,
-            mode,
-            devices,
-            no_gpu,
-            large_tensors,
-            no_memory_check,
-            config,
-        }) => {
-            let scaling = crate::suites::rpc::rows::ScalingArgs {
-                counts: counts.clone(),
-                max_workers: *max_workers,
-                large: *large,
-            };
-            use crate::suites::tensor::config::Mode;
-            let tensor = crate::suites::tensor::rows::TensorArgs {
-                mode: match mode {
-                    crate::cli::TensorMode::Copy => Some(Mode::Copy),
-                    crate::cli::TensorMode::Shared => Some(Mode::Shared),
-                    crate::cli::TensorMode::Both => None,
-                },
-                devices: devices.clone(),
-                no_gpu: *no_gpu,
-                large: *large_tensors,
-                no_memory_check: *no_memory_check,
-            };
-            let suite_args = suite::SuiteArgs { scaling, tensor, config: config.clone() };
+        Some(Command::Suite { suite: which, scenario, list, config, scaling, tensor }) => {
+            let suite_args = suite::SuiteArgs { scaling, tensor, config: config.as_deref() };
             suite::command(run, which, scenario, &suite_args, *list, ui)
         }
         None => run::command(run, &[], ui),

@@ -2,7 +2,7 @@
 //! `--scenario` names; `--list` shows the rows without running them; `--config FILE` runs them from
 //! a configuration file instead of a workspace.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Result;
 
@@ -13,17 +13,17 @@ use crate::plan::Registry;
 use crate::suites::rpc::rows::ScalingArgs;
 use crate::suites::tensor::rows::TensorArgs;
 use crate::suites::Group;
-
-/// The options of one suite or another.
-pub struct SuiteArgs {
-    /// rpc's scaling rows.
-    pub scaling: ScalingArgs,
-    /// tensor's modes, devices and sizes.
-    pub tensor: TensorArgs,
-    /// `--config FILE`: a configuration file instead of a workspace.
-    pub config: Option<PathBuf>,
-}
 use crate::ui::Ui;
+
+/// The options of one suite or another, as the command line parsed them.
+pub struct SuiteArgs<'a> {
+    /// rpc's scaling rows.
+    pub scaling: &'a ScalingArgs,
+    /// tensor's modes, devices and sizes.
+    pub tensor: &'a TensorArgs,
+    /// `--config FILE`: a configuration file instead of a workspace.
+    pub config: Option<&'a Path>,
+}
 
 /// Runs the suites (or lists their rows); returns the exit status.
 pub fn command(
@@ -35,11 +35,11 @@ pub fn command(
     ui: &Ui,
 ) -> Result<u8> {
     let kinds = kinds(which, scenarios)?;
-    if let Some(file) = &suite_args.config {
+    if let Some(file) = suite_args.config {
         check_without_workspace(args, file)?;
     }
     let mut opts = super::options::run_options(args, &kinds)?;
-    opts.config = suite_args.config.clone();
+    opts.config = suite_args.config.map(Path::to_path_buf);
     opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
     opts.overrides.kind_args.set(suite_args.scaling.clone());
     opts.overrides.kind_args.set(suite_args.tensor.clone());
@@ -68,7 +68,7 @@ pub fn kinds(which: &str, scenarios: &[Group]) -> Result<Vec<&'static str>, User
 }
 
 /// What a run from a configuration file cannot do: it has no workspace to build or compare.
-fn check_without_workspace(args: &RunArgs, file: &std::path::Path) -> Result<(), UserError> {
+fn check_without_workspace(args: &RunArgs, file: &Path) -> Result<(), UserError> {
     let cargo = &args.cargo;
     let with = [
         ("--compare", args.compare.is_some()),

@@ -12,14 +12,18 @@ use crate::suites::rpc::config::{RpcConfig, RpcTransport};
 use crate::suites::Group;
 use crate::worker::builtin::Call;
 
-/// The command line's say over the scaling rows.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The command line's say over the scaling rows (`suite`'s options for rpc; each field's doc
+/// comment is its help).
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct ScalingArgs {
-    /// `--counts`: the worker counts, replacing the configured ones.
+    /// rpc: the worker counts of the scaling rows (replacing the configured ones).
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub counts: Vec<u32>,
-    /// `--max-workers`: no row with more workers than this.
+    /// rpc: no scaling row with more workers than this.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_workers: Option<u32>,
-    /// `--large`: add 50 and 100 workers to the default counts.
+    /// rpc: add 50 and 100 workers to the default scaling rows.
+    #[arg(long)]
     pub large: bool,
 }
 

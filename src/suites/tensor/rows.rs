@@ -13,19 +13,50 @@ use crate::suites::tensor::config::{DType, Device, Mode, TensorConfig};
 use crate::suites::Group;
 use crate::units::format_bytes as format_size;
 
-/// The command line's say over the suite.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The command line's say over the suite (`suite`'s options for tensor; each field's doc comment
+/// is its help).
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct TensorArgs {
-    /// `--mode`: only this mode; both when `None`.
-    pub mode: Option<Mode>,
-    /// `--devices`: replacing the configured ones.
+    /// tensor: only this mode (`copy`: bytes through ZeroMQ; `shared`: shared memory).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "both")]
+    pub mode: ModeChoice,
+    /// tensor: the devices (`cpu`, `cuda`), replacing the configured ones.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "DEVICE,...")]
     pub devices: Vec<Device>,
-    /// `--no-gpu`: no CUDA rows.
+    /// tensor: no CUDA rows.
+    #[arg(long)]
     pub no_gpu: bool,
-    /// `--large-tensors`: the large shapes and a 2 GiB memory tensor.
+    /// tensor: add the model-sized shapes and hold a 2 GiB tensor in the memory rows (each
+    /// skipped when the memory is not free).
+    #[arg(id = "large_tensors", long = "large-tensors")]
     pub large: bool,
-    /// `--no-memory-check`: run rows whose memory does not look free (to see them fail).
+    /// tensor: run rows even when the memory they need (host or GPU) is not free: they fail
+    /// with the figures where allocation fails, and the suite goes on.
+    #[arg(long)]
     pub no_memory_check: bool,
+}
+
+/// `--mode`: one mode, or both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeChoice {
+    /// The bytes go through the transport.
+    Copy,
+    /// A shared-memory segment; only a handle crosses.
+    Shared,
+    /// Both, shared measured against copy.
+    #[default]
+    Both,
+}
+
+impl ModeChoice {
+    /// The one mode chosen; `None` for both (or the configured ones).
+    pub fn mode(self) -> Option<Mode> {
+        match self {
+            ModeChoice::Copy => Some(Mode::Copy),
+            ModeChoice::Shared => Some(Mode::Shared),
+            ModeChoice::Both => None,
+        }
+    }
 }
 
 /// Per-row timeout when the table does not set one.
@@ -121,7 +152,7 @@ pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
     let args = input.args;
     let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
     let dtype = cfg.dtype.unwrap_or(DType::F32);
-    let modes: Vec<Mode> = match args.mode {
+    let modes: Vec<Mode> = match args.mode.mode() {
         Some(m) => vec![m],
         None => cfg.modes.clone().unwrap_or_else(|| vec![Mode::Copy, Mode::Shared]),
     };
@@ -287,7 +318,7 @@ mod tests {
     fn the_command_line_narrows_and_large_tensors_that_do_not_fit_are_skipped_with_the_figures() {
         let cfg = TensorConfig::default();
         let args =
-            TensorArgs { mode: Some(Mode::Shared), devices: vec![], no_gpu: true, large: true, no_memory_check: false };
+            TensorArgs { mode: ModeChoice::Shared, devices: vec![], no_gpu: true, large: true, no_memory_check: false };
         let rows = rows(&input(&cfg, &args, Machine { no_cuda: None }));
         assert_eq!(rows.len(), 6 + 2);
         let large = &rows[5];
