@@ -280,7 +280,7 @@ fn a_precision_run_that_cannot_reach_its_precision_says_so_and_judges_on_its_las
     // The verdict reads the sequential rule's interval at its look's level, not a 95% one.
     assert_eq!((row.ratio, row.ci95), (Some(p.ratio), Some(p.ci)), "{row:?}");
     assert_eq!(row.ci_level, Some(1.0 - p.alpha));
-    assert_eq!((row.location.as_deref(), row.test.as_deref()), (Some("shift"), Some("van_elteren")));
+    assert_eq!((row.location, row.test.as_deref()), (Some(coldbench::results::Compared::Shift), Some("van_elteren")));
     assert_eq!(doc.benchmarks[0].config.thresholds.significance, p.alpha);
     let expected = verdict(
         row.p_value.unwrap(),

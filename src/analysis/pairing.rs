@@ -10,8 +10,8 @@ use super::multiplicity::{self, Method};
 use super::nested::{self, Units};
 use super::verdict::{exact, exact_within, explaining, verdict};
 use crate::results::{
-    BenchmarkResult, Better, Comparison, ComparisonRow, Location, MetricDesc, Multiplicity, RunDocument, Side, Status,
-    Thresholds,
+    BenchmarkResult, Better, Compared, Comparison, ComparisonRow, Location, MetricDesc, Multiplicity, RunDocument,
+    Side, Status, Thresholds,
 };
 use crate::stats::bootstrap;
 use crate::stats::hypothesis::{mann_whitney_p_value, welch_p_value};
@@ -234,7 +234,7 @@ fn nested_row(
     let fewest = n.processes[0].min(n.processes[1]);
     let means_ratio = n.means[1] / n.means[0];
     Some(ComparisonRow {
-        location: Some("mean".into()),
+        location: Some(Compared::Mean),
         baseline: Some(n.means[0]),
         candidate: Some(n.means[1]),
         ratio: finite.then_some(n.ratio),
@@ -270,9 +270,9 @@ fn sampled_row(
     // log scale) by the medians and the Mann-Whitney test. Means are judged by Welch's test.
     let shifted = (!by_mean).then(|| shift::shift(b.values(), c.values(), thresholds.significance)).flatten();
     let (location, test, p, index, (ratio, ci95)) = match shifted {
-        _ if by_mean => ("mean", "welch", m.welch_p, 1, m.mean_ratio),
-        Some(s) => ("shift", s.test(), s.p_value, 0, (s.ratio, s.ci)),
-        None => ("median", "mann_whitney", m.mann_whitney_p, 0, m.median_ratio),
+        _ if by_mean => (Compared::Mean, "welch", m.welch_p, 1, m.mean_ratio),
+        Some(s) => (Compared::Shift, s.test(), s.p_value, 0, (s.ratio, s.ci)),
+        None => (Compared::Median, "mann_whitney", m.mann_whitney_p, 0, m.median_ratio),
     };
     let noise = noise_band(cand, metric, desc, thresholds);
     let judged = Thresholds { noise, ..*thresholds };
@@ -289,7 +289,7 @@ fn sampled_row(
     Some(ComparisonRow {
         id: cand.id.clone(),
         metric: metric.to_string(),
-        location: Some(location.into()),
+        location: Some(location),
         baseline: Some(m.baseline[index]),
         candidate: Some(m.candidate[index]),
         ratio: finite.then_some(ratio),
@@ -310,7 +310,7 @@ fn sampled_row(
         df: None,
         verdict,
         gating: desc.gates,
-        note: (!finite).then(|| format!("the baseline's {location} is 0, so there is no ratio")),
+        note: (!finite).then(|| format!("the baseline's {} is 0, so there is no ratio", location.as_str())),
         ci_level: (shifted.is_some() && thresholds.significance != power::ALPHA)
             .then_some(1.0 - thresholds.significance),
         modes: (headline && !by_mean).then(|| modes::compare_shares(b.values(), c.values())).flatten(),

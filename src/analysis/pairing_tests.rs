@@ -3,7 +3,7 @@ use rand::SeedableRng;
 
 use super::*;
 use crate::analysis::verdict::worst_gating;
-use crate::results::{BenchConfig, Better, Facts, OrderedMap, Readiness, Series, Unit, Verdict};
+use crate::results::{BenchConfig, Better, Compared, Facts, OrderedMap, Readiness, Series, Unit, Verdict};
 use crate::stats::summary::summarize;
 
 fn s(values: &[f64]) -> Samples {
@@ -185,7 +185,7 @@ fn pairs_by_id_in_declared_order_and_lists_one_sided_benchmarks() {
     assert_eq!(rows.rows[0].verdict, Verdict::Failure);
     assert_eq!(worst_gating(&rows.rows), Some(Verdict::Failure));
     let u = &rows.rows[1];
-    assert_eq!((u.location.as_deref(), u.test.as_deref(), u.gating), (Some("mean"), Some("welch"), false));
+    assert_eq!((u.location.map(Compared::as_str), u.test.as_deref(), u.gating), (Some("mean"), Some("welch"), false));
     assert_eq!(u.p_value, u.welch_p);
 }
 
@@ -229,7 +229,7 @@ fn one_stray_slow_run_does_not_hide_a_tripled_median() {
     assert_eq!(row.verdict, Verdict::Failure, "{row:?}");
     assert!(row.welch_p.unwrap() > 0.05, "Welch alone would have missed it: {row:?}");
     // Ten runs a side are one block: the shift of the sides, by Mann-Whitney's statistic.
-    assert_eq!((row.location.as_deref(), row.test.as_deref()), (Some("shift"), Some("van_elteren")));
+    assert_eq!((row.location.map(Compared::as_str), row.test.as_deref()), (Some("shift"), Some("van_elteren")));
     assert!((row.ratio.unwrap() - 3.0).abs() < 0.1 && row.p_value.unwrap() < 0.01, "{row:?}");
 }
 

@@ -142,13 +142,13 @@ pub fn describe(s: &Speedup, desc: &MetricDesc, label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Verdict;
+    use crate::results::{Compared, Verdict};
 
     fn row(metric: &str, ratio: f64, ci: [f64; 2]) -> ComparisonRow {
         ComparisonRow {
             id: "start/p/rust".into(),
             metric: metric.into(),
-            location: Some("median".into()),
+            location: Some(Compared::Median),
             baseline: Some(1.0),
             candidate: Some(ratio),
             ratio: Some(ratio),

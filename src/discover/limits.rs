@@ -4,7 +4,7 @@
 
 use crate::discover::config::{config_error, RawBudget};
 use crate::error::UserError;
-use crate::results::{Better, Bound, Limit, MetricDesc, OrderedMap, Stat, Unit};
+use crate::results::{fact_metrics, Better, Bound, Limit, MetricDesc, OrderedMap, Stat, Unit};
 use crate::units::{Bytes, UserDuration};
 
 /// The limits of a `budget` table for an entry whose kind declares `metrics`; `key` is the entry's
@@ -37,7 +37,7 @@ pub fn limits(
 fn resolve(key: &str, metrics: &OrderedMap<MetricDesc>) -> Option<(String, Bound, Stat)> {
     let find = |name: &str| {
         let snake = name.replace('-', "_");
-        [snake.clone(), format!("facts.{snake}")].into_iter().find(|n| metrics.contains_key(n))
+        [snake.clone(), format!("{}{snake}", fact_metrics::PREFIX)].into_iter().find(|n| metrics.contains_key(n))
     };
     let natural = |desc: &MetricDesc| if desc.better == Better::Higher { Bound::Min } else { Bound::Max };
     if key == "median" {
@@ -60,7 +60,8 @@ fn resolve(key: &str, metrics: &OrderedMap<MetricDesc>) -> Option<(String, Bound
 
 /// "median, wall, user, ..., min-/max- before any of them".
 fn allowed(metrics: &OrderedMap<MetricDesc>) -> String {
-    let names: Vec<String> = metrics.keys().map(|n| n.trim_start_matches("facts.").replace('_', "-")).collect();
+    let names: Vec<String> =
+        metrics.keys().map(|n| n.trim_start_matches(fact_metrics::PREFIX).replace('_', "-")).collect();
     format!("median, {} (or one of them after `min-` or `max-`)", names.join(", "))
 }
 

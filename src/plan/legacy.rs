@@ -3,7 +3,7 @@
 //! them like new ones.
 
 use super::Registry;
-use crate::results::{BenchmarkResult, Location, RunDocument};
+use crate::results::{fact_metrics, BenchmarkResult, Compared, Location, RunDocument};
 
 /// Describes the metrics of every benchmark that has none, and the compared location of every
 /// comparison row that lacks it.
@@ -22,8 +22,8 @@ pub fn upgrade(doc: &mut RunDocument, kinds: &Registry) {
                 .find(|b| b.id == row.id)
                 .and_then(|b| b.metrics.get(&row.metric).map(|d| d.compare));
             row.location = match desc {
-                Some(Location::Median) => Some("median".into()),
-                Some(Location::Mean) => Some("mean".into()),
+                Some(Location::Median) => Some(Compared::Median),
+                Some(Location::Mean) => Some(Compared::Mean),
                 _ => None,
             };
         }
@@ -38,12 +38,12 @@ fn upgrade_benchmark(b: &mut BenchmarkResult, kinds: &Registry) {
     let f = &b.facts;
     let count = |v: &Option<Vec<String>>| v.as_ref().map(|l| l.len() as f64);
     let facts: [(&str, Option<f64>); 6] = [
-        ("facts.mapped_libs", f.mapped_libs.map(|n| n as f64)),
-        ("facts.binary_bytes", f.binary_bytes.map(|n| n as f64)),
-        ("facts.relocations", f.relocations.as_ref().map(|r| (r.relative + r.symbolic + r.plt) as f64)),
-        ("facts.imported_modules", f.imported_modules.map(|n| n as f64)),
-        ("facts.forbidden_loaded", count(&f.forbidden_loaded)),
-        ("facts.forbidden_imported", count(&f.forbidden_imported)),
+        (fact_metrics::MAPPED_LIBS, f.mapped_libs.map(|n| n as f64)),
+        (fact_metrics::BINARY_BYTES, f.binary_bytes.map(|n| n as f64)),
+        (fact_metrics::RELOCATIONS, f.relocations.as_ref().map(|r| (r.relative + r.symbolic + r.plt) as f64)),
+        (fact_metrics::IMPORTED_MODULES, f.imported_modules.map(|n| n as f64)),
+        (fact_metrics::FORBIDDEN_LOADED, count(&f.forbidden_loaded)),
+        (fact_metrics::FORBIDDEN_IMPORTED, count(&f.forbidden_imported)),
     ];
     for (name, value) in facts {
         if let Some(v) = value {

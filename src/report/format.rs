@@ -11,8 +11,8 @@ pub fn metric_value(desc: Option<&MetricDesc>, v: f64) -> String {
 
 /// The compared metric with its location: `wall (median)`, `sys (mean)`; facts and status as they are.
 pub fn compared_metric(row: &ComparisonRow) -> String {
-    match row.location.as_deref() {
-        Some(location) => format!("{} ({location})", row.metric),
+    match row.location {
+        Some(location) => format!("{} ({})", row.metric, location.as_str()),
         None => row.metric.clone(),
     }
 }

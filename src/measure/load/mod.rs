@@ -20,7 +20,7 @@ use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{elf_facts, elf_values, staged_file, ProcessCore};
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
-use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
+use crate::results::{fact_metrics, Facts, MetricDesc, OrderedMap, Readiness, Unit};
 
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "load";
@@ -55,9 +55,9 @@ pub fn all_metrics() -> OrderedMap<MetricDesc> {
     for (name, desc) in usage::usage() {
         out.insert(name, desc);
     }
-    out.insert("facts.mapped_libs", exact_count("shared objects mapped by loading", Unit::Count, false));
-    out.insert("facts.binary_bytes", exact_count("file size", Unit::Bytes, false));
-    out.insert("facts.relocations", exact_count("relocations", Unit::Count, false));
+    out.insert(fact_metrics::MAPPED_LIBS, exact_count("shared objects mapped by loading", Unit::Count, false));
+    out.insert(fact_metrics::BINARY_BYTES, exact_count("file size", Unit::Bytes, false));
+    out.insert(fact_metrics::RELOCATIONS, exact_count("relocations", Unit::Count, false));
     out
 }
 
@@ -151,7 +151,7 @@ impl Bench for LoadBench {
                 // The helper's own libraries are not the library's: it reports what loading added.
                 Ok((_, record)) => {
                     if let Some(mapped) = LoadReport::from_stdout(record.stdout.as_deref()).and_then(|r| r.mapped) {
-                        values.push(("facts.mapped_libs".into(), mapped.len() as f64));
+                        values.push((fact_metrics::MAPPED_LIBS.into(), mapped.len() as f64));
                         facts.mapped_libs = Some(mapped.len() as u64);
                         facts.mapped_objects = Some(mapped);
                     }

@@ -13,7 +13,7 @@ use super::spec::{ProcessSpec, RunRecord};
 use crate::build::stage::Staged;
 use crate::build::ArtifactRef;
 use crate::measure::bench::{MetricName, PackageSide, PrepareEnv, RunFailure, SideMap};
-use crate::results::{Facts, Relocations, Residency};
+use crate::results::{fact_metrics, Facts, Relocations, Residency};
 
 /// One benchmark side's place in the shared runner.
 pub struct ProcessCore {
@@ -95,7 +95,7 @@ impl ProcessCore {
         match seen.problem {
             Some(problem) => facts.problems.push(format!("the facts run saw no end event: {problem}")),
             None => {
-                values.push(("facts.mapped_libs".into(), seen.mapped_objects.len() as f64));
+                values.push((fact_metrics::MAPPED_LIBS.into(), seen.mapped_objects.len() as f64));
                 facts.mapped_libs = Some(seen.mapped_objects.len() as u64);
                 facts.mapped_objects = Some(seen.mapped_objects);
                 facts.threads = seen.threads;
@@ -188,10 +188,10 @@ pub fn elf_facts(file: &Path, facts: &mut Facts) {
 pub fn elf_values(facts: &Facts) -> Vec<(MetricName, f64)> {
     let mut out = Vec::new();
     if let Some(bytes) = facts.binary_bytes {
-        out.push(("facts.binary_bytes".into(), bytes as f64));
+        out.push((fact_metrics::BINARY_BYTES.into(), bytes as f64));
     }
     if let Some(r) = &facts.relocations {
-        out.push(("facts.relocations".into(), (r.relative + r.symbolic + r.plt) as f64));
+        out.push((fact_metrics::RELOCATIONS.into(), (r.relative + r.symbolic + r.plt) as f64));
     }
     out
 }

@@ -23,7 +23,9 @@ use crate::measure::process::cache::CacheMode;
 use crate::measure::process::core::{forbidden_check, staged_file, ProcessCore};
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
-use crate::results::{Better, Facts, ImportNode, Location, MetricDesc, OrderedMap, Readiness, Stat, Unit};
+use crate::results::{
+    fact_metrics, Better, Facts, ImportNode, Location, MetricDesc, OrderedMap, Readiness, Stat, Unit,
+};
 
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "python";
@@ -113,10 +115,10 @@ fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
     for (name, desc) in usage::usage() {
         out.insert(name, desc);
     }
-    out.insert("facts.mapped_libs", exact_count("mapped shared objects", Unit::Count, false));
-    out.insert("facts.imported_modules", exact_count("modules imported", Unit::Count, false));
+    out.insert(fact_metrics::MAPPED_LIBS, exact_count("mapped shared objects", Unit::Count, false));
+    out.insert(fact_metrics::IMPORTED_MODULES, exact_count("modules imported", Unit::Count, false));
     if forbidden {
-        out.insert("facts.forbidden_imported", exact_count("forbidden modules", Unit::Count, true));
+        out.insert(fact_metrics::FORBIDDEN_IMPORTED, exact_count("forbidden modules", Unit::Count, true));
     }
     out
 }
@@ -310,7 +312,7 @@ impl Bench for PythonBench {
             let stderr = record.stderr.as_deref().unwrap_or("");
             match importtime::parse_importtime(stderr, &self.def.module) {
                 Ok(times) => {
-                    values.push(("facts.imported_modules".into(), times.modules.len() as f64));
+                    values.push((fact_metrics::IMPORTED_MODULES.into(), times.modules.len() as f64));
                     facts.imported_modules = Some(times.modules.len() as u64);
                     let watched: BTreeMap<String, bool> = self
                         .def
@@ -329,7 +331,7 @@ impl Bench for PythonBench {
                     }
                     if !self.def.forbid_imported.is_empty() {
                         let found = importtime::forbidden_imports(&times.modules, &self.def.forbid_imported);
-                        values.push(("facts.forbidden_imported".into(), found.len() as f64));
+                        values.push((fact_metrics::FORBIDDEN_IMPORTED.into(), found.len() as f64));
                         facts.forbidden_imported = Some(found);
                     }
                 }

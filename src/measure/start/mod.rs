@@ -22,7 +22,7 @@ use crate::measure::process::core::{
 use crate::measure::process::usage::{self, exact_count};
 use crate::measure::process::ProcessSpec;
 use crate::measure::process::{instructions, profile};
-use crate::results::{Facts, MetricDesc, OrderedMap, Readiness, Unit};
+use crate::results::{fact_metrics, Facts, MetricDesc, OrderedMap, Readiness, Unit};
 
 /// The kind's name: the first part of its ids.
 pub const KIND: &str = "start";
@@ -71,11 +71,11 @@ pub fn all_metrics() -> OrderedMap<MetricDesc> {
 
 fn metrics_with(forbidden: bool) -> OrderedMap<MetricDesc> {
     let mut out: OrderedMap<MetricDesc> = std::iter::once(usage::wall()).chain(usage::usage()).collect();
-    out.insert("facts.mapped_libs", exact_count("mapped shared objects", Unit::Count, false));
-    out.insert("facts.binary_bytes", exact_count("file size", Unit::Bytes, false));
-    out.insert("facts.relocations", exact_count("relocations", Unit::Count, false));
+    out.insert(fact_metrics::MAPPED_LIBS, exact_count("mapped shared objects", Unit::Count, false));
+    out.insert(fact_metrics::BINARY_BYTES, exact_count("file size", Unit::Bytes, false));
+    out.insert(fact_metrics::RELOCATIONS, exact_count("relocations", Unit::Count, false));
     if forbidden {
-        out.insert("facts.forbidden_loaded", exact_count("forbidden shared objects", Unit::Count, true));
+        out.insert(fact_metrics::FORBIDDEN_LOADED, exact_count("forbidden shared objects", Unit::Count, true));
     }
     out
 }
@@ -264,7 +264,7 @@ impl Bench for StartBench {
         }
         if !self.def.forbid_loaded.is_empty() {
             if let Some(found) = &facts.forbidden_loaded {
-                values.push(("facts.forbidden_loaded".into(), found.len() as f64));
+                values.push((fact_metrics::FORBIDDEN_LOADED.into(), found.len() as f64));
             }
             checks.push(forbidden_check("forbidden_loaded", facts.forbidden_loaded.clone(), &facts.problems));
         }

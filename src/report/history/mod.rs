@@ -15,8 +15,8 @@ use anyhow::Result;
 use crate::analysis::steps::{self, Estimate, Segmentation};
 use crate::report::Format;
 use crate::results::{
-    write_atomic, BenchmarkResult, CommitInfo, History, HistoryCommit, HistorySeries, RunDocument, SeriesLevel,
-    SeriesPoint, SeriesStep, Status, HISTORY_SCHEMA,
+    write_atomic, BenchmarkResult, CommitInfo, Compared, History, HistoryCommit, HistorySeries, RunDocument,
+    SeriesLevel, SeriesPoint, SeriesStep, Status, HISTORY_SCHEMA,
 };
 
 /// One commit of a history and its result (a gap's result has no benchmarks).
@@ -158,8 +158,8 @@ fn point(p: &PointDoc, bench: Option<&BenchmarkResult>, id: &str, metric: &str) 
         return SeriesPoint { gap: Some(why), ..empty };
     };
     let summary = bench.summary.get(metric);
-    let value_ci95 = match row.location.as_deref() {
-        Some("mean") => summary.and_then(|s| s.ci95),
+    let value_ci95 = match row.location {
+        Some(Compared::Mean) => summary.and_then(|s| s.ci95),
         _ => summary.and_then(|s| s.median_ci95),
     };
     SeriesPoint {

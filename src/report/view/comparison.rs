@@ -7,8 +7,8 @@ use crate::report::format::{
     self, change_percent, compared_metric, p_text, signed_percent, verdict_class, verdict_word,
 };
 use crate::results::{
-    BenchmarkResult, Better, Comparison, ComparisonRow, MetricDesc, Multiplicity, RunDocument, Side, SkippedBench,
-    Thresholds, Unit, Verdict,
+    BenchmarkResult, Better, Compared, Comparison, ComparisonRow, MetricDesc, Multiplicity, RunDocument, Side,
+    SkippedBench, Thresholds, Unit, Verdict,
 };
 
 /// A comparison, ready to render.
@@ -165,7 +165,7 @@ pub(super) fn comparison_of<'a>(
         let fmt = |v: f64| format::metric_value(desc, v);
         let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
         // A shift row's change is the shift applied to the baseline, not the medians' difference.
-        let shifted = r.location.as_deref() == Some("shift");
+        let shifted = r.location == Some(Compared::Shift);
         let moved = |b: f64, c: f64| if shifted { r.ratio.map_or(c, |ratio| b * ratio) } else { c };
         let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
             let c = moved(b, c);
@@ -408,10 +408,7 @@ fn summary_line(
                 (false, false) => "lower",
             };
             let (a, b) = ((lo - 1.0) * 100.0, (hi - 1.0) * 100.0);
-            let location = match r.location.as_deref() {
-                Some("shift") => "shift",
-                other => other.unwrap_or("median"),
-            };
+            let location = r.location.map_or("median", Compared::as_str);
             let label = if headline { String::new() } else { format!(" ({})", r.metric) };
             let among = family.map(|m| format!(", as one of {m} rows")).unwrap_or_default();
             let unit = if r.processes.is_some() { "processes" } else { "runs" };

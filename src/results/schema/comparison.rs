@@ -116,6 +116,30 @@ pub struct SkippedBench {
     pub reason: String,
 }
 
+/// Where two sides' samples of a metric were compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compared {
+    /// The Hodges–Lehmann shift between the sides (metrics declared `median` with positive values).
+    Shift,
+    /// The medians (a `median` metric with a value that is not positive, or files written before
+    /// the shift).
+    Median,
+    /// The means.
+    Mean,
+}
+
+impl Compared {
+    /// `shift`, `median`, `mean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compared::Shift => "shift",
+            Compared::Median => "median",
+            Compared::Mean => "mean",
+        }
+    }
+}
+
 /// The comparison of one metric (or of the status) of one benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonRow {
@@ -127,7 +151,7 @@ pub struct ComparisonRow {
     /// `median`), `median` (the same metrics with a value that is not positive, or in files written
     /// before the shift) or `mean` (`None` for exact facts and status rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Compared>,
     /// Baseline value at that location.
     pub baseline: Option<f64>,
     /// Candidate value at that location.
@@ -212,8 +236,8 @@ impl ComparisonRow {
     /// written before rows named their test held Welch's p in `p_value` and judged medians by
     /// Mann-Whitney's.
     pub fn deciding_p(&self) -> Option<f64> {
-        match (&self.test, self.location.as_deref()) {
-            (Some(_), _) | (None, Some("mean")) => self.p_value,
+        match (&self.test, self.location) {
+            (Some(_), _) | (None, Some(Compared::Mean)) => self.p_value,
             (None, _) => self.mann_whitney_p.or(self.p_value),
         }
     }

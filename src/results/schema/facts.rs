@@ -5,6 +5,25 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// The names under which the process kinds also report some [`Facts`] as metrics (a count that a
+/// budget can limit and a comparison can show), each declared once: `facts.` and the field.
+pub mod fact_metrics {
+    /// [`super::Facts::mapped_libs`].
+    pub const MAPPED_LIBS: &str = "facts.mapped_libs";
+    /// [`super::Facts::binary_bytes`].
+    pub const BINARY_BYTES: &str = "facts.binary_bytes";
+    /// The relocations of [`super::Facts::relocations`], all kinds together.
+    pub const RELOCATIONS: &str = "facts.relocations";
+    /// [`super::Facts::imported_modules`].
+    pub const IMPORTED_MODULES: &str = "facts.imported_modules";
+    /// How many of [`super::Facts::forbidden_loaded`].
+    pub const FORBIDDEN_LOADED: &str = "facts.forbidden_loaded";
+    /// How many of [`super::Facts::forbidden_imported`].
+    pub const FORBIDDEN_IMPORTED: &str = "facts.forbidden_imported";
+    /// What every one of these names starts with.
+    pub const PREFIX: &str = "facts.";
+}
+
 /// Facts about what was measured, outside the timed runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {

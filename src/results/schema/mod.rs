@@ -18,10 +18,11 @@ use serde::{Deserialize, Serialize};
 
 pub use budget::{Bound, BudgetCheck, Limit, SpeedupLimit};
 pub use comparison::{
-    Adjustment, Comparison, ComparisonRow, ModeShares, Multiplicity, Reference, Side, SkippedBench, Speedup,
+    Adjustment, Compared, Comparison, ComparisonRow, ModeShares, Multiplicity, Reference, Side, SkippedBench, Speedup,
 };
 pub use facts::{
-    Facts, ImportNode, LoaderStats, Mode, Modes, PrecisionFacts, PrecisionStop, Relocations, Residency, SlowImport,
+    fact_metrics, Facts, ImportNode, LoaderStats, Mode, Modes, PrecisionFacts, PrecisionStop, Relocations, Residency,
+    SlowImport,
 };
 pub use history::{
     CommitInfo, History, HistoryCommit, HistoryMark, HistorySeries, SeriesLevel, SeriesPoint, SeriesStep,
