@@ -228,6 +228,14 @@ fn set_work_and_naps(p: &GitProject, iterations: u64, naps: u32) {
 #[test]
 fn only_gating_metrics_are_judged_and_the_statistic_shown_is_the_one_used() {
     let p = GitProject::new(10);
+    // Thresholds no 40 naps of a microsecond can reach on the wall time, which gates: the exit
+    // status must then be 0 however many more context switches (which do not gate) there are.
+    let manifest = std::fs::read_to_string(p.path().join("Cargo.toml")).unwrap();
+    std::fs::write(
+        p.path().join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.bench]\nnoise = \"300%\"\nwarn = \"300%\"\nfail = \"300%\"\n"),
+    )
+    .unwrap();
     set_work_and_naps(&p, BASE_WORK * 5, 0);
     let base = p.commit_all("no naps");
     set_work_and_naps(&p, BASE_WORK * 5, 40);
@@ -247,9 +255,9 @@ fn only_gating_metrics_are_judged_and_the_statistic_shown_is_the_one_used() {
     // Interleaved sides: the shift of the pairs by blocks, with its own rank test's p-value.
     assert_eq!((wall["location"].as_str(), wall["test"].as_str()), (Some("shift"), Some("van_elteren")));
     assert!(wall["p_value"].is_f64() && wall["p_value"] != wall["welch_p"], "{wall:#}");
-    // The exit status follows the gating verdict alone.
-    let expected = if wall["verdict"] == "failure" { 3 } else { 0 };
-    assert_eq!(res.status.code(), Some(expected), "{}", describe(&res));
+    // The exit status follows the gating verdict alone: the regressed context switches fail nothing.
+    assert_ne!(wall["verdict"], "failure", "{wall:#}");
+    assert_eq!(res.status.code(), Some(0), "{}", describe(&res));
 
     let stdout = String::from_utf8_lossy(&res.stdout);
     let vcsw_line =

@@ -47,7 +47,9 @@ pub fn render(page: &Path, screenshot: Option<&Path>) -> Option<Rendered> {
     let stop = Arc::new(AtomicBool::new(false));
     let stop_proxy = stop.clone();
     let listener = std::thread::spawn(move || {
-        while !stop_proxy.load(Ordering::SeqCst) {
+        // Once the browsers have exited, every connection they made is in the backlog: the proxy
+        // drains it before it stops, so no request is missed however slow the machine is.
+        loop {
             match proxy.accept() {
                 Ok((mut conn, _)) => {
                     conn.set_read_timeout(Some(std::time::Duration::from_millis(500))).ok();
@@ -58,6 +60,7 @@ pub fn render(page: &Path, screenshot: Option<&Path>) -> Option<Rendered> {
                         .unwrap()
                         .push(String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string());
                 }
+                Err(_) if stop_proxy.load(Ordering::SeqCst) => break,
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
         }
@@ -91,7 +94,6 @@ pub fn render(page: &Path, screenshot: Option<&Path>) -> Option<Rendered> {
         let _ = std::fs::remove_file(shot);
         outputs.push(run_browser(&[format!("--screenshot={}", shot.display()), "--window-size=1280,2400".into()]));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);
     listener.join().unwrap();
 
