@@ -78,8 +78,8 @@ pub fn main_entry() -> ExitCode {
     if args.get(1).is_some_and(|a| a == measure::runner::RUNNER_ARG) {
         return ExitCode::from(measure::runner::runner_main());
     }
-    if args.get(1).is_some_and(|a| a == suites::worker::WORKER_ARG) {
-        return ExitCode::from(suites::worker::worker_main(&args[2..]));
+    if args.get(1).is_some_and(|a| a == suites::role::WORKER_ARG) {
+        return ExitCode::from(suites::role::worker_main(&plan::Registry::builtin().roles(), &args[2..]));
     }
     if args.get(1).is_some_and(|a| a == measure::load::helper::LOAD_HELPER_ARG) {
         return ExitCode::from(measure::load::helper::helper_main(&args[2..]));

@@ -58,6 +58,19 @@ pub struct KindInfo {
     pub calibrated_by_time: bool,
     /// The names of its scenario groups (`--scenario`), for a suite.
     pub groups: &'static [&'static str],
+    /// The built-in servers and workers it starts as processes of this binary (`suites::role`).
+    pub roles: &'static [Role],
+}
+
+/// A built-in server or worker a kind runs as a process of this binary:
+/// `cargo-coldbench __coldbench-worker NAME ARGS...`.
+#[derive(Debug, Clone, Copy)]
+pub struct Role {
+    /// The name after the hidden subcommand.
+    pub name: &'static str,
+    /// Runs it with the arguments after its name; an `Err` ends the process with the message and
+    /// status 1.
+    pub main: fn(&[String]) -> Result<(), String>,
 }
 
 impl KindInfo {
@@ -71,7 +84,13 @@ impl KindInfo {
             has_subcommand: false,
             calibrated_by_time: false,
             groups,
+            roles: &[],
         }
+    }
+
+    /// The same, with these built-in processes.
+    pub const fn with_roles(self, roles: &'static [Role]) -> KindInfo {
+        KindInfo { roles, ..self }
     }
 }
 

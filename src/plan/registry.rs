@@ -1,7 +1,7 @@
 //! The kinds this binary knows: the one place that lists them. Adding a kind is a folder that
 //! implements `measure::kind::Kind`, and one line in [`Registry::builtin`].
 
-use crate::measure::kind::{Family, Kind};
+use crate::measure::kind::{Family, Kind, Role};
 use crate::measure::{load, python, start};
 use crate::results::HostFacts;
 use crate::suites::{rpc, tensor, zmq};
@@ -46,6 +46,11 @@ impl Registry {
             kind.host_facts(&mut facts);
         }
         facts
+    }
+
+    /// Every kind's built-in processes (`suites::role`).
+    pub fn roles(&self) -> Vec<Role> {
+        self.iter().flat_map(|k| k.info().roles.iter().copied()).collect()
     }
 
     /// The names of the kinds of one family.

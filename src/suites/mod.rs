@@ -3,10 +3,10 @@
 //! processes ([`server`]) and the built-in workers ([`worker`]).
 
 pub mod metric;
+pub mod role;
 pub mod rpc;
 pub mod server;
 pub mod tensor;
-pub mod worker;
 pub mod zmq;
 
 /// What a user's server or worker runs: the program, its arguments, environment and folder.

@@ -22,6 +22,7 @@ static INFO: KindInfo = KindInfo {
     has_subcommand: false,
     calibrated_by_time: false,
     groups: &[],
+    roles: &[],
 };
 
 impl Kind for Python {

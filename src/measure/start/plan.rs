@@ -23,6 +23,7 @@ static INFO: KindInfo = KindInfo {
     has_subcommand: true,
     calibrated_by_time: true,
     groups: &[],
+    roles: &[],
 };
 
 impl Kind for Start {

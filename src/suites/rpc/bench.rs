@@ -20,9 +20,9 @@ use crate::measure::bench::{
 };
 use crate::measure::process::core::Program;
 use crate::results::{MetricDesc, OrderedMap};
+use crate::suites::role::{tunables_after, REUSE_LARGE_BLOCKS, WORKER_ARG};
 use crate::suites::rpc::config::RpcTransport;
 use crate::suites::server::rss_pss;
-use crate::suites::worker::{tunables_after, REUSE_LARGE_BLOCKS, WORKER_ARG};
 use crate::suites::UserCommand;
 use crate::worker::builtin::{self, Call};
 use crate::worker::{CallError, Method};

@@ -109,7 +109,7 @@ pub fn spawn(
                 _ => "tcp://127.0.0.1:*".to_string(),
             };
             socket.bind(&bind).map_err(|e| format!("could not bind {bind}: {e}"))?;
-            let endpoint = crate::suites::worker::last_endpoint(&socket)?;
+            let endpoint = crate::suites::role::last_endpoint(&socket)?;
             env.insert(ENDPOINT_ENV.into(), endpoint);
             (Some(ctx), Some(socket))
         }

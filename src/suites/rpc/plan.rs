@@ -6,7 +6,7 @@ use super::KIND;
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
-use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
+use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo, Role};
 use crate::measure::package::PackageContext;
 use crate::suites::rpc::config::{self as config, RpcConfig};
 use crate::suites::{user_command, Group};
@@ -15,7 +15,14 @@ use crate::suites::{user_command, Group};
 pub struct Rpc;
 
 static INFO: KindInfo =
-    KindInfo::suite(KIND, "The RPC suite", &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()]);
+    KindInfo::suite(KIND, "The RPC suite", &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()])
+        .with_roles(&[Role { name: "rpc", main: worker }]);
+
+/// The suite's built-in worker: [`crate::worker::Worker`] with its built-in methods, on the
+/// transport its environment names.
+fn worker(_args: &[String]) -> Result<(), String> {
+    crate::worker::Worker::new().serve_from_env()
+}
 
 impl Kind for Rpc {
     fn info(&self) -> &'static KindInfo {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use super::tensors::Payload;
 use super::worker::ENDPOINT_ENV;
 use crate::results::Readiness;
+use crate::suites::role::WORKER_ARG;
 use crate::suites::server::{Server, ServerSpec};
-use crate::suites::worker::WORKER_ARG;
 
 /// A running worker and the host's socket to it.
 pub struct TensorWorker {

@@ -7,7 +7,7 @@ use super::KIND;
 use crate::discover::config::Site;
 use crate::error::UserError;
 use crate::measure::bench::Bench;
-use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
+use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo, Role};
 use crate::measure::package::PackageContext;
 use crate::results::HostFacts;
 use crate::suites::Group;
@@ -15,7 +15,13 @@ use crate::suites::Group;
 /// The tensor suite.
 pub struct Tensor;
 
-static INFO: KindInfo = KindInfo::suite(KIND, "The tensor suite", &[Group::Transfer.as_str(), Group::Memory.as_str()]);
+static INFO: KindInfo = KindInfo::suite(KIND, "The tensor suite", &[Group::Transfer.as_str(), Group::Memory.as_str()])
+    .with_roles(&[Role { name: "tensor", main: worker }, Role { name: "cuda-memcpy", main: super::memcpy::main }]);
+
+/// The suite's built-in worker ([`super::worker`]).
+fn worker(_args: &[String]) -> Result<(), String> {
+    super::worker::serve()
+}
 
 impl Kind for Tensor {
     fn info(&self) -> &'static KindInfo {

@@ -158,13 +158,12 @@ fn accept(spec: &TensorSpec, device: Device, bytes: &[u8]) -> Result<(u64, Optio
 }
 
 /// How the worker's allocator is set up: large blocks reused
-/// ([`crate::suites::worker::REUSE_LARGE_BLOCKS`]), and no thread cache or fast bins, whose small
+/// ([`crate::suites::role::REUSE_LARGE_BLOCKS`]), and no thread cache or fast bins, whose small
 /// blocks would otherwise keep a freed 1 GiB receive buffer from merging back and being reused
 /// whole. Any tunables the user set come first; ours win where both name one.
 pub fn allocator_tunables() -> String {
-    let ours =
-        format!("{}:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0", crate::suites::worker::REUSE_LARGE_BLOCKS);
-    crate::suites::worker::tunables_after(&ours, std::env::var("GLIBC_TUNABLES").ok().as_deref())
+    let ours = format!("{}:glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0", crate::suites::role::REUSE_LARGE_BLOCKS);
+    crate::suites::role::tunables_after(&ours, std::env::var("GLIBC_TUNABLES").ok().as_deref())
 }
 
 /// Returns what the worker no longer holds to the system, so that a memory row reads only what
@@ -177,7 +176,7 @@ fn give_back_freed_memory() {
 mod tests {
     #[test]
     fn the_users_tunables_are_kept_and_ours_come_last() {
-        let tunables_after = crate::suites::worker::tunables_after;
+        let tunables_after = crate::suites::role::tunables_after;
         assert_eq!(tunables_after("a=1", None), "a=1");
         assert_eq!(tunables_after("a=1", Some("")), "a=1");
         assert_eq!(tunables_after("a=1", Some("glibc.pthread.rseq=0")), "glibc.pthread.rseq=0:a=1");

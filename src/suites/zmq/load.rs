@@ -13,7 +13,7 @@ use super::codec::Codec;
 use super::message::{Builder, Exchange, REPLY_TIMEOUT};
 use super::monitor::Monitor;
 use crate::measure::bench::RunFailure;
-use crate::suites::worker::echo::FIN;
+use crate::suites::zmq::echo::FIN;
 
 /// The CURVE keys a client uses: the server's public key, and its own pair.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod codec;
 pub mod config;
+pub mod echo;
 pub mod load;
 pub mod memory;
 pub mod message;
@@ -12,9 +13,11 @@ pub mod metrics;
 pub mod monitor;
 pub mod pipeline;
 mod plan;
+mod roles;
 pub mod row;
 pub mod rows;
 pub mod runtime;
+pub mod stage;
 
 pub use plan::Zmq;
 

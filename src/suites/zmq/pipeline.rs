@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::measure::bench::RunFailure;
 use crate::results::Readiness;
+use crate::suites::role::WORKER_ARG;
 use crate::suites::server::{Server, ServerSpec};
-use crate::suites::worker::WORKER_ARG;
 
 /// What one pipeline round measured.
 pub struct PipelineRound {
@@ -36,7 +36,7 @@ pub fn round(
     sink.set_linger(0).map_err(|e| fail("socket", e))?;
     sink.set_rcvtimeo(timeout.as_millis() as i32).map_err(|e| fail("socket", e))?;
     sink.bind("tcp://127.0.0.1:*").map_err(|e| fail("bind", e))?;
-    let mut next = crate::suites::worker::last_endpoint(&sink).map_err(RunFailure::new)?;
+    let mut next = crate::suites::role::last_endpoint(&sink).map_err(RunFailure::new)?;
     let start = Instant::now();
     // The last stage first: each stage is told where to send before it is started.
     let mut workers: Vec<Server> = Vec::with_capacity(stages as usize);

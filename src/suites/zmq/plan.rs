@@ -22,7 +22,8 @@ static INFO: KindInfo = KindInfo::suite(
     KIND,
     "The ZeroMQ suite",
     &[Group::Throughput.as_str(), Group::Latency.as_str(), Group::Features.as_str(), Group::Pipeline.as_str()],
-);
+)
+.with_roles(super::roles::ROLES);
 
 impl Kind for Zmq {
     fn info(&self) -> &'static KindInfo {

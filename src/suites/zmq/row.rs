@@ -9,9 +9,9 @@ use super::codec::{Codec, Data};
 use super::metrics::Shape;
 use crate::measure::bench::{BenchId, Settings};
 use crate::results::Readiness;
-use crate::suites::worker::echo::Pattern;
 use crate::suites::zmq::config::message::{ReplyConfig, RequestFrame};
 use crate::suites::zmq::config::Transport;
+use crate::suites::zmq::echo::Pattern;
 use crate::suites::UserCommand;
 
 /// The client side of a throughput row.

@@ -9,9 +9,9 @@ use super::metrics::Shape;
 use super::row::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::{Bound, Limit, Stat, Unit};
-use crate::suites::worker::echo::Pattern;
 use crate::suites::zmq::config::message::RequestFrame;
 use crate::suites::zmq::config::{ServerPattern, Transport, ZmqConfig};
+use crate::suites::zmq::echo::Pattern;
 pub use crate::suites::Group;
 
 /// The sizes of every scenario: the configuration's, else the defaults (smaller with `--quick`).

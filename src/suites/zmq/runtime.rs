@@ -15,10 +15,10 @@ use super::load::{self, Conn, CurveClient};
 use super::row::{Client, Scenario, ServerDef, UserServer, ZmqRow};
 use crate::measure::bench::{PrepareEnv, RunFailure};
 use crate::results::Readiness;
+use crate::suites::role::WORKER_ARG;
 use crate::suites::server::{self, Held, Server, ServerSpec};
-use crate::suites::worker::echo::{EchoConfig, InprocServer, Pattern};
-use crate::suites::worker::WORKER_ARG;
 use crate::suites::zmq::config::Transport;
+use crate::suites::zmq::echo::{EchoConfig, InprocServer, Pattern};
 
 thread_local! {
     /// Per user server (program and endpoint): why it died, so that its later rows fail at once

@@ -21,7 +21,7 @@ impl Stage {
         }
         input.bind(bind).map_err(|e| format!("could not bind {bind}: {e}"))?;
         output.connect(next).map_err(|e| format!("could not connect to {next}: {e}"))?;
-        let endpoint = super::last_endpoint(&input)?;
+        let endpoint = crate::suites::role::last_endpoint(&input)?;
         Ok(Stage { input, output, endpoint })
     }
 

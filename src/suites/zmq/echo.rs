@@ -85,7 +85,10 @@ impl EchoServer {
 
     /// The endpoints it bound: the server's, and for `pull` the one that answers `FIN`.
     pub fn endpoints(&self) -> Vec<String> {
-        std::iter::once(&self.socket).chain(&self.ack).filter_map(|s| super::last_endpoint(s).ok()).collect()
+        std::iter::once(&self.socket)
+            .chain(&self.ack)
+            .filter_map(|s| crate::suites::role::last_endpoint(s).ok())
+            .collect()
     }
 
     /// Serves until `stop` is set (never, in a worker process: it is killed).
