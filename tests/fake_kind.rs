@@ -16,7 +16,7 @@ use coldbench::measure::bench::{
     percentile_metrics, Bench, BenchId, Observation, Param, ParamValue, RunFailure, Settings,
 };
 use coldbench::measure::kind::{config_of, Kind, KindConfig, KindInfo};
-use coldbench::measure::package::{Overrides, PackageContext};
+use coldbench::measure::package::{PackageContext, PlanOptions};
 use coldbench::measure::policy::NoProgress;
 use coldbench::measure::session;
 use coldbench::pipeline::exit_status;
@@ -119,7 +119,7 @@ fn plan_with(kinds: &Registry, toml: &str) -> anyhow::Result<Plan> {
     let file = dir.path().join("pkg.toml");
     std::fs::write(&file, toml).unwrap();
     let ws = coldbench::discover::standalone::load(&file, None, &kinds.names())?;
-    coldbench::plan::plan(&ws, kinds, &Overrides::default())
+    coldbench::plan::plan(&ws, kinds, &PlanOptions::default())
 }
 
 /// The benchmarks `toml` configures.

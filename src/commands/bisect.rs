@@ -47,7 +47,7 @@ pub fn command(args: &BisectArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     let n = line.len();
     let good = git::ResolvedRef { name: args.good.clone(), sha: line[0].sha.clone() };
     let mut anchored = Anchored::new(&setup, good, ui)?;
-    let noise = setup.opts.overrides.noise;
+    let noise = setup.opts.plan_options.noise;
 
     // Everything at hand: points measured earlier against good with these settings (of bad,
     // only one that has every benchmark followed).

@@ -49,14 +49,14 @@ pub fn command(
     let mut opts = super::options::run_options(args, &kinds)?;
     match suite {
         Some((_, scenarios)) => {
-            opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
-            opts.overrides.processes = Some(args.processes.unwrap_or(SUITE_PROCESSES));
+            opts.plan_options.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
+            opts.plan_options.processes = Some(args.processes.unwrap_or(SUITE_PROCESSES));
         }
-        None => opts.overrides.min_time = Some(time),
+        None => opts.plan_options.min_time = Some(time),
     }
     let ws = workspace::load(&opts.cargo)?;
-    let mut side_a = plan::plan(&ws, &opts.registry, &opts.overrides)?;
-    let mut side_b = plan::plan(&ws, &opts.registry, &opts.overrides)?;
+    let mut side_a = plan::plan(&ws, &opts.registry, &opts.plan_options)?;
+    let mut side_b = plan::plan(&ws, &opts.registry, &opts.plan_options)?;
     for warning in &side_a.warnings {
         ui.warn(warning);
     }
@@ -75,7 +75,7 @@ pub fn command(
         let mut sides = [(&mut **a as &mut dyn Bench, &staged), (&mut **b as &mut dyn Bench, &staged)];
         let results = crate::pipeline::measure::measure_sides(&mut sides, &opts.runner_exe, ui);
         let made = match suite {
-            Some(_) => calibrated_processes(&results, started.elapsed(), detect, opts.overrides.quick),
+            Some(_) => calibrated_processes(&results, started.elapsed(), detect, opts.plan_options.quick),
             None => calibrated(&results, started.elapsed(), detect).map(|b| vec![b]),
         };
         match made {

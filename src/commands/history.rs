@@ -82,7 +82,7 @@ pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
             left_out: *left_out,
         })
         .collect();
-    let noise = setup.opts.overrides.noise;
+    let noise = setup.opts.plan_options.noise;
     let history = view::build(anchored.anchor(), &docs, args.metric.as_deref(), noise, crate::pipeline::store::now());
     if let (Some(metric), true) = (&args.metric, history.series.is_empty()) {
         let docs = docs.iter().map(|d| d.doc);

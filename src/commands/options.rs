@@ -4,14 +4,14 @@ use anyhow::{Context, Result};
 
 use crate::cli::{ConfigFrom, Measure, RunArgs};
 use crate::error::UserError;
-use crate::measure::package::Overrides;
+use crate::measure::package::PlanOptions;
 use crate::pipeline::RunOptions;
 
 /// The run options of the command line, for the kinds asked for (all when empty).
 pub fn run_options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions> {
     Ok(RunOptions {
         cargo: args.cargo.to_options(),
-        overrides: Overrides {
+        plan_options: PlanOptions {
             runs: args.runs,
             warmup: args.warmup,
             timeout: args.timeout,

@@ -40,9 +40,9 @@ pub fn command(
     }
     let mut opts = super::options::run_options(args, &kinds)?;
     opts.config = suite_args.config.map(Path::to_path_buf);
-    opts.overrides.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
-    opts.overrides.kind_args.set(suite_args.scaling.clone());
-    opts.overrides.kind_args.set(suite_args.tensor.clone());
+    opts.plan_options.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
+    opts.plan_options.kind_args.set(suite_args.scaling.clone());
+    opts.plan_options.kind_args.set(suite_args.tensor.clone());
     if list {
         return print_list(&opts, args.format);
     }

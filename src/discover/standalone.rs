@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::config::{self, Settings};
+use super::config::{self, PackageSettings};
 use super::workspace::{Member, Workspace};
 use crate::error::UserError;
 
@@ -50,7 +50,7 @@ pub fn load(file: &Path, target_dir: Option<&Path>, kinds: &[&str]) -> Result<Wo
         .into());
     }
     let metadata = json!({ "bench": table });
-    config::package_config(&metadata, &path, &Settings::default(), kinds).map_err(|e| keys_in_file(e.into()))?;
+    config::package_config(&metadata, &path, &PackageSettings::default(), kinds).map_err(|e| keys_in_file(e.into()))?;
     let root = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "config".into());
     let member = Member {
@@ -119,7 +119,7 @@ mod tests {
     /// kind, errors named by their key in the file.
     fn check(path: &Path) -> Result<()> {
         let ws = load(path, None, &kinds())?;
-        crate::plan::package_config(&ws.members[0], &Settings::default(), &crate::plan::Registry::builtin())
+        crate::plan::package_config(&ws.members[0], &PackageSettings::default(), &crate::plan::Registry::builtin())
             .map_err(|e| keys_in_file(e.into()))?;
         Ok(())
     }
@@ -140,7 +140,8 @@ mod tests {
         let [member] = &ws.members[..] else { panic!("one member") };
         assert_eq!(member.name, "gpu-box");
         assert!(member.bins.is_empty() && member.libs.is_empty());
-        let cfg = crate::plan::package_config(member, &Settings::default(), &crate::plan::Registry::builtin()).unwrap();
+        let cfg = crate::plan::package_config(member, &PackageSettings::default(), &crate::plan::Registry::builtin())
+            .unwrap();
         assert_eq!(cfg.table.settings.runs, Some(4));
         let tensor = crate::measure::kind::config_of::<crate::suites::tensor::config::TensorConfig>(cfg.get("tensor"));
         assert_eq!(tensor.unwrap().workers, Some(vec![1, 5]));

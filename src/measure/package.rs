@@ -1,5 +1,5 @@
-//! What every benchmark of one package shares when the plan is made: the command line's
-//! overrides, the package's settings resolved against them, and the lookups every kind makes
+//! What every benchmark of one package shares when the plan is made: what the command line tells
+//! the plan ([`PlanOptions`]), the package's settings resolved against it, and the lookups every kind makes
 //! (programs found, addresses resolved, budgets read against a kind's metrics).
 
 use std::any::{Any, TypeId};
@@ -13,7 +13,7 @@ use super::policy::{RunCount, RunPolicy};
 use super::process::cache::CacheMode;
 use super::process::core::Program;
 use crate::build::ArtifactRef;
-use crate::discover::config::{config_error, RawBudget, Ready, Settings as Configured, Target};
+use crate::discover::config::{config_error, PackageSettings, RawBudget, Ready, Target};
 use crate::discover::limits::limits;
 use crate::discover::probe;
 use crate::discover::workspace::Member;
@@ -46,9 +46,10 @@ pub const QUICK_PROCESSES: u32 = 8;
 /// one process share its quirks, so a second one adds less than another process does.
 pub const DEFAULT_ROUNDS: u32 = 1;
 
-/// Command-line values that override the configuration.
+/// What the command line tells the plan: the selection (`--bin`, `--lib`, the kind's subcommand,
+/// `--scenario`) and the values that override the configuration (`--runs`, `--noise`, …).
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub struct PlanOptions {
     /// `--runs`.
     pub runs: Option<u32>,
     /// `--warmup`.
@@ -93,9 +94,9 @@ pub struct Overrides {
     pub multiplicity: crate::results::Adjustment,
 }
 
-impl Overrides {
+impl PlanOptions {
     /// The run policy of a process kind's benchmarks.
-    pub fn policy(&self, settings: &Configured) -> RunPolicy {
+    pub fn policy(&self, settings: &PackageSettings) -> RunPolicy {
         let quick_runs = self.quick.then_some(QUICK_RUNS);
         let quick_warmup = self.quick.then_some(1);
         if let Some(min_time) = self.min_time {
@@ -111,7 +112,7 @@ impl Overrides {
     }
 
     /// The thresholds of a comparison.
-    pub fn thresholds(&self, settings: &Configured) -> Thresholds {
+    pub fn thresholds(&self, settings: &PackageSettings) -> Thresholds {
         let d = Thresholds::DEFAULT;
         Thresholds {
             noise: self.noise.or(settings.noise).unwrap_or(d.noise),
@@ -134,9 +135,9 @@ pub struct PackageContext<'a> {
     /// Its manifest, named in messages.
     pub manifest: &'a Path,
     /// Its settings, merged with the workspace's.
-    pub configured: &'a Configured,
-    /// The command line's overrides.
-    pub overrides: &'a Overrides,
+    pub configured: &'a PackageSettings,
+    /// What the command line tells the plan.
+    pub plan_options: &'a PlanOptions,
     /// Per-run timeout.
     pub timeout: Duration,
     /// Warmups and runs of a process kind's benchmark.
@@ -157,31 +158,36 @@ pub struct PackageContext<'a> {
 
 impl<'a> PackageContext<'a> {
     /// The package's settings resolved against the command line.
-    pub fn new(member: &'a Member, manifest: &'a Path, configured: &'a Configured, overrides: &'a Overrides) -> Self {
+    pub fn new(
+        member: &'a Member,
+        manifest: &'a Path,
+        configured: &'a PackageSettings,
+        plan_options: &'a PlanOptions,
+    ) -> Self {
         PackageContext {
             member,
             manifest,
             configured,
-            overrides,
-            timeout: overrides.timeout.or(configured.timeout).unwrap_or(DEFAULT_TIMEOUT),
-            policy: overrides.policy(configured),
-            thresholds: overrides.thresholds(configured),
-            cache: overrides.cache.or(configured.cache).unwrap_or_default(),
-            top: overrides.top.unwrap_or(DEFAULT_TOP),
-            profile: overrides.profile,
-            instructions: overrides
+            plan_options,
+            timeout: plan_options.timeout.or(configured.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            policy: plan_options.policy(configured),
+            thresholds: plan_options.thresholds(configured),
+            cache: plan_options.cache.or(configured.cache).unwrap_or_default(),
+            top: plan_options.top.unwrap_or(DEFAULT_TOP),
+            profile: plan_options.profile,
+            instructions: plan_options
                 .instructions
                 .then(|| configured.instructions_noise.unwrap_or(super::process::instructions::DEFAULT_TOLERANCE)),
-            precision: overrides
+            precision: plan_options
                 .precision
                 .or(configured.precision)
-                .map(|within| Precision { within, max_time: overrides.max_time.unwrap_or(DEFAULT_MAX_TIME) }),
+                .map(|within| Precision { within, max_time: plan_options.max_time.unwrap_or(DEFAULT_MAX_TIME) }),
         }
     }
 
     /// The options of a kind, of its own type, when the command line gave them.
     pub fn args<T: 'static>(&self) -> Option<&T> {
-        self.overrides.kind_args.get()
+        self.plan_options.kind_args.get()
     }
 
     /// The settings of a process kind's benchmark: its budget read against its metrics.
@@ -239,18 +245,18 @@ impl<'a> PackageContext<'a> {
     /// rounds ([`DEFAULT_ROUNDS`] unless said) after `warmup` rounds; `--runs` and `--warmup`
     /// still rule.
     pub fn suite_settings(&self, iterations: Option<u32>, warmup: u32, timeout: Duration) -> Settings {
-        let overrides = self.overrides;
+        let plan_options = self.plan_options;
         Settings {
             policy: RunPolicy {
-                warmup: overrides.warmup.unwrap_or(warmup),
-                runs: RunCount::Exactly(overrides.runs.or(iterations).unwrap_or(DEFAULT_ROUNDS).max(1)),
+                warmup: plan_options.warmup.unwrap_or(warmup),
+                runs: RunCount::Exactly(plan_options.runs.or(iterations).unwrap_or(DEFAULT_ROUNDS).max(1)),
             },
             thresholds: self.thresholds,
             limits: Vec::new(),
             timeout,
             default_entry: false,
             precision: None,
-            processes: overrides.processes.or(self.configured.processes).unwrap_or(if overrides.quick {
+            processes: plan_options.processes.or(self.configured.processes).unwrap_or(if plan_options.quick {
                 QUICK_PROCESSES
             } else {
                 DEFAULT_PROCESSES

@@ -51,7 +51,7 @@ impl Setup {
                 working.root_manifest.display()
             ))
         })?;
-        let defs = plan::plan(&working, &opts.registry, &opts.overrides)?;
+        let defs = plan::plan(&working, &opts.registry, &opts.plan_options)?;
         for warning in &defs.warnings {
             ui.warn(warning);
         }
@@ -84,11 +84,11 @@ fn settings_key(working: &Workspace, opts: &RunOptions) -> String {
         .iter()
         .map(|m| serde_json::json!({ "name": m.name, "bins": m.bins, "libs": m.libs, "metadata": m.metadata }))
         .collect();
-    let overrides = crate::measure::package::Overrides { noise: None, ..opts.overrides.clone() };
+    let plan_options = crate::measure::package::PlanOptions { noise: None, ..opts.plan_options.clone() };
     let text = serde_json::json!({
         "tool": env!("CARGO_PKG_VERSION"),
         "build": BuildKey::new("", &opts.cargo, host::rustc_version()),
-        "overrides": format!("{overrides:?}"),
+        "plan_options": format!("{plan_options:?}"),
         "workspace": working.metadata,
         "members": members,
     })

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::discover::workspace::CargoOptions;
-use crate::measure::package::Overrides;
+use crate::measure::package::PlanOptions;
 use crate::results::{RunDocument, Store};
 
 pub use gate::exit_status;
@@ -27,8 +27,8 @@ pub use single::run;
 pub struct RunOptions {
     /// Cargo's options.
     pub cargo: CargoOptions,
-    /// Command-line overrides of the configuration.
-    pub overrides: Overrides,
+    /// What the command line tells the plan.
+    pub plan_options: PlanOptions,
     /// `--no-build`.
     pub no_build: bool,
     /// `--output-dir`.

@@ -30,7 +30,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     let machine = check_machine(ui);
     let timestamp = now();
     let mut benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
-    crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.overrides.quick);
+    crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.plan_options.quick);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {
         crate::plan::legacy::upgrade(&mut doc, &opts.registry);
@@ -44,8 +44,8 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
             format!("baseline {name}"),
             &benchmarks,
             side,
-            opts.overrides.noise,
-            opts.overrides.multiplicity,
+            opts.plan_options.noise,
+            opts.plan_options.multiplicity,
         )
     });
     let document = document(opts, timestamp, git, Some(machine), benchmarks, comparison);
@@ -58,12 +58,12 @@ pub(crate) fn load_and_plan(opts: &RunOptions) -> Result<(workspace::Workspace, 
     match &opts.config {
         Some(file) => {
             let ws = standalone::load(file, opts.cargo.target_dir.as_deref(), &opts.registry.names())?;
-            let plan = plan::plan(&ws, &opts.registry, &opts.overrides).map_err(standalone::keys_in_file)?;
+            let plan = plan::plan(&ws, &opts.registry, &opts.plan_options).map_err(standalone::keys_in_file)?;
             Ok((ws, plan))
         }
         None => {
             let ws = workspace::load(&opts.cargo)?;
-            let plan = plan::plan(&ws, &opts.registry, &opts.overrides)?;
+            let plan = plan::plan(&ws, &opts.registry, &opts.plan_options)?;
             Ok((ws, plan))
         }
     }

@@ -14,7 +14,7 @@ use crate::discover::workspace::{Member, Workspace};
 use crate::error::UserError;
 use crate::measure::bench::{Bench, PackageSide, SideMap};
 use crate::measure::kind::{Family, Kind, KindConfig, Selector};
-use crate::measure::package::{Overrides, PackageContext};
+use crate::measure::package::{PackageContext, PlanOptions};
 use crate::measure::process::cache::CacheMode;
 
 /// Everything a run will do.
@@ -55,7 +55,7 @@ impl PackageConfig {
 /// kind.
 pub fn package_config(
     member: &Member,
-    defaults: &config::Settings,
+    defaults: &config::PackageSettings,
     kinds: &Registry,
 ) -> Result<PackageConfig, UserError> {
     let table = config::package_config(&member.metadata, &member.manifest, defaults, &kinds.names())?;
@@ -74,22 +74,22 @@ pub fn package_config(
     Ok(PackageConfig { table, kinds: parsed })
 }
 
-/// Whether `kind` takes part in a run with these overrides: asked for (or no kind named), and
+/// Whether `kind` takes part in a run with these options: asked for (or no kind named), and
 /// answering the target selector given, if any.
-fn takes_part(kind: &dyn Kind, overrides: &Overrides) -> bool {
+fn takes_part(kind: &dyn Kind, plan_options: &PlanOptions) -> bool {
     let answers = match kind.info().selector {
-        Selector::Bins => overrides.libs.is_empty(),
-        Selector::Libs => overrides.bins.is_empty(),
-        Selector::Neither => overrides.bins.is_empty() && overrides.libs.is_empty(),
+        Selector::Bins => plan_options.libs.is_empty(),
+        Selector::Libs => plan_options.bins.is_empty(),
+        Selector::Neither => plan_options.bins.is_empty() && plan_options.libs.is_empty(),
     };
-    overrides.wants(kind.name()) && answers
+    plan_options.wants(kind.name()) && answers
 }
 
 /// Reads every selected package's configuration and makes the plan: per package, the
 /// benchmarks of each kind in the registry's order.
-pub fn plan(ws: &Workspace, kinds: &Registry, overrides: &Overrides) -> Result<Plan> {
-    check_selection(ws, overrides)?;
-    if overrides.instructions {
+pub fn plan(ws: &Workspace, kinds: &Registry, plan_options: &PlanOptions) -> Result<Plan> {
+    check_selection(ws, plan_options)?;
+    if plan_options.instructions {
         crate::measure::process::instructions::find_valgrind().map_err(|what| UserError::MissingTool {
             what,
             hint: "`--measure instructions` and `--measure profile` run the starts under valgrind: install \
@@ -115,13 +115,13 @@ pub fn plan(ws: &Workspace, kinds: &Registry, overrides: &Overrides) -> Result<P
         kind.check_workspace(&packages)?;
     }
     for (member, cfg) in ws.members.iter().zip(&configs) {
-        let package = PackageContext::new(member, &cfg.table.manifest, &cfg.table.settings, overrides);
-        for kind in kinds.iter().filter(|k| takes_part(*k, overrides)) {
+        let package = PackageContext::new(member, &cfg.table.manifest, &cfg.table.settings, plan_options);
+        for kind in kinds.iter().filter(|k| takes_part(*k, plan_options)) {
             plan.benches.extend(kind.plan(cfg.get(kind.name()), &package)?);
         }
     }
-    if plan.benches.is_empty() && !overrides.lenient {
-        if let [only] = overrides.kinds[..] {
+    if plan.benches.is_empty() && !plan_options.lenient {
+        if let [only] = plan_options.kinds[..] {
             if kinds.get(only).is_some_and(|k| k.family() == Family::Suite) {
                 return Err(UserError::NoSuite { suite: only }.into());
             }
@@ -135,10 +135,10 @@ pub fn plan(ws: &Workspace, kinds: &Registry, overrides: &Overrides) -> Result<P
     Ok(plan)
 }
 
-fn check_selection(ws: &Workspace, overrides: &Overrides) -> Result<()> {
+fn check_selection(ws: &Workspace, plan_options: &PlanOptions) -> Result<()> {
     let all_bins: Vec<&String> = ws.members.iter().flat_map(|m| &m.bins).collect();
-    for wanted in &overrides.bins {
-        if !all_bins.contains(&wanted) && !overrides.lenient {
+    for wanted in &plan_options.bins {
+        if !all_bins.contains(&wanted) && !plan_options.lenient {
             let mut available: Vec<String> = all_bins.iter().map(|s| s.to_string()).collect();
             available.sort();
             available.dedup();
@@ -146,15 +146,15 @@ fn check_selection(ws: &Workspace, overrides: &Overrides) -> Result<()> {
         }
     }
     let all_libs: Vec<String> = ws.members.iter().flat_map(|m| &m.libs).map(|l| l.replace('-', "_")).collect();
-    for wanted in &overrides.libs {
-        if !all_libs.contains(&wanted.replace('-', "_")) && !overrides.lenient {
+    for wanted in &plan_options.libs {
+        if !all_libs.contains(&wanted.replace('-', "_")) && !plan_options.lenient {
             let mut available = all_libs.clone();
             available.sort();
             available.dedup();
             return Err(UserError::UnknownLib { name: wanted.clone(), available }.into());
         }
     }
-    if overrides.cache == Some(CacheMode::Drop) {
+    if plan_options.cache == Some(CacheMode::Drop) {
         crate::measure::process::cache::check_drop_allowed().map_err(UserError::Invalid)?;
     }
     Ok(())

@@ -91,7 +91,7 @@ pub(crate) struct RawReady {
 
 /// Settings shared by every benchmark of a package (after merging workspace defaults).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settings {
+pub struct PackageSettings {
     /// Measured runs per benchmark; `None` means the adaptive default.
     pub runs: Option<u32>,
     /// Warmup runs per benchmark.
@@ -184,7 +184,7 @@ pub struct PackageTable {
     /// The package's manifest, named in messages.
     pub manifest: PathBuf,
     /// Merged settings.
-    pub settings: Settings,
+    pub settings: PackageSettings,
     /// The kinds' keys, by kind name.
     pub kinds: BTreeMap<String, serde_json::Value>,
 }
@@ -222,7 +222,7 @@ pub fn workspace_defaults(
     manifest: &Path,
     kinds: &[&str],
     package_only: &[&str],
-) -> Result<Settings, UserError> {
+) -> Result<PackageSettings, UserError> {
     let (raw, tables) = split_table(metadata, WORKSPACE_PREFIX, manifest, kinds)?;
     if let Some(name) = package_only.iter().find(|k| tables.contains_key(**k)) {
         return Err(config_error(
@@ -231,7 +231,7 @@ pub fn workspace_defaults(
             format!("`{name}` entries belong to a package: put them in its [package.metadata.bench]"),
         ));
     }
-    let settings = raw.settings(&Settings::default());
+    let settings = raw.settings(&PackageSettings::default());
     check_settings(&settings, WORKSPACE_PREFIX, manifest)?;
     Ok(settings)
 }
@@ -270,8 +270,8 @@ fn split_table(
 
 impl RawPackage {
     /// The table's settings on top of `defaults`, key by key.
-    fn settings(&self, defaults: &Settings) -> Settings {
-        Settings {
+    fn settings(&self, defaults: &PackageSettings) -> PackageSettings {
+        PackageSettings {
             runs: self.runs.or(defaults.runs),
             warmup: self.warmup.or(defaults.warmup),
             timeout: self.timeout.map(|d| d.0).or(defaults.timeout),
@@ -291,7 +291,7 @@ impl RawPackage {
 pub fn package_config(
     metadata: &serde_json::Value,
     manifest: &Path,
-    defaults: &Settings,
+    defaults: &PackageSettings,
     kinds: &[&str],
 ) -> Result<PackageTable, UserError> {
     let (raw, tables) = split_table(metadata, PACKAGE_PREFIX, manifest, kinds)?;
@@ -418,7 +418,7 @@ pub(crate) fn config_error(key: impl Into<String>, manifest: &Path, message: imp
     UserError::Config { key: key.into(), manifest: manifest.to_path_buf(), message: message.into() }
 }
 
-fn check_settings(settings: &Settings, prefix: &str, manifest: &Path) -> Result<(), UserError> {
+fn check_settings(settings: &PackageSettings, prefix: &str, manifest: &Path) -> Result<(), UserError> {
     if let Some(runs) = settings.runs {
         if runs < 2 {
             return Err(config_error(

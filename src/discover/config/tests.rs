@@ -5,7 +5,7 @@ use serde_json::json;
 /// A package's table as every built-in kind reads it, each kind's configuration typed.
 #[derive(Debug)]
 struct Parsed {
-    settings: Settings,
+    settings: PackageSettings,
     start: Option<Vec<StartEntry>>,
     load: Option<Vec<LoadEntry>>,
     python: Vec<PythonEntry>,
@@ -16,7 +16,7 @@ fn read(
     manifest: &str,
     bins: &[&str],
     libs: &[&str],
-    defaults: &Settings,
+    defaults: &PackageSettings,
 ) -> Result<Parsed, UserError> {
     use crate::measure::kind::config_of;
     let member = crate::discover::workspace::Member {
@@ -38,7 +38,7 @@ fn read(
 }
 
 fn parse(value: serde_json::Value) -> Result<Parsed, UserError> {
-    read(json!({ "bench": value }), "/ws/app/Cargo.toml", &["server", "cli"], &["fastlib"], &Settings::default())
+    read(json!({ "bench": value }), "/ws/app/Cargo.toml", &["server", "cli"], &["fastlib"], &PackageSettings::default())
 }
 
 pub(crate) fn key_of(err: UserError) -> String {
@@ -50,9 +50,9 @@ pub(crate) fn key_of(err: UserError) -> String {
 
 #[test]
 fn absent_table_means_defaults() {
-    let cfg = read(serde_json::Value::Null, "/x/Cargo.toml", &[], &[], &Settings::default()).unwrap();
+    let cfg = read(serde_json::Value::Null, "/x/Cargo.toml", &[], &[], &PackageSettings::default()).unwrap();
     assert!(cfg.start.is_none());
-    assert_eq!(cfg.settings, Settings::default());
+    assert_eq!(cfg.settings, PackageSettings::default());
 }
 
 #[test]
@@ -81,12 +81,12 @@ fn durations_sizes_and_regexes_are_validated() {
 
 #[test]
 fn package_overrides_workspace_key_by_key() {
-    let defaults = Settings {
+    let defaults = PackageSettings {
         runs: Some(7),
         warmup: Some(2),
         timeout: Some(Duration::from_secs(4)),
         noise: Some(0.05),
-        ..Settings::default()
+        ..PackageSettings::default()
     };
     let cfg =
         read(json!({ "bench": { "warmup": 0, "fail": "30%" } }), "/ws/a/Cargo.toml", &[], &[], &defaults).unwrap();

@@ -10,7 +10,7 @@ use crate::discover::workspace::Member;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId};
 use crate::measure::kind::{config_of, Family, Kind, KindConfig, KindInfo, Selector};
-use crate::measure::package::{Overrides, PackageContext};
+use crate::measure::package::{PackageContext, PlanOptions};
 use crate::results::{MetricDesc, OrderedMap};
 
 /// The load kind.
@@ -41,11 +41,14 @@ impl Kind for Load {
     }
 
     fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
-        entries(package.member, config_of(config), package.overrides).into_iter().map(|e| bench(package, e)).collect()
+        entries(package.member, config_of(config), package.plan_options)
+            .into_iter()
+            .map(|e| bench(package, e))
+            .collect()
     }
 }
 
-fn entries(member: &Member, configured: Option<&Vec<LoadEntry>>, overrides: &Overrides) -> Vec<LoadEntry> {
+fn entries(member: &Member, configured: Option<&Vec<LoadEntry>>, plan_options: &PlanOptions) -> Vec<LoadEntry> {
     let mut entries: Vec<LoadEntry> = configured.cloned().unwrap_or_else(|| {
         // A Python extension only loads inside Python: measure it with [[python]] instead.
         if member.python_extension {
@@ -54,8 +57,8 @@ fn entries(member: &Member, configured: Option<&Vec<LoadEntry>>, overrides: &Ove
             member.libs.iter().map(|l| default_load(l)).collect()
         }
     });
-    if !overrides.libs.is_empty() {
-        let wanted: Vec<String> = overrides.libs.iter().map(|l| l.replace('-', "_")).collect();
+    if !plan_options.libs.is_empty() {
+        let wanted: Vec<String> = plan_options.libs.iter().map(|l| l.replace('-', "_")).collect();
         entries.retain(|e| wanted.contains(&e.lib.replace('-', "_")));
         for lib in member.libs.iter().filter(|l| wanted.contains(&l.replace('-', "_"))) {
             if !entries.iter().any(|e| &e.lib == lib) {

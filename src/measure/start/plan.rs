@@ -9,7 +9,7 @@ use crate::discover::workspace::Member;
 use crate::error::UserError;
 use crate::measure::bench::{Bench, BenchId, ReferenceSpec};
 use crate::measure::kind::{config_of, Family, Kind, KindConfig, KindInfo, Selector};
-use crate::measure::package::{Overrides, PackageContext};
+use crate::measure::package::{PackageContext, PlanOptions};
 use crate::results::{MetricDesc, OrderedMap};
 
 /// The start kind.
@@ -60,18 +60,21 @@ impl Kind for Start {
     }
 
     fn plan(&self, config: Option<&KindConfig>, package: &PackageContext) -> Result<Vec<Box<dyn Bench>>, UserError> {
-        entries(package.member, config_of(config), package.overrides).into_iter().map(|e| bench(package, e)).collect()
+        entries(package.member, config_of(config), package.plan_options)
+            .into_iter()
+            .map(|e| bench(package, e))
+            .collect()
     }
 }
 
-fn entries(member: &Member, configured: Option<&Vec<StartEntry>>, overrides: &Overrides) -> Vec<StartEntry> {
+fn entries(member: &Member, configured: Option<&Vec<StartEntry>>, plan_options: &PlanOptions) -> Vec<StartEntry> {
     let mut entries: Vec<StartEntry> =
         configured.cloned().unwrap_or_else(|| member.bins.iter().map(|b| default_start(b)).collect());
-    if !overrides.bins.is_empty() {
+    if !plan_options.bins.is_empty() {
         let all = entries.clone();
-        entries.retain(|e| matches!(&e.target, Target::Bin(b) if overrides.bins.contains(b)));
+        entries.retain(|e| matches!(&e.target, Target::Bin(b) if plan_options.bins.contains(b)));
         // An explicitly requested bin without an entry of its own is run the default way.
-        for wanted in overrides.bins.iter().filter(|b| member.bins.contains(b)) {
+        for wanted in plan_options.bins.iter().filter(|b| member.bins.contains(b)) {
             if !entries.iter().any(|e| e.target == Target::Bin(wanted.clone())) {
                 entries.push(default_start(wanted));
             }

@@ -191,13 +191,13 @@ fn judge(
         .chain(paired_cand.iter().map(|r| (r.id.clone(), r.config.thresholds)))
         .collect();
     for results in [&mut paired_cand, &mut cand_results] {
-        crate::results::calibration::attach_noise(store.dir(), results, opts.overrides.quick);
+        crate::results::calibration::attach_noise(store.dir(), results, opts.plan_options.quick);
     }
     let rows = pairing::compare_results_with(
         &paired_base,
         &paired_cand,
         &|id| thresholds.get(id).copied().unwrap_or_default(),
-        opts.overrides.multiplicity,
+        opts.plan_options.multiplicity,
     );
     let comparison = Comparison {
         baseline: base_side,

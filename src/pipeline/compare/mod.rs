@@ -48,7 +48,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
             UserError::Invalid("--no-build cannot be used with --compare: both sides must be built".into()).into()
         );
     }
-    if against.len() > 1 && opts.overrides.precision.is_some() {
+    if against.len() > 1 && opts.plan_options.precision.is_some() {
         return Err(UserError::Invalid(
             "--precision cannot be used with several --against: a run to a precision follows the interval of one \
              pair; compare the candidates one at a time, or drop --precision"
@@ -68,7 +68,7 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
     let working_tree_at = candidate_refs.iter().position(Option::is_none);
     let mut local_plan = match (working_tree_at, opts.config_from) {
         (Some(0), ConfigFrom::Candidate) | (Some(_), ConfigFrom::Each) => {
-            Some(plan::plan(&ws, &opts.registry, &opts.overrides)?)
+            Some(plan::plan(&ws, &opts.registry, &opts.plan_options)?)
         }
         _ => None,
     };

@@ -147,8 +147,8 @@ impl SideContext<'_> {
         if let Some(plan) = local {
             return Ok(plan);
         }
-        let overrides = crate::measure::package::Overrides { lenient: true, ..self.opts.overrides.clone() };
-        let plan = plan::plan(&source.ws, &self.opts.registry, &overrides)
+        let plan_options = crate::measure::package::PlanOptions { lenient: true, ..self.opts.plan_options.clone() };
+        let plan = plan::plan(&source.ws, &self.opts.registry, &plan_options)
             .with_context(|| format!("planning {}", source.name()))?;
         if plan.benches.is_empty() {
             return Err(UserError::NothingToRun {

@@ -48,10 +48,10 @@ impl Kind for Rpc {
             None => None,
         };
         let scaling = package.args::<ScalingArgs>().cloned().unwrap_or_default();
-        let groups = Group::named(&package.overrides.scenarios);
+        let groups = Group::named(&package.plan_options.scenarios);
         let input = RowsInput {
             package: &package.member.name,
-            sizes: Sizes::new(cfg, package.overrides.quick, &scaling),
+            sizes: Sizes::new(cfg, package.plan_options.quick, &scaling),
             groups: &groups,
             settings,
             user,

@@ -46,12 +46,12 @@ impl Kind for Tensor {
         let wants_cuda = args.devices.contains(&Device::Cuda)
             || (args.devices.is_empty() && cfg.devices.as_ref().is_none_or(|d| d.contains(&Device::Cuda)));
         let no_cuda = (wants_cuda && !args.no_gpu).then(super::no_cuda).flatten();
-        let groups = Group::named(&package.overrides.scenarios);
+        let groups = Group::named(&package.plan_options.scenarios);
         let input = RowsInput {
             package: &package.member.name,
             cfg,
             args: &args,
-            quick: package.overrides.quick,
+            quick: package.plan_options.quick,
             groups: &groups,
             settings,
             machine: Machine { no_cuda },

@@ -50,10 +50,10 @@ impl Kind for Zmq {
                 })
             })
             .collect::<Result<_, UserError>>()?;
-        let groups = Group::named(&package.overrides.scenarios);
+        let groups = Group::named(&package.plan_options.scenarios);
         let input = RowsInput {
             package: &package.member.name,
-            sizes: Sizes::new(cfg, package.overrides.quick),
+            sizes: Sizes::new(cfg, package.plan_options.quick),
             groups: &groups,
             settings,
             users,
