@@ -171,19 +171,56 @@ struct Who<'a> {
     transport: Transport,
 }
 
+/// A user's server as its rows are made: who it is in ids, its socket, how it is started.
+type User<'a> = (Who<'a>, ServerPattern, &'a UserServer);
+
 /// The rows, in report order: per scenario the built-in rows, then the user's.
 pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
-    let s = &input.sizes;
-    let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
-    let builtin_tcp = Who { name: "builtin", transport: Transport::Tcp };
-    let users: Vec<(Who, ServerPattern, &UserServer)> = input
+    let users: Vec<User> = input
         .users
         .iter()
         .map(|u| (Who { name: &u.name, transport: transport_of(&u.server.endpoint) }, u.pattern, &u.server))
         .collect();
+    let make = Maker { input };
+    type Part = fn(&Maker, &[User], &mut Vec<ZmqRow>);
+    let parts: [(Group, Part); 4] = [
+        (Group::Throughput, throughput_rows),
+        (Group::Latency, latency_rows),
+        (Group::Features, feature_rows),
+        (Group::Pipeline, pipeline_rows),
+    ];
     let mut out: Vec<ZmqRow> = Vec::new();
-    let make = |name: &str, who: &Who, mut params: Vec<Param>, scenario: Scenario, server: ServerDef, shape: Shape| {
-        let mut id = BenchId::new(super::KIND, input.package, name);
+    for (group, part) in parts {
+        if input.groups.is_empty() || input.groups.contains(&group) {
+            let made = out.len();
+            part(&make, &users, &mut out);
+            tag(&mut out[made..], group);
+        }
+    }
+    link_servers(&mut out, &input.users);
+    out
+}
+
+/// Makes the rows of one package: ids with their parameters in one order, the package's settings.
+struct Maker<'a> {
+    input: &'a RowsInput<'a>,
+}
+
+impl Maker<'_> {
+    fn sizes(&self) -> &Sizes {
+        &self.input.sizes
+    }
+
+    fn row(
+        &self,
+        name: &str,
+        who: &Who,
+        mut params: Vec<Param>,
+        scenario: Scenario,
+        server: ServerDef,
+        shape: Shape,
+    ) -> ZmqRow {
+        let mut id = BenchId::new(super::KIND, self.input.package, name);
         id.params.push(text("server", who.name));
         // Parameters in one order everywhere: pattern, transport, then the scenario's.
         let pattern_first = params.iter().position(|p| p.name == "pattern");
@@ -194,217 +231,224 @@ pub fn rows(input: &RowsInput) -> Vec<ZmqRow> {
         id.params.extend(params);
         ZmqRow {
             id,
-            settings: input.settings.clone(),
+            settings: self.input.settings.clone(),
             scenario,
             server,
-            round: s.round,
+            round: self.sizes().round,
             reference: None,
             shape,
             skip: None,
             group: None,
         }
-    };
-    let builtin = |pattern: Pattern, transport: Transport, codec: Codec, curve: bool| ServerDef::Builtin {
-        pattern,
-        transport,
-        codec,
-        curve,
-    };
-    let user_def = |server: &UserServer| ServerDef::User(Box::new(server.clone()));
-    let payload = |b: u64| number("payload", b as f64, Unit::Bytes);
+    }
+}
 
-    let made = out.len();
-    if wants(Group::Throughput) {
-        let clients = [Client::ReqRep, Client::Dealer(s.window), Client::Push];
-        for transport in &s.transports {
-            let who = Who { name: "builtin", transport: *transport };
-            for client in clients {
-                for &size in &s.payloads {
-                    let process = *transport != Transport::Inproc;
-                    out.push(make(
-                        "throughput",
-                        &who,
-                        vec![text("pattern", client_name(client)), payload(size)],
-                        Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
-                        builtin(builtin_pattern(client), *transport, Codec::None, false),
-                        Shape::Throughput { codec: false, process },
-                    ));
-                }
-            }
-        }
-        for (who, pattern, server) in &users {
-            let mine: &[Client] = match pattern {
-                ServerPattern::Pull => &[Client::Push],
-                _ => &[Client::ReqRep, Client::Dealer(s.window)],
-            };
-            for &client in mine {
-                for &size in &s.payloads {
-                    out.push(make(
-                        "throughput",
-                        who,
-                        vec![text("pattern", client_name(client)), payload(size)],
-                        Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
-                        user_def(server),
-                        Shape::Throughput { codec: false, process: true },
-                    ));
-                }
-            }
-        }
-        let count = |n: u32| number("clients", n as f64, Unit::Count);
-        for &n in &s.clients {
-            out.push(make(
-                "clients",
-                &builtin_tcp,
-                vec![count(n), payload(1024)],
-                Scenario::Throughput { client: Client::Many(n), payload: 1024, codec: Codec::None, data: Data::Random },
-                builtin(Pattern::Rep, Transport::Tcp, Codec::None, false),
-                Shape::Throughput { codec: false, process: true },
-            ));
-        }
-        for (who, pattern, server) in &users {
-            if *pattern != ServerPattern::Pull {
-                for &n in &s.clients {
-                    out.push(make(
-                        "clients",
-                        who,
-                        vec![count(n), payload(1024)],
-                        Scenario::Throughput {
-                            client: Client::Many(n),
-                            payload: 1024,
-                            codec: Codec::None,
-                            data: Data::Random,
-                        },
-                        user_def(server),
-                        Shape::Throughput { codec: false, process: true },
-                    ));
-                }
+const BUILTIN_TCP: Who<'static> = Who { name: "builtin", transport: Transport::Tcp };
+
+fn builtin(pattern: Pattern, transport: Transport, codec: Codec, curve: bool) -> ServerDef {
+    ServerDef::Builtin { pattern, transport, codec, curve }
+}
+
+fn user_def(server: &UserServer) -> ServerDef {
+    ServerDef::User(Box::new(server.clone()))
+}
+
+fn payload(bytes: u64) -> Param {
+    number("payload", bytes as f64, Unit::Bytes)
+}
+
+/// Throughput by pattern, transport and payload, then by client count; the built-in server's rows
+/// first, then each user server's.
+fn throughput_rows(make: &Maker, users: &[User], out: &mut Vec<ZmqRow>) {
+    let s = make.sizes();
+    let clients = [Client::ReqRep, Client::Dealer(s.window), Client::Push];
+    for transport in &s.transports {
+        let who = Who { name: "builtin", transport: *transport };
+        for client in clients {
+            for &size in &s.payloads {
+                let process = *transport != Transport::Inproc;
+                out.push(make.row(
+                    "throughput",
+                    &who,
+                    vec![text("pattern", client_name(client)), payload(size)],
+                    Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
+                    builtin(builtin_pattern(client), *transport, Codec::None, false),
+                    Shape::Throughput { codec: false, process },
+                ));
             }
         }
     }
-    tag(&mut out[made..], Group::Throughput);
+    for (who, pattern, server) in users {
+        let mine: &[Client] = match pattern {
+            ServerPattern::Pull => &[Client::Push],
+            _ => &[Client::ReqRep, Client::Dealer(s.window)],
+        };
+        for &client in mine {
+            for &size in &s.payloads {
+                out.push(make.row(
+                    "throughput",
+                    who,
+                    vec![text("pattern", client_name(client)), payload(size)],
+                    Scenario::Throughput { client, payload: size as usize, codec: Codec::None, data: Data::Random },
+                    user_def(server),
+                    Shape::Throughput { codec: false, process: true },
+                ));
+            }
+        }
+    }
+    let count = |n: u32| number("clients", n as f64, Unit::Count);
+    let many = |n: u32| Scenario::Throughput {
+        client: Client::Many(n),
+        payload: 1024,
+        codec: Codec::None,
+        data: Data::Random,
+    };
+    for &n in &s.clients {
+        out.push(make.row(
+            "clients",
+            &BUILTIN_TCP,
+            vec![count(n), payload(1024)],
+            many(n),
+            builtin(Pattern::Rep, Transport::Tcp, Codec::None, false),
+            Shape::Throughput { codec: false, process: true },
+        ));
+    }
+    for (who, pattern, server) in users {
+        if *pattern != ServerPattern::Pull {
+            for &n in &s.clients {
+                out.push(make.row(
+                    "clients",
+                    who,
+                    vec![count(n), payload(1024)],
+                    many(n),
+                    user_def(server),
+                    Shape::Throughput { codec: false, process: true },
+                ));
+            }
+        }
+    }
+}
 
-    let made = out.len();
-    if wants(Group::Latency) {
-        let rate = |r: f64| number("rate", r, Unit::PerSecond);
-        let latency_rows = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
-            for &r in &s.rates {
-                out.push(make(
-                    "latency",
-                    who,
-                    vec![payload(64), rate(r)],
-                    Scenario::Latency { rate: r, payload: 64, duration: s.duration },
-                    server.clone(),
-                    Shape::Latency,
-                ));
-            }
-        };
-        let by_payload = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
-            for &size in &s.latency_payloads {
-                out.push(make(
-                    "latency-payload",
-                    who,
-                    vec![payload(size), rate(s.latency_rate)],
-                    Scenario::Latency { rate: s.latency_rate, payload: size as usize, duration: s.duration },
-                    server.clone(),
-                    Shape::Latency,
-                ));
-            }
-        };
-        let tail = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
-            out.push(make(
-                "tail",
+/// Open-loop latency by rate and by payload, and tail latency: against the built-in server, then
+/// against each user server that answers (not a PULL).
+fn latency_rows(make: &Maker, users: &[User], out: &mut Vec<ZmqRow>) {
+    let s = make.sizes();
+    let rate = |r: f64| number("rate", r, Unit::PerSecond);
+    let by_rate = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+        for &r in &s.rates {
+            out.push(make.row(
+                "latency",
                 who,
-                vec![payload(64), number("requests", s.tail as f64, Unit::Count)],
-                Scenario::Tail { requests: s.tail, payload: 64 },
+                vec![payload(64), rate(r)],
+                Scenario::Latency { rate: r, payload: 64, duration: s.duration },
                 server.clone(),
-                Shape::Tail,
+                Shape::Latency,
             ));
-        };
-        let router = builtin(Pattern::Router, Transport::Tcp, Codec::None, false);
-        let rep = builtin(Pattern::Rep, Transport::Tcp, Codec::None, false);
-        let user_latency: Vec<&(Who, ServerPattern, &UserServer)> =
-            users.iter().filter(|(_, p, _)| *p != ServerPattern::Pull).collect();
-        latency_rows(&builtin_tcp, &router, &mut out);
-        for (who, _, server) in &user_latency {
-            latency_rows(who, &user_def(server), &mut out);
         }
-        by_payload(&builtin_tcp, &router, &mut out);
-        for (who, _, server) in &user_latency {
-            by_payload(who, &user_def(server), &mut out);
+    };
+    let by_payload = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+        for &size in &s.latency_payloads {
+            out.push(make.row(
+                "latency-payload",
+                who,
+                vec![payload(size), rate(s.latency_rate)],
+                Scenario::Latency { rate: s.latency_rate, payload: size as usize, duration: s.duration },
+                server.clone(),
+                Shape::Latency,
+            ));
         }
-        tail(&builtin_tcp, &rep, &mut out);
-        for (who, _, server) in &user_latency {
-            tail(who, &user_def(server), &mut out);
-        }
+    };
+    let tail = |who: &Who, server: &ServerDef, out: &mut Vec<ZmqRow>| {
+        out.push(make.row(
+            "tail",
+            who,
+            vec![payload(64), number("requests", s.tail as f64, Unit::Count)],
+            Scenario::Tail { requests: s.tail, payload: 64 },
+            server.clone(),
+            Shape::Tail,
+        ));
+    };
+    let router = builtin(Pattern::Router, Transport::Tcp, Codec::None, false);
+    let rep = builtin(Pattern::Rep, Transport::Tcp, Codec::None, false);
+    let answering: Vec<&User> = users.iter().filter(|(_, p, _)| *p != ServerPattern::Pull).collect();
+    by_rate(&BUILTIN_TCP, &router, out);
+    for (who, _, server) in &answering {
+        by_rate(who, &user_def(server), out);
     }
-    tag(&mut out[made..], Group::Latency);
+    by_payload(&BUILTIN_TCP, &router, out);
+    for (who, _, server) in &answering {
+        by_payload(who, &user_def(server), out);
+    }
+    tail(&BUILTIN_TCP, &rep, out);
+    for (who, _, server) in &answering {
+        tail(who, &user_def(server), out);
+    }
+}
 
-    let made = out.len();
-    if wants(Group::Features) {
-        let curves: Vec<bool> = if s.curve { vec![false, true] } else { vec![false] };
-        for &curve in &curves {
-            for codec in &s.codecs {
-                for size in MATRIX_PAYLOADS {
-                    let mut row = make(
-                        "compression",
-                        &builtin_tcp,
-                        vec![
-                            text("pattern", "req-rep"),
-                            payload(size),
-                            text("codec", codec.as_str()),
-                            text("curve", if curve { "on" } else { "off" }),
-                            text("data", s.data.as_str()),
-                        ],
-                        Scenario::Throughput {
-                            client: Client::ReqRep,
-                            payload: size as usize,
-                            codec: *codec,
-                            data: s.data,
-                        },
-                        builtin(Pattern::Rep, Transport::Tcp, *codec, curve),
-                        Shape::Throughput { codec: *codec != Codec::None, process: true },
-                    );
-                    if curve {
-                        row.skip = input.no_curve.clone();
-                    }
-                    out.push(row);
+/// Compression by codec and payload, with and without CURVE, and the handshake: the built-in
+/// server's only (CURVE rows skipped, with the reason, where libzmq has no CURVE).
+fn feature_rows(make: &Maker, _users: &[User], out: &mut Vec<ZmqRow>) {
+    let s = make.sizes();
+    let no_curve = &make.input.no_curve;
+    let on_off = |curve: bool| text("curve", if curve { "on" } else { "off" });
+    let curves: Vec<bool> = if s.curve { vec![false, true] } else { vec![false] };
+    for &curve in &curves {
+        for codec in &s.codecs {
+            for size in MATRIX_PAYLOADS {
+                let mut row = make.row(
+                    "compression",
+                    &BUILTIN_TCP,
+                    vec![
+                        text("pattern", "req-rep"),
+                        payload(size),
+                        text("codec", codec.as_str()),
+                        on_off(curve),
+                        text("data", s.data.as_str()),
+                    ],
+                    Scenario::Throughput {
+                        client: Client::ReqRep,
+                        payload: size as usize,
+                        codec: *codec,
+                        data: s.data,
+                    },
+                    builtin(Pattern::Rep, Transport::Tcp, *codec, curve),
+                    Shape::Throughput { codec: *codec != Codec::None, process: true },
+                );
+                if curve {
+                    row.skip = no_curve.clone();
                 }
+                out.push(row);
             }
         }
-        for &curve in &curves {
-            let mut row = make(
-                "handshake",
-                &builtin_tcp,
-                vec![text("curve", if curve { "on" } else { "off" })],
-                Scenario::Handshake { connections: s.handshakes },
-                builtin(Pattern::Rep, Transport::Tcp, Codec::None, curve),
-                Shape::Handshake,
-            );
-            if curve {
-                row.skip = input.no_curve.clone();
-            }
-            out.push(row);
-        }
     }
-    tag(&mut out[made..], Group::Features);
-
-    let made = out.len();
-    if wants(Group::Pipeline) {
-        for &stages in &s.stages {
-            out.push(make(
-                "pipeline",
-                &builtin_tcp,
-                vec![number("stages", stages as f64, Unit::Count)],
-                Scenario::Pipeline { stages },
-                ServerDef::None,
-                Shape::Pipeline,
-            ));
+    for &curve in &curves {
+        let mut row = make.row(
+            "handshake",
+            &BUILTIN_TCP,
+            vec![on_off(curve)],
+            Scenario::Handshake { connections: s.handshakes },
+            builtin(Pattern::Rep, Transport::Tcp, Codec::None, curve),
+            Shape::Handshake,
+        );
+        if curve {
+            row.skip = no_curve.clone();
         }
+        out.push(row);
     }
-    tag(&mut out[made..], Group::Pipeline);
+}
 
-    link_servers(&mut out, &input.users);
-    out
+/// PUSH/PULL pipelines of the built-in stages, by stage count.
+fn pipeline_rows(make: &Maker, _users: &[User], out: &mut Vec<ZmqRow>) {
+    for &stages in &make.sizes().stages {
+        out.push(make.row(
+            "pipeline",
+            &BUILTIN_TCP,
+            vec![number("stages", stages as f64, Unit::Count)],
+            Scenario::Pipeline { stages },
+            ServerDef::None,
+            Shape::Pipeline,
+        ));
+    }
 }
 
 /// Links each user row to the row it is measured against, with the same parameters: the first
