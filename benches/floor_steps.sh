@@ -20,6 +20,8 @@ cargo build --release --quiet --manifest-path "$manifest" -p apps --bin hello --
 hello="$target/release/hello"
 apps="$root/tests/fixtures/ws/apps"
 cb="$root/target/release/cargo-coldbench"
+# The runner binary beside it (`__coldbench-runner` without the sources' identity skips its check).
+runner="$root/target/release/coldbench-runner"
 gcc -O2 -Wall -o "$work/steps" "$root/benches/floor_steps.c"
 
 fresh_copy() { # what coldbench's stage does: a new file, write(2) in 1 MiB pieces, fsync
@@ -60,7 +62,7 @@ else:
     for _ in range(n):
         print("run 0")
 PY
-  "$cb" __coldbench-runner < "$work/req.txt" > "$work/rep.jsonl"
+  "$runner" __coldbench-runner < "$work/req.txt" > "$work/rep.jsonl"
   python3 - "$work/rep.jsonl" <<'PY'
 import json, statistics, sys
 walls = []

@@ -7,13 +7,14 @@ head-to-head does (no specs at start, two specs added, a facts run of each, then
 runs, one request per run and then in batches) and prints the `max_rss` of `/bin/true`, whose own
 peak (about 1 MiB) is below the floor.
 
-Usage: benches/runner_floor.py [BINARY] [RUNS]   (default: target/release/cargo-coldbench, 10)
+Usage: benches/runner_floor.py [BINARY] [RUNS]   (default: target/release/coldbench-runner, 10)
+BINARY is the runner binary, or a cargo-coldbench (older builds, or one with no runner beside it).
 """
 import json
 import subprocess
 import sys
 
-binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/cargo-coldbench"
+binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/coldbench-runner"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
 
 

@@ -58,6 +58,11 @@ pub mod units;
 #[cfg(feature = "worker")]
 pub mod worker;
 
+/// The identity of the sources this binary was built from (a hash of `src/`, by `build.rs`): the
+/// runner binary serves only a `cargo-coldbench` built from the same sources (docs/ARCHITECTURE.md,
+/// "The runner").
+pub const SOURCE_ID: &str = env!("COLDBENCH_SOURCE_ID");
+
 #[cfg(feature = "cli")]
 pub use discover::config;
 
@@ -76,7 +81,7 @@ pub use exit::ERROR as EXIT_ERROR;
 pub fn main_entry() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == measure::runner::RUNNER_ARG) {
-        return ExitCode::from(measure::runner::runner_main());
+        return ExitCode::from(measure::runner::runner_main(&args[2..]));
     }
     if args.get(1).is_some_and(|a| a == suites::role::WORKER_ARG) {
         return ExitCode::from(suites::role::worker_main(&plan::Registry::builtin().roles(), &args[2..]));

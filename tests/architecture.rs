@@ -122,7 +122,9 @@ fn sources() -> Vec<Source> {
     for file in files {
         let rel = file.strip_prefix(root()).unwrap().to_string_lossy().replace('\\', "/");
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        if name.ends_with("_tests") || name == "tests" || rel == "src/main.rs" || rel == "src/lib.rs" {
+        // The crate roots (the library's, and the binaries' that only call into it) are no module.
+        let root = rel == "src/main.rs" || rel == "src/lib.rs" || rel.starts_with("src/bin/");
+        if name.ends_with("_tests") || name == "tests" || root {
             continue;
         }
         let mut module: Vec<String> =

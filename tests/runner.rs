@@ -75,3 +75,50 @@ fn promised_rounds_are_made_in_one_batch_and_handed_out_in_order() {
     runner.run(1).unwrap();
     assert_eq!(log(), "ababb");
 }
+
+/// A symbolic link named `name` in `dir` to `target`.
+fn link(dir: &std::path::Path, name: &str, target: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::os::unix::fs::symlink(target, &path).unwrap();
+    path
+}
+
+#[test]
+fn the_runner_is_the_runner_binary_beside_cargo_coldbench_when_built_from_the_same_sources() {
+    let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
+    let runner_bin = assert_cmd::cargo::cargo_bin("coldbench-runner");
+    let spec = to_exit("/bin/true".into(), vec![], std::env::temp_dir());
+
+    let mut runner = Runner::start(&exe, std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(runner.program(), runner_bin);
+    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+    drop(runner);
+
+    // No runner beside it: cargo-coldbench serves as its own runner.
+    let alone = tempfile::tempdir().unwrap();
+    let exe_alone = link(alone.path(), "cargo-coldbench", &exe);
+    let mut runner = Runner::start(&exe_alone, std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(runner.program(), exe_alone);
+    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+    drop(runner);
+
+    // A runner built from other sources (here: one that is told another identity) is not used.
+    let stale = tempfile::tempdir().unwrap();
+    let exe_stale = link(stale.path(), "cargo-coldbench", &exe);
+    let script = stale.path().join("coldbench-runner");
+    std::fs::write(&script, format!("#!/bin/sh\nexec '{}' __coldbench-runner other-sources\n", runner_bin.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut runner = Runner::start(&exe_stale, std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(runner.program(), exe_stale);
+    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+}
+
+#[test]
+fn the_runner_binary_refuses_to_be_started_by_hand() {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("coldbench-runner")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: coldbench-runner is started by `cargo coldbench`"), "{stderr}");
+    assert!(stderr.contains("help: "), "{stderr}");
+}

@@ -266,11 +266,32 @@ fn an_interrupted_run_leaves_nothing_running_and_writes_nothing() {
         assert!(std::time::Instant::now() < deadline, "the linger fixture never started");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The program was spawned by the runner binary, a child of coldbench.
+    let runner_bin = assert_cmd::cargo::cargo_bin("coldbench-runner");
+    let runners = || -> Vec<u32> {
+        live_processes(Some(&runner_bin), None)
+            .into_iter()
+            .filter(|pid| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                status.lines().any(|l| l.strip_prefix("PPid:").is_some_and(|p| p.trim() == child.id().to_string()))
+            })
+            .collect()
+    };
+    let runner = runners();
+    assert_eq!(runner.len(), 1, "one runner, the coldbench-runner binary, serves the run: {runner:?}");
     unsafe {
         libc::killpg(child.id() as i32, libc::SIGINT);
     }
     let status = child.wait().unwrap();
     assert!(!status.success());
+    assert_eq!(
+        left_after_kill(|| live_processes(Some(&runner_bin), None)
+            .into_iter()
+            .filter(|p| runner.contains(p))
+            .collect()),
+        Vec::<u32>::new(),
+        "the runner survived the interrupt"
+    );
     // The kill is asynchronous; give the kernel a moment to finish it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !live_processes(Some(&linger), Some(&["sleep", "301"])).is_empty() {

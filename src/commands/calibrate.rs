@@ -73,7 +73,7 @@ pub fn command(
     for (a, b) in side_a.benches.iter_mut().zip(side_b.benches.iter_mut()) {
         let started = Instant::now();
         let mut sides = [(&mut **a as &mut dyn Bench, &staged), (&mut **b as &mut dyn Bench, &staged)];
-        let results = crate::pipeline::measure::measure_sides(&mut sides, &opts.runner_exe, ui);
+        let results = crate::pipeline::measure::measure_sides(&mut sides, &opts.self_exe, ui);
         let made = match suite {
             Some(_) => calibrated_processes(&results, started.elapsed(), detect, opts.plan_options.quick),
             None => calibrated(&results, started.elapsed(), detect).map(|b| vec![b]),

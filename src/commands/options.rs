@@ -36,7 +36,8 @@ pub fn run_options(args: &RunArgs, kinds: &[&'static str]) -> Result<RunOptions>
         },
         no_build: args.no_build,
         output_dir: args.output_dir.clone(),
-        runner_exe: std::env::current_exe().context("could not find this executable (needed as the runner)")?,
+        self_exe: std::env::current_exe()
+            .context("could not find this executable (needed for the runner and the helpers)")?,
         baseline: args.baseline.clone(),
         config_from: args.config_from,
         config: None,

@@ -271,8 +271,9 @@ pub type SideRef<'a> = (&'a mut dyn Bench, &'a Staged);
 pub struct PrepareEnv<'a> {
     /// This side's built files.
     pub staged: &'a Staged,
-    /// This executable, which serves as the runner and the load helper.
-    pub runner_exe: &'a Path,
+    /// This executable (`cargo-coldbench`), which serves the roles, the load helper and, where no
+    /// runner binary sits beside it, the runner.
+    pub self_exe: &'a Path,
     /// The runner process the sides share (one peak-RSS floor for both).
     pub runner: &'a RunnerSlot,
     /// Where slow preparation (a Python environment made) is told.

@@ -67,11 +67,11 @@ fn dedup(lines: &mut Vec<String>) {
 /// [`super::session::measure`] measures it alone.
 pub fn measure(
     sides: &mut [SideRef],
-    runner_exe: &Path,
+    self_exe: &Path,
     progress: &mut dyn Progress,
     processes: u32,
 ) -> Vec<BenchmarkResult> {
-    blocks(sides, runner_exe, progress, processes, true)
+    blocks(sides, self_exe, progress, processes, true)
 }
 
 /// Measures different benchmarks in turn, each against `processes` fresh processes and each
@@ -80,16 +80,16 @@ pub fn measure(
 /// [`super::session::measure_side_by_side`].
 pub fn measure_side_by_side(
     sides: &mut [SideRef],
-    runner_exe: &Path,
+    self_exe: &Path,
     progress: &mut dyn Progress,
     processes: u32,
 ) -> Vec<BenchmarkResult> {
-    blocks(sides, runner_exe, progress, processes, false)
+    blocks(sides, self_exe, progress, processes, false)
 }
 
 fn blocks(
     sides: &mut [SideRef],
-    runner_exe: &Path,
+    self_exe: &Path,
     progress: &mut dyn Progress,
     processes: u32,
     linked: bool,
@@ -114,7 +114,7 @@ fn blocks(
                 continue;
             }
             let (bench, staged) = &mut sides[side];
-            let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
+            let env = PrepareEnv { staged, self_exe, runner: &slot, progress: &*progress };
             let got = match bench.prepare(&env) {
                 // Preparing may show that a side cannot run here after all (a worker without
                 // the method): linked sides are then all skipped, as in one process.

@@ -22,18 +22,18 @@ use crate::stats::sequential::Plan;
 /// The sides share one runner process (and so one peak-RSS floor). A side that cannot be prepared
 /// fails them all; a broken baseline stops the interleaving, and each candidate is then measured
 /// on its own. A run to a precision needs exactly two sides; more run by the run count.
-pub fn measure(sides: &mut [SideRef], runner_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
+pub fn measure(sides: &mut [SideRef], self_exe: &Path, progress: &mut dyn Progress) -> Vec<BenchmarkResult> {
     if let Some(reason) = sides.iter().find_map(|(bench, _)| bench.skip()) {
         return sides.iter().map(|(bench, _)| assemble::skipped(&**bench, reason.clone())).collect();
     }
     let processes = sides[sides.len() - 1].0.settings().processes;
     if processes > 1 {
-        return super::replicated::measure(sides, runner_exe, progress, processes);
+        return super::replicated::measure(sides, self_exe, progress, processes);
     }
     let slot = RunnerSlot::new();
     let mut prepared = Ok(());
     for (bench, staged) in sides.iter_mut() {
-        let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
+        let env = PrepareEnv { staged, self_exe, runner: &slot, progress: &*progress };
         if let Err(e) = bench.prepare(&env) {
             prepared = Err(e);
             break;
@@ -148,12 +148,12 @@ fn record_precision(r: &mut BenchmarkResult, metric: &str, p: Precision, outcome
 /// prepared or fails leaves the others running.
 pub fn measure_side_by_side(
     sides: &mut [SideRef],
-    runner_exe: &Path,
+    self_exe: &Path,
     progress: &mut dyn Progress,
 ) -> Vec<BenchmarkResult> {
     let processes = sides[sides.len() - 1].0.settings().processes;
     if processes > 1 {
-        return super::replicated::measure_side_by_side(sides, runner_exe, progress, processes);
+        return super::replicated::measure_side_by_side(sides, self_exe, progress, processes);
     }
     let slot = RunnerSlot::new();
     // Per side: what ended it before its runs (skipped, or not prepared).
@@ -163,7 +163,7 @@ pub fn measure_side_by_side(
             ended.push(Some(Ok(reason)));
             continue;
         }
-        let env = PrepareEnv { staged, runner_exe, runner: &slot, progress: &*progress };
+        let env = PrepareEnv { staged, self_exe, runner: &slot, progress: &*progress };
         ended.push(match bench.prepare(&env) {
             Err(reason) => Some(Err(reason)),
             Ok(()) => bench.skip().map(Ok),

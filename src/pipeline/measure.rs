@@ -17,7 +17,7 @@ use crate::ui::Ui;
 pub(crate) fn measure_plan(
     benches: &mut [Box<dyn Bench>],
     staged: &Staged,
-    runner_exe: &Path,
+    self_exe: &Path,
     ui: &Ui,
 ) -> Vec<BenchmarkResult> {
     let reference_of = references::references_in(benches);
@@ -28,9 +28,9 @@ pub(crate) fn measure_plan(
         picked.sort_by_key(|(j, _)| members.iter().position(|m| m == j));
         let mut sides: Vec<SideRef> = picked.iter_mut().map(|(_, b)| (&mut ***b as &mut dyn Bench, staged)).collect();
         let measured = if sides.len() == 1 {
-            measure_sides(&mut sides, runner_exe, ui)
+            measure_sides(&mut sides, self_exe, ui)
         } else {
-            measure_group(&mut sides, runner_exe, ui)
+            measure_group(&mut sides, self_exe, ui)
         };
         for (j, result) in members.iter().zip(measured) {
             results[*j] = Some(result);
@@ -43,12 +43,12 @@ pub(crate) fn measure_plan(
 }
 
 /// Measures one benchmark on its own.
-pub(crate) fn measure_alone(bench: &mut dyn Bench, staged: &Staged, runner_exe: &Path, ui: &Ui) -> BenchmarkResult {
-    measure_sides(&mut [(bench, staged)], runner_exe, ui).remove(0)
+pub(crate) fn measure_alone(bench: &mut dyn Bench, staged: &Staged, self_exe: &Path, ui: &Ui) -> BenchmarkResult {
+    measure_sides(&mut [(bench, staged)], self_exe, ui).remove(0)
 }
 
 /// Measures the same benchmark on several sides, interleaved, with a progress bar.
-pub(crate) fn measure_sides(sides: &mut [SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+pub(crate) fn measure_sides(sides: &mut [SideRef], self_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let last = &sides[sides.len() - 1].0;
     let id = last.id().render();
     let bar =
@@ -57,14 +57,14 @@ pub(crate) fn measure_sides(sides: &mut [SideRef], runner_exe: &Path, ui: &Ui) -
     if !ui.quiet && bar.is_hidden() {
         ui.status("Measuring", &id);
     }
-    let mut results = session::measure(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
+    let mut results = session::measure(sides, self_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     attach_budgets(&mut results, sides);
     results
 }
 
 /// Measures a benchmark and those measured against it, interleaved, each on its own terms.
-fn measure_group(sides: &mut [SideRef], runner_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
+fn measure_group(sides: &mut [SideRef], self_exe: &Path, ui: &Ui) -> Vec<BenchmarkResult> {
     let ids: Vec<String> = sides.iter().map(|(b, _)| b.id().render()).collect();
     let bar = ui
         .bar(sides[0].0.settings().policy.runs.planned(Pace::default(), std::time::Duration::ZERO) as u64, "Measuring");
@@ -74,7 +74,7 @@ fn measure_group(sides: &mut [SideRef], runner_exe: &Path, ui: &Ui) -> Vec<Bench
             ui.status("Measuring", id);
         }
     }
-    let mut results = session::measure_side_by_side(sides, runner_exe, &mut BarProgress { bar: &bar, ui });
+    let mut results = session::measure_side_by_side(sides, self_exe, &mut BarProgress { bar: &bar, ui });
     bar.finish_and_clear();
     attach_budgets(&mut results, sides);
     results

@@ -33,8 +33,8 @@ pub struct RunOptions {
     pub no_build: bool,
     /// `--output-dir`.
     pub output_dir: Option<PathBuf>,
-    /// The program that serves as the runner (normally this executable).
-    pub runner_exe: PathBuf,
+    /// This executable: the roles and the load helper run it, and the runner is found beside it.
+    pub self_exe: PathBuf,
     /// `--baseline NAME`: compare with this saved baseline.
     pub baseline: Option<String>,
     /// `--config-from`: whose definitions a comparison applies.

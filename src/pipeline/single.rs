@@ -29,7 +29,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
 
     let machine = check_machine(ui);
     let timestamp = now();
-    let mut benchmarks = measure_plan(&mut plan.benches, &staged, &opts.runner_exe, ui);
+    let mut benchmarks = measure_plan(&mut plan.benches, &staged, &opts.self_exe, ui);
     crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.plan_options.quick);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {

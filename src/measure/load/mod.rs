@@ -117,12 +117,12 @@ impl Bench for LoadBench {
         let (lib, built) = staged_file(env.staged, &self.def.lib)?;
         self.facts.library = Some(built.display().to_string());
         self.facts.run_copy = Some(lib.display().to_string());
-        self.facts.program = Some(env.runner_exe.display().to_string());
+        self.facts.program = Some(env.self_exe.display().to_string());
         elf_facts(&lib, &mut self.facts);
         let mut args = vec![LOAD_HELPER_ARG.to_string(), lib.display().to_string()];
         args.extend(self.def.symbol.iter().cloned());
         let helper = |args: Vec<String>, evict: Vec<PathBuf>| ProcessSpec {
-            program: env.runner_exe.to_path_buf(),
+            program: env.self_exe.to_path_buf(),
             args,
             env: self.def.env.clone(),
             cwd: self.def.cwd.clone(),

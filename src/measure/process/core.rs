@@ -31,7 +31,7 @@ impl ProcessCore {
     /// `--pin` chose for children.
     pub fn start(env: &PrepareEnv, spec: ProcessSpec) -> Result<ProcessCore, String> {
         let spec = pinned(spec);
-        let runner = env.runner.get(env.runner_exe).map_err(|e| format!("could not start the runner: {e}"))?;
+        let runner = env.runner.get(env.self_exe).map_err(|e| format!("could not start the runner: {e}"))?;
         let index = runner.borrow_mut().add(&spec).map_err(|e| format!("could not start the runner: {e}"))?;
         let names = env
             .staged

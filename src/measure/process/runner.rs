@@ -1,11 +1,15 @@
-//! The runner: a small helper process (a hidden subcommand of this binary) that spawns the
-//! measured processes.
+//! The runner: a small helper process that spawns the measured processes.
 //!
 //! Linux folds the peak RSS of the address space that `exec` replaces into the child's
 //! `ru_maxrss`. With `posix_spawn` (vfork) that is the *parent's* peak RSS, so a child spawned
 //! straight from a large coldbench process would report coldbench's memory as its own. Spawning
-//! from a fresh, small runner keeps that floor at the runner's few MiB. The two sides of a
-//! comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
+//! from a fresh, small runner keeps that floor at the runner's working set. The runner is its own
+//! binary, `coldbench-runner`, installed beside `cargo-coldbench`: it holds only the runner's code,
+//! so the code its loop runs is packed into a few page-cache folios instead of being spread over
+//! those of the whole tool, which halves the floor and keeps it from moving with unrelated
+//! changes (BENCHMARKS.md, "Peak-RSS floor"). Where no runner built from the same sources sits
+//! beside `cargo-coldbench`, its hidden `__coldbench-runner` subcommand serves instead. The two
+//! sides of a comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
 //! array of [`ProcessSpec`]s, then `add <spec>` lines that register more, `run <index>` for one
 //! run of a spec and `runs <index>...` for several back to back (a batch, see `batch.rs`).
 
@@ -22,8 +26,16 @@ use super::launcher::Launcher;
 use super::maps::ProcessFacts;
 use super::spec::{ProcessSpec, RunRecord};
 
-/// The hidden subcommand that starts a runner.
+/// The hidden subcommand that starts a runner (of `coldbench-runner`, or of `cargo-coldbench`
+/// where there is no runner binary); the sources' identity follows it.
 pub const RUNNER_ARG: &str = "__coldbench-runner";
+
+/// The runner binary's name, beside `cargo-coldbench`.
+pub const RUNNER_BIN: &str = "coldbench-runner";
+
+/// The identity of the sources both sides were built from: a runner answers a parent built from
+/// other sources with [`Reply::OtherSources`], and the parent then runs itself.
+pub use crate::SOURCE_ID;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
@@ -39,10 +51,13 @@ enum Reply {
         error: Option<String>,
     },
     Error(String),
+    /// The runner was built from other sources than its parent (a stale runner binary).
+    OtherSources,
 }
 
 /// The parent's handle on a runner process for some [`ProcessSpec`]s.
 pub struct Runner {
+    program: std::path::PathBuf,
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -51,10 +66,24 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// Starts `exe __coldbench-runner` and hands it the specs.
-    pub fn start(exe: &Path, specs: &[ProcessSpec]) -> io::Result<Self> {
-        let mut child = Command::new(exe)
-            .arg(RUNNER_ARG)
+    /// Starts the runner binary beside `self_exe` (`cargo-coldbench`), or where there is none
+    /// built from the same sources, `self_exe` itself, and hands it the specs.
+    pub fn start(self_exe: &Path, specs: &[ProcessSpec]) -> io::Result<Self> {
+        let beside = self_exe.with_file_name(format!("{RUNNER_BIN}{}", std::env::consts::EXE_SUFFIX));
+        if beside.is_file() {
+            if let Some(runner) = Runner::start_program(&beside, specs)? {
+                return Ok(runner);
+            }
+        }
+        Runner::start_program(self_exe, specs)?
+            .ok_or_else(|| io::Error::other("runner protocol error: this executable disowns its own sources"))
+    }
+
+    /// Starts `program __coldbench-runner SOURCE_ID` and hands it the specs; `None` when it was
+    /// built from other sources.
+    fn start_program(program: &Path, specs: &[ProcessSpec]) -> io::Result<Option<Self>> {
+        let mut child = Command::new(program)
+            .args([RUNNER_ARG, SOURCE_ID])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -68,13 +97,26 @@ impl Runner {
         }
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut runner = Runner { child, stdin: Some(stdin), stdout, line: String::new(), batches: Batches::default() };
+        let mut runner = Runner {
+            program: program.to_path_buf(),
+            child,
+            stdin: Some(stdin),
+            stdout,
+            line: String::new(),
+            batches: Batches::default(),
+        };
         runner.send(&serde_json::to_string(specs).map_err(io::Error::other)?)?;
         match runner.receive()? {
-            Reply::Ready => Ok(runner),
+            Reply::Ready => Ok(Some(runner)),
+            Reply::OtherSources => Ok(None),
             Reply::Error(e) => Err(io::Error::other(e)),
             _ => Err(io::Error::other("runner protocol error: unexpected reply")),
         }
+    }
+
+    /// The executable this runner runs: the runner binary, or `cargo-coldbench` itself.
+    pub fn program(&self) -> &Path {
+        &self.program
     }
 
     /// Registers one more spec and returns its index.
@@ -156,8 +198,18 @@ impl Drop for Runner {
     }
 }
 
-/// The runner process's `main`: it serves its parent until stdin closes; returns the exit status.
-pub fn runner_main() -> u8 {
+/// The runner process's `main`, for `args` after [`RUNNER_ARG`] (the parent's [`SOURCE_ID`]): it
+/// serves its parent until stdin closes; returns the exit status.
+pub fn runner_main(args: &[std::ffi::OsString]) -> u8 {
+    if args.first().is_some_and(|id| id != SOURCE_ID) {
+        // Read the parent's first line, so that its write cannot meet a closed pipe.
+        let mut first = String::new();
+        let _ = io::stdin().read_line(&mut first);
+        return match reply(&mut io::stdout(), &Reply::OtherSources) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        };
+    }
     // An interrupt kills the process group of the run in progress before the runner exits, so
     // that an interrupted benchmark leaves nothing running.
     crate::sys::signals::exit_on_interrupt();

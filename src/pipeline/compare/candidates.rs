@@ -54,7 +54,7 @@ pub(crate) fn measure_candidates(
     store: &Store,
     ui: &Ui,
 ) -> Vec<(Vec<BenchmarkResult>, Comparison)> {
-    let runner_exe = opts.runner_exe.as_path();
+    let self_exe = opts.self_exe.as_path();
     let mut collected: Vec<Collected> = lists.iter().map(|_| Collected::default()).collect();
     let mut base_results = Vec::new();
     let mut ids: Vec<String> = Vec::new();
@@ -83,7 +83,7 @@ pub(crate) fn measure_candidates(
                 .chain(cands.into_iter().zip(&paired).map(|(c, &j)| (c, cand_staged[j])))
                 .collect();
             // Baseline first in every round; the last candidate's run policy for all.
-            let mut measured = measure_sides(&mut sides, runner_exe, ui).into_iter();
+            let mut measured = measure_sides(&mut sides, self_exe, ui).into_iter();
             let b = measured.next().expect("the baseline's result");
             for (&j, c) in paired.iter().zip(measured) {
                 collected[j].paired_base.push(b.clone());
@@ -111,7 +111,7 @@ pub(crate) fn measure_candidates(
                         }
                         None => got.added.push(id.clone()),
                     }
-                    got.cand_results.push(measure_alone(c, cand_staged[j], runner_exe, ui));
+                    got.cand_results.push(measure_alone(c, cand_staged[j], self_exe, ui));
                 }
                 (Some(b), None) => match &entry.skipped {
                     Some((side, reason)) => {

@@ -396,7 +396,7 @@ impl Bench for RpcBench {
     fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
         let command = match &self.row.worker {
             WorkerDef::Builtin => UserCommand {
-                program: Program::Path(env.runner_exe.to_path_buf()),
+                program: Program::Path(env.self_exe.to_path_buf()),
                 args: vec![WORKER_ARG.to_string(), "rpc".into()],
                 env: BTreeMap::new(),
                 cwd: std::env::temp_dir(),

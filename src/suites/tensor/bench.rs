@@ -236,7 +236,7 @@ impl Bench for TensorBench {
         }
         for _ in 0..workers {
             let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.workers.push(TensorWorker::start(env.runner_exe, dir.path(), n, self.row.settings.timeout)?);
+            self.workers.push(TensorWorker::start(env.self_exe, dir.path(), n, self.row.settings.timeout)?);
         }
         self.ipc = Some(dir);
         if memory_on_gpu {

@@ -134,7 +134,7 @@ impl ZmqBench {
                 out.bad = bad;
             }
             Scenario::Pipeline { stages } => {
-                let r = pipeline::round(ctx, &rt.runner_exe, *stages, &[0x5a; 64], round, self.row.settings.timeout)?;
+                let r = pipeline::round(ctx, &rt.self_exe, *stages, &[0x5a; 64], round, self.row.settings.timeout)?;
                 out.values.push(("throughput".into(), r.items as f64 / r.elapsed.as_secs_f64()));
                 out.values.push(("ready_time".into(), r.ready.as_secs_f64()));
                 out.values.push(("stages_cpu".into(), r.cpu.as_secs_f64() / r.items.max(1) as f64));
@@ -369,7 +369,7 @@ mod tests {
         let staged = Staged::new(store.path(), "t", Default::default()).unwrap();
         let runner = RunnerSlot::new();
         let exe = std::env::current_exe().unwrap();
-        let env = PrepareEnv { staged: &staged, runner_exe: &exe, runner: &runner, progress: &NoProgress };
+        let env = PrepareEnv { staged: &staged, self_exe: &exe, runner: &runner, progress: &NoProgress };
         let mut bench = ZmqBench::new(row);
         let mut probes = Vec::new();
         for block in 0..2 {

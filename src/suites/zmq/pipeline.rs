@@ -25,7 +25,7 @@ pub struct PipelineRound {
 /// Starts `stages` workers, measures the chain for `round`, and stops them.
 pub fn round(
     ctx: &zmq::Context,
-    runner_exe: &Path,
+    self_exe: &Path,
     stages: u32,
     payload: &[u8],
     round: Duration,
@@ -42,7 +42,7 @@ pub fn round(
     let mut workers: Vec<Server> = Vec::with_capacity(stages as usize);
     for _ in 0..stages {
         let spec = ServerSpec {
-            program: runner_exe.to_path_buf(),
+            program: self_exe.to_path_buf(),
             args: vec![WORKER_ARG.into(), "stage".into(), "--connect".into(), next.clone()],
             env: Default::default(),
             cwd: std::env::temp_dir(),

@@ -60,7 +60,7 @@ pub struct Runtime {
     /// The sockets of a many-clients row, kept from round to round.
     pub clients: std::cell::RefCell<Vec<Conn>>,
     /// This executable (the built-in workers).
-    pub runner_exe: PathBuf,
+    pub self_exe: PathBuf,
     /// The server's command line, for results.
     pub command: Vec<String>,
     /// Times the server was (re)started.
@@ -199,7 +199,7 @@ fn bare(endpoint: String, env: &PrepareEnv) -> Runtime {
         client: None,
         ack_socket: None,
         clients: Default::default(),
-        runner_exe: env.runner_exe.to_path_buf(),
+        self_exe: env.self_exe.to_path_buf(),
         command: Vec::new(),
         starts: 0,
         _ipc_dir: None,
@@ -255,13 +255,13 @@ fn start_builtin(
     if codec != Codec::None {
         args.extend(["--codec".into(), codec.as_str().into()]);
     }
-    rt.command = std::iter::once(env.runner_exe.display().to_string()).chain(args.iter().cloned()).collect();
+    rt.command = std::iter::once(env.self_exe.display().to_string()).chain(args.iter().cloned()).collect();
     if let Some(secret) = curve_secret {
         args.extend(["--curve-secret".into(), secret]);
         rt.command.extend(["--curve-secret".into(), "(a new key)".into()]);
     }
     let spec = ServerSpec {
-        program: env.runner_exe.to_path_buf(),
+        program: env.self_exe.to_path_buf(),
         args,
         env: BTreeMap::new(),
         cwd: std::env::temp_dir(),
