@@ -59,8 +59,8 @@ pub mod units;
 pub mod worker;
 
 /// The identity of the sources this binary was built from (a hash of `src/`, by `build.rs`): the
-/// runner binary serves only a `cargo-coldbench` built from the same sources (docs/ARCHITECTURE.md,
-/// "The runner").
+/// runner binary serves only a `cargo-coldbench` built from the same sources, and a history point
+/// is reused only by the build that measured it (docs/ARCHITECTURE.md, "The runner").
 pub const SOURCE_ID: &str = env!("COLDBENCH_SOURCE_ID");
 
 #[cfg(feature = "cli")]

@@ -74,10 +74,11 @@ impl Setup {
     }
 }
 
-/// A digest of what decides whether two measurements of a commit are interchangeable: the tool,
-/// the build (profile, features, compiler, the environment that changes cargo's output), the
-/// command-line overrides (the noise threshold aside: it only judges), and today's definitions
-/// (every selected package's targets and metadata, and the workspace's).
+/// A digest of what decides whether two measurements of a commit are interchangeable: the tool (its
+/// version and the sources it was built from), the build (profile, features, compiler, the
+/// environment that changes cargo's output), the command-line overrides (the noise threshold
+/// aside: it only judges), and today's definitions (every selected package's targets and metadata,
+/// and the workspace's).
 fn settings_key(working: &Workspace, opts: &RunOptions) -> String {
     let members: Vec<serde_json::Value> = working
         .members
@@ -86,7 +87,8 @@ fn settings_key(working: &Workspace, opts: &RunOptions) -> String {
         .collect();
     let plan_options = crate::measure::package::PlanOptions { noise: None, ..opts.plan_options.clone() };
     let text = serde_json::json!({
-        "tool": env!("CARGO_PKG_VERSION"),
+        // The sources, not just the version: a change to the harness can move what it measures.
+        "tool": [env!("CARGO_PKG_VERSION"), crate::SOURCE_ID],
         "build": BuildKey::new("", &opts.cargo, host::rustc_version()),
         "plan_options": format!("{plan_options:?}"),
         "workspace": working.metadata,
