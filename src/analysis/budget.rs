@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::results::{BenchmarkResult, Bound, BudgetCheck, Limit, Location, MetricDesc, OrderedMap, Status, Summary};
+use crate::results::{
+    BenchmarkResult, Bound, BudgetCheck, Checked, Limit, Location, MetricDesc, OrderedMap, Status, Summary,
+};
 
 /// Checks a measured result against its limits: the checks go first in its budget, before those
 /// its kind made itself. A result that did not measure is not checked.
@@ -31,9 +33,9 @@ pub fn check(
         .filter_map(|limit| {
             let exact = metrics.get(&limit.metric).is_some_and(|m| m.compare == Location::Exact);
             let (stat, value) = if exact {
-                ("value".to_string(), *values.get(&limit.metric)?)
+                (Checked::Value, *values.get(&limit.metric)?)
             } else {
-                (limit.stat.as_str().to_string(), summaries.get(&limit.metric)?.stat(limit.stat))
+                (Checked::from(limit.stat), summaries.get(&limit.metric)?.stat(limit.stat))
             };
             let ok = match limit.bound {
                 Bound::Max => value <= limit.value,
@@ -78,8 +80,8 @@ mod tests {
         let checks = check(&limits, &metrics, &summaries, &values);
         let names: Vec<&str> = checks.iter().map(|c| c.metric.as_str()).collect();
         assert_eq!(names, ["time", "rate", "mapped"]);
-        assert!(checks[0].ok && checks[0].value == 0.2 && checks[0].stat == "median");
+        assert!(checks[0].ok && checks[0].value == 0.2 && checks[0].stat == Checked::Median);
         assert!(!checks[1].ok, "a median rate of 92.5/s is below the minimum of 100/s");
-        assert!(!checks[2].ok && checks[2].stat == "value", "{:?}", checks[2]);
+        assert!(!checks[2].ok && checks[2].stat == Checked::Value, "{:?}", checks[2]);
     }
 }

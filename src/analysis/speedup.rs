@@ -3,7 +3,7 @@
 //! lower end of that interval; and the summary over several pairs.
 
 use crate::results::{
-    Better, BudgetCheck, ComparisonRow, Location, MetricDesc, OrderedMap, Speedup, SpeedupLimit, Status, Unit,
+    Better, BudgetCheck, Checked, ComparisonRow, Location, MetricDesc, OrderedMap, Speedup, SpeedupLimit, Status, Unit,
 };
 
 /// The speedup of one comparison row (the benchmark as candidate, its reference as baseline):
@@ -52,7 +52,7 @@ pub fn check(
             let metric = limit.metric.as_deref().or(headline).unwrap_or("wall").to_string();
             let unchecked = |why: String| BudgetCheck {
                 metric: format!("speedup of {metric}"),
-                stat: "unchecked".into(),
+                stat: Checked::Unchecked,
                 bound: crate::results::Bound::Min,
                 limit: limit.min,
                 value: f64::NAN,
@@ -65,7 +65,7 @@ pub fn check(
             match speedups.get(&metric) {
                 Some(s) => BudgetCheck {
                     metric: metric.clone(),
-                    stat: "speedup".into(),
+                    stat: Checked::Speedup,
                     bound: crate::results::Bound::Min,
                     limit: limit.min,
                     value: s.ci95[0],
@@ -226,7 +226,11 @@ mod tests {
         assert!(passing[0].ok);
         let unseen =
             check(&[SpeedupLimit { metric: Some("nope".into()), min: 1.0 }], Some("wall"), &s, ("r", Status::Ok));
-        assert!(!unseen[0].ok && unseen[0].stat == "unchecked" && unseen[0].found[0].contains("no speedup in `nope`"));
+        assert!(
+            !unseen[0].ok
+                && unseen[0].stat == Checked::Unchecked
+                && unseen[0].found[0].contains("no speedup in `nope`")
+        );
         let failed = check(&limits[..1], Some("wall"), &s, ("start/p/py", Status::Failed));
         assert!(!failed[0].ok && failed[0].found[0].contains("did not run to the end"));
     }

@@ -213,11 +213,11 @@ pub fn forbidden_objects(mapped: &[String], forbidden: &[String]) -> Vec<String>
 /// the facts run saw the list, or a failing "unchecked" check when it could not be made — a
 /// lazy-loading check that could not run fails the gate rather than passing unseen.
 pub fn forbidden_check(metric: &str, found: Option<Vec<String>>, problems: &[String]) -> crate::results::BudgetCheck {
-    use crate::results::{Bound, BudgetCheck};
+    use crate::results::{Bound, BudgetCheck, Checked};
     match found {
         Some(found) => BudgetCheck {
             metric: metric.into(),
-            stat: "count".into(),
+            stat: Checked::Count,
             bound: Bound::Max,
             limit: 0.0,
             value: found.len() as f64,
@@ -228,7 +228,7 @@ pub fn forbidden_check(metric: &str, found: Option<Vec<String>>, problems: &[Str
             let why = if problems.is_empty() { "the facts run saw nothing".to_string() } else { problems.join("; ") };
             BudgetCheck {
                 metric: metric.into(),
-                stat: "unchecked".into(),
+                stat: Checked::Unchecked,
                 bound: Bound::Max,
                 limit: 0.0,
                 value: 0.0,
@@ -253,7 +253,11 @@ mod tests {
     #[test]
     fn a_check_that_could_not_be_made_fails() {
         let check = forbidden_check("forbidden_loaded", None, &["the facts run failed: boom".into()]);
-        assert!(!check.ok && check.stat == "unchecked" && check.found == ["the facts run failed: boom"]);
+        assert!(
+            !check.ok
+                && check.stat == crate::results::Checked::Unchecked
+                && check.found == ["the facts run failed: boom"]
+        );
         let check = forbidden_check("forbidden_loaded", Some(vec![]), &[]);
         assert!(check.ok && check.value == 0.0);
     }

@@ -15,7 +15,7 @@ pub use head_to_head::HeadToHead;
 pub use sweep::Sweep;
 
 use super::format::{self, change_percent, signed_percent};
-use crate::results::{BenchmarkResult, MetricDesc, RunDocument, Status, Unit};
+use crate::results::{BenchmarkResult, Checked, MetricDesc, RunDocument, Status, Unit};
 
 /// A result, ready to render.
 pub struct View<'a> {
@@ -423,17 +423,19 @@ fn budget_notes(b: &BenchmarkResult) -> Vec<String> {
         .iter()
         .filter(|c| !c.ok)
         .map(|check| match check.metric.as_str() {
-            _ if check.stat == "unchecked" => format!("could not check {}: {}", check.metric, check.found.join(", ")),
+            _ if check.stat == Checked::Unchecked => {
+                format!("could not check {}: {}", check.metric, check.found.join(", "))
+            }
             "forbidden_loaded" => format!("forbidden shared object loaded: {}", check.found.join(", ")),
             "forbidden_imported" => format!("forbidden module imported: {}", check.found.join(", ")),
-            metric if check.stat == "speedup" => speedup_note(b, metric, check),
+            metric if check.stat == Checked::Speedup => speedup_note(b, metric, check),
             metric => {
                 let desc = b.metrics.get(metric);
                 let label = desc.map_or(metric, |d| d.label_or(metric));
                 let fmt = |v: f64| format::metric_value(desc, v);
-                let what = match check.stat.as_str() {
-                    "max" | "value" => label.to_string(),
-                    stat => format!("{stat} {label}"),
+                let what = match check.stat {
+                    Checked::Max | Checked::Value => label.to_string(),
+                    other => format!("{} {label}", other.as_str()),
                 };
                 let (verb, limit) = match check.bound {
                     crate::results::Bound::Max => ("over the limit of", fmt(check.limit)),

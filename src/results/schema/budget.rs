@@ -15,6 +15,55 @@ pub enum Bound {
     Min,
 }
 
+/// What a budget check compared the limit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checked {
+    /// The median of the samples.
+    Median,
+    /// Their mean.
+    Mean,
+    /// Their largest value.
+    Max,
+    /// Their smallest value.
+    Min,
+    /// A fact, compared as it is.
+    Value,
+    /// The items of a list that must stay empty (forbidden objects or modules).
+    Count,
+    /// A speedup over the reference (`min-speedup`).
+    Speedup,
+    /// Nothing: the check could not be made (`found` says why), and fails.
+    Unchecked,
+}
+
+impl Checked {
+    /// Its name in result files: `median`, `value`, `unchecked`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Checked::Median => "median",
+            Checked::Mean => "mean",
+            Checked::Max => "max",
+            Checked::Min => "min",
+            Checked::Value => "value",
+            Checked::Count => "count",
+            Checked::Speedup => "speedup",
+            Checked::Unchecked => "unchecked",
+        }
+    }
+}
+
+impl From<Stat> for Checked {
+    fn from(stat: Stat) -> Checked {
+        match stat {
+            Stat::Median => Checked::Median,
+            Stat::Mean => Checked::Mean,
+            Stat::Max => Checked::Max,
+            Stat::Min => Checked::Min,
+        }
+    }
+}
+
 fn max_bound() -> Bound {
     Bound::Max
 }
@@ -24,8 +73,8 @@ fn max_bound() -> Bound {
 pub struct BudgetCheck {
     /// The metric (`wall`, `max_rss`).
     pub metric: String,
-    /// Which statistic was compared (`median`, `max`).
-    pub stat: String,
+    /// What was compared (`median`, `max`, a fact's `value`...).
+    pub stat: Checked,
     /// Whether the limit is a maximum or a minimum.
     #[serde(default = "max_bound")]
     pub bound: Bound,
@@ -60,4 +109,30 @@ pub struct SpeedupLimit {
     pub metric: Option<String>,
     /// The factor the lower end of the speedup's 95% CI must reach.
     pub min: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checks_stat_is_written_as_the_plain_names_result_files_have_held() {
+        let names = ["median", "mean", "max", "min", "value", "count", "speedup", "unchecked"];
+        let all = [
+            Checked::Median,
+            Checked::Mean,
+            Checked::Max,
+            Checked::Min,
+            Checked::Value,
+            Checked::Count,
+            Checked::Speedup,
+            Checked::Unchecked,
+        ];
+        for (checked, name) in all.into_iter().zip(names) {
+            assert_eq!(serde_json::to_value(checked).unwrap(), serde_json::json!(name));
+            assert_eq!(serde_json::from_value::<Checked>(serde_json::json!(name)).unwrap(), checked);
+            assert_eq!(checked.as_str(), name);
+        }
+        assert_eq!(Checked::from(Stat::Max), Checked::Max);
+    }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use budget::{Bound, BudgetCheck, Limit, SpeedupLimit};
+pub use budget::{Bound, BudgetCheck, Checked, Limit, SpeedupLimit};
 pub use comparison::{
     Adjustment, Compared, Comparison, ComparisonRow, ModeShares, Multiplicity, Reference, Side, SkippedBench, Speedup,
 };
