@@ -71,7 +71,7 @@ pub(crate) fn result(id: &str, metrics: Vec<(&str, MetricDesc, Vec<f64>)>) -> Be
             env: BTreeMap::new(),
             ready: Readiness::Exit,
             warmup: 0,
-            runs: 10.into(),
+            runs: crate::results::RunsAsked::Exactly(10),
             timeout: 1.0,
             thresholds: Thresholds::DEFAULT,
             processes: None,

@@ -148,7 +148,7 @@ fn calibrated_processes(
             return Err(side.reason.clone().unwrap_or_else(|| format!("{:?}", side.status).to_lowercase()));
         }
     }
-    let rounds = b.config.runs.as_u64().unwrap_or(1) as u32;
+    let rounds = b.config.runs.exactly().unwrap_or(1) as u32;
     let mut out = Vec::new();
     for (metric, desc) in b.metrics.iter().filter(|(_, d)| d.gates && d.compare != Location::Exact) {
         let units = |r: &BenchmarkResult| -> Option<Units> {

@@ -11,8 +11,8 @@ use super::bench::{Bench, FactsReport, Observation, PERCENTILES};
 use super::policy::RunCount;
 use super::scheduler::Measured;
 use crate::results::{
-    BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, Modes, OrderedMap, Series, Status,
-    Summary,
+    BenchConfig, BenchmarkResult, Better, Distribution, Location, MetricDesc, Modes, OrderedMap, RunsAsked, Series,
+    Status, Summary,
 };
 use crate::stats::summary::{self, Samples};
 
@@ -189,9 +189,9 @@ pub fn result(bench: &dyn Bench, measured: &Measured, report: FactsReport) -> Be
             ready: described.ready,
             warmup: settings.policy.warmup,
             runs: match settings.policy.runs {
-                RunCount::Exactly(n) => n.into(),
-                RunCount::Adaptive { .. } => "adaptive".into(),
-                RunCount::For { wall, .. } => format!("for {}", humantime::format_duration(wall)).into(),
+                RunCount::Exactly(n) => RunsAsked::Exactly(n.into()),
+                RunCount::Adaptive { .. } => RunsAsked::Adaptive,
+                RunCount::For { wall, .. } => RunsAsked::For(wall),
             },
             timeout: settings.timeout.as_secs_f64(),
             thresholds: settings.thresholds,

@@ -106,7 +106,7 @@ pub fn band(log_ratio_sd: f64, processes: u32) -> f64 {
 pub fn attach_noise(results_dir: &Path, results: &mut [BenchmarkResult], quick: bool) {
     let Some(cal) = Calibration::load(&Calibration::path(results_dir, &host_name())) else { return };
     for r in results.iter_mut() {
-        let (Some(processes), Some(rounds)) = (r.config.processes, r.config.runs.as_u64()) else { continue };
+        let (Some(processes), Some(rounds)) = (r.config.processes, r.config.runs.exactly()) else { continue };
         for b in &cal.benchmarks {
             let applies = b.suite.is_some_and(|s| u64::from(s.rounds) == rounds && s.quick == quick);
             if b.id == r.id && applies {

@@ -9,6 +9,7 @@ mod machine;
 mod metric;
 mod ordered;
 mod profile;
+mod runs;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ pub use machine::{BusyProcess, MachineDrift, MachineProblem, MachineState};
 pub use metric::{Better, Location, MetricDesc, Stat, Thresholds, Unit, Verdict};
 pub use ordered::OrderedMap;
 pub use profile::{CallNode, Folded, FunctionGroup, GroupShare, Profile, ProfiledFunction, Share};
+pub use runs::RunsAsked;
 
 /// The schema id written into, and required of, every result file.
 pub const SCHEMA: &str = "coldbench/1";
@@ -354,8 +356,8 @@ pub struct BenchConfig {
     pub ready: Readiness,
     /// Warmup runs.
     pub warmup: u32,
-    /// Measured runs: a number, or `"adaptive"` (at least 10 runs and 3 s).
-    pub runs: serde_json::Value,
+    /// Measured runs: a count or a rule.
+    pub runs: RunsAsked,
     /// Per-run timeout in seconds.
     pub timeout: f64,
     /// Thresholds for comparisons (so that `diff` judges with the configuration of the run).
