@@ -77,7 +77,7 @@ impl Bench for FakeRow {
         &self.settings
     }
 
-    fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), RunFailure> {
         self.process = Some((self.noise.process * normal(&mut self.rng)).exp());
         Ok(())
     }

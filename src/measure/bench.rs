@@ -102,8 +102,10 @@ pub struct Observation {
     pub series: Vec<(MetricName, Vec<f64>)>,
 }
 
-/// Why a run failed; a failed run ends its benchmark.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a benchmark cannot go on, the one error of the [`Bench`] seam: a run that failed (which
+/// ends its benchmark), a preparation that failed, a definition that cannot move to the other side.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
 pub struct RunFailure {
     /// One line: "killed by signal 6 (SIGABRT)", "timed out after 3s".
     pub reason: String,
@@ -117,24 +119,24 @@ impl RunFailure {
         RunFailure { reason: reason.into(), detail: None }
     }
 
-    /// The message [`Bench::prepare`] fails with when its failure has a detail (the end of a
-    /// command's output) to show apart from the reason.
-    pub fn prepare_message(reason: &str, detail: &str) -> String {
-        format!("{reason}{DETAIL_MARK}{detail}")
-    }
-
-    /// The failure a message of [`Bench::prepare`] stands for: the reason, and the detail when
-    /// [`RunFailure::prepare_message`] gave it one.
-    pub fn from_prepare(message: &str) -> RunFailure {
-        match message.split_once(DETAIL_MARK) {
-            Some((reason, detail)) => RunFailure { reason: reason.to_string(), detail: Some(detail.to_string()) },
-            None => RunFailure::new(message),
-        }
+    /// A failure with a reason and the context to show under it (the end of a command's output).
+    pub fn with_detail(reason: impl Into<String>, detail: impl Into<String>) -> RunFailure {
+        RunFailure { reason: reason.into(), detail: Some(detail.into()) }
     }
 }
 
-/// Between the reason and the detail of a failure to prepare.
-const DETAIL_MARK: &str = "\n\ndetail:\n";
+/// The helpers below the seam say why in a sentence; `?` makes it the reason.
+impl From<String> for RunFailure {
+    fn from(reason: String) -> RunFailure {
+        RunFailure::new(reason)
+    }
+}
+
+impl From<&str> for RunFailure {
+    fn from(reason: &str) -> RunFailure {
+        RunFailure::new(reason)
+    }
+}
 
 /// What is common to every benchmark: how it runs and is judged.
 #[derive(Debug, Clone, PartialEq)]
@@ -334,13 +336,12 @@ pub trait Bench {
     }
 
     /// The same definition on the other side of a comparison, or why it cannot run there.
-    fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {
-        Err(format!("{} cannot be moved to the other side", self.id().render()))
+    fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
+        Err(format!("{} cannot be moved to the other side", self.id().render()).into())
     }
 
-    /// Gets ready to run (outside timing); an error fails the benchmark (with a detail when made by
-    /// [`RunFailure::prepare_message`]).
-    fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
+    /// Gets ready to run (outside timing); an error fails the benchmark.
+    fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), RunFailure> {
         Ok(())
     }
 

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use super::assemble;
-use super::bench::{Bench, FactsReport, PrepareEnv, RunFailure, SideRef};
+use super::bench::{Bench, FactsReport, PrepareEnv, SideRef};
 use super::policy::{Progress, RunPolicy};
 use super::process::RunnerSlot;
 use super::scheduler::{self, Measured};
@@ -138,7 +138,7 @@ fn blocks(
                     let only: &mut dyn Bench = &mut **bench;
                     scheduler::run_interleaved(&mut [only], policy, &mut offset).remove(0)
                 }
-                Err(reason) => Measured { failure: Some(RunFailure::new(reason)), ..Measured::default() },
+                Err(failure) => Measured { failure: Some(failure), ..Measured::default() },
             };
             let failed = got.failure.is_some();
             absorb(&mut measured[side], got, block);
@@ -189,6 +189,7 @@ mod tests {
 
     use super::*;
     use crate::build::stage::Staged;
+    use crate::measure::bench::RunFailure;
     use crate::measure::bench::{BenchId, Observation, Settings};
     use crate::measure::policy::{NoProgress, RunCount};
     use crate::results::{Better, MetricDesc, OrderedMap, Status, Unit};
@@ -221,7 +222,7 @@ mod tests {
         fn skip(&self) -> Option<String> {
             (self.tag == 's').then(|| "not here".to_string())
         }
-        fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), String> {
+        fn prepare(&mut self, _env: &PrepareEnv) -> Result<(), RunFailure> {
             self.prepared += 1;
             self.log.borrow_mut().push('P');
             if Some(self.prepared) == self.fail_prepare_at {

@@ -53,7 +53,7 @@ pub fn measure(sides: &mut [SideRef], self_exe: &Path, progress: &mut dyn Progre
         return sides
             .iter_mut()
             .map(|(bench, _)| {
-                let measured = Measured { failure: Some(RunFailure::from_prepare(&reason)), ..Measured::default() };
+                let measured = Measured { failure: Some(reason.clone()), ..Measured::default() };
                 let mut report = FactsReport::default();
                 bench.teardown(&mut report);
                 assemble::result(&**bench, &measured, report)
@@ -157,7 +157,7 @@ pub fn measure_side_by_side(
     }
     let slot = RunnerSlot::new();
     // Per side: what ended it before its runs (skipped, or not prepared).
-    let mut ended: Vec<Option<Result<String, String>>> = Vec::new();
+    let mut ended: Vec<Option<Result<String, RunFailure>>> = Vec::new();
     for (bench, staged) in sides.iter_mut() {
         if let Some(reason) = bench.skip() {
             ended.push(Some(Ok(reason)));
@@ -189,8 +189,8 @@ pub fn measure_side_by_side(
         .zip(reports.iter_mut())
         .map(|(((bench, _), ended), report)| match ended {
             Some(Ok(reason)) => assemble::skipped(&**bench, reason),
-            Some(Err(reason)) => {
-                let measured = Measured { failure: Some(RunFailure::from_prepare(&reason)), ..Measured::default() };
+            Some(Err(failure)) => {
+                let measured = Measured { failure: Some(failure), ..Measured::default() };
                 bench.teardown(report);
                 assemble::result(&**bench, &measured, std::mem::take(report))
             }

@@ -233,8 +233,8 @@ impl<'s> Anchored<'s> {
                     entries.push(Entry { base: Some(base), cand: Some(cand), skipped: None });
                     continue;
                 }
-                (Err(reason), _) => (anchor.role, reason),
-                (_, Err(reason)) => (commit.role, reason),
+                (Err(failure), _) => (anchor.role, failure.reason),
+                (_, Err(failure)) => (commit.role, failure.reason),
             };
             skipped.push(SkippedBench { id, side: side.to_string(), reason });
         }

@@ -12,7 +12,7 @@ use crate::build::ArtifactRef;
 use crate::discover::config::{self, PackageTable, Site};
 use crate::discover::workspace::{Member, Workspace};
 use crate::error::UserError;
-use crate::measure::bench::{Bench, PackageSide, SideMap};
+use crate::measure::bench::{Bench, PackageSide, RunFailure, SideMap};
 use crate::measure::kind::{Family, Kind, KindConfig, Selector};
 use crate::measure::package::{PackageContext, PlanOptions};
 use crate::measure::process::cache::CacheMode;
@@ -180,6 +180,6 @@ pub fn side_map(from: &Workspace, to: &Workspace, at: &str) -> SideMap {
 
 /// Applies a plan's definitions to the other side of a comparison: each benchmark bound there,
 /// or why it cannot be.
-pub fn bind(defs: &Plan, other: &SideMap) -> Vec<Result<Box<dyn Bench>, String>> {
+pub fn bind(defs: &Plan, other: &SideMap) -> Vec<Result<Box<dyn Bench>, RunFailure>> {
     defs.benches.iter().map(|b| b.rebind(other)).collect()
 }

@@ -102,18 +102,18 @@ impl Bench for LoadBench {
         vec![self.def.lib.clone()]
     }
 
-    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         let package = other.package(&self.def.id.package)?;
         let wanted = self.def.lib.target.replace('-', "_");
         if !package.libs.iter().any(|l| l.replace('-', "_") == wanted) {
-            return Err(format!("library `{}` does not exist {}", self.def.lib.target, other.at));
+            return Err(format!("library `{}` does not exist {}", self.def.lib.target, other.at).into());
         }
         let mut def = self.def.clone();
         def.cwd = package.dir.clone();
         Ok(Box::new(LoadBench::new(def)))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         let (lib, built) = staged_file(env.staged, &self.def.lib)?;
         self.facts.library = Some(built.display().to_string());
         self.facts.run_copy = Some(lib.display().to_string());

@@ -225,18 +225,18 @@ impl Bench for PythonBench {
         self.def.lib.iter().cloned().collect()
     }
 
-    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         let package = other.package(&self.def.id.package)?;
         let mut def = self.def.clone();
         if let Some(lib) = &self.def.lib {
             let wanted = lib.target.replace('-', "_");
             if !package.libs.iter().any(|l| l.replace('-', "_") == wanted) {
-                return Err(format!("library `{}` does not exist {}", lib.target, other.at));
+                return Err(format!("library `{}` does not exist {}", lib.target, other.at).into());
             }
         }
         for folder in &self.def.python_path {
             if !package.dir.join(folder).is_dir() {
-                return Err(format!("python-path folder `{}` does not exist {}", folder.display(), other.at));
+                return Err(format!("python-path folder `{}` does not exist {}", folder.display(), other.at).into());
             }
         }
         def.python = other.reroot(&self.def.python);
@@ -244,9 +244,9 @@ impl Bench for PythonBench {
         Ok(Box::new(PythonBench::new(def)))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         if let Some(install) = self.def.install.clone() {
-            let made = self.environment(&install, env).map_err(|e| e.message())?;
+            let made = self.environment(&install, env).map_err(|e| e.failure())?;
             self.python = made.python;
         }
         let mut vars = self.def.env.clone();
@@ -276,7 +276,7 @@ impl Bench for PythonBench {
         for folder in &self.def.python_path {
             let full = self.def.cwd.join(folder);
             if !full.is_dir() {
-                return Err(format!("python-path folder {} does not exist", full.display()));
+                return Err(format!("python-path folder {} does not exist", full.display()).into());
             }
             path.push(full.display().to_string());
         }

@@ -58,12 +58,13 @@ impl EnvFailure {
         EnvFailure { reason: reason.into(), tail: Vec::new() }
     }
 
-    /// The message a benchmark fails to prepare with: the reason, and the tail as its detail.
-    pub fn message(&self) -> String {
+    /// What a benchmark fails to prepare with: the reason, and the tail as its detail.
+    pub fn failure(&self) -> crate::measure::bench::RunFailure {
+        use crate::measure::bench::RunFailure;
         if self.tail.is_empty() {
-            return self.reason.clone();
+            return RunFailure::new(self.reason.clone());
         }
-        crate::measure::bench::RunFailure::prepare_message(&self.reason, &self.tail.join("\n"))
+        RunFailure::with_detail(self.reason.clone(), self.tail.join("\n"))
     }
 }
 
@@ -338,7 +339,7 @@ mod tests {
         assert_eq!(err.tail.len(), TAIL_LINES);
         assert_eq!(err.tail.last().map(String::as_str), Some("oops"));
         assert_eq!(err.tail[0], "line12");
-        let failure = crate::measure::bench::RunFailure::from_prepare(&err.message());
+        let failure = err.failure();
         assert_eq!(failure.reason, err.reason);
         assert_eq!(failure.detail.as_deref().map(|d| d.lines().count()), Some(TAIL_LINES));
         run_logged(Command::new("true").arg("x"), &log, "true").unwrap();

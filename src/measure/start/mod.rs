@@ -190,7 +190,7 @@ impl Bench for StartBench {
         self.def.program.artifact().cloned().into_iter().collect()
     }
 
-    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         let package = other.package(&self.def.id.package)?;
         let mut def = self.def.clone();
         def.program = self.def.program.rebind(package, other)?;
@@ -203,7 +203,7 @@ impl Bench for StartBench {
         Ok(Box::new(StartBench::new(def)))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         let program = match &self.def.program {
             Program::Bin(a) => {
                 let (copy, built) = staged_file(env.staged, a)?;

@@ -47,7 +47,7 @@ fn bound(
         .zip(bindings)
         .map(|(def, binding)| match binding {
             Ok(bound) => make(def, Some(bound)),
-            Err(reason) => Entry { skipped: Some((to.role, reason)), ..make(def, None) },
+            Err(failure) => Entry { skipped: Some((to.role, failure.reason)), ..make(def, None) },
         })
         .collect()
 }

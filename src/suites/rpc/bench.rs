@@ -385,7 +385,7 @@ impl Bench for RpcBench {
         self.row.group.map(crate::suites::Group::as_str)
     }
 
-    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         let mut row = self.row.clone();
         if let WorkerDef::User(user) = &mut row.worker {
             *user = user.rebind(&self.row.id.package, other)?;
@@ -393,7 +393,7 @@ impl Bench for RpcBench {
         Ok(Box::new(RpcBench::new(row)))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         let command = match &self.row.worker {
             WorkerDef::Builtin => UserCommand {
                 program: Program::Path(env.self_exe.to_path_buf()),
@@ -435,7 +435,7 @@ impl Bench for RpcBench {
             // worker that does not implement it (a port of the protocol with only its own methods).
             let builtin_row = !matches!(self.row.scenario, Scenario::Call { builtin: None, .. });
             if !builtin_row {
-                return Err(why);
+                return Err(why.into());
             }
             self.missing = Some(why);
             self.workers.clear();
@@ -449,7 +449,7 @@ impl Bench for RpcBench {
             self.expected = builtin.map(|c| c.function()(&self.payload)).transpose()?;
         }
         // Warm both ends: the first calls fault in buffers and connect lazily.
-        self.round(self.row.warmup.max(1)).map(drop).map_err(|f| f.reason)
+        self.round(self.row.warmup.max(1)).map(drop)
     }
 
     fn facts(&mut self) -> FactsReport {

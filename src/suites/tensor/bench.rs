@@ -206,11 +206,11 @@ impl Bench for TensorBench {
         self.row.group.map(crate::suites::Group::as_str)
     }
 
-    fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         Ok(Box::new(TensorBench::new(self.row.clone())))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         let dir = crate::suites::zmq::ipc_dir()?;
         let device = self.row.device();
         let (spec, workers, modes) = match &self.row.kind {

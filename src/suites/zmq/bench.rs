@@ -247,7 +247,7 @@ impl Bench for ZmqBench {
         self.row.group.map(crate::suites::Group::as_str)
     }
 
-    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, String> {
+    fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {
         let mut row = self.row.clone();
         if let ServerDef::User(user) = &mut row.server {
             user.command = user.command.rebind(&self.row.id.package, other)?;
@@ -255,7 +255,7 @@ impl Bench for ZmqBench {
         Ok(Box::new(ZmqBench::new(row)))
     }
 
-    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), String> {
+    fn prepare(&mut self, env: &PrepareEnv) -> Result<(), RunFailure> {
         let rt = Runtime::start(&self.row, self.owner, env)?;
         self.command = rt.command.clone();
         self.rss = rt.pid().and_then(crate::suites::server::rss).map(|r| (r, 0)).into_iter().collect();
