@@ -106,9 +106,12 @@ fn the_quick_suite_on_an_empty_table_runs_every_scenario_against_the_builtin_wor
         tail["summary"]["latency_p99"]["mean"].as_f64().unwrap()
             >= tail["summary"]["latency_p50"]["mean"].as_f64().unwrap()
     );
-    // Open loop: the achieved rate is reported beside the percentiles.
+    // Open loop: the achieved rate is reported beside the percentiles, and it is never above the
+    // rate asked for (how far below depends on the machine: the unit test of `achieved_rate`
+    // checks the arithmetic).
     let latency = all.iter().find(|b| name_of(b) == "latency" && b["params"]["rate"] == 1000).unwrap();
-    assert!((500.0..1100.0).contains(&mean(latency, "achieved_rate")), "{latency:#}");
+    let achieved = samples(latency, "achieved_rate");
+    assert!(!achieved.is_empty() && achieved.iter().all(|r| *r > 0.0 && *r <= 1000.0), "{latency:#}");
     // The latencies of all rounds are merged into one distribution, every request counted.
     assert_eq!(
         latency["distributions"]["latency"]["count"], 400,

@@ -484,9 +484,14 @@ pub fn open_loop(
         let next = if sent < total { due_at(sent) } else { drain_until.unwrap_or_else(Instant::now) };
         wait_readable(c, next)?;
     }
-    // Over the schedule, or longer when answers trailed it.
-    let span = last_answer.duration_since(start).as_secs_f64().max(total as f64 / rate);
-    Ok(OpenLoop { latency, sent, answered, late, achieved_rate: answered as f64 / span, bad })
+    let achieved_rate = achieved_rate(answered, total, rate, last_answer.duration_since(start));
+    Ok(OpenLoop { latency, sent, answered, late, achieved_rate, bad })
+}
+
+/// Answers a second: over the schedule of `total` requests at `rate`, or over longer when the
+/// answers trailed it (`answering`: from the start to the last answer). Never above `rate`.
+fn achieved_rate(answered: u64, total: u64, rate: f64, answering: Duration) -> f64 {
+    answered as f64 / answering.as_secs_f64().max(total as f64 / rate)
 }
 
 /// `requests` sequential REQ/REP round trips: the latencies of the good ones in order (seconds)
@@ -537,6 +542,17 @@ pub fn handshakes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_achieved_rate_counts_answers_over_the_schedule_or_the_answers_if_they_trail_it() {
+        let ms = Duration::from_millis;
+        // 200 requests at 1000/s are due over 200 ms: answers within it give the rate asked for.
+        assert_eq!(achieved_rate(200, 200, 1000.0, ms(150)), 1000.0);
+        // Answers that trail until 400 ms: half the rate.
+        assert_eq!(achieved_rate(200, 200, 1000.0, ms(400)), 500.0);
+        // Half the requests answered on schedule: half the rate.
+        assert_eq!(achieved_rate(100, 200, 1000.0, ms(200)), 500.0);
+    }
 
     #[test]
     fn a_dealer_s_reply_loses_the_delimiter_only() {
