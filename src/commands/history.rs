@@ -9,7 +9,7 @@ use crate::build::git::{self, ResolvedRef};
 use crate::build::range::{self, RangeSpec};
 use crate::cli::{HistoryArgs, RunArgs};
 use crate::error::UserError;
-use crate::pipeline::anchored::{Anchored, Point, Setup};
+use crate::pipeline::anchored::{unknown_metric, Anchored, Point, Setup};
 use crate::report::history::{self as view, PointDoc};
 use crate::ui::Ui;
 
@@ -93,12 +93,4 @@ pub fn command(args: &HistoryArgs, run: &RunArgs, ui: &Ui) -> Result<u8> {
     ui.status("Reports", format!("{} and {}", html.display(), md.display()));
     let measured = points.iter().filter(|(p, _)| p.gap().is_none()).count();
     Ok(if measured == 0 { crate::EXIT_ERROR } else { 0 })
-}
-
-/// "no benchmark has a metric `x`; they have: wall, user, ...", from the results measured.
-pub(super) fn unknown_metric<'a>(name: &str, docs: impl Iterator<Item = &'a crate::results::RunDocument>) -> String {
-    let mut names: Vec<&str> = docs.flat_map(|d| &d.benchmarks).flat_map(|b| b.metrics.keys()).collect();
-    names.sort_unstable();
-    names.dedup();
-    format!("no benchmark has a metric `{name}`; they have: {}", names.join(", "))
 }

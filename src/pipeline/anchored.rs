@@ -268,3 +268,11 @@ impl<'s> Anchored<'s> {
         }
     }
 }
+
+/// "no benchmark has a metric `x`; they have: wall, user, ...", from the results measured.
+pub(crate) fn unknown_metric<'a>(name: &str, docs: impl Iterator<Item = &'a crate::results::RunDocument>) -> String {
+    let mut names: Vec<&str> = docs.flat_map(|d| &d.benchmarks).flat_map(|b| b.metrics.keys()).collect();
+    names.sort_unstable();
+    names.dedup();
+    format!("no benchmark has a metric `{name}`; they have: {}", names.join(", "))
+}

@@ -4,6 +4,7 @@
 //! command line into [`RunOptions`] and prints what comes back (see docs/ARCHITECTURE.md).
 
 pub mod anchored;
+pub mod bisect;
 pub mod compare;
 pub mod gate;
 pub mod machine;
