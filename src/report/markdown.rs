@@ -27,9 +27,31 @@ fn capitalized(text: &str) -> String {
 
 /// Renders the summary tables and, when there is one, the comparison table.
 pub fn render(view: &View) -> String {
-    let doc = view.doc;
     let mut out = String::new();
     let _ = writeln!(out, "## cargo-coldbench results\n");
+    out.push_str(&context_line(view.doc));
+    for (i, table) in view.tables.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&summary_table(table));
+    }
+    out.push_str(&row_notes(view));
+    if let Some(h2h) = &view.head_to_head {
+        let lines: Vec<String> = h2h.summary.iter().map(|l| format!("- {l}")).collect();
+        let _ =
+            writeln!(out, "\n**Head-to-head**, over every benchmark against its reference:\n\n{}", lines.join("\n"));
+    }
+    if let Some(several) = &view.candidates {
+        out.push_str(&candidates(several));
+    } else if let Some(cmp) = &view.comparison {
+        out.push_str(&comparison(cmp));
+    }
+    out
+}
+
+/// `` `a1b2c3d` on `main` · 2025-01-01T00:00:00Z · CPU, 2 cores · Linux 6.18 ``.
+fn context_line(doc: &crate::results::RunDocument) -> String {
     let git = match &doc.git {
         Some(g) => format!(
             "`{}`{}{} · ",
@@ -39,86 +61,82 @@ pub fn render(view: &View) -> String {
         ),
         None => String::new(),
     };
-    let _ = writeln!(
-        out,
-        "{git}{} · {}, {} cores · {} {}\n",
+    format!(
+        "{git}{} · {}, {} cores · {} {}\n\n",
         doc.timestamp, doc.host.cpu, doc.host.cores, doc.host.os, doc.host.kernel
-    );
-    for (i, table) in view.tables.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let compact: Vec<usize> = (0..table.columns.len()).filter(|&c| table.compact[c]).collect();
-        let titles: String = compact.iter().map(|&c| format!(" {} |", capitalized(&table.columns[c]))).collect();
-        let aligns: String = compact.iter().map(|_| "--:|").collect();
-        // A group's table is headed by the group and shows each row's parameters.
-        let (first, first_align) = if table.params.is_empty() {
-            (" Benchmark |".to_string(), "---|".to_string())
-        } else {
-            let _ = writeln!(out, "**`{}`**\n", table.kind);
-            let names: String = table.params.iter().map(|p| format!(" {} |", capitalized(p))).collect();
-            (names, table.params.iter().map(|_| "---|").collect())
+    )
+}
+
+/// One summary table: a benchmark (or a group's parameters) per row, its status, headline and the
+/// compact columns.
+fn summary_table(table: &super::view::Table) -> String {
+    let mut out = String::new();
+    let compact: Vec<usize> = (0..table.columns.len()).filter(|&c| table.compact[c]).collect();
+    let titles: String = compact.iter().map(|&c| format!(" {} |", capitalized(&table.columns[c]))).collect();
+    let aligns: String = compact.iter().map(|_| "--:|").collect();
+    // A group's table is headed by the group and shows each row's parameters.
+    let (first, first_align) = if table.params.is_empty() {
+        (" Benchmark |".to_string(), "---|".to_string())
+    } else {
+        let _ = writeln!(out, "**`{}`**\n", table.kind);
+        let names: String = table.params.iter().map(|p| format!(" {} |", capitalized(p))).collect();
+        (names, table.params.iter().map(|_| "---|").collect())
+    };
+    let _ = writeln!(out, "|{first} Status | Median | Mean ± σ |{titles} Runs |");
+    let _ = writeln!(out, "|{first_align}---|--:|--:|{aligns}--:|");
+    for r in &table.rows {
+        let status = match r.status_class {
+            "ok" => "✅ ok".to_string(),
+            "over-budget" => "❌ over budget".to_string(),
+            "failed" => format!("❌ {}", r.status.replace('|', "\\|")),
+            _ => format!("⏭️ {}", r.status.replace('|', "\\|")),
         };
-        let _ = writeln!(out, "|{first} Status | Median | Mean ± σ |{titles} Runs |");
-        let _ = writeln!(out, "|{first_align}---|--:|--:|{aligns}--:|");
-        for r in &table.rows {
-            let status = match r.status_class {
-                "ok" => "✅ ok".to_string(),
-                "over-budget" => "❌ over budget".to_string(),
-                "failed" => format!("❌ {}", r.status.replace('|', "\\|")),
-                _ => format!("⏭️ {}", r.status.replace('|', "\\|")),
-            };
-            let (median, mean) = match &r.headline {
-                Some(h) => (h.text[0].clone(), format!("{} ± {}", h.text[1], h.text[2])),
-                None => ("–".into(), "–".into()),
-            };
-            let cells: String = compact
-                .iter()
-                .map(|&c| format!(" {} |", if r.cells[c] == "-" { "–" } else { r.cells[c].as_str() }))
-                .collect();
-            let label = if r.params.is_empty() {
-                format!(" `{}` |", r.id)
-            } else {
-                r.params.iter().map(|p| format!(" {} |", p.replace('|', "\\|"))).collect()
-            };
-            let _ = writeln!(out, "|{label} {status} | {median} | {mean} |{cells} {} |", r.runs);
-        }
+        let (median, mean) = match &r.headline {
+            Some(h) => (h.text[0].clone(), format!("{} ± {}", h.text[1], h.text[2])),
+            None => ("–".into(), "–".into()),
+        };
+        let cells: String = compact
+            .iter()
+            .map(|&c| format!(" {} |", if r.cells[c] == "-" { "–" } else { r.cells[c].as_str() }))
+            .collect();
+        let label = if r.params.is_empty() {
+            format!(" `{}` |", r.id)
+        } else {
+            r.params.iter().map(|p| format!(" {} |", p.replace('|', "\\|"))).collect()
+        };
+        let _ = writeln!(out, "|{label} {status} | {median} | {mean} |{cells} {} |", r.runs);
     }
-    for r in view.tables.iter().flat_map(|t| &t.rows).filter(|r| !r.slowest_imports.is_empty()) {
+    out
+}
+
+/// What the rows say under the tables: slowest imports, profiles, what ran without a configuration
+/// entry, runs in two modes, and each benchmark against its reference.
+fn row_notes(view: &View) -> String {
+    let mut out = String::new();
+    let rows = || view.tables.iter().flat_map(|t| &t.rows);
+    for r in rows().filter(|r| !r.slowest_imports.is_empty()) {
         let _ = writeln!(out, "\nSlowest imports of `{}` (cumulative, own, imported by):\n", r.id);
         for line in &r.slowest_imports {
             let _ = writeln!(out, "1. {}", line.replace('|', "\\|"));
         }
     }
-    for r in view.tables.iter().flat_map(|t| &t.rows) {
+    for r in rows() {
         if let Some(p) = &r.profile {
             out.push_str(&profile(&r.id, p));
         }
     }
-    let defaults: Vec<String> = view
-        .tables
-        .iter()
-        .flat_map(|t| &t.rows)
+    let defaults: Vec<String> = rows()
         .filter_map(|r| Some(format!("- `{}`: {}", r.id, r.default_note.as_ref()?.replace('[', "\\["))))
         .collect();
     if !defaults.is_empty() {
         let _ = writeln!(out, "\nWhat ran without a configuration entry:\n\n{}", defaults.join("\n"));
     }
-    let modes: Vec<String> = view
-        .tables
-        .iter()
-        .flat_map(|t| &t.rows)
-        .filter_map(|r| Some(format!("- `{}`: {}", r.id, r.modes.as_ref()?)))
-        .collect();
+    let modes: Vec<String> = rows().filter_map(|r| Some(format!("- `{}`: {}", r.id, r.modes.as_ref()?))).collect();
     if !modes.is_empty() {
         let _ = writeln!(out, "\nRuns that fall into two modes:\n\n{}", modes.join("\n"));
     }
-    let references: Vec<String> = view
-        .tables
-        .iter()
-        .flat_map(|t| &t.rows)
-        .filter_map(|r| Some(format!("- `{}` {}", r.id, r.reference.as_ref()?)))
-        .collect();
+    let references: Vec<String> =
+        rows().filter_map(|r| Some(format!("- `{}` {}", r.id, r.reference.as_ref()?))).collect();
     if !references.is_empty() {
         let _ = writeln!(
             out,
@@ -126,37 +144,34 @@ pub fn render(view: &View) -> String {
             references.join("\n")
         );
     }
-    if let Some(h2h) = &view.head_to_head {
-        let lines: Vec<String> = h2h.summary.iter().map(|l| format!("- {l}")).collect();
-        let _ =
-            writeln!(out, "\n**Head-to-head**, over every benchmark against its reference:\n\n{}", lines.join("\n"));
+    out
+}
+
+/// One candidate against the baseline: the notable rows, the profiles' changes and the notes.
+fn comparison(cmp: &ComparisonView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
+    if !cmp.interleaved {
+        let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
     }
-    if let Some(several) = &view.candidates {
-        out.push_str(&candidates(several));
-    } else if let Some(cmp) = &view.comparison {
-        let _ = writeln!(out, "\n### Comparison: {} → {}\n", cmp.baseline.describe("`"), cmp.candidate.describe("`"));
-        if !cmp.interleaved {
-            let _ = writeln!(out, "> Not interleaved: the two sides were measured at different times.\n");
+    let _ = writeln!(out, "| Benchmark | Metric | Baseline | Candidate | Δ% | 95% CI | p-value | Verdict |");
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|---|");
+    for (id, rows) in &cmp.groups {
+        for r in rows.iter().filter(|r| r.notable) {
+            let _ = writeln!(out, "{}", comparison_row(id, r));
         }
-        let _ = writeln!(out, "| Benchmark | Metric | Baseline | Candidate | Δ% | 95% CI | p-value | Verdict |");
-        let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|---|");
-        for (id, rows) in &cmp.groups {
-            for r in rows.iter().filter(|r| r.notable) {
-                let _ = writeln!(out, "{}", comparison_row(id, r));
-            }
-        }
-        for p in &cmp.profiles {
-            out.push_str(&profile_diff(p));
-        }
-        if !cmp.lines.is_empty() {
-            let _ = writeln!(out);
-            for said in &cmp.lines {
-                let mark = if said.warn { "⚠️ " } else { "" };
-                let _ = writeln!(out, "- {mark}`{}`: {}", said.id, said.text.replace('|', "\\|"));
-            }
-        }
-        out.push_str(&comparison_notes(cmp, ""));
     }
+    for p in &cmp.profiles {
+        out.push_str(&profile_diff(p));
+    }
+    if !cmp.lines.is_empty() {
+        let _ = writeln!(out);
+        for said in &cmp.lines {
+            let mark = if said.warn { "⚠️ " } else { "" };
+            let _ = writeln!(out, "- {mark}`{}`: {}", said.id, said.text.replace('|', "\\|"));
+        }
+    }
+    out.push_str(&comparison_notes(cmp, ""));
     out
 }
 
