@@ -188,124 +188,134 @@ impl RpcBench {
     /// One round of `calls` calls (chains, fan-outs).
     fn round(&mut self, calls: u32) -> Result<Vec<(MetricName, f64)>, RunFailure> {
         match self.row.scenario.clone() {
-            Scenario::Call { method, builtin, .. } => {
-                let mut times = Vec::with_capacity(calls as usize);
-                let mut in_worker = Duration::ZERO;
-                for _ in 0..calls {
-                    let start = Instant::now();
-                    let reply = self.workers[0].peer.call(&method, &self.payload);
-                    let took = start.elapsed();
-                    let reply = reply.map_err(|e| self.failure(0, &method, e))?;
-                    if let Some(expected) = self.expected.as_deref().filter(|e| **e != *reply.payload) {
-                        return Err(RunFailure::new(format!(
-                            "`{method}` answered {}, the function gives {}",
-                            crate::worker::frame::show(&reply.payload),
-                            crate::worker::frame::show(expected)
-                        )));
-                    }
-                    times.push(took.as_secs_f64());
-                    in_worker += reply.method_time;
-                }
-                // The built-in worker's function is called here too; a user's worker reports how
-                // long its method ran.
-                let local = match builtin.filter(|_| self.builtin_worker()) {
-                    Some(call) => {
-                        let f = call.function();
-                        let start = Instant::now();
-                        for _ in 0..calls {
-                            let _ = black_box(f(black_box(&self.payload)));
-                        }
-                        mean(start.elapsed(), calls)
-                    }
-                    None => mean(in_worker, calls),
-                };
-                let n = times.len() as f64;
-                let avg = times.iter().sum::<f64>() / n;
-                let sd = if times.len() > 1 {
-                    (times.iter().map(|t| (t - avg).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-                } else {
-                    0.0
-                };
-                let min = times.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = times.iter().copied().fold(0.0, f64::max);
-                Ok(vec![
-                    ("call".into(), avg),
-                    ("local".into(), local),
-                    ("overhead".into(), avg - local),
-                    ("call_sd".into(), sd),
-                    ("call_min".into(), min),
-                    ("call_max".into(), max),
-                ])
-            }
-            Scenario::Chain { depth } => {
-                let arg = depth.to_le_bytes();
-                let start = Instant::now();
-                for _ in 0..calls {
-                    let reply = self.workers[0].peer.call("chain", &arg).map_err(|e| self.failure(0, "chain", e))?;
-                    // Each level calls the next with one less: a chain that went all the way
-                    // down answers with the last level's 1.
-                    if *reply.payload != 1u32.to_le_bytes() {
-                        return Err(RunFailure::new(format!(
-                            "a chain of depth {depth} answered {}, not the innermost call's 1",
-                            crate::worker::frame::show(&reply.payload)
-                        )));
-                    }
-                }
-                let chain = mean(start.elapsed(), calls);
-                Ok(vec![("chain".into(), chain), ("per_hop".into(), chain / depth as f64)])
-            }
-            Scenario::Singleton => {
-                self.counter.set(0);
-                let start = Instant::now();
-                let reply = self.workers[0]
-                    .peer
-                    .call("singleton", &calls.to_le_bytes())
-                    .map_err(|e| self.failure(0, "singleton", e))?;
-                let call = mean(start.elapsed(), calls);
-                if *reply.payload != (calls as u64).to_le_bytes() || self.counter.get() != calls as u64 {
-                    return Err(RunFailure::new(format!(
-                        "`singleton` made {} calls to the host's counter, not {calls}",
-                        self.counter.get()
-                    )));
-                }
-                let local_counter = Cell::new(0);
-                let one = 1u64.to_le_bytes();
-                let start = Instant::now();
-                for _ in 0..calls {
-                    let _ = black_box(counter_add(&local_counter, black_box(&one)));
-                }
-                let local = mean(start.elapsed(), calls);
-                Ok(vec![("call".into(), call), ("local".into(), local), ("overhead".into(), call - local)])
-            }
-            Scenario::FanOut { workers } => {
-                let arg = Call::SmallInt.payload();
-                let mut in_workers = Duration::ZERO;
-                let start = Instant::now();
-                for _ in 0..calls {
-                    let mut ids = Vec::with_capacity(self.workers.len());
-                    for (i, w) in self.workers.iter_mut().enumerate() {
-                        ids.push((i, w.peer.send_call("small_int", &arg)));
-                    }
-                    for (i, id) in ids {
-                        let id = id.map_err(|e| self.failure(i, "small_int", e))?;
-                        let reply = self.workers[i].peer.wait_reply(id).map_err(|e| self.failure(i, "small_int", e))?;
-                        in_workers += reply.method_time;
-                    }
-                }
-                let call = mean(start.elapsed(), calls);
-                let local = if self.builtin_worker() {
-                    let start = Instant::now();
-                    for _ in 0..calls * workers {
-                        let _ = black_box(builtin::small_int(black_box(&arg)));
-                    }
-                    mean(start.elapsed(), calls)
-                } else {
-                    mean(in_workers, calls)
-                };
-                Ok(vec![("call".into(), call), ("local".into(), local), ("overhead".into(), call - local)])
-            }
+            Scenario::Call { method, builtin, .. } => self.call_round(&method, builtin, calls),
+            Scenario::Chain { depth } => self.chain_round(depth, calls),
+            Scenario::Singleton => self.singleton_round(calls),
+            Scenario::FanOut { workers } => self.fan_out_round(workers, calls),
             Scenario::Workers { count } => self.scaling_round(count),
         }
+    }
+
+    /// `calls` calls of `method`, timed one by one, against the function called in-process (the
+    /// built-in's) or the time the worker says its method ran.
+    fn call_round(
+        &mut self,
+        method: &str,
+        builtin: Option<Call>,
+        calls: u32,
+    ) -> Result<Vec<(MetricName, f64)>, RunFailure> {
+        let mut times = Vec::with_capacity(calls as usize);
+        let mut in_worker = Duration::ZERO;
+        for _ in 0..calls {
+            let start = Instant::now();
+            let reply = self.workers[0].peer.call(method, &self.payload);
+            let took = start.elapsed();
+            let reply = reply.map_err(|e| self.failure(0, method, e))?;
+            if let Some(expected) = self.expected.as_deref().filter(|e| **e != *reply.payload) {
+                return Err(RunFailure::new(format!(
+                    "`{method}` answered {}, the function gives {}",
+                    crate::worker::frame::show(&reply.payload),
+                    crate::worker::frame::show(expected)
+                )));
+            }
+            times.push(took.as_secs_f64());
+            in_worker += reply.method_time;
+        }
+        // The built-in worker's function is called here too; a user's worker reports how
+        // long its method ran.
+        let local = match builtin.filter(|_| self.builtin_worker()) {
+            Some(call) => {
+                let f = call.function();
+                let start = Instant::now();
+                for _ in 0..calls {
+                    let _ = black_box(f(black_box(&self.payload)));
+                }
+                mean(start.elapsed(), calls)
+            }
+            None => mean(in_worker, calls),
+        };
+        let Spread { avg, sd, min, max } = Spread::of(&times);
+        Ok(vec![
+            ("call".into(), avg),
+            ("local".into(), local),
+            ("overhead".into(), avg - local),
+            ("call_sd".into(), sd),
+            ("call_min".into(), min),
+            ("call_max".into(), max),
+        ])
+    }
+
+    /// `calls` chains of `depth` calls, host → worker → host → …
+    fn chain_round(&mut self, depth: u32, calls: u32) -> Result<Vec<(MetricName, f64)>, RunFailure> {
+        let arg = depth.to_le_bytes();
+        let start = Instant::now();
+        for _ in 0..calls {
+            let reply = self.workers[0].peer.call("chain", &arg).map_err(|e| self.failure(0, "chain", e))?;
+            // Each level calls the next with one less: a chain that went all the way
+            // down answers with the last level's 1.
+            if *reply.payload != 1u32.to_le_bytes() {
+                return Err(RunFailure::new(format!(
+                    "a chain of depth {depth} answered {}, not the innermost call's 1",
+                    crate::worker::frame::show(&reply.payload)
+                )));
+            }
+        }
+        let chain = mean(start.elapsed(), calls);
+        Ok(vec![("chain".into(), chain), ("per_hop".into(), chain / depth as f64)])
+    }
+
+    /// One call from which the worker calls the host's counter `calls` times.
+    fn singleton_round(&mut self, calls: u32) -> Result<Vec<(MetricName, f64)>, RunFailure> {
+        self.counter.set(0);
+        let start = Instant::now();
+        let reply = self.workers[0]
+            .peer
+            .call("singleton", &calls.to_le_bytes())
+            .map_err(|e| self.failure(0, "singleton", e))?;
+        let call = mean(start.elapsed(), calls);
+        if *reply.payload != (calls as u64).to_le_bytes() || self.counter.get() != calls as u64 {
+            return Err(RunFailure::new(format!(
+                "`singleton` made {} calls to the host's counter, not {calls}",
+                self.counter.get()
+            )));
+        }
+        let local_counter = Cell::new(0);
+        let one = 1u64.to_le_bytes();
+        let start = Instant::now();
+        for _ in 0..calls {
+            let _ = black_box(counter_add(&local_counter, black_box(&one)));
+        }
+        let local = mean(start.elapsed(), calls);
+        Ok(vec![("call".into(), call), ("local".into(), local), ("overhead".into(), call - local)])
+    }
+
+    /// `calls` times, a call to each of the `workers` workers at once.
+    fn fan_out_round(&mut self, workers: u32, calls: u32) -> Result<Vec<(MetricName, f64)>, RunFailure> {
+        let arg = Call::SmallInt.payload();
+        let mut in_workers = Duration::ZERO;
+        let start = Instant::now();
+        for _ in 0..calls {
+            let mut ids = Vec::with_capacity(self.workers.len());
+            for (i, w) in self.workers.iter_mut().enumerate() {
+                ids.push((i, w.peer.send_call("small_int", &arg)));
+            }
+            for (i, id) in ids {
+                let id = id.map_err(|e| self.failure(i, "small_int", e))?;
+                let reply = self.workers[i].peer.wait_reply(id).map_err(|e| self.failure(i, "small_int", e))?;
+                in_workers += reply.method_time;
+            }
+        }
+        let call = mean(start.elapsed(), calls);
+        let local = if self.builtin_worker() {
+            let start = Instant::now();
+            for _ in 0..calls * workers {
+                let _ = black_box(builtin::small_int(black_box(&arg)));
+            }
+            mean(start.elapsed(), calls)
+        } else {
+            mean(in_workers, calls)
+        };
+        Ok(vec![("call".into(), call), ("local".into(), local), ("overhead".into(), call - local)])
     }
 
     /// Starts `count` workers, waits until all are ready, makes one call to each (so that each
@@ -489,6 +499,29 @@ impl Bench for RpcBench {
         // later row's host memory.
         self.payload = Arc::from(Vec::new());
         self.expected = None;
+    }
+}
+
+/// The mean, standard deviation, least and greatest of a round's call times (seconds).
+struct Spread {
+    avg: f64,
+    sd: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(times: &[f64]) -> Spread {
+        let n = times.len() as f64;
+        let avg = times.iter().sum::<f64>() / n;
+        let sd = if times.len() > 1 {
+            (times.iter().map(|t| (t - avg).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = times.iter().copied().fold(0.0, f64::max);
+        Spread { avg, sd, min, max }
     }
 }
 
