@@ -43,19 +43,7 @@ use warnings::{warn_of_shared_pythonpath, warn_of_too_few_runs};
 /// `baseline_ref`, interleaved, and saves the run. Several candidates run in turn with the
 /// baseline (A B C A B C ...) and are each judged against it.
 pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &Ui) -> Result<RunOutcome> {
-    if opts.no_build {
-        return Err(
-            UserError::Invalid("--no-build cannot be used with --compare: both sides must be built".into()).into()
-        );
-    }
-    if against.len() > 1 && opts.plan_options.precision.is_some() {
-        return Err(UserError::Invalid(
-            "--precision cannot be used with several --against: a run to a precision follows the interval of one \
-             pair; compare the candidates one at a time, or drop --precision"
-                .into(),
-        )
-        .into());
-    }
+    refuse_options(opts, against)?;
     let ws = workspace::load(&opts.cargo)?;
     let repo = git::open(&ws.root).map_err(ref_error)?;
     let working_root = ws.root.clone();
@@ -104,35 +92,8 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
         check_something_compares(&entries, &base, cand, opts.config_from)?;
         lists.push(entries);
     }
-    let benches = || lists.iter().flatten().filter_map(|e| e.cand.as_ref().or(e.base.as_ref()));
-    if benches().any(|b| b.reads_pythonpath()) {
-        warn_of_shared_pythonpath(&working_root, std::env::var_os("PYTHONPATH"), ui);
-    }
-    if cands.len() > 1 {
-        if let Some(b) = benches().find(|b| b.settings().precision.is_some()) {
-            ui.warn(format!(
-                "{} asks for a precision, which a run with several candidates cannot follow: it runs by the run count",
-                b.id().render()
-            ));
-        }
-    }
-
-    let base_needs: Vec<ArtifactRef> = lists.iter().flat_map(|l| needs(l, |e| e.base.as_ref())).collect();
-    let (base_built, mut fresh) = ctx.build(&base, &dedup(base_needs))?;
-    let mut cand_built = Vec::new();
-    for (cand, entries) in cands.iter().zip(&lists) {
-        let (built, built_fresh) = ctx.build(cand, &needs(entries, |e| e.cand.as_ref()))?;
-        fresh |= built_fresh;
-        cand_built.push(built);
-    }
-    if fresh {
-        report_cache_size(&store, ui);
-    }
-    let base_staged = Staged::new(store.dir(), "baseline", base_built).context("copying the baseline's files")?;
-    let cand_staged = cand_built
-        .into_iter()
-        .map(|built| Staged::new(store.dir(), "candidate", built).context("copying the candidate's files"))
-        .collect::<Result<Vec<Staged>>>()?;
+    warn_of_definitions(&lists, &working_root, ui);
+    let (base_staged, cand_staged) = build_and_stage(&ctx, &base, &cands, &lists)?;
 
     warn_of_too_few_runs(&store, lists[0].iter().filter_map(|e| e.cand.as_deref()), ui);
 
@@ -155,6 +116,70 @@ pub fn compare(opts: &RunOptions, baseline_ref: &str, against: &[String], ui: &U
         .collect();
     let saved = store.save_run(&document, &lock).context("saving the results")?;
     Ok(RunOutcome { document, saved, store })
+}
+
+/// The options a comparison cannot follow, refused before anything is read or written.
+fn refuse_options(opts: &RunOptions, against: &[String]) -> Result<()> {
+    if opts.no_build {
+        return Err(
+            UserError::Invalid("--no-build cannot be used with --compare: both sides must be built".into()).into()
+        );
+    }
+    if against.len() > 1 && opts.plan_options.precision.is_some() {
+        return Err(UserError::Invalid(
+            "--precision cannot be used with several --against: a run to a precision follows the interval of one \
+             pair; compare the candidates one at a time, or drop --precision"
+                .into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// What the definitions of every side call for a warning about, before anything is built: Python
+/// code that both sides would import from the working tree, a precision that several candidates
+/// cannot follow.
+fn warn_of_definitions(lists: &[Vec<Entry>], working_root: &std::path::Path, ui: &Ui) {
+    let benches = || lists.iter().flatten().filter_map(|e| e.cand.as_ref().or(e.base.as_ref()));
+    if benches().any(|b| b.reads_pythonpath()) {
+        warn_of_shared_pythonpath(working_root, std::env::var_os("PYTHONPATH"), ui);
+    }
+    if lists.len() > 1 {
+        if let Some(b) = benches().find(|b| b.settings().precision.is_some()) {
+            ui.warn(format!(
+                "{} asks for a precision, which a run with several candidates cannot follow: it runs by the run count",
+                b.id().render()
+            ));
+        }
+    }
+}
+
+/// Builds what the entries need on the baseline and on each candidate, and copies the built files
+/// into the results folder's stage, as a plain run measures them.
+fn build_and_stage(
+    ctx: &SideContext,
+    base: &Source,
+    cands: &[Source],
+    lists: &[Vec<Entry>],
+) -> Result<(Staged, Vec<Staged>)> {
+    let base_needs: Vec<ArtifactRef> = lists.iter().flat_map(|l| needs(l, |e| e.base.as_ref())).collect();
+    let (base_built, mut fresh) = ctx.build(base, &dedup(base_needs))?;
+    let mut cand_built = Vec::new();
+    for (cand, entries) in cands.iter().zip(lists) {
+        let (built, built_fresh) = ctx.build(cand, &needs(entries, |e| e.cand.as_ref()))?;
+        fresh |= built_fresh;
+        cand_built.push(built);
+    }
+    if fresh {
+        report_cache_size(ctx.store, ctx.ui);
+    }
+    let dir = ctx.store.dir();
+    let base_staged = Staged::new(dir, "baseline", base_built).context("copying the baseline's files")?;
+    let cand_staged = cand_built
+        .into_iter()
+        .map(|built| Staged::new(dir, "candidate", built).context("copying the candidate's files"))
+        .collect::<Result<Vec<Staged>>>()?;
+    Ok((base_staged, cand_staged))
 }
 
 /// The candidates `against` names, in order: `None` for the working tree (`.`, or no `--against`).
