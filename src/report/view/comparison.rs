@@ -161,39 +161,7 @@ pub(super) fn comparison_of<'a>(
     };
     let mut groups: Vec<(String, Vec<CompareRow>)> = Vec::new();
     for r in &cmp.rows {
-        let desc = desc_of(&r.id, &r.metric);
-        let fmt = |v: f64| format::metric_value(desc, v);
-        let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
-        // A shift row's change is the shift applied to the baseline, not the medians' difference.
-        let shifted = r.location == Some(Compared::Shift);
-        let moved = |b: f64, c: f64| if shifted { r.ratio.map_or(c, |ratio| b * ratio) } else { c };
-        let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
-            let c = moved(b, c);
-            let sign = if c > b {
-                "+"
-            } else if c < b {
-                "−"
-            } else {
-                ""
-            };
-            format!("{sign}{}", fmt((c - b).abs()))
-        });
-        let row = CompareRow {
-            metric: compared_metric(r),
-            values,
-            delta,
-            percent: change_percent(r, desc),
-            ci: r.ci95.map(|[a, b]| {
-                let level = r.ci_level.map(|l| format!(" ({})", level_text(l))).unwrap_or_default();
-                format!("{:+.1}% … {:+.1}%{level}", (a - 1.0) * 100.0, (b - 1.0) * 100.0)
-            }),
-            p: p_text(r),
-            word: verdict_word(r),
-            class: verdict_class(r),
-            notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
-            better: desc.map_or(Better::Lower, |d| d.better),
-            row: r.clone(),
-        };
+        let row = compare_row(r, desc_of(&r.id, &r.metric));
         match groups.iter_mut().find(|(id, _)| *id == r.id) {
             Some((_, rows)) => rows.push(row),
             None => groups.push((r.id.clone(), vec![row])),
@@ -228,24 +196,7 @@ pub(super) fn comparison_of<'a>(
             Some((row_label(candidate, r), detectable, fail))
         })
         .collect();
-    let changes = cmp
-        .rows
-        .iter()
-        .filter(|r| r.gating && r.metric != "status" && r.location.is_some())
-        .filter_map(|r| {
-            let ratio = r.ratio?;
-            let [lo, hi] = r.ci95?;
-            let configured = || thresholds_of(&r.id).map_or(0.02, |t| t.noise);
-            let noise = r.noise.unwrap_or_else(configured) * 100.0;
-            Some(Change {
-                label: row_label(candidate, r),
-                percent: (ratio - 1.0) * 100.0,
-                ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
-                verdict: r.verdict,
-                noise,
-            })
-        })
-        .collect();
+    let changes = changes(cmp, candidate);
     ComparisonView {
         baseline: &cmp.baseline,
         candidate: &cmp.candidate,
@@ -262,6 +213,65 @@ pub(super) fn comparison_of<'a>(
         too_noisy,
         lines: bench_lines(candidate, &cmp.rows),
     }
+}
+
+/// One row of the comparison table: both values, the change in the metric's unit and in percent,
+/// the interval, the p-value and the verdict.
+fn compare_row(r: &ComparisonRow, desc: Option<&MetricDesc>) -> CompareRow {
+    let fmt = |v: f64| format::metric_value(desc, v);
+    let values = r.baseline.zip(r.candidate).map(|(b, c)| [fmt(b), fmt(c)]);
+    // A shift row's change is the shift applied to the baseline, not the medians' difference.
+    let shifted = r.location == Some(Compared::Shift);
+    let moved = |b: f64, c: f64| if shifted { r.ratio.map_or(c, |ratio| b * ratio) } else { c };
+    let delta = r.baseline.zip(r.candidate).map(|(b, c)| {
+        let c = moved(b, c);
+        let sign = if c > b {
+            "+"
+        } else if c < b {
+            "−"
+        } else {
+            ""
+        };
+        format!("{sign}{}", fmt((c - b).abs()))
+    });
+    CompareRow {
+        metric: compared_metric(r),
+        values,
+        delta,
+        percent: change_percent(r, desc),
+        ci: r.ci95.map(|[a, b]| {
+            let level = r.ci_level.map(|l| format!(" ({})", level_text(l))).unwrap_or_default();
+            format!("{:+.1}% … {:+.1}%{level}", (a - 1.0) * 100.0, (b - 1.0) * 100.0)
+        }),
+        p: p_text(r),
+        word: verdict_word(r),
+        class: verdict_class(r),
+        notable: r.gating || !matches!(r.verdict, Verdict::NoChange | Verdict::WithinNoise),
+        better: desc.map_or(Better::Lower, |d| d.better),
+        row: r.clone(),
+    }
+}
+
+/// The change of every gating row that has one, with its interval and noise band in percent.
+fn changes(cmp: &Comparison, candidate: &[BenchmarkResult]) -> Vec<Change> {
+    let thresholds_of = |id: &str| candidate.iter().find(|b| b.id == id).map(|b| b.config.thresholds);
+    cmp.rows
+        .iter()
+        .filter(|r| r.gating && r.metric != "status" && r.location.is_some())
+        .filter_map(|r| {
+            let ratio = r.ratio?;
+            let [lo, hi] = r.ci95?;
+            let configured = || thresholds_of(&r.id).map_or(0.02, |t| t.noise);
+            let noise = r.noise.unwrap_or_else(configured) * 100.0;
+            Some(Change {
+                label: row_label(candidate, r),
+                percent: (ratio - 1.0) * 100.0,
+                ci: [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
+                verdict: r.verdict,
+                noise,
+            })
+        })
+        .collect()
 }
 
 /// `; biggest mover: +38 412 instructions in fd::cli::Opts::parse [fd, crate fd] (+41.0%)`, and
