@@ -148,121 +148,152 @@ fn memory_needs(size: u64, workers: u32, modes: &[Mode], device: Device) -> Need
 
 /// The rows, in report order.
 pub fn rows(input: &RowsInput) -> Vec<TensorRow> {
-    let cfg = input.cfg;
-    let args = input.args;
+    let maker = Maker::new(input);
     let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
-    let dtype = cfg.dtype.unwrap_or(DType::F32);
-    let modes: Vec<Mode> = match args.mode.mode() {
-        Some(m) => vec![m],
-        None => cfg.modes.clone().unwrap_or_else(|| vec![Mode::Copy, Mode::Shared]),
-    };
-    let mut devices = if args.devices.is_empty() {
-        cfg.devices.clone().unwrap_or(vec![Device::Cpu, Device::Cuda])
-    } else {
-        args.devices.clone()
-    };
-    if args.no_gpu {
-        devices.retain(|d| *d != Device::Cuda);
-    }
-    let mut shapes: Vec<Vec<u64>> =
-        cfg.shapes.clone().unwrap_or_else(|| DEFAULT_SHAPES.iter().map(|s| s.to_vec()).collect());
-    if args.large {
-        shapes.extend(cfg.large_shapes.clone().unwrap_or_else(|| vec![vec![40132, 40132]]));
-    }
-    let count = cfg.count.unwrap_or(if input.quick { 20 } else { 100 });
-    let round_bytes: u64 = if input.quick { 256 << 20 } else { 1 << 30 };
-    let shm_dir = cfg.shm_dir.clone().unwrap_or_else(|| PathBuf::from("/dev/shm"));
-    let make = |name: &str, params: Vec<Param>| {
-        let mut id = BenchId::new(super::KIND, input.package, name);
-        id.params = params;
-        id
-    };
-    let row = |id: BenchId, kind: RowKind, count: u32, device: Device, needs: Needs| TensorRow {
-        id,
-        settings: input.settings.clone(),
-        kind,
-        count,
-        shm_dir: shm_dir.clone(),
-        skip: match device {
-            Device::Cuda => input.machine.no_cuda.clone(),
-            Device::Cpu => None,
-        },
-        needs,
-        check_memory: !args.no_memory_check,
-        reference: None,
-        group: None,
-    };
     let mut out = Vec::new();
-    let made = out.len();
     if wants(Group::Transfer) {
-        for &device in &devices {
-            for shape in &shapes {
-                let spec = TensorSpec { shape: shape.clone(), dtype };
-                let bytes = spec.bytes();
-                let mut copy_id = None;
-                for &mode in &modes {
-                    let id = make(
-                        "transfer",
-                        vec![
-                            text("device", device.as_str()),
-                            text("dtype", dtype.as_str()),
-                            text("shape", &spec.shape_text()),
-                            number("size", bytes as f64, Unit::Bytes),
-                            text("mode", mode.as_str()),
-                        ],
-                    );
-                    let rendered = id.render();
-                    let kind = RowKind::Transfer { spec: spec.clone(), mode, device };
-                    let per_round = crate::suites::per_round(count, bytes, round_bytes, 3);
-                    let mut r = row(id, kind, per_round, device, transfer_needs(bytes, mode, device));
-                    if device == Device::Cuda {
-                        r.skip = r.skip.or_else(|| cuda_unsupported(Some(mode)));
-                    }
-                    match mode {
-                        Mode::Copy => copy_id = Some(rendered),
-                        Mode::Shared => r.reference = copy_id.clone(),
-                    }
-                    out.push(r);
-                }
-            }
+        out.extend(transfer_rows(&maker));
+    }
+    if wants(Group::Memory) {
+        out.extend(memory_rows(&maker));
+    }
+    out
+}
+
+/// What every row is made from: the configuration and the command line resolved once.
+struct Maker<'a> {
+    input: &'a RowsInput<'a>,
+    dtype: DType,
+    modes: Vec<Mode>,
+    devices: Vec<Device>,
+    shapes: Vec<Vec<u64>>,
+    count: u32,
+    round_bytes: u64,
+    shm_dir: PathBuf,
+}
+
+impl<'a> Maker<'a> {
+    fn new(input: &'a RowsInput<'a>) -> Maker<'a> {
+        let (cfg, args) = (input.cfg, input.args);
+        let modes: Vec<Mode> = match args.mode.mode() {
+            Some(m) => vec![m],
+            None => cfg.modes.clone().unwrap_or_else(|| vec![Mode::Copy, Mode::Shared]),
+        };
+        let mut devices = if args.devices.is_empty() {
+            cfg.devices.clone().unwrap_or(vec![Device::Cpu, Device::Cuda])
+        } else {
+            args.devices.clone()
+        };
+        if args.no_gpu {
+            devices.retain(|d| *d != Device::Cuda);
+        }
+        let mut shapes: Vec<Vec<u64>> =
+            cfg.shapes.clone().unwrap_or_else(|| DEFAULT_SHAPES.iter().map(|s| s.to_vec()).collect());
+        if args.large {
+            shapes.extend(cfg.large_shapes.clone().unwrap_or_else(|| vec![vec![40132, 40132]]));
+        }
+        Maker {
+            input,
+            dtype: cfg.dtype.unwrap_or(DType::F32),
+            modes,
+            devices,
+            shapes,
+            count: cfg.count.unwrap_or(if input.quick { 20 } else { 100 }),
+            round_bytes: if input.quick { 256 << 20 } else { 1 << 30 },
+            shm_dir: cfg.shm_dir.clone().unwrap_or_else(|| PathBuf::from("/dev/shm")),
         }
     }
-    tag(&mut out[made..], Group::Transfer);
-    let made = out.len();
-    if wants(Group::Memory) {
-        let size = cfg.memory_size.unwrap_or(if args.large { 2 << 30 } else { 256 << 20 });
-        let mut workers = cfg.workers.clone().unwrap_or_else(|| vec![1, 5]);
-        workers.sort_unstable();
-        workers.dedup();
-        for &device in &devices {
-            // The same rows on the GPU hold the tensor in device memory and read NVML.
-            let name = match device {
-                Device::Cpu => "memory",
-                Device::Cuda => "vram",
-            };
-            for &n in &workers {
-                let id = make(
-                    name,
-                    vec![number("size", size as f64, Unit::Bytes), number("workers", n as f64, Unit::Count)],
+
+    fn id(&self, name: &str, params: Vec<Param>) -> BenchId {
+        let mut id = BenchId::new(super::KIND, self.input.package, name);
+        id.params = params;
+        id
+    }
+
+    fn row(&self, id: BenchId, kind: RowKind, count: u32, device: Device, needs: Needs, group: Group) -> TensorRow {
+        TensorRow {
+            id,
+            settings: self.input.settings.clone(),
+            kind,
+            count,
+            shm_dir: self.shm_dir.clone(),
+            skip: match device {
+                Device::Cuda => self.input.machine.no_cuda.clone(),
+                Device::Cpu => None,
+            },
+            needs,
+            check_memory: !self.input.args.no_memory_check,
+            reference: None,
+            group: Some(group),
+        }
+    }
+}
+
+/// One tensor handed to a worker and back, per device, shape and mode; a shared row is measured
+/// against the copy row of its shape.
+fn transfer_rows(m: &Maker) -> Vec<TensorRow> {
+    let mut out = Vec::new();
+    for &device in &m.devices {
+        for shape in &m.shapes {
+            let spec = TensorSpec { shape: shape.clone(), dtype: m.dtype };
+            let bytes = spec.bytes();
+            let mut copy_id = None;
+            for &mode in &m.modes {
+                let id = m.id(
+                    "transfer",
+                    vec![
+                        text("device", device.as_str()),
+                        text("dtype", m.dtype.as_str()),
+                        text("shape", &spec.shape_text()),
+                        number("size", bytes as f64, Unit::Bytes),
+                        text("mode", mode.as_str()),
+                    ],
                 );
-                let kind = RowKind::Memory { workers: n, bytes: size, modes: modes.clone(), device };
-                let mut r = row(id, kind, 1, device, memory_needs(size, n, &modes, device));
+                let rendered = id.render();
+                let kind = RowKind::Transfer { spec: spec.clone(), mode, device };
+                let per_round = crate::suites::per_round(m.count, bytes, m.round_bytes, 3);
+                let needs = transfer_needs(bytes, mode, device);
+                let mut r = m.row(id, kind, per_round, device, needs, Group::Transfer);
                 if device == Device::Cuda {
-                    r.skip = r.skip.or_else(|| cuda_unsupported(None));
+                    r.skip = r.skip.or_else(|| cuda_unsupported(Some(mode)));
+                }
+                match mode {
+                    Mode::Copy => copy_id = Some(rendered),
+                    Mode::Shared => r.reference = copy_id.clone(),
                 }
                 out.push(r);
             }
         }
     }
-    tag(&mut out[made..], Group::Memory);
     out
 }
 
-/// Marks the rows just made with the scenario group they were made for.
-fn tag(rows: &mut [TensorRow], group: Group) {
-    for row in rows {
-        row.group = Some(group);
+/// The memory one tensor takes with each count of workers, per device (on the GPU: `vram`).
+fn memory_rows(m: &Maker) -> Vec<TensorRow> {
+    let (cfg, args) = (m.input.cfg, m.input.args);
+    let size = cfg.memory_size.unwrap_or(if args.large { 2 << 30 } else { 256 << 20 });
+    let mut workers = cfg.workers.clone().unwrap_or_else(|| vec![1, 5]);
+    workers.sort_unstable();
+    workers.dedup();
+    let mut out = Vec::new();
+    for &device in &m.devices {
+        // The same rows on the GPU hold the tensor in device memory and read NVML.
+        let name = match device {
+            Device::Cpu => "memory",
+            Device::Cuda => "vram",
+        };
+        for &n in &workers {
+            let id =
+                m.id(name, vec![number("size", size as f64, Unit::Bytes), number("workers", n as f64, Unit::Count)]);
+            let kind = RowKind::Memory { workers: n, bytes: size, modes: m.modes.clone(), device };
+            let mut r = m.row(id, kind, 1, device, memory_needs(size, n, &m.modes, device), Group::Memory);
+            if device == Device::Cuda {
+                r.skip = r.skip.or_else(|| cuda_unsupported(None));
+            }
+            out.push(r);
+        }
     }
+    out
 }
 
 #[cfg(test)]
