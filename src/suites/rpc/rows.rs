@@ -137,101 +137,143 @@ fn too_big(payload: u64, available: Option<u64>) -> Option<String> {
 
 /// The rows, in report order.
 pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
-    let s = &input.sizes;
     let wants = |g: Group| input.groups.is_empty() || input.groups.contains(&g);
-    let make = |name: &str, worker_name: &str, transport: Option<RpcTransport>, params: Vec<Param>| {
-        let mut id = BenchId::new(super::KIND, input.package, name);
+    let builtin = WorkerDef::Builtin;
+    let user = input.user.as_ref().map(|u| (u, WorkerDef::User(u.worker.clone())));
+    // The built-in worker, then the user's: the same built-in calls and patterns (a worker that
+    // lacks one of those methods skips its row), then its own calls.
+    let workers: Vec<(&str, &WorkerDef)> =
+        std::iter::once(("builtin", &builtin)).chain(user.iter().map(|(u, def)| (u.name.as_str(), def))).collect();
+    let maker = |group: Group| Maker { input, group };
+    let mut out = Vec::new();
+    if wants(Group::Calls) {
+        let user_calls = user.as_ref().map(|(u, def)| (def, *u));
+        out.extend(call_rows(&maker(Group::Calls), &workers, user_calls));
+    }
+    if wants(Group::Patterns) {
+        out.extend(pattern_rows(&maker(Group::Patterns), &workers));
+    }
+    if wants(Group::Scaling) {
+        out.extend(scaling_rows(&maker(Group::Scaling), &workers));
+    }
+    link_to_builtin(&mut out);
+    out
+}
+
+/// Makes the ids and rows of one scenario group.
+struct Maker<'a> {
+    input: &'a RowsInput<'a>,
+    group: Group,
+}
+
+impl Maker<'_> {
+    /// `rpc/<package>/<name>[worker=…,transport=…,<params>]`.
+    fn id(&self, name: &str, worker_name: &str, transport: Option<RpcTransport>, params: Vec<Param>) -> BenchId {
+        let mut id = BenchId::new(super::KIND, self.input.package, name);
         id.params.push(text("worker", worker_name));
         if let Some(t) = transport {
             id.params.push(text("transport", t.as_str()));
         }
         id.params.extend(params);
         id
-    };
-    let row =
-        |id: BenchId, scenario: Scenario, worker: &WorkerDef, transport: RpcTransport, calls: u32, shape: Shape| {
-            RpcRow {
-                id,
-                settings: input.settings.clone(),
-                scenario,
-                worker: worker.clone(),
-                transport,
-                calls,
-                warmup: s.warmup,
-                shape,
-                skip: None,
-                reference: None,
-                group: None,
-            }
-        };
-    let builtin = WorkerDef::Builtin;
+    }
+
+    fn row(
+        &self,
+        id: BenchId,
+        scenario: Scenario,
+        worker: &WorkerDef,
+        transport: RpcTransport,
+        calls: u32,
+        shape: Shape,
+    ) -> RpcRow {
+        RpcRow {
+            id,
+            settings: self.input.settings.clone(),
+            scenario,
+            worker: worker.clone(),
+            transport,
+            calls,
+            warmup: self.input.sizes.warmup,
+            shape,
+            skip: None,
+            reference: None,
+            group: Some(self.group),
+        }
+    }
+}
+
+/// Calls of one method, timed one by one: every built-in call on every worker, then the user's
+/// own calls on the user's worker; a payload that cannot fit in memory is skipped.
+fn call_rows(m: &Maker, workers: &[(&str, &WorkerDef)], user: Option<(&WorkerDef, &UserRows)>) -> Vec<RpcRow> {
+    let s = &m.input.sizes;
     let mut out = Vec::new();
-    let user = input.user.as_ref().map(|u| (u.name.as_str(), WorkerDef::User(u.worker.clone()), &u.calls));
-    // The built-in worker, then the user's: the same built-in calls and patterns (a worker that
-    // lacks one of those methods skips its row), then its own calls.
-    let workers: Vec<(&str, &WorkerDef)> =
-        std::iter::once(("builtin", &builtin)).chain(user.iter().map(|(name, def, _)| (*name, def))).collect();
+    for &t in &s.transports {
+        for &(name, def) in workers {
+            for call in Call::ALL {
+                let size = call.payload_size() as u64;
+                let params = vec![text("method", call.method()), number("payload", size as f64, Unit::Bytes)];
+                let scenario =
+                    Scenario::Call { method: call.method().into(), payload: size as usize, builtin: Some(call) };
+                let id = m.id("call", name, Some(t), params);
+                let mut r = m.row(id, scenario, def, t, s.calls_for(size), Shape::Call);
+                r.skip = too_big(size, m.input.mem_available);
+                out.push(r);
+            }
+        }
+        if let Some((def, rows)) = user {
+            let name = rows.name.as_str();
+            for (method, size) in &rows.calls {
+                let params = vec![text("method", method), number("payload", *size as f64, Unit::Bytes)];
+                let scenario = Scenario::Call { method: method.clone(), payload: *size as usize, builtin: None };
+                let id = m.id("call", name, Some(t), params);
+                let mut r = m.row(id, scenario, def, t, s.calls_for(*size), Shape::Call);
+                r.skip = too_big(*size, m.input.mem_available);
+                out.push(r);
+            }
+        }
+    }
+    out
+}
 
-    let made = out.len();
-    if wants(Group::Calls) {
-        for &t in &s.transports {
-            for &(name, def) in &workers {
-                for call in Call::ALL {
-                    let size = call.payload_size() as u64;
-                    let params = vec![text("method", call.method()), number("payload", size as f64, Unit::Bytes)];
-                    let scenario =
-                        Scenario::Call { method: call.method().into(), payload: size as usize, builtin: Some(call) };
-                    let mut r =
-                        row(make("call", name, Some(t), params), scenario, def, t, s.calls_for(size), Shape::Call);
-                    r.skip = too_big(size, input.mem_available);
-                    out.push(r);
-                }
+/// Chains of each depth, the singleton counter and the fan-out, per transport and worker.
+fn pattern_rows(m: &Maker, workers: &[(&str, &WorkerDef)]) -> Vec<RpcRow> {
+    let s = &m.input.sizes;
+    let mut out = Vec::new();
+    for &t in &s.transports {
+        for &(name, def) in workers {
+            for depth in 1..=s.depth {
+                let id = m.id("chain", name, Some(t), vec![number("depth", depth as f64, Unit::Count)]);
+                out.push(m.row(id, Scenario::Chain { depth }, def, t, s.count, Shape::Chain));
             }
-            if let Some((name, def, calls)) = &user {
-                for (method, size) in calls.iter() {
-                    let params = vec![text("method", method), number("payload", *size as f64, Unit::Bytes)];
-                    let scenario = Scenario::Call { method: method.clone(), payload: *size as usize, builtin: None };
-                    let mut r =
-                        row(make("call", name, Some(t), params), scenario, def, t, s.calls_for(*size), Shape::Call);
-                    r.skip = too_big(*size, input.mem_available);
-                    out.push(r);
-                }
-            }
+            let id = m.id("singleton", name, Some(t), Vec::new());
+            out.push(m.row(id, Scenario::Singleton, def, t, s.count, Shape::Singleton));
+            let n = s.fan_out;
+            let id = m.id("fan-out", name, Some(t), vec![number("workers", n as f64, Unit::Count)]);
+            out.push(m.row(id, Scenario::FanOut { workers: n }, def, t, s.count, Shape::FanOut));
         }
     }
-    tag(&mut out[made..], Group::Calls);
-    let made = out.len();
-    if wants(Group::Patterns) {
-        for &t in &s.transports {
-            for &(name, def) in &workers {
-                for depth in 1..=s.depth {
-                    let id = make("chain", name, Some(t), vec![number("depth", depth as f64, Unit::Count)]);
-                    out.push(row(id, Scenario::Chain { depth }, def, t, s.count, Shape::Chain));
-                }
-                let id = make("singleton", name, Some(t), Vec::new());
-                out.push(row(id, Scenario::Singleton, def, t, s.count, Shape::Singleton));
-                let n = s.fan_out;
-                let id = make("fan-out", name, Some(t), vec![number("workers", n as f64, Unit::Count)]);
-                out.push(row(id, Scenario::FanOut { workers: n }, def, t, s.count, Shape::FanOut));
-            }
-        }
-    }
-    tag(&mut out[made..], Group::Patterns);
-    let made = out.len();
-    if wants(Group::Scaling) {
-        // Memory does not depend on the transport much: the first one is used.
-        let t = s.transports[0];
-        for &(name, def) in &workers {
-            for &n in &s.workers {
-                let id = make("workers", name, None, vec![number("count", n as f64, Unit::Count)]);
-                out.push(row(id, Scenario::Workers { count: n }, def, t, 1, Shape::Workers));
-            }
-        }
-    }
-    tag(&mut out[made..], Group::Scaling);
+    out
+}
 
-    // Each row of the user's worker is measured against the built-in worker's row with the same
-    // parameters, interleaved, when there is one.
+/// Each count of workers started together, per worker.
+fn scaling_rows(m: &Maker, workers: &[(&str, &WorkerDef)]) -> Vec<RpcRow> {
+    let s = &m.input.sizes;
+    // Memory does not depend on the transport much: the first one is used.
+    let t = s.transports[0];
+    let mut out = Vec::new();
+    for &(name, def) in workers {
+        for &n in &s.workers {
+            let id = m.id("workers", name, None, vec![number("count", n as f64, Unit::Count)]);
+            out.push(m.row(id, Scenario::Workers { count: n }, def, t, 1, Shape::Workers));
+        }
+    }
+    out
+}
+
+/// Each row of the user's worker is measured against the built-in worker's row with the same
+/// parameters, interleaved, when there is one.
+fn link_to_builtin(out: &mut [RpcRow]) {
     let ids: Vec<String> = out.iter().map(|r| r.id.render()).collect();
     for row in out.iter_mut().filter(|r| matches!(r.worker, WorkerDef::User(_))) {
         let mut floor = row.id.clone();
@@ -240,14 +282,6 @@ pub fn rows(input: &RowsInput) -> Vec<RpcRow> {
         if ids.contains(&floor) {
             row.reference = Some(floor);
         }
-    }
-    out
-}
-
-/// Marks the rows just made with the scenario group they were made for.
-fn tag(rows: &mut [RpcRow], group: Group) {
-    for row in rows {
-        row.group = Some(group);
     }
 }
 
