@@ -48,8 +48,8 @@ pub enum Command {
         suite: String,
         /// Only this group of scenarios (may repeat): zmq has throughput, latency, features,
         /// pipeline; rpc has calls, patterns, scaling; tensor has transfer, memory.
-        #[arg(long, value_enum, value_name = "GROUP")]
-        scenario: Vec<crate::suites::Group>,
+        #[arg(long, value_parser = scenario_names(), value_name = "GROUP")]
+        scenario: Vec<String>,
         /// List the scenarios and their rows without running them.
         #[arg(long)]
         list: bool,
@@ -134,8 +134,8 @@ pub enum Command {
         #[arg(long, value_parser = suite_names(), value_name = "SUITE")]
         suite: Option<String>,
         /// With --suite: only this group of scenarios (may repeat).
-        #[arg(long, value_enum, value_name = "GROUP", requires = "suite")]
-        scenario: Vec<crate::suites::Group>,
+        #[arg(long, value_parser = scenario_names(), value_name = "GROUP", requires = "suite")]
+        scenario: Vec<String>,
     },
     /// Remove the checkouts, builds and cached files of compared refs (results are kept).
     Clean {
@@ -216,6 +216,13 @@ fn suite_names() -> clap::builder::PossibleValuesParser {
     let suites = kinds.iter().filter(|k| k.family() == Family::Suite);
     let values = suites.map(|k| clap::builder::PossibleValue::new(k.name()).help(k.info().about));
     values.chain([clap::builder::PossibleValue::new(ALL_SUITES).help("Every suite")]).collect::<Vec<_>>().into()
+}
+
+/// The values of `--scenario`: every suite's scenario groups, from the registry.
+fn scenario_names() -> clap::builder::PossibleValuesParser {
+    let kinds = Registry::builtin();
+    let groups = kinds.iter().flat_map(|k| k.info().groups);
+    groups.map(|g| clap::builder::PossibleValue::new(g.name).help(g.about)).collect::<Vec<_>>().into()
 }
 
 /// A subcommand a kind adds (`start`, `load`): run only that kind's benchmarks.

@@ -47,7 +47,7 @@ pub enum UserError {
 
     /// `--scenario` named a group of another suite.
     #[error("`{group}` is not a scenario of the {suite} suite")]
-    ScenarioNotInSuite { group: &'static str, suite: &'static str, available: Vec<&'static str> },
+    ScenarioNotInSuite { group: String, suite: &'static str, available: Vec<&'static str> },
 
     /// A comparison whose two sides have no benchmark they can both run.
     #[error("nothing to compare: {detail}")]

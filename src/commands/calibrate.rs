@@ -22,7 +22,6 @@ use crate::results::calibration::{self, CalibratedBench, Calibration, SuiteCalib
 use crate::results::{BenchmarkResult, Location, Status};
 use crate::stats::power::{Noise, ALPHA, POWER, RUN_COUNTS};
 use crate::stats::summary::{mean, variance};
-use crate::suites::Group;
 use crate::ui::Ui;
 
 /// Processes per side of a suite row's calibration unless `--processes` says.
@@ -36,7 +35,7 @@ pub const PROCESS_COUNTS: [u64; 4] = [4, 8, 12, 20];
 pub fn command(
     time: Duration,
     detect: Option<f64>,
-    suite: Option<(&str, &[Group])>,
+    suite: Option<(&str, &[String])>,
     args: &RunArgs,
     ui: &Ui,
 ) -> Result<u8> {
@@ -49,7 +48,7 @@ pub fn command(
     let mut opts = super::options::run_options(args, &kinds)?;
     match suite {
         Some((_, scenarios)) => {
-            opts.plan_options.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
+            opts.plan_options.scenarios = super::suite::scenario_names(scenarios);
             opts.plan_options.processes = Some(args.processes.unwrap_or(SUITE_PROCESSES));
         }
         None => opts.plan_options.min_time = Some(time),

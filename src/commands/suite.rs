@@ -12,7 +12,6 @@ use crate::measure::kind::Family;
 use crate::plan::Registry;
 use crate::suites::rpc::rows::ScalingArgs;
 use crate::suites::tensor::rows::TensorArgs;
-use crate::suites::Group;
 use crate::ui::Ui;
 
 /// The options of one suite or another, as the command line parsed them.
@@ -29,7 +28,7 @@ pub struct SuiteArgs<'a> {
 pub fn command(
     args: &RunArgs,
     which: &str,
-    scenarios: &[Group],
+    scenarios: &[String],
     suite_args: &SuiteArgs,
     list: bool,
     ui: &Ui,
@@ -40,7 +39,7 @@ pub fn command(
     }
     let mut opts = super::options::run_options(args, &kinds)?;
     opts.config = suite_args.config.map(Path::to_path_buf);
-    opts.plan_options.scenarios = scenarios.iter().map(|g| g.as_str()).collect();
+    opts.plan_options.scenarios = scenario_names(scenarios);
     opts.plan_options.kind_args.set(suite_args.scaling.clone());
     opts.plan_options.kind_args.set(suite_args.tensor.clone());
     if list {
@@ -51,7 +50,7 @@ pub fn command(
 
 /// The kinds a suite name stands for (`all`: every suite of the registry), or the error of a
 /// scenario group that is not the suite's.
-pub fn kinds(which: &str, scenarios: &[Group]) -> Result<Vec<&'static str>, UserError> {
+pub fn kinds(which: &str, scenarios: &[String]) -> Result<Vec<&'static str>, UserError> {
     let registry = Registry::builtin();
     let kinds: Vec<&'static str> = match registry.get(which) {
         Some(kind) => vec![kind.name()],
@@ -59,12 +58,20 @@ pub fn kinds(which: &str, scenarios: &[Group]) -> Result<Vec<&'static str>, User
         None => return Err(UserError::Invalid(format!("`{which}` is not a suite"))),
     };
     if let [kind] = kinds[..] {
-        let groups = registry.get(kind).map(|k| k.info().groups).unwrap_or_default();
+        let groups: Vec<&'static str> =
+            registry.get(kind).map(|k| k.info().groups).unwrap_or_default().iter().map(|g| g.name).collect();
         if let Some(g) = scenarios.iter().find(|g| !groups.contains(&g.as_str())) {
-            return Err(UserError::ScenarioNotInSuite { group: g.as_str(), suite: kind, available: groups.to_vec() });
+            return Err(UserError::ScenarioNotInSuite { group: g.clone(), suite: kind, available: groups });
         }
     }
     Ok(kinds)
+}
+
+/// The registry's names of the scenario groups named on the command line (which clap has checked).
+pub fn scenario_names(scenarios: &[String]) -> Vec<&'static str> {
+    let registry = Registry::builtin();
+    let all: Vec<&'static str> = registry.iter().flat_map(|k| k.info().groups).map(|g| g.name).collect();
+    scenarios.iter().filter_map(|s| all.iter().copied().find(|name| name == s)).collect()
 }
 
 /// What a run from a configuration file cannot do: it has no workspace to build or compare.

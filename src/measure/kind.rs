@@ -56,10 +56,19 @@ pub struct KindInfo {
     pub has_subcommand: bool,
     /// Whether `calibrate` (without `--suite`) measures its benchmarks' noise by time.
     pub calibrated_by_time: bool,
-    /// The names of its scenario groups (`--scenario`), for a suite.
-    pub groups: &'static [&'static str],
+    /// Its scenario groups (`--scenario`), for a suite.
+    pub groups: &'static [ScenarioGroup],
     /// The built-in servers and workers it starts as processes of this binary (`suites::role`).
     pub roles: &'static [Role],
+}
+
+/// A group of a suite's scenarios: its name for `--scenario`, and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScenarioGroup {
+    /// The name on the command line (`throughput`).
+    pub name: &'static str,
+    /// One line for `--help`.
+    pub about: &'static str,
 }
 
 /// A built-in server or worker a kind runs as a process of this binary:
@@ -75,7 +84,7 @@ pub struct Role {
 
 impl KindInfo {
     /// A suite of these scenario groups: a value of `suite NAME`, answering no target selector.
-    pub const fn suite(name: &'static str, about: &'static str, groups: &'static [&'static str]) -> KindInfo {
+    pub const fn suite(name: &'static str, about: &'static str, groups: &'static [ScenarioGroup]) -> KindInfo {
         KindInfo {
             name,
             family: Family::Suite,

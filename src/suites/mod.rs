@@ -9,6 +9,8 @@ pub mod server;
 pub mod tensor;
 pub mod zmq;
 
+use crate::measure::kind::ScenarioGroup;
+
 /// What a user's server or worker runs: the program, its arguments, environment and folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserCommand {
@@ -40,27 +42,24 @@ pub fn per_round(count: u32, payload: u64, round_bytes: u64, at_least: u64) -> u
     count.min(fit.min(u32::MAX as u64) as u32)
 }
 
-/// The scenario groups `--scenario` picks from; each belongs to one suite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Group {
-    /// ZeroMQ: throughput by payload size (REQ/REP, DEALER/ROUTER, PUSH/PULL) and by client count.
-    Throughput,
-    /// ZeroMQ: latency under load (open loop), latency by payload size, tail latency.
-    Latency,
-    /// ZeroMQ: compression and CURVE.
-    Features,
-    /// ZeroMQ: chains of PUSH/PULL stages.
-    Pipeline,
-    /// RPC: each call through a worker against the same function in-process.
-    Calls,
-    /// RPC: nested call chains, a proxied singleton, calls to several workers at once.
-    Patterns,
-    /// RPC: memory and start-up time per worker count.
-    Scaling,
-    /// Tensor: round trips per shape, device and mode (copy or shared memory).
-    Transfer,
-    /// Tensor: memory of workers holding the same tensor, copied or shared.
-    Memory,
+/// A suite's scenario groups, an enum in the suite's folder whose names and descriptions are the
+/// [`ScenarioGroup`]s its kind declares (`--scenario` takes them from the registry).
+pub trait Scenarios: Copy + PartialEq + Sized + 'static {
+    /// Every group, in report order.
+    const ALL: &'static [Self];
+
+    /// Its name and what it holds.
+    fn group(self) -> ScenarioGroup;
+
+    /// Its name on the command line.
+    fn as_str(self) -> &'static str {
+        self.group().name
+    }
+
+    /// The groups of these names (`--scenario`); names of no group of this suite are left out.
+    fn named(names: &[&str]) -> Vec<Self> {
+        Self::ALL.iter().copied().filter(|g| names.contains(&g.as_str())).collect()
+    }
 }
 
 /// What a user's server or worker runs, in the package's folder.
@@ -71,27 +70,4 @@ pub fn user_command(
     let (program, mut args) = package.program(&p.target, &p.key)?;
     args.extend(p.args.iter().cloned());
     Ok(UserCommand { program, args, env: p.env.clone(), cwd: package.member.dir().to_path_buf() })
-}
-
-impl Group {
-    /// The groups of these names (`--scenario`); names of no group are left out.
-    pub fn named(names: &[&str]) -> Vec<Group> {
-        use clap::ValueEnum;
-        Group::value_variants().iter().copied().filter(|g| names.contains(&g.as_str())).collect()
-    }
-
-    /// The group's name on the command line.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Group::Throughput => "throughput",
-            Group::Latency => "latency",
-            Group::Features => "features",
-            Group::Pipeline => "pipeline",
-            Group::Calls => "calls",
-            Group::Patterns => "patterns",
-            Group::Scaling => "scaling",
-            Group::Transfer => "transfer",
-            Group::Memory => "memory",
-        }
-    }
 }

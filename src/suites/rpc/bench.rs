@@ -91,7 +91,7 @@ pub struct RpcRow {
     /// The id of the built-in worker's row it is measured against, interleaved.
     pub reference: Option<String>,
     /// The scenario group it was made for (`--scenario`), set when the rows are made.
-    pub group: Option<crate::suites::Group>,
+    pub group: Option<super::scenarios::Group>,
 }
 
 /// Names for ipc sockets, unique within this process.
@@ -392,7 +392,7 @@ impl Bench for RpcBench {
     }
 
     fn group(&self) -> Option<&'static str> {
-        self.row.group.map(crate::suites::Group::as_str)
+        self.row.group.map(crate::suites::Scenarios::as_str)
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {

@@ -10,6 +10,7 @@ pub mod host;
 pub mod metrics;
 mod plan;
 pub mod rows;
+pub mod scenarios;
 
 pub use plan::Rpc;
 

@@ -2,6 +2,7 @@
 
 use super::bench::RpcBench;
 use super::rows::{self, RowsInput, ScalingArgs, Sizes, UserRows};
+use super::scenarios::{Group, GROUPS};
 use super::KIND;
 use crate::discover::config::Site;
 use crate::error::UserError;
@@ -9,14 +10,13 @@ use crate::measure::bench::Bench;
 use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo, Role};
 use crate::measure::package::PackageContext;
 use crate::suites::rpc::config::{self as config, RpcConfig};
-use crate::suites::{user_command, Group};
+use crate::suites::{user_command, Scenarios};
 
 /// The RPC suite.
 pub struct Rpc;
 
 static INFO: KindInfo =
-    KindInfo::suite(KIND, "The RPC suite", &[Group::Calls.as_str(), Group::Patterns.as_str(), Group::Scaling.as_str()])
-        .with_roles(&[Role { name: "rpc", main: worker }]);
+    KindInfo::suite(KIND, "The RPC suite", GROUPS).with_roles(&[Role { name: "rpc", main: worker }]);
 
 /// The suite's built-in worker: [`crate::worker::Worker`] with its built-in methods, on the
 /// transport its environment names.

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::bench::{RpcRow, Scenario, WorkerDef};
 use super::metrics::Shape;
+use super::scenarios::Group;
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
 use crate::suites::rpc::config::{RpcConfig, RpcTransport};
-use crate::suites::Group;
 use crate::worker::builtin::Call;
 
 /// The command line's say over the scaling rows (`suite`'s options for rpc; each field's doc

@@ -203,7 +203,7 @@ impl Bench for TensorBench {
     }
 
     fn group(&self) -> Option<&'static str> {
-        self.row.group.map(crate::suites::Group::as_str)
+        self.row.group.map(crate::suites::Scenarios::as_str)
     }
 
     fn rebind(&self, _other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {

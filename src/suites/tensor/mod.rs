@@ -14,6 +14,7 @@ pub mod metrics;
 mod plan;
 pub mod row;
 pub mod rows;
+pub mod scenarios;
 
 pub use plan::Tensor;
 pub mod source;

@@ -3,6 +3,7 @@
 use super::bench::TensorBench;
 use super::config::{self, Device, TensorConfig};
 use super::rows::{self, Machine, RowsInput, TensorArgs};
+use super::scenarios::{Group, GROUPS};
 use super::KIND;
 use crate::discover::config::Site;
 use crate::error::UserError;
@@ -10,12 +11,12 @@ use crate::measure::bench::Bench;
 use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo, Role};
 use crate::measure::package::PackageContext;
 use crate::results::HostFacts;
-use crate::suites::Group;
+use crate::suites::Scenarios;
 
 /// The tensor suite.
 pub struct Tensor;
 
-static INFO: KindInfo = KindInfo::suite(KIND, "The tensor suite", &[Group::Transfer.as_str(), Group::Memory.as_str()])
+static INFO: KindInfo = KindInfo::suite(KIND, "The tensor suite", GROUPS)
     .with_roles(&[Role { name: "tensor", main: worker }, Role { name: "cuda-memcpy", main: super::memcpy::main }]);
 
 /// The suite's built-in worker ([`super::worker`]).

@@ -55,7 +55,7 @@ pub struct TensorRow {
     /// The copy row a shared row is measured against.
     pub reference: Option<String>,
     /// The scenario group it was made for (`--scenario`), set when the rows are made.
-    pub group: Option<crate::suites::Group>,
+    pub group: Option<super::scenarios::Group>,
 }
 
 impl TensorRow {

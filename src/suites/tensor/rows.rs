@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use super::data::TensorSpec;
 use super::row::{Needs, RowKind, TensorRow};
+use super::scenarios::Group;
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::Unit;
 use crate::suites::tensor::config::{DType, Device, Mode, TensorConfig};
-use crate::suites::Group;
 use crate::units::format_bytes as format_size;
 
 /// The command line's say over the suite (`suite`'s options for tensor; each field's doc comment

@@ -244,7 +244,7 @@ impl Bench for ZmqBench {
     }
 
     fn group(&self) -> Option<&'static str> {
-        self.row.group.map(crate::suites::Group::as_str)
+        self.row.group.map(crate::suites::Scenarios::as_str)
     }
 
     fn rebind(&self, other: &SideMap) -> Result<Box<dyn Bench>, RunFailure> {

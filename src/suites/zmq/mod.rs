@@ -17,6 +17,7 @@ mod roles;
 pub mod row;
 pub mod rows;
 pub mod runtime;
+pub mod scenarios;
 pub mod stage;
 
 pub use plan::Zmq;

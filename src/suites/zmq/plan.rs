@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::bench::ZmqBench;
 use super::row::UserServer;
 use super::rows::{self, RowsInput, Sizes, UserRows};
+use super::scenarios::{Group, GROUPS};
 use super::KIND;
 use crate::discover::config::{Ready, Site};
 use crate::error::UserError;
@@ -13,17 +14,12 @@ use crate::measure::kind::{config_of, Kind, KindConfig, KindInfo};
 use crate::measure::package::PackageContext;
 use crate::results::Readiness;
 use crate::suites::zmq::config::{self as config, ServerConfig, ZmqConfig};
-use crate::suites::{user_command, Group};
+use crate::suites::{user_command, Scenarios};
 
 /// The ZeroMQ suite.
 pub struct Zmq;
 
-static INFO: KindInfo = KindInfo::suite(
-    KIND,
-    "The ZeroMQ suite",
-    &[Group::Throughput.as_str(), Group::Latency.as_str(), Group::Features.as_str(), Group::Pipeline.as_str()],
-)
-.with_roles(super::roles::ROLES);
+static INFO: KindInfo = KindInfo::suite(KIND, "The ZeroMQ suite", GROUPS).with_roles(super::roles::ROLES);
 
 impl Kind for Zmq {
     fn info(&self) -> &'static KindInfo {

@@ -90,5 +90,5 @@ pub struct ZmqRow {
     /// Why it cannot run here (CURVE without a libzmq that has it).
     pub skip: Option<String>,
     /// The scenario group it was made for (`--scenario`), set when the rows are made.
-    pub group: Option<crate::suites::Group>,
+    pub group: Option<super::scenarios::Group>,
 }

@@ -7,12 +7,12 @@ use std::time::Duration;
 use super::codec::{Codec, Data};
 use super::metrics::Shape;
 use super::row::{Client, Scenario, ServerDef, UserServer, ZmqRow};
+pub use super::scenarios::Group;
 use crate::measure::bench::{BenchId, Param, ParamValue, Settings};
 use crate::results::{Bound, Limit, Stat, Unit};
 use crate::suites::zmq::config::message::RequestFrame;
 use crate::suites::zmq::config::{ServerPattern, Transport, ZmqConfig};
 use crate::suites::zmq::echo::Pattern;
-pub use crate::suites::Group;
 
 /// The sizes of every scenario: the configuration's, else the defaults (smaller with `--quick`).
 #[derive(Debug, Clone, PartialEq)]
