@@ -175,7 +175,7 @@ mod tests {
     fn sessions_pooled_compare_all_their_runs() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
         let mut doc = crate::results::read(&path).unwrap();
-        crate::plan::legacy::upgrade(&mut doc, &crate::plan::Registry::builtin());
+        crate::plan::old_results::upgrade(&mut doc, &crate::plan::Registry::builtin());
         let cand = &doc.benchmarks[0];
         let base = doc.comparison.as_ref().unwrap().baseline_benchmarks.iter().find(|b| b.id == cand.id).unwrap();
         let runs = |b: &BenchmarkResult| b.samples["wall"].len();

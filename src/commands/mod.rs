@@ -84,6 +84,6 @@ pub fn store_for(args: &RunArgs) -> Result<Store> {
 /// Reads a result file, describing the metrics of files written before descriptors.
 pub fn read_result(path: &Path) -> Result<RunDocument> {
     let mut doc = crate::results::read(path)?;
-    crate::plan::legacy::upgrade(&mut doc, &crate::plan::Registry::builtin());
+    crate::plan::old_results::upgrade(&mut doc, &crate::plan::Registry::builtin());
     Ok(doc)
 }

@@ -138,7 +138,7 @@ pub trait Kind: Sync + Send {
 
     /// Its metric descriptors, for result files written before results carried them (the process
     /// kinds of the first releases); `None` for kinds that always wrote theirs.
-    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+    fn old_result_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
         None
     }
 }

@@ -1,10 +1,8 @@
 //! Measuring: the seam every kind implements (`bench`), the order and number of runs
 //! (`scheduler`), one benchmark measured on its sides (`session`) with the machine watched while
 //! two sides run (`watch`), against several server processes per side (`replicated`), results
-//! assembled from any
-//! kind (`assemble`), files written before descriptors (`legacy`), what the kinds that start
-//! processes share (`process`), and the three kinds of process benchmark: `start`, `load` and
-//! `python`.
+//! assembled from any kind (`assemble`), what the kinds that start processes share (`process`),
+//! and the three kinds of process benchmark: `start`, `load` and `python`.
 
 pub mod assemble;
 pub mod bench;

@@ -33,7 +33,7 @@ pub fn run(opts: &RunOptions, ui: &Ui) -> Result<RunOutcome> {
     crate::results::calibration::attach_noise(store.dir(), &mut benchmarks, opts.plan_options.quick);
     let git = git::facts(&ws.root);
     let comparison = baseline.map(|(name, mut doc)| {
-        crate::plan::legacy::upgrade(&mut doc, &opts.registry);
+        crate::plan::old_results::upgrade(&mut doc, &opts.registry);
         let side = Side {
             label: "working tree".into(),
             sha: git.as_ref().map(|g| g.sha.clone()),

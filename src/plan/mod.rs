@@ -1,7 +1,7 @@
 //! What to run: the benchmarks every registered kind makes of the selected packages, from the
 //! configuration and the command line (docs/ARCHITECTURE.md, "Adding a kind").
 
-pub mod legacy;
+pub mod old_results;
 mod registry;
 
 use anyhow::Result;

@@ -521,7 +521,7 @@ mod tests {
     fn text_from_programs_cannot_break_out_of_the_page() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
         let mut doc = crate::results::read(&path).unwrap();
-        crate::plan::legacy::upgrade(&mut doc, &crate::plan::Registry::builtin());
+        crate::plan::old_results::upgrade(&mut doc, &crate::plan::Registry::builtin());
         doc.benchmarks[0].detail = Some("</script><!--<script>alert(1)".into());
         let view = crate::report::view::build(&doc);
         let html = super::render(&view, super::TEMPLATE, "x.tpl").unwrap();

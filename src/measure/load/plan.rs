@@ -36,7 +36,7 @@ impl Kind for Load {
         Ok(Box::new(config::load_entries(value, site)?))
     }
 
-    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+    fn old_result_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
         Some(all_metrics())
     }
 

@@ -34,7 +34,7 @@ impl Kind for Python {
         Ok(Box::new(config::python_entries(value, site)?))
     }
 
-    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+    fn old_result_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
         Some(all_metrics())
     }
 

@@ -55,7 +55,7 @@ impl Kind for Start {
         Ok(())
     }
 
-    fn legacy_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
+    fn old_result_metrics(&self) -> Option<OrderedMap<MetricDesc>> {
         Some(all_metrics())
     }
 

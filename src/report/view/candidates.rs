@@ -140,7 +140,7 @@ mod tests {
     fn document(scales: &[f64]) -> RunDocument {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/compare.json");
         let mut doc = crate::results::read(&path).unwrap();
-        crate::plan::legacy::upgrade(&mut doc, &crate::plan::Registry::builtin());
+        crate::plan::old_results::upgrade(&mut doc, &crate::plan::Registry::builtin());
         let first = doc.comparison.clone().unwrap();
         for (i, scale) in scales.iter().enumerate() {
             let mut comparison = first.clone();

@@ -1,5 +1,5 @@
 //! Files written before results carried metric descriptors: their metrics are described from the
-//! kinds that wrote them (`Kind::legacy_metrics`), so that `diff`, `report` and `--baseline` read
+//! kinds that wrote them (`Kind::old_result_metrics`), so that `diff`, `report` and `--baseline` read
 //! them like new ones.
 
 use super::Registry;
@@ -34,7 +34,7 @@ fn upgrade_benchmark(b: &mut BenchmarkResult, kinds: &Registry) {
     if !b.metrics.is_empty() {
         return;
     }
-    let Some(all) = kinds.get(&b.kind).and_then(|k| k.legacy_metrics()) else { return };
+    let Some(all) = kinds.get(&b.kind).and_then(|k| k.old_result_metrics()) else { return };
     let f = &b.facts;
     let count = |v: &Option<Vec<String>>| v.as_ref().map(|l| l.len() as f64);
     let facts: [(&str, Option<f64>); 6] = [
