@@ -112,6 +112,15 @@ fn the_runner_is_the_runner_binary_beside_cargo_coldbench_when_built_from_the_sa
     let mut runner = Runner::start(&exe_stale, std::slice::from_ref(&spec)).unwrap();
     assert_eq!(runner.program(), exe_stale);
     assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+    drop(runner);
+
+    // One that cannot be started (here: not executable) is passed over too.
+    let broken = tempfile::tempdir().unwrap();
+    let exe_broken = link(broken.path(), "cargo-coldbench", &exe);
+    std::fs::write(broken.path().join("coldbench-runner"), "not a program").unwrap();
+    let mut runner = Runner::start(&exe_broken, std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(runner.program(), exe_broken);
+    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
 }
 
 #[test]

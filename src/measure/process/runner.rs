@@ -67,27 +67,33 @@ pub struct Runner {
 
 impl Runner {
     /// Starts the runner binary beside `self_exe` (`cargo-coldbench`), or where there is none
-    /// built from the same sources, `self_exe` itself, and hands it the specs.
+    /// that starts and was built from the same sources, `self_exe` itself, and hands it the specs.
     pub fn start(self_exe: &Path, specs: &[ProcessSpec]) -> io::Result<Self> {
         let beside = self_exe.with_file_name(format!("{RUNNER_BIN}{}", std::env::consts::EXE_SUFFIX));
-        if beside.is_file() {
-            if let Some(runner) = Runner::start_program(&beside, specs)? {
+        // One that cannot be started (not executable, built for another machine) is passed over
+        // like a stale one: this executable serves instead.
+        if let Some(child) = beside.is_file().then(|| Runner::spawn(&beside).ok()).flatten() {
+            if let Some(runner) = Runner::handshake(&beside, child, specs)? {
                 return Ok(runner);
             }
         }
-        Runner::start_program(self_exe, specs)?
+        Runner::handshake(self_exe, Runner::spawn(self_exe)?, specs)?
             .ok_or_else(|| io::Error::other("runner protocol error: this executable disowns its own sources"))
     }
 
-    /// Starts `program __coldbench-runner SOURCE_ID` and hands it the specs; `None` when it was
-    /// built from other sources.
-    fn start_program(program: &Path, specs: &[ProcessSpec]) -> io::Result<Option<Self>> {
-        let mut child = Command::new(program)
+    /// Starts `program __coldbench-runner SOURCE_ID`.
+    fn spawn(program: &Path) -> io::Result<Child> {
+        Command::new(program)
             .args([RUNNER_ARG, SOURCE_ID])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .spawn()?;
+            .spawn()
+    }
+
+    /// Pins a started runner where `--pin` says and hands it the specs; `None` when it was built
+    /// from other sources.
+    fn handshake(program: &Path, mut child: Child, specs: &[ProcessSpec]) -> io::Result<Option<Self>> {
         if let Some(pin) = super::pin::get() {
             if let Err(e) = super::pin::pin_process(child.id(), pin.runner) {
                 let _ = child.kill();
