@@ -83,44 +83,44 @@ fn link(dir: &std::path::Path, name: &str, target: &std::path::Path) -> std::pat
     path
 }
 
+/// The program that served as the runner started from `exe`, after one run of `/bin/true` through
+/// it succeeded.
+fn runner_program(exe: &std::path::Path) -> std::path::PathBuf {
+    let spec = to_exit("/bin/true".into(), vec![], std::env::temp_dir());
+    let mut runner = Runner::start(exe, std::slice::from_ref(&spec)).unwrap();
+    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+    runner.program().to_path_buf()
+}
+
+/// A folder holding a link named `cargo-coldbench` to the real one, and its path.
+fn cargo_coldbench_in(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    link(dir.path(), "cargo-coldbench", &assert_cmd::cargo::cargo_bin("cargo-coldbench"))
+}
+
 #[test]
 fn the_runner_is_the_runner_binary_beside_cargo_coldbench_when_built_from_the_same_sources() {
-    let exe = assert_cmd::cargo::cargo_bin("cargo-coldbench");
     let runner_bin = assert_cmd::cargo::cargo_bin("coldbench-runner");
-    let spec = to_exit("/bin/true".into(), vec![], std::env::temp_dir());
-
-    let mut runner = Runner::start(&exe, std::slice::from_ref(&spec)).unwrap();
-    assert_eq!(runner.program(), runner_bin);
-    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
-    drop(runner);
+    assert_eq!(runner_program(&assert_cmd::cargo::cargo_bin("cargo-coldbench")), runner_bin);
 
     // No runner beside it: cargo-coldbench serves as its own runner.
     let alone = tempfile::tempdir().unwrap();
-    let exe_alone = link(alone.path(), "cargo-coldbench", &exe);
-    let mut runner = Runner::start(&exe_alone, std::slice::from_ref(&spec)).unwrap();
-    assert_eq!(runner.program(), exe_alone);
-    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
-    drop(runner);
+    let exe = cargo_coldbench_in(&alone);
+    assert_eq!(runner_program(&exe), exe);
 
     // A runner built from other sources (here: one that is told another identity) is not used.
     let stale = tempfile::tempdir().unwrap();
-    let exe_stale = link(stale.path(), "cargo-coldbench", &exe);
+    let exe = cargo_coldbench_in(&stale);
     let script = stale.path().join("coldbench-runner");
     std::fs::write(&script, format!("#!/bin/sh\nexec '{}' __coldbench-runner other-sources\n", runner_bin.display()))
         .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut runner = Runner::start(&exe_stale, std::slice::from_ref(&spec)).unwrap();
-    assert_eq!(runner.program(), exe_stale);
-    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
-    drop(runner);
+    assert_eq!(runner_program(&exe), exe);
 
     // One that cannot be started (here: not executable) is passed over too.
     let broken = tempfile::tempdir().unwrap();
-    let exe_broken = link(broken.path(), "cargo-coldbench", &exe);
+    let exe = cargo_coldbench_in(&broken);
     std::fs::write(broken.path().join("coldbench-runner"), "not a program").unwrap();
-    let mut runner = Runner::start(&exe_broken, std::slice::from_ref(&spec)).unwrap();
-    assert_eq!(runner.program(), exe_broken);
-    assert_eq!(runner.run(0).unwrap().failure(&Readiness::Exit, spec.timeout), None);
+    assert_eq!(runner_program(&exe), exe);
 }
 
 #[test]
