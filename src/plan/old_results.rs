@@ -1,6 +1,6 @@
 //! Files written before results carried metric descriptors: their metrics are described from the
-//! kinds that wrote them (`Kind::old_result_metrics`), so that `diff`, `report` and `--baseline` read
-//! them like new ones.
+//! kinds that wrote them (`Kind::old_result_metrics`), so that `diff`, `report` and `--baseline`
+//! read them like new ones.
 
 use super::Registry;
 use crate::results::{fact_metrics, BenchmarkResult, Compared, Location, RunDocument};

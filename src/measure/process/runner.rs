@@ -9,9 +9,9 @@
 //! those of the whole tool, which halves the floor and keeps it from moving with unrelated
 //! changes (BENCHMARKS.md, "Peak-RSS floor"). Where no runner built from the same sources sits
 //! beside `cargo-coldbench`, its hidden `__coldbench-runner` subcommand serves instead. The two
-//! sides of a comparison share one runner, so they share that floor too. The runner speaks JSON lines: one
-//! array of [`ProcessSpec`]s, then `add <spec>` lines that register more, `run <index>` for one
-//! run of a spec and `runs <index>...` for several back to back (a batch, see `batch.rs`).
+//! sides of a comparison share one runner, so they share that floor too. The runner speaks JSON
+//! lines: one array of [`ProcessSpec`]s, then `add <spec>` lines that register more, `run <index>`
+//! for one run of a spec and `runs <index>...` for several back to back (a batch, see `batch.rs`).
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, BufReader, Write};
