@@ -221,8 +221,8 @@ fn suite_names() -> clap::builder::PossibleValuesParser {
 /// The values of `--scenario`: every suite's scenario groups, from the registry.
 fn scenario_names() -> clap::builder::PossibleValuesParser {
     let kinds = Registry::builtin();
-    let groups = kinds.iter().flat_map(|k| k.info().groups);
-    groups.map(|g| clap::builder::PossibleValue::new(g.name).help(g.about)).collect::<Vec<_>>().into()
+    let values = kinds.scenario_groups().map(|g| clap::builder::PossibleValue::new(g.name).help(g.about));
+    values.collect::<Vec<_>>().into()
 }
 
 /// A subcommand a kind adds (`start`, `load`): run only that kind's benchmarks.

@@ -48,7 +48,7 @@ pub fn command(
     let mut opts = super::options::run_options(args, &kinds)?;
     match suite {
         Some((_, scenarios)) => {
-            opts.plan_options.scenarios = super::suite::scenario_names(scenarios);
+            opts.plan_options.scenarios = super::suite::registered_scenarios(scenarios);
             opts.plan_options.processes = Some(args.processes.unwrap_or(SUITE_PROCESSES));
         }
         None => opts.plan_options.min_time = Some(time),

@@ -39,7 +39,7 @@ pub fn command(
     }
     let mut opts = super::options::run_options(args, &kinds)?;
     opts.config = suite_args.config.map(Path::to_path_buf);
-    opts.plan_options.scenarios = scenario_names(scenarios);
+    opts.plan_options.scenarios = registered_scenarios(scenarios);
     opts.plan_options.kind_args.set(suite_args.scaling.clone());
     opts.plan_options.kind_args.set(suite_args.tensor.clone());
     if list {
@@ -67,11 +67,10 @@ pub fn kinds(which: &str, scenarios: &[String]) -> Result<Vec<&'static str>, Use
     Ok(kinds)
 }
 
-/// The registry's names of the scenario groups named on the command line (which clap has checked).
-pub fn scenario_names(scenarios: &[String]) -> Vec<&'static str> {
+/// The registry's own names of the scenario groups named on the command line (which clap checked).
+pub fn registered_scenarios(scenarios: &[String]) -> Vec<&'static str> {
     let registry = Registry::builtin();
-    let all: Vec<&'static str> = registry.iter().flat_map(|k| k.info().groups).map(|g| g.name).collect();
-    scenarios.iter().filter_map(|s| all.iter().copied().find(|name| name == s)).collect()
+    scenarios.iter().filter_map(|s| registry.scenario_groups().find(|g| g.name == s).map(|g| g.name)).collect()
 }
 
 /// What a run from a configuration file cannot do: it has no workspace to build or compare.

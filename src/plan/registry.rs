@@ -1,7 +1,7 @@
 //! The kinds this binary knows: the one place that lists them. Adding a kind is a folder that
 //! implements `measure::kind::Kind`, and one line in [`Registry::builtin`].
 
-use crate::measure::kind::{Family, Kind, Role};
+use crate::measure::kind::{Family, Kind, Role, ScenarioGroup};
 use crate::measure::{load, python, start};
 use crate::results::HostFacts;
 use crate::suites::{rpc, tensor, zmq};
@@ -51,6 +51,11 @@ impl Registry {
     /// Every kind's built-in processes (`suites::role`).
     pub fn roles(&self) -> Vec<Role> {
         self.iter().flat_map(|k| k.info().roles.iter().copied()).collect()
+    }
+
+    /// Every suite's scenario groups (`--scenario`), in order.
+    pub fn scenario_groups(&self) -> impl Iterator<Item = &'static ScenarioGroup> + '_ {
+        self.iter().flat_map(|k| k.info().groups)
     }
 
     /// The names of the kinds of one family.
